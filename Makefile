@@ -1,0 +1,27 @@
+# socialpub — the two commands: `make run` and `make test`. Both set up a
+# virtualenv in .venv on first use; nothing else needs to be installed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole product on this machine: SQLite, its own Redis, workers, the sandbox, the web app.
+run: $(STAMP)
+	$(BIN)/socialpub up
+
+## Run the whole test suite (embedded stack, real Redis and PostgreSQL where reachable).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

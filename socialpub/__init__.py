@@ -1,0 +1,58 @@
+"""socialpub: publish one post to Facebook Pages, Instagram, LinkedIn and
+WhatsApp at once, through a Dramatiq queue."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Settings | dict | None = None) -> Flask:
+    """The Flask application factory.
+
+    Parameters:
+      config: a :class:`Settings`, or a dict of Settings fields that override
+        the environment's, or None for the environment alone.
+    """
+    from . import db, schema
+    from .broker import setup_broker
+
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env().with_(**(config or {}))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = Flask(__name__, instance_path=settings.instance_dir)
+    app.config.update(SECRET_KEY=settings.ensure_secret_key(), MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.json.sort_keys = False
+    app.extensions["socialpub"] = settings
+
+    db.bind(settings.database_url)
+    if settings.is_sqlite:
+        # The embedded default has no deploy step: bring its file up to date here.
+        with db.database.connection_context():
+            schema.upgrade()
+    setup_broker(settings)
+
+    @app.before_request
+    def open_database():
+        db.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_database(exc):
+        if not db.database.is_closed():
+            db.database.close()
+
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+    from .cli import register_flask_commands
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    register_flask_commands(app)
+    return app

@@ -1,0 +1,35 @@
+"""Channels: the connected accounts posts are published to."""
+from __future__ import annotations
+
+from flask import jsonify, url_for
+
+from .. import channels as channel_service
+from ..errors import NotFound
+from ..models import Channel
+from . import bp, serialize
+from .helpers import json_body
+
+
+@bp.get("/channels")
+def list_channels():
+    """Every channel; tokens are never shown."""
+    return jsonify({"items": [serialize.channel(c) for c in Channel.select().order_by(Channel.id)]})
+
+
+@bp.post("/channels")
+def create_channel():
+    """Connect an account on one network."""
+    channel = channel_service.create_channel(json_body())
+    response = jsonify(serialize.channel(channel))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_channel", channel_id=channel.id)
+    return response
+
+
+@bp.get("/channels/<int:channel_id>")
+def get_channel(channel_id):
+    """One channel."""
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist")
+    return jsonify(serialize.channel(channel))

@@ -1,0 +1,95 @@
+"""Posts: create, list, show, publish, status."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import jsonify, request, url_for
+
+from .. import composing, publishing
+from ..db import database
+from ..errors import InvalidInput
+from ..models import Attempt, Post, PostStatus, Publication
+from . import bp, serialize
+from .helpers import int_arg, json_body, settings
+
+
+def _publications(post_ids):
+    by_post = defaultdict(list)
+    for p in (Publication.select().where(Publication.post.in_(post_ids))
+              .order_by(Publication.post, Publication.id)):
+        by_post[p.post_id].append(p)
+    return by_post
+
+
+@bp.post("/posts")
+def create_post():
+    """Create a post with one publication per channel; publish it too if asked."""
+    data = json_body()
+    post = composing.create_post(data)
+    results = None
+    if data.get("publish"):
+        results = publishing.request_publish(post.id)
+        post = Post.get_by_id(post.id)
+    body = serialize.post(post, _publications([post.id])[post.id])
+    if results is not None:
+        body["results"] = results
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_post", post_id=post.id)
+    return response
+
+
+@bp.get("/posts")
+def list_posts():
+    """Posts, newest first, a page at a time; ``?status=`` filters."""
+    cfg = settings()
+    page = int_arg("page", 1, 1, 1_000_000)
+    per_page = int_arg("per_page", cfg.page_size, 1, cfg.max_page_size)
+    query = Post.select()
+    status = request.args.get("status")
+    if status:
+        if status not in PostStatus.ALL:
+            raise InvalidInput(f"status: must be one of {', '.join(PostStatus.ALL)}", field="status")
+        query = query.where(Post.status == status)
+    total = query.count()
+    posts = list(query.order_by(Post.created_at.desc(), Post.id.desc()).paginate(page, per_page))
+    pubs = _publications([p.id for p in posts]) if posts else {}
+    return jsonify({
+        "items": [serialize.post(p, pubs.get(p.id, [])) for p in posts],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": (total + per_page - 1) // per_page,
+    })
+
+
+@bp.get("/posts/<int:post_id>")
+def get_post(post_id):
+    """One post with its publications and each one's attempt history."""
+    post = composing.get_post(post_id)
+    pubs = _publications([post.id])[post.id]
+    histories = defaultdict(list)
+    for a in (Attempt.select().join(Publication).where(Publication.post == post.id)
+              .order_by(Attempt.publication, Attempt.number)):
+        histories[a.publication_id].append(a)
+    return jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs}))
+
+
+@bp.post("/posts/<int:post_id>/publish")
+def publish_post(post_id):
+    """Enqueue every pending publication as one Dramatiq group; answer at once."""
+    data = json_body(required=False)
+    unknown = sorted(set(data) - {"image_url"})
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: unknown field (only image_url may be given)", field=unknown[0])
+    results = publishing.request_publish(post_id, data.get("image_url"))
+    return jsonify({"post_id": post_id, "results": results}), 202
+
+
+@bp.get("/posts/<int:post_id>/status")
+def post_status(post_id):
+    """Counts by status and each publication's state."""
+    with database.atomic():  # one snapshot for the post and its publications
+        post = composing.get_post(post_id)
+        pubs = list(Publication.select().where(Publication.post == post_id).order_by(Publication.id))
+    return jsonify(serialize.status(post, pubs))

@@ -1,0 +1,86 @@
+"""How posts, publications and channels look in the API."""
+from __future__ import annotations
+
+from ..models import Attempt, Channel, Post, Publication, PubStatus, iso
+
+
+def publication(p: Publication, history=None) -> dict:
+    data = {
+        "id": p.id,
+        "channel_id": p.channel_id,
+        "network": p.network,
+        "status": p.status,
+        "text": p.text,
+        "attempts": p.attempts,
+        "task_id": p.task_id,
+        "external_id": p.external_id,
+        "url": p.external_url,
+        "last_error": p.last_error,
+        "last_error_code": p.last_error_code,
+        "next_attempt_at": iso(p.next_attempt_at),
+        "enqueued_at": iso(p.enqueued_at),
+        "started_at": iso(p.started_at),
+        "published_at": iso(p.published_at),
+        "finished_at": iso(p.finished_at),
+    }
+    if history is not None:
+        data["history"] = [attempt(a) for a in history]
+    return data
+
+
+def attempt(a: Attempt) -> dict:
+    return {"number": a.number, "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
+            "outcome": a.outcome, "error_code": a.error_code, "error": a.error}
+
+
+def post(p: Post, publications, histories=None) -> dict:
+    histories = histories or {}
+    return {
+        "id": p.id,
+        "text": p.text,
+        "image_url": p.image_url,
+        "link": p.link,
+        "status": p.status,
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+        "publish_requested_at": iso(p.publish_requested_at),
+        "finished_at": iso(p.finished_at),
+        "publications": [publication(x, histories.get(x.id) if histories is not None else None)
+                         for x in publications],
+    }
+
+
+def status(p: Post, publications) -> dict:
+    """The seed's status shape, plus the post's own status."""
+    by_status = {s: 0 for s in PubStatus.ALL}
+    for x in publications:
+        by_status[x.status] = by_status.get(x.status, 0) + 1
+    return {
+        "post_id": p.id,
+        "status": p.status,
+        "by_status": by_status,
+        "publications": [
+            {"id": x.id, "network": x.network, "channel_id": x.channel_id, "status": x.status,
+             "attempts": x.attempts, "published_at": iso(x.published_at), "external_id": x.external_id,
+             "url": x.external_url, "last_error": x.last_error, "next_attempt_at": iso(x.next_attempt_at)}
+            for x in publications
+        ],
+    }
+
+
+def channel(c: Channel) -> dict:
+    token = c.token or ""
+    return {
+        "id": c.id,
+        "network": c.network,
+        "name": c.name,
+        "account_id": c.account_id,
+        "base_url": c.base_url,
+        "recipients": c.recipients or [],
+        "api_version": c.api_version,
+        "enabled": c.enabled,
+        # Tokens are write-only: show that one is set, never the token.
+        "token_set": bool(token),
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
+    }

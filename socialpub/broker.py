@@ -1,0 +1,43 @@
+"""The Dramatiq broker and its middleware, built from settings.
+
+It must be set before :mod:`socialpub.actors` is imported, because Dramatiq
+binds actors to the global broker when they are declared.
+"""
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (AgeLimit, Callbacks, CurrentMessage, Pipelines, Retries,
+                                 ShutdownNotifications, TimeLimit)
+
+from . import embedded_redis
+from .config import EMBEDDED_REDIS, Settings
+
+#: An actor running longer than this is interrupted (Instagram polls included).
+TIME_LIMIT_MS = 10 * 60 * 1000
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    if settings.redis_url == EMBEDDED_REDIS:
+        return embedded_redis.ensure_running(settings.instance_dir)
+    return settings.redis_url
+
+
+def make_broker(settings: Settings) -> RedisBroker:
+    middleware = [
+        AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS), ShutdownNotifications(), Callbacks(),
+        Pipelines(), CurrentMessage(),
+        Retries(max_retries=settings.max_retries, min_backoff=settings.min_backoff_ms,
+                max_backoff=settings.max_backoff_ms),
+    ]
+    return RedisBroker(url=resolve_redis_url(settings), middleware=middleware)
+
+
+def setup_broker(settings: Settings) -> dramatiq.Broker:
+    """Make the broker the global one and declare the actors on it (once per process)."""
+    broker = make_broker(settings)
+    dramatiq.set_broker(broker)
+    from . import actors
+
+    actors.configure(settings, broker)
+    return broker

@@ -1,0 +1,102 @@
+"""Connecting accounts: validate a channel's fields for its network and store it."""
+from __future__ import annotations
+
+import re
+
+from .composing import check_url
+from .errors import InvalidInput
+from .models import Channel, utcnow
+from .networks import NETWORKS
+from .networks.base import DEFAULT_BASE_URLS
+
+FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled"}
+#: E.164: a plus and up to 15 digits (the plus is optional for the Cloud API).
+PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
+LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+LINKEDIN_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+
+
+def _text(data, field, *, required=True, max_length=200):
+    value = data.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput(f"{field}: is required", field=field)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be a string", field=field)
+    if len(value) > max_length:
+        raise InvalidInput(f"{field}: longer than {max_length} characters", field=field)
+    return value.strip()
+
+
+def parse_channel(data) -> dict:
+    """Check a create-channel request; return the fields to store."""
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: unknown field (expected one of {', '.join(sorted(FIELDS))})",
+                           field=unknown[0])
+    network = _text(data, "network", max_length=16)
+    if network not in NETWORKS:
+        raise InvalidInput(f"network: must be one of {', '.join(NETWORKS)}", field="network")
+    values = {
+        "network": network,
+        "name": _text(data, "name", required=False, max_length=100) or network.capitalize(),
+        "account_id": _text(data, "account_id"),
+        "token": _text(data, "token", max_length=4096),
+        "base_url": (check_url(data.get("base_url"), "base_url") or DEFAULT_BASE_URLS[network]).rstrip("/"),
+        "api_version": _text(data, "api_version", required=False, max_length=16),
+        "recipients": [],
+        "enabled": data.get("enabled", True),
+    }
+    if not isinstance(values["enabled"], bool):
+        raise InvalidInput("enabled: must be true or false", field="enabled")
+    if network == "linkedin":
+        if not LINKEDIN_AUTHOR.match(values["account_id"]):
+            raise InvalidInput("account_id: a LinkedIn author URN such as urn:li:organization:123 "
+                               "or urn:li:person:abc", field="account_id")
+        if values["api_version"] and not LINKEDIN_VERSION.match(values["api_version"]):
+            raise InvalidInput("api_version: LinkedIn versions look like 202601", field="api_version")
+    if network == "whatsapp":
+        recipients = data.get("recipients")
+        if not isinstance(recipients, list) or not recipients:
+            raise InvalidInput("recipients: a WhatsApp channel needs a list of phone numbers",
+                               field="recipients")
+        for number in recipients:
+            if not isinstance(number, str) or not PHONE.match(number.replace(" ", "")):
+                raise InvalidInput(f"recipients: {str(number)[:20]!r} is not an E.164 phone number",
+                                   field="recipients")
+        values["recipients"] = [n.replace(" ", "") for n in recipients]
+    elif data.get("recipients"):
+        raise InvalidInput("recipients: only WhatsApp channels have recipients", field="recipients")
+    return values
+
+
+def create_channel(data) -> Channel:
+    values = parse_channel(data)
+    now = utcnow()
+    return Channel.create(created_at=now, updated_at=now, **values)
+
+
+def sandbox_channels(sandbox_url: str) -> list:
+    """One channel per network pointed at the sandbox, for the embedded default."""
+    sandbox_url = sandbox_url.rstrip("/")
+    graph = f"{sandbox_url}/v24.0"
+    return [
+        {"network": "facebook", "name": "Sandbox Page", "account_id": "546349135390552",
+         "token": "sandbox-page-token", "base_url": graph},
+        {"network": "instagram", "name": "Sandbox Instagram", "account_id": "17841405822304914",
+         "token": "sandbox-ig-token", "base_url": graph},
+        {"network": "linkedin", "name": "Sandbox LinkedIn", "account_id": "urn:li:organization:5515715",
+         "token": "sandbox-li-token", "base_url": sandbox_url},
+        {"network": "whatsapp", "name": "Sandbox WhatsApp", "account_id": "106540352242922",
+         "token": "sandbox-wa-token", "base_url": graph, "recipients": ["+16505551234"]},
+    ]
+
+
+def seed_sandbox_channels(sandbox_url: str) -> int:
+    """Add the sandbox channels unless channels exist; return how many were added."""
+    if Channel.select().exists():
+        return 0
+    for data in sandbox_channels(sandbox_url):
+        create_channel(data)
+    return 4

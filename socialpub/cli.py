@@ -1,0 +1,172 @@
+"""The ``socialpub`` command: ``up`` (the whole embedded stack), ``db upgrade``,
+``sandbox``, ``worker``, ``seed-sandbox-channels``."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from .config import EMBEDDED_REDIS, Settings
+
+logger = logging.getLogger("socialpub")
+
+#: The seed's per-network latencies, in seconds: the demo's "slow networks".
+SEED_LATENCIES = "facebook=3,instagram=5,linkedin=4,whatsapp=2"
+
+
+def _bind(settings):
+    from .db import bind
+
+    return bind(settings.database_url)
+
+
+@click.group("db")
+def db_group():
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+def db_upgrade():
+    """Create the tables, or bring them up to date."""
+    from . import schema
+
+    settings = Settings.from_env()
+    database = _bind(settings)
+    with database.connection_context():
+        before, after = schema.upgrade()
+    click.echo(f"schema at version {after}" + (" (unchanged)" if before == after else f" (was {before})"))
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5055, show_default=True, type=int)
+@click.option("--latency", default="", help="Per-network seconds, e.g. facebook=3,instagram=5")
+def sandbox_command(host, port, latency):
+    """Serve the loopback stand-in for the four networks' APIs."""
+    from .sandbox.server import parse_latencies, run
+
+    run(host, port, parse_latencies(latency))
+
+
+@click.command("worker")
+@click.option("--processes", "-p", default=2, show_default=True)
+@click.option("--threads", "-t", default=8, show_default=True)
+def worker_command(processes, threads):
+    """Run Dramatiq worker processes (threads suit network-bound publishing)."""
+    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "socialpub.worker",
+                               "--processes", str(processes), "--threads", str(threads)])
+
+
+@click.command("seed-sandbox-channels")
+@click.option("--sandbox-url", default="http://127.0.0.1:5055", show_default=True)
+def seed_command(sandbox_url):
+    """Add one channel per network pointed at the sandbox (only if there are none)."""
+    from .channels import seed_sandbox_channels
+
+    database = _bind(Settings.from_env())
+    with database.connection_context():
+        added = seed_sandbox_channels(sandbox_url)
+    click.echo(f"{added} sandbox channels added")
+
+
+@click.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--sandbox-port", default=5055, show_default=True, type=int)
+@click.option("--latency", default=SEED_LATENCIES, show_default=True,
+              help="Sandbox latency per network, in seconds.")
+@click.option("--no-sandbox", is_flag=True, help="Do not start the sandbox.")
+@click.option("--worker-processes", default=1, show_default=True)
+@click.option("--worker-threads", default=8, show_default=True)
+def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, worker_threads):
+    """Run everything on this machine: Redis, workers, the sandbox and the web app."""
+    from . import embedded_redis, schema
+    from .channels import seed_sandbox_channels
+
+    settings = Settings.from_env()
+    redis_url = settings.redis_url
+    if redis_url == EMBEDDED_REDIS:
+        redis_url = embedded_redis.ensure_running(settings.instance_dir)
+    database = _bind(settings)
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    with database.connection_context():
+        schema.upgrade()
+        if not no_sandbox and seed_sandbox_channels(sandbox_url):
+            click.echo(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).")
+
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
+               SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
+    py = sys.executable
+    commands = {
+        "workers": [py, "-m", "dramatiq", "socialpub.worker", "--processes", str(worker_processes),
+                    "--threads", str(worker_threads)],
+        "web": [py, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
+                "--access-logfile", "-", "socialpub:create_app()"],
+    }
+    if not no_sandbox:
+        commands["sandbox"] = [py, "-m", "socialpub.cli", "sandbox", "--port", str(sandbox_port),
+                               "--latency", latency]
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    click.echo(f"\nsocialpub is starting: web http://{host}:{port}  "
+               f"sandbox {sandbox_url if not no_sandbox else '(off)'}  redis {redis_url}\n"
+               f"Press Ctrl-C to stop.\n")
+
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    click.echo(f"{name} exited with status {child.returncode}; stopping everything.",
+                               err=True)
+                    stopping = True
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_children(children)
+        if settings.redis_url == EMBEDDED_REDIS:
+            embedded_redis.stop(settings.instance_dir)
+        click.echo("socialpub stopped.")
+
+
+def _stop_children(children, grace=10.0):
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children.values():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@click.group()
+def main():
+    """socialpub: publish one post to four networks at once."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+for _command in (db_group, sandbox_command, worker_command, seed_command, up_command):
+    main.add_command(_command)
+
+
+def register_flask_commands(app):
+    """``flask --app wsgi db upgrade`` works as well as ``socialpub db upgrade``."""
+    app.cli.add_command(db_group)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Creating a post: validate what the user sent, adapt the text to each
+network, check each network's limits, and store the post with one
+publication per channel — all or nothing.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from .db import database
+from .errors import InvalidInput, NotFound, Unprocessable
+from .models import Channel, Post, PostStatus, Publication
+from .networks import LIMITS, NETWORKS, Content
+
+#: The longest text any network takes (Facebook); per-network limits come after.
+MAX_TEXT = 63_206
+#: More channels than this in one post is a mistake, not a campaign.
+MAX_CHANNELS_PER_POST = 50
+
+CREATE_FIELDS = {"text", "image_url", "link", "networks", "channels", "overrides", "publish"}
+
+
+def check_url(value, field):
+    """Return ``value`` if it is an absolute http(s) URL, else refuse it."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be a string", field=field)
+    parsed = urlparse(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise Unprocessable(f"{field}: must be an http(s) URL, not {value[:100]!r}", field=field)
+    if len(value) > 2000:
+        raise InvalidInput(f"{field}: longer than 2000 characters", field=field)
+    return value.strip()
+
+
+def adapt_text(network: str, text: str, link: str | None) -> str:
+    """The post's text as this network gets it: Facebook takes the link as its
+    own field; the others get it appended unless the text already has it."""
+    if link and network != "facebook" and link not in text:
+        return f"{text}\n\n{link}"
+    return text
+
+
+def content_problems(publications, image_url, link) -> list:
+    """Every ``{"field", "network", "message"}`` a network would refuse."""
+    problems = []
+    for network, text in publications:
+        content = Content(text=text, image_url=image_url, link=link)
+        for field, message in LIMITS[network].problems(content):
+            problems.append({"field": field, "network": network, "message": f"{network}: {message}"})
+    return problems
+
+
+def raise_if_unpublishable(problems):
+    if problems:
+        first = problems[0]
+        raise Unprocessable("; ".join(p["message"] for p in problems), field=first["field"],
+                            details=problems, code="rejected_by_network")
+
+
+def parse_create_request(data) -> dict:
+    """Check the shape of a create-post request; return the cleaned values."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object")
+    unknown = sorted(set(data) - CREATE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: unknown field (expected one of {', '.join(sorted(CREATE_FIELDS))})",
+                           field=unknown[0])
+    text = data.get("text")
+    if text is None:
+        raise InvalidInput("text: is required", field="text")
+    if not isinstance(text, str):
+        raise InvalidInput("text: must be a string", field="text")
+    if not text.strip():
+        raise InvalidInput("text: must not be empty", field="text")
+    if len(text) > MAX_TEXT:
+        raise Unprocessable(f"text: {len(text)} characters; no network takes more than {MAX_TEXT}",
+                            field="text")
+    networks = data.get("networks")
+    if networks is not None:
+        if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
+            raise InvalidInput("networks: must be a list of network names", field="networks")
+        for name in networks:
+            if name not in NETWORKS:
+                raise InvalidInput(f"networks: unknown network {name!r} (one of {', '.join(NETWORKS)})",
+                                   field="networks")
+    channels = data.get("channels")
+    if channels is not None:
+        if not isinstance(channels, list) or not all(type(c) is int for c in channels):
+            raise InvalidInput("channels: must be a list of channel ids", field="channels")
+        if len(channels) > MAX_CHANNELS_PER_POST:
+            raise InvalidInput(f"channels: at most {MAX_CHANNELS_PER_POST} per post", field="channels")
+    overrides = data.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise InvalidInput("overrides: must be an object of network: text", field="overrides")
+    for name, value in overrides.items():
+        if name not in NETWORKS:
+            raise InvalidInput(f"overrides: unknown network {name!r}", field="overrides")
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"overrides.{name}: must be non-empty text", field=f"overrides.{name}")
+    publish = data.get("publish", False)
+    if not isinstance(publish, bool):
+        raise InvalidInput("publish: must be true or false", field="publish")
+    return {
+        "text": text,
+        "image_url": check_url(data.get("image_url"), "image_url"),
+        "link": check_url(data.get("link"), "link"),
+        "networks": networks,
+        "channels": channels,
+        "overrides": overrides,
+        "publish": publish,
+    }
+
+
+def resolve_channels(networks, channel_ids) -> list:
+    """The channels a post goes to: those named, those of the named networks,
+    or, when neither is given, every enabled channel."""
+    query = Channel.select().where(Channel.enabled == True)  # noqa: E712
+    if channel_ids is not None:
+        found = {c.id: c for c in Channel.select().where(Channel.id.in_(channel_ids or [0]))}
+        missing = [i for i in channel_ids if i not in found]
+        if missing:
+            raise Unprocessable(f"channels: no channel with id {missing[0]}", field="channels")
+        disabled = [c.id for c in found.values() if not c.enabled]
+        if disabled:
+            raise Unprocessable(f"channels: channel {disabled[0]} is disabled", field="channels")
+        chosen = [found[i] for i in dict.fromkeys(channel_ids)]
+    elif networks is not None:
+        chosen = list(query.where(Channel.network.in_(networks)).order_by(Channel.id))
+        have = {c.network for c in chosen}
+        lacking = [n for n in networks if n not in have]
+        if lacking:
+            raise Unprocessable(f"networks: no enabled {lacking[0]} channel; add one first",
+                                field="networks")
+    else:
+        chosen = list(query.order_by(Channel.id))
+    if not chosen:
+        raise Unprocessable("channels: no enabled channel to publish to; add one first", field="channels")
+    if len(chosen) > MAX_CHANNELS_PER_POST:
+        raise Unprocessable(f"channels: at most {MAX_CHANNELS_PER_POST} per post", field="channels")
+    return chosen
+
+
+def create_post(data) -> Post:
+    """Validate ``data`` (a create-post request) and store the post and its
+    publications in one transaction. Raises an AppError and stores nothing
+    when anything is wrong."""
+    values = parse_create_request(data)
+    channels = resolve_channels(values["networks"], values["channels"])
+    texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
+                                     values["link"])) for c in channels]
+    raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"]))
+    with database.atomic():
+        post = Post.create(text=values["text"], image_url=values["image_url"], link=values["link"],
+                           status=PostStatus.DRAFT)
+        Publication.insert_many([
+            {"post": post.id, "channel": c.id, "network": c.network, "text": text}
+            for c, (_, text) in zip(channels, texts)
+        ]).execute()
+    return post
+
+
+def get_post(post_id) -> Post:
+    post = Post.get_or_none(Post.id == post_id)
+    if post is None:
+        raise NotFound(f"post {post_id} does not exist")
+    return post

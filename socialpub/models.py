@@ -1,0 +1,144 @@
+"""The tables: Channel (a connected account), Post, Publication (one per post
+and channel) and Attempt (one row per call made to a network).
+
+Statuses are plain strings so that SQL stays readable; every change of status
+goes through a conditional UPDATE in :mod:`socialpub.publishing`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+                    IntegerField, Model, TextField)
+
+from .db import database
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with an explicit UTC offset, for the API."""
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc).isoformat()
+
+
+class PostStatus:
+    DRAFT = "draft"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    PARTIAL = "partially_published"
+    FAILED = "failed"
+    ALL = (DRAFT, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
+
+
+class PubStatus:
+    #: Created, not yet asked to publish.
+    PENDING = "pending"
+    #: A message was enqueued; no worker has it yet.
+    QUEUED = "queued"
+    #: A worker claimed it and is talking to the network.
+    PROCESSING = "processing"
+    #: A transient failure; the next try is due at ``next_attempt_at``.
+    RETRYING = "retrying"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED)
+    FINAL = (PUBLISHED, FAILED)
+    #: States a worker may claim from.
+    CLAIMABLE = (QUEUED, RETRYING)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class Channel(BaseModel):
+    id = AutoField()
+    network = CharField(max_length=16, index=True)
+    name = CharField(max_length=100)
+    #: Page id, IG user id, author URN or phone-number id, by network.
+    account_id = CharField(max_length=200)
+    token = TextField()
+    #: API root, e.g. https://graph.facebook.com/v24.0 (or the sandbox's).
+    base_url = CharField(max_length=300)
+    #: WhatsApp recipients (E.164 numbers).
+    recipients = JSONField(default=list)
+    #: LinkedIn-Version header, for LinkedIn channels.
+    api_version = CharField(max_length=16, null=True)
+    enabled = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Post(BaseModel):
+    id = AutoField()
+    text = TextField()
+    image_url = TextField(null=True)
+    link = TextField(null=True)
+    status = CharField(max_length=24, default=PostStatus.DRAFT, index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    #: When publishing was asked for, and when the last network finished.
+    publish_requested_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
+class Publication(BaseModel):
+    id = AutoField()
+    post = ForeignKeyField(Post, backref="publications", on_delete="CASCADE")
+    channel = ForeignKeyField(Channel, backref="publications")
+    network = CharField(max_length=16)
+    #: The text as sent to this network (the post's text, or an override).
+    text = TextField()
+    status = CharField(max_length=16, default=PubStatus.PENDING, index=True)
+    attempts = IntegerField(default=0)
+    #: The Dramatiq message id of the latest enqueue.
+    task_id = CharField(max_length=64, null=True)
+    external_id = CharField(max_length=200, null=True)
+    external_url = TextField(null=True)
+    last_error = TextField(null=True)
+    last_error_code = CharField(max_length=32, null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    enqueued_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    next_attempt_at = DateTimeField(null=True)
+    published_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("post", "channel"), True),)
+
+
+class Attempt(BaseModel):
+    id = AutoField()
+    publication = ForeignKeyField(Publication, backref="attempt_rows", on_delete="CASCADE")
+    number = IntegerField()
+    started_at = DateTimeField()
+    finished_at = DateTimeField()
+    #: published | retrying | failed
+    outcome = CharField(max_length=16)
+    error_code = CharField(max_length=32, null=True)
+    error = TextField(null=True)
+
+    class Meta:
+        indexes = ((("publication", "number"), False),)
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+
+
+TABLES = [Channel, Post, Publication, Attempt]

@@ -1,0 +1,268 @@
+"""What every network adapter shares: the content it is given, what it returns,
+the one error type it raises, and a requests.Session per thread.
+
+Errors are classified here, once: an adapter turns its network's error envelope
+into a :class:`PublishError` whose ``kind`` tells the actor whether to retry.
+"""
+from __future__ import annotations
+
+import email.utils
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+#: The networks socialpub publishes to, in the order they are shown.
+NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
+
+#: Graph API version used when a channel does not name one.
+DEFAULT_GRAPH_VERSION = "v24.0"
+#: LinkedIn-Version header (YYYYMM) used when a channel does not name one.
+DEFAULT_LINKEDIN_VERSION = "202601"
+
+#: Where each network's API lives in production.
+DEFAULT_BASE_URLS = {
+    "facebook": f"https://graph.facebook.com/{DEFAULT_GRAPH_VERSION}",
+    "instagram": f"https://graph.facebook.com/{DEFAULT_GRAPH_VERSION}",
+    "linkedin": "https://api.linkedin.com",
+    "whatsapp": f"https://graph.facebook.com/{DEFAULT_GRAPH_VERSION}",
+}
+
+
+class ErrorKind(str, enum.Enum):
+    """How the actor must react to a failed call."""
+
+    #: Timeouts, connection errors, 5xx, Graph codes 1/2: retry with backoff.
+    TRANSIENT = "transient"
+    #: 429 and rate-limit codes: retry no sooner than ``retry_after``.
+    RATE_LIMITED = "rate_limited"
+    #: Bad parameter, permission, policy, content: never retry.
+    PERMANENT = "permanent"
+    #: The token is invalid or expired: never retry; the channel needs re-authorisation.
+    AUTH = "auth"
+
+    @property
+    def retryable(self) -> bool:
+        return self in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED)
+
+
+class PublishError(Exception):
+    """A network refused or failed a call; the message is the network's own words.
+
+    Parameters:
+      network(str): which network answered.
+      message(str): the network's message, unchanged.
+      kind(ErrorKind): whether and how to retry.
+      code(str|None): the network's error code (Graph ``code``, LinkedIn
+        ``serviceErrorCode``/``code``, or the HTTP status), as text.
+      subcode(str|None): Graph ``error_subcode`` where given.
+      http_status(int|None): the HTTP status, None when no answer came.
+      retry_after(float|None): seconds the network asked us to wait.
+
+    Adapters may also set, after construction:
+      container_id: Instagram, the media container created before the failure,
+        so a later attempt can poll it instead of creating a second one.
+      delivered: WhatsApp, ``{recipient: message id}`` already sent before the
+        failure (every POST is a new message; a retry resends to them).
+    """
+
+    container_id: Optional[str] = None
+    delivered: Optional[dict] = None
+
+    def __init__(self, network, message, *, kind, code=None, subcode=None,
+                 http_status=None, retry_after=None):
+        super().__init__(message)
+        self.network = network
+        self.message = message
+        self.kind = ErrorKind(kind)
+        self.code = None if code is None else str(code)
+        self.subcode = None if subcode is None else str(subcode)
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+    def __str__(self):
+        code = f" (code {self.code}{'/' + self.subcode if self.subcode else ''})" if self.code else ""
+        return f"{self.network}: {self.message}{code}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account a publication goes to: what an adapter needs of a Channel."""
+
+    network: str
+    #: Page id (facebook), IG user id (instagram), author URN (linkedin),
+    #: phone-number id (whatsapp).
+    account_id: str
+    token: str
+    base_url: str
+    #: WhatsApp only: the numbers the message is sent to.
+    recipients: tuple = ()
+    #: LinkedIn only: the LinkedIn-Version header.
+    api_version: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Content:
+    """What is published: the text already adapted for this network."""
+
+    text: str
+    image_url: Optional[str] = None
+    link: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A network's receipt for a published item."""
+
+    external_id: str
+    url: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a network accepts; checked before anything is enqueued."""
+
+    max_text: int
+    #: Max text when an image is attached (WhatsApp captions are shorter).
+    max_caption: Optional[int] = None
+    max_hashtags: Optional[int] = None
+    max_mentions: Optional[int] = None
+    image_required: bool = False
+
+    def problems(self, content: Content) -> list:
+        """Return ``(field, message)`` pairs for what this network would reject."""
+        found = []
+        if self.image_required and not content.image_url:
+            found.append(("image_url", "an image is required"))
+        limit = self.max_caption if (content.image_url and self.max_caption) else self.max_text
+        if len(content.text) > limit:
+            what = "caption" if limit == self.max_caption else "text"
+            found.append(("text", f"{what} is {len(content.text)} characters; the limit is {limit}"))
+        if self.max_hashtags is not None:
+            n = count_tokens(content.text, "#")
+            if n > self.max_hashtags:
+                found.append(("text", f"{n} hashtags; the limit is {self.max_hashtags}"))
+        if self.max_mentions is not None:
+            n = count_tokens(content.text, "@")
+            if n > self.max_mentions:
+                found.append(("text", f"{n} @-mentions; the limit is {self.max_mentions}"))
+        return found
+
+
+def count_tokens(text: str, sigil: str) -> int:
+    """Count words that start with ``sigil`` followed by a word character."""
+    count = 0
+    for i, ch in enumerate(text):
+        if ch == sigil and i + 1 < len(text) and (text[i + 1].isalnum() or text[i + 1] == "_") \
+                and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    """The calling thread's Session: connections are pooled per worker thread."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        s.headers["User-Agent"] = "socialpub"
+    return s
+
+
+class Adapter:
+    """One network's API. Subclasses set ``network`` and ``limits`` and implement ``publish``."""
+
+    network: str = ""
+    limits: Limits
+
+    def __init__(self, timeouts: Timeouts = Timeouts()):
+        self.timeouts = timeouts
+
+    def publish(self, target: Target, content: Content) -> Published:  # pragma: no cover
+        """Publish ``content`` to ``target``; raise :class:`PublishError` on failure."""
+        raise NotImplementedError
+
+
+def retry_after_header(response) -> Optional[float]:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def json_body(response):
+    """The response's JSON, or None when the body is empty or not JSON."""
+    try:
+        return response.json()
+    except ValueError:  # requests' JSONDecodeError subclasses ValueError
+        return None
+
+
+def transport_error(network: str, exc: requests.RequestException, timeouts: Timeouts) -> PublishError:
+    """Classify a call that got no HTTP answer.
+
+    A read timeout is retried like the rest, but the request may have reached
+    the network, so the message says so: the post might exist already.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        msg = f"could not connect within {timeouts.connect:g}s: {exc}"
+    elif isinstance(exc, requests.ReadTimeout):
+        msg = (f"no answer within {timeouts.read:g}s; the request may have been "
+               f"received and the post may exist: {exc}")
+    elif isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        msg = f"connection failed: {exc}"
+    else:
+        # Invalid URL, missing schema and the like: configuration, not luck.
+        return PublishError(network, f"request could not be sent: {exc}", kind=ErrorKind.PERMANENT)
+    return PublishError(network, msg, kind=ErrorKind.TRANSIENT)
+
+
+def send(network: str, timeouts: Timeouts, method: str, url: str, **kwargs) -> requests.Response:
+    """Make one HTTP call with the thread's Session and ``timeouts``.
+
+    Returns the response whatever its status; the caller classifies errors.
+
+    Raises:
+      PublishError: no answer came (connection refused, timeout, ...).
+    """
+    kwargs.setdefault("timeout", (timeouts.connect, timeouts.read))
+    try:
+        response = session().request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise transport_error(network, exc, timeouts) from None
+    logger.debug("%s %s %s -> %s", network, method, url.split("?")[0], response.status_code)
+    return response
+
+
+def text_with_link(content: Content) -> str:
+    """The text, with the link appended when the text does not already hold it.
+
+    For networks (or endpoints) without a link field, so the link still reaches
+    the reader.
+    """
+    if content.link and content.link not in content.text:
+        return f"{content.text}\n\n{content.link}" if content.text else content.link
+    return content.text

@@ -1,0 +1,147 @@
+"""Fixtures: a real Redis, SQLite or PostgreSQL, the sandbox on loopback, the
+app, and an in-process Dramatiq worker.
+
+Test modules choose the database with the ``database_url`` fixture: SQLite in a
+temp file by default; ``@pytest.mark.parametrize("database_url", ["sqlite",
+"postgresql"], indirect=True)`` runs a test on both.
+"""
+from __future__ import annotations
+
+import dramatiq
+import pytest
+import requests
+
+from socialpub import create_app, db, schema
+from socialpub.config import Settings
+from socialpub.models import TABLES
+from socialpub.sandbox import create_sandbox_app
+from socialpub.sandbox.server import serve_in_thread
+
+from . import services
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    return services.redis_url()
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url():
+    url = services.postgres_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL: {services.postgres_unavailable_reason()}")
+    return services.fresh_postgres_database(url, "socialpub_test")
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'socialpub.db'}"
+    url = request.getfixturevalue("postgres_base_url")
+    database = db.make_database(url)
+    with database.connection_context():
+        database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    database.close_all()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The four networks' stand-in, on an ephemeral loopback port."""
+    handle = serve_in_thread(create_sandbox_app())
+    yield handle
+    handle.stop()
+
+
+class SandboxClient:
+    """Reads and steers the sandbox from tests."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def reset(self):
+        requests.post(f"{self.url}/_sandbox/reset", json={"latencies": True}, timeout=5).raise_for_status()
+
+    def configure(self, **networks):
+        requests.post(f"{self.url}/_sandbox/config", json=networks, timeout=5).raise_for_status()
+
+    def received(self, network=None):
+        params = {"network": network} if network else None
+        return requests.get(f"{self.url}/_sandbox/received", params=params, timeout=5).json()
+
+    def requests(self):
+        return requests.get(f"{self.url}/_sandbox/requests", timeout=5).json()
+
+
+@pytest.fixture
+def sandbox_client(sandbox):
+    client = SandboxClient(sandbox.url)
+    client.reset()
+    yield client
+    client.reset()
+
+
+@pytest.fixture
+def settings(database_url, redis_url, tmp_path):
+    return Settings(database_url=database_url, redis_url=redis_url, instance_dir=str(tmp_path),
+                    secret_key="test", max_retries=2, min_backoff_ms=50, max_backoff_ms=200,
+                    read_timeout=10)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    database = db.database.obj
+    with database.connection_context():
+        schema.upgrade()
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield app
+    broker.flush_all()
+    broker.close()
+    if not settings.is_sqlite:
+        database.close_all()
+    else:
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def broker(app):
+    return dramatiq.get_broker()
+
+
+@pytest.fixture
+def worker(broker):
+    """An in-process Dramatiq worker with 8 threads, stopped after the test."""
+    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def drain(broker, worker, settings):
+    """Wait until every message, including retries, has been processed."""
+
+    def drain(timeout_ms=60_000):
+        broker.join(settings.queue_name, timeout=timeout_ms)
+        worker.join()
+
+    return drain
+
+
+@pytest.fixture
+def sandbox_channels(app, sandbox, sandbox_client):
+    """One channel per network, pointed at the sandbox; returns {network: channel id}."""
+    from socialpub.channels import sandbox_channels as definitions
+    from socialpub.channels import create_channel
+
+    with db.database.connection_context():
+        return {d["network"]: create_channel(d).id for d in definitions(sandbox.url)}

@@ -1,0 +1,18 @@
+"""A post's status follows from its publications' statuses."""
+import pytest
+
+from socialpub.publishing import post_status
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ({}, "draft"),
+    ({"pending": 4}, "draft"),
+    ({"queued": 2, "processing": 1, "published": 1}, "publishing"),
+    ({"retrying": 1, "published": 3}, "publishing"),
+    ({"failed": 1, "queued": 3}, "publishing"),
+    ({"published": 4}, "published"),
+    ({"failed": 4}, "failed"),
+    ({"published": 3, "failed": 1}, "partially_published"),
+])
+def test_post_status_is_derived_from_publication_counts(counts, expected):
+    assert post_status(counts) == expected
