@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from .db import database
+from .db import write_transaction
 from .errors import InvalidInput, NotFound, Unprocessable
 from .models import Channel, Post, PostStatus, Publication
 from .networks import LIMITS, NETWORKS, Content
@@ -47,7 +47,7 @@ def content_problems(publications, image_url, link) -> list:
     for network, text in publications:
         content = Content(text=text, image_url=image_url, link=link)
         for field, message in LIMITS[network].problems(content):
-            problems.append({"field": field, "network": network, "message": f"{network}: {message}"})
+            problems.append({"field": field, "network": network, "message": f"{field}: {message} ({network})"})
     return problems
 
 
@@ -150,7 +150,7 @@ def create_post(data) -> Post:
     texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
                                      values["link"])) for c in channels]
     raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"]))
-    with database.atomic():
+    with write_transaction():
         post = Post.create(text=values["text"], image_url=values["image_url"], link=values["link"],
                            status=PostStatus.DRAFT)
         Publication.insert_many([

@@ -51,3 +51,13 @@ def bind(url: str):
 def supports_row_locks() -> bool:
     """SQLite serialises writers itself and has no SELECT … FOR UPDATE."""
     return bool(database.obj and database.obj.for_update)
+
+
+def write_transaction():
+    """A transaction that will write. On SQLite it takes the write lock at BEGIN
+    (IMMEDIATE): a deferred transaction that reads first and writes later fails
+    at once with "database is locked" when another process wrote in between,
+    where an immediate one simply waits its turn (busy_timeout)."""
+    if isinstance(database.obj, SqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()

@@ -19,7 +19,7 @@ import dramatiq
 from peewee import Case, fn
 
 from .composing import check_url, content_problems, get_post, raise_if_unpublishable
-from .db import database, supports_row_locks
+from .db import supports_row_locks, write_transaction
 from .errors import Conflict
 from .models import Attempt, Channel, Post, PostStatus, Publication, PubStatus, utcnow
 from .networks import Content, PublishError, Published, Target
@@ -43,7 +43,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
 
     image_url = check_url(image_url, "image_url")
     now = utcnow()
-    with database.atomic():
+    with write_transaction():
         post = get_post(post_id)
         pending = list(Publication.select().where((Publication.post == post.id)
                                                    & (Publication.status == PubStatus.PENDING))
@@ -79,7 +79,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
 
 def _unqueue(post_id, messages):
     """Put publications whose message never left back to pending."""
-    with database.atomic():
+    with write_transaction():
         for pub_id, message in messages.items():
             (Publication.update(status=PubStatus.PENDING, task_id=None, enqueued_at=None)
              .where((Publication.id == pub_id) & (Publication.status == PubStatus.QUEUED)
@@ -141,7 +141,7 @@ def error_code(error: PublishError) -> str | None:
 def record_published(job: Job, receipt: Published, started):
     """The network accepted the item: store its id, the attempt and the post's roll-up."""
     now = utcnow()
-    with database.atomic():
+    with write_transaction():
         (Publication.update(status=PubStatus.PUBLISHED, external_id=receipt.external_id,
                             external_url=receipt.url, published_at=now, finished_at=now,
                             updated_at=now, last_error=None, last_error_code=None)
@@ -155,7 +155,7 @@ def record_published(job: Job, receipt: Published, started):
 def record_retry(job: Job, error: PublishError, started, next_attempt_at):
     """A transient failure: say when the next try is due."""
     now = utcnow()
-    with database.atomic():
+    with write_transaction():
         (Publication.update(status=PubStatus.RETRYING, last_error=error.message,
                             last_error_code=error_code(error), next_attempt_at=next_attempt_at,
                             updated_at=now)
@@ -167,7 +167,7 @@ def record_retry(job: Job, error: PublishError, started, next_attempt_at):
 def record_failed(job: Job, error: PublishError, started):
     """A final failure, in the network's own words."""
     now = utcnow()
-    with database.atomic():
+    with write_transaction():
         (Publication.update(status=PubStatus.FAILED, last_error=error.message,
                             last_error_code=error_code(error), finished_at=now, updated_at=now,
                             next_attempt_at=None)

@@ -6,16 +6,19 @@ from socialpub import db
 from socialpub.actors import publish
 from socialpub.models import Attempt, Post, Publication
 
-IMAGE = "https://example.com/photo.jpg"
 both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
-def create(client, **payload):
-    payload.setdefault("text", "Hello from socialpub")
-    payload.setdefault("image_url", IMAGE)
-    response = client.post("/api/posts", json=payload)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
+@pytest.fixture
+def create(client, sandbox):
+    """Create a post; its image is served by the sandbox (LinkedIn downloads it)."""
+    def create(**payload):
+        payload.setdefault("text", "Hello from socialpub")
+        payload.setdefault("image_url", f"{sandbox.url}/_sandbox/image.jpg")
+        response = client.post("/api/posts", json=payload)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+    return create
 
 
 def status_of(client, post_id):
@@ -23,8 +26,8 @@ def status_of(client, post_id):
 
 
 @both_databases
-def test_a_four_network_post_is_published_everywhere(client, sandbox_channels, sandbox_client, drain):
-    post_id = create(client)
+def test_a_four_network_post_is_published_everywhere(client, create, sandbox_channels, sandbox_client, drain):
+    post_id = create()
     response = client.post(f"/api/posts/{post_id}/publish")
     assert response.status_code == 202
     results = response.get_json()["results"]
@@ -46,9 +49,9 @@ def test_a_four_network_post_is_published_everywhere(client, sandbox_channels, s
     assert by_network["whatsapp"]["external_id"].startswith("wamid.")
 
 
-def test_the_publish_call_answers_before_any_network_is_called(client, sandbox_channels, sandbox_client):
+def test_the_publish_call_answers_before_any_network_is_called(client, create, sandbox_channels, sandbox_client):
     # No worker runs here: the request itself must not touch the networks.
-    post_id = create(client)
+    post_id = create()
     assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
     status = status_of(client, post_id)
     assert status["status"] == "publishing"
@@ -57,10 +60,10 @@ def test_the_publish_call_answers_before_any_network_is_called(client, sandbox_c
 
 
 @both_databases
-def test_networks_are_worked_on_in_parallel(client, sandbox_channels, sandbox_client, drain):
+def test_networks_are_worked_on_in_parallel(client, create, sandbox_channels, sandbox_client, drain):
     sandbox_client.configure(facebook={"latency": 0.6}, instagram={"latency": 0.6},
                              linkedin={"latency": 0.6}, whatsapp={"latency": 0.6})
-    post_id = create(client)
+    post_id = create()
     client.post(f"/api/posts/{post_id}/publish")
     drain()
     received = sandbox_client.received()
@@ -73,13 +76,13 @@ def test_networks_are_worked_on_in_parallel(client, sandbox_channels, sandbox_cl
 
 @both_databases
 def test_one_network_failing_for_good_leaves_the_others_published(
-        client, sandbox_channels, sandbox_client, drain):
+        client, create, sandbox_channels, sandbox_client, drain):
     sandbox_client.configure(linkedin={"fail": {"error": "token", "times": 10}})
-    post_id = create(client)
+    post_id = create()
     client.post(f"/api/posts/{post_id}/publish")
     drain()
     status = status_of(client, post_id)
-    assert status["status"] == "partially_published"
+    assert status["status"] == "partially_published", status
     by_network = {p["network"]: p for p in status["publications"]}
     assert by_network["linkedin"]["status"] == "failed"
     assert "revoked" in by_network["linkedin"]["last_error"]
@@ -91,9 +94,9 @@ def test_one_network_failing_for_good_leaves_the_others_published(
     assert len(linkedin_calls) == 1
 
 
-def test_a_transient_failure_is_retried_and_recorded(client, sandbox_channels, sandbox_client, drain):
+def test_a_transient_failure_is_retried_and_recorded(client, create, sandbox_channels, sandbox_client, drain):
     sandbox_client.configure(facebook={"fail": {"error": "server_error", "times": 1}})
-    post_id = create(client, networks=["facebook"])
+    post_id = create(networks=["facebook"])
     client.post(f"/api/posts/{post_id}/publish")
     drain()
     detail = client.get(f"/api/posts/{post_id}").get_json()
@@ -105,10 +108,10 @@ def test_a_transient_failure_is_retried_and_recorded(client, sandbox_channels, s
     assert len(sandbox_client.received("facebook")) == 1
 
 
-def test_a_publication_fails_once_its_retries_are_spent(client, sandbox_channels, sandbox_client,
+def test_a_publication_fails_once_its_retries_are_spent(client, create, sandbox_channels, sandbox_client,
                                                          drain, settings):
     sandbox_client.configure(whatsapp={"fail": {"error": "server_error", "times": 100}})
-    post_id = create(client, networks=["whatsapp"])
+    post_id = create(networks=["whatsapp"])
     client.post(f"/api/posts/{post_id}/publish")
     drain()
     detail = client.get(f"/api/posts/{post_id}").get_json()
@@ -121,8 +124,8 @@ def test_a_publication_fails_once_its_retries_are_spent(client, sandbox_channels
 
 
 @both_databases
-def test_publishing_twice_enqueues_once_and_posts_once(client, sandbox_channels, sandbox_client, drain):
-    post_id = create(client)
+def test_publishing_twice_enqueues_once_and_posts_once(client, create, sandbox_channels, sandbox_client, drain):
+    post_id = create()
     first = client.post(f"/api/posts/{post_id}/publish")
     second = client.post(f"/api/posts/{post_id}/publish")
     assert first.status_code == 202
@@ -137,8 +140,8 @@ def test_publishing_twice_enqueues_once_and_posts_once(client, sandbox_channels,
 
 
 @both_databases
-def test_a_redelivered_message_does_not_post_again(client, sandbox_channels, sandbox_client, drain):
-    post_id = create(client, networks=["facebook", "whatsapp"])
+def test_a_redelivered_message_does_not_post_again(client, create, sandbox_channels, sandbox_client, drain):
+    post_id = create(networks=["facebook", "whatsapp"])
     client.post(f"/api/posts/{post_id}/publish")
     with db.database.connection_context():
         ids = [p.id for p in Publication.select().where(Publication.post == post_id)]
@@ -152,7 +155,7 @@ def test_a_redelivered_message_does_not_post_again(client, sandbox_channels, san
         assert Post.get_by_id(post_id).status == "published"
 
 
-def test_create_and_publish_in_one_request(client, sandbox_channels, sandbox_client, drain):
+def test_create_and_publish_in_one_request(client, create, sandbox_channels, sandbox_client, drain):
     response = client.post("/api/posts", json={"text": "now", "networks": ["facebook"], "publish": True})
     assert response.status_code == 201
     body = response.get_json()
@@ -162,8 +165,8 @@ def test_create_and_publish_in_one_request(client, sandbox_channels, sandbox_cli
     assert status_of(client, body["id"])["status"] == "published"
 
 
-def test_an_image_given_at_publish_time_is_used(client, sandbox_channels, sandbox_client, drain):
-    post_id = create(client, networks=["facebook"], image_url=None)
+def test_an_image_given_at_publish_time_is_used(client, create, sandbox_channels, sandbox_client, drain):
+    post_id = create(networks=["facebook"], image_url=None)
     client.post(f"/api/posts/{post_id}/publish", json={"image_url": "https://example.com/late.jpg"})
     drain()
     assert sandbox_client.received("facebook")[0]["image"] == "https://example.com/late.jpg"

@@ -6,17 +6,12 @@ into a :class:`PublishError` whose ``kind`` tells the actor whether to retry.
 """
 from __future__ import annotations
 
-import email.utils
 import enum
-import logging
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import requests
-
-logger = logging.getLogger(__name__)
 
 #: The networks socialpub publishes to, in the order they are shown.
 NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
@@ -195,66 +190,6 @@ class Adapter:
     def publish(self, target: Target, content: Content) -> Published:  # pragma: no cover
         """Publish ``content`` to ``target``; raise :class:`PublishError` on failure."""
         raise NotImplementedError
-
-
-def retry_after_header(response) -> Optional[float]:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def json_body(response):
-    """The response's JSON, or None when the body is empty or not JSON."""
-    try:
-        return response.json()
-    except ValueError:  # requests' JSONDecodeError subclasses ValueError
-        return None
-
-
-def transport_error(network: str, exc: requests.RequestException, timeouts: Timeouts) -> PublishError:
-    """Classify a call that got no HTTP answer.
-
-    A read timeout is retried like the rest, but the request may have reached
-    the network, so the message says so: the post might exist already.
-    """
-    if isinstance(exc, requests.ConnectTimeout):
-        msg = f"could not connect within {timeouts.connect:g}s: {exc}"
-    elif isinstance(exc, requests.ReadTimeout):
-        msg = (f"no answer within {timeouts.read:g}s; the request may have been "
-               f"received and the post may exist: {exc}")
-    elif isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-        msg = f"connection failed: {exc}"
-    else:
-        # Invalid URL, missing schema and the like: configuration, not luck.
-        return PublishError(network, f"request could not be sent: {exc}", kind=ErrorKind.PERMANENT)
-    return PublishError(network, msg, kind=ErrorKind.TRANSIENT)
-
-
-def send(network: str, timeouts: Timeouts, method: str, url: str, **kwargs) -> requests.Response:
-    """Make one HTTP call with the thread's Session and ``timeouts``.
-
-    Returns the response whatever its status; the caller classifies errors.
-
-    Raises:
-      PublishError: no answer came (connection refused, timeout, ...).
-    """
-    kwargs.setdefault("timeout", (timeouts.connect, timeouts.read))
-    try:
-        response = session().request(method, url, **kwargs)
-    except requests.RequestException as exc:
-        raise transport_error(network, exc, timeouts) from None
-    logger.debug("%s %s %s -> %s", network, method, url.split("?")[0], response.status_code)
-    return response
 
 
 def text_with_link(content: Content) -> str:

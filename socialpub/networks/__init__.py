@@ -1,0 +1,45 @@
+"""One adapter per network, behind :func:`get_adapter`.
+
+    adapter = get_adapter("linkedin")
+    problems = LIMITS["linkedin"].problems(content)   # before enqueueing
+    published = adapter.publish(target, content)      # raises PublishError
+"""
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from .base import (NETWORKS, Adapter, Content, ErrorKind, Limits, Published, PublishError, Target,
+                   Timeouts)
+from .facebook import FacebookAdapter
+from .instagram import InstagramAdapter
+from .linkedin import LinkedInAdapter, escape_little
+from .whatsapp import WhatsAppAdapter
+
+__all__ = ["NETWORKS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Content", "ErrorKind",
+           "Limits", "Published", "PublishError", "Target", "Timeouts", "escape_little"]
+
+#: The adapter class of each network.
+ADAPTERS = {cls.network: cls for cls in (FacebookAdapter, InstagramAdapter, LinkedInAdapter,
+                                         WhatsAppAdapter)}
+#: What each network accepts, for validation before anything is enqueued.
+LIMITS = {network: cls.limits for network, cls in ADAPTERS.items()}
+
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def get_adapter(network: str, timeouts: Optional[Timeouts] = None) -> Adapter:
+    """The shared adapter of ``network`` for these timeouts (adapters hold no per-call state).
+
+    Raises:
+      ValueError: ``network`` is not one of :data:`NETWORKS`.
+    """
+    if network not in ADAPTERS:
+        raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORKS)}")
+    timeouts = timeouts or Timeouts()
+    with _cache_lock:
+        adapter = _cache.get((network, timeouts))
+        if adapter is None:
+            adapter = _cache[(network, timeouts)] = ADAPTERS[network](timeouts)
+        return adapter

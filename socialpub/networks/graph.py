@@ -1,0 +1,129 @@
+"""Meta Graph API calls and error classification, shared by Facebook,
+Instagram and WhatsApp.
+
+Graph errors are classified by ``error.code`` and never by HTTP status:
+Instagram answers 400 for everything, WhatsApp spreads the same codes over
+400, 401, 403 and 429 (see shared/reference/network-apis.md).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Optional
+
+from .base import ErrorKind, PublishError, Timeouts
+from .http import json_body, retry_after_header, send
+
+logger = logging.getLogger(__name__)
+
+#: Codes Meta documents as temporary: server trouble, media not ready yet.
+TRANSIENT_CODES = frozenset({1, 2, -1, -2, 24, 9007})
+#: Throttling codes: app, user, page, BUC, WhatsApp throughput, spam and pair limits.
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80007, 80008,
+                              130429, 131048, 131056})
+#: Token invalid/expired and session errors: the channel needs re-authorisation.
+AUTH_CODES = frozenset({190, 102})
+#: Documented permanent codes (permission, parameter, policy, content, ...).
+PERMANENT_CODES = frozenset({3, 9, 10, 25, 100, 324, 368, 506, 1609005, 9004,
+                             36000, 36001, 36002, 36003, 36004, 131026, 131047,
+                             132000, 132001, *range(200, 300)})
+#: (code, subcode) pairs that override the tables above.
+SPECIAL = {
+    (9, 2207042): ErrorKind.RATE_LIMITED,   # Instagram daily publishing limit
+    (4, 2207051): ErrorKind.PERMANENT,      # "activity restricted as spam"; may be published
+}
+
+
+def classify(network: str, code: Optional[int], subcode: Optional[int], http_status: int) -> ErrorKind:
+    """Map a Graph error code (plus subcode) to an :class:`ErrorKind`."""
+    if (code, subcode) in SPECIAL:
+        return SPECIAL[(code, subcode)]
+    if code in AUTH_CODES or (network == "whatsapp" and code == 0):
+        return ErrorKind.AUTH
+    if code in RATE_LIMIT_CODES:
+        return ErrorKind.RATE_LIMITED
+    if code in TRANSIENT_CODES:
+        return ErrorKind.TRANSIENT
+    if code in PERMANENT_CODES:
+        return ErrorKind.PERMANENT
+    # An unknown code on a 5xx is most likely the server's own trouble.
+    return ErrorKind.TRANSIENT if http_status >= 500 else ErrorKind.PERMANENT
+
+
+def buc_retry_after(response) -> Optional[float]:
+    """Seconds until access returns, from ``X-Business-Use-Case-Usage``.
+
+    The header maps business ids to lists of usage entries whose
+    ``estimated_time_to_regain_access`` is in minutes; the longest wins.
+    """
+    raw = response.headers.get("X-Business-Use-Case-Usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+        minutes = [float(entry.get("estimated_time_to_regain_access") or 0)
+                   for entries in usage.values() for entry in entries]
+    except (ValueError, AttributeError, TypeError):
+        logger.warning("Unparsable X-Business-Use-Case-Usage header: %r", raw)
+        return None
+    longest = max(minutes, default=0.0)
+    return longest * 60 if longest > 0 else None
+
+
+def _as_int(value) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def graph_error(network: str, response) -> PublishError:
+    """Turn a failed Graph response into a :class:`PublishError`."""
+    body = json_body(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    status = response.status_code
+    waits = [w for w in (buc_retry_after(response), retry_after_header(response)) if w is not None]
+    retry_after = max(waits) if waits else None
+    if not isinstance(error, dict):
+        # A proxy or load balancer answered, not Graph.
+        text = response.text[:200].strip()
+        kind = (ErrorKind.TRANSIENT if status >= 500 else ErrorKind.RATE_LIMITED if status == 429
+                else ErrorKind.AUTH if status == 401 else ErrorKind.PERMANENT)
+        return PublishError(network, f"HTTP {status} without a Graph error body: {text!r}",
+                            kind=kind, code=status, http_status=status, retry_after=retry_after)
+    code, subcode = _as_int(error.get("code")), _as_int(error.get("error_subcode"))
+    message = str(error.get("message") or f"HTTP {status}")
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
+    if network == "whatsapp" and details and details not in message:
+        message = f"{message}: {details}"
+    kind = classify(network, code, subcode, status)
+    return PublishError(network, message, kind=kind, code=error.get("code"),
+                        subcode=error.get("error_subcode"), http_status=status,
+                        retry_after=retry_after if kind is ErrorKind.RATE_LIMITED else None)
+
+
+def graph_call(network: str, timeouts: Timeouts, method: str, url: str, **kwargs) -> dict:
+    """Call Graph and return the JSON object of a 2xx answer.
+
+    Raises:
+      PublishError: no answer, an error answer, or a 2xx that is not a JSON object.
+    """
+    response = send(network, timeouts, method, url, **kwargs)
+    if response.status_code >= 400:
+        raise graph_error(network, response)
+    body = json_body(response)
+    if not isinstance(body, dict):
+        # The call may have worked; retrying could post twice, so stop here.
+        raise PublishError(network, f"unexpected answer (HTTP {response.status_code}): "
+                           f"{response.text[:200]!r}", kind=ErrorKind.PERMANENT,
+                           http_status=response.status_code)
+    return body
+
+
+def field(network: str, body: dict, name: str) -> str:
+    """``body[name]`` as text; a success without it is a PERMANENT error, not a KeyError."""
+    value = body.get(name)
+    if value in (None, ""):
+        raise PublishError(network, f"answer has no {name!r}: {body!r}"[:300], kind=ErrorKind.PERMANENT)
+    return str(value)

@@ -1,0 +1,124 @@
+"""Instagram image posts through the content-publishing flow: create a media
+container, poll it until it is FINISHED, then ``media_publish`` it.
+
+Instagram has no idempotency key. The container id is the only handle on a
+half-done publication, so every error raised after the container exists
+carries it as ``PublishError.container_id``; :meth:`InstagramAdapter.publish_container`
+resumes from it, and a container already PUBLISHED is never published again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional
+
+from .base import Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, Timeouts
+from .graph import field, graph_call
+
+logger = logging.getLogger(__name__)
+
+#: Container states that mean "stop polling, this will never publish".
+FAILED_STATES = ("ERROR", "EXPIRED")
+
+
+class InstagramAdapter(Adapter):
+    """Publish a JPEG with a caption to an Instagram professional account.
+
+    Parameters:
+      timeouts(Timeouts): connect/read timeouts of every call.
+      poll_timeout(float): longest total wait for a container to be FINISHED.
+      poll_interval(float): first pause between polls; it doubles up to
+        ``max_poll_interval``.
+    """
+
+    network = "instagram"
+    #: "Maximum 2200 characters, 30 hashtags, and 20 @ tags"; no text-only media type.
+    limits = Limits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True)
+    poll_timeout = 30.0
+    poll_interval = 0.5
+    max_poll_interval = 5.0
+
+    def __init__(self, timeouts: Timeouts = Timeouts(), poll_timeout: Optional[float] = None,
+                 poll_interval: Optional[float] = None):
+        super().__init__(timeouts)
+        if poll_timeout is not None:
+            self.poll_timeout = poll_timeout
+        if poll_interval is not None:
+            self.poll_interval = poll_interval
+
+    def publish(self, target: Target, content: Content) -> Published:
+        """Create a container for the image and caption, then publish it.
+
+        ``content.link`` is not sent: links in captions are not clickable.
+
+        Raises:
+          PublishError: with ``container_id`` set once the container exists.
+        """
+        container_id = self.create_container(target, content)
+        return self.publish_container(target, container_id)
+
+    def create_container(self, target: Target, content: Content) -> str:
+        """Create the media container and return its id."""
+        if not content.image_url:
+            raise PublishError(self.network, "Instagram needs an image; it has no text-only posts",
+                               kind=ErrorKind.PERMANENT)
+        body = graph_call(self.network, self.timeouts, "POST",
+                          f"{_base(target)}/{target.account_id}/media",
+                          data={"image_url": content.image_url, "caption": content.text,
+                                "access_token": target.token})
+        container_id = field(self.network, body, "id")
+        logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
+        return container_id
+
+    def publish_container(self, target: Target, container_id: str) -> Published:
+        """Wait for ``container_id`` to be ready and publish it, unless it already is.
+
+        A PUBLISHED container is returned as is (its own id): the media id of
+        an earlier publish is not retrievable from the container.
+
+        Raises:
+          PublishError: with ``container_id`` set.
+        """
+        try:
+            if self.wait_until_ready(target, container_id) == "PUBLISHED":
+                logger.info("Instagram container %s was already published.", container_id)
+                return Published(external_id=container_id)
+            body = graph_call(self.network, self.timeouts, "POST",
+                              f"{_base(target)}/{target.account_id}/media_publish",
+                              data={"creation_id": container_id, "access_token": target.token})
+            media_id = field(self.network, body, "id")
+        except PublishError as err:
+            err.container_id = container_id
+            raise
+        logger.info("Published Instagram media %s from container %s.", media_id, container_id)
+        return Published(external_id=media_id)
+
+    def wait_until_ready(self, target: Target, container_id: str) -> str:
+        """Poll the container at once, then at growing intervals; return FINISHED or PUBLISHED.
+
+        Raises:
+          PublishError: PERMANENT when the container is ERROR/EXPIRED,
+            TRANSIENT when it is still not ready after ``poll_timeout``.
+        """
+        deadline = time.monotonic() + self.poll_timeout
+        interval = self.poll_interval
+        while True:
+            body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
+                              params={"fields": "status_code,status", "access_token": target.token})
+            state = body.get("status_code")
+            if state in ("FINISHED", "PUBLISHED"):
+                return state
+            if state in FAILED_STATES:
+                detail = f": {body['status']}" if body.get("status") else ""
+                raise PublishError(self.network, f"media container {container_id} is {state}{detail}",
+                                   kind=ErrorKind.PERMANENT, code=state)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishError(self.network, f"media container {container_id} is still {state} "
+                                   f"after {self.poll_timeout:g}s", kind=ErrorKind.TRANSIENT, code=state)
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 2, self.max_poll_interval)
+
+
+def _base(target: Target) -> str:
+    return target.base_url.rstrip("/")

@@ -1,0 +1,185 @@
+"""LinkedIn posts through the versioned REST Posts API (``/rest/posts``), with
+an optional image uploaded through ``/rest/images`` first.
+
+The post URN comes back in the ``x-restli-id`` header of an empty 201. A 422
+"Content is a duplicate of urn:li:share:NNN" means an earlier attempt already
+published this text, so that URN is adopted instead of failing the retry.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Optional
+
+import requests
+
+from .base import (DEFAULT_LINKEDIN_VERSION, Adapter, Content, ErrorKind, Limits, Published,
+                   PublishError, Target, text_with_link)
+from .http import json_body, retry_after_header, send, transport_error
+
+logger = logging.getLogger(__name__)
+
+#: Characters the "little" text format reserves; unescaped, LinkedIn may cut the text.
+LITTLE_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+#: The URN inside LinkedIn's duplicate-content 422 message.
+DUPLICATE_OF = re.compile(r"duplicate of (urn:li:[A-Za-z]+:[\w-]+)")
+
+
+def escape_little(text: str) -> str:
+    """Backslash-escape every reserved character of LinkedIn's little text format.
+
+    One pass, so a backslash in the text is escaped once and the backslashes
+    added for other characters are not escaped again.
+    """
+    return LITTLE_RESERVED.sub(r"\\\1", text)
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}"
+
+
+def linkedin_error(response) -> PublishError:
+    """Turn a failed LinkedIn response into a PublishError.
+
+    The body is ``{"message", "serviceErrorCode"?, "status", "code"?}``; the
+    status decides the kind, since LinkedIn's service codes are not documented.
+    """
+    body = json_body(response)
+    body = body if isinstance(body, dict) else {}
+    status = response.status_code
+    message = str(body.get("message") or f"HTTP {status}: {response.text[:200]!r}")
+    code = body.get("serviceErrorCode") or body.get("code") or status
+    retry_after = None
+    if status == 401:
+        kind = ErrorKind.AUTH
+    elif status == 429:
+        kind, retry_after = ErrorKind.RATE_LIMITED, retry_after_header(response)
+    elif status >= 500 or status == 408:
+        kind = ErrorKind.TRANSIENT
+    else:
+        kind = ErrorKind.PERMANENT
+    return PublishError("linkedin", message, kind=kind, code=code, http_status=status,
+                        retry_after=retry_after)
+
+
+def duplicate_of(error: PublishError) -> Optional[str]:
+    """The URN an earlier, identical post got, when ``error`` is LinkedIn's duplicate 422."""
+    if error.http_status != 422:
+        return None
+    found = DUPLICATE_OF.search(error.message)
+    return found.group(1) if found else None
+
+
+class LinkedInAdapter(Adapter):
+    """Publish to a LinkedIn member or organization (``target.account_id`` is the author URN)."""
+
+    network = "linkedin"
+    #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
+    limits = Limits(max_text=3000)
+    #: Largest image downloaded for upload; the download stops past it.
+    max_image_bytes = 10 * 1024 * 1024
+
+    def publish(self, target: Target, content: Content) -> Published:
+        """Create the post (uploading the image first when there is one).
+
+        Raises:
+          PublishError: the call failed; ``kind`` says whether to retry.
+        """
+        body = {
+            "author": target.account_id,
+            "commentary": escape_little(text_with_link(content)),
+            "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if content.image_url:
+            image_urn = self.upload_image(target, self.download_image(content.image_url))
+            body["content"] = {"media": {"id": image_urn}}
+        response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/posts",
+                        json=body, headers=_headers(target))
+        if response.status_code >= 400:
+            error = linkedin_error(response)
+            urn = duplicate_of(error)
+            if urn is None:
+                raise error
+            logger.info("LinkedIn says the post already exists as %s; adopting it.", urn)
+            return Published(external_id=urn, url=post_url(urn))
+        urn = response.headers.get("x-restli-id")
+        if not urn:
+            # Created but unnamed: retrying would post twice.
+            raise PublishError(self.network, f"HTTP {response.status_code} without an x-restli-id "
+                               "header", kind=ErrorKind.PERMANENT, http_status=response.status_code)
+        logger.info("Published LinkedIn post %s for %s.", urn, target.account_id)
+        return Published(external_id=urn, url=post_url(urn))
+
+    def download_image(self, url: str) -> bytes:
+        """Fetch the image, refusing more than ``max_image_bytes``.
+
+        Raises:
+          PublishError: naming the image; TRANSIENT for network trouble and
+            5xx, PERMANENT for 4xx, an empty or a too large image.
+        """
+        def refuse(message, kind=ErrorKind.PERMANENT, status=None):
+            return PublishError(self.network, f"image {url}: {message}", kind=kind, http_status=status)
+
+        try:
+            response = send(self.network, self.timeouts, "GET", url, stream=True)
+        except PublishError as err:
+            raise refuse(err.message, err.kind) from None
+        with response:
+            if response.status_code >= 400:
+                kind = ErrorKind.TRANSIENT if response.status_code >= 500 else ErrorKind.PERMANENT
+                raise refuse(f"download failed with HTTP {response.status_code}", kind,
+                             response.status_code)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_image_bytes:
+                raise refuse(f"{declared} bytes, more than the {self.max_image_bytes} allowed")
+            chunks, size = [], 0
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > self.max_image_bytes:  # Content-Length may be absent or wrong
+                        raise refuse(f"more than the {self.max_image_bytes} bytes allowed")
+                    chunks.append(chunk)
+            except requests.RequestException as exc:
+                err = transport_error(self.network, exc, self.timeouts)
+                raise refuse(err.message, err.kind) from None
+        if not size:
+            raise refuse("the download is empty")
+        return b"".join(chunks)
+
+    def upload_image(self, target: Target, data: bytes) -> str:
+        """Register an image owned by the author, PUT its bytes, return its ``urn:li:image:`` URN."""
+        response = send(self.network, self.timeouts, "POST",
+                        f"{_base(target)}/rest/images?action=initializeUpload",
+                        json={"initializeUploadRequest": {"owner": target.account_id}},
+                        headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, dict) or not value.get("uploadUrl") or not value.get("image"):
+            raise PublishError(self.network, f"initializeUpload answered without uploadUrl/image: "
+                               f"{response.text[:200]!r}", kind=ErrorKind.PERMANENT,
+                               http_status=response.status_code)
+        response = send(self.network, self.timeouts, "PUT", value["uploadUrl"], data=data,
+                        headers={"Authorization": f"Bearer {target.token}",
+                                 "Content-Type": "application/octet-stream"})
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        return value["image"]
+
+
+def _base(target: Target) -> str:
+    return target.base_url.rstrip("/")
+
+
+def _headers(target: Target) -> dict:
+    return {
+        "Authorization": f"Bearer {target.token}",
+        "LinkedIn-Version": target.api_version or DEFAULT_LINKEDIN_VERSION,
+        "X-Restli-Protocol-Version": "2.0.0",
+        "Content-Type": "application/json",
+    }

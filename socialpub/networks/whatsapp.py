@@ -1,0 +1,72 @@
+"""WhatsApp Cloud API messages: one text or image message per recipient.
+
+A 200 only means Meta *accepted* the message; 131047 (outside the 24-hour
+window) or 131026 (undeliverable) may still arrive later through webhooks.
+Every POST is a new message, so when a later recipient fails, the ids already
+sent are kept on the error as ``PublishError.delivered``.
+"""
+from __future__ import annotations
+
+import logging
+
+from .base import Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, text_with_link
+from .graph import graph_call
+
+logger = logging.getLogger(__name__)
+
+
+class WhatsAppAdapter(Adapter):
+    """Send the post from a business phone number to ``target.recipients``."""
+
+    network = "whatsapp"
+    #: Text bodies take 4096 characters, image captions 1024.
+    limits = Limits(max_text=4096, max_caption=1024)
+
+    def publish(self, target: Target, content: Content) -> Published:
+        """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
+
+        Raises:
+          PublishError: ``delivered`` holds ``{recipient: wamid}`` sent before the failure.
+        """
+        if not target.recipients:
+            raise PublishError(self.network, "no recipients", kind=ErrorKind.PERMANENT)
+        url = f"{target.base_url.rstrip('/')}/{target.account_id}/messages"
+        delivered = {}
+        for recipient in target.recipients:
+            try:
+                body = graph_call(self.network, self.timeouts, "POST", url,
+                                  json=_message(recipient, content),
+                                  headers={"Authorization": f"Bearer {target.token}"})
+                delivered[recipient] = _message_id(body)
+            except PublishError as err:
+                if delivered:
+                    logger.warning("WhatsApp send to %s failed after %d recipient(s) got it.",
+                                   recipient, len(delivered))
+                    err.delivered = dict(delivered)
+                raise
+        logger.info("Sent WhatsApp message to %d recipient(s) from %s.", len(delivered),
+                    target.account_id)
+        return Published(external_id=",".join(delivered.values()))
+
+
+def _message(recipient: str, content: Content) -> dict:
+    """The JSON body of one message to ``recipient``."""
+    text = text_with_link(content)
+    message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient}
+    if content.image_url:
+        message.update(type="image", image={"link": content.image_url, "caption": text})
+    else:
+        # Without preview_url a link is sent as plain text, with no preview card.
+        preview = "http://" in text or "https://" in text
+        message.update(type="text", text={"preview_url": preview, "body": text})
+    return message
+
+
+def _message_id(body: dict) -> str:
+    """The ``wamid`` of a send; a 200 without one is PERMANENT (resending would duplicate)."""
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    if not isinstance(first, dict) or not first.get("id"):
+        raise PublishError("whatsapp", f"answer has no message id: {body!r}"[:300],
+                           kind=ErrorKind.PERMANENT)
+    return str(first["id"])

@@ -1,0 +1,32 @@
+"""A small valid JPEG built in code, so the sandbox can serve an image for
+uploads without shipping a binary file.
+"""
+from __future__ import annotations
+
+import functools
+import struct
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+@functools.lru_cache(maxsize=32)
+def jpeg_bytes(width: int = 64, height: int = 64) -> bytes:
+    """A baseline greyscale JPEG of ``width`` x ``height`` mid-grey pixels.
+
+    Every 8x8 block has a DC difference of 0 and no AC coefficients, so each
+    Huffman table needs only one 1-bit code and each block costs two bits.
+    """
+    jfif = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    quant = b"\x00" + b"\x01" * 64                                   # table 0, all ones
+    frame = b"\x08" + struct.pack(">HH", height, width) + b"\x01" + b"\x01\x11\x00"
+    one_code = b"\x01" + b"\x00" * 15 + b"\x00"                     # one 1-bit code: symbol 0
+    scan = b"\x01" + b"\x01\x00" + b"\x00\x3f\x00"
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    bits = "00" * blocks
+    bits += "1" * (-len(bits) % 8)                                  # pad the last byte with ones
+    data = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    return (b"\xff\xd8" + _segment(0xE0, jfif) + _segment(0xDB, quant) + _segment(0xC0, frame)
+            + _segment(0xC4, b"\x00" + one_code) + _segment(0xC4, b"\x10" + one_code)
+            + _segment(0xDA, scan) + data + b"\xff\xd9")

@@ -1,0 +1,369 @@
+"""The sandbox over real HTTP: control endpoints, latency, overlap of the four
+networks, injected failures and the validation the real APIs would do.
+"""
+import struct
+import threading
+import time
+
+import pytest
+import requests
+
+from socialpub.sandbox import SANDBOX_PORT, create_sandbox_app
+from socialpub.sandbox.server import parse_latencies, serve_in_thread
+
+GRAPH = "/v24.0"
+LI_HEADERS = {"Authorization": "Bearer li-token", "LinkedIn-Version": "202601",
+              "X-Restli-Protocol-Version": "2.0.0", "Content-Type": "application/json"}
+
+
+def li_post(text="Hello LinkedIn", author="urn:li:person:abc123", **extra):
+    body = {"author": author, "commentary": text, "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED", "isReshareDisabledByAuthor": False}
+    body.update(extra)
+    return body
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    handle = serve_in_thread(create_sandbox_app({"whatsapp": 0.05}))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean(sandbox):
+    requests.post(f"{sandbox.url}/_sandbox/reset", json={"latencies": True}, timeout=5).raise_for_status()
+
+
+def configure(sandbox, body):
+    response = requests.post(f"{sandbox.url}/_sandbox/config", json=body, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def received(sandbox, network=None):
+    params = {"network": network} if network else {}
+    return requests.get(f"{sandbox.url}/_sandbox/received", params=params, timeout=5).json()
+
+
+def fb_post(sandbox, message="hello", token="page-token"):
+    return requests.post(f"{sandbox.url}{GRAPH}/111/feed",
+                         data={"message": message, "access_token": token}, timeout=5)
+
+
+def wa_send(sandbox, body, token="wa-token"):
+    return requests.post(f"{sandbox.url}{GRAPH}/999/messages", json=body,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+WA_TEXT = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234",
+           "type": "text", "text": {"preview_url": False, "body": "hi"}}
+
+
+# -- control endpoints -------------------------------------------------------------------
+
+def test_default_port_is_5055():
+    assert SANDBOX_PORT == 5055
+
+
+def test_config_changes_only_the_networks_and_keys_given(sandbox):
+    configure(sandbox, {"facebook": {"latency": 0.2}})
+    config = configure(sandbox, {"facebook": {"fail": {"error": "token", "times": 2}},
+                                 "linkedin": {"reject_duplicates": False}})
+    assert config["facebook"] == {"latency": 0.2, "fail": [{"error": "token", "times": 2}]}
+    assert config["linkedin"]["reject_duplicates"] is False
+    assert config["whatsapp"]["latency"] == 0.05
+    assert requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json() == config
+
+
+@pytest.mark.parametrize("body", [
+    {"myspace": {"latency": 1}},
+    {"facebook": {"latency": -1}},
+    {"facebook": {"fail": {"error": "meteor"}}},
+    {"facebook": {"fail": {"error": "token", "times": 1, "rate": 0.5}}},
+    {"facebook": {"colour": "blue"}},
+    {"instagram": {"container_status": "SIDEWAYS"}},
+])
+def test_config_rejects_what_it_does_not_understand_and_changes_nothing(sandbox, body):
+    before = requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json()
+    response = requests.post(f"{sandbox.url}/_sandbox/config", json=body, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"]
+    assert requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json() == before
+
+
+def test_reset_clears_items_requests_and_failures_but_keeps_latency(sandbox):
+    configure(sandbox, {"facebook": {"latency": 0.01, "fail": {"error": "policy", "times": 5}}})
+    assert fb_post(sandbox).status_code == 400
+    configure(sandbox, {"facebook": {"fail": None}})
+    assert fb_post(sandbox).status_code == 200
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=5)
+    config = requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json()
+    assert config["facebook"] == {"latency": 0.01, "fail": []}
+    assert received(sandbox) == []
+    assert requests.get(f"{sandbox.url}/_sandbox/requests?all=1", timeout=5).json() == []
+
+
+def test_reset_with_latencies_restores_the_start_up_latencies(sandbox):
+    configure(sandbox, {"whatsapp": {"latency": 0.2}, "facebook": {"latency": 0.1}})
+    config = requests.post(f"{sandbox.url}/_sandbox/reset", json={"latencies": True}, timeout=5).json()
+    assert config["whatsapp"]["latency"] == 0.05
+    assert config["facebook"]["latency"] == 0.0
+
+
+def test_received_lists_accepted_items_with_their_times_and_filters_by_network(sandbox):
+    before = time.time()
+    post_id = fb_post(sandbox, "first post").json()["id"]
+    wamid = wa_send(sandbox, WA_TEXT).json()["messages"][0]["id"]
+    items = received(sandbox)
+    assert [i["item_id"] for i in items] == [post_id, wamid]
+    fb = items[0]
+    assert fb["network"] == "facebook" and fb["account_id"] == "111" and fb["text"] == "first post"
+    assert before <= fb["started_at"] <= fb["finished_at"] <= time.time()
+    assert [i["to"] for i in received(sandbox, "whatsapp")] == ["+16505551234"]
+
+
+def test_rejected_requests_are_listed_in_requests_and_never_received(sandbox):
+    assert fb_post(sandbox, token="").status_code == 400
+    assert fb_post(sandbox).status_code == 200
+    failed = requests.get(f"{sandbox.url}/_sandbox/requests", timeout=5).json()
+    assert [(r["network"], r["path"], r["status"], r["code"]) for r in failed] == \
+        [("facebook", f"{GRAPH}/111/feed", 400, 190)]
+    every = requests.get(f"{sandbox.url}/_sandbox/requests", params={"all": "1"}, timeout=5).json()
+    assert [r["status"] for r in every] == [400, 200]
+    assert len(received(sandbox)) == 1
+
+
+def test_image_jpg_is_a_jpeg_of_the_requested_size(sandbox):
+    response = requests.get(f"{sandbox.url}/_sandbox/image.jpg?width=320&height=240", timeout=5)
+    data = response.content
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+    sof = data.index(b"\xff\xc0")
+    assert struct.unpack(">HH", data[sof + 5:sof + 9]) == (240, 320)
+
+
+def test_parse_latencies_reads_network_seconds_pairs():
+    assert parse_latencies("facebook=3, instagram=0.5,") == {"facebook": 3.0, "instagram": 0.5}
+    assert parse_latencies("") == {}
+    for bad in ("facebook", "myspace=1", "linkedin=slow", "whatsapp=-1"):
+        with pytest.raises(ValueError):
+            parse_latencies(bad)
+
+
+# -- latency and parallelism ---------------------------------------------------------------
+
+def test_latency_delays_item_creating_requests(sandbox):
+    configure(sandbox, {"facebook": {"latency": 0.2}})
+    started = time.monotonic()
+    assert fb_post(sandbox).status_code == 200
+    assert time.monotonic() - started >= 0.2
+    item = received(sandbox)[0]
+    assert item["finished_at"] - item["started_at"] >= 0.2
+
+
+def test_instagram_latency_applies_to_media_publish_not_to_container_creation(sandbox):
+    configure(sandbox, {"instagram": {"latency": 0.3}})
+    started = time.monotonic()
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+    assert time.monotonic() - started < 0.3
+    started = time.monotonic()
+    requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                  data={"creation_id": container, "access_token": "t"}).raise_for_status()
+    assert time.monotonic() - started >= 0.3
+
+
+def test_requests_to_the_four_networks_overlap_in_time(sandbox):
+    configure(sandbox, {n: {"latency": 0.3} for n in ("facebook", "instagram", "linkedin", "whatsapp")})
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+    calls = [
+        lambda: fb_post(sandbox),
+        lambda: requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                              data={"creation_id": container, "access_token": "t"}),
+        lambda: requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5),
+        lambda: wa_send(sandbox, WA_TEXT),
+    ]
+    start_together = threading.Barrier(len(calls))
+    statuses = []
+
+    def run(call):
+        start_together.wait()
+        statuses.append(call().status_code)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(statuses) == [200, 200, 200, 201]
+    items = received(sandbox)
+    assert sorted(i["network"] for i in items) == ["facebook", "instagram", "linkedin", "whatsapp"]
+    # Serial handling would need 1.2 s; overlapping intervals prove the server is threaded.
+    assert max(i["started_at"] for i in items) < min(i["finished_at"] for i in items)
+
+
+# -- injected failures -----------------------------------------------------------------------
+
+def test_failures_with_times_are_consumed_in_order(sandbox):
+    configure(sandbox, {"facebook": {"fail": [{"error": "server_error"},
+                                              {"error": "rate_limit", "times": 2, "minutes": 3}]}})
+    answers = [fb_post(sandbox) for _ in range(4)]
+    assert [a.status_code for a in answers] == [500, 400, 400, 200]
+    assert answers[0].json()["error"]["code"] == 2
+    assert answers[1].json()["error"]["code"] == 80001
+    assert '"estimated_time_to_regain_access": 3' in answers[2].headers["X-Business-Use-Case-Usage"]
+    assert len(received(sandbox)) == 1
+    assert requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json()["facebook"]["fail"] == []
+
+
+def test_failure_rate_one_fails_every_request_and_zero_none(sandbox):
+    configure(sandbox, {"whatsapp": {"fail": {"error": "server_error", "rate": 1}}})
+    assert [wa_send(sandbox, WA_TEXT).status_code for _ in range(3)] == [500, 500, 500]
+    configure(sandbox, {"whatsapp": {"fail": {"error": "server_error", "rate": 0}}})
+    assert [wa_send(sandbox, WA_TEXT).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_linkedin_failures_use_linkedin_error_bodies_and_retry_after(sandbox):
+    configure(sandbox, {"linkedin": {"fail": [{"error": "token"},
+                                              {"error": "rate_limit", "retry_after": 7},
+                                              {"error": "bad_gateway"}]}})
+    token = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert token.status_code == 401
+    assert token.json() == {"message": "The token has been revoked", "serviceErrorCode": 65601,
+                            "status": 401, "code": "REVOKED_ACCESS_TOKEN"}
+    limited = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+    gateway = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert gateway.status_code == 502 and gateway.headers["Content-Type"].startswith("text/html")
+
+
+# -- validation like the real APIs -------------------------------------------------------------
+
+@pytest.mark.parametrize("token, subcode", [("", None), ("invalid-token", 467), ("expired-2024", 463)])
+def test_graph_refuses_missing_invalid_and_expired_tokens_with_190(sandbox, token, subcode):
+    error = fb_post(sandbox, token=token).json()["error"]
+    assert error["code"] == 190 and error["type"] == "OAuthException"
+    assert error.get("error_subcode") == subcode
+
+
+@pytest.mark.parametrize("version", ["v19.0", "v26.0"])
+def test_graph_paths_answer_under_any_version_prefix(sandbox, version):
+    response = requests.post(f"{sandbox.url}/{version}/111/feed", timeout=5,
+                             data={"message": "m", "access_token": "t"})
+    assert response.status_code == 200 and response.json()["id"].startswith("111_")
+
+
+def test_facebook_photos_need_a_caption_not_the_deprecated_message(sandbox):
+    response = requests.post(f"{sandbox.url}{GRAPH}/111/photos", timeout=5, data={
+        "url": "https://example.com/a.jpg", "message": "m", "access_token": "t"})
+    assert response.json()["error"]["code"] == 100
+    assert "deprecated" in response.json()["error"]["message"]
+
+
+def test_instagram_caption_over_2200_characters_is_refused_with_36004(sandbox):
+    response = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "x" * 2201, "access_token": "t"})
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], error["error_subcode"]) == (400, 36004, 2207010)
+
+
+def test_instagram_container_status_follows_config_and_publishing(sandbox):
+    def status(container):
+        return requests.get(f"{sandbox.url}{GRAPH}/{container}", timeout=5,
+                            params={"fields": "status_code", "access_token": "t"}).json()
+
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+    assert status(container) == {"id": container, "status_code": "FINISHED"}
+    configure(sandbox, {"instagram": {"container_status": "IN_PROGRESS"}})
+    assert status(container)["status_code"] == "IN_PROGRESS"
+    publish = requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                            data={"creation_id": container, "access_token": "t"})
+    assert publish.json()["error"]["code"] == 9007
+    configure(sandbox, {"instagram": {"container_status": None}})
+    requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                  data={"creation_id": container, "access_token": "t"}).raise_for_status()
+    assert status(container)["status_code"] == "PUBLISHED"
+
+
+@pytest.mark.parametrize("missing", ["messaging_product", "to", "type"])
+def test_whatsapp_refuses_a_message_without_required_fields_with_100(sandbox, missing):
+    body = {k: v for k, v in WA_TEXT.items() if k != missing}
+    error = wa_send(sandbox, body).json()["error"]
+    assert error["code"] == 100 and missing in error["message"]
+    assert error["error_data"]["messaging_product"] == "whatsapp"
+
+
+def test_whatsapp_refuses_bad_json_and_answers_401_without_a_token(sandbox):
+    bad = requests.post(f"{sandbox.url}{GRAPH}/999/messages", data="{not json", timeout=5,
+                        headers={"Authorization": "Bearer t", "Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
+    anonymous = requests.post(f"{sandbox.url}{GRAPH}/999/messages", json=WA_TEXT, timeout=5)
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == 190
+
+
+@pytest.mark.parametrize("header, status", [("Authorization", 401), ("LinkedIn-Version", 400),
+                                            ("X-Restli-Protocol-Version", 400)])
+def test_linkedin_refuses_a_post_without_each_required_header(sandbox, header, status):
+    headers = {k: v for k, v in LI_HEADERS.items() if k != header}
+    response = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=headers, timeout=5)
+    assert response.status_code == status and response.json()["status"] == status
+
+
+def test_linkedin_refuses_bad_json_long_commentary_and_unknown_fields(sandbox):
+    bad = requests.post(f"{sandbox.url}/rest/posts", data="{", headers=LI_HEADERS, timeout=5)
+    assert bad.status_code == 400
+    long = requests.post(f"{sandbox.url}/rest/posts", json=li_post("x" * 3001), headers=LI_HEADERS, timeout=5)
+    assert long.status_code == 422 and "/commentary" in long.json()["message"]
+    typo = requests.post(f"{sandbox.url}/rest/posts", json=li_post(visibilty="PUBLIC"),
+                         headers=LI_HEADERS, timeout=5)
+    assert typo.status_code == 422 and "/visibilty" in typo.json()["message"]
+
+
+def test_linkedin_answers_201_with_an_empty_body_and_the_urn_header(sandbox):
+    response = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert response.status_code == 201 and response.content == b""
+    assert response.headers["x-restli-id"].startswith("urn:li:share:")
+
+
+def test_linkedin_refuses_the_same_commentary_twice_unless_switched_off(sandbox):
+    first = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    again = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert again.status_code == 422
+    assert again.json()["message"] == f"Content is a duplicate of {first.headers['x-restli-id']}"
+    other = requests.post(f"{sandbox.url}/rest/posts", json=li_post(author="urn:li:organization:42"),
+                          headers=LI_HEADERS, timeout=5)
+    assert other.status_code == 201
+    configure(sandbox, {"linkedin": {"reject_duplicates": False}})
+    third = requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert third.status_code == 201
+
+
+def test_linkedin_keeps_escaped_text_and_cuts_it_at_an_unescaped_parenthesis(sandbox):
+    requests.post(f"{sandbox.url}/rest/posts", json=li_post(r"one \(two\) \#three"),
+                  headers=LI_HEADERS, timeout=5).raise_for_status()
+    requests.post(f"{sandbox.url}/rest/posts", json=li_post("four (five) six"),
+                  headers=LI_HEADERS, timeout=5).raise_for_status()
+    assert [i["text"] for i in received(sandbox)] == ["one (two) #three", "four "]
+
+
+def test_linkedin_image_upload_flow_needs_the_bytes_before_the_post(sandbox):
+    init = requests.post(f"{sandbox.url}/rest/images?action=initializeUpload", headers=LI_HEADERS, timeout=5,
+                         json={"initializeUploadRequest": {"owner": "urn:li:person:abc123"}}).json()["value"]
+    media = {"media": {"id": init["image"]}}
+    early = requests.post(f"{sandbox.url}/rest/posts", json=li_post(content=media), headers=LI_HEADERS, timeout=5)
+    assert early.status_code == 422
+    jpeg = requests.get(f"{sandbox.url}/_sandbox/image.jpg", timeout=5).content
+    not_image = requests.put(init["uploadUrl"], data=b"hello", timeout=5,
+                             headers={"Authorization": "Bearer li-token"})
+    assert not_image.status_code == 400
+    upload = requests.put(init["uploadUrl"], data=jpeg, headers={"Authorization": "Bearer li-token"}, timeout=5)
+    assert upload.status_code == 201
+    post = requests.post(f"{sandbox.url}/rest/posts", json=li_post(content=media), headers=LI_HEADERS, timeout=5)
+    assert post.status_code == 201
+    item = received(sandbox)[0]
+    assert (item["image"], item["image_bytes"]) == (init["image"], len(jpeg))
