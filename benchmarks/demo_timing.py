@@ -44,6 +44,15 @@ def wait_published(http, base, post_id, count, timeout=60):
     raise TimeoutError(f"post {post_id} not finished after {timeout} s")
 
 
+def drain(http, base, timeout=300):
+    deadline = time.monotonic() + timeout
+    while http.get(f"{base}/api/posts", params={"status": "publishing", "per_page": 1},
+                   timeout=10).json()["total"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("posts still publishing after the latency run")
+        time.sleep(0.1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="http://127.0.0.1:5000")
@@ -64,7 +73,7 @@ def main():
     print(f"publish call, 4 networks, {args.calls} calls: p50 {percentile(latencies, 50):.1f} ms, "
           f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
           f"max {max(latencies):.1f} ms")
-    time.sleep(1)  # let the zero-latency publications drain before the timed run
+    drain(http, args.base)  # the timed run must not queue behind the latency run's backlog
 
     http.post(f"{args.sandbox}/_sandbox/config",
               json={n: {"latency": s} for n, s in SEED.items()}, timeout=5).raise_for_status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,11 @@ import click
 from .config import EMBEDDED_REDIS, Settings
 
 logger = logging.getLogger("socialpub")
+
+#: An idle Dramatiq consumer polls Redis with a backoff that grows up to this
+#: many milliseconds (Dramatiq's default, 1000, adds up to a second before an
+#: idle worker picks up a publish). 100 ms costs a few cheap polls a second.
+WORKER_POLL_MS = "100"
 
 #: The seed's per-network latencies, in seconds: the demo's "slow networks".
 SEED_LATENCIES = "facebook=3,instagram=5,linkedin=4,whatsapp=2"
@@ -58,6 +64,7 @@ def sandbox_command(host, port, latency):
 @click.option("--threads", "-t", default=8, show_default=True)
 def worker_command(processes, threads):
     """Run Dramatiq worker processes (threads suit network-bound publishing)."""
+    os.environ.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "socialpub.worker",
                                "--processes", str(processes), "--threads", str(threads)])
 
@@ -88,6 +95,10 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     from . import embedded_redis, schema
     from .channels import seed_sandbox_channels
 
+    taken = [p for p in ([port] + ([] if no_sandbox else [sandbox_port])) if _port_taken(host, p)]
+    if taken:
+        raise click.ClickException(f"port {taken[0]} is in use (another socialpub up?); stop it or "
+                                   f"choose another with --port / --sandbox-port")
     settings = Settings.from_env()
     redis_url = settings.redis_url
     if redis_url == EMBEDDED_REDIS:
@@ -101,6 +112,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
 
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
+    env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     py = sys.executable
     commands = {
         "workers": [py, "-m", "dramatiq", "socialpub.worker", "--processes", str(worker_processes),
@@ -122,7 +134,10 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         nonlocal stopping
         stopping = True
 
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and
+    # Python would then keep ignoring it.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         while not stopping:
             for name, child in children.items():
@@ -131,13 +146,21 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
                                err=True)
                     stopping = True
             time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
     finally:
         _stop_children(children)
         if settings.redis_url == EMBEDDED_REDIS:
             embedded_redis.stop(settings.instance_dir)
         click.echo("socialpub stopped.")
+
+
+def _port_taken(host, port) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _stop_children(children, grace=10.0):
