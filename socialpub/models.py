@@ -32,6 +32,7 @@ class PostStatus:
     PARTIAL = "partially_published"
     FAILED = "failed"
     ALL = (DRAFT, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
+    FINAL = (PUBLISHED, PARTIAL, FAILED)
 
 
 class PubStatus:
@@ -45,8 +46,14 @@ class PubStatus:
     RETRYING = "retrying"
     PUBLISHED = "published"
     FAILED = "failed"
-    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED)
-    FINAL = (PUBLISHED, FAILED)
+    #: Could not go out within its maximum age.
+    EXPIRED = "expired"
+    #: The network may have accepted it but cannot be asked (WhatsApp): a person decides.
+    UNCONFIRMED = "unconfirmed"
+    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
+    FINAL = (PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
+    #: States a person may send again with "retry".
+    RETRYABLE = (FAILED, EXPIRED, UNCONFIRMED)
     #: States a worker may claim from.
     CLAIMABLE = (QUEUED, RETRYING)
 
@@ -64,6 +71,13 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+class ChannelState:
+    ACTIVE = "active"
+    #: The network refused the token: publications fail fast until the channel is updated.
+    NEEDS_REAUTH = "needs_reauth"
+    ALL = (ACTIVE, NEEDS_REAUTH)
+
+
 class Channel(BaseModel):
     id = AutoField()
     network = CharField(max_length=16, index=True)
@@ -78,6 +92,10 @@ class Channel(BaseModel):
     #: LinkedIn-Version header, for LinkedIn channels.
     api_version = CharField(max_length=16, null=True)
     enabled = BooleanField(default=True)
+    state = CharField(max_length=16, default=ChannelState.ACTIVE)
+    #: Why the channel is not active, in the network's words.
+    state_reason = TextField(null=True)
+    last_published_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -108,6 +126,8 @@ class Publication(BaseModel):
     task_id = CharField(max_length=64, null=True)
     external_id = CharField(max_length=200, null=True)
     external_url = TextField(null=True)
+    #: Instagram: the media container, kept so a lost answer can be checked, not re-posted.
+    container_id = CharField(max_length=64, null=True)
     last_error = TextField(null=True)
     last_error_code = CharField(max_length=32, null=True)
     created_at = DateTimeField(default=utcnow)

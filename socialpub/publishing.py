@@ -21,7 +21,7 @@ from peewee import Case, fn
 from .composing import check_url, content_problems, get_post, raise_if_unpublishable
 from .db import supports_row_locks, write_transaction
 from .errors import Conflict
-from .models import Attempt, Channel, Post, PostStatus, Publication, PubStatus, utcnow
+from .models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
 from .networks import Content, PublishError, Published, Target
 
 logger = logging.getLogger(__name__)
@@ -39,49 +39,89 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
     publication as a Dramatiq group. Returns ``[{"network", "status", "task_id",
     "publication_id"}]``. Raises Conflict when nothing is pending (a second
     click) and Unprocessable when the image makes the content unpublishable."""
-    from .actors import publish  # the broker must be set up before actors are imported
-
     image_url = check_url(image_url, "image_url")
-    now = utcnow()
     with write_transaction():
         post = get_post(post_id)
-        pending = list(Publication.select().where((Publication.post == post.id)
-                                                   & (Publication.status == PubStatus.PENDING))
-                       .order_by(Publication.id))
+        pending = _publications_of(post.id, [PubStatus.PENDING])
         if not pending:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
         if image_url and image_url != post.image_url:
             post.image_url = image_url
+            Post.update(image_url=image_url).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
                                                 post.image_url, post.link))
-        messages = {p.id: publish.message(p.id) for p in pending}
-        queued = (Publication
-                  .update(status=PubStatus.QUEUED, enqueued_at=now, updated_at=now,
-                          task_id=Case(Publication.id, [(i, m.message_id) for i, m in messages.items()]))
-                  .where(Publication.id.in_(list(messages)) & (Publication.status == PubStatus.PENDING))
-                  .execute())
-        if queued != len(messages):
-            # Another request queued some of them between our read and our write.
-            raise Conflict(f"post {post.id} is already being published")
-        (Post.update(status=PostStatus.PUBLISHING, image_url=post.image_url,
-                     publish_requested_at=now, updated_at=now, finished_at=None)
-         .where(Post.id == post.id).execute())
+        messages = _queue(post.id, pending, [PubStatus.PENDING])
+    return _enqueue(post.id, pending, messages)
+
+
+def retry(post_id: int, publication_id: int | None = None) -> list:
+    """Send again a post's failed, expired or unconfirmed publications (or just
+    ``publication_id``). Published ones are never sent again. Raises Conflict
+    when there is nothing to retry or the channel needs re-authorisation."""
+    with write_transaction():
+        post = get_post(post_id)
+        chosen = _publications_of(post.id, PubStatus.RETRYABLE, publication_id)
+        if not chosen:
+            what = f"publication {publication_id}" if publication_id else f"post {post.id}"
+            raise Conflict(f"{what}: nothing to retry (only failed, expired or unconfirmed "
+                           f"publications are sent again)")
+        blocked = [p for p in chosen if p.channel.state == ChannelState.NEEDS_REAUTH]
+        if blocked:
+            raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
+                           f"re-authorisation: update its token first", field="channel")
+        messages = _queue(post.id, chosen, PubStatus.RETRYABLE)
+    return _enqueue(post.id, chosen, messages)
+
+
+def _publications_of(post_id, statuses, publication_id=None) -> list:
+    query = (Publication.select(Publication, Channel).join(Channel)
+             .where((Publication.post == post_id) & Publication.status.in_(list(statuses))))
+    if publication_id is not None:
+        query = query.where(Publication.id == publication_id)
+    return list(query.order_by(Publication.id))
+
+
+def _queue(post_id, publications, from_statuses) -> dict:
+    """Mark publications queued with their future message ids; inside the
+    caller's transaction, so they are queued only if it commits."""
+    from .actors import publish  # the broker must be set up before actors are imported
+
+    now = utcnow()
+    messages = {p.id: publish.message(p.id) for p in publications}
+    queued = (Publication
+              .update(status=PubStatus.QUEUED, enqueued_at=now, updated_at=now, next_attempt_at=None,
+                      finished_at=None,
+                      task_id=Case(Publication.id, [(i, m.message_id) for i, m in messages.items()]))
+              .where(Publication.id.in_(list(messages)) & Publication.status.in_(list(from_statuses)))
+              .execute())
+    if queued != len(messages):
+        # Another request queued some of them between our read and our write.
+        raise Conflict(f"post {post_id} is already being published")
+    (Post.update(status=PostStatus.PUBLISHING, publish_requested_at=now, updated_at=now,
+                 finished_at=None)
+     .where(Post.id == post_id).execute())
+    return messages
+
+
+def _enqueue(post_id, publications, messages) -> list:
+    """Send the messages as one group, after the commit (a worker must find
+    the rows queued). If Redis refuses, put the rows back as they were."""
     try:
         dramatiq.group(messages.values()).run()
     except Exception as exc:
-        _unqueue(post.id, messages)
+        _unqueue(post_id, messages, {p.id: p.status for p in publications})
         raise BrokerUnavailable(f"the queue is unreachable ({exc.__class__.__name__}); "
                                 f"nothing was published, try again") from exc
     return [{"publication_id": p.id, "network": p.network, "status": "enqueued",
-             "task_id": messages[p.id].message_id} for p in pending]
+             "task_id": messages[p.id].message_id} for p in publications]
 
 
-def _unqueue(post_id, messages):
-    """Put publications whose message never left back to pending."""
+def _unqueue(post_id, messages, previous):
+    """Put publications whose message never left back in their previous state."""
     with write_transaction():
         for pub_id, message in messages.items():
-            (Publication.update(status=PubStatus.PENDING, task_id=None, enqueued_at=None)
+            (Publication.update(status=previous[pub_id])
              .where((Publication.id == pub_id) & (Publication.status == PubStatus.QUEUED)
                     & (Publication.task_id == message.message_id)).execute())
         roll_up(post_id)
@@ -181,14 +221,14 @@ def post_status(counts: dict) -> str:
     """The post's status from its publications' status counts."""
     total = sum(counts.values())
     published = counts.get(PubStatus.PUBLISHED, 0)
-    failed = counts.get(PubStatus.FAILED, 0)
+    finished = sum(counts.get(s, 0) for s in PubStatus.FINAL)
     if total == 0 or counts.get(PubStatus.PENDING, 0) == total:
         return PostStatus.DRAFT
-    if published + failed < total:
+    if finished < total:
         return PostStatus.PUBLISHING
-    if failed == 0:
+    if published == total:
         return PostStatus.PUBLISHED
-    if published == 0:
+    if published == 0 and not counts.get(PubStatus.UNCONFIRMED):
         return PostStatus.FAILED
     return PostStatus.PARTIAL
 
@@ -202,7 +242,7 @@ def roll_up(post_id: int):
     counts = dict(Publication.select(Publication.status, fn.COUNT(Publication.id))
                   .where(Publication.post == post_id).group_by(Publication.status).tuples())
     status = post_status(counts)
-    final = status in (PostStatus.PUBLISHED, PostStatus.PARTIAL, PostStatus.FAILED)
+    final = status in PostStatus.FINAL
     now = utcnow()
     (Post.update(status=status, updated_at=now, finished_at=now if final else None)
      .where((Post.id == post_id) & (Post.status != status)).execute())

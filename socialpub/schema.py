@@ -17,8 +17,25 @@ def _create_tables():
     database.create_tables(TABLES)
 
 
-#: Step n brings the schema from version n-1 to n.
-STEPS = [_create_tables]
+def _delivery_state():
+    """Channel state and Instagram containers (delivery guarantees)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from .models import Channel, Publication
+
+    migrator = SchemaMigrator.from_database(database.obj)
+    have = {c.name for c in database.get_columns("channel")}
+    steps = [migrator.add_column("channel", f.column_name, f)
+             for f in (Channel.state, Channel.state_reason, Channel.last_published_at)
+             if f.column_name not in have]
+    if "container_id" not in {c.name for c in database.get_columns("publication")}:
+        steps.append(migrator.add_column("publication", "container_id", Publication.container_id))
+    migrate(*steps)
+
+
+#: Step n brings the schema from version n-1 to n. Step 1 creates the tables
+#: as the models are now, so later steps skip columns that already exist.
+STEPS = [_create_tables, _delivery_state]
 
 
 def current_version() -> int:

@@ -7,6 +7,8 @@ temp file by default; ``@pytest.mark.parametrize("database_url", ["sqlite",
 """
 from __future__ import annotations
 
+import os
+
 import dramatiq
 import pytest
 import requests
@@ -30,7 +32,9 @@ def postgres_base_url():
     url = services.postgres_url()
     if url is None:
         pytest.skip(f"no PostgreSQL: {services.postgres_unavailable_reason()}")
-    return services.fresh_postgres_database(url, "socialpub_test")
+    # SOCIALPUB_TEST_DB lets two runs on one machine keep out of each other's way
+    # (with REDIS_URL pointing them at different Redis databases).
+    return services.fresh_postgres_database(url, os.environ.get("SOCIALPUB_TEST_DB", "socialpub_test"))
 
 
 @pytest.fixture

@@ -170,3 +170,33 @@ def test_an_image_given_at_publish_time_is_used(client, create, sandbox_channels
     client.post(f"/api/posts/{post_id}/publish", json={"image_url": "https://example.com/late.jpg"})
     drain()
     assert sandbox_client.received("facebook")[0]["image"] == "https://example.com/late.jpg"
+
+
+def test_retry_sends_only_failed_publications_again(client, create, sandbox_channels, sandbox_client, drain):
+    sandbox_client.configure(linkedin={"fail": {"error": "bad_parameter", "times": 1}})
+    post_id = create()
+    client.post(f"/api/posts/{post_id}/publish")
+    drain()
+    assert status_of(client, post_id)["status"] == "partially_published"
+
+    response = client.post(f"/api/posts/{post_id}/retry")
+    assert response.status_code == 202
+    assert [r["network"] for r in response.get_json()["results"]] == ["linkedin"]
+    drain()
+    assert status_of(client, post_id)["status"] == "published"
+    assert sorted(r["network"] for r in sandbox_client.received()) == [
+        "facebook", "instagram", "linkedin", "whatsapp"]
+    again = client.post(f"/api/posts/{post_id}/retry")
+    assert again.status_code == 409
+    assert "nothing to retry" in again.get_json()["error"]["message"]
+
+
+def test_a_published_publication_cannot_be_retried(client, create, sandbox_channels, sandbox_client, drain):
+    post_id = create(networks=["facebook"])
+    client.post(f"/api/posts/{post_id}/publish")
+    drain()
+    publication_id = status_of(client, post_id)["publications"][0]["id"]
+    response = client.post(f"/api/publications/{publication_id}/retry")
+    assert response.status_code == 409
+    assert client.post("/api/publications/99999/retry").status_code == 404
+    assert len(sandbox_client.received()) == 1

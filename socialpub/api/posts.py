@@ -7,7 +7,7 @@ from flask import jsonify, request, url_for
 
 from .. import composing, publishing
 from ..db import database
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..models import Attempt, Post, PostStatus, Publication
 from . import bp, serialize
 from .helpers import int_arg, json_body, settings
@@ -93,3 +93,21 @@ def post_status(post_id):
         post = composing.get_post(post_id)
         pubs = list(Publication.select().where(Publication.post == post_id).order_by(Publication.id))
     return jsonify(serialize.status(post, pubs))
+
+
+@bp.post("/posts/<int:post_id>/retry")
+def retry_post(post_id):
+    """Send again every failed, expired or unconfirmed publication of a post."""
+    json_body(required=False)
+    return jsonify({"post_id": post_id, "results": publishing.retry(post_id)}), 202
+
+
+@bp.post("/publications/<int:publication_id>/retry")
+def retry_publication(publication_id):
+    """Send one failed, expired or unconfirmed publication again."""
+    json_body(required=False)
+    publication = Publication.get_or_none(Publication.id == publication_id)
+    if publication is None:
+        raise NotFound(f"publication {publication_id} does not exist")
+    results = publishing.retry(publication.post_id, publication_id)
+    return jsonify({"post_id": publication.post_id, "results": results}), 202

@@ -15,6 +15,7 @@ def publication(p: Publication, history=None) -> dict:
         "task_id": p.task_id,
         "external_id": p.external_id,
         "url": p.external_url,
+        "container_id": p.container_id,
         "last_error": p.last_error,
         "last_error_code": p.last_error_code,
         "next_attempt_at": iso(p.next_attempt_at),
@@ -45,8 +46,7 @@ def post(p: Post, publications, histories=None) -> dict:
         "updated_at": iso(p.updated_at),
         "publish_requested_at": iso(p.publish_requested_at),
         "finished_at": iso(p.finished_at),
-        "publications": [publication(x, histories.get(x.id) if histories is not None else None)
-                         for x in publications],
+        "publications": [publication(x, histories.get(x.id)) for x in publications],
     }
 
 
@@ -79,6 +79,9 @@ def channel(c: Channel) -> dict:
         "recipients": c.recipients or [],
         "api_version": c.api_version,
         "enabled": c.enabled,
+        "state": c.state,
+        "state_reason": c.state_reason,
+        "last_published_at": iso(c.last_published_at),
         # Tokens are write-only: show that one is set, never the token.
         "token_set": bool(token),
         "created_at": iso(c.created_at),
