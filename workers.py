@@ -1,2 +1,2 @@
-"""The worker entry point: ``dramatiq workers`` (and, later, ``periodiq workers``)."""
-from socialpub.worker import broker, publish  # noqa: F401
+"""The worker entry point: ``dramatiq workers``, and ``periodiq workers`` for the scheduler."""
+from socialpub.worker import broker, publish, reconcile  # noqa: F401

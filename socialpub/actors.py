@@ -1,83 +1,187 @@
-"""The publish actor: one claim, one network call, one write of the outcome.
+"""The actors: ``publish`` (one claim, one network call, one write of the
+outcome) and ``reconcile`` (every minute, re-drives what the queue lost).
 
-It receives a publication id, never content or tokens. It is safe to run
-twice: the claim is a conditional UPDATE, so a redelivered or duplicated
-message finds nothing to claim and stops.
+Actors receive ids, never content or tokens, and are safe to run twice: the
+claim is a conditional UPDATE, so a redelivered or duplicated message finds
+nothing to claim and stops.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import random
+import time
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+from peewee import InterfaceError, OperationalError
+from periodiq import PeriodiqMiddleware, cron
 
-from . import publishing
+from . import delivery, reconciler
 from .config import Settings
 from .db import database
 from .errors import PublicationFailed
-from .models import utcnow
-from .networks import ErrorKind, PublishError, get_adapter
+from .models import PubStatus, utcnow
+from .networks import ErrorKind, PublishError, Unverifiable, get_adapter
 from .networks.base import Timeouts
 
 logger = logging.getLogger(__name__)
 
+#: How often a message whose database work failed (PostgreSQL restarting) is retried.
+DATABASE_RETRIES = 20
+#: How long an outcome already obtained from a network is held while the database is away.
+PERSIST_PATIENCE_S = 120
+
 _settings = Settings()
+
+if not any(isinstance(m, PeriodiqMiddleware) for m in dramatiq.get_broker().middleware):
+    # Actors bind to the global broker as they are declared: it must be ours.
+    raise RuntimeError("socialpub.broker.setup_broker(settings) must run before socialpub.actors "
+                       "is imported")
 
 
 def configure(settings: Settings, broker: dramatiq.Broker):
     """Apply settings to the actors and declare them on ``broker``."""
     global _settings
     _settings = settings
-    for actor in (publish,):
-        actor.options["max_retries"] = settings.max_retries
-        if actor.queue_name != settings.queue_name or actor.broker is not broker:
-            actor.queue_name = settings.queue_name
-            actor.broker = broker
-            broker.declare_actor(actor)
+    publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
+    publish.queue_name = settings.queue_name
+    for actor in (publish, reconcile):
+        actor.broker = broker
+        broker.declare_actor(actor)  # idempotent; declares the queue too
 
 
-def retry_delay_ms(retries: int, error: PublishError, settings: Settings) -> int:
+def limits() -> delivery.Limits:
+    return delivery.Limits(max_age=dt.timedelta(seconds=_settings.max_age_s),
+                           lease=dt.timedelta(seconds=_settings.processing_lease_s))
+
+
+def retry_delay_ms(spent: int, error: PublishError, settings: Settings) -> int:
     """Exponential backoff with jitter, never sooner than the network asked."""
-    delay = settings.min_backoff_ms * (2 ** retries) * random.uniform(1.0, 1.5)
+    delay = settings.min_backoff_ms * (2 ** spent) * random.uniform(1.0, 1.5)
     delay = min(delay, settings.max_backoff_ms)
     if error.retry_after:
         delay = max(delay, error.retry_after * 1000)
     return int(delay)
 
 
-@dramatiq.actor(queue_name="publish", throws=(PublicationFailed,))
+def should_retry(retries: int, exc: BaseException) -> bool:
+    """Dramatiq's retry decision. The publish actor decides about network
+    errors itself and raises Retry when it wants another try; a database that
+    is away (a restart) is waited for; anything else is a bug, retried a little."""
+    if isinstance(exc, dramatiq.Retry):
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return retries < DATABASE_RETRIES
+    return retries < _settings.max_retries
+
+
+def persist(write, *args, **kwargs):
+    """Run a database write, waiting out a database restart: the outcome it
+    records came from a network and cannot be asked for again for free."""
+    deadline = time.monotonic() + PERSIST_PATIENCE_S
+    pause = 0.1
+    while True:
+        try:
+            return write(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("Database unavailable (%s); trying again in %.1f s.", exc, pause)
+            _reset_connection()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def _reset_connection():
+    try:
+        database.close()
+    except Exception:  # the connection is already broken; the pool discards it
+        logger.debug("Closing a broken connection failed.", exc_info=True)
+
+
+@dramatiq.actor(queue_name="publish", throws=(PublicationFailed,), retry_when=should_retry)
 def publish(publication_id: int):
     """Publish one publication to its network and record what happened."""
     with database.connection_context():
-        job = publishing.claim(publication_id)
+        job = delivery.claim(publication_id, limits())
         if job is None:
-            logger.info("Publication %d is not claimable (done, taken or not due); skipping.",
-                        publication_id)
+            logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
             return
-        started = utcnow()
-        adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
-        try:
-            receipt = adapter.publish(job.target, job.content)
-        except PublishError as exc:
-            error = exc
-        except Exception as exc:  # a bug or an unforeseen answer: recorded, then retried
-            logger.exception("Publication %d: unexpected error.", publication_id)
-            error = PublishError(job.network, f"unexpected error: {exc!r}", kind=ErrorKind.TRANSIENT)
-        else:
-            publishing.record_published(job, receipt, started)
-            logger.info("Publication %d published to %s as %s.", publication_id, job.network,
-                        receipt.external_id)
-            return
+        _deliver(job)
 
-        message = CurrentMessage.get_current_message()
-        retries = message.options.get("retries", 0) if message else _settings.max_retries
-        if error.kind.retryable and retries < _settings.max_retries:
-            delay = retry_delay_ms(retries, error, _settings)
-            publishing.record_retry(job, error, started, utcnow() + dt.timedelta(milliseconds=delay))
-            logger.warning("Publication %d: %s; retry %d in %d ms.", publication_id, error,
-                           retries + 1, delay)
+
+def _deliver(job: delivery.Job):
+    started = utcnow()
+    adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
+    try:
+        receipt, outcome = _call_network(adapter, job)
+    except Unverifiable:
+        _give_up(job, PubStatus.UNCONFIRMED, started, PublishError(
+            job.network, "an earlier attempt may have been delivered and the network offers no way "
+            "to check; not sent again — check, then retry by hand if it did not arrive",
+            kind=ErrorKind.PERMANENT))
+    except PublishError as exc:
+        error = exc
+    except TimeLimitExceeded:
+        error = PublishError(job.network, f"no answer within the time limit ({_settings.time_limit_s} s); "
+                             "the request may have arrived", kind=ErrorKind.TRANSIENT, ambiguous=True)
+    except Exception as exc:  # a bug or an unforeseen answer: maybe after sending, so ambiguous
+        logger.exception("Publication %d: unexpected error.", job.publication_id)
+        error = PublishError(job.network, f"unexpected error: {exc!r}", kind=ErrorKind.TRANSIENT,
+                             ambiguous=True)
+    else:
+        persist(delivery.record_published, job, receipt, started, outcome=outcome)
+        logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
+                    receipt.external_id)
+        return
+    _after_failure(job, error, started)
+
+
+def _call_network(adapter, job: delivery.Job):
+    """Publish, unless an earlier attempt that may have arrived did: then adopt it.
+
+    Raises:
+      Unverifiable: an earlier attempt may have arrived and the network cannot say.
+      PublishError: the network refused or failed.
+    """
+    resume = {"container_id": job.container_id} if job.container_id else None
+    if job.ambiguous_since:
+        found = adapter.find_published(job.target, job.content, job.ambiguous_since, resume=resume)
+        if found:
+            return found, "adopted"
+    receipt = adapter.publish(
+        job.target, job.content, resume=resume,
+        checkpoint=lambda state: persist(delivery.save_container, job, state["container_id"]))
+    return receipt, "published"
+
+
+def _after_failure(job: delivery.Job, error: PublishError, started):
+    """Retry within the error's budget, else record the final outcome."""
+    if error.kind.retryable:
+        if error.kind is ErrorKind.RATE_LIMITED:
+            spent, budget = job.rate_limit_waits, _settings.max_rate_limit_waits
+        else:
+            spent, budget = job.retries, _settings.max_retries
+        if spent < budget:
+            delay = retry_delay_ms(spent, error, _settings)
+            persist(delivery.record_retry, job, error, started,
+                    utcnow() + dt.timedelta(milliseconds=delay))
+            logger.warning("Publication %d: %s; next try in %d ms.", job.publication_id, error, delay)
             raise dramatiq.Retry(str(error), delay=delay)
-        publishing.record_failed(job, error, started)
-        raise PublicationFailed(f"publication {publication_id}: {error}")
+    if error.ambiguous or job.ambiguous_since:
+        _give_up(job, PubStatus.UNCONFIRMED, started, error,
+                 f"{error.message} — an earlier attempt may have been delivered; check, then retry by hand")
+    _give_up(job, PubStatus.FAILED, started, error)
+
+
+def _give_up(job, status, started, error, message=None):
+    persist(delivery.record_final, job, status, error, started, message)
+    raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")
+
+
+@dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+def reconcile():
+    """Every minute: re-drive publications the queue lost (see reconciler.py)."""
+    with database.connection_context():
+        reconciler.reconcile(_settings, publish)

@@ -10,11 +10,11 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (AgeLimit, Callbacks, CurrentMessage, Pipelines, Retries,
                                  ShutdownNotifications, TimeLimit)
 
+from periodiq import PeriodiqMiddleware
+
 from . import embedded_redis
 from .config import EMBEDDED_REDIS, Settings
-
-#: An actor running longer than this is interrupted (Instagram polls included).
-TIME_LIMIT_MS = 10 * 60 * 1000
+from .middleware import RecordExpiry
 
 
 def resolve_redis_url(settings: Settings) -> str:
@@ -25,12 +25,17 @@ def resolve_redis_url(settings: Settings) -> str:
 
 def make_broker(settings: Settings) -> RedisBroker:
     middleware = [
-        AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS), ShutdownNotifications(), Callbacks(),
-        Pipelines(), CurrentMessage(),
+        AgeLimit(), TimeLimit(time_limit=settings.time_limit_s * 1000), ShutdownNotifications(),
+        Callbacks(), Pipelines(), CurrentMessage(),
         Retries(max_retries=settings.max_retries, min_backoff=settings.min_backoff_ms,
                 max_backoff=settings.max_backoff_ms),
+        RecordExpiry(),
+        # Periodic actors (the reconciler); a tick older than 30 s is skipped,
+        # which is safe because every sweep looks at everything overdue.
+        PeriodiqMiddleware(skip_delay=30),
     ]
-    return RedisBroker(url=resolve_redis_url(settings), middleware=middleware)
+    return RedisBroker(url=resolve_redis_url(settings), middleware=middleware,
+                       heartbeat_timeout=settings.heartbeat_timeout_ms)
 
 
 def setup_broker(settings: Settings) -> dramatiq.Broker:

@@ -91,7 +91,7 @@ def seed_command(sandbox_url):
 @click.option("--worker-processes", default=1, show_default=True)
 @click.option("--worker-threads", default=8, show_default=True)
 def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, worker_threads):
-    """Run everything on this machine: Redis, workers, the sandbox and the web app."""
+    """Run everything on this machine: Redis, workers, the scheduler, the sandbox and the web app."""
     from . import embedded_redis, schema
     from .channels import seed_sandbox_channels
 
@@ -117,6 +117,8 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     commands = {
         "workers": [py, "-m", "dramatiq", "socialpub.worker", "--processes", str(worker_processes),
                     "--threads", str(worker_threads)],
+        # Exactly one scheduler: it enqueues the periodic actors (the reconciler).
+        "scheduler": [os.path.join(os.path.dirname(py), "periodiq"), "socialpub.worker"],
         "web": [py, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
                 "--access-logfile", "-", "socialpub:create_app()"],
     }

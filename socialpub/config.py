@@ -33,6 +33,21 @@ class Settings:
     #: First retry delay; each further one doubles, with jitter (milliseconds).
     min_backoff_ms: int = 5_000
     max_backoff_ms: int = 300_000
+    #: Waits on rate limits (429, Graph throttling codes) allowed on top of max_retries.
+    max_rate_limit_waits: int = 10
+    #: A publication not out this long after it was queued expires (seconds):
+    #: a post must not appear hours late without anyone deciding so.
+    max_age_s: int = 3600
+    #: An attempt running longer than this is interrupted (seconds).
+    time_limit_s: int = 300
+    #: A publication "processing" for longer than this lost its worker: it may be
+    #: claimed again (after asking the network whether it arrived). Must exceed
+    #: time_limit_s.
+    processing_lease_s: int = 360
+    #: The reconciler re-sends a queued publication no worker took for this long (seconds).
+    requeue_after_s: int = 300
+    #: Redis broker: a worker silent this long is dead; its messages are redelivered (ms).
+    heartbeat_timeout_ms: int = 60_000
     #: Network call timeouts (seconds).
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -60,6 +75,12 @@ class Settings:
             "connect_timeout": "HTTP_CONNECT_TIMEOUT",
             "read_timeout": "HTTP_READ_TIMEOUT",
             "max_body_bytes": "MAX_BODY_BYTES",
+            "max_rate_limit_waits": "PUBLISH_MAX_RATE_LIMIT_WAITS",
+            "max_age_s": "PUBLISH_MAX_AGE_S",
+            "time_limit_s": "PUBLISH_TIME_LIMIT_S",
+            "requeue_after_s": "PUBLISH_REQUEUE_AFTER_S",
+            "processing_lease_s": "PUBLISH_PROCESSING_LEASE_S",
+            "heartbeat_timeout_ms": "DRAMATIQ_HEARTBEAT_TIMEOUT_MS",
         }
         types = {f.name: f.type for f in fields(cls)}
         for name, var in numeric.items():
@@ -71,7 +92,10 @@ class Settings:
                     raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
         if env.get("PUBLISH_QUEUE"):
             values["queue_name"] = env["PUBLISH_QUEUE"]
-        return cls(**values)
+        settings = cls(**values)
+        if settings.processing_lease_s <= settings.time_limit_s:
+            raise SystemExit("PUBLISH_PROCESSING_LEASE_S must be longer than PUBLISH_TIME_LIMIT_S")
+        return settings
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

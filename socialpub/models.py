@@ -122,12 +122,20 @@ class Publication(BaseModel):
     text = TextField()
     status = CharField(max_length=16, default=PubStatus.PENDING, index=True)
     attempts = IntegerField(default=0)
+    #: Retries spent on transient errors, and waits on rate limits, since the
+    #: last publish or manual retry: two budgets, so throttling does not use up
+    #: the retries meant for outages.
+    retries = IntegerField(default=0)
+    rate_limit_waits = IntegerField(default=0)
     #: The Dramatiq message id of the latest enqueue.
     task_id = CharField(max_length=64, null=True)
     external_id = CharField(max_length=200, null=True)
     external_url = TextField(null=True)
     #: Instagram: the media container, kept so a lost answer can be checked, not re-posted.
     container_id = CharField(max_length=64, null=True)
+    #: Start of an attempt whose outcome we never saw (timeout after sending, a
+    #: worker that died): before sending again, ask the network whether it arrived.
+    ambiguous_since = DateTimeField(null=True)
     last_error = TextField(null=True)
     last_error_code = CharField(max_length=32, null=True)
     created_at = DateTimeField(default=utcnow)

@@ -28,8 +28,11 @@ def _delivery_state():
     steps = [migrator.add_column("channel", f.column_name, f)
              for f in (Channel.state, Channel.state_reason, Channel.last_published_at)
              if f.column_name not in have]
-    if "container_id" not in {c.name for c in database.get_columns("publication")}:
-        steps.append(migrator.add_column("publication", "container_id", Publication.container_id))
+    have = {c.name for c in database.get_columns("publication")}
+    steps += [migrator.add_column("publication", f.column_name, f)
+              for f in (Publication.container_id, Publication.ambiguous_since, Publication.retries,
+                        Publication.rate_limit_waits)
+              if f.column_name not in have]
     migrate(*steps)
 
 

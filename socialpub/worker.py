@@ -1,4 +1,5 @@
-"""What the ``dramatiq`` CLI imports (through the top-level ``workers.py``):
+"""What the ``dramatiq`` and ``periodiq`` CLIs import (``socialpub.worker``, or the
+top-level ``workers.py``):
 settings from the environment, the database bound, the broker set, then the
 actors declared on it."""
 from .broker import setup_broker
@@ -9,4 +10,4 @@ settings = Settings.from_env()
 bind(settings.database_url)
 broker = setup_broker(settings)
 
-from .actors import publish  # noqa: E402,F401  (declared on the broker above)
+from .actors import publish, reconcile  # noqa: E402,F401  (declared on the broker above)

@@ -74,8 +74,10 @@ class SandboxClient:
         params = {"network": network} if network else None
         return requests.get(f"{self.url}/_sandbox/received", params=params, timeout=5).json()
 
-    def requests(self):
-        return requests.get(f"{self.url}/_sandbox/requests", timeout=5).json()
+    def requests(self, everything=False):
+        """Refused requests; with ``everything``, accepted ones too."""
+        params = {"all": "1"} if everything else None
+        return requests.get(f"{self.url}/_sandbox/requests", params=params, timeout=5).json()
 
 
 @pytest.fixture
@@ -87,10 +89,13 @@ def sandbox_client(sandbox):
 
 
 @pytest.fixture
-def settings(database_url, redis_url, tmp_path):
+def settings(request, database_url, redis_url, tmp_path):
+    """Fast retries for tests; ``@pytest.mark.settings(name=value)`` overrides."""
+    marker = request.node.get_closest_marker("settings")
+    overrides = marker.kwargs if marker else {}
     return Settings(database_url=database_url, redis_url=redis_url, instance_dir=str(tmp_path),
                     secret_key="test", max_retries=2, min_backoff_ms=50, max_backoff_ms=200,
-                    read_timeout=10)
+                    read_timeout=10).with_(**overrides)
 
 
 @pytest.fixture
@@ -149,3 +154,11 @@ def sandbox_channels(app, sandbox, sandbox_client):
 
     with db.database.connection_context():
         return {d["network"]: create_channel(d).id for d in definitions(sandbox.url)}
+
+
+@pytest.fixture
+def publish_actor(app):
+    """The publish actor, declared on the app's broker (import only after setup)."""
+    from socialpub.actors import publish
+
+    return publish

@@ -1,14 +1,15 @@
 """The adapters against a live sandbox over real HTTP: what each network
 receives, how each error envelope is classified, and the per-network limits.
 """
+import datetime
 import socket
 
 import pytest
 import requests
 
 from socialpub.networks import (LIMITS, NETWORKS, Content, ErrorKind, PublishError, Target,
-                                get_adapter)
-from socialpub.networks.base import Timeouts
+                                Unverifiable, get_adapter)
+from socialpub.networks.base import Adapter, Timeouts
 from socialpub.networks.facebook import FacebookAdapter
 from socialpub.networks.graph import buc_retry_after, classify
 from socialpub.networks.http import retry_after_header, transport_error
@@ -240,6 +241,7 @@ def test_each_networks_error_envelope_is_classified_by_its_code(sandbox, network
     assert (error.network, error.kind, error.code) == (network, kind, code)
     assert words in error.message
     assert error.retry_after == retry_after
+    assert not error.ambiguous  # an answer came, whatever it said
     assert received(sandbox) == []
 
 
@@ -259,6 +261,7 @@ def test_a_5xx_without_a_json_body_is_transient(sandbox, network):
     configure(sandbox, {network: {"fail": {"error": "bad_gateway"}}})
     error = publish_error(sandbox, network)
     assert (error.kind, error.http_status) == (ErrorKind.TRANSIENT, 502)
+    assert not error.ambiguous
 
 
 def test_a_connection_to_a_closed_port_is_transient():
@@ -269,6 +272,7 @@ def test_a_connection_to_a_closed_port_is_transient():
     with pytest.raises(PublishError) as caught:
         FacebookAdapter(Timeouts(connect=1, read=1)).publish(closed, Content("x"))
     assert caught.value.kind is ErrorKind.TRANSIENT and caught.value.http_status is None
+    assert not caught.value.ambiguous  # nothing was sent
 
 
 def test_a_read_timeout_is_transient_and_warns_the_post_may_exist(sandbox):
@@ -277,6 +281,7 @@ def test_a_read_timeout_is_transient_and_warns_the_post_may_exist(sandbox):
         FacebookAdapter(Timeouts(connect=1, read=0.1)).publish(target(sandbox, "facebook"), Content("x"))
     assert caught.value.kind is ErrorKind.TRANSIENT
     assert "may have been received" in caught.value.message
+    assert caught.value.ambiguous
 
 
 @pytest.mark.parametrize("network, code, subcode, status, kind", [
@@ -366,3 +371,253 @@ def test_get_adapter_shares_one_adapter_per_network_and_refuses_unknown_ones():
     assert get_adapter("facebook", Timeouts(1, 2)) is not get_adapter("facebook")
     with pytest.raises(ValueError):
         get_adapter("myspace")
+
+
+# -- delivery guarantees: ambiguous failures ---------------------------------------------------
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def test_a_read_timeout_after_the_item_was_recorded_is_ambiguous(sandbox):
+    configure(sandbox, {"facebook": {"fail": {"error": "timeout_after_record", "seconds": 1}}})
+    with pytest.raises(PublishError) as caught:
+        FacebookAdapter(Timeouts(connect=1, read=0.2)).publish(target(sandbox, "facebook"), Content("x"))
+    assert (caught.value.kind, caught.value.ambiguous) == (ErrorKind.TRANSIENT, True)
+    assert len(received(sandbox)) == 1  # the post exists although the client saw no answer
+
+
+def test_a_request_that_hangs_past_the_read_timeout_is_ambiguous(sandbox):
+    configure(sandbox, {"whatsapp": {"fail": {"error": "hang", "seconds": 1}}})
+    adapter = get_adapter("whatsapp", Timeouts(connect=1, read=0.2))
+    with pytest.raises(PublishError) as caught:
+        adapter.publish(target(sandbox, "whatsapp"), Content("x"))
+    assert (caught.value.kind, caught.value.ambiguous) == (ErrorKind.TRANSIENT, True)
+    assert received(sandbox) == []  # the client cannot know that
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_a_connection_dropped_after_the_item_was_recorded_is_ambiguous(sandbox, network):
+    configure(sandbox, {network: {"fail": {"error": "drop_after_record"}}})
+    error = publish_error(sandbox, network)
+    assert (error.kind, error.ambiguous, error.http_status) == (ErrorKind.TRANSIENT, True, None)
+    assert "may exist" in error.message
+    assert len(received(sandbox)) == 1
+
+
+def test_a_connect_timeout_is_not_ambiguous():
+    # A listener that never accepts, with its backlog full: the handshake never completes.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            unreachable = Target("facebook", "1", "t", f"http://127.0.0.1:{port}/v24.0")
+            with pytest.raises(PublishError) as caught:
+                FacebookAdapter(Timeouts(connect=0.3, read=0.3)).publish(unreachable, Content("x"))
+        finally:
+            for filler in fillers:
+                filler.close()
+    if "no answer within" in caught.value.message:
+        pytest.skip("this kernel completed the handshake despite the full backlog")
+    assert "could not connect" in caught.value.message
+    assert (caught.value.kind, caught.value.ambiguous) == (ErrorKind.TRANSIENT, False)
+
+
+def test_a_name_that_does_not_resolve_is_not_ambiguous():
+    nowhere = Target("linkedin", AUTHOR, "t", "http://socialpub-test.invalid")
+    with pytest.raises(PublishError) as caught:
+        LinkedInAdapter(Timeouts(connect=2, read=2)).publish(nowhere, Content("x"))
+    assert (caught.value.kind, caught.value.ambiguous) == (ErrorKind.TRANSIENT, False)
+
+
+def test_a_lost_answer_to_a_call_that_creates_nothing_is_not_ambiguous():
+    lost = requests.ReadTimeout("Read timed out. (read timeout=1)")
+    assert transport_error("instagram", lost, Timeouts()).ambiguous
+    error = transport_error("instagram", lost, Timeouts(), creates_item=False)
+    assert (error.kind, error.ambiguous) == (ErrorKind.TRANSIENT, False)
+    assert "may exist" not in error.message
+
+
+def test_a_lost_answer_to_an_instagram_container_creation_is_not_ambiguous(sandbox):
+    unreachable = Target("instagram", "1", "t", "http://127.0.0.1:1/v24.0")
+    with pytest.raises(PublishError) as caught:
+        get_adapter("instagram").publish(unreachable, Content("x", image_url=image_url(sandbox)))
+    assert not caught.value.ambiguous and caught.value.container_id is None
+
+
+# -- delivery guarantees: Instagram checkpoint and resume -----------------------------------------
+
+def media_publishes(sandbox):
+    return [r for r in all_requests(sandbox) if r["path"].endswith("/media_publish")]
+
+
+def container_status(sandbox, container_id):
+    return requests.get(f"{sandbox.url}/v24.0/{container_id}", timeout=5,
+                        params={"fields": "status_code", "access_token": "t"}).json().get("status_code")
+
+
+def test_instagram_checkpoints_the_container_before_publishing_it(sandbox):
+    seen = []
+
+    def checkpoint(state):
+        # What the sandbox has seen when the checkpoint is written.
+        seen.append((state, container_status(sandbox, state["container_id"]), media_publishes(sandbox)))
+
+    published = get_adapter("instagram").publish(target(sandbox, "instagram"),
+                                                 Content("c", image_url=image_url(sandbox)),
+                                                 checkpoint=checkpoint)
+    [(state, status, publishes_then)] = seen
+    assert set(state) == {"container_id"} and status == "FINISHED" and publishes_then == []
+    assert len(media_publishes(sandbox)) == 1
+    assert received(sandbox)[0]["item_id"] == published.external_id
+
+
+def test_instagram_publishes_nothing_when_the_checkpoint_fails(sandbox):
+    def checkpoint(state):
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        get_adapter("instagram").publish(target(sandbox, "instagram"),
+                                         Content("c", image_url=image_url(sandbox)), checkpoint=checkpoint)
+    assert media_publishes(sandbox) == [] and received(sandbox) == []
+
+
+def test_instagram_resume_adopts_a_published_container_without_publishing_again(sandbox):
+    adapter, to = get_adapter("instagram"), target(sandbox, "instagram")
+    content = Content("Adopt me", image_url=image_url(sandbox))
+    configure(sandbox, {"instagram": {"fail": {"error": "drop_after_record"}}})
+    checkpoints = []
+    started = utcnow()
+    with pytest.raises(PublishError) as caught:
+        adapter.publish(to, content, checkpoint=checkpoints.append)
+    [resume] = checkpoints
+    assert caught.value.ambiguous and caught.value.container_id == resume["container_id"]
+    [item] = received(sandbox)
+
+    found = adapter.find_published(to, content, started, resume=resume)
+    again = adapter.publish(to, content, resume=resume, checkpoint=checkpoints.append)
+    assert found.external_id == again.external_id == item["item_id"]  # the media id, not the container's
+    assert len(received(sandbox)) == 1 and len(media_publishes(sandbox)) == 1
+    assert len(checkpoints) == 1  # no new container
+
+
+def test_instagram_resume_publishes_a_finished_container_without_creating_another(sandbox):
+    adapter, to = get_adapter("instagram"), target(sandbox, "instagram")
+    content = Content("Left finished", image_url=image_url(sandbox))
+    container = adapter.create_container(to, content)
+    checkpoints = []
+    published = adapter.publish(to, content, resume={"container_id": container},
+                                checkpoint=checkpoints.append)
+    assert checkpoints == [] and container_status(sandbox, container) == "PUBLISHED"
+    assert received(sandbox)[0]["item_id"] == published.external_id
+    assert len([r for r in all_requests(sandbox) if r["path"].endswith("/media")]) == 1
+
+
+def test_instagram_resume_keeps_polling_a_container_in_progress(sandbox):
+    to = target(sandbox, "instagram")
+    container = get_adapter("instagram").create_container(to, Content("c", image_url=image_url(sandbox)))
+    configure(sandbox, {"instagram": {"container_status": "IN_PROGRESS"}})
+    adapter = InstagramAdapter(poll_timeout=0.2, poll_interval=0.05)
+    with pytest.raises(PublishError) as caught:
+        adapter.publish(to, Content("c", image_url=image_url(sandbox)), resume={"container_id": container})
+    assert (caught.value.kind, caught.value.container_id) == (ErrorKind.TRANSIENT, container)
+    assert len([r for r in all_requests(sandbox) if r["path"].endswith("/media")]) == 1
+
+
+def test_instagram_resume_replaces_a_container_graph_does_not_know(sandbox):
+    adapter, to = get_adapter("instagram"), target(sandbox, "instagram")
+    checkpoints = []
+    published = adapter.publish(to, Content("Try again", image_url=image_url(sandbox)),
+                                resume={"container_id": "17999999999999999"}, checkpoint=checkpoints.append)
+    [state] = checkpoints
+    assert state["container_id"] != "17999999999999999"
+    assert received(sandbox)[0]["item_id"] == published.external_id
+
+
+@pytest.mark.parametrize("status", ["EXPIRED", "ERROR"])
+def test_instagram_resume_replaces_a_failed_container(sandbox, status):
+    adapter, to = get_adapter("instagram"), target(sandbox, "instagram")
+    content = Content("Try again", image_url=image_url(sandbox))
+    old = adapter.create_container(to, content)
+    configure(sandbox, {"instagram": {"container_status": status}})
+    checkpoints = []
+    with pytest.raises(PublishError) as caught:  # the status setting applies to the new container too
+        adapter.publish(to, content, resume={"container_id": old}, checkpoint=checkpoints.append)
+    [state] = checkpoints
+    assert state["container_id"] != old and caught.value.container_id == state["container_id"]
+
+
+def test_instagram_find_published_is_none_until_the_container_is_published(sandbox):
+    adapter, to = get_adapter("instagram"), target(sandbox, "instagram")
+    content, since = Content("Later", image_url=image_url(sandbox)), utcnow()
+    container = adapter.create_container(to, content)
+    assert adapter.find_published(to, content, since) is None
+    assert adapter.find_published(to, content, since, resume={"container_id": container}) is None
+    assert adapter.find_published(to, content, since, resume={"container_id": "17999999999999999"}) is None
+    published = adapter.publish_container(to, container)
+    assert adapter.find_published(to, content, since, resume={"container_id": container}) == published
+
+
+# -- delivery guarantees: finding an earlier attempt's post -------------------------------------
+
+FB_CONTENTS = {"text": lambda sandbox: Content("Found again", link="https://shop.example.com"),
+               "photo": lambda sandbox: Content("Found again", image_url=image_url(sandbox),
+                                                link="https://shop.example.com")}
+
+
+@pytest.mark.parametrize("kind", FB_CONTENTS)
+def test_facebook_find_published_finds_a_post_made_since_the_attempt_began(sandbox, kind):
+    adapter, to, content = get_adapter("facebook"), target(sandbox, "facebook"), FB_CONTENTS[kind](sandbox)
+    since = utcnow()
+    published = adapter.publish(to, content)
+    assert adapter.find_published(to, content, since) == published
+    assert adapter.find_published(to, Content("Other words", image_url=content.image_url), since) is None
+
+
+@pytest.mark.parametrize("kind", FB_CONTENTS)
+def test_facebook_find_published_ignores_a_post_made_before_the_attempt_began(sandbox, kind):
+    adapter, to, content = get_adapter("facebook"), target(sandbox, "facebook"), FB_CONTENTS[kind](sandbox)
+    adapter.publish(to, content)
+    later = utcnow() + datetime.timedelta(seconds=2 * adapter.clock_skew)
+    assert adapter.find_published(to, content, later) is None
+
+
+def test_facebook_find_published_finds_a_post_whose_answer_was_lost(sandbox):
+    adapter, to, content = get_adapter("facebook"), target(sandbox, "facebook"), Content("Lost answer")
+    configure(sandbox, {"facebook": {"fail": {"error": "drop_after_record"}}})
+    since = utcnow()
+    with pytest.raises(PublishError):
+        adapter.publish(to, content)
+    [item] = received(sandbox)
+    assert adapter.find_published(to, content, since).external_id == item["item_id"]
+
+
+def test_facebook_find_published_follows_the_feeds_next_pages(sandbox):
+    adapter, to, since = get_adapter("facebook"), target(sandbox, "facebook"), utcnow()
+    published = adapter.publish(to, Content("Buried"))
+    for n in range(30):
+        adapter.publish(to, Content(f"Newer {n}"))
+    assert adapter.find_published(to, Content("Buried"), since) == published
+
+
+def test_whatsapp_find_published_is_unverifiable(sandbox):
+    with pytest.raises(Unverifiable) as caught:
+        get_adapter("whatsapp").find_published(target(sandbox, "whatsapp"), Content("x"), utcnow())
+    assert caught.value.network == "whatsapp"
+
+
+def test_linkedin_find_published_leaves_the_check_to_the_duplicate_answer(sandbox):
+    adapter, to = get_adapter("linkedin"), target(sandbox, "linkedin")
+    published = adapter.publish(to, Content("Posted once"))
+    assert adapter.find_published(to, Content("Posted once"), utcnow()) is None
+    assert adapter.publish(to, Content("Posted once")) == published
+
+
+def test_an_adapter_without_a_way_to_look_is_unverifiable():
+    with pytest.raises(Unverifiable):
+        Adapter().find_published(Target("x", "1", "t", "http://127.0.0.1:1"), Content("x"), utcnow())

@@ -3,7 +3,6 @@
 import pytest
 
 from socialpub import db
-from socialpub.actors import publish
 from socialpub.models import Attempt, Post, Publication
 
 both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -140,14 +139,15 @@ def test_publishing_twice_enqueues_once_and_posts_once(client, create, sandbox_c
 
 
 @both_databases
-def test_a_redelivered_message_does_not_post_again(client, create, sandbox_channels, sandbox_client, drain):
+def test_a_redelivered_message_does_not_post_again(client, create, sandbox_channels, sandbox_client, drain,
+                                                   publish_actor):
     post_id = create(networks=["facebook", "whatsapp"])
     client.post(f"/api/posts/{post_id}/publish")
     with db.database.connection_context():
         ids = [p.id for p in Publication.select().where(Publication.post == post_id)]
     # The same publications delivered again, as after a redelivery or a duplicate.
     for pub_id in ids * 3:
-        publish.send(pub_id)
+        publish_actor.send(pub_id)
     drain()
     assert sorted(r["network"] for r in sandbox_client.received()) == ["facebook", "whatsapp"]
     with db.database.connection_context():

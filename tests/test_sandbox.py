@@ -72,7 +72,7 @@ def test_config_changes_only_the_networks_and_keys_given(sandbox):
     configure(sandbox, {"facebook": {"latency": 0.2}})
     config = configure(sandbox, {"facebook": {"fail": {"error": "token", "times": 2}},
                                  "linkedin": {"reject_duplicates": False}})
-    assert config["facebook"] == {"latency": 0.2, "fail": [{"error": "token", "times": 2}]}
+    assert config["facebook"] == {"latency": 0.2, "fail": [{"error": "token", "times": 2}], "hold": False}
     assert config["linkedin"]["reject_duplicates"] is False
     assert config["whatsapp"]["latency"] == 0.05
     assert requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json() == config
@@ -85,6 +85,9 @@ def test_config_changes_only_the_networks_and_keys_given(sandbox):
     {"facebook": {"fail": {"error": "token", "times": 1, "rate": 0.5}}},
     {"facebook": {"colour": "blue"}},
     {"instagram": {"container_status": "SIDEWAYS"}},
+    {"facebook": {"hold": "yes"}},
+    {"facebook": {"fail": {"error": "hang", "seconds": -1}}},
+    {"facebook": {"fail": {"error": "drop_after_record", "seconds": "long"}}},
 ])
 def test_config_rejects_what_it_does_not_understand_and_changes_nothing(sandbox, body):
     before = requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json()
@@ -101,7 +104,7 @@ def test_reset_clears_items_requests_and_failures_but_keeps_latency(sandbox):
     assert fb_post(sandbox).status_code == 200
     requests.post(f"{sandbox.url}/_sandbox/reset", timeout=5)
     config = requests.get(f"{sandbox.url}/_sandbox/config", timeout=5).json()
-    assert config["facebook"] == {"latency": 0.01, "fail": []}
+    assert config["facebook"] == {"latency": 0.01, "fail": [], "hold": False}
     assert received(sandbox) == []
     assert requests.get(f"{sandbox.url}/_sandbox/requests?all=1", timeout=5).json() == []
 
@@ -367,3 +370,198 @@ def test_linkedin_image_upload_flow_needs_the_bytes_before_the_post(sandbox):
     assert post.status_code == 201
     item = received(sandbox)[0]
     assert (item["image"], item["image_bytes"]) == (init["image"], len(jpeg))
+
+
+# -- requests that get no answer ------------------------------------------------------------
+
+def no_answer(exc: requests.ConnectionError) -> bool:
+    """Whether ``exc`` is a connection closed or reset before any HTTP answer."""
+    cause = exc.args[0] if exc.args else None
+    inner = cause.args[-1] if getattr(cause, "args", None) else None
+    return isinstance(inner, ConnectionResetError)  # RemoteDisconnected is one too
+
+
+def failed_requests(sandbox):
+    return requests.get(f"{sandbox.url}/_sandbox/requests", timeout=5).json()
+
+
+def test_hang_records_nothing_and_closes_the_connection_without_an_answer(sandbox):
+    configure(sandbox, {"facebook": {"fail": {"error": "hang", "seconds": 0.3}}})
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError) as caught:
+        fb_post(sandbox)
+    assert time.monotonic() - started >= 0.3 and no_answer(caught.value)
+    assert received(sandbox) == []
+    assert [(r["status"], r["code"]) for r in failed_requests(sandbox)] == [(None, "hang")]
+    assert fb_post(sandbox).status_code == 200  # used up
+
+
+def test_a_hang_longer_than_the_read_timeout_is_a_read_timeout(sandbox):
+    configure(sandbox, {"whatsapp": {"fail": {"error": "hang"}}})  # 30 s; the next reset ends it
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(f"{sandbox.url}{GRAPH}/999/messages", json=WA_TEXT, timeout=(1, 0.2),
+                      headers={"Authorization": "Bearer wa-token"})
+    assert received(sandbox) == []
+
+
+def test_drop_after_record_records_the_item_then_closes_the_connection(sandbox):
+    configure(sandbox, {"linkedin": {"fail": {"error": "drop_after_record"}}})
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.post(f"{sandbox.url}/rest/posts", json=li_post(), headers=LI_HEADERS, timeout=5)
+    assert no_answer(caught.value)
+    [item] = received(sandbox)
+    assert item["item_id"].startswith("urn:li:share:")
+    assert [(r["status"], r["code"]) for r in failed_requests(sandbox)] == [(None, "drop_after_record")]
+
+
+def test_drop_after_record_of_media_publish_leaves_the_container_published(sandbox):
+    configure(sandbox, {"instagram": {"fail": {"error": "drop_after_record"}}})
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                      data={"creation_id": container, "access_token": "t"})
+    status = requests.get(f"{sandbox.url}{GRAPH}/{container}", timeout=5,
+                          params={"fields": "status_code", "access_token": "t"}).json()
+    assert status["status_code"] == "PUBLISHED" and len(received(sandbox)) == 1
+
+
+def test_timeout_after_record_records_the_item_then_answers_late(sandbox):
+    configure(sandbox, {"facebook": {"fail": {"error": "timeout_after_record", "seconds": 0.5,
+                                              "times": 2}}})
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(f"{sandbox.url}{GRAPH}/111/feed", timeout=(1, 0.1),
+                      data={"message": "late", "access_token": "t"})
+    assert [i["text"] for i in received(sandbox)] == ["late"]
+    started = time.monotonic()
+    answer = fb_post(sandbox, "patient")
+    assert answer.status_code == 200 and time.monotonic() - started >= 0.5
+    assert [i["item_id"] for i in received(sandbox)][1] == answer.json()["id"]
+
+
+def test_each_acceptance_is_received_once_even_when_the_client_retries(sandbox):
+    configure(sandbox, {"facebook": {"fail": {"error": "drop_after_record"}}})
+    with pytest.raises(requests.ConnectionError):
+        fb_post(sandbox, "twice")
+    fb_post(sandbox, "twice").raise_for_status()
+    items = received(sandbox)
+    assert [i["text"] for i in items] == ["twice", "twice"] and items[0]["item_id"] != items[1]["item_id"]
+
+
+# -- hold -------------------------------------------------------------------------------------
+
+def post_in_background(call):
+    """Start ``call`` in a thread; return the thread and the list its answer lands in."""
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    thread.start()
+    return thread, answers
+
+
+def held(sandbox, network=None, at_least=0, timeout=5):
+    params = {"network": network, "at_least": at_least, "timeout": timeout} if network else {}
+    return requests.get(f"{sandbox.url}/_sandbox/held", params=params, timeout=10).json()
+
+
+def test_hold_blocks_item_creating_requests_until_released(sandbox):
+    configure(sandbox, {"facebook": {"hold": True}})
+    thread, answers = post_in_background(lambda: fb_post(sandbox, "held"))
+    assert held(sandbox, "facebook", at_least=1) == {"facebook": 1, "instagram": 0, "linkedin": 0,
+                                                     "whatsapp": 0}
+    assert received(sandbox) == [] and answers == []
+    assert wa_send(sandbox, WA_TEXT).status_code == 200  # other networks go on
+    configure(sandbox, {"facebook": {"hold": False}})
+    thread.join(5)
+    assert answers[0].status_code == 200
+    assert [i["text"] for i in received(sandbox, "facebook")] == ["held"]
+    assert held(sandbox)["facebook"] == 0
+
+
+def test_hold_leaves_requests_that_create_nothing_alone(sandbox):
+    configure(sandbox, {"instagram": {"hold": True}})
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"})
+    assert container.status_code == 200
+
+
+def test_reset_releases_held_requests_and_forgets_them(sandbox):
+    configure(sandbox, {"whatsapp": {"hold": True}})
+    thread, answers = post_in_background(lambda: wa_send(sandbox, WA_TEXT))
+    held(sandbox, "whatsapp", at_least=1)
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=5).raise_for_status()
+    thread.join(5)
+    assert answers[0].status_code == 200  # it went on...
+    assert received(sandbox) == []          # ...but belongs to the forgotten epoch
+
+
+def test_a_held_request_gives_up_after_the_hold_limit():
+    with serve_in_thread(create_sandbox_app(hold_limit=0.3)) as short:
+        configure(short, {"facebook": {"hold": True}})
+        answer = fb_post(short)
+        assert answer.status_code == 500 and answer.json()["error"]["code"] == 2
+        assert received(short) == [] and held(short)["facebook"] == 0
+
+
+def test_held_waits_for_the_count_asked_and_refuses_unknown_networks(sandbox):
+    started = time.monotonic()
+    assert held(sandbox, "linkedin", at_least=1, timeout=0.3)["linkedin"] == 0  # gave up waiting
+    assert time.monotonic() - started >= 0.3
+    response = requests.get(f"{sandbox.url}/_sandbox/held", params={"network": "myspace"}, timeout=5)
+    assert response.status_code == 400
+
+
+# -- reading back: the Page feed and Instagram media ------------------------------------------------
+
+def fb_photo(sandbox, caption, page="111"):
+    return requests.post(f"{sandbox.url}{GRAPH}/{page}/photos", timeout=5, data={
+        "url": "https://example.com/a.jpg", "caption": caption, "access_token": "t"})
+
+
+def feed(sandbox, page="111", **params):
+    params.setdefault("access_token", "t")
+    return requests.get(f"{sandbox.url}{GRAPH}/{page}/feed", params=params, timeout=5)
+
+
+def test_feed_lists_the_pages_posts_and_photos_newest_first_in_graph_format(sandbox):
+    post_id = fb_post(sandbox, "text post").json()["id"]
+    photo_post_id = fb_photo(sandbox, "photo caption").json()["post_id"]
+    fb_photo(sandbox, "another page", page="333").raise_for_status()
+    body = feed(sandbox, fields="id,message,created_time", limit=25).json()
+    assert [(i["id"], i["message"]) for i in body["data"]] == [(photo_post_id, "photo caption"),
+                                                               (post_id, "text post")]
+    assert "next" not in body["paging"]
+    created = body["data"][0]["created_time"]
+    assert time.strptime(created, "%Y-%m-%dT%H:%M:%S+0000")
+    assert set(body["data"][0]) == {"id", "message", "created_time"}
+
+
+def test_feed_since_filters_by_unix_seconds(sandbox):
+    fb_post(sandbox).raise_for_status()
+    now = int(time.time())
+    assert len(feed(sandbox, since=now - 60).json()["data"]) == 1
+    assert feed(sandbox, since=now + 60).json()["data"] == []
+    assert feed(sandbox, since="yesterday").json()["error"]["code"] == 100
+
+
+def test_feed_pages_through_a_next_url(sandbox):
+    ids = [fb_post(sandbox, f"post {n}").json()["id"] for n in range(3)]
+    first = feed(sandbox, limit=2).json()
+    second = requests.get(first["paging"]["next"], timeout=5).json()
+    assert [i["id"] for i in first["data"] + second["data"]] == ids[::-1]
+    assert "next" not in second["paging"]
+
+
+def test_feed_needs_an_access_token(sandbox):
+    response = requests.get(f"{sandbox.url}{GRAPH}/111/feed", timeout=5)
+    assert response.status_code == 400 and response.json()["error"]["code"] == 190
+
+
+def test_instagram_media_lists_published_media_with_caption_and_timestamp(sandbox):
+    container = requests.post(f"{sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": "https://example.com/a.jpg", "caption": "on the grid", "access_token": "t"}).json()["id"]
+    media_id = requests.post(f"{sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                             data={"creation_id": container, "access_token": "t"}).json()["id"]
+    media = requests.get(f"{sandbox.url}{GRAPH}/222/media", timeout=5,
+                         params={"fields": "id,caption,timestamp", "access_token": "t"}).json()["data"]
+    assert [(m["id"], m["caption"]) for m in media] == [(media_id, "on the grid")]
+    assert media[0]["timestamp"].endswith("+0000")

@@ -12,6 +12,8 @@ def publication(p: Publication, history=None) -> dict:
         "status": p.status,
         "text": p.text,
         "attempts": p.attempts,
+        "retries_used": p.retries,
+        "rate_limit_waits": p.rate_limit_waits,
         "task_id": p.task_id,
         "external_id": p.external_id,
         "url": p.external_url,
@@ -19,6 +21,7 @@ def publication(p: Publication, history=None) -> dict:
         "last_error": p.last_error,
         "last_error_code": p.last_error_code,
         "next_attempt_at": iso(p.next_attempt_at),
+        "ambiguous_since": iso(p.ambiguous_since),
         "enqueued_at": iso(p.enqueued_at),
         "started_at": iso(p.started_at),
         "published_at": iso(p.published_at),
@@ -62,7 +65,8 @@ def status(p: Post, publications) -> dict:
         "publications": [
             {"id": x.id, "network": x.network, "channel_id": x.channel_id, "status": x.status,
              "attempts": x.attempts, "published_at": iso(x.published_at), "external_id": x.external_id,
-             "url": x.external_url, "last_error": x.last_error, "next_attempt_at": iso(x.next_attempt_at)}
+             "url": x.external_url, "last_error": x.last_error, "last_error_code": x.last_error_code,
+             "next_attempt_at": iso(x.next_attempt_at)}
             for x in publications
         ],
     }

@@ -3,21 +3,27 @@
     adapter = get_adapter("linkedin")
     problems = LIMITS["linkedin"].problems(content)   # before enqueueing
     published = adapter.publish(target, content)      # raises PublishError
+
+After an ambiguous failure (``PublishError.ambiguous``), ask before publishing again::
+
+    found = adapter.find_published(target, content, since=started, resume=checkpointed)
+    # a Published, None (not published: safe to publish), or Unverifiable raised
 """
 from __future__ import annotations
 
 import threading
 from typing import Optional
 
-from .base import (NETWORKS, Adapter, Content, ErrorKind, Limits, Published, PublishError, Target,
-                   Timeouts)
+from .base import (NETWORKS, Adapter, Checkpoint, Content, ErrorKind, Limits, Published, PublishError,
+                   Target, Timeouts, Unverifiable)
 from .facebook import FacebookAdapter
 from .instagram import InstagramAdapter
 from .linkedin import LinkedInAdapter, escape_little
 from .whatsapp import WhatsAppAdapter
 
-__all__ = ["NETWORKS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Content", "ErrorKind",
-           "Limits", "Published", "PublishError", "Target", "Timeouts", "escape_little"]
+__all__ = ["NETWORKS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Checkpoint", "Content",
+           "ErrorKind", "Limits", "Published", "PublishError", "Target", "Timeouts", "Unverifiable",
+           "escape_little"]
 
 #: The adapter class of each network.
 ADAPTERS = {cls.network: cls for cls in (FacebookAdapter, InstagramAdapter, LinkedInAdapter,

@@ -1,15 +1,17 @@
 """What every network adapter shares: the content it is given, what it returns,
-the one error type it raises, and a requests.Session per thread.
+the errors it raises, and a requests.Session per thread.
 
 Errors are classified here, once: an adapter turns its network's error envelope
-into a :class:`PublishError` whose ``kind`` tells the actor whether to retry.
+into a :class:`PublishError` whose ``kind`` tells the actor whether to retry and
+whose ``ambiguous`` tells it whether the item may exist despite the error.
 """
 from __future__ import annotations
 
+import datetime
 import enum
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import requests
 
@@ -59,6 +61,10 @@ class PublishError(Exception):
       subcode(str|None): Graph ``error_subcode`` where given.
       http_status(int|None): the HTTP status, None when no answer came.
       retry_after(float|None): seconds the network asked us to wait.
+      ambiguous(bool): the item-creating request may have reached the network
+        and its answer was lost (read timeout, connection dropped after the
+        request was sent): the item may exist. Never set when an HTTP answer
+        came, nor when the connection could not be made.
 
     Adapters may also set, after construction:
       container_id: Instagram, the media container created before the failure,
@@ -71,7 +77,7 @@ class PublishError(Exception):
     delivered: Optional[dict] = None
 
     def __init__(self, network, message, *, kind, code=None, subcode=None,
-                 http_status=None, retry_after=None):
+                 http_status=None, retry_after=None, ambiguous=False):
         super().__init__(message)
         self.network = network
         self.message = message
@@ -80,10 +86,23 @@ class PublishError(Exception):
         self.subcode = None if subcode is None else str(subcode)
         self.http_status = http_status
         self.retry_after = retry_after
+        self.ambiguous = bool(ambiguous)
 
     def __str__(self):
         code = f" (code {self.code}{'/' + self.subcode if self.subcode else ''})" if self.code else ""
         return f"{self.network}: {self.message}{code}"
+
+
+class Unverifiable(Exception):
+    """The network offers no way to tell whether an earlier attempt published.
+
+    Raised by :meth:`Adapter.find_published`; a retry may duplicate the item.
+    """
+
+    def __init__(self, network, message):
+        super().__init__(f"{network}: {message}")
+        self.network = network
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -178,18 +197,47 @@ def session() -> requests.Session:
     return s
 
 
+#: Receives what a later attempt needs to resume (Instagram: ``{"container_id": ...}``).
+Checkpoint = Callable[[dict], None]
+
+
 class Adapter:
-    """One network's API. Subclasses set ``network`` and ``limits`` and implement ``publish``."""
+    """One network's API. Subclasses set ``network`` and ``limits``, implement
+    ``publish`` and, where the network allows it, ``find_published``.
+    """
 
     network: str = ""
     limits: Limits
+    #: Seconds looked back before ``since`` in :meth:`find_published`, for the
+    #: difference between our clock and the network's.
+    clock_skew: float = 60.0
 
     def __init__(self, timeouts: Timeouts = Timeouts()):
         self.timeouts = timeouts
 
-    def publish(self, target: Target, content: Content) -> Published:  # pragma: no cover
-        """Publish ``content`` to ``target``; raise :class:`PublishError` on failure."""
+    def publish(self, target: Target, content: Content, *, checkpoint: Optional[Checkpoint] = None,
+                resume: Optional[dict] = None) -> Published:  # pragma: no cover
+        """Publish ``content`` to ``target``.
+
+        Parameters:
+          checkpoint: called with a dict to persist before the step that
+            publishes, when the network has a multi-step flow (Instagram).
+          resume: a dict an earlier attempt passed to ``checkpoint``.
+
+        Raises:
+          PublishError: the call failed; ``kind`` says whether to retry.
+        """
         raise NotImplementedError
+
+    def find_published(self, target: Target, content: Content, since: datetime.datetime,
+                       resume: Optional[dict] = None) -> Optional[Published]:
+        """The item an earlier attempt that started at ``since`` (naive UTC) published, or None.
+
+        Raises:
+          Unverifiable: the network cannot be asked (this default).
+          PublishError: the network could not be asked this time.
+        """
+        raise Unverifiable(self.network, "the network offers no way to find an earlier publication")
 
 
 def text_with_link(content: Content) -> str:

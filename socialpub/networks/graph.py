@@ -7,6 +7,7 @@ Instagram answers 400 for everything, WhatsApp spreads the same codes over
 """
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from typing import Optional
@@ -127,3 +128,50 @@ def field(network: str, body: dict, name: str) -> str:
     if value in (None, ""):
         raise PublishError(network, f"answer has no {name!r}: {body!r}"[:300], kind=ErrorKind.PERMANENT)
     return str(value)
+
+
+def is_missing_object(error: PublishError) -> bool:
+    """Whether ``error`` is Graph's "Object with ID ... does not exist" (code 100, subcode 33)."""
+    return error.code == "100" and error.subcode == "33"
+
+
+def unix_seconds(when: datetime.datetime) -> float:
+    """``when`` as Unix seconds; a naive datetime is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def graph_time(text) -> Optional[float]:
+    """Unix seconds of a Graph time such as ``2026-11-29T10:30:15+0000``, else None."""
+    try:
+        return datetime.datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return None
+
+
+def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after: float, *,
+                time_field: str = "created_time", max_pages: int = 4):
+    """Yield the items of a Graph list edge (newest first) until one is older than ``after``.
+
+    Follows ``paging.next`` for up to ``max_pages`` pages; items without a
+    readable ``time_field`` are skipped.
+
+    Raises:
+      PublishError: a call failed.
+    """
+    for _ in range(max_pages):
+        body = graph_call(network, timeouts, "GET", url, params=params)
+        data = body.get("data")
+        for item in data if isinstance(data, list) else []:
+            created = graph_time(item.get(time_field)) if isinstance(item, dict) else None
+            if created is None:
+                continue
+            if created < after:
+                return
+            yield item
+        paging = body.get("paging")
+        url = paging.get("next") if isinstance(paging, dict) else None
+        if not url:
+            return
+        params = None  # the next URL carries every parameter

@@ -2,18 +2,21 @@
 container, poll it until it is FINISHED, then ``media_publish`` it.
 
 Instagram has no idempotency key. The container id is the only handle on a
-half-done publication, so every error raised after the container exists
-carries it as ``PublishError.container_id``; :meth:`InstagramAdapter.publish_container`
-resumes from it, and a container already PUBLISHED is never published again.
+half-done publication: ``publish`` hands it to ``checkpoint`` before publishing,
+every error raised after the container exists carries it as
+``PublishError.container_id``, and ``publish(..., resume={"container_id": ...})``
+resumes from it. A container already PUBLISHED is never published again.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from typing import Optional
 
-from .base import Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, Timeouts
-from .graph import field, graph_call
+from .base import (Adapter, Checkpoint, Content, ErrorKind, Limits, Published, PublishError, Target,
+                   Timeouts)
+from .graph import field, graph_call, is_missing_object, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +49,101 @@ class InstagramAdapter(Adapter):
         if poll_interval is not None:
             self.poll_interval = poll_interval
 
-    def publish(self, target: Target, content: Content) -> Published:
+    def publish(self, target: Target, content: Content, *, checkpoint: Optional[Checkpoint] = None,
+                resume: Optional[dict] = None) -> Published:
         """Create a container for the image and caption, then publish it.
 
         ``content.link`` is not sent: links in captions are not clickable.
 
+        Parameters:
+          checkpoint: called with ``{"container_id": id}`` once the container
+            exists and before it is published; if it raises, nothing is published.
+          resume: ``{"container_id": id}`` of an earlier attempt. Its container
+            is read first: PUBLISHED is adopted without publishing again,
+            FINISHED or IN_PROGRESS is published, ERROR, EXPIRED or a container
+            Graph does not know is replaced by a new one.
+
         Raises:
           PublishError: with ``container_id`` set once the container exists.
         """
+        container_id = (resume or {}).get("container_id")
+        if container_id:
+            state = self.container_state(target, container_id)
+            if state == "PUBLISHED":
+                logger.info("Instagram container %s was already published.", container_id)
+                return self.adopt(target, content, container_id)
+            if state is not None and state not in FAILED_STATES:
+                return self.publish_container(target, container_id)
+            logger.info("Instagram container %s is %s; creating a new one.", container_id,
+                        state or "unknown to Graph")
         container_id = self.create_container(target, content)
+        if checkpoint is not None:
+            checkpoint({"container_id": container_id})
         return self.publish_container(target, container_id)
+
+    def find_published(self, target: Target, content: Content, since: datetime.datetime,
+                       resume: Optional[dict] = None) -> Optional[Published]:
+        """The media of the earlier attempt's container when it is PUBLISHED, else None.
+
+        Without ``resume["container_id"]`` nothing can have been published
+        (``publish`` checkpoints the container before publishing it): None.
+
+        Raises:
+          PublishError: the container could not be read.
+        """
+        container_id = (resume or {}).get("container_id")
+        if not container_id or self.container_state(target, container_id) != "PUBLISHED":
+            return None
+        return self.adopt(target, content, container_id, since)
+
+    def container_state(self, target: Target, container_id: str) -> Optional[str]:
+        """The container's ``status_code``; None when Graph says it does not exist.
+
+        Raises:
+          PublishError: with ``container_id`` set.
+        """
+        try:
+            body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
+                              params={"fields": "status_code", "access_token": target.token})
+            return field(self.network, body, "status_code")
+        except PublishError as err:
+            if is_missing_object(err):
+                return None
+            err.container_id = container_id
+            raise
+
+    def adopt(self, target: Target, content: Content, container_id: str,
+              since: Optional[datetime.datetime] = None) -> Published:
+        """The receipt of a PUBLISHED container: its media id when exactly one recent
+        media of the account has this caption (made since ``since``), else the container id.
+
+        The container does not name the media it became, so the account's
+        media are searched; any doubt or failure falls back to the container id.
+        """
+        after = unix_seconds(since) - self.clock_skew if since else 0.0
+        params = {"fields": "id,caption,timestamp", "limit": "25", "access_token": target.token}
+        try:
+            matches = [item.get("id") for item in items_since(
+                self.network, self.timeouts, f"{_base(target)}/{target.account_id}/media", params,
+                after, time_field="timestamp", max_pages=4 if since else 1)
+                if item.get("caption") == content.text]
+        except PublishError as err:
+            logger.warning("Could not look up the media of Instagram container %s: %s",
+                           container_id, err)
+            matches = []
+        if len(matches) == 1 and matches[0]:
+            return Published(external_id=str(matches[0]))
+        return Published(external_id=container_id)
 
     def create_container(self, target: Target, content: Content) -> str:
         """Create the media container and return its id."""
         if not content.image_url:
             raise PublishError(self.network, "Instagram needs an image; it has no text-only posts",
                                kind=ErrorKind.PERMANENT)
+        # A container is not a publication: a lost answer here leaves at most
+        # an unpublished container that expires, so the error is not ambiguous.
         body = graph_call(self.network, self.timeouts, "POST",
-                          f"{_base(target)}/{target.account_id}/media",
+                          f"{_base(target)}/{target.account_id}/media", creates_item=False,
                           data={"image_url": content.image_url, "caption": content.text,
                                 "access_token": target.token})
         container_id = field(self.network, body, "id")

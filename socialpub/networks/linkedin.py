@@ -7,6 +7,7 @@ published this text, so that URN is adopted instead of failing the retry.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from typing import Optional
@@ -79,8 +80,11 @@ class LinkedInAdapter(Adapter):
     #: Largest image downloaded for upload; the download stops past it.
     max_image_bytes = 10 * 1024 * 1024
 
-    def publish(self, target: Target, content: Content) -> Published:
+    def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create the post (uploading the image first when there is one).
+
+        ``checkpoint`` and ``resume`` are ignored: a retry is safe, since an
+        identical post is answered with the duplicate 422 and adopted.
 
         Raises:
           PublishError: the call failed; ``kind`` says whether to retry.
@@ -114,6 +118,11 @@ class LinkedInAdapter(Adapter):
         logger.info("Published LinkedIn post %s for %s.", urn, target.account_id)
         return Published(external_id=urn, url=post_url(urn))
 
+    def find_published(self, target: Target, content: Content, since: datetime.datetime,
+                       resume: Optional[dict] = None) -> Optional[Published]:
+        """Always None: publishing again is the check (the duplicate 422 names the earlier post)."""
+        return None
+
     def download_image(self, url: str) -> bytes:
         """Fetch the image, refusing more than ``max_image_bytes``.
 
@@ -144,18 +153,21 @@ class LinkedInAdapter(Adapter):
                         raise refuse(f"more than the {self.max_image_bytes} bytes allowed")
                     chunks.append(chunk)
             except requests.RequestException as exc:
-                err = transport_error(self.network, exc, self.timeouts)
+                err = transport_error(self.network, exc, self.timeouts, creates_item=False)
                 raise refuse(err.message, err.kind) from None
         if not size:
             raise refuse("the download is empty")
         return b"".join(chunks)
 
     def upload_image(self, target: Target, data: bytes) -> str:
-        """Register an image owned by the author, PUT its bytes, return its ``urn:li:image:`` URN."""
+        """Register an image owned by the author, PUT its bytes, return its ``urn:li:image:`` URN.
+
+        An image is not a post, so a lost answer here is never ambiguous.
+        """
         response = send(self.network, self.timeouts, "POST",
                         f"{_base(target)}/rest/images?action=initializeUpload",
                         json={"initializeUploadRequest": {"owner": target.account_id}},
-                        headers=_headers(target))
+                        headers=_headers(target), creates_item=False)
         if response.status_code >= 400:
             raise linkedin_error(response)
         body = json_body(response)
@@ -165,6 +177,7 @@ class LinkedInAdapter(Adapter):
                                f"{response.text[:200]!r}", kind=ErrorKind.PERMANENT,
                                http_status=response.status_code)
         response = send(self.network, self.timeouts, "PUT", value["uploadUrl"], data=data,
+                        creates_item=False,
                         headers={"Authorization": f"Bearer {target.token}",
                                  "Content-Type": "application/octet-stream"})
         if response.status_code >= 400:

@@ -3,13 +3,17 @@
 A 200 only means Meta *accepted* the message; 131047 (outside the 24-hour
 window) or 131026 (undeliverable) may still arrive later through webhooks.
 Every POST is a new message, so when a later recipient fails, the ids already
-sent are kept on the error as ``PublishError.delivered``.
+sent are kept on the error as ``PublishError.delivered``. Nor can sent messages
+be listed: whether a lost send went out cannot be found out (``Unverifiable``).
 """
 from __future__ import annotations
 
+import datetime
 import logging
+from typing import Optional
 
-from .base import Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, text_with_link
+from .base import (Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, Unverifiable,
+                   text_with_link)
 from .graph import graph_call
 
 logger = logging.getLogger(__name__)
@@ -22,8 +26,10 @@ class WhatsAppAdapter(Adapter):
     #: Text bodies take 4096 characters, image captions 1024.
     limits = Limits(max_text=4096, max_caption=1024)
 
-    def publish(self, target: Target, content: Content) -> Published:
+    def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
+
+        ``checkpoint`` and ``resume`` are ignored.
 
         Raises:
           PublishError: ``delivered`` holds ``{recipient: wamid}`` sent before the failure.
@@ -47,6 +53,16 @@ class WhatsAppAdapter(Adapter):
         logger.info("Sent WhatsApp message to %d recipient(s) from %s.", len(delivered),
                     target.account_id)
         return Published(external_id=",".join(delivered.values()))
+
+    def find_published(self, target: Target, content: Content, since: datetime.datetime,
+                       resume: Optional[dict] = None) -> Optional[Published]:
+        """Never answers: the Cloud API cannot list sent messages.
+
+        Raises:
+          Unverifiable: always.
+        """
+        raise Unverifiable(self.network, "the Cloud API cannot list sent messages, so a send whose "
+                           "answer was lost cannot be confirmed; sending again may duplicate it")
 
 
 def _message(recipient: str, content: Content) -> dict:

@@ -10,24 +10,38 @@ Control endpoints:
          "linkedin": {"fail": [{"error": "server_error", "times": 2},
                                {"error": "rate_limit", "rate": 0.3, "retry_after": 5}],
                       "reject_duplicates": false},
-         "instagram": {"container_status": "IN_PROGRESS"}}
+         "instagram": {"container_status": "IN_PROGRESS"},
+         "whatsapp": {"hold": true}}
 
     ``fail`` replaces that network's failure list (``null`` or ``[]`` clears
     it). Entries apply to item-creating requests only and are tried in order:
     ``times`` fails the next N (default 1), ``rate`` fails that fraction at
     random. ``error`` is one of server_error, rate_limit (``minutes`` sets
     Graph's estimated_time_to_regain_access, ``retry_after`` LinkedIn's
-    Retry-After seconds), token, bad_parameter, policy, bad_gateway (HTML 502).
+    Retry-After seconds), token, bad_parameter, policy, bad_gateway (HTML 502),
+    or one that leaves the client without an answer (faults.py; ``seconds``
+    defaults to 30): hang (wait, record nothing, close the connection),
+    drop_after_record (record, then close the connection), timeout_after_record
+    (record, wait, then answer).
+
+    ``hold: true`` makes the network's item-creating requests wait, unrecorded,
+    until ``hold: false`` or a reset; then they go on as usual. A request held
+    longer than the app's ``hold_limit`` (120 s) gives up with a server error.
+``GET /_sandbox/held[?network=&at_least=&timeout=]``
+    ``{network: requests held now}``; with ``network`` and ``at_least``, waits
+    up to ``timeout`` seconds (at most 30) for that many to be held.
 ``POST /_sandbox/reset``
     Forget received items, requests, containers, posts, uploads and failures,
-    and restore container_status/reject_duplicates. Latencies are kept unless
-    the body is ``{"latencies": true}``, which restores the start-up ones.
+    release held and waiting requests, and restore hold/container_status/
+    reject_duplicates. Latencies are kept unless the body is
+    ``{"latencies": true}``, which restores the start-up ones.
 ``GET /_sandbox/received[?network=]``
-    Accepted items, oldest first: ``{"network", "item_id", "account_id",
-    "text", "image", "link", "to", "image_bytes", "started_at",
-    "finished_at"}`` (epoch seconds, request start and end).
+    Accepted items, oldest first, one per acceptance: ``{"network", "item_id",
+    "account_id", "text", "image", "link", "to", "image_bytes", "started_at",
+    "finished_at"}`` (epoch seconds, request start and when it was recorded).
 ``GET /_sandbox/requests[?network=][&all=1]``
-    Rejected API requests (status >= 400), or every API request with
+    Rejected API requests (status >= 400, or None when the client got no
+    answer: ``code`` then names the fault), or every API request with
     ``all=1``: ``{"network", "method", "path", "status", "code",
     "started_at", "finished_at"}``.
 ``GET /_sandbox/image.jpg``
@@ -44,25 +58,29 @@ from .graph import GraphVersion
 from .graph import bp as graph_bp
 from .image import jpeg_bytes
 from .linkedin import bp as linkedin_bp
-from .state import SandboxState
+from .settings import NETWORKS
+from .state import HOLD_LIMIT, SandboxState
+from .whatsapp import bp as whatsapp_bp
 
 control = Blueprint("sandbox", __name__, url_prefix="/_sandbox")
 
 
-def create_sandbox_app(latencies: Optional[dict] = None) -> Flask:
+def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOLD_LIMIT) -> Flask:
     """Build the sandbox app.
 
     Parameters:
       latencies(dict|None): ``{network: seconds}`` each item-creating request sleeps.
+      hold_limit(float): seconds a held request waits before it gives up.
 
     Raises:
       ValueError: unknown network or bad latency.
     """
     app = Flask(__name__)
-    app.extensions["sandbox"] = SandboxState(latencies)
+    app.extensions["sandbox"] = SandboxState(latencies, hold_limit)
     # Converters must exist before blueprints add rules that use them.
     app.url_map.converters["gv"] = GraphVersion
     app.register_blueprint(graph_bp)
+    app.register_blueprint(whatsapp_bp)
     app.register_blueprint(linkedin_bp)
     app.register_blueprint(control)
     app.after_request(log_request)
@@ -96,6 +114,17 @@ def reset():
     body = request.get_json(force=True, silent=True) or {}
     state().reset(latencies=bool(body.get("latencies")) if isinstance(body, dict) else False)
     return jsonify(state().snapshot())
+
+
+@control.get("/held")
+def held():
+    """How many item-creating requests each network holds now, optionally after waiting for some."""
+    network = request.args.get("network")
+    if network is not None and network not in NETWORKS:
+        return _problem(f"unknown network {network!r}")
+    at_least = request.args.get("at_least", 0, type=int)
+    timeout = min(max(request.args.get("timeout", 0.0, type=float), 0.0), 30.0)
+    return jsonify(state().held_counts(network, at_least, timeout))
 
 
 @control.get("/received")

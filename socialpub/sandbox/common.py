@@ -1,16 +1,21 @@
 """What every fake API view shares: the sandbox state, the ``endpoint``
-decorator that applies latency and injected failures, and the bookkeeping of
-accepted items and answered requests.
+decorator that applies holds, latency and injected failures, and the
+bookkeeping of accepted items and answered requests.
 """
 from __future__ import annotations
 
 import functools
+import logging
 import time
 
 from flask import current_app, g, request
 
 from .errors import fault_response
+from .faults import connection_fault
+from .settings import CONNECTION_PRESETS
 from .state import SandboxState
+
+logger = logging.getLogger(__name__)
 
 
 def state() -> SandboxState:
@@ -21,8 +26,9 @@ def endpoint(network: str, creates_item: bool = False):
     """Mark a view as ``network``'s API.
 
     Item-creating views (feed/photos, media_publish, rest/posts, messages)
-    first sleep the network's latency, then answer an injected failure if
-    one is due; the view runs only when none is.
+    first wait while the network is on hold, then sleep its latency, then
+    apply an injected failure if one is due; the view runs only when none is
+    (or when the failure lets it: drop_after_record, timeout_after_record).
     """
     def decorate(view):
         @functools.wraps(view)
@@ -32,10 +38,16 @@ def endpoint(network: str, creates_item: bool = False):
             g.sandbox_epoch = sandbox.epoch
             g.started_at = time.time()
             if creates_item:
+                if not sandbox.wait_while_held(network, g.sandbox_epoch):
+                    logger.warning("Sandbox: a held %s request gave up after %gs.", network,
+                                   sandbox.hold_limit)
+                    return fault_response(network, {"error": "server_error"})
                 latency = sandbox.setting(network, "latency")
                 if latency > 0:
                     time.sleep(latency)  # outside the lock: requests to other networks overlap
                 fault = sandbox.take_fault(network)
+                if fault is not None and fault["error"] in CONNECTION_PRESETS:
+                    return connection_fault(sandbox, fault, lambda: view(*args, **kwargs))
                 if fault is not None:
                     return fault_response(network, fault)
             return view(*args, **kwargs)
@@ -58,13 +70,15 @@ def log_request(response):
     if network is None:
         return response
     body = response.get_json(silent=True) if response.is_json else None
-    code = None
+    status, code = response.status_code, None
     if isinstance(body, dict):
         error = body.get("error")
         code = error.get("code") if isinstance(error, dict) else body.get("serviceErrorCode")
+    if g.get("sandbox_unanswered"):
+        status, code = None, g.sandbox_unanswered  # the client got no answer at all
     state().log_request(g.sandbox_epoch, {
         "network": network, "method": request.method, "path": request.path,
-        "status": response.status_code, "code": code,
+        "status": status, "code": code,
         "started_at": g.started_at, "finished_at": time.time(),
     })
     return response

@@ -84,7 +84,7 @@ def bad_gateway() -> Response:
 
 
 def fault_response(network: str, fault: dict) -> Response:
-    """The answer of an injected failure ``fault`` (see state.PRESETS)."""
+    """The answer of an injected failure ``fault`` (see settings.ERROR_PRESETS)."""
     kind = fault["error"]
     if kind == "bad_gateway":
         return bad_gateway()

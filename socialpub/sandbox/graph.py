@@ -1,6 +1,6 @@
 """The Meta Graph API as the adapters use it, under any ``/v<N>.0`` prefix:
-Facebook Page posts and photos, the Instagram container flow, and WhatsApp
-Cloud messages.
+Facebook Page posts, photos and feed, and the Instagram container flow and
+media list (WhatsApp's messages are in whatsapp.py).
 
 It is a little stricter than Meta in one place: ``/photos`` and ``/media``
 need a ``caption`` (socialpub always has text), so an adapter that sends the
@@ -8,7 +8,10 @@ deprecated ``message`` field to ``/photos`` is caught here, not in production.
 """
 from __future__ import annotations
 
+import base64
 import re
+import time
+import urllib.parse
 
 from flask import Blueprint, jsonify, request
 from werkzeug.routing import BaseConverter
@@ -20,7 +23,6 @@ bp = Blueprint("graph", __name__)
 
 #: Instagram caption limits: "Maximum 2200 characters, 30 hashtags, and 20 @ tags".
 IG_CAPTION, IG_HASHTAGS, IG_MENTIONS = 2200, 30, 20
-WA_TEXT, WA_CAPTION = 4096, 1024
 
 
 class GraphVersion(BaseConverter):
@@ -63,6 +65,14 @@ def feed(version, page_id):
     return jsonify(id=post_id)
 
 
+@bp.get("/<gv:version>/<page_id>/feed")
+@endpoint("facebook")
+def read_feed(version, page_id):
+    """The Page's posts (feed and photo posts; a photo's message is its caption), newest first."""
+    return _listing("facebook", page_id, "created_time",
+                    lambda item: {"message": item["text"]} if item["text"] else {})
+
+
 @bp.post("/<gv:version>/<page_id>/photos")
 @endpoint("facebook", creates_item=True)
 def photos(version, page_id):
@@ -78,6 +88,14 @@ def photos(version, page_id):
     photo_id, post_id = str(state().new_number()), f"{page_id}_{state().new_number()}"
     record(post_id, page_id, values["caption"], image=values.get("url"))
     return jsonify(id=photo_id, post_id=post_id)
+
+
+@bp.get("/<gv:version>/<ig_user_id>/media")
+@endpoint("instagram")
+def list_media(version, ig_user_id):
+    """The account's published media, newest first."""
+    return _listing("instagram", ig_user_id, "timestamp",
+                    lambda item: {"caption": item["text"], "media_type": "IMAGE"}, default_fields="id")
 
 
 @bp.post("/<gv:version>/<ig_user_id>/media")
@@ -156,57 +174,51 @@ def media_publish(version, ig_user_id):
     return jsonify(id=media_id)
 
 
-def _whatsapp_content(body: dict):
-    """``(text, image, None)`` of a valid message body, else ``(None, None, error)``."""
-    def refuse(message, details=None):
-        return None, None, graph_param_error("whatsapp", message, details=details)
-
-    for name in ("messaging_product", "to", "type"):
-        if not isinstance(body.get(name), str) or not body[name]:
-            return refuse(f"The parameter {name} is required.")
-    if body["messaging_product"] != "whatsapp":
-        return refuse("Invalid parameter", "messaging_product must be 'whatsapp'")
-    if body.get("recipient_type", "individual") != "individual":
-        return refuse("Invalid parameter", "recipient_type must be 'individual'")
-    if not any(ch.isdigit() for ch in body["to"]):
-        return refuse("Invalid parameter", "'to' is not a phone number")
-    kind, part = body["type"], body.get(body["type"])
-    if kind not in ("text", "image") or not isinstance(part, dict):
-        return refuse("Invalid parameter", f"the sandbox takes 'text' and 'image' messages, not {kind!r}")
-    if kind == "text":
-        text, image, limit, field = part.get("body"), None, WA_TEXT, "text['body']"
-        if not isinstance(part.get("preview_url", False), bool):
-            return refuse("Param text['preview_url'] must be a boolean")
-        if not text:
-            return refuse(f"The parameter {field} is required.")
-    else:
-        text, limit, field = part.get("caption", ""), WA_CAPTION, "image['caption']"
-        image = part.get("link") or part.get("id")
-        if not image:
-            return refuse("The parameter image['link'] or image['id'] is required.")
-    if not isinstance(text, str):
-        return refuse(f"Param {field} must be a string")
-    if len(text) > limit:
-        return refuse(f"Param {field} must be at most {limit} characters long.")
-    return text, image, None
+def graph_time(epoch: float) -> str:
+    """Graph's time format, e.g. ``2026-11-29T10:30:15+0000``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(epoch))
 
 
-@bp.post("/<gv:version>/<phone_id>/messages")
-@endpoint("whatsapp", creates_item=True)
-def messages(version, phone_id):
-    """Accept one text or image message for one recipient."""
-    token = request.args.get("access_token") or bearer_token() or ""
-    if not token or is_bad_token(token):
-        return graph_token_error("whatsapp", token)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return graph_param_error("whatsapp", "Invalid parameter",
-                                 details="The request body must be a JSON object")
-    text, image, error = _whatsapp_content(body)
+def _cursor(item_id: str) -> str:
+    return base64.urlsafe_b64encode(item_id.encode()).decode()
+
+
+def _uncursor(cursor: str):
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+
+
+def _listing(network, account_id, time_field, describe, default_fields=None):
+    """A Graph list of the items ``network`` accepted for ``account_id`` (``describe(item)``
+    gives each one's fields besides ``id`` and ``time_field``): newest first,
+    ``since`` (Unix seconds), ``limit`` (default 25, at most 100), ``after`` cursor,
+    only the requested ``fields`` (plus ``id``), and ``paging.next`` when more remain.
+    """
+    values, error = _params(network)
     if error:
         return error
-    wamid = state().new_wamid()
-    record(wamid, phone_id, text, image=image, to=body["to"])
-    wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
-    return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
-                   messages=[{"id": wamid}])
+    try:
+        since = float(values.get("since") or 0)
+        limit = min(max(int(values.get("limit") or 25), 1), 100)
+    except ValueError:
+        return graph_param_error(network, "since must be Unix seconds and limit a number "
+                                 "(the sandbox reads no other format)")
+    items = [{"id": item["item_id"], time_field: graph_time(item["finished_at"]), **describe(item)}
+             for item in reversed(state().history("received", network))
+             if item["account_id"] == account_id and int(item["finished_at"]) >= since]
+    if values.get("after"):
+        ids = [item["id"] for item in items]
+        after = _uncursor(values["after"])
+        items = items[ids.index(after) + 1:] if after in ids else []
+    page = items[:limit]
+    fields = {f.strip() for f in (values.get("fields") or default_fields or
+                                  f"id,message,{time_field}").split(",")} | {"id"}
+    data = [{k: v for k, v in item.items() if k in fields} for item in page]
+    paging = {"cursors": {"before": _cursor(page[0]["id"]), "after": _cursor(page[-1]["id"])}} \
+        if page else {}
+    if len(items) > limit:
+        query = dict(request.args, after=paging["cursors"]["after"])
+        paging["next"] = f"{request.base_url}?{urllib.parse.urlencode(query)}"
+    return jsonify(data=data, paging=paging)

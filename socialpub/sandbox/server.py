@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import SANDBOX_PORT
 from .app import create_sandbox_app
-from .state import NETWORKS
+from .settings import NETWORKS
 
 logger = logging.getLogger(__name__)
 

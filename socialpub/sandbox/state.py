@@ -4,6 +4,9 @@ answered, and the objects the fake APIs created (containers, posts, images).
 
 A reset starts a new *epoch*: a request that began before the reset and ends
 after it (a slow request whose client timed out) is not recorded.
+
+Requests that wait (``hold``, ``hang``, ``timeout_after_record``) wait on one
+condition, notified whenever the configuration changes or the state is reset.
 """
 from __future__ import annotations
 
@@ -13,73 +16,26 @@ import itertools
 import random
 import secrets
 import threading
+import time
 
-NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
-#: Failure presets ``fail`` entries may name; errors.py answers each in the network's envelope.
-PRESETS = ("server_error", "rate_limit", "token", "bad_parameter", "policy", "bad_gateway")
-CONTAINER_STATES = ("IN_PROGRESS", "FINISHED", "ERROR", "EXPIRED")
+from .settings import NETWORKS, check_changes, check_latencies, default_config
+
 #: How many received items / requests are kept; older ones are dropped.
 HISTORY = 10000
-#: Keys a failure entry may hold, besides ``error``.
-FAIL_KEYS = {"error", "times", "rate", "minutes", "retry_after"}
-
-
-def default_config(network: str, latency: float = 0.0) -> dict:
-    config = {"latency": float(latency), "fail": []}
-    if network == "instagram":
-        config["container_status"] = None  # None: containers are FINISHED at once
-    if network == "linkedin":
-        config["reject_duplicates"] = True
-    return config
-
-
-def check_latencies(latencies) -> dict:
-    """Validate ``{network: seconds}``; return it with float values.
-
-    Raises:
-      ValueError: unknown network or negative/non-numeric latency.
-    """
-    checked = {}
-    for network, seconds in (latencies or {}).items():
-        if network not in NETWORKS:
-            raise ValueError(f"unknown network {network!r}")
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"{network}: latency must be a number of seconds >= 0, not {seconds!r}")
-        checked[network] = float(seconds)
-    return checked
-
-
-def check_fail(network: str, fail) -> list:
-    """Validate a ``fail`` value (None, one entry or a list of them); return the list.
-
-    An entry without ``times`` or ``rate`` fails once.
-    """
-    entries = [] if fail is None else fail if isinstance(fail, list) else [fail]
-    checked = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("error") not in PRESETS:
-            raise ValueError(f"{network}: each fail entry needs an error among {', '.join(PRESETS)}")
-        if set(entry) - FAIL_KEYS:
-            raise ValueError(f"{network}: unknown fail keys {sorted(set(entry) - FAIL_KEYS)}")
-        entry = dict(entry)
-        if "times" in entry and "rate" in entry:
-            raise ValueError(f"{network}: give times or rate, not both")
-        if "rate" in entry:
-            if not isinstance(entry["rate"], (int, float)) or not 0 <= entry["rate"] <= 1:
-                raise ValueError(f"{network}: rate must be between 0 and 1")
-        else:
-            entry.setdefault("times", 1)
-            if not isinstance(entry["times"], int) or entry["times"] < 1:
-                raise ValueError(f"{network}: times must be a positive integer")
-        checked.append(entry)
-    return checked
+#: Longest a held request waits to be released before it gives up.
+HOLD_LIMIT = 120.0
 
 
 class SandboxState:
-    """The sandbox's memory. Every method takes the lock; none sleeps while holding it."""
+    """The sandbox's memory. Every method takes the lock; none sleeps while holding it
+    (the waiting methods wait on ``changed``, which releases it).
+    """
 
-    def __init__(self, latencies=None):
+    def __init__(self, latencies=None, hold_limit: float = HOLD_LIMIT):
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.hold_limit = hold_limit
+        self.held = dict.fromkeys(NETWORKS, 0)
         self.initial_latencies = check_latencies(latencies)
         self.config = {n: default_config(n, self.initial_latencies.get(n, 0.0)) for n in NETWORKS}
         self.epoch = 0
@@ -97,7 +53,7 @@ class SandboxState:
     # -- configuration -------------------------------------------------------------------
 
     def configure(self, body) -> dict:
-        """Apply ``{network: {latency?, fail?, container_status?, reject_duplicates?}}``.
+        """Apply ``{network: {latency?, fail?, hold?, container_status?, reject_duplicates?}}``.
 
         Only the networks and keys given change. Validates everything first, so
         a bad request changes nothing.
@@ -105,28 +61,11 @@ class SandboxState:
         Raises:
           ValueError: with a message for the client.
         """
-        if not isinstance(body, dict):
-            raise ValueError("config must be a JSON object keyed by network")
-        changes = {}
-        for network, settings in body.items():
-            if network not in NETWORKS or not isinstance(settings, dict):
-                raise ValueError(f"unknown network {network!r} (or its settings are not an object)")
-            allowed = set(default_config(network))
-            if set(settings) - allowed:
-                raise ValueError(f"{network}: unknown keys {sorted(set(settings) - allowed)}")
-            change = dict(settings)
-            if "latency" in change:
-                change["latency"] = check_latencies({network: change["latency"]})[network]
-            if "fail" in change:
-                change["fail"] = check_fail(network, change["fail"])
-            if change.get("container_status") not in (None, *CONTAINER_STATES):
-                raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
-            if not isinstance(change.get("reject_duplicates", True), bool):
-                raise ValueError("reject_duplicates must be true or false")
-            changes[network] = change
+        changes = check_changes(body)
         with self.lock:
             for network, change in changes.items():
                 self.config[network].update(change)
+            self.changed.notify_all()
             return copy.deepcopy(self.config)
 
     def snapshot(self) -> dict:
@@ -146,6 +85,7 @@ class SandboxState:
                 latency = self.initial_latencies.get(network, 0.0) if latencies \
                     else self.config[network]["latency"]
                 self.config[network] = default_config(network, latency)
+            self.changed.notify_all()
 
     def take_fault(self, network: str):
         """The failure the next item-creating request must answer with, or None.
@@ -165,6 +105,53 @@ class SandboxState:
                     return dict(entry)
             return None
 
+    # -- waiting -------------------------------------------------------------------------
+
+    def wait_while_held(self, network: str, epoch: int) -> bool:
+        """Block while ``network`` is on hold; False when ``hold_limit`` passed first.
+
+        A reset releases every held request (its epoch is then over).
+        """
+        deadline = time.monotonic() + self.hold_limit
+        with self.lock:
+            if not self.config[network]["hold"]:
+                return True
+            self.held[network] += 1
+            self.changed.notify_all()
+            try:
+                while self.config[network]["hold"] and self.epoch == epoch:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self.changed.wait(remaining)
+                return True
+            finally:
+                self.held[network] -= 1
+                self.changed.notify_all()
+
+    def pause(self, seconds: float, epoch: int):
+        """Sleep ``seconds``, or less when the state is reset meanwhile."""
+        deadline = time.monotonic() + seconds
+        with self.lock:
+            while self.epoch == epoch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self.changed.wait(remaining)
+
+    def held_counts(self, network=None, at_least: int = 0, timeout: float = 0.0) -> dict:
+        """``{network: requests held now}``, after waiting up to ``timeout`` seconds
+        for ``network`` to hold ``at_least`` of them.
+        """
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while network is not None and self.held[network] < at_least:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            return dict(self.held)
+
     # -- history -------------------------------------------------------------------------
 
     def record(self, epoch: int, item: dict):
@@ -180,8 +167,9 @@ class SandboxState:
     def history(self, which: str, network=None, failed_only=False) -> list:
         with self.lock:
             items = list(self.received if which == "received" else self.requests)
+        # A request answered with nothing (hang, drop) has no status and counts as failed.
         return [dict(i) for i in items if (network is None or i["network"] == network)
-                and (not failed_only or i["status"] >= 400)]
+                and (not failed_only or i["status"] is None or i["status"] >= 400)]
 
     # -- ids -----------------------------------------------------------------------------
 

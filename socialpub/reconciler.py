@@ -1,0 +1,61 @@
+"""The reconciler: the database says what is due; this finds what no message
+carries any more and sends a message for it again.
+
+- "queued" that no worker took for ``requeue_after_s`` (Redis lost its data, or
+  the process died between commit and enqueue);
+- "retrying" whose retry is overdue (the delayed message was lost);
+- "processing" past the lease (the worker died mid-attempt; the claim marks it
+  ambiguous so the network is asked before anything is sent again).
+
+Every re-drive is a conditional UPDATE on the row as it was read, so two
+reconcilers (two schedulers, an overlapping sweep) re-drive a row once; and a
+duplicate message is harmless anyway, because the claim is atomic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import dramatiq
+
+from .config import Settings
+from .db import write_transaction
+from .models import Publication, PubStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: A retry message may run late by this much before it counts as lost.
+RETRY_GRACE = dt.timedelta(seconds=60)
+#: Rows looked at per sweep; the next sweep takes the rest.
+BATCH = 500
+
+
+def overdue(settings: Settings, now: dt.datetime) -> list:
+    """``(id, updated_at)`` of publications that no live message seems to carry."""
+    requeue = now - dt.timedelta(seconds=settings.requeue_after_s)
+    lease = now - dt.timedelta(seconds=settings.processing_lease_s)
+    lost = (((Publication.status == PubStatus.QUEUED) & (Publication.updated_at < requeue))
+            | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at < now - RETRY_GRACE))
+            | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease)))
+    return list(Publication.select(Publication.id, Publication.status, Publication.updated_at)
+                .where(lost).order_by(Publication.id).limit(BATCH).tuples())
+
+
+def reconcile(settings: Settings, actor: dramatiq.Actor) -> int:
+    """Re-drive what is overdue; return how many messages were sent."""
+    now = utcnow()
+    messages = []
+    for pub_id, status, updated_at in overdue(settings, now):
+        message = actor.message(pub_id)
+        with write_transaction():
+            # Only the sweep that still sees the row as it read it re-drives it.
+            taken = (Publication.update(updated_at=now, task_id=message.message_id)
+                     .where((Publication.id == pub_id) & (Publication.status == status)
+                            & (Publication.updated_at == updated_at))
+                     .execute())
+        if taken:
+            messages.append(message)
+            logger.warning("Publication %d is %s with no live message; sending it again.", pub_id, status)
+    if messages:
+        dramatiq.group(messages).run()
+    return len(messages)

@@ -1,0 +1,103 @@
+"""What ``/_sandbox/config`` accepts: each network's settings, their defaults,
+and the checks that turn a bad request into one clear message.
+"""
+from __future__ import annotations
+
+NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
+#: Presets answered with an error in the network's envelope (errors.py).
+ERROR_PRESETS = ("server_error", "rate_limit", "token", "bad_parameter", "policy", "bad_gateway")
+#: Presets that break the connection instead of answering (faults.py).
+CONNECTION_PRESETS = ("hang", "drop_after_record", "timeout_after_record")
+#: Failure presets ``fail`` entries may name.
+PRESETS = ERROR_PRESETS + CONNECTION_PRESETS
+CONTAINER_STATES = ("IN_PROGRESS", "FINISHED", "ERROR", "EXPIRED")
+#: Keys a failure entry may hold, besides ``error``.
+FAIL_KEYS = {"error", "times", "rate", "minutes", "retry_after", "seconds"}
+#: How long ``hang`` and ``timeout_after_record`` wait when no ``seconds`` is given.
+DEFAULT_FAULT_SECONDS = 30.0
+
+
+def default_config(network: str, latency: float = 0.0) -> dict:
+    config = {"latency": float(latency), "fail": [], "hold": False}
+    if network == "instagram":
+        config["container_status"] = None  # None: containers are FINISHED at once
+    if network == "linkedin":
+        config["reject_duplicates"] = True
+    return config
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_latencies(latencies) -> dict:
+    """Validate ``{network: seconds}``; return it with float values.
+
+    Raises:
+      ValueError: unknown network or negative/non-numeric latency.
+    """
+    checked = {}
+    for network, seconds in (latencies or {}).items():
+        if network not in NETWORKS:
+            raise ValueError(f"unknown network {network!r}")
+        if not _is_number(seconds) or seconds < 0:
+            raise ValueError(f"{network}: latency must be a number of seconds >= 0, not {seconds!r}")
+        checked[network] = float(seconds)
+    return checked
+
+
+def check_fail(network: str, fail) -> list:
+    """Validate a ``fail`` value (None, one entry or a list of them); return the list.
+
+    An entry without ``times`` or ``rate`` fails once.
+    """
+    entries = [] if fail is None else fail if isinstance(fail, list) else [fail]
+    checked = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("error") not in PRESETS:
+            raise ValueError(f"{network}: each fail entry needs an error among {', '.join(PRESETS)}")
+        if set(entry) - FAIL_KEYS:
+            raise ValueError(f"{network}: unknown fail keys {sorted(set(entry) - FAIL_KEYS)}")
+        entry = dict(entry)
+        if "times" in entry and "rate" in entry:
+            raise ValueError(f"{network}: give times or rate, not both")
+        if "rate" in entry:
+            if not _is_number(entry["rate"]) or not 0 <= entry["rate"] <= 1:
+                raise ValueError(f"{network}: rate must be between 0 and 1")
+        else:
+            entry.setdefault("times", 1)
+            if not isinstance(entry["times"], int) or entry["times"] < 1:
+                raise ValueError(f"{network}: times must be a positive integer")
+        if "seconds" in entry and (not _is_number(entry["seconds"]) or entry["seconds"] < 0):
+            raise ValueError(f"{network}: seconds must be a number >= 0")
+        checked.append(entry)
+    return checked
+
+
+def check_changes(body) -> dict:
+    """Validate a ``POST /_sandbox/config`` body; return ``{network: {key: value}}``.
+
+    Raises:
+      ValueError: with a message for the client.
+    """
+    if not isinstance(body, dict):
+        raise ValueError("config must be a JSON object keyed by network")
+    changes = {}
+    for network, settings in body.items():
+        if network not in NETWORKS or not isinstance(settings, dict):
+            raise ValueError(f"unknown network {network!r} (or its settings are not an object)")
+        allowed = set(default_config(network))
+        if set(settings) - allowed:
+            raise ValueError(f"{network}: unknown keys {sorted(set(settings) - allowed)}")
+        change = dict(settings)
+        if "latency" in change:
+            change["latency"] = check_latencies({network: change["latency"]})[network]
+        if "fail" in change:
+            change["fail"] = check_fail(network, change["fail"])
+        if change.get("container_status") not in (None, *CONTAINER_STATES):
+            raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
+        for flag in ("reject_duplicates", "hold"):
+            if not isinstance(change.get(flag, True), bool):
+                raise ValueError(f"{flag} must be true or false")
+        changes[network] = change
+    return changes

@@ -1,0 +1,69 @@
+"""The WhatsApp Cloud API's ``/{phone-number-id}/messages``, under any ``/v<N>.0``
+prefix: one text or image message per request, validated like Meta does.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from .common import bearer_token, endpoint, is_bad_token, record, state
+from .errors import graph_param_error, graph_token_error
+
+bp = Blueprint("whatsapp", __name__)
+
+WA_TEXT, WA_CAPTION = 4096, 1024
+
+
+def _whatsapp_content(body: dict):
+    """``(text, image, None)`` of a valid message body, else ``(None, None, error)``."""
+    def refuse(message, details=None):
+        return None, None, graph_param_error("whatsapp", message, details=details)
+
+    for name in ("messaging_product", "to", "type"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            return refuse(f"The parameter {name} is required.")
+    if body["messaging_product"] != "whatsapp":
+        return refuse("Invalid parameter", "messaging_product must be 'whatsapp'")
+    if body.get("recipient_type", "individual") != "individual":
+        return refuse("Invalid parameter", "recipient_type must be 'individual'")
+    if not any(ch.isdigit() for ch in body["to"]):
+        return refuse("Invalid parameter", "'to' is not a phone number")
+    kind, part = body["type"], body.get(body["type"])
+    if kind not in ("text", "image") or not isinstance(part, dict):
+        return refuse("Invalid parameter", f"the sandbox takes 'text' and 'image' messages, not {kind!r}")
+    if kind == "text":
+        text, image, limit, field = part.get("body"), None, WA_TEXT, "text['body']"
+        if not isinstance(part.get("preview_url", False), bool):
+            return refuse("Param text['preview_url'] must be a boolean")
+        if not text:
+            return refuse(f"The parameter {field} is required.")
+    else:
+        text, limit, field = part.get("caption", ""), WA_CAPTION, "image['caption']"
+        image = part.get("link") or part.get("id")
+        if not image:
+            return refuse("The parameter image['link'] or image['id'] is required.")
+    if not isinstance(text, str):
+        return refuse(f"Param {field} must be a string")
+    if len(text) > limit:
+        return refuse(f"Param {field} must be at most {limit} characters long.")
+    return text, image, None
+
+
+@bp.post("/<gv:version>/<phone_id>/messages")
+@endpoint("whatsapp", creates_item=True)
+def messages(version, phone_id):
+    """Accept one text or image message for one recipient."""
+    token = request.args.get("access_token") or bearer_token() or ""
+    if not token or is_bad_token(token):
+        return graph_token_error("whatsapp", token)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return graph_param_error("whatsapp", "Invalid parameter",
+                                 details="The request body must be a JSON object")
+    text, image, error = _whatsapp_content(body)
+    if error:
+        return error
+    wamid = state().new_wamid()
+    record(wamid, phone_id, text, image=image, to=body["to"])
+    wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
+    return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
+                   messages=[{"id": wamid}])

@@ -1,0 +1,241 @@
+"""Fault tests with real `dramatiq` worker processes: kill -9 a worker while a
+publish is in flight, lose Redis's data and connections, restart PostgreSQL —
+and count what the sandbox received: every publication exactly once
+(WhatsApp, which cannot be asked, once or "unconfirmed", never twice)."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dramatiq
+import pytest
+import requests
+
+from socialpub import db, reconciler
+from socialpub.models import Publication, PubStatus
+
+from . import services
+
+#: Short timings so that lost work is found in seconds, not minutes.
+FAST = dict(heartbeat_timeout_ms=3000, processing_lease_s=5, time_limit_s=4, read_timeout=3,
+            requeue_after_s=2, min_backoff_ms=100, max_backoff_ms=500, max_retries=5)
+GRAPH_ITEM_PATHS = {"facebook": ("/feed", "/photos"), "instagram": ("/media_publish",),
+                    "linkedin": ("/rest/posts",), "whatsapp": ("/messages",)}
+
+
+def wait_for(predicate, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class WorkerCLI:
+    """`python -m dramatiq socialpub.worker` as a child process."""
+
+    def __init__(self, settings, log_path: Path):
+        self.env = dict(
+            os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+            SOCIALPUB_INSTANCE=settings.instance_dir, PUBLISH_QUEUE=settings.queue_name,
+            DRAMATIQ_HEARTBEAT_TIMEOUT_MS=str(settings.heartbeat_timeout_ms),
+            PUBLISH_PROCESSING_LEASE_S=str(settings.processing_lease_s),
+            PUBLISH_TIME_LIMIT_S=str(settings.time_limit_s), HTTP_READ_TIMEOUT=str(settings.read_timeout),
+            PUBLISH_MIN_BACKOFF_MS=str(settings.min_backoff_ms),
+            PUBLISH_MAX_BACKOFF_MS=str(settings.max_backoff_ms),
+            PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100")
+        self.log = open(log_path, "a")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes", "1", "--threads", "8"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def worker_pids(self):
+        """The worker processes forked by the dramatiq main process."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def kill_worker_process(self):
+        """kill -9 the process doing the work; the dramatiq CLI then stops (#376)."""
+        for pid in self.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Reconciling:
+    """Runs the reconciler every second, as the scheduler would (faster)."""
+
+    def __init__(self, settings):
+        self.settings, self.stop_event = settings, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop_event.wait(1.0):
+            try:
+                from socialpub.actors import publish
+
+                with db.database.connection_context():
+                    reconciler.reconcile(self.settings, publish)
+            except Exception:  # the database may be restarting: the next sweep tries again
+                pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+
+
+def all_final():
+    with db.database.connection_context():
+        return not Publication.select().where(Publication.status.not_in(PubStatus.FINAL)).exists()
+
+
+def assert_exactly_once(sandbox_client):
+    """Facebook, Instagram, LinkedIn: published, each received once. WhatsApp:
+    received at most once, and published or unconfirmed."""
+    received = sandbox_client.received()
+    keys = [(r["network"], r["text"]) for r in received]
+    assert len(keys) == len(set(keys)), f"sent twice: {sorted(keys)}"
+    with db.database.connection_context():
+        pubs = list(Publication.select())
+    for pub in pubs:
+        if pub.network == "whatsapp":
+            assert pub.status in ("published", "unconfirmed"), (pub.id, pub.status, pub.last_error)
+        else:
+            assert pub.status == "published", (pub.id, pub.network, pub.status, pub.last_error)
+    published = {(p.network, p.text) for p in pubs if p.status == "published"}
+    assert published <= set(keys), "a publication recorded as published never reached the sandbox"
+    return received, pubs
+
+
+def create_posts(client, sandbox, count, tag):
+    ids = []
+    for i in range(count):
+        response = client.post("/api/posts", json={
+            "text": f"{tag} post {i}", "image_url": f"{sandbox.url}/_sandbox/image.jpg"})
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    return ids
+
+
+@pytest.mark.settings(**FAST)
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_killing_workers_mid_publish_loses_nothing_and_sends_nothing_twice(
+        client, app, sandbox, sandbox_client, sandbox_channels, settings, tmp_path):
+    cli = WorkerCLI(settings, tmp_path / "worker.log")
+    try:
+        with Reconciling(settings):
+            for round_ in range(3):
+                cli.start()
+                sandbox_client.configure(facebook={"hold": True})
+                for post_id in create_posts(client, sandbox, 4, f"kill round {round_}"):
+                    assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+                wait_for(lambda: requests.get(f"{sandbox.url}/_sandbox/held", timeout=5).json()
+                         .get("facebook", 0) > 0, 30, "a Facebook request in flight")
+                cli.kill_worker_process()
+                # The network goes on to accept what the dead worker sent.
+                sandbox_client.configure(facebook={"hold": False})
+            cli.start()
+            wait_for(all_final, 90, "every publication to reach a final state", interval=0.5)
+    finally:
+        cli.stop()
+    received, pubs = assert_exactly_once(sandbox_client)
+    assert len(pubs) == 48
+    print(f"\nkill -9 x3: {len(pubs)} publications, {len(received)} items received, "
+          f"statuses {sorted({p.status for p in pubs})}")
+
+
+@pytest.mark.settings(**FAST)
+def test_redis_losing_its_data_and_connections_mid_run_loses_no_publication(
+        client, app, sandbox, sandbox_client, sandbox_channels, settings, broker, worker):
+    sandbox_client.configure(**{n: {"latency": 0.3} for n in GRAPH_ITEM_PATHS})
+    with Reconciling(settings):
+        for post_id in create_posts(client, sandbox, 6, "redis loss"):
+            assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+        wait_for(lambda: len(sandbox_client.received()) >= 2, 30, "the first items to arrive")
+        redis_client = broker.client
+        redis_client.flushdb()  # as a restart without persistence would
+        redis_client.client_kill_filter(_type="normal", skipme=True)
+        wait_for(all_final, 90, "every publication to reach a final state", interval=0.5)
+    received, pubs = assert_exactly_once(sandbox_client)
+    assert len(pubs) == 24 and len(received) >= 23
+
+
+@pytest.fixture
+def private_postgres(tmp_path):
+    """A PostgreSQL server of this test's own (pgserver), so restarting it
+    disturbs no one else on the machine."""
+    try:
+        import pgserver
+    except ImportError:
+        pytest.skip("pgserver is not installed: no private PostgreSQL to restart")
+    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+
+    def restart():
+        pid = server.get_pid()
+        os.kill(pid, signal.SIGINT)  # fast shutdown: every connection is cut
+        wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "PostgreSQL to stop")
+        server.ensure_postgres_running()
+
+    yield server.get_uri(), restart
+    server.cleanup()
+
+
+@pytest.mark.settings(**FAST)
+def test_restarting_postgresql_mid_run_loses_no_publication(
+        private_postgres, redis_url, sandbox, sandbox_client, tmp_path, request):
+    from socialpub import create_app, schema
+    from socialpub.channels import create_channel, sandbox_channels
+
+    url, restart = private_postgres
+    settings = request.getfixturevalue("settings").with_(database_url=url)
+    app = create_app(settings)
+    client = app.test_client()
+    with db.database.connection_context():
+        schema.upgrade()
+        for definition in sandbox_channels(sandbox.url):
+            create_channel(definition)
+    sandbox_client.configure(**{n: {"latency": 0.5} for n in GRAPH_ITEM_PATHS})
+    cli = WorkerCLI(settings, tmp_path / "worker.log")
+    cli.start()
+    try:
+        with Reconciling(settings):
+            for post_id in create_posts(client, sandbox, 5, "postgres restart"):
+                assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+            wait_for(lambda: len(sandbox_client.received()) >= 1, 30, "the first item to arrive")
+            restart()
+            wait_for(all_final, 120, "every publication to reach a final state", interval=0.5)
+    finally:
+        cli.stop()
+    try:
+        received, pubs = assert_exactly_once(sandbox_client)
+    finally:
+        db.database.close_all()
+        dramatiq.get_broker().flush_all()
+    assert len(pubs) == 20
