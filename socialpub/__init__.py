@@ -49,10 +49,12 @@ def create_app(config: Settings | dict | None = None) -> Flask:
             db.database.close()
 
     from .api import bp as api_bp
-    from .web import bp as web_bp
+    from .web import bp as web_bp, csrf
     from .cli import register_flask_commands
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    csrf.init_app(app)
+    csrf.exempt(api_bp)  # the JSON API is not driven by browser cookies (token auth comes later)
     register_flask_commands(app)
     return app

@@ -5,7 +5,7 @@ import re
 
 from .composing import check_url
 from .errors import InvalidInput
-from .models import Channel, utcnow
+from .models import Channel, ChannelState, utcnow
 from .networks import NETWORKS
 from .networks.base import DEFAULT_BASE_URLS
 
@@ -75,6 +75,37 @@ def create_channel(data) -> Channel:
     values = parse_channel(data)
     now = utcnow()
     return Channel.create(created_at=now, updated_at=now, **values)
+
+
+def update_channel(channel: Channel, data) -> Channel:
+    """Change a channel: ``data`` holds the fields to change, as for
+    :func:`create_channel`; the network cannot change. A missing or empty
+    ``token`` keeps the stored one (tokens are write-only, so a form never has
+    it). A new token is a re-authorisation: the channel becomes active again.
+
+    Raises:
+      InvalidInput: a field is malformed, or ``network`` differs.
+    """
+    if data.get("network") not in (None, channel.network):
+        raise InvalidInput(f"network: a {channel.network} channel cannot become {data['network']}; "
+                           f"add a new channel instead", field="network")
+    new_token = data.get("token")
+    if isinstance(new_token, str) and not new_token.strip():
+        new_token = None
+    merged = {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
+              "token": channel.token, "base_url": channel.base_url, "api_version": channel.api_version,
+              "enabled": channel.enabled}
+    if channel.network == "whatsapp":
+        merged["recipients"] = channel.recipients
+    merged.update({k: v for k, v in data.items() if k != "token"})
+    if new_token is not None:
+        merged["token"] = new_token
+    values = parse_channel(merged)
+    values["updated_at"] = utcnow()
+    if new_token is not None:
+        values.update(state=ChannelState.ACTIVE, state_reason=None)
+    Channel.update(**values).where(Channel.id == channel.id).execute()
+    return Channel.get_by_id(channel.id)
 
 
 def sandbox_channels(sandbox_url: str) -> list:

@@ -2,6 +2,7 @@
 retries, rate limits are waited out, token errors flag the channel, old work
 expires, ambiguous outcomes are checked with the network before sending again,
 and the reconciler re-drives what the queue lost — each item sent once."""
+import contextlib
 import datetime as dt
 import threading
 
@@ -23,6 +24,20 @@ def create(client, sandbox):
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
     return create
+
+
+@contextlib.contextmanager
+def running_worker(broker, settings):
+    """A worker started only now (for tests that change rows before any worker
+    may see them), drained and stopped on exit."""
+    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
+    worker.start()
+    try:
+        yield worker
+        broker.join(settings.queue_name, timeout=60_000)
+        worker.join()
+    finally:
+        worker.stop()
 
 
 def publish_post(client, post_id):
@@ -113,13 +128,14 @@ def test_transient_failures_and_rate_limits_all_end_published_once(
 
 @pytest.mark.settings(max_age_s=60)
 def test_a_publication_queued_too_long_ago_expires_instead_of_going_out(
-        client, create, sandbox_channels, sandbox_client, drain):
+        client, create, sandbox_channels, sandbox_client, broker, settings):
     post_id = create(networks=["facebook", "linkedin"])
     publish_post(client, post_id)
     with db.database.connection_context():
         (Publication.update(enqueued_at=utcnow() - dt.timedelta(hours=2))
          .where(Publication.post == post_id).execute())
-    drain()
+    with running_worker(broker, settings):
+        pass
     pubs = publications(post_id)
     assert {p.status for p in pubs.values()} == {"expired"}
     assert "not published within" in pubs["facebook"].last_error
@@ -129,14 +145,15 @@ def test_a_publication_queued_too_long_ago_expires_instead_of_going_out(
 
 @pytest.mark.settings(max_age_s=60)
 def test_a_message_dramatiq_finds_too_old_marks_the_publication_expired(
-        client, create, sandbox_channels, sandbox_client, broker, drain, publish_actor):
+        client, create, sandbox_channels, sandbox_client, broker, settings, publish_actor):
     post_id = create(networks=["facebook"])
     publish_post(client, post_id)
     broker.flush_all()  # the original message is gone; an old one arrives instead
     pub = publications(post_id)["facebook"]
     old = publish_actor.message(pub.id).copy(message_timestamp=int((utcnow().timestamp() - 120) * 1000))
     broker.enqueue(old)
-    drain()
+    with running_worker(broker, settings):
+        pass
     pub = publications(post_id)["facebook"]
     assert pub.status == "expired" and pub.attempts == 0
     assert sandbox_client.received() == []
@@ -192,13 +209,8 @@ def test_two_reconcilers_at_once_re_drive_lost_work_once(
         t.join()
     assert sum(sent) == 12, sent
 
-    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
-    worker.start()
-    try:
-        broker.join(settings.queue_name, timeout=60_000)
-        worker.join()
-    finally:
-        worker.stop()
+    with running_worker(broker, settings):
+        pass
     assert {p.status for p in publications().values()} == {"published"}
     assert_each_received_once(sandbox_client, 12)
     # The orphaned attempt was treated as ambiguous: the page's feed was searched first.

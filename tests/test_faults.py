@@ -69,10 +69,15 @@ class WorkerCLI:
         return pids
 
     def kill_worker_process(self):
-        """kill -9 the process doing the work; the dramatiq CLI then stops (#376)."""
+        """kill -9 the process doing the work; the dramatiq CLI then stops (#376).
+        If it lingers, it is killed too, as a crashed container would be."""
         for pid in self.worker_pids():
             os.kill(pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

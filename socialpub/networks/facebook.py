@@ -81,7 +81,7 @@ class FacebookAdapter(Adapter):
         if not text.strip():
             raise Unverifiable(self.network, "a post without text cannot be recognised in the feed")
         after = unix_seconds(since) - self.clock_skew
-        params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "25",
+        params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "100",
                   "access_token": target.token}
         url = f"{target.base_url.rstrip('/')}/{target.account_id}/feed"
         matches = [item for item in items_since(self.network, self.timeouts, url, params, after)

@@ -151,10 +151,12 @@ def graph_time(text) -> Optional[float]:
 
 
 def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after: float, *,
-                time_field: str = "created_time", max_pages: int = 4):
+                time_field: str = "created_time", max_pages: int = 20):
     """Yield the items of a Graph list edge (newest first) until one is older than ``after``.
 
-    Follows ``paging.next`` for up to ``max_pages`` pages; items without a
+    Follows ``paging.next`` for up to ``max_pages`` pages (a busy page posts
+    more than one page of items in the window; missing one would post it
+    twice); items without a
     readable ``time_field`` are skipped.
 
     Raises:

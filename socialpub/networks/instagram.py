@@ -121,11 +121,11 @@ class InstagramAdapter(Adapter):
         media are searched; any doubt or failure falls back to the container id.
         """
         after = unix_seconds(since) - self.clock_skew if since else 0.0
-        params = {"fields": "id,caption,timestamp", "limit": "25", "access_token": target.token}
+        params = {"fields": "id,caption,timestamp", "limit": "100", "access_token": target.token}
         try:
             matches = [item.get("id") for item in items_since(
                 self.network, self.timeouts, f"{_base(target)}/{target.account_id}/media", params,
-                after, time_field="timestamp", max_pages=4 if since else 1)
+                after, time_field="timestamp", max_pages=20 if since else 1)
                 if item.get("caption") == content.text]
         except PublishError as err:
             logger.warning("Could not look up the media of Instagram container %s: %s",

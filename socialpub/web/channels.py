@@ -1,0 +1,81 @@
+"""Channels: the connected accounts, their state, and the forms to add or change one.
+Tokens are write-only: a form never shows one back."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from .. import channels as channel_service
+from ..errors import AppError
+from ..models import Channel
+from ..networks import NETWORKS
+from ..networks.base import DEFAULT_BASE_URLS
+from . import bp, forms
+
+
+@bp.get("/channels")
+def channels():
+    """Every channel with its network, state and last success."""
+    items = list(Channel.select().order_by(Channel.network, Channel.id))
+    return render_template("web/channels.html", channels=items)
+
+
+def token_hint(channel) -> str | None:
+    """Enough of a long token to tell two apart; never the token."""
+    token = channel.token if channel else ""
+    return f"ends in …{token[-4:]}" if token and len(token) >= 20 else None
+
+
+def render_form(channel, values, errors=None, status=200):
+    return render_template("web/channel_form.html", channel=channel, values=values, errors=errors or {},
+                           default_base_urls=DEFAULT_BASE_URLS, token_hint=token_hint(channel)), status
+
+
+def channel_values(channel: Channel) -> dict:
+    """A channel as its form shows it: everything but the token."""
+    return {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
+            "base_url": channel.base_url, "api_version": channel.api_version or "",
+            "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled}
+
+
+def submitted_values(network) -> dict:
+    """The form as submitted, to show again when refused (without the token)."""
+    form = request.form
+    return {"network": network, "name": form.get("name", ""), "account_id": form.get("account_id", ""),
+            "base_url": form.get("base_url", ""), "api_version": form.get("api_version", ""),
+            "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled"))}
+
+
+@bp.route("/channels/new", methods=["GET", "POST"])
+def new_channel():
+    """Connect an account."""
+    if request.method == "GET":
+        network = request.args.get("network")
+        values = {"network": network if network in NETWORKS else "", "name": "", "account_id": "",
+                  "base_url": "", "api_version": "", "recipients": "", "enabled": True}
+        return render_form(None, values)
+    network = request.form.get("network", "")
+    data = dict(forms.channel_request(request.form, network), network=network)
+    try:
+        channel = channel_service.create_channel(data)
+    except AppError as exc:
+        return render_form(None, submitted_values(network), forms.channel_errors(exc), 422)
+    flash(f"Channel “{channel.name}” added.", "success")
+    return redirect(url_for("web.channels"))
+
+
+@bp.route("/channels/<int:channel_id>/edit", methods=["GET", "POST"])
+def edit_channel(channel_id):
+    """Change a channel; a new token re-authorises it."""
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None:
+        abort(404, f"Channel {channel_id} doesn't exist.")
+    if request.method == "GET":
+        return render_form(channel, channel_values(channel))
+    data = forms.channel_request(request.form, channel.network)
+    try:
+        updated = channel_service.update_channel(channel, data)
+    except AppError as exc:
+        return render_form(channel, submitted_values(channel.network), forms.channel_errors(exc), 422)
+    note = " It is active again." if data["token"] and channel.state != updated.state else ""
+    flash(f"Channel “{updated.name}” saved.{note}", "success")
+    return redirect(url_for("web.channels"))

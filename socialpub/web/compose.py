@@ -1,0 +1,90 @@
+"""The compose page: one text, each network's version, "Publish now" or "Save draft"."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from .. import composing, publishing
+from ..errors import AppError
+from ..composing import adapt_text
+from ..networks import LIMITS, NETWORKS
+from ..networks.base import count_tokens
+from . import bp, enabled_channels, forms, limits_data, page_error
+
+
+def panes(values, channels) -> dict:
+    """Each network's version as the page first shows it, with its counts
+    (the page's script recounts as the user types)."""
+    ticked = {c.network for c in channels if c.id in values["channels"]}
+    link = values["link"] or None
+    result = {}
+    for network in NETWORKS:
+        text = values["overrides"].get(network) or adapt_text(network, values["text"], link)
+        limits = LIMITS[network]
+        caption = bool(values["image_url"] and limits.max_caption)
+        result[network] = {
+            "ticked": network in ticked, "text": text,
+            "chars": len(adapt_text(network, text, link)),
+            "limit": limits.max_caption if caption else limits.max_text, "caption": caption,
+            "hashtags": count_tokens(text, "#"), "mentions": count_tokens(text, "@"),
+        }
+    return result
+
+
+def render_compose(values, errors=None, status=200):
+    channels = enabled_channels()
+    return render_template("web/compose.html", values=values, errors=errors or {}, channels=channels,
+                           panes=panes(values, channels), limits=limits_data()), status
+
+
+@bp.get("/compose")
+def compose():
+    """An empty compose form, every enabled channel ticked."""
+    values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
+              "overrides": {n: "" for n in NETWORKS}}
+    return render_compose(values)
+
+
+@bp.post("/compose")
+def create():
+    """Store the post (composing.create_post checks everything), then publish
+    it if asked; a refusal shows the form again, as typed, with each problem
+    next to its field."""
+    values = forms.post_values(request.form)
+    try:
+        post = composing.create_post(forms.post_request(values))
+    except AppError as exc:
+        errors = forms.post_errors(exc)
+        if "channels" in errors and not values["channels"]:
+            errors["channels"] = ["Tick at least one channel to publish to."]
+        return render_compose(values, errors, 422)
+    if request.form.get("action") != "publish":
+        flash("Saved as a draft. Publish it when you are ready.", "success")
+    else:
+        publish_now(post.id)
+    return redirect(url_for("web.post", post_id=post.id))
+
+
+def publish_now(post_id):
+    """Ask for the post to be published, and say how that went."""
+    try:
+        results = publishing.request_publish(post_id)
+    except publishing.BrokerUnavailable as exc:
+        flash(f"Not published: {exc}. The post is kept as a draft.", "error")
+    except AppError as exc:
+        flash(f"Not published: {exc.message}", "error")
+    else:
+        flash(f"Publishing to {len(results)} channel{'s' if len(results) != 1 else ''}…", "success")
+
+
+@bp.errorhandler(CSRFError)
+def expired_compose_form(exc):
+    """A compose form of ours whose token expired comes back as typed, not lost
+    (a post from another site gets the plain error page: nothing of it is shown)."""
+    origin = request.headers.get("Origin") or request.referrer or ""
+    ours = origin == request.host_url.rstrip("/") or origin.startswith(request.host_url)
+    if request.endpoint != "web.create" or not ours:
+        return page_error(exc)
+    values = forms.post_values(request.form)
+    errors = {forms.FORM: ["This form had expired, so nothing was saved. Check it and submit again."]}
+    return render_compose(values, errors, 400)

@@ -1,0 +1,109 @@
+"""Between HTML forms and the use cases: a submitted form becomes the same
+request the JSON API takes, and an AppError's field and details become
+messages next to the form's fields. No check is made here that the use cases
+do not make themselves.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..composing import adapt_text
+from ..errors import AppError
+from ..networks import NETWORKS
+
+#: Where a problem is shown when it names no field of the form.
+FORM = "form"
+
+
+def clean_text(value) -> str:
+    """A textarea's value with the browser's CRLF line breaks back to LF, so
+    lengths are counted as the page counted them."""
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def override_field(network: str) -> str:
+    return f"override_{network}"
+
+
+def post_values(form) -> dict:
+    """What the compose form holds, as it is shown again when refused."""
+    return {
+        "text": clean_text(form.get("text")),
+        "image_url": (form.get("image_url") or "").strip(),
+        "link": (form.get("link") or "").strip(),
+        "channels": [int(c) for c in form.getlist("channels") if c.isdecimal()],
+        "overrides": {n: clean_text(form.get(override_field(n))) for n in NETWORKS},
+    }
+
+
+def post_request(values: dict) -> dict:
+    """The create-post request (as :func:`composing.create_post` takes it) for
+    the form's values. A network pane left as the page filled it in — empty,
+    the main text, or the main text as adapted for that network — is no override."""
+    text, link = values["text"], values["link"] or None
+    overrides = {}
+    for network, override in values["overrides"].items():
+        if override.strip() and override not in (text, adapt_text(network, text, link)):
+            overrides[network] = override
+    return {"text": text, "image_url": values["image_url"] or None, "link": link,
+            "channels": values["channels"], "overrides": overrides}
+
+
+def _without_prefix(message: str, field: str | None) -> str:
+    """"text: must not be empty" → "Must not be empty": the field is where it is shown."""
+    if field and message.startswith(f"{field}: "):
+        message = message[len(field) + 2:]
+    return message[:1].upper() + message[1:]
+
+
+def post_errors(exc: AppError) -> dict:
+    """``{form field: [messages]}`` for a refused create-post request. A
+    network's complaint about the text goes to that network's pane (which
+    names the network); elsewhere the message starts with the network's name."""
+    from . import NETWORK_LABELS
+
+    errors = defaultdict(list)
+    for item in exc.details or [{"field": exc.field, "message": exc.message}]:
+        field, network = item.get("field"), item.get("network")
+        message = _without_prefix(item["message"], field)
+        if network and message.endswith(f" ({network})"):
+            message = message[:-len(network) - 3]
+        if field == "text" and network:
+            key = override_field(network)
+        elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
+            key = override_field(field[len("overrides."):])
+        elif field in ("text", "image_url", "link"):
+            key = field
+        elif field in ("channels", "networks"):
+            key = "channels"
+        else:
+            key = FORM
+        if network and not key.startswith("override_"):
+            message = f"{NETWORK_LABELS[network]}: {message[:1].lower()}{message[1:]}"
+        errors[key].append(message)
+    return dict(errors)
+
+
+def channel_request(form, network: str) -> dict:
+    """The create/update-channel request for a channel form. Fields that the
+    page shows only for another network are left out."""
+    data = {
+        "name": (form.get("name") or "").strip(),
+        "account_id": (form.get("account_id") or "").strip(),
+        "token": (form.get("token") or "").strip(),
+        "base_url": (form.get("base_url") or "").strip() or None,
+        "enabled": bool(form.get("enabled")),
+    }
+    if network == "linkedin":
+        data["api_version"] = (form.get("api_version") or "").strip() or None
+    if network == "whatsapp":
+        raw = clean_text(form.get("recipients")).replace(",", "\n")
+        data["recipients"] = [line.strip() for line in raw.split("\n") if line.strip()]
+    return data
+
+
+def channel_errors(exc: AppError) -> dict:
+    """``{form field: [messages]}`` for a refused channel request."""
+    fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients"}
+    key = exc.field if exc.field in fields else FORM
+    return {key: [_without_prefix(exc.message, exc.field)]}

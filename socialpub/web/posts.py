@@ -1,0 +1,102 @@
+"""Posts: the list, one post's page (live while it publishes), publish and retry."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from .. import publishing
+from ..composing import adapt_text
+from ..api import serialize
+from ..errors import AppError
+from ..models import Attempt, Channel, Post, PostStatus, Publication
+from . import NETWORK_LABELS, bp, wants_json
+from .compose import publish_now
+
+
+@bp.get("/")
+def index():
+    """The posts list is the home page."""
+    return redirect(url_for("web.posts"))
+
+
+def _int_arg(name, default):
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdecimal() and int(raw) > 0 else default
+
+
+@bp.get("/posts")
+def posts():
+    """Posts, newest first, a page at a time, with each network's status; ``?status=`` filters."""
+    per_page = current_app.extensions["socialpub"].page_size
+    status = request.args.get("status") or None
+    if status not in PostStatus.ALL:
+        status = None
+    query = Post.select()
+    if status:
+        query = query.where(Post.status == status)
+    total = query.count()
+    pages = max(1, (total + per_page - 1) // per_page)
+    page = min(_int_arg("page", 1), pages)
+    items = list(query.order_by(Post.created_at.desc(), Post.id.desc()).paginate(page, per_page))
+    pubs = defaultdict(list)
+    for p in (Publication.select().where(Publication.post.in_([x.id for x in items] or [0]))
+              .order_by(Publication.id)):
+        pubs[p.post_id].append(p)
+    return render_template("web/posts.html", posts=items, pubs=pubs, status=status, page=page,
+                           pages=pages, total=total, statuses=PostStatus.ALL)
+
+
+@bp.app_template_global()
+def published_at(publications):
+    """When the post's last network published it, or None."""
+    times = [p.published_at for p in publications if p.published_at]
+    return max(times) if times else None
+
+
+@bp.get("/posts/<int:post_id>")
+def post(post_id):
+    """One post: each network's text, status, progress, answer and last error; live while publishing."""
+    post = Post.get_or_none(Post.id == post_id)
+    if post is None:
+        abort(404, f"Post {post_id} doesn't exist.")
+    pubs = list(Publication.select(Publication, Channel).join(Channel)
+                .where(Publication.post == post_id).order_by(Publication.id))
+    history = defaultdict(list)
+    for a in (Attempt.select().where(Attempt.publication.in_([p.id for p in pubs] or [0]))
+              .order_by(Attempt.publication, Attempt.number, Attempt.id)):
+        history[a.publication_id].append(a)
+    edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
+    return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
+                           status=serialize.status(post, pubs))
+
+
+@bp.post("/posts/<int:post_id>/publish")
+def publish(post_id):
+    """Publish a draft."""
+    if Post.get_or_none(Post.id == post_id) is None:
+        abort(404, f"Post {post_id} doesn't exist.")
+    publish_now(post_id)
+    return redirect(url_for("web.post", post_id=post_id))
+
+
+@bp.post("/publications/<int:publication_id>/retry")
+def retry(publication_id):
+    """Send one failed, expired or unconfirmed publication again (publishing.retry).
+    The post page's script asks for JSON and goes on watching; without it, back to the page."""
+    publication = Publication.get_or_none(Publication.id == publication_id)
+    if publication is None:
+        abort(404, f"Publication {publication_id} doesn't exist.")
+    label = NETWORK_LABELS[publication.network]
+    try:
+        publishing.retry(publication.post_id, publication_id)
+    except publishing.BrokerUnavailable as exc:
+        message, status = f"Not retried: {exc}.", 503
+    except AppError as exc:
+        message, status = f"Not retried: {exc.message}", exc.status
+    else:
+        message, status = f"Sending to {label} again…", 202
+    if wants_json():
+        return jsonify({"ok": status == 202, "message": message}), status
+    flash(message, "success" if status == 202 else "error")
+    return redirect(url_for("web.post", post_id=publication.post_id))

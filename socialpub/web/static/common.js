@@ -1,0 +1,22 @@
+/* Shared by every page: stored times (UTC) shown in the reader's own time zone. */
+(function () {
+  "use strict";
+  var FORMAT = {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"};
+
+  function localTime(iso, withSeconds) {
+    var d = new Date(iso);
+    if (isNaN(d)) return iso;
+    var options = Object.assign({}, FORMAT, withSeconds ? {second: "2-digit"} : {});
+    return d.toLocaleString(undefined, options);
+  }
+
+  function localise(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      el.title = el.textContent;
+      el.textContent = localTime(el.getAttribute("datetime"), el.hasAttribute("data-seconds"));
+    });
+  }
+
+  window.socialpub = {localTime: localTime, localise: localise};
+  document.addEventListener("DOMContentLoaded", function () { localise(); });
+})();

@@ -1,0 +1,174 @@
+/* The compose page: each network's version follows the main text until it is
+ * edited; counters and warnings use the limits the server rendered into the
+ * page (networks.LIMITS), counted the way the server counts them. */
+(function () {
+  "use strict";
+  var form = document.getElementById("compose");
+  if (!form) return;
+  var LIMITS = JSON.parse(document.getElementById("network-limits").textContent);
+  var text = form.elements.text, image = form.elements.image_url, link = form.elements.link;
+  var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="channels"]'));
+  var WORD = /[\p{L}\p{N}_]/u;
+
+  function length(s) { return Array.from(s).length; }  // code points, as Python's len()
+
+  /* Mirrors socialpub.composing.adapt_text. */
+  function adapt(network, body, url) {
+    return url && network !== "facebook" && body.indexOf(url) === -1 ? body + "\n\n" + url : body;
+  }
+
+  /* Mirrors socialpub.networks.base.count_tokens. */
+  function countTokens(s, sigil) {
+    var chars = Array.from(s), n = 0;
+    for (var i = 0; i < chars.length; i++) {
+      if (chars[i] === sigil && i + 1 < chars.length && WORD.test(chars[i + 1]) &&
+          (i === 0 || !WORD.test(chars[i - 1]))) n++;
+    }
+    return n;
+  }
+
+  function fmt(n) { return n.toLocaleString("en"); }
+  function linkValue() { return link.value.trim(); }
+  function hasImage() { return image.value.trim() !== ""; }
+
+  /* As the server decides (web/forms.py): a pane is an override unless it is
+   * empty, the main text, or the main text adapted for its network. */
+  function isOverride(network, value) {
+    return value.trim() !== "" && value !== text.value && value !== adapt(network, text.value, linkValue());
+  }
+
+  var panes = {};
+  Object.keys(LIMITS).forEach(function (network) {
+    var el = document.getElementById("pane-" + network);
+    if (!el) return;
+    var area = el.querySelector("textarea");
+    var pane = panes[network] = {el: el, area: area, overridden: isOverride(network, area.value)};
+    area.addEventListener("input", function () {
+      pane.overridden = isOverride(network, area.value);
+      update();
+    });
+    el.querySelector(".reset").addEventListener("click", function () {
+      area.value = adapt(network, text.value, linkValue());
+      pane.overridden = false;
+      update();
+      area.focus();
+    });
+  });
+
+  /* A server error is about what was submitted: once its field (or the main
+   * text, for the panes) is edited, it goes and the live warnings take over. */
+  function clearServerErrors(field) {
+    var error = document.getElementById(field.id + "-error");
+    if (error) error.remove();
+    field.removeAttribute("aria-invalid");
+    var pane = field.closest(".pane");
+    if (pane) pane.classList.remove("pane-error");
+  }
+  form.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.id) return;
+    clearServerErrors(field);
+    if (field === text || field === link) {
+      Object.keys(panes).forEach(function (n) { clearServerErrors(panes[n].area); });
+    }
+  }, true);
+
+  function hasServerError(pane) { return !!pane.el.querySelector(".field-error"); }
+
+  function ticked(network) {
+    return boxes.some(function (b) { return b.checked && b.dataset.network === network; });
+  }
+
+  function setCounter(el, kind, value, limit) {
+    var counter = el.querySelector('.counter[data-kind="' + kind + '"]');
+    if (!counter) return;
+    counter.querySelector(".value").textContent = fmt(value);
+    counter.classList.toggle("over", value > limit);
+    counter.classList.toggle("near", value <= limit && value >= limit * 0.9);
+  }
+
+  /* Recount everything and list what a network would refuse. */
+  function update() {
+    var url = linkValue(), warnings = [];
+    document.getElementById("text-count").textContent = fmt(length(text.value));
+    if (!boxes.some(function (b) { return b.checked; }) && boxes.length) {
+      warnings.push("Tick at least one channel to publish to.");
+    }
+    Object.keys(panes).forEach(function (network) {
+      var pane = panes[network], lim = LIMITS[network], own = [];
+      if (!pane.overridden) pane.area.value = adapt(network, text.value, url);
+      var body = pane.overridden ? pane.area.value : text.value;
+      var sent = adapt(network, body, url);
+      var caption = hasImage() && lim.max_caption;
+      var limit = caption ? lim.max_caption : lim.max_text;
+      var chars = length(sent);
+      var counter = pane.el.querySelector('.counter[data-kind="chars"]');
+      counter.querySelector(".limit").textContent = fmt(limit);
+      counter.querySelector(".unit").textContent = caption ? "caption" : "characters";
+      setCounter(pane.el, "chars", chars, limit);
+      if (chars > limit) own.push((caption ? "Caption" : "Text") + " is " + fmt(chars) + " characters; the limit is " + fmt(limit) + ".");
+      if (lim.max_hashtags !== null) {
+        var tags = countTokens(sent, "#");
+        setCounter(pane.el, "hashtags", tags, lim.max_hashtags);
+        if (tags > lim.max_hashtags) own.push(tags + " hashtags; the limit is " + lim.max_hashtags + ".");
+      }
+      if (lim.max_mentions !== null) {
+        var mentions = countTokens(sent, "@");
+        setCounter(pane.el, "mentions", mentions, lim.max_mentions);
+        if (mentions > lim.max_mentions) own.push(mentions + " mentions; the limit is " + lim.max_mentions + ".");
+      }
+      if (lim.image_required && !hasImage()) own.push("Needs an image: add an image URL, or untick " + lim.label + ".");
+      pane.el.hidden = !ticked(network);
+      pane.el.querySelector(".edited").hidden = !pane.overridden;
+      pane.el.querySelector(".reset").hidden = !pane.overridden;
+      pane.el.classList.toggle("pane-warn", own.length > 0);
+      var list = pane.el.querySelector(".pane-warnings");
+      list.textContent = "";
+      if (!hasServerError(pane)) own.forEach(function (message) {
+        var li = document.createElement("li");
+        li.textContent = message;
+        list.appendChild(li);
+      });
+      if (!pane.el.hidden) own.forEach(function (m) { warnings.push(lim.label + ": " + m); });
+    });
+    var box = document.getElementById("warnings"), ul = box.querySelector("ul");
+    ul.textContent = "";
+    warnings.forEach(function (message) {
+      var li = document.createElement("li");
+      li.textContent = message;
+      ul.appendChild(li);
+    });
+    box.classList.toggle("has-warnings", warnings.length > 0);
+  }
+
+  /* The image's thumbnail, once the address has stopped changing. */
+  var preview = document.getElementById("image-preview"),
+      img = document.getElementById("image-preview-img"),
+      note = document.getElementById("image-preview-note"), timer = null;
+  img.addEventListener("load", function () { note.textContent = ""; preview.classList.remove("broken"); });
+  img.addEventListener("error", function () {
+    if (!img.getAttribute("src")) return;
+    preview.classList.add("broken");
+    note.textContent = "This address does not load as an image here. Is it public?";
+  });
+  function showPreview() {
+    var url = image.value.trim();
+    if (!/^https?:\/\/\S+$/i.test(url)) { preview.hidden = true; img.removeAttribute("src"); return; }
+    preview.hidden = false;
+    if (img.getAttribute("src") !== url) { note.textContent = "Loading…"; img.src = url; }
+  }
+
+  text.addEventListener("input", update);
+  link.addEventListener("input", update);
+  image.addEventListener("input", function () {
+    update();
+    clearTimeout(timer);
+    timer = setTimeout(showPreview, 400);
+  });
+  image.addEventListener("change", showPreview);
+  boxes.forEach(function (b) { b.addEventListener("change", update); });
+  update();
+  showPreview();
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

@@ -1,0 +1,197 @@
+/* The post page, live: while any network is queued, sending or waiting to
+ * retry, poll GET /api/posts/<id>/status and redraw each network's card in
+ * place (no reload). Retry buttons post their form (with its CSRF token) in
+ * the background and go back to watching. */
+(function () {
+  "use strict";
+  var root = document.getElementById("post-live");
+  if (!root) return;
+  var LABELS = JSON.parse(document.getElementById("labels").textContent);
+  var IN_FLIGHT = ["queued", "processing", "retrying"];
+  var FINAL = ["published", "failed", "expired", "unconfirmed"];
+  var RETRYABLE = ["failed", "expired", "unconfirmed"];
+  /* The same steps as the timeline macro in post.html. */
+  var STEPS = {
+    pending: ["todo", "todo", "todo"], queued: ["current", "todo", "todo"],
+    processing: ["done", "current", "todo"], retrying: ["done", "warn", "todo"],
+    published: ["done", "done", "done"], failed: ["done", "done", "bad"],
+    expired: ["done", "bad", "bad"], unconfirmed: ["done", "done", "warn"]
+  };
+  var FAST_MS = 500, SLOW_MS = 5000, MAX_BACKOFF_MS = 10000;
+  var state = JSON.parse(document.getElementById("post-status-data").textContent);
+  var timer = null, failures = 0, historyStale = false;
+
+  function label(status) { return LABELS.status[status] || status; }
+
+  function badge(el, status) {
+    var span = el.querySelector(".badge") || el.appendChild(document.createElement("span"));
+    span.className = "badge badge-" + status;
+    span.textContent = label(status);
+  }
+
+  function field(card, name) { return card.querySelector('[data-field="' + name + '"]'); }
+
+  function time(iso) {
+    var t = document.createElement("time");
+    t.setAttribute("datetime", iso);
+    t.textContent = window.socialpub ? window.socialpub.localTime(iso, true) : iso;
+    return t;
+  }
+
+  function setContent(el, node) {
+    el.textContent = "";
+    if (typeof node === "string") el.textContent = node; else el.appendChild(node);
+  }
+
+  function drawTimeline(el, p) {
+    var states = STEPS[p.status] || STEPS.pending;
+    var steps = el.querySelectorAll(".step");
+    var names = ["Queued", (p.status === "retrying" ? "Retrying" : "Sending") + (p.attempts ? " · try " + p.attempts : ""),
+                 FINAL.indexOf(p.status) >= 0 ? label(p.status) : "Published"];
+    for (var i = 0; i < steps.length; i++) {
+      steps[i].className = "step step-" + states[i];
+      steps[i].querySelector(".step-label").textContent = names[i];
+    }
+  }
+
+  function drawCard(p) {
+    var card = document.getElementById("pub-" + p.id);
+    if (!card) return;
+    var network = LABELS.network[p.network] || p.network;
+    card.className = card.className.replace(/\bstatus-\S+/, "status-" + p.status);
+    badge(field(card, "status"), p.status);
+    drawTimeline(field(card, "timeline"), p);
+    field(card, "attempts").textContent = String(p.attempts);
+    setContent(field(card, "published_at"), p.published_at ? time(p.published_at) : "—");
+    if (p.external_id) {
+      var code = document.createElement("code");
+      code.textContent = p.external_id;
+      setContent(field(card, "external_id"), code);
+    } else setContent(field(card, "external_id"), "—");
+    if (p.url) {
+      var a = document.createElement("a");
+      a.href = p.url; a.target = "_blank"; a.rel = "noopener noreferrer";
+      a.textContent = "View on " + network;
+      setContent(field(card, "url"), a);
+    } else setContent(field(card, "url"), "—");
+    var next = field(card, "next_attempt_at");
+    next.hidden = !(p.status === "retrying" && p.next_attempt_at);
+    if (!next.hidden) { next.textContent = "Next try "; next.appendChild(time(p.next_attempt_at)); }
+    var error = field(card, "last_error");
+    error.hidden = !p.last_error;
+    error.querySelector("blockquote").textContent = p.last_error || "";
+    card.querySelector(".retry-form").hidden = RETRYABLE.indexOf(p.status) < 0;
+  }
+
+  function draw(s) {
+    badge(document.getElementById("post-status"), s.status);
+    var total = s.publications.length, done = 0, published = 0;
+    s.publications.forEach(function (p) {
+      if (FINAL.indexOf(p.status) >= 0) done++;
+      if (p.status === "published") published++;
+      drawCard(p);
+    });
+    var bar = document.getElementById("progress");
+    bar.setAttribute("aria-valuenow", String(done));
+    bar.querySelector("span").style.width = (total ? Math.round(100 * done / total) : 0) + "%";
+    document.getElementById("progress-text").textContent =
+      published + " of " + total + " published" + (done > published ? " · " + (done - published) + " not" : "");
+    var publish = document.getElementById("publish-form");
+    if (publish) publish.hidden = s.status !== "draft";
+  }
+
+  function inFlight(s) {
+    return s.publications.some(function (p) { return IN_FLIGHT.indexOf(p.status) >= 0; });
+  }
+
+  /* Poll fast while a network is being worked on; slower while only retries wait. */
+  function delay(s) {
+    var busy = s.publications.some(function (p) { return p.status === "queued" || p.status === "processing"; });
+    if (busy) return FAST_MS;
+    var soonest = SLOW_MS;
+    s.publications.forEach(function (p) {
+      if (p.status === "retrying" && p.next_attempt_at) {
+        soonest = Math.min(soonest, Math.max(FAST_MS, new Date(p.next_attempt_at) - Date.now()));
+      }
+    });
+    return soonest;
+  }
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, ms);
+  }
+
+  function poll() {
+    fetch(root.dataset.statusUrl, {headers: {Accept: "application/json"}, cache: "no-store"})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (s) {
+        failures = 0;
+        document.getElementById("connection-note").hidden = true;
+        state = s;
+        draw(s);
+        if (inFlight(s)) { historyStale = true; schedule(delay(s)); }
+        else if (historyStale) { historyStale = false; refreshHistory(); }
+      })
+      .catch(function () {
+        failures++;
+        document.getElementById("connection-note").hidden = false;
+        schedule(Math.min(FAST_MS * Math.pow(2, failures), MAX_BACKOFF_MS));
+      });
+  }
+
+  /* Once everything has settled, the attempt history (from the post's full JSON). */
+  function refreshHistory() {
+    fetch(root.dataset.postUrl, {headers: {Accept: "application/json"}, cache: "no-store"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (post) {
+        if (!post) return;
+        post.publications.forEach(function (p) {
+          var card = document.getElementById("pub-" + p.id);
+          if (!card || !p.history) return;
+          var list = field(card, "history");
+          list.textContent = "";
+          p.history.forEach(function (a) {
+            var li = document.createElement("li"), b = document.createElement("span");
+            b.className = "badge badge-" + a.outcome;
+            b.textContent = label(a.outcome);
+            li.appendChild(b);
+            li.appendChild(document.createTextNode(" try " + a.number + ", "));
+            li.appendChild(time(a.finished_at));
+            if (a.error) li.appendChild(document.createTextNode(": " + a.error));
+            list.appendChild(li);
+          });
+          list.closest("details").hidden = p.history.length === 0;
+        });
+      })
+      .catch(function () { /* the history is a nicety; the status is already shown */ });
+  }
+
+  root.querySelectorAll(".retry-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button"), message = form.querySelector(".retry-message");
+      button.disabled = true;
+      message.textContent = "Sending again…";
+      fetch(form.action, {method: "POST", body: new FormData(form), headers: {Accept: "application/json"}})
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (body) { return {ok: r.ok, body: body}; });
+        })
+        .then(function (res) {
+          message.textContent = res.ok ? "" : (res.body.message || (res.body.error && res.body.error.message) || "Not retried.");
+          if (res.ok) {
+            var id = Number(form.closest("[data-publication]").dataset.publication);
+            state.publications.forEach(function (p) { if (p.id === id) { p.status = "queued"; } });
+            draw(state);
+            historyStale = true;
+            schedule(FAST_MS);
+          }
+        })
+        .catch(function () { message.textContent = "Could not reach the server; try again."; })
+        .then(function () { button.disabled = false; });
+    });
+  });
+
+  draw(state);
+  if (inFlight(state)) { historyStale = true; schedule(FAST_MS); }
+})();
