@@ -1,5 +1,6 @@
 """The actors: ``publish`` (one claim, one network call, one write of the
-outcome) and ``reconcile`` (every minute, re-drives what the queue lost).
+outcome), and two periodic ones run by the periodiq scheduler every minute:
+``reconcile`` (re-drives what the queue lost) and ``publish_due_posts``.
 
 Actors receive ids, never content or tokens, and are safe to run twice: the
 claim is a conditional UPDATE, so a redelivered or duplicated message finds
@@ -17,7 +18,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
-from . import delivery, reconciler
+from . import delivery, reconciler, scheduling
 from .config import Settings
 from .db import database
 from .errors import PublicationFailed
@@ -46,7 +47,7 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     _settings = settings
     publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
     publish.queue_name = settings.queue_name
-    for actor in (publish, reconcile):
+    for actor in (publish, reconcile, publish_due_posts):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -185,3 +186,10 @@ def reconcile():
     """Every minute: re-drive publications the queue lost (see reconciler.py)."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
+
+
+@dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+def publish_due_posts():
+    """Every minute: launch the scheduled posts due before the next sweep (see scheduling.py)."""
+    with database.connection_context():
+        scheduling.sweep(dt.timedelta(seconds=_settings.schedule_max_lateness_s))

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from .db import write_transaction
 from .errors import InvalidInput, NotFound, Unprocessable
-from .models import Channel, Post, PostStatus, Publication
+from .models import Channel, Post, PostStatus, Publication, utcnow
 from .networks import LIMITS, NETWORKS, Content
 
 #: The longest text any network takes (Facebook); per-network limits come after.
@@ -16,7 +16,8 @@ MAX_TEXT = 63_206
 #: More channels than this in one post is a mistake, not a campaign.
 MAX_CHANNELS_PER_POST = 50
 
-CREATE_FIELDS = {"text", "image_url", "link", "networks", "channels", "overrides", "publish"}
+CREATE_FIELDS = {"text", "image_url", "link", "networks", "channels", "overrides", "publish",
+                 "scheduled_at", "timezone"}
 
 
 def check_url(value, field):
@@ -101,7 +102,15 @@ def parse_create_request(data) -> dict:
     publish = data.get("publish", False)
     if not isinstance(publish, bool):
         raise InvalidInput("publish: must be true or false", field="publish")
+    schedule = None
+    if data.get("scheduled_at") is not None or data.get("timezone") is not None:
+        from .scheduling import parse_schedule
+
+        if publish:
+            raise InvalidInput("publish: a post is published now or scheduled, not both", field="publish")
+        schedule = parse_schedule(data.get("scheduled_at"), data.get("timezone"))
     return {
+        "schedule": schedule,
         "text": text,
         "image_url": check_url(data.get("image_url"), "image_url"),
         "link": check_url(data.get("link"), "link"),
@@ -150,13 +159,21 @@ def create_post(data) -> Post:
     texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
                                      values["link"])) for c in channels]
     raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"]))
+    scheduled_at, zone = values["schedule"] or (None, None)
     with write_transaction():
         post = Post.create(text=values["text"], image_url=values["image_url"], link=values["link"],
-                           status=PostStatus.DRAFT)
+                           status=PostStatus.SCHEDULED if scheduled_at else PostStatus.DRAFT,
+                           scheduled_at=scheduled_at, schedule_zone=zone)
         Publication.insert_many([
             {"post": post.id, "channel": c.id, "network": c.network, "text": text}
             for c, (_, text) in zip(channels, texts)
         ]).execute()
+    if scheduled_at:
+        from .scheduling import HORIZON, launch
+
+        if scheduled_at - utcnow() <= HORIZON:  # before the next sweep: send it on its way now
+            launch(post.id, scheduled_at, max_lateness=None)
+            post = Post.get_by_id(post.id)
     return post
 
 

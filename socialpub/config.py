@@ -48,6 +48,9 @@ class Settings:
     requeue_after_s: int = 300
     #: Redis broker: a worker silent this long is dead; its messages are redelivered (ms).
     heartbeat_timeout_ms: int = 60_000
+    #: A scheduled post found this late (the scheduler was down) is not sent:
+    #: its publications end expired, saying so (seconds).
+    schedule_max_lateness_s: int = 900
     #: Network call timeouts (seconds).
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -81,6 +84,7 @@ class Settings:
             "requeue_after_s": "PUBLISH_REQUEUE_AFTER_S",
             "processing_lease_s": "PUBLISH_PROCESSING_LEASE_S",
             "heartbeat_timeout_ms": "DRAMATIQ_HEARTBEAT_TIMEOUT_MS",
+            "schedule_max_lateness_s": "SCHEDULE_MAX_LATENESS_S",
         }
         types = {f.name: f.type for f in fields(cls)}
         for name, var in numeric.items():

@@ -27,11 +27,13 @@ def iso(value: dt.datetime | None) -> str | None:
 
 class PostStatus:
     DRAFT = "draft"
+    #: Waits for ``scheduled_at``; the scheduler's sweep publishes it.
+    SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
     PARTIAL = "partially_published"
     FAILED = "failed"
-    ALL = (DRAFT, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
+    ALL = (DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
     FINAL = (PUBLISHED, PARTIAL, FAILED)
 
 
@@ -108,6 +110,10 @@ class Post(BaseModel):
     status = CharField(max_length=24, default=PostStatus.DRAFT, index=True)
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
+    #: When to publish (UTC), and the zone it was given in (IANA name or ±HH:MM),
+    #: to show it back the way the user wrote it.
+    scheduled_at = DateTimeField(null=True, index=True)
+    schedule_zone = CharField(max_length=64, null=True)
     #: When publishing was asked for, and when the last network finished.
     publish_requested_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)

@@ -37,7 +37,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
     image_url = check_url(image_url, "image_url")
     with write_transaction():
         post = get_post(post_id)
-        pending = _publications_of(post.id, [PubStatus.PENDING])
+        pending = publications_of(post.id, [PubStatus.PENDING])
         if not pending:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
@@ -46,8 +46,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             Post.update(image_url=image_url).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
                                                 post.image_url, post.link))
-        messages = _queue(post.id, pending, [PubStatus.PENDING])
-    return _enqueue(post.id, pending, messages)
+        messages = queue(post.id, pending, [PubStatus.PENDING])
+    return enqueue(post.id, pending, messages)
 
 
 def retry(post_id: int, publication_id: int | None = None) -> list:
@@ -56,7 +56,7 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
     when there is nothing to retry or the channel needs re-authorisation."""
     with write_transaction():
         post = get_post(post_id)
-        chosen = _publications_of(post.id, PubStatus.RETRYABLE, publication_id)
+        chosen = publications_of(post.id, PubStatus.RETRYABLE, publication_id)
         if not chosen:
             what = f"publication {publication_id}" if publication_id else f"post {post.id}"
             raise Conflict(f"{what}: nothing to retry (only failed, expired or unconfirmed "
@@ -65,11 +65,11 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
         if blocked:
             raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
                            f"re-authorisation: update its token first", field="channel")
-        messages = _queue(post.id, chosen, PubStatus.RETRYABLE)
-    return _enqueue(post.id, chosen, messages)
+        messages = queue(post.id, chosen, PubStatus.RETRYABLE)
+    return enqueue(post.id, chosen, messages)
 
 
-def _publications_of(post_id, statuses, publication_id=None) -> list:
+def publications_of(post_id, statuses, publication_id=None) -> list:
     query = (Publication.select(Publication, Channel).join(Channel)
              .where((Publication.post == post_id) & Publication.status.in_(list(statuses))))
     if publication_id is not None:
@@ -77,7 +77,7 @@ def _publications_of(post_id, statuses, publication_id=None) -> list:
     return list(query.order_by(Publication.id))
 
 
-def _queue(post_id, publications, from_statuses) -> dict:
+def queue(post_id, publications, from_statuses) -> dict:
     """Mark publications queued with their future message ids; inside the
     caller's transaction, so they are queued only if it commits."""
     from .actors import publish  # the broker must be set up before actors are imported
@@ -102,11 +102,12 @@ def _queue(post_id, publications, from_statuses) -> dict:
     return messages
 
 
-def _enqueue(post_id, publications, messages) -> list:
+def enqueue(post_id, publications, messages, delay_ms=None) -> list:
     """Send the messages as one group, after the commit (a worker must find
-    the rows queued). If Redis refuses, put the rows back as they were."""
+    the rows queued), ``delay_ms`` from now if given. If Redis refuses, put
+    the rows back as they were."""
     try:
-        dramatiq.group(messages.values()).run()
+        dramatiq.group(messages.values()).run(delay=delay_ms or None)
     except Exception as exc:
         _unqueue(post_id, messages, {p.id: p.status for p in publications})
         raise BrokerUnavailable(f"the queue is unreachable ({exc.__class__.__name__}); "

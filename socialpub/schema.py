@@ -36,9 +36,24 @@ def _delivery_state():
     migrate(*steps)
 
 
+def _scheduling():
+    """Scheduled posts."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from .models import Post
+
+    migrator = SchemaMigrator.from_database(database.obj)
+    have = {c.name for c in database.get_columns("post")}
+    steps = [migrator.add_column("post", f.column_name, f)
+             for f in (Post.scheduled_at, Post.schedule_zone) if f.column_name not in have]
+    if "scheduled_at" not in have:
+        steps.append(migrator.add_index("post", ("scheduled_at",)))
+    migrate(*steps)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
-STEPS = [_create_tables, _delivery_state]
+STEPS = [_create_tables, _delivery_state, _scheduling]
 
 
 def current_version() -> int:

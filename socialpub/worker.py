@@ -10,4 +10,4 @@ settings = Settings.from_env()
 bind(settings.database_url)
 broker = setup_broker(settings)
 
-from .actors import publish, reconcile  # noqa: E402,F401  (declared on the broker above)
+from .actors import publish, publish_due_posts, reconcile  # noqa: E402,F401  (declared on the broker above)

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from flask import jsonify, request, url_for
 
-from .. import composing, publishing
+from .. import composing, publishing, scheduling
 from ..db import database
 from ..errors import InvalidInput, NotFound
 from ..models import Attempt, Post, PostStatus, Publication
@@ -111,3 +111,25 @@ def retry_publication(publication_id):
         raise NotFound(f"publication {publication_id} does not exist")
     results = publishing.retry(publication.post_id, publication_id)
     return jsonify({"post_id": publication.post_id, "results": results}), 202
+
+
+@bp.patch("/posts/<int:post_id>")
+def reschedule_post(post_id):
+    """Schedule a draft, or move a scheduled post: ``{"scheduled_at", "timezone"?}``."""
+    data = json_body()
+    unknown = sorted(set(data) - {"scheduled_at", "timezone"})
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: unknown field (scheduled_at and timezone may be changed)",
+                           field=unknown[0])
+    if "scheduled_at" not in data:
+        raise InvalidInput("scheduled_at: is required", field="scheduled_at")
+    post = scheduling.schedule(post_id, data["scheduled_at"], data.get("timezone"))
+    return jsonify(serialize.post(post, _publications([post.id])[post.id]))
+
+
+@bp.post("/posts/<int:post_id>/cancel")
+def cancel_post(post_id):
+    """Take a scheduled post back to draft."""
+    json_body(required=False)
+    post = scheduling.cancel(post_id)
+    return jsonify(serialize.post(post, _publications([post.id])[post.id]))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..models import Attempt, Channel, Post, Publication, PubStatus, iso
+from ..scheduling import shown
 
 
 def publication(p: Publication, history=None) -> dict:
@@ -45,6 +46,10 @@ def post(p: Post, publications, histories=None) -> dict:
         "image_url": p.image_url,
         "link": p.link,
         "status": p.status,
+        # In the zone it was given in; the UTC instant beside it.
+        "scheduled_at": shown(p),
+        "scheduled_at_utc": iso(p.scheduled_at),
+        "timezone": p.schedule_zone,
         "created_at": iso(p.created_at),
         "updated_at": iso(p.updated_at),
         "publish_requested_at": iso(p.publish_requested_at),

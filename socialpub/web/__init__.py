@@ -29,7 +29,7 @@ STATUS_LABELS = {
     PubStatus.PENDING: "Not sent", PubStatus.QUEUED: "Queued", PubStatus.PROCESSING: "Sending",
     PubStatus.RETRYING: "Retrying", PubStatus.PUBLISHED: "Published", PubStatus.FAILED: "Failed",
     PubStatus.EXPIRED: "Expired", PubStatus.UNCONFIRMED: "Unconfirmed",
-    PostStatus.DRAFT: "Draft", PostStatus.PUBLISHING: "Publishing",
+    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.PUBLISHING: "Publishing",
     PostStatus.PARTIAL: "Partially published",
 }
 CHANNEL_STATE_LABELS = {ChannelState.ACTIVE: "Active", ChannelState.NEEDS_REAUTH: "Needs re-authorisation"}

@@ -41,7 +41,7 @@ def render_compose(values, errors=None, status=200):
 def compose():
     """An empty compose form, every enabled channel ticked."""
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
-              "overrides": {n: "" for n in NETWORKS}}
+              "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC"}
     return render_compose(values)
 
 
@@ -51,14 +51,19 @@ def create():
     it if asked; a refusal shows the form again, as typed, with each problem
     next to its field."""
     values = forms.post_values(request.form)
+    action = request.form.get("action")
+    if action == "schedule" and not values["scheduled_at"]:
+        return render_compose(values, {"scheduled_at": ["Choose a date and time to schedule for."]}, 422)
     try:
-        post = composing.create_post(forms.post_request(values))
+        post = composing.create_post(forms.post_request(values, schedule=action == "schedule"))
     except AppError as exc:
         errors = forms.post_errors(exc)
         if "channels" in errors and not values["channels"]:
             errors["channels"] = ["Tick at least one channel to publish to."]
         return render_compose(values, errors, 422)
-    if request.form.get("action") != "publish":
+    if action == "schedule":
+        flash("Scheduled. It will be published at its time; until then you can cancel it.", "success")
+    elif action != "publish":
         flash("Saved as a draft. Publish it when you are ready.", "success")
     else:
         publish_now(post.id)

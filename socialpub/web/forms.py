@@ -33,10 +33,13 @@ def post_values(form) -> dict:
         "link": (form.get("link") or "").strip(),
         "channels": [int(c) for c in form.getlist("channels") if c.isdecimal()],
         "overrides": {n: clean_text(form.get(override_field(n))) for n in NETWORKS},
+        # A datetime-local value (wall-clock time) and the browser's IANA zone.
+        "scheduled_at": (form.get("scheduled_at") or "").strip(),
+        "timezone": (form.get("timezone") or "").strip() or "UTC",
     }
 
 
-def post_request(values: dict) -> dict:
+def post_request(values: dict, schedule: bool = False) -> dict:
     """The create-post request (as :func:`composing.create_post` takes it) for
     the form's values. A network pane left as the page filled it in — empty,
     the main text, or the main text as adapted for that network — is no override."""
@@ -45,8 +48,11 @@ def post_request(values: dict) -> dict:
     for network, override in values["overrides"].items():
         if override.strip() and override not in (text, adapt_text(network, text, link)):
             overrides[network] = override
-    return {"text": text, "image_url": values["image_url"] or None, "link": link,
-            "channels": values["channels"], "overrides": overrides}
+    request = {"text": text, "image_url": values["image_url"] or None, "link": link,
+               "channels": values["channels"], "overrides": overrides}
+    if schedule:
+        request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
+    return request
 
 
 def _without_prefix(message: str, field: str | None) -> str:
@@ -72,8 +78,10 @@ def post_errors(exc: AppError) -> dict:
             key = override_field(network)
         elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
             key = override_field(field[len("overrides."):])
-        elif field in ("text", "image_url", "link"):
+        elif field in ("text", "image_url", "link", "scheduled_at"):
             key = field
+        elif field == "timezone":
+            key = "scheduled_at"
         elif field in ("channels", "networks"):
             key = "channels"
         else:

@@ -17,6 +17,14 @@
     });
   }
 
+  /* A "Schedule for" field means the reader's wall-clock time: send their zone with it. */
+  function fillTimeZone() {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone) return;
+    document.querySelectorAll("input[name=timezone]").forEach(function (el) { el.value = zone; });
+    document.querySelectorAll("[data-timezone]").forEach(function (el) { el.textContent = zone; });
+  }
+
   window.socialpub = {localTime: localTime, localise: localise};
-  document.addEventListener("DOMContentLoaded", function () { localise(); });
+  document.addEventListener("DOMContentLoaded", function () { localise(); fillTimeZone(); });
 })();
