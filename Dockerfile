@@ -10,12 +10,13 @@ COPY . .
 # psycopg2-binary and redis ship wheels, so the slim image needs no compiler.
 RUN pip install --no-cache-dir . \
  && useradd --create-home --uid 10001 socialpub \
- && mkdir -p /app/instance \
- && chown socialpub:socialpub /app/instance
+ && mkdir -p /app/instance /app/metrics \
+ && chown socialpub:socialpub /app/instance /app/metrics
 
-# Never run the app as root; instance/ is its only writable folder.
+# Never run the app as root; instance/ and metrics/ (Prometheus' multiprocess
+# files; compose mounts a tmpfs there) are its only writable folders.
 USER socialpub
 
-EXPOSE 5000
+EXPOSE 5000 9191
 # wsgi.py and workers.py sit in /app (the working directory), so gunicorn and dramatiq find them.
 CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--threads", "4", "wsgi:app"]

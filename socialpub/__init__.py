@@ -54,6 +54,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    from .monitor import bp as monitor_bp  # also serves /metrics
+    app.register_blueprint(monitor_bp)
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the JSON API is not driven by browser cookies (token auth comes later)
     register_flask_commands(app)

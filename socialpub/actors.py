@@ -18,7 +18,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
-from . import delivery, reconciler, scheduling
+from . import delivery, metrics, reconciler, scheduling
 from .config import Settings
 from .db import database
 from .errors import PublicationFailed
@@ -116,7 +116,8 @@ def _deliver(job: delivery.Job):
     started = utcnow()
     adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
     try:
-        receipt, outcome = _call_network(adapter, job)
+        with metrics.network_call(job.network):
+            receipt, outcome = _call_network(adapter, job)
     except Unverifiable:
         _give_up(job, PubStatus.UNCONFIRMED, started, PublishError(
             job.network, "an earlier attempt may have been delivered and the network offers no way "
@@ -133,6 +134,7 @@ def _deliver(job: delivery.Job):
                              ambiguous=True)
     else:
         persist(delivery.record_published, job, receipt, started, outcome=outcome)
+        metrics.published(job.network, outcome)
         logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
                     receipt.external_id)
         return
@@ -159,6 +161,12 @@ def _call_network(adapter, job: delivery.Job):
 
 def _after_failure(job: delivery.Job, error: PublishError, started):
     """Retry within the error's budget, else record the final outcome."""
+    delivered = getattr(error, "delivered", None)
+    if delivered:
+        # Some recipients have it (WhatsApp): a retry would send it to them again.
+        _give_up(job, PubStatus.UNCONFIRMED, started, error,
+                 f"{error.message} — already sent to {', '.join(delivered)}; not sent again to "
+                 f"anyone; send it to the others by hand")
     if error.kind.retryable:
         if error.kind is ErrorKind.RATE_LIMITED:
             spent, budget = job.rate_limit_waits, _settings.max_rate_limit_waits
@@ -168,16 +176,19 @@ def _after_failure(job: delivery.Job, error: PublishError, started):
             delay = retry_delay_ms(spent, error, _settings)
             persist(delivery.record_retry, job, error, started,
                     utcnow() + dt.timedelta(milliseconds=delay))
+            metrics.retrying(job.network, error)
             logger.warning("Publication %d: %s; next try in %d ms.", job.publication_id, error, delay)
             raise dramatiq.Retry(str(error), delay=delay)
     if error.ambiguous or job.ambiguous_since:
         _give_up(job, PubStatus.UNCONFIRMED, started, error,
                  f"{error.message} — an earlier attempt may have been delivered; check, then retry by hand")
-    _give_up(job, PubStatus.FAILED, started, error)
+    else:
+        _give_up(job, PubStatus.FAILED, started, error)
 
 
 def _give_up(job, status, started, error, message=None):
     persist(delivery.record_final, job, status, error, started, message)
+    metrics.gave_up(job.network, status, error)
     raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")
 
 

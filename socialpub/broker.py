@@ -14,6 +14,7 @@ from periodiq import PeriodiqMiddleware
 
 from . import embedded_redis
 from .config import EMBEDDED_REDIS, Settings
+from .metrics import WorkerRegistry
 from .middleware import RecordExpiry
 
 
@@ -23,7 +24,7 @@ def resolve_redis_url(settings: Settings) -> str:
     return settings.redis_url
 
 
-def make_broker(settings: Settings) -> RedisBroker:
+def make_broker(settings: Settings, *, worker_metrics: bool = False) -> RedisBroker:
     middleware = [
         AgeLimit(), TimeLimit(time_limit=settings.time_limit_s * 1000), ShutdownNotifications(),
         Callbacks(), Pipelines(), CurrentMessage(),
@@ -33,14 +34,23 @@ def make_broker(settings: Settings) -> RedisBroker:
         # Periodic actors (the reconciler); a tick older than 30 s is skipped,
         # which is safe because every sweep looks at everything overdue.
         PeriodiqMiddleware(skip_delay=30),
+        # Tells the monitor which Redis clients are workers (socialpub.metrics).
+        WorkerRegistry(),
     ]
+    if worker_metrics:
+        # Dramatiq's own metrics (dramatiq_messages_total, …), first as in
+        # Dramatiq 1.x. It creates them in after_process_boot, which only the
+        # dramatiq CLI emits: the web app and in-process Workers go without.
+        from dramatiq.middleware.prometheus import Prometheus
+
+        middleware.insert(0, Prometheus())
     return RedisBroker(url=resolve_redis_url(settings), middleware=middleware,
                        heartbeat_timeout=settings.heartbeat_timeout_ms)
 
 
-def setup_broker(settings: Settings) -> dramatiq.Broker:
+def setup_broker(settings: Settings, *, worker_metrics: bool = False) -> dramatiq.Broker:
     """Make the broker the global one and declare the actors on it (once per process)."""
-    broker = make_broker(settings)
+    broker = make_broker(settings, worker_metrics=worker_metrics)
     dramatiq.set_broker(broker)
     from . import actors
 

@@ -98,6 +98,11 @@ def update_channel(channel: Channel, data) -> Channel:
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
     merged.update({k: v for k, v in data.items() if k != "token"})
+    moved = [f for f in ("base_url", "account_id")
+             if data.get(f) not in (None, "") and str(data[f]).strip().rstrip("/") != getattr(channel, f)]
+    if moved and new_token is None:
+        # Otherwise whoever can edit a channel could send its stored token to a host of theirs.
+        raise InvalidInput(f"token: changing {moved[0]} needs the token again", field="token")
     if new_token is not None:
         merged["token"] = new_token
     values = parse_channel(merged)

@@ -90,7 +90,10 @@ def seed_command(sandbox_url):
 @click.option("--no-sandbox", is_flag=True, help="Do not start the sandbox.")
 @click.option("--worker-processes", default=1, show_default=True)
 @click.option("--worker-threads", default=8, show_default=True)
-def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, worker_threads):
+@click.option("--metrics-port", type=int, default=None,
+              help="Port of the workers' Prometheus exporter [default: 9191, or a free one if taken].")
+def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, worker_threads,
+               metrics_port):
     """Run everything on this machine: Redis, workers, the scheduler, the sandbox and the web app."""
     from . import embedded_redis, schema
     from .channels import seed_sandbox_channels
@@ -113,6 +116,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
+    metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable
     commands = {
         "workers": [py, "-m", "dramatiq", "socialpub.worker", "--processes", str(worker_processes),
@@ -125,9 +129,11 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     if not no_sandbox:
         commands["sandbox"] = [py, "-m", "socialpub.cli", "sandbox", "--port", str(sandbox_port),
                                "--latency", latency]
-    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    children = {name: subprocess.Popen(cmd, env=envs.get(name, env)) for name, cmd in commands.items()}
     click.echo(f"\nsocialpub is starting: web http://{host}:{port}  "
                f"sandbox {sandbox_url if not no_sandbox else '(off)'}  redis {redis_url}\n"
+               f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
+               f"  workers http://{host}:{metrics_port}/metrics\n"
                f"Press Ctrl-C to stop.\n")
 
     stopping = False
@@ -153,6 +159,30 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         if settings.redis_url == EMBEDDED_REDIS:
             embedded_redis.stop(settings.instance_dir)
         click.echo("socialpub stopped.")
+
+
+def _metrics_env(env, instance_dir, host, port):
+    """The workers' exporter port and each process's metrics environment: a
+    fresh folder per run for the workers' and the web's metric files."""
+    from . import metrics
+
+    if port is None:
+        port = 9191 if not _port_taken(host, 9191) else _free_port(host)
+    elif _port_taken(host, port):
+        raise click.ClickException(f"port {port} (--metrics-port) is in use; choose another")
+    folder = os.path.join(instance_dir, "metrics")
+    return port, {
+        "workers": dict(env, dramatiq_prom_db=metrics.fresh_dir(os.path.join(folder, "workers")),
+                        dramatiq_prom_host=host, dramatiq_prom_port=str(port)),
+        "scheduler": dict(env, dramatiq_prom_db=metrics.fresh_dir(os.path.join(folder, "scheduler"))),
+        "web": dict(env, PROMETHEUS_MULTIPROC_DIR=metrics.fresh_dir(os.path.join(folder, "web"))),
+    }
+
+
+def _free_port(host) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def _port_taken(host, port) -> bool:

@@ -231,15 +231,17 @@ def roll_up(post_id: int):
      .where((Post.id == post_id) & (Post.status != status)).execute())
 
 
-def expire(publication_id: int, reason: str):
-    """Dramatiq dropped the message as too old: say so, if nobody took it since."""
+def expire(publication_id: int, reason: str, max_age: dt.timedelta):
+    """Dramatiq dropped the message as too old: say so, if the row is too old
+    too (a person may have re-queued it since, with a fresh message)."""
     now = utcnow()
     with write_transaction():
         expired = (Publication
                    .update(status=PubStatus.EXPIRED, last_error=reason, finished_at=now, updated_at=now,
                            next_attempt_at=None)
                    .where((Publication.id == publication_id)
-                          & Publication.status.in_([PubStatus.QUEUED, PubStatus.RETRYING]))
+                          & Publication.status.in_([PubStatus.QUEUED, PubStatus.RETRYING])
+                          & (Publication.enqueued_at < now - max_age))
                    .execute())
         if expired:
             roll_up(Publication.get_by_id(publication_id).post_id)

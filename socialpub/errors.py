@@ -35,6 +35,11 @@ class InvalidInput(AppError):
     code = "invalid"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

@@ -1,6 +1,7 @@
 """Dramatiq middleware of socialpub's own."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from dramatiq.middleware import Middleware
@@ -23,6 +24,7 @@ class RecordExpiry(Middleware):
         hours = (max_age or 0) / 3_600_000
         with database.connection_context():
             if delivery.expire(message.args[0], f"not published within {hours:g} h of being queued; "
-                                                f"retry it if it should still go out"):
+                                                f"retry it if it should still go out",
+                               dt.timedelta(milliseconds=max_age or 0)):
                 logger.warning("Publication %s expired: its message was older than %g h.",
                                message.args[0], hours)

@@ -25,6 +25,10 @@ from .models import Channel, ChannelState, Post, PostStatus, Publication, PubSta
 
 logger = logging.getLogger(__name__)
 
+#: Networks that offer no way to ask whether an item arrived.
+UNVERIFIABLE = ("whatsapp",)
+
+
 class BrokerUnavailable(Exception):
     """The messages could not be enqueued; the publications were put back to pending."""
 
@@ -87,8 +91,10 @@ def queue(post_id, publications, from_statuses) -> dict:
     queued = (Publication
               .update(status=PubStatus.QUEUED, enqueued_at=now, updated_at=now, next_attempt_at=None,
                       finished_at=None, retries=0, rate_limit_waits=0,
-                      # Retrying an unconfirmed one is a person's decision to send again.
-                      ambiguous_since=Case(None, [(Publication.status == PubStatus.UNCONFIRMED, None)],
+                      # Retrying an unconfirmed one is a person's decision to send again
+                      # where the network cannot be asked; elsewhere it is still asked first.
+                      ambiguous_since=Case(None, [((Publication.status == PubStatus.UNCONFIRMED)
+                                                   & Publication.network.in_(UNVERIFIABLE), None)],
                                            Publication.ambiguous_since),
                       task_id=Case(Publication.id, [(i, m.message_id) for i, m in messages.items()]))
               .where(Publication.id.in_(list(messages)) & Publication.status.in_(list(from_statuses)))

@@ -2,12 +2,23 @@
 top-level ``workers.py``):
 settings from the environment, the database bound, the broker set, then the
 actors declared on it."""
-from .broker import setup_broker
-from .config import Settings
-from .db import bind
+import os
 
+from dramatiq.middleware.prometheus import DB_PATH as METRICS_DIR
+
+# prometheus_client picks in-process or multiprocess values when first imported
+# (by socialpub.metrics, below): point it at the folder that Dramatiq's
+# exposition server reads (dramatiq_prom_db) before that happens.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+
+from .broker import setup_broker  # noqa: E402
+from .config import Settings  # noqa: E402
+from .db import bind  # noqa: E402
+from .metrics import prune_dead_processes  # noqa: E402
+
+prune_dead_processes(METRICS_DIR)
 settings = Settings.from_env()
 bind(settings.database_url)
-broker = setup_broker(settings)
+broker = setup_broker(settings, worker_metrics=True)
 
 from .actors import publish, publish_due_posts, reconcile  # noqa: E402,F401  (declared on the broker above)

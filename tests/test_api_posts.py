@@ -166,3 +166,11 @@ def test_publish_with_a_bad_image_url_changes_nothing(client, sandbox_channels):
                  422, "image_url")
     status = client.get(f"/api/posts/{post_id}/status").get_json()
     assert status["status"] == "draft" and status["by_status"]["pending"] == 1
+
+
+def test_a_body_that_is_not_sent_as_json_is_refused_so_other_sites_cannot_post(client, sandbox_channels):
+    # What a cross-site HTML form with enctype=text/plain can send: JSON-shaped, not JSON-typed.
+    response = client.post("/api/posts", data='{"text": "x", "publish": true, "link": "http://a/?="}',
+                           content_type="text/plain")
+    assert_error(response, 415)
+    assert count_rows() == (0, 0)

@@ -150,6 +150,9 @@ def test_a_message_dramatiq_finds_too_old_marks_the_publication_expired(
     publish_post(client, post_id)
     broker.flush_all()  # the original message is gone; an old one arrives instead
     pub = publications(post_id)["facebook"]
+    with db.database.connection_context():  # the row is as old as its message
+        (Publication.update(enqueued_at=utcnow() - dt.timedelta(minutes=2))
+         .where(Publication.id == pub.id).execute())
     old = publish_actor.message(pub.id).copy(message_timestamp=int((utcnow().timestamp() - 120) * 1000))
     broker.enqueue(old)
     with running_worker(broker, settings):
@@ -217,3 +220,17 @@ def test_two_reconcilers_at_once_re_drive_lost_work_once(
     feed_reads = [r for r in sandbox_client.requests(everything=True)
                   if r["method"] == "GET" and r["path"].endswith("/feed")]
     assert len(feed_reads) == 1
+
+
+@pytest.mark.settings(max_age_s=60)
+def test_a_stale_old_message_does_not_expire_a_publication_queued_again_since(
+        client, create, sandbox_channels, sandbox_client, broker, settings, publish_actor):
+    post_id = create(networks=["facebook"])
+    publish_post(client, post_id)  # a fresh row, and a fresh message for it
+    pub = publications(post_id)["facebook"]
+    broker.enqueue(publish_actor.message(pub.id).copy(
+        message_timestamp=int((utcnow().timestamp() - 120) * 1000)))
+    with running_worker(broker, settings):
+        pass
+    assert publications(post_id)["facebook"].status == "published"
+    assert len(sandbox_client.received()) == 1

@@ -146,3 +146,17 @@ def test_update_channel_with_a_token_resets_the_state(app):
         assert update_channel(Channel.get_by_id(channel.id), {"token": "  "}).state == ChannelState.NEEDS_REAUTH
         updated = update_channel(Channel.get_by_id(channel.id), {"token": "fresh"})
     assert (updated.token, updated.state, updated.state_reason) == ("fresh", ChannelState.ACTIVE, None)
+
+
+def test_moving_a_channel_to_another_host_needs_its_token_again(app):
+    from socialpub import db
+    from socialpub.channels import create_channel, update_channel
+    from socialpub.errors import InvalidInput
+
+    with db.database.connection_context():
+        channel = create_channel({"network": "facebook", "account_id": "1", "token": "secret"})
+        with pytest.raises(InvalidInput) as refused:
+            update_channel(channel, {"base_url": "https://attacker.example/v24.0"})
+        assert refused.value.field == "token"
+        moved = update_channel(channel, {"base_url": "https://attacker.example/v24.0", "token": "new"})
+        assert moved.base_url == "https://attacker.example/v24.0" and moved.token == "new"

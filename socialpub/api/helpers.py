@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnsupportedMediaType
 
 
 def json_body(required=True):
@@ -13,7 +13,11 @@ def json_body(required=True):
         if required:
             raise InvalidInput("body: a JSON object is required")
         return {}
-    data = request.get_json(force=True, silent=True)
+    if not request.is_json:
+        # A cross-site HTML form can post text/plain that parses as JSON; a JSON
+        # content type needs a CORS preflight, which this API never grants.
+        raise UnsupportedMediaType("body: send it as application/json (Content-Type header)")
+    data = request.get_json(silent=True)
     if data is None:
         raise InvalidInput("body: malformed JSON")
     if not isinstance(data, dict):

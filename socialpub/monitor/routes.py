@@ -1,0 +1,24 @@
+"""The monitor page and its JSON twin."""
+from flask import current_app, jsonify, render_template
+
+from .. import metrics
+from . import bp, stats
+
+
+def _snapshot() -> dict:
+    settings = current_app.extensions["socialpub"]
+    return stats.snapshot(metrics.redis_client(current_app), metrics.declared_queues(settings),
+                          settings.heartbeat_timeout_ms)
+
+
+@bp.get("/monitor")
+def page():
+    """Workers, queues, what is being sent, success rates and the latest failures."""
+    settings = current_app.extensions["socialpub"]
+    return render_template("monitor/monitor.html", data=_snapshot(), queue_name=settings.queue_name)
+
+
+@bp.get("/monitor.json")
+def data():
+    """The monitor page's numbers, as JSON."""
+    return jsonify(_snapshot())

@@ -1,0 +1,185 @@
+"""What socialpub is doing, read from the database (Publication and Attempt
+rows) and Redis (Dramatiq's queues and heartbeats): for the monitor page and
+for the gauges ``/metrics`` computes at scrape time.
+
+Redis keys, as Dramatiq's Redis broker writes them (namespace ``dramatiq``):
+``dramatiq:<q>`` is the list of message ids ready for a worker; ``<q>.msgs``
+holds every message of the queue not yet acknowledged, including those a
+worker has fetched; ``<q>.DQ.msgs`` the delayed ones (retries wait there —
+workers fetch them early, so ``LLEN <q>.DQ`` is nearly always 0); ``<q>.XQ``
+is the sorted set of dead-lettered ids.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+import redis
+from peewee import fn
+
+from ..metrics import read_workers
+from ..models import Attempt, Channel, ChannelState, Publication, PubStatus, iso, utcnow
+from ..networks.base import NETWORKS
+
+NAMESPACE = "dramatiq"
+#: Publication statuses that are not a success, as the monitor counts failure.
+NOT_PUBLISHED = (PubStatus.FAILED, PubStatus.EXPIRED, PubStatus.UNCONFIRMED)
+#: At most this many attempts are read to compute attempt times.
+MAX_ATTEMPT_ROWS = 100_000
+
+
+def queue_depths(client, queues) -> dict:
+    """``{queue: {"ready", "in_flight", "delayed", "dead"}}``, in one round trip.
+
+    Raises:
+      redis.RedisError: Redis is unreachable.
+    """
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        key = f"{NAMESPACE}:{queue}"
+        pipe.llen(key)
+        pipe.hlen(f"{key}.msgs")
+        pipe.hlen(f"{key}.DQ.msgs")
+        pipe.zcard(f"{key}.XQ")
+    values = pipe.execute()
+    depths = {}
+    for i, queue in enumerate(queues):
+        ready, unacked, delayed, dead = values[4 * i:4 * i + 4]
+        depths[queue] = {"ready": ready, "in_flight": max(0, unacked - ready), "delayed": delayed,
+                         "dead": dead}
+    return depths
+
+
+def publication_counts() -> dict:
+    """``{(network, status): count}`` for every network and status, zeros included."""
+    counts = {(network, status): 0 for network in NETWORKS for status in PubStatus.ALL}
+    rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
+            .group_by(Publication.network, Publication.status).tuples())
+    for network, status, count in rows:
+        counts[(network, status)] = count
+    return counts
+
+
+def channels_needing_reauth() -> list:
+    return [{"id": c.id, "name": c.name, "network": c.network, "reason": c.state_reason}
+            for c in Channel.select().where(Channel.state == ChannelState.NEEDS_REAUTH).order_by(Channel.id)]
+
+
+def oldest_queued_age_s(now=None) -> float | None:
+    """How long the oldest publication queued (not yet taken) has waited, or None."""
+    now = now or utcnow()
+    oldest = (Publication.select(fn.MIN(Publication.enqueued_at))
+              .where(Publication.status == PubStatus.QUEUED).scalar())
+    return None if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+
+def in_progress(now=None) -> list:
+    """Publications a worker is sending now, longest-running first."""
+    now = now or utcnow()
+    rows = (Publication.select(Publication.id, Publication.post, Publication.network, Publication.attempts,
+                               Publication.started_at)
+            .where(Publication.status == PubStatus.PROCESSING).order_by(Publication.started_at))
+    return [{"publication_id": p.id, "post_id": p.post_id, "network": p.network, "attempt": p.attempts,
+             "started_at": iso(p.started_at),
+             "running_s": round((now - p.started_at).total_seconds(), 1) if p.started_at else None}
+            for p in rows]
+
+
+def outcomes(since) -> dict:
+    """Per network, publications that finished since ``since``: counts by
+    final status, and success/failure percentages (None when none finished)."""
+    rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
+            .where((Publication.finished_at >= since) & Publication.status.in_(PubStatus.FINAL))
+            .group_by(Publication.network, Publication.status).tuples())
+    table = {n: {"finished": 0, **{s: 0 for s in PubStatus.FINAL}} for n in NETWORKS}
+    for network, status, count in rows:
+        table.setdefault(network, {"finished": 0, **{s: 0 for s in PubStatus.FINAL}})
+        table[network][status] = count
+        table[network]["finished"] += count
+    for row in table.values():
+        finished = row["finished"]
+        row["success_pct"] = round(100 * row[PubStatus.PUBLISHED] / finished, 1) if finished else None
+        row["failure_pct"] = (round(100 * sum(row[s] for s in NOT_PUBLISHED) / finished, 1)
+                              if finished else None)
+    return table
+
+
+def attempt_times(since) -> dict:
+    """Per network: attempts made since ``since``, their average and 95th
+    percentile duration in seconds (from the Attempt rows)."""
+    rows = (Attempt.select(Publication.network, Attempt.started_at, Attempt.finished_at)
+            .join(Publication).where(Attempt.finished_at >= since)
+            .order_by(Attempt.id.desc()).limit(MAX_ATTEMPT_ROWS).tuples())
+    durations = defaultdict(list)
+    for network, started, finished in rows:
+        durations[network].append(max(0.0, (finished - started).total_seconds()))
+    table = {}
+    for network in sorted(set(NETWORKS) | set(durations), key=_network_order):
+        values = sorted(durations.get(network, []))
+        table[network] = {
+            "attempts": len(values),
+            "avg_s": round(sum(values) / len(values), 3) if values else None,
+            # Nearest rank: the smallest duration that 95 % of attempts do not exceed.
+            "p95_s": round(values[math.ceil(0.95 * len(values)) - 1], 3) if values else None,
+        }
+    return table
+
+
+def latest_failures(limit=10) -> list:
+    """The publications that most recently failed, expired, ended unconfirmed
+    or are waiting to retry, each with its network's own message."""
+    rows = (Publication.select()
+            .where(Publication.status.in_(NOT_PUBLISHED + (PubStatus.RETRYING,))
+                   & Publication.last_error.is_null(False))
+            .order_by(Publication.updated_at.desc(), Publication.id.desc()).limit(limit))
+    return [{"publication_id": p.id, "post_id": p.post_id, "network": p.network, "status": p.status,
+             "error_code": p.last_error_code, "error": p.last_error, "at": iso(p.updated_at)}
+            for p in rows]
+
+
+def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
+    """Everything the monitor page shows, as JSON-ready data. Redis being
+    unreachable leaves ``queues`` and ``workers`` empty and says why in ``redis_error``."""
+    now = now or utcnow()
+    counts = publication_counts()
+    data = {
+        "generated_at": iso(now),
+        "in_progress": in_progress(now),
+        "waiting": {status: {n: counts[(n, status)] for n in NETWORKS}
+                    for status in (PubStatus.QUEUED, PubStatus.RETRYING)},
+        "oldest_queued_age_s": _round(oldest_queued_age_s(now)),
+        "outcomes": {"last_hour": outcomes(now - dt.timedelta(hours=1)),
+                     "last_day": outcomes(now - dt.timedelta(days=1))},
+        "attempt_times": {"last_hour": attempt_times(now - dt.timedelta(hours=1)),
+                          "last_day": attempt_times(now - dt.timedelta(days=1))},
+        "channels_needing_reauth": channels_needing_reauth(),
+        "latest_failures": latest_failures(),
+        "queues": {},
+        "workers": {"alive": 0, "threads": 0, "items": []},
+        "redis_error": None,
+    }
+    try:
+        data["queues"] = queue_depths(redis_client, queues)
+        workers = read_workers(redis_client, heartbeat_timeout_ms=heartbeat_timeout_ms)
+    except (redis.RedisError, OSError) as exc:
+        data["redis_error"] = f"Redis did not answer: {exc}"
+    else:
+        alive = [w for w in workers if w["alive"]]
+        data["workers"] = {
+            "alive": len(alive), "threads": sum(w.get("threads", 0) for w in alive),
+            "items": [{"host": w.get("host"), "pid": w.get("pid"), "threads": w.get("threads"),
+                       "queues": w.get("queues", []),
+                       "started_at": iso(dt.datetime.fromtimestamp(w["started_at"], dt.timezone.utc)
+                                         .replace(tzinfo=None)) if w.get("started_at") else None,
+                       "last_seen_s": _round(w["last_seen_s"])} for w in alive],
+        }
+    return data
+
+
+def _round(value):
+    return None if value is None else round(value, 1)
+
+
+def _network_order(network):
+    return NETWORKS.index(network) if network in NETWORKS else len(NETWORKS)
