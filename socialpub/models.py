@@ -56,8 +56,6 @@ class PubStatus:
     FINAL = (PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
     #: States a person may send again with "retry".
     RETRYABLE = (FAILED, EXPIRED, UNCONFIRMED)
-    #: States a worker may claim from.
-    CLAIMABLE = (QUEUED, RETRYING)
 
 
 class BaseModel(Model):
