@@ -169,8 +169,36 @@ class Attempt(BaseModel):
         indexes = ((("publication", "number"), False),)
 
 
+class User(BaseModel):
+    """A person who may sign in. Everyone signed in shares the same channels and posts."""
+
+    id = AutoField()
+    #: Lower-cased; the sign-in name.
+    email = CharField(max_length=254, unique=True)
+    #: Werkzeug's scrypt hash; empty means no password sign-in (API tokens only).
+    password_hash = CharField(max_length=255, default="")
+    #: A disabled user can neither sign in nor use their tokens.
+    disabled = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    last_sign_in_at = DateTimeField(null=True)
+
+
+class ApiToken(BaseModel):
+    """A bearer token for the JSON API. Only its SHA-256 is kept: it is shown once."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    #: The token's first characters, so people can tell their tokens apart.
+    prefix = CharField(max_length=16)
+    digest = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken]

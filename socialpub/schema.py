@@ -51,9 +51,16 @@ def _scheduling():
     migrate(*steps)
 
 
+def _accounts():
+    """Users and API tokens."""
+    from .models import ApiToken, User
+
+    database.create_tables([User, ApiToken], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
-STEPS = [_create_tables, _delivery_state, _scheduling]
+STEPS = [_create_tables, _delivery_state, _scheduling, _accounts]
 
 
 def current_version() -> int:
