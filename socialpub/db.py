@@ -12,8 +12,13 @@ from urllib.parse import urlparse
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
+from werkzeug.routing import IntegerConverter
 
 database = DatabaseProxy()
+
+#: The largest id either database can be asked about: a signed 64-bit integer.
+#: SQLite's driver raises OverflowError past it, so nothing larger reaches a query.
+MAX_ID = 2**63 - 1
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -61,3 +66,15 @@ def write_transaction():
     if isinstance(database.obj, SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every URL of the app: an id from 1 to :data:`MAX_ID`, in
+    ASCII digits. Anything else matches no route (a 404), where Werkzeug's own
+    converter takes any Unicode digits, and any length (a 5,000-digit id is a
+    ValueError, and one past 64 bits an OverflowError on SQLite)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
