@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ run: $(STAMP)
 ## Run the whole test suite (embedded stack, real Redis and PostgreSQL where reachable).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Measure the production-mode stack on this machine (PostgreSQL and Redis on
+## 127.0.0.1); `make bench BENCH_ARGS=--quick` for a run under a minute.
+bench: $(STAMP) $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

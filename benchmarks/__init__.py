@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (bench.py), the demo timing and the soak run."""
