@@ -18,7 +18,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
       config: a :class:`Settings`, or a dict of Settings fields that override
         the environment's, or None for the environment alone.
     """
-    from . import db, schema
+    from . import db, encryption, schema
     from .broker import setup_broker
 
     if isinstance(config, Settings):
@@ -43,6 +43,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     def open_database():
         db.database.connect(reuse_if_open=True)
 
+    encryption.use_keys(settings.ensure_encryption_keys())
     @app.teardown_request
     def close_database(exc):
         if not db.database.is_closed():

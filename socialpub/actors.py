@@ -124,14 +124,14 @@ def _deliver(job: delivery.Job):
             "to check; not sent again — check, then retry by hand if it did not arrive",
             kind=ErrorKind.PERMANENT))
     except PublishError as exc:
-        error = exc
+        error = exc.redact(job.target.token)
     except TimeLimitExceeded:
         error = PublishError(job.network, f"no answer within the time limit ({_settings.time_limit_s} s); "
                              "the request may have arrived", kind=ErrorKind.TRANSIENT, ambiguous=True)
     except Exception as exc:  # a bug or an unforeseen answer: maybe after sending, so ambiguous
         logger.exception("Publication %d: unexpected error.", job.publication_id)
         error = PublishError(job.network, f"unexpected error: {exc!r}", kind=ErrorKind.TRANSIENT,
-                             ambiguous=True)
+                             ambiguous=True).redact(job.target.token)
     else:
         persist(delivery.record_published, job, receipt, started, outcome=outcome)
         metrics.published(job.network, outcome)

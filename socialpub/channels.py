@@ -93,7 +93,8 @@ def update_channel(channel: Channel, data) -> Channel:
     if isinstance(new_token, str) and not new_token.strip():
         new_token = None
     merged = {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
-              "token": channel.token, "base_url": channel.base_url, "api_version": channel.api_version,
+              "token": new_token if new_token is not None else channel.token,
+              "base_url": channel.base_url, "api_version": channel.api_version,
               "enabled": channel.enabled}
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
@@ -103,14 +104,13 @@ def update_channel(channel: Channel, data) -> Channel:
     if moved and new_token is None:
         # Otherwise whoever can edit a channel could send its stored token to a host of theirs.
         raise InvalidInput(f"token: changing {moved[0]} needs the token again", field="token")
-    if new_token is not None:
-        merged["token"] = new_token
     values = parse_channel(merged)
     values["updated_at"] = utcnow()
     if new_token is not None:
         values.update(state=ChannelState.ACTIVE, state_reason=None)
     Channel.update(**values).where(Channel.id == channel.id).execute()
     return Channel.get_by_id(channel.id)
+    # A new token needs no key for the old one (it may be unreadable: a lost key).
 
 
 def sandbox_channels(sandbox_url: str) -> list:

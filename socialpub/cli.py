@@ -1,5 +1,5 @@
 """The ``socialpub`` command: ``up`` (the whole embedded stack), ``db upgrade``,
-``sandbox``, ``worker``, ``seed-sandbox-channels``."""
+``sandbox``, ``worker``, ``seed-sandbox-channels``, ``rotate-key``."""
 from __future__ import annotations
 
 import logging
@@ -26,8 +26,11 @@ SEED_LATENCIES = "facebook=3,instagram=5,linkedin=4,whatsapp=2"
 
 
 def _bind(settings):
+    """The database, and the keys of the secrets stored in it."""
     from .db import bind
+    from .encryption import use_keys
 
+    use_keys(settings.ensure_encryption_keys())
     return bind(settings.database_url)
 
 
@@ -79,6 +82,23 @@ def seed_command(sandbox_url):
     with database.connection_context():
         added = seed_sandbox_channels(sandbox_url)
     click.echo(f"{added} sandbox channels added")
+
+
+@click.command("rotate-key")
+def rotate_key_command():
+    """Re-encrypt every stored secret with the first key of SOCIALPUB_ENCRYPTION_KEYS."""
+    from .encryption import rotate
+    from .errors import SecretUnreadable
+    from .models import TABLES
+
+    database = _bind(Settings.from_env())
+    with database.connection_context():
+        try:
+            changed, current = rotate(TABLES)
+        except SecretUnreadable as exc:
+            raise click.ClickException(f"{exc.message} (nothing was changed)") from None
+    click.echo(f"{changed} secret(s) re-encrypted with the first key; {current} already were. "
+               f"Keys after the first may now be removed.")
 
 
 @click.command("up")
@@ -214,7 +234,8 @@ def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _command in (db_group, sandbox_command, worker_command, seed_command, up_command):
+for _command in (db_group, sandbox_command, worker_command, seed_command, rotate_key_command,
+                 up_command):
     main.add_command(_command)
 
 

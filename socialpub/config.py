@@ -26,6 +26,9 @@ class Settings:
     #: Folder for the SQLite file, the embedded Redis and the secret key.
     instance_dir: str = ""
     secret_key: str = ""
+    #: Fernet keys for the secrets stored in the database (channel tokens): the
+    #: first encrypts, all decrypt. Empty: one key generated in the instance folder.
+    encryption_keys: tuple = field(default=(), repr=False)
     #: Dramatiq queue the publish messages go to.
     queue_name: str = "publish"
     #: Retries after the first attempt for a transient failure (the seed: 3).
@@ -70,6 +73,8 @@ class Settings:
             "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance / 'socialpub.db'}",
             "redis_url": env.get("REDIS_URL") or EMBEDDED_REDIS,
             "secret_key": env.get("SECRET_KEY") or "",
+            "encryption_keys": tuple(k.strip() for k in (env.get("SOCIALPUB_ENCRYPTION_KEYS") or "").split(",")
+                                     if k.strip()),
         }
         numeric = {
             "max_retries": "PUBLISH_MAX_RETRIES",
@@ -118,3 +123,27 @@ class Settings:
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def ensure_encryption_keys(self) -> tuple:
+        """The configured keys, else one generated once and kept in the instance
+        folder (mode 0600): losing that file loses every stored token."""
+        if self.encryption_keys:
+            return self.encryption_keys
+        path = Path(self.instance_dir) / "encryption_key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written aside, then linked into place: of processes starting at
+            # once (socialpub up), every one ends up with the key that won.
+            aside = path.with_name(f".encryption_key.{os.getpid()}")
+            descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(Fernet.generate_key().decode())
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass
+            finally:
+                aside.unlink()
+        return (path.read_text().strip(),)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from peewee import Case, fn
 
 from .db import supports_row_locks, write_transaction
+from .errors import SecretUnreadable
 from .models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
 from .networks import Content, ErrorKind, PublishError, Published, Target
 
@@ -54,7 +55,7 @@ def claim(publication_id: int, limits: Limits) -> Job | None:
     """Take a publication for this worker, or return None if it is not ours to
     take: already finished, being worked on, a retry not yet due — or, settled
     here without calling the network, too old or on a channel that needs
-    re-authorisation.
+    re-authorisation (or, once claimed, whose token no configured key decrypts).
 
     A publication left "processing" longer than the lease lost its worker; it
     is claimed again, marked ambiguous from that attempt's start, so that the
@@ -78,11 +79,23 @@ def claim(publication_id: int, limits: Limits) -> Job | None:
         return None
     pub = (Publication.select(Publication, Channel, Post).join_from(Publication, Channel)
            .join_from(Publication, Post).where(Publication.id == publication_id).get())
+    try:
+        return _job(pub, pub.channel.token)
+    except SecretUnreadable as exc:
+        # No configured key opens the token: nothing can be sent until a person
+        # restores the key or enters the token again, then retries.
+        logger.error("Publication %d failed: %s", publication_id, exc.message)
+        record_final(_job(pub, token=""), PubStatus.FAILED,
+                     PublishError(pub.network, exc.message, kind=ErrorKind.PERMANENT, code=exc.code), now)
+        return None
+
+
+def _job(pub: Publication, token: str) -> Job:
     channel, post = pub.channel, pub.post
     return Job(
         publication_id=pub.id, post_id=post.id, channel_id=channel.id, network=pub.network,
         attempt=pub.attempts,
-        target=Target(network=channel.network, account_id=channel.account_id, token=channel.token,
+        target=Target(network=channel.network, account_id=channel.account_id, token=token,
                       base_url=channel.base_url, recipients=tuple(channel.recipients or ()),
                       api_version=channel.api_version),
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),

@@ -60,6 +60,15 @@ class Unprocessable(AppError):
     code = "unprocessable"
 
 
+class SecretUnreadable(AppError):
+    """A stored secret (a channel's token) that none of the configured keys
+    decrypts: the server's configuration is at fault, not the request (500).
+    The message names the row and what to do, never the secret."""
+
+    status = 500
+    code = "secret_unreadable"
+
+
 class PublicationFailed(Exception):
     """Raised by the publish actor when a publication has failed for good:
     declared in the actor's ``throws`` so Dramatiq does not retry it."""

@@ -13,6 +13,7 @@ from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKe
                     IntegerField, Model, TextField)
 
 from .db import database
+from .encryption import EncryptedTextField
 
 
 def utcnow() -> dt.datetime:
@@ -84,7 +85,8 @@ class Channel(BaseModel):
     name = CharField(max_length=100)
     #: Page id, IG user id, author URN or phone-number id, by network.
     account_id = CharField(max_length=200)
-    token = TextField()
+    #: Encrypted at rest (see encryption.py); write-only in the API and pages.
+    token = EncryptedTextField()
     #: API root, e.g. https://graph.facebook.com/v24.0 (or the sandbox's).
     base_url = CharField(max_length=300)
     #: WhatsApp recipients (E.164 numbers).
@@ -98,6 +100,11 @@ class Channel(BaseModel):
     last_published_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    @property
+    def token_set(self) -> bool:
+        """Whether a token is stored, known without decrypting it."""
+        return bool(self.__data__.get("token"))
 
 
 class Post(BaseModel):

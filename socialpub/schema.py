@@ -58,9 +58,20 @@ def _accounts():
     database.create_tables([User, ApiToken], safe=True)
 
 
+def _encrypted_tokens():
+    """Channel tokens encrypted at rest. The column is TEXT already, which
+    holds the longer Fernet text."""
+    from .encryption import encrypt_plaintext
+    from .models import Channel
+
+    count = encrypt_plaintext(Channel, Channel.token)
+    if count:
+        logger.info("Encrypted the tokens of %d channel(s).", count)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
-STEPS = [_create_tables, _delivery_state, _scheduling, _accounts]
+STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens]
 
 
 def current_version() -> int:

@@ -174,3 +174,12 @@ def test_prometheus_scrapes_the_services_and_grafana_gets_its_datasource_and_das
         assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
         assert panel["targets"] and all(t["datasource"]["uid"] == datasource["uid"] for t in panel["targets"])
         assert {"x", "y", "w", "h"} <= set(panel["gridPos"]) and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+
+
+def test_every_app_container_gets_the_same_encryption_keys(compose):
+    """Web, workers, scheduler and migrate read each other's tokens: without one
+    shared SOCIALPUB_ENCRYPTION_KEYS each would make a key of its own."""
+    for name, service in compose["services"].items():
+        if service.get("image", "").startswith("socialpub"):
+            value = service.get("environment", {}).get("SOCIALPUB_ENCRYPTION_KEYS", "")
+            assert value.startswith("${SOCIALPUB_ENCRYPTION_KEYS:?"), f"{name}: {value!r}"

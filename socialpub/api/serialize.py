@@ -78,7 +78,6 @@ def status(p: Post, publications) -> dict:
 
 
 def channel(c: Channel) -> dict:
-    token = c.token or ""
     return {
         "id": c.id,
         "network": c.network,
@@ -92,7 +91,7 @@ def channel(c: Channel) -> dict:
         "state_reason": c.state_reason,
         "last_published_at": iso(c.last_published_at),
         # Tokens are write-only: show that one is set, never the token.
-        "token_set": bool(token),
+        "token_set": c.token_set,
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
     }

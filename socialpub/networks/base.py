@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import enum
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import requests
@@ -22,6 +22,9 @@ NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
 DEFAULT_GRAPH_VERSION = "v24.0"
 #: LinkedIn-Version header (YYYYMM) used when a channel does not name one.
 DEFAULT_LINKEDIN_VERSION = "202601"
+
+#: Shortest token :meth:`PublishError.redact` blanks out of messages.
+MIN_SECRET_LENGTH = 8
 
 #: Where each network's API lives in production.
 DEFAULT_BASE_URLS = {
@@ -92,6 +95,16 @@ class PublishError(Exception):
         code = f" (code {self.code}{'/' + self.subcode if self.subcode else ''})" if self.code else ""
         return f"{self.network}: {self.message}{code}"
 
+    def redact(self, secret: str) -> "PublishError":
+        """Blank ``secret`` out of the message, in case the network (or a proxy
+        before it) echoed the request; return self. Secrets shorter than
+        :data:`MIN_SECRET_LENGTH` are left alone: blanking them would garble
+        ordinary words and hide nothing."""
+        if secret and len(secret) >= MIN_SECRET_LENGTH and secret in self.message:
+            self.message = self.message.replace(secret, "***")
+            self.args = (self.message,)
+        return self
+
 
 class Unverifiable(Exception):
     """The network offers no way to tell whether an earlier attempt published.
@@ -113,7 +126,8 @@ class Target:
     #: Page id (facebook), IG user id (instagram), author URN (linkedin),
     #: phone-number id (whatsapp).
     account_id: str
-    token: str
+    #: Kept out of repr(): a Target in a log line or a traceback must not show it.
+    token: str = field(repr=False)
     base_url: str
     #: WhatsApp only: the numbers the message is sent to.
     recipients: tuple = ()

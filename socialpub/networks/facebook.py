@@ -50,18 +50,17 @@ class FacebookAdapter(Adapter):
         """
         base = target.base_url.rstrip("/")
         if content.image_url:
-            form = {"url": content.image_url, "caption": sent_text(content),
-                    "access_token": target.token}
+            form = {"url": content.image_url, "caption": sent_text(content)}
             body = graph_call(self.network, self.timeouts, "POST",
-                              f"{base}/{target.account_id}/photos", data=form)
+                              f"{base}/{target.account_id}/photos", token=target.token, data=form)
             # The photo id is not the post id; the post is what readers open.
             post_id = body.get("post_id") or field(self.network, body, "id")
         else:
-            form = {"message": sent_text(content), "access_token": target.token}
+            form = {"message": sent_text(content)}
             if content.link:
                 form["link"] = content.link
             body = graph_call(self.network, self.timeouts, "POST",
-                              f"{base}/{target.account_id}/feed", data=form)
+                              f"{base}/{target.account_id}/feed", token=target.token, data=form)
             post_id = field(self.network, body, "id")
         logger.info("Published Facebook post %s on page %s.", post_id, target.account_id)
         return Published(external_id=str(post_id), url=post_url(post_id))
@@ -81,10 +80,10 @@ class FacebookAdapter(Adapter):
         if not text.strip():
             raise Unverifiable(self.network, "a post without text cannot be recognised in the feed")
         after = unix_seconds(since) - self.clock_skew
-        params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "100",
-                  "access_token": target.token}
+        params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "100"}
         url = f"{target.base_url.rstrip('/')}/{target.account_id}/feed"
-        matches = [item for item in items_since(self.network, self.timeouts, url, params, after)
+        matches = [item for item in items_since(self.network, self.timeouts, url, params, after,
+                                                token=target.token)
                    if _same_text(text, item.get("message")) and item.get("id")]
         if not matches:
             return None

@@ -104,12 +104,18 @@ def graph_error(network: str, response) -> PublishError:
                         retry_after=retry_after if kind is ErrorKind.RATE_LIMITED else None)
 
 
-def graph_call(network: str, timeouts: Timeouts, method: str, url: str, **kwargs) -> dict:
-    """Call Graph and return the JSON object of a 2xx answer.
+def graph_call(network: str, timeouts: Timeouts, method: str, url: str, *, token: str,
+               **kwargs) -> dict:
+    """Call Graph with ``token`` and return the JSON object of a 2xx answer.
+
+    The token goes in the Authorization header, which Graph accepts as well as
+    an ``access_token`` parameter: in a URL it would end up in logs and in the
+    texts of requests' exceptions.
 
     Raises:
       PublishError: no answer, an error answer, or a 2xx that is not a JSON object.
     """
+    kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": f"Bearer {token}"}
     response = send(network, timeouts, method, url, **kwargs)
     if response.status_code >= 400:
         raise graph_error(network, response)
@@ -151,7 +157,7 @@ def graph_time(text) -> Optional[float]:
 
 
 def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after: float, *,
-                time_field: str = "created_time", max_pages: int = 20):
+                token: str, time_field: str = "created_time", max_pages: int = 20):
     """Yield the items of a Graph list edge (newest first) until one is older than ``after``.
 
     Follows ``paging.next`` for up to ``max_pages`` pages (a busy page posts
@@ -163,7 +169,7 @@ def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after:
       PublishError: a call failed.
     """
     for _ in range(max_pages):
-        body = graph_call(network, timeouts, "GET", url, params=params)
+        body = graph_call(network, timeouts, "GET", url, token=token, params=params)
         data = body.get("data")
         for item in data if isinstance(data, list) else []:
             created = graph_time(item.get(time_field)) if isinstance(item, dict) else None

@@ -25,8 +25,8 @@ from .base import ErrorKind, PublishError, Timeouts, session
 
 logger = logging.getLogger(__name__)
 
-#: Tokens sent as query parameters (Graph GETs) appear in requests' exception
-#: texts, which end up in logs and the database.
+#: A token in a URL (Graph's paging links can carry one) appears in requests'
+#: exception texts, which end up in logs and the database.
 TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s'\")]+")
 
 

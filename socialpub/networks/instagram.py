@@ -104,7 +104,7 @@ class InstagramAdapter(Adapter):
         """
         try:
             body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
-                              params={"fields": "status_code", "access_token": target.token})
+                              token=target.token, params={"fields": "status_code"})
             return field(self.network, body, "status_code")
         except PublishError as err:
             if is_missing_object(err):
@@ -121,11 +121,11 @@ class InstagramAdapter(Adapter):
         media are searched; any doubt or failure falls back to the container id.
         """
         after = unix_seconds(since) - self.clock_skew if since else 0.0
-        params = {"fields": "id,caption,timestamp", "limit": "100", "access_token": target.token}
+        params = {"fields": "id,caption,timestamp", "limit": "100"}
         try:
             matches = [item.get("id") for item in items_since(
                 self.network, self.timeouts, f"{_base(target)}/{target.account_id}/media", params,
-                after, time_field="timestamp", max_pages=20 if since else 1)
+                after, token=target.token, time_field="timestamp", max_pages=20 if since else 1)
                 if item.get("caption") == content.text]
         except PublishError as err:
             logger.warning("Could not look up the media of Instagram container %s: %s",
@@ -144,8 +144,8 @@ class InstagramAdapter(Adapter):
         # an unpublished container that expires, so the error is not ambiguous.
         body = graph_call(self.network, self.timeouts, "POST",
                           f"{_base(target)}/{target.account_id}/media", creates_item=False,
-                          data={"image_url": content.image_url, "caption": content.text,
-                                "access_token": target.token})
+                          token=target.token,
+                          data={"image_url": content.image_url, "caption": content.text})
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
         return container_id
@@ -165,7 +165,7 @@ class InstagramAdapter(Adapter):
                 return Published(external_id=container_id)
             body = graph_call(self.network, self.timeouts, "POST",
                               f"{_base(target)}/{target.account_id}/media_publish",
-                              data={"creation_id": container_id, "access_token": target.token})
+                              token=target.token, data={"creation_id": container_id})
             media_id = field(self.network, body, "id")
         except PublishError as err:
             err.container_id = container_id
@@ -184,7 +184,7 @@ class InstagramAdapter(Adapter):
         interval = self.poll_interval
         while True:
             body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
-                              params={"fields": "status_code,status", "access_token": target.token})
+                              token=target.token, params={"fields": "status_code,status"})
             state = body.get("status_code")
             if state in ("FINISHED", "PUBLISHED"):
                 return state

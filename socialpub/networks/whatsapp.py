@@ -40,9 +40,8 @@ class WhatsAppAdapter(Adapter):
         delivered = {}
         for recipient in target.recipients:
             try:
-                body = graph_call(self.network, self.timeouts, "POST", url,
-                                  json=_message(recipient, content),
-                                  headers={"Authorization": f"Bearer {target.token}"})
+                body = graph_call(self.network, self.timeouts, "POST", url, token=target.token,
+                                  json=_message(recipient, content))
                 delivered[recipient] = _message_id(body)
             except PublishError as err:
                 if delivered:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from .. import channels as channel_service
-from ..errors import AppError
+from ..errors import AppError, SecretUnreadable
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
@@ -21,7 +21,10 @@ def channels():
 
 def token_hint(channel) -> str | None:
     """Enough of a long token to tell two apart; never the token."""
-    token = channel.token if channel else ""
+    try:
+        token = channel.token if channel else ""
+    except SecretUnreadable as exc:
+        return f"but it cannot be read: {exc.message}"
     return f"ends in …{token[-4:]}" if token and len(token) >= 20 else None
 
 
