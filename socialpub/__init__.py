@@ -2,9 +2,11 @@
 WhatsApp at once, through a Dramatiq queue."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 
@@ -28,11 +30,20 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__, instance_path=settings.instance_dir)
-    app.config.update(SECRET_KEY=settings.ensure_secret_key(), MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.url_map.converters["int"] = db.IdConverter  # every <int:…> is an id: 1 to 2**63-1
+    app.config.update(
+        SECRET_KEY=settings.ensure_secret_key(), MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # The session cookie: not readable by scripts, not sent on cross-site
+        # sub-requests, HTTPS-only behind a TLS proxy, and it ends.
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.behind_proxy, PERMANENT_SESSION_LIFETIME=dt.timedelta(days=14))
+    if settings.behind_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.json.sort_keys = False
     app.extensions["socialpub"] = settings
 
     db.bind(settings.database_url)
+    encryption.use_keys(settings.ensure_encryption_keys())
     if settings.is_sqlite:
         # The embedded default has no deploy step: bring its file up to date here.
         with db.database.connection_context():
@@ -43,21 +54,22 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     def open_database():
         db.database.connect(reuse_if_open=True)
 
-    encryption.use_keys(settings.ensure_encryption_keys())
     @app.teardown_request
     def close_database(exc):
         if not db.database.is_closed():
             db.database.close()
 
+    from .auth import bp as auth_bp
     from .api import bp as api_bp
     from .web import bp as web_bp, csrf
     from .cli import register_flask_commands
 
+    app.register_blueprint(auth_bp)  # first: its gate runs before every other before_request
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     from .monitor import bp as monitor_bp  # also serves /metrics
     app.register_blueprint(monitor_bp)
     csrf.init_app(app)
-    csrf.exempt(api_bp)  # the JSON API is not driven by browser cookies (token auth comes later)
+    csrf.exempt(api_bp)  # the API's writes need a bearer token, which a browser never adds by itself
     register_flask_commands(app)
     return app

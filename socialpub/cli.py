@@ -12,6 +12,7 @@ import time
 
 import click
 
+from .auth import commands as auth_commands
 from .config import EMBEDDED_REDIS, Settings
 
 logger = logging.getLogger("socialpub")
@@ -132,9 +133,14 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         schema.upgrade()
         if not no_sandbox and seed_sandbox_channels(sandbox_url):
             click.echo(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).")
+        first_password = auth_commands.ensure_first_user()
 
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
+    if not no_sandbox:
+        # The demo channels and the demo image are served by the sandbox on loopback,
+        # which the image download refuses unless it is allowed.
+        env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + ("127.0.0.1/32",))
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable
@@ -155,6 +161,9 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
                f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
                f"  workers http://{host}:{metrics_port}/metrics\n"
                f"Press Ctrl-C to stop.\n")
+    if first_password:
+        click.echo(f"Sign in as admin@localhost with the password {first_password}\n"
+                   f"(shown only this once: change it on the Account page).\n")
 
     stopping = False
 
@@ -235,7 +244,7 @@ def main():
 
 
 for _command in (db_group, sandbox_command, worker_command, seed_command, rotate_key_command,
-                 up_command):
+                 up_command, *auth_commands.COMMANDS):
     main.add_command(_command)
 
 

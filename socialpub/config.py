@@ -4,6 +4,7 @@ Everything else receives a :class:`Settings`; nothing else reads ``os.environ``.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,19 @@ EMBEDDED_REDIS = "embedded"
 
 def _instance_dir() -> Path:
     return Path(os.environ.get("SOCIALPUB_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+def parse_networks(text: str) -> tuple[str, ...]:
+    """``"127.0.0.1/32, 10.1.0.0/16"`` as a tuple of normalised CIDR strings.
+
+    Raises:
+      SystemExit: an entry is not an address or a network.
+    """
+    try:
+        return tuple(str(ipaddress.ip_network(part.strip(), strict=False))
+                     for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise SystemExit(f"OUTBOUND_ALLOW_NETWORKS: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -57,8 +71,17 @@ class Settings:
     #: Network call timeouts (seconds).
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    #: Networks (CIDR) that adapters may download from although they are not
+    #: public, e.g. ("127.0.0.1/32",) for the sandbox; everything else private
+    #: (loopback, RFC 1918, link-local, ...) is refused. See networks/outbound.py.
+    outbound_allow: tuple[str, ...] = ()
     #: Largest request body the web app accepts (bytes).
     max_body_bytes: int = 256 * 1024
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str = ""
+    #: Behind a TLS-terminating proxy: trust its X-Forwarded-* headers (one hop)
+    #: and mark the session cookie Secure.
+    behind_proxy: bool = False
     #: Page size bounds for lists.
     page_size: int = 20
     max_page_size: int = 100
@@ -75,6 +98,8 @@ class Settings:
             "secret_key": env.get("SECRET_KEY") or "",
             "encryption_keys": tuple(k.strip() for k in (env.get("SOCIALPUB_ENCRYPTION_KEYS") or "").split(",")
                                      if k.strip()),
+            "metrics_token": env.get("METRICS_TOKEN") or "",
+            "behind_proxy": (env.get("SOCIALPUB_BEHIND_PROXY") or "").lower() in ("1", "true", "yes"),
         }
         numeric = {
             "max_retries": "PUBLISH_MAX_RETRIES",
@@ -101,6 +126,7 @@ class Settings:
                     raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
         if env.get("PUBLISH_QUEUE"):
             values["queue_name"] = env["PUBLISH_QUEUE"]
+        values["outbound_allow"] = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
         settings = cls(**values)
         if settings.processing_lease_s <= settings.time_limit_s:
             raise SystemExit("PUBLISH_PROCESSING_LEASE_S must be longer than PUBLISH_TIME_LIMIT_S")

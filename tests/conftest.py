@@ -14,8 +14,12 @@ import pytest
 import requests
 
 from socialpub import create_app, db, schema
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from socialpub.auth.accounts import issue_token
 from socialpub.config import Settings
-from socialpub.models import TABLES
+from socialpub.models import TABLES, User
 from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.server import serve_in_thread
 
@@ -95,7 +99,22 @@ def settings(request, database_url, redis_url, tmp_path):
     overrides = marker.kwargs if marker else {}
     return Settings(database_url=database_url, redis_url=redis_url, instance_dir=str(tmp_path),
                     secret_key="test", max_retries=2, min_backoff_ms=50, max_backoff_ms=200,
-                    read_timeout=10).with_(**overrides)
+                    read_timeout=10, outbound_allow=("127.0.0.1/32",)).with_(**overrides)  # the sandbox
+
+
+#: The password of the user every test app has (its hash is computed once: scrypt is slow on purpose).
+TEST_EMAIL, TEST_PASSWORD = "tester@example.com", "a long test password"
+_TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD)
+
+
+class SignedInClient(FlaskClient):
+    """``app.test_client()`` in tests: signed in as the test user, and sending its API token."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.application.config['TEST_API_TOKEN']}"
+        with self.session_transaction() as session:
+            session.update(self.application.config["TEST_SESSION"])
 
 
 @pytest.fixture
@@ -105,6 +124,10 @@ def app(settings):
     database = db.database.obj
     with database.connection_context():
         schema.upgrade()
+        user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH)
+        app.config["TEST_API_TOKEN"] = issue_token(user, "tests")[1]
+    app.config["TEST_SESSION"] = {"user_id": user.id, "pw": user.password_hash[-12:]}
+    app.test_client_class = SignedInClient
     broker = dramatiq.get_broker()
     broker.flush_all()
     yield app
@@ -118,7 +141,20 @@ def app(settings):
 
 @pytest.fixture
 def client(app):
+    """Signed in, with an API token (see :class:`SignedInClient`)."""
     return app.test_client()
+
+
+@pytest.fixture
+def anon_client(app):
+    """Neither signed in nor sending a token."""
+    return FlaskClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def api_token(app) -> str:
+    """The test user's API token (the ``client`` fixture already sends it)."""
+    return app.config["TEST_API_TOKEN"]
 
 
 @pytest.fixture

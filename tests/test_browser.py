@@ -21,6 +21,8 @@ from werkzeug.serving import make_server
 from socialpub import db
 from socialpub.models import Publication
 
+from .conftest import TEST_EMAIL, TEST_PASSWORD
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DRIVER_PATHS = ("/usr/bin/chromedriver", "chromedriver")
 BROWSER_PATHS = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -82,12 +84,20 @@ def browser(chrome):
 
 
 @pytest.fixture
-def live_server(app, worker, sandbox_channels):
-    """The app on a free loopback port, served from a thread, with an in-process worker."""
+def live_server(app, worker, sandbox_channels, browser):
+    """The app on a free loopback port, served from a thread, with an in-process
+    worker; the browser signs in through the sign-in form first."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="web-under-test", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.port}"
+    url = f"http://127.0.0.1:{server.port}"
+    browser.get(f"{url}/compose")
+    wait(browser, lambda d: "/sign-in" in d.current_url, "the sign-in page")
+    browser.find_element("id", "email").send_keys(TEST_EMAIL)
+    browser.find_element("id", "password").send_keys(TEST_PASSWORD)
+    browser.find_element("css selector", "#sign-in-form button[type=submit]").click()
+    wait(browser, lambda d: d.current_url == f"{url}/compose", "the compose page after signing in")
+    yield url
     server.shutdown()
     server.server_close()
     thread.join(5)

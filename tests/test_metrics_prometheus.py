@@ -136,7 +136,7 @@ def test_every_dashboard_panel_returns_data_from_a_real_prometheus(
             prometheus = Prometheus(prometheus_config(web.url, workers.port, GRAFANA / "alerts.yml"),
                                     tmp_path / "prometheus")
             wait_for(prometheus.targets_up, 60, "Prometheus to scrape the web app and the workers")
-            publish_posts(web.url, sandbox, 6, "dashboard")
+            publish_posts(web, sandbox, 6, "dashboard")
             wait_for(all_final, 60, "every publication to reach a final state", interval=0.2)
             time.sleep(3)  # a few more scrapes after the last change
 

@@ -3,11 +3,7 @@ exposition server, summed over the processes, and what they count agrees with
 the database: publications by outcome, Attempt rows, retries and rate-limit
 waits, Dramatiq's own message counters. `socialpub up` serves both the web's
 and the workers' metrics, on a port it prints."""
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +13,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from socialpub.metrics import read_workers, redis_client
 from socialpub.networks.base import NETWORKS
 
-from .workers import (FAULTS, MetricsWorkerCLI, ServedApp, all_final, database_counts, free_port, parse,
-                      publish_posts, total, wait_for)
+from .workers import (FAULTS, MetricsWorkerCLI, ServedApp, SocialpubUp, all_final, database_counts, free_port,
+                      parse, publish_posts, total, wait_for)
 
 POSTS = 8
 
@@ -32,7 +28,7 @@ def test_two_worker_processes_export_summed_counters_that_agree_with_the_databas
     try:
         workers.wait_ready(redis_client(app))
         with ServedApp(app) as web:
-            publish_posts(web.url, sandbox, POSTS, "metrics agree")
+            publish_posts(web, sandbox, POSTS, "metrics agree")
             wait_for(all_final, 60, "every publication to reach a final state", interval=0.2)
         samples = workers.scrape()
         pids = set(workers.worker_pids()) & {w["pid"] for w in read_workers(redis_client(app))}
@@ -91,45 +87,23 @@ def test_two_worker_processes_export_summed_counters_that_agree_with_the_databas
 
 
 def test_socialpub_up_serves_web_and_worker_metrics_on_the_port_it_prints(tmp_path):
-    web, sandbox, metrics_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["SOCIALPUB_INSTANCE"] = str(tmp_path / "instance")
-    log = open(tmp_path / "up.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "socialpub.cli", "up", "--port", str(web), "--sandbox-port", str(sandbox),
-         "--latency", "facebook=0.1,instagram=0.1,linkedin=0.1,whatsapp=0.1", "--worker-processes", "2",
-         "--worker-threads", "2", "--metrics-port", str(metrics_port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{web}"
-
-    def answers(url):
-        try:
-            return requests.get(url, timeout=1).ok
-        except requests.RequestException:
-            return False
-    try:
-        wait_for(lambda: answers(f"{base}/healthz") and answers(f"http://127.0.0.1:{metrics_port}/metrics"),
-                 60, "the web app and the workers' exporter")
-        created = requests.post(f"{base}/api/posts", json={
-            "text": "Hello metrics", "image_url": f"http://127.0.0.1:{sandbox}/_sandbox/image.jpg",
+    metrics_port = free_port()
+    with SocialpubUp(tmp_path, "--latency", "facebook=0.1,instagram=0.1,linkedin=0.1,whatsapp=0.1",
+                     "--worker-processes", "2", "--worker-threads", "2", "--metrics-port", str(metrics_port)) as up:
+        base, api = up.url, up.session
+        wait_for(lambda: up.answers(f"http://127.0.0.1:{metrics_port}/metrics"), 60, "the workers' exporter")
+        created = api.post(f"{base}/api/posts", json={
+            "text": "Hello metrics", "image_url": f"{up.sandbox_url}/_sandbox/image.jpg",
             "publish": True}, timeout=5)
         assert created.status_code == 201
         post_id = created.json()["id"]
-        wait_for(lambda: requests.get(f"{base}/api/posts/{post_id}/status", timeout=5).json()["by_status"][
+        wait_for(lambda: api.get(f"{base}/api/posts/{post_id}/status", timeout=5).json()["by_status"][
             "published"] == 4, 30, "all four networks to publish")
         workers = parse(requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text)
         web_metrics = parse(requests.get(f"{base}/metrics", timeout=5).text)
-        monitor = requests.get(f"{base}/monitor.json", timeout=5).json()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.seek(0)
-        output = log.read()
-    assert proc.returncode == 0, output
+        monitor = api.get(f"{base}/monitor.json", timeout=5).json()
+    output = up.output
+    assert up.returncode == 0, output
     assert re.search(rf"workers http://127\.0\.0\.1:{metrics_port}/metrics", output), output
     assert total(workers, "socialpub_publications_total", outcome="published") == 4
     assert total(workers, "dramatiq_messages_total", actor_name="publish") == 4

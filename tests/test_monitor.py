@@ -159,7 +159,7 @@ def test_the_monitor_page_screenshot_for_the_docs(app, client, sandbox, sandbox_
     try:
         wait_for(lambda: requests.get(f"{sandbox.url}/_sandbox/held", timeout=5).json().get("instagram", 0) > 0,
                  30, "Instagram's request to be held")
-        with ServedApp(app) as web:
+        with ServedApp(app, as_test_user=True) as web:
             screenshot(f"{web.url}/monitor", target)
     finally:
         sandbox_client.configure(instagram={"hold": False})

@@ -3,6 +3,8 @@ their Prometheus exporter, a served web app, and a workload with known
 failures."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -85,12 +87,25 @@ def total(samples: dict, name: str, **labels) -> float:
 
 
 class ServedApp:
-    """The Flask app on a loopback port, in a thread (requests count in this process)."""
+    """The Flask app on a loopback port, in a thread (requests count in this process).
 
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+    ``session`` sends the test user's API token. With ``as_test_user``, every
+    request that brings no credentials gets that token added on the way in
+    (for a headless browser taking a screenshot, which cannot sign in).
+    """
+
+    def __init__(self, app, as_test_user=False):
+        token = app.config["TEST_API_TOKEN"]
+        served = app
+        if as_test_user:
+            def served(environ, start_response):
+                environ.setdefault("HTTP_AUTHORIZATION", f"Bearer {token}")
+                return app(environ, start_response)
+        self.server = make_server("127.0.0.1", 0, served, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
 
     def __enter__(self):
         self.thread.start()
@@ -101,15 +116,15 @@ class ServedApp:
         self.thread.join()
 
 
-def publish_posts(base_url, sandbox, count, tag):
+def publish_posts(web: ServedApp, sandbox, count, tag):
     """Create and publish ``count`` posts over HTTP (the JSON API); return their ids."""
     ids = []
     for i in range(count):
-        response = requests.post(f"{base_url}/api/posts", json={
+        response = web.session.post(f"{web.url}/api/posts", json={
             "text": f"{tag} {i}", "image_url": f"{sandbox.url}/_sandbox/image.jpg"}, timeout=10)
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
-        published = requests.post(f"{base_url}/api/posts/{ids[-1]}/publish", json={}, timeout=10)
+        published = web.session.post(f"{web.url}/api/posts/{ids[-1]}/publish", json={}, timeout=10)
         assert published.status_code == 202, published.text
     return ids
 
@@ -134,3 +149,53 @@ def database_counts():
         key = (a.publication.network, a.outcome)
         by_outcome[key] = by_outcome.get(key, 0) + 1
     return by_status, by_outcome, retries, waits
+
+
+class SocialpubUp:
+    """``socialpub up`` (what ``make run`` starts) on free ports and a fresh
+    instance folder, stopped with Ctrl-C on exit. ``session`` carries an API
+    token made with ``socialpub create-token`` for the admin ``up`` created;
+    ``output`` holds everything it printed once it has stopped."""
+
+    def __init__(self, tmp_path, *args):
+        self.web, self.sandbox = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.web}"
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox}"
+        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        self.env["SOCIALPUB_INSTANCE"] = str(tmp_path / "instance")
+        self.log = open(tmp_path / "up.log", "w+")
+        self.command = [sys.executable, "-m", "socialpub.cli", "up", "--port", str(self.web),
+                        "--sandbox-port", str(self.sandbox), *args]
+        self.session = requests.Session()
+        self.output = ""
+        self.returncode = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     text=True)
+        try:
+            wait_for(lambda: self.answers(f"{self.url}/healthz"), 60, "the web app")
+            token = subprocess.run([sys.executable, "-m", "socialpub.cli", "create-token", "admin@localhost"],
+                                   env=self.env, capture_output=True, text=True, check=True).stdout.strip()
+        except BaseException:
+            self.__exit__()
+            raise
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        return self
+
+    def answers(self, url) -> bool:
+        try:
+            return requests.get(url, timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.returncode = self.proc.returncode
+        self.log.seek(0)
+        self.output = self.log.read()

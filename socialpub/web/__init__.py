@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from ..auth import public
 from ..db import database
 from ..errors import AppError
 from ..models import Channel, ChannelState, PostStatus, PubStatus, iso
@@ -62,6 +63,7 @@ def template_globals(state):
 
 
 @bp.get("/healthz")
+@public
 def healthz():
     """Liveness for load balancers and compose: the database answers."""
     database.execute_sql("SELECT 1")

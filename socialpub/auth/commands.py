@@ -1,0 +1,82 @@
+"""``socialpub create-user``, ``create-token``, ``revoke-token``: accounts from
+the command line (the first user has no one to create them in the web app)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..config import Settings
+from ..errors import AppError
+
+
+def _connected():
+    from ..db import bind
+
+    return bind(Settings.from_env().database_url).connection_context()
+
+
+def ensure_first_user(email: str = "admin@localhost") -> str | None:
+    """Create ``email`` with a generated password when there are no users yet;
+    return that password (to be shown once), or None when users exist."""
+    from ..models import User
+    from .accounts import create_user
+
+    if User.select().exists():
+        return None
+    return create_user(email)[1]
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, password_stdin):
+    """Create a user who can sign in; prints a generated password unless one is given."""
+    from .accounts import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with _connected():
+        try:
+            user, password = create_user(email, password)
+        except AppError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Created {user.email}." + ("" if password_stdin else f" Password: {password}"), err=True)
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+def create_token_command(email, name):
+    """Create an API token for a user; prints it alone on standard output (it is shown only this once)."""
+    from .accounts import find_user, issue_token
+
+    with _connected():
+        try:
+            _, plaintext = issue_token(find_user(email), name)
+        except AppError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(plaintext)
+
+
+@click.command("revoke-token")
+@click.argument("email")
+@click.argument("prefix")
+def revoke_token_command(email, prefix):
+    """Revoke a user's live tokens that start with PREFIX (as the account page lists them)."""
+    from ..models import ApiToken
+    from .accounts import find_user, revoke_token
+
+    with _connected():
+        try:
+            user = find_user(email)
+        except AppError as exc:
+            raise click.ClickException(exc.message) from None
+        ids = [t.id for t in ApiToken.select().where(ApiToken.user == user.id, ApiToken.revoked_at.is_null(),
+                                                     ApiToken.prefix.startswith(prefix[:10]))]
+        revoked = sum(revoke_token(i, user) for i in ids)
+    if not revoked:
+        raise click.ClickException(f"{email} has no live token starting with {prefix!r}")
+    click.echo(f"Revoked {revoked} token{'s' if revoked > 1 else ''}.", err=True)
+
+
+COMMANDS = (create_user_command, create_token_command, revoke_token_command)
