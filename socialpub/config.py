@@ -39,7 +39,7 @@ class Settings:
     redis_url: str = EMBEDDED_REDIS
     #: Folder for the SQLite file, the embedded Redis and the secret key.
     instance_dir: str = ""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     #: Fernet keys for the secrets stored in the database (channel tokens): the
     #: first encrypts, all decrypt. Empty: one key generated in the instance folder.
     encryption_keys: tuple = field(default=(), repr=False)
@@ -78,7 +78,7 @@ class Settings:
     #: Largest request body the web app accepts (bytes).
     max_body_bytes: int = 256 * 1024
     #: When set, ``/metrics`` answers only ``Authorization: Bearer <metrics_token>``.
-    metrics_token: str = ""
+    metrics_token: str = field(default="", repr=False)
     #: Behind a TLS-terminating proxy: trust its X-Forwarded-* headers (one hop)
     #: and mark the session cookie Secure.
     behind_proxy: bool = False
