@@ -140,7 +140,8 @@ class Publication(BaseModel):
     rate_limit_waits = IntegerField(default=0)
     #: The Dramatiq message id of the latest enqueue.
     task_id = CharField(max_length=64, null=True)
-    external_id = CharField(max_length=200, null=True)
+    #: The network's id for the item; WhatsApp: one message id per recipient, comma-separated.
+    external_id = TextField(null=True)
     external_url = TextField(null=True)
     #: Instagram: the media container, kept so a lost answer can be checked, not re-posted.
     container_id = CharField(max_length=64, null=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from peewee import SqliteDatabase
+
 from .db import database
 from .models import TABLES, SchemaVersion
 
@@ -69,9 +71,16 @@ def _encrypted_tokens():
         logger.info("Encrypted the tokens of %d channel(s).", count)
 
 
+def _long_external_ids():
+    """WhatsApp keeps one message id per recipient: more than 200 characters
+    from four recipients on. (SQLite does not enforce a VARCHAR's length.)"""
+    if not isinstance(database.obj, SqliteDatabase):
+        database.execute_sql("ALTER TABLE publication ALTER COLUMN external_id TYPE TEXT")
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
-STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens]
+STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids]
 
 
 def current_version() -> int:

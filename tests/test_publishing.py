@@ -200,3 +200,20 @@ def test_a_published_publication_cannot_be_retried(client, create, sandbox_chann
     assert response.status_code == 409
     assert client.post("/api/publications/99999/retry").status_code == 404
     assert len(sandbox_client.received()) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_whatsapp_channel_with_many_recipients_keeps_every_message_id(client, sandbox, sandbox_client, drain):
+    recipients = [f"+1650555{1000 + i}" for i in range(12)]
+    channel = client.post("/api/channels", json={
+        "network": "whatsapp", "account_id": "106540352242922", "token": "sandbox-wa-token",
+        "base_url": f"{sandbox.url}/v24.0", "recipients": recipients}).get_json()
+    created = client.post("/api/posts", json={"text": "To everyone", "channels": [channel["id"]],
+                                              "publish": True})
+    assert created.status_code == 201, created.get_json()
+    drain()
+    with db.database.connection_context():
+        publication = Publication.get(Publication.post == created.get_json()["id"])
+    assert publication.status == "published"
+    assert len(publication.external_id.split(",")) == len(recipients)
+    assert len(publication.external_id) > 200
