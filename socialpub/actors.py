@@ -114,7 +114,8 @@ def publish(publication_id: int):
 
 def _deliver(job: delivery.Job):
     started = utcnow()
-    adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
+    adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout),
+                          _settings.outbound_allow)
     try:
         with metrics.network_call(job.network):
             receipt, outcome = _call_network(adapter, job)

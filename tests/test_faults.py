@@ -47,7 +47,8 @@ class WorkerCLI:
             PUBLISH_TIME_LIMIT_S=str(settings.time_limit_s), HTTP_READ_TIMEOUT=str(settings.read_timeout),
             PUBLISH_MIN_BACKOFF_MS=str(settings.min_backoff_ms),
             PUBLISH_MAX_BACKOFF_MS=str(settings.max_backoff_ms),
-            PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100")
+            PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100",
+            OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow))
         self.log = open(log_path, "a")
         self.proc = None
 

@@ -20,6 +20,8 @@ from socialpub.sandbox.image import jpeg_bytes
 from socialpub.sandbox.server import serve_in_thread
 
 AUTHOR = "urn:li:organization:2414183"
+#: The sandbox serves the images on loopback, which the LinkedIn download refuses unless allowed.
+SANDBOX_NETWORKS = ("127.0.0.1/32",)
 ACCOUNTS = {"facebook": "546349135390552", "instagram": "17841400008460056", "linkedin": AUTHOR,
             "whatsapp": "106540352242922"}
 
@@ -63,7 +65,8 @@ def all_requests(sandbox):
 def publish_error(sandbox, network, content=None, **target_extra) -> PublishError:
     content = content or Content("Error test", image_url=image_url(sandbox))
     with pytest.raises(PublishError) as caught:
-        get_adapter(network).publish(target(sandbox, network, **target_extra), content)
+        get_adapter(network, outbound_allow=SANDBOX_NETWORKS).publish(
+            target(sandbox, network, **target_extra), content)
     return caught.value
 
 
@@ -148,7 +151,7 @@ def test_linkedin_post_escapes_little_text_and_returns_the_urn(sandbox):
 
 def test_linkedin_image_post_uploads_the_downloaded_image_first(sandbox):
     content = Content("With picture", image_url=image_url(sandbox))
-    get_adapter("linkedin").publish(target(sandbox, "linkedin"), content)
+    get_adapter("linkedin", outbound_allow=SANDBOX_NETWORKS).publish(target(sandbox, "linkedin"), content)
     [item] = received(sandbox)
     assert item["image"].startswith("urn:li:image:")
     assert item["image_bytes"] == len(jpeg_bytes())
@@ -169,11 +172,12 @@ def test_linkedin_sends_the_targets_api_version(sandbox):
 
 
 def test_linkedin_image_over_the_size_limit_is_refused_naming_the_image(sandbox):
-    adapter = LinkedInAdapter()
+    adapter = LinkedInAdapter(outbound_allow=SANDBOX_NETWORKS)
     adapter.max_image_bytes = 100
     with pytest.raises(PublishError) as caught:
         adapter.publish(target(sandbox, "linkedin"), Content("big", image_url=image_url(sandbox)))
     assert caught.value.kind is ErrorKind.PERMANENT and image_url(sandbox) in caught.value.message
+    assert "more than the 100" in caught.value.message
     assert received(sandbox) == []
 
 

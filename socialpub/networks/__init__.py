@@ -35,17 +35,22 @@ _cache: dict = {}
 _cache_lock = threading.Lock()
 
 
-def get_adapter(network: str, timeouts: Optional[Timeouts] = None) -> Adapter:
-    """The shared adapter of ``network`` for these timeouts (adapters hold no per-call state).
+def get_adapter(network: str, timeouts: Optional[Timeouts] = None, outbound_allow: tuple = ()) -> Adapter:
+    """The shared adapter of ``network`` for these timeouts and allowed networks
+    (adapters hold no per-call state).
+
+    Parameters:
+      outbound_allow(tuple of str): networks (CIDR) the adapter may download
+        from although they are not public (``Settings.outbound_allow``).
 
     Raises:
       ValueError: ``network`` is not one of :data:`NETWORKS`.
     """
     if network not in ADAPTERS:
         raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORKS)}")
-    timeouts = timeouts or Timeouts()
+    timeouts, key = timeouts or Timeouts(), (network, timeouts, tuple(outbound_allow))
     with _cache_lock:
-        adapter = _cache.get((network, timeouts))
+        adapter = _cache.get(key)
         if adapter is None:
-            adapter = _cache[(network, timeouts)] = ADAPTERS[network](timeouts)
+            adapter = _cache[key] = ADAPTERS[network](timeouts, outbound_allow=tuple(outbound_allow))
         return adapter

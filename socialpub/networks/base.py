@@ -226,8 +226,11 @@ class Adapter:
     #: difference between our clock and the network's.
     clock_skew: float = 60.0
 
-    def __init__(self, timeouts: Timeouts = Timeouts()):
+    def __init__(self, timeouts: Timeouts = Timeouts(), outbound_allow: tuple = ()):
         self.timeouts = timeouts
+        #: Networks (CIDR) the adapter may download from although they are not
+        #: public (the sandbox); see :mod:`.outbound`.
+        self.outbound_allow = tuple(outbound_allow)
 
     def publish(self, target: Target, content: Content, *, checkpoint: Optional[Checkpoint] = None,
                 resume: Optional[dict] = None) -> Published:  # pragma: no cover

@@ -12,11 +12,10 @@ import logging
 import re
 from typing import Optional
 
-import requests
-
+from . import outbound
 from .base import (DEFAULT_LINKEDIN_VERSION, Adapter, Content, ErrorKind, Limits, Published,
                    PublishError, Target, text_with_link)
-from .http import json_body, retry_after_header, send, transport_error
+from .http import json_body, retry_after_header, send
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +78,8 @@ class LinkedInAdapter(Adapter):
     limits = Limits(max_text=3000)
     #: Largest image downloaded for upload; the download stops past it.
     max_image_bytes = 10 * 1024 * 1024
+    #: Longest the image download may take, redirects included (seconds).
+    max_image_seconds = 60.0
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create the post (uploading the image first when there is one).
@@ -124,40 +125,26 @@ class LinkedInAdapter(Adapter):
         return None
 
     def download_image(self, url: str) -> bytes:
-        """Fetch the image, refusing more than ``max_image_bytes``.
+        """Fetch the image through the SSRF guard (:mod:`.outbound`): only http(s),
+        only public addresses (or ``outbound_allow``), at most ``max_image_bytes``
+        in at most ``max_image_seconds``.
 
         Raises:
-          PublishError: naming the image; TRANSIENT for network trouble and
-            5xx, PERMANENT for 4xx, an empty or a too large image.
+          PublishError: naming the image; PERMANENT when refused (scheme,
+            address, redirects, size), for 4xx or an empty image; TRANSIENT for
+            network trouble, 5xx and the time limit.
         """
-        def refuse(message, kind=ErrorKind.PERMANENT, status=None):
-            return PublishError(self.network, f"image {url}: {message}", kind=kind, http_status=status)
-
         try:
-            response = send(self.network, self.timeouts, "GET", url, stream=True)
+            data = outbound.download(self.network, url, max_bytes=self.max_image_bytes,
+                                     time_limit=self.max_image_seconds, timeouts=self.timeouts,
+                                     allow=self.outbound_allow)
         except PublishError as err:
-            raise refuse(err.message, err.kind) from None
-        with response:
-            if response.status_code >= 400:
-                kind = ErrorKind.TRANSIENT if response.status_code >= 500 else ErrorKind.PERMANENT
-                raise refuse(f"download failed with HTTP {response.status_code}", kind,
-                             response.status_code)
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_image_bytes:
-                raise refuse(f"{declared} bytes, more than the {self.max_image_bytes} allowed")
-            chunks, size = [], 0
-            try:
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > self.max_image_bytes:  # Content-Length may be absent or wrong
-                        raise refuse(f"more than the {self.max_image_bytes} bytes allowed")
-                    chunks.append(chunk)
-            except requests.RequestException as exc:
-                err = transport_error(self.network, exc, self.timeouts, creates_item=False)
-                raise refuse(err.message, err.kind) from None
-        if not size:
-            raise refuse("the download is empty")
-        return b"".join(chunks)
+            raise PublishError(self.network, f"image {url}: {err.message}", kind=err.kind,
+                               http_status=err.http_status) from None
+        if not data:
+            raise PublishError(self.network, f"image {url}: the download is empty",
+                               kind=ErrorKind.PERMANENT)
+        return data
 
     def upload_image(self, target: Target, data: bytes) -> str:
         """Register an image owned by the author, PUT its bytes, return its ``urn:li:image:`` URN.
