@@ -176,10 +176,12 @@ def test_prometheus_scrapes_the_services_and_grafana_gets_its_datasource_and_das
         assert {"x", "y", "w", "h"} <= set(panel["gridPos"]) and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
 
 
-def test_every_app_container_gets_the_same_encryption_keys(compose):
-    """Web, workers, scheduler and migrate read each other's tokens: without one
-    shared SOCIALPUB_ENCRYPTION_KEYS each would make a key of its own."""
+@pytest.mark.parametrize("variable", ["SOCIALPUB_ENCRYPTION_KEYS", "SECRET_KEY"])
+def test_every_app_container_needs_the_same_keys_and_none_has_a_default(compose, variable):
+    """Web, workers, scheduler and migrate read each other's tokens and sessions:
+    without one shared SOCIALPUB_ENCRYPTION_KEYS each would make a key of its
+    own, and a default SECRET_KEY would let anyone forge a session."""
     for name, service in compose["services"].items():
         if service.get("image", "").startswith("socialpub"):
-            value = service.get("environment", {}).get("SOCIALPUB_ENCRYPTION_KEYS", "")
-            assert value.startswith("${SOCIALPUB_ENCRYPTION_KEYS:?"), f"{name}: {value!r}"
+            value = service.get("environment", {}).get(variable, "")
+            assert value.startswith(f"${{{variable}:?"), f"{name}: {value!r}"
