@@ -117,6 +117,15 @@ class SignedInClient(FlaskClient):
             session.update(self.application.config["TEST_SESSION"])
 
 
+def add_test_user(app):
+    """Create the test user in the app's (upgraded) database and make
+    ``app.test_client()`` sign in as them and send their API token."""
+    user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH)
+    app.config["TEST_API_TOKEN"] = issue_token(user, "tests")[1]
+    app.config["TEST_SESSION"] = {"user_id": user.id, "pw": user.password_hash[-12:]}
+    app.test_client_class = SignedInClient
+
+
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
@@ -124,10 +133,7 @@ def app(settings):
     database = db.database.obj
     with database.connection_context():
         schema.upgrade()
-        user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH)
-        app.config["TEST_API_TOKEN"] = issue_token(user, "tests")[1]
-    app.config["TEST_SESSION"] = {"user_id": user.id, "pw": user.password_hash[-12:]}
-    app.test_client_class = SignedInClient
+        add_test_user(app)
     broker = dramatiq.get_broker()
     broker.flush_all()
     yield app

@@ -18,6 +18,7 @@ from socialpub import db, reconciler
 from socialpub.models import Publication, PubStatus
 
 from . import services
+from .conftest import add_test_user
 
 #: Short timings so that lost work is found in seconds, not minutes.
 FAST = dict(heartbeat_timeout_ms=3000, processing_lease_s=5, time_limit_s=4, read_timeout=3,
@@ -222,11 +223,12 @@ def test_restarting_postgresql_mid_run_loses_no_publication(
     url, restart = private_postgres
     settings = request.getfixturevalue("settings").with_(database_url=url)
     app = create_app(settings)
-    client = app.test_client()
     with db.database.connection_context():
         schema.upgrade()
+        add_test_user(app)
         for definition in sandbox_channels(sandbox.url):
             create_channel(definition)
+    client = app.test_client()
     sandbox_client.configure(**{n: {"latency": 0.5} for n in GRAPH_ITEM_PATHS})
     cli = WorkerCLI(settings, tmp_path / "worker.log")
     cli.start()
