@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,14 +115,40 @@ def wait_finished(stack: Stack, expected: int, timeout: float, poll=0.05):
     return published, done - published, float(last or 0)
 
 
+#: Process group to profile with py-spy during the throughput runs (--profile).
+PROFILE = None
+
+
+def start_profiler(stack: Stack, group, label):
+    """py-spy, sampling ``group``'s processes; its collapsed stacks go to benchmarks/results/."""
+    if not group:
+        return None
+    out = ROOT / "benchmarks" / "results" / f"profile-{group}-{label}-{time.strftime('%H%M%S')}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                             "--rate", "250", "--gil", "--subprocesses", "--output", str(out),
+                             "--pid", str(stack.procs[group].pid)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(0.5)
+    return proc
+
+
+def stop_profiler(proc):
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
 # ----------------------------------------------------------------- phases
 
 def phase_publish_latency(stack: Stack, calls1, calls32) -> dict:
     """The publish call alone: no worker runs, so the web path has the machine."""
     warm = 20
     ids = make_posts(stack, warm + calls1 + 32 + calls32)
+    profiler = start_profiler(stack, PROFILE if PROFILE == "web" else None, "latency")
     one = run_client(stack, ids[:warm + calls1], 1)
     many = run_client(stack, ids[warm + calls1:], 32)
+    stop_profiler(profiler)
     stack.clear_posts()
     return {"publish_1": latency_summary(one, skip=warm), "publish_32": latency_summary(many, skip=32)}
 
@@ -169,9 +196,11 @@ def phase_throughput(stack: Stack, posts, processes, threads, latency=0.0, concu
     expected = posts * 4
     meter = CpuMeter(stack)
     load0 = loadavg()
+    profiler = start_profiler(stack, PROFILE, f"{processes}x{threads}-{latency:g}s")
     proc, path = run_client(stack, ids, concurrency, wait=False)
     published, failed, last = wait_finished(stack, expected, timeout=60 + expected * max(latency, 0.05) * 2)
     client = client_result(proc, path)
+    stop_profiler(profiler)
     if failed:
         raise RuntimeError(f"{failed} publications did not publish: " + repr(stack.query(
             "SELECT network, status, last_error FROM publication WHERE status <> 'published' LIMIT 3")))
@@ -201,25 +230,33 @@ def run(args) -> dict:
         db.bind(args.database)
         results["auth"] = bool(stack.token)
         results["web"] = {"workers": stack.web_workers, "threads": stack.web_threads}
-        step("publish call latency")
-        results.update(phase_publish_latency(stack, args.calls, args.calls * 32 // 10))
-        step("throughput, 1 worker process")
-        results["throughput_1"] = phase_throughput(stack, args.posts, 1, args.threads)
-        step("throughput, 2 worker processes")
-        results["throughput_2"] = phase_throughput(stack, args.posts, 2, args.threads)
-        step("end to end, seed latencies")
-        results["e2e"] = phase_end_to_end(stack, args.e2e_posts)
-        step(f"I/O-bound, {args.io_processes} × {args.io_threads} at 1 s")
-        io = phase_throughput(stack, args.io_publications // 4, args.io_processes, args.io_threads,
-                              latency=1.0, concurrency=8)
-        io["ideal_s"] = round(io["publications"] / (args.io_processes * args.io_threads), 2)
-        io["ratio"] = round(io["elapsed_s"] / io["ideal_s"], 3)
-        results["io"] = io
-        rss = [r for key in ("throughput_1", "throughput_2", "io")
-               for r in results[key]["rss_idle_mb"] + results[key]["rss_after_mb"]]
-        results["rss"] = {"idle_mb": results["throughput_2"]["rss_idle_mb"],
-                          "after_mb": results["throughput_2"]["rss_after_mb"],
-                          "io_after_mb": results["io"]["rss_after_mb"], "max_mb": max(rss)}
+        phases = set((args.only or "latency,throughput,e2e,io").split(","))
+        if "latency" in phases:
+            step("publish call latency")
+            results.update(phase_publish_latency(stack, args.calls, args.calls * 32 // 10))
+        if "throughput" in phases:
+            step("throughput, 1 worker process")
+            results["throughput_1"] = phase_throughput(stack, args.posts, 1, args.threads)
+            step("throughput, 2 worker processes")
+            results["throughput_2"] = phase_throughput(stack, args.posts, 2, args.threads)
+        if "e2e" in phases:
+            step("end to end, seed latencies")
+            if not stack.worker_pids():
+                stack.start_workers(2, args.threads)
+            results["e2e"] = phase_end_to_end(stack, args.e2e_posts)
+        if "io" in phases:
+            step(f"I/O-bound, {args.io_processes} × {args.io_threads} at 1 s")
+            io = phase_throughput(stack, args.io_publications // 4, args.io_processes, args.io_threads,
+                                  latency=1.0, concurrency=8)
+            io["ideal_s"] = round(io["publications"] / (args.io_processes * args.io_threads), 2)
+            io["ratio"] = round(io["elapsed_s"] / io["ideal_s"], 3)
+            results["io"] = io
+        runs = [results[k] for k in ("throughput_1", "throughput_2", "io") if k in results]
+        if runs:
+            results["rss"] = {"idle_mb": runs[-1]["rss_idle_mb"], "max_mb": max(
+                r for run in runs for r in run["rss_idle_mb"] + run["rss_after_mb"])}
+            results["rss"].update({f"after_{k}_mb": results[k]["rss_after_mb"]
+                                   for k in ("throughput_2", "io") if k in results})
     finally:
         step("stopping")
         stack.stop()
@@ -241,7 +278,10 @@ def lookup(results, key):
 def verdicts(results) -> list:
     out = []
     for key, label, limit, kind in TARGETS:
-        value = lookup(results, key)
+        try:
+            value = lookup(results, key)
+        except KeyError:
+            continue  # phase not run (--only)
         ok = value <= limit if kind == "max" else value >= limit
         out.append({"key": key, "label": label, "value": value, "target": limit, "kind": kind,
                     "pass": ok})
@@ -249,12 +289,10 @@ def verdicts(results) -> list:
 
 
 def table(results) -> str:
-    p1, p32, t1, t2, io, e2e = (results[k] for k in ("publish_1", "publish_32", "throughput_1",
-                                                       "throughput_2", "io", "e2e"))
+    machine = results["machine"]
     lines = [
-        f"socialpub bench — {results['started_at']}, {results['machine']['cpus']} CPUs, load "
-        f"{results['machine']['loadavg_start']} → {results['machine']['loadavg_end']}, "
-        f"auth {'on' if results['auth'] else 'off'}",
+        f"socialpub bench — {results['started_at']}, {machine['cpus']} CPUs, load "
+        f"{machine['loadavg_start']} → {machine['loadavg_end']}, auth {'on' if results['auth'] else 'off'}",
         "",
         "| Measure | Result | Target | |",
         "|---|---|---|---|",
@@ -262,25 +300,34 @@ def table(results) -> str:
     for v in verdicts(results):
         sign = "≤" if v["kind"] == "max" else "≥"
         lines.append(f"| {v['label']} | {v['value']} | {sign} {v['target']} | {'PASS' if v['pass'] else 'MISS'} |")
-    lines += [
-        "",
-        f"publish call, 1 client:   p50 {p1['p50_ms']} ms, p95 {p1['p95_ms']} ms, p99 {p1['p99_ms']} ms "
-        f"({p1['calls']} calls, {p1['per_s']}/s; client CPU {p1['client_cpu_ms_per_call']} ms/call)",
-        f"publish call, 32 clients: p50 {p32['p50_ms']} ms, p95 {p32['p95_ms']} ms, p99 {p32['p99_ms']} ms "
-        f"({p32['calls']} calls, {p32['per_s']}/s; client CPU {p32['client_cpu_ms_per_call']} ms/call)",
-        f"end to end (3/5/4/2 s):   {e2e['total_s']} s median, overhead {e2e['overhead_ms']} ms median, "
-        f"{e2e['overhead_max_ms']} ms max over {len(e2e['posts'])} posts",
-        f"throughput, 1 × {t1['threads']}:  {t1['per_s']} publications/s ({t1['publications']} in {t1['elapsed_s']} s)",
-        f"throughput, 2 × {t2['threads']}:  {t2['per_s']} publications/s ({t2['publications']} in {t2['elapsed_s']} s)",
-        f"I/O-bound, {io['processes']} × {io['threads']} at 1 s: {io['elapsed_s']} s for {io['publications']} "
-        f"(ideal {io['ideal_s']} s, ×{io['ratio']})",
-        f"worker RSS (MB): idle {results['rss']['idle_mb']}, after {results['rss']['after_mb']}, "
-        f"after the I/O run {results['rss']['io_after_mb']}",
-        "",
-        "CPU ms per publication (2 worker processes, zero latency):",
-        "  " + ", ".join(f"{g} {ms}" for g, ms in t2["cpu_ms_per_publication"].items())
-        + f"; total {t2['cpu_ms_per_publication_total']}",
-    ]
+    lines.append("")
+    for key, label in (("publish_1", "publish call, 1 client:  "), ("publish_32", "publish call, 32 clients:")):
+        if key in results:
+            p = results[key]
+            lines.append(f"{label} p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, p99 {p['p99_ms']} ms "
+                         f"({p['calls']} calls, {p['per_s']}/s; client CPU {p['client_cpu_ms_per_call']} ms/call)")
+    if "e2e" in results:
+        e2e = results["e2e"]
+        lines.append(f"end to end (3/5/4/2 s):   {e2e['total_s']} s median, overhead {e2e['overhead_ms']} ms "
+                     f"median, {e2e['overhead_max_ms']} ms max over {len(e2e['posts'])} posts")
+    for key in ("throughput_1", "throughput_2"):
+        if key in results:
+            t = results[key]
+            lines.append(f"throughput, {t['processes']} × {t['threads']}:  {t['per_s']} publications/s "
+                         f"({t['publications']} in {t['elapsed_s']} s)")
+    if "io" in results:
+        io = results["io"]
+        lines.append(f"I/O-bound, {io['processes']} × {io['threads']} at 1 s: {io['elapsed_s']} s for "
+                     f"{io['publications']} (ideal {io['ideal_s']} s, ×{io['ratio']})")
+    if "rss" in results:
+        lines.append("worker RSS (MB): " + ", ".join(f"{k.removesuffix('_mb')} {v}"
+                                                     for k, v in results["rss"].items()))
+    for key in ("throughput_1", "throughput_2"):
+        if key in results:
+            t = results[key]
+            lines.append(f"CPU ms per publication, {t['processes']} worker process(es), zero latency: "
+                         + ", ".join(f"{g} {ms}" for g, ms in t["cpu_ms_per_publication"].items())
+                         + f"; total {t['cpu_ms_per_publication_total']}")
     return "\n".join(lines)
 
 
@@ -298,8 +345,13 @@ def main(argv=None):
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/socialpub_bench"))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--timeout", type=float, help="give up after this many seconds [900; quick 150]")
+    parser.add_argument("--profile", choices=("web", "workers", "sandbox"),
+                        help="sample this group with py-spy during the throughput runs")
+    parser.add_argument("--only", help="comma-separated phases: latency,throughput,e2e,io [all]")
     parser.add_argument("--out", help="JSON file [benchmarks/results/bench-<time>.json]")
     args = parser.parse_args(argv)
+    global PROFILE
+    PROFILE = args.profile
     sizes = dict(calls=200, posts=100, e2e_posts=1, io_publications=320, timeout=150) if args.quick else \
         dict(calls=1000, posts=1000, e2e_posts=5, io_publications=2000, timeout=900)
     for name, value in sizes.items():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
-from .db import supports_row_locks, write_transaction
+from .db import Prepared, Slot, row_to, supports_row_locks, write_transaction
 from .errors import SecretUnreadable
 from .models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
 from .networks import Content, ErrorKind, PublishError, Published, Target
@@ -61,24 +61,14 @@ def claim(publication_id: int, limits: Limits) -> Job | None:
     is claimed again, marked ambiguous from that attempt's start, so that the
     network is asked before anything is sent twice."""
     now = utcnow()
-    blocked_channels = Channel.select(Channel.id).where(Channel.state == ChannelState.NEEDS_REAUTH)
-    orphaned = Publication.status == PubStatus.PROCESSING
-    taken = (Publication
-             .update(status=PubStatus.PROCESSING, attempts=Publication.attempts + 1,
-                     started_at=now, updated_at=now, next_attempt_at=None,
-                     # SET expressions read the row as it was: the lost attempt's start.
-                     ambiguous_since=Case(None, [(orphaned, fn.COALESCE(Publication.ambiguous_since,
-                                                                         Publication.started_at))],
-                                          Publication.ambiguous_since))
-             .where((Publication.id == publication_id) & _claimable(now, limits.lease)
-                    & (Publication.enqueued_at >= now - limits.max_age)
-                    & Publication.channel.not_in(blocked_channels))
-             .execute())
-    if not taken:
+    row = _claim_row(id=publication_id, now=now, due=now + RETRY_EARLY_SLACK,
+                     lease_start=now - limits.lease, oldest=now - limits.max_age)
+    if row is None:
         _settle_unclaimable(publication_id, now, limits)
         return None
-    pub = (Publication.select(Publication, Channel, Post).join_from(Publication, Channel)
-           .join_from(Publication, Post).where(Publication.id == publication_id).get())
+    pub = row_to(Publication, _CLAIMED[0], row)
+    pub.channel = row_to(Channel, _CLAIMED[1], row[len(_CLAIMED[0]):])
+    pub.post = row_to(Post, _CLAIMED[2], row[len(_CLAIMED[0]) + len(_CLAIMED[1]):])
     try:
         return _job(pub, pub.channel.token)
     except SecretUnreadable as exc:
@@ -104,17 +94,69 @@ def _job(pub: Publication, token: str) -> Job:
     )
 
 
-def _claimable(now, lease):
+def _claimable(due, lease_start):
+    """Queued; retrying and due by ``due``; or processing since before ``lease_start``."""
     return ((Publication.status == PubStatus.QUEUED)
-            | ((Publication.status == PubStatus.RETRYING)
-               & (Publication.next_attempt_at <= now + RETRY_EARLY_SLACK))
-            | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < now - lease)))
+            | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at <= due))
+            | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease_start)))
+
+
+#: What a claim returns: the publication's, its channel's and its post's columns that a Job needs.
+_CLAIMED = (
+    (Publication.id, Publication.post, Publication.channel, Publication.network, Publication.text,
+     Publication.attempts, Publication.retries, Publication.rate_limit_waits,
+     Publication.ambiguous_since, Publication.container_id),
+    (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
+     Channel.recipients, Channel.api_version),
+    (Post.id, Post.image_url, Post.link),
+)
+
+
+def _claim_statement(joined: bool):
+    """The claim: one conditional UPDATE that returns the publication's columns
+    and, ``joined`` (PostgreSQL's UPDATE … FROM), its channel's and post's too."""
+    orphaned = Publication.status == PubStatus.PROCESSING
+    update = (Publication
+              .update(status=PubStatus.PROCESSING, attempts=Publication.attempts + 1,
+                      started_at=Slot("now"), updated_at=Slot("now"), next_attempt_at=None,
+                      # SET expressions read the row as it was: the lost attempt's start.
+                      ambiguous_since=Case(None, [(orphaned, fn.COALESCE(Publication.ambiguous_since,
+                                                                          Publication.started_at))],
+                                           Publication.ambiguous_since)))
+    claimable = ((Publication.id == Slot("id")) & _claimable(Slot("due"), Slot("lease_start"))
+                 & (Publication.enqueued_at >= Slot("oldest")))
+    if not joined:
+        blocked = Channel.select(Channel.id).where(Channel.state == ChannelState.NEEDS_REAUTH)
+        return update.where(claimable & Publication.channel.not_in(blocked)).returning(*_CLAIMED[0])
+    return (update.from_(Channel, Post)
+            .where(claimable & (Channel.id == Publication.channel) & (Post.id == Publication.post)
+                   & (Channel.state != ChannelState.NEEDS_REAUTH))
+            .returning(*(f for fields in _CLAIMED for f in fields)))
+
+
+_CLAIM = Prepared(lambda: _claim_statement(joined=True))
+#: SQLite's RETURNING cannot name the tables of UPDATE … FROM: the claim, then a read.
+_CLAIM_ALONE = Prepared(lambda: _claim_statement(joined=False))
+_CHANNEL_AND_POST = Prepared(lambda: (
+    Channel.select(*_CLAIMED[1], *_CLAIMED[2]).join(Post, on=(Post.id == Slot("post")))
+    .where(Channel.id == Slot("channel"))))
+
+
+def _claim_row(**values):
+    """The claimed row, the columns of _CLAIMED in order; None when not claimed."""
+    if supports_row_locks():  # PostgreSQL
+        return _CLAIM.execute(**values).fetchone()
+    row = _CLAIM_ALONE.execute(**values).fetchone()
+    if row is None:
+        return None
+    post, channel = row[1], row[2]
+    return row + _CHANNEL_AND_POST.execute(channel=channel, post=post).fetchone()
 
 
 def _settle_unclaimable(publication_id, now, limits):
     """The rare paths of a failed claim: expire what is too old, fail what
     goes to a channel whose token the network refused."""
-    max_age, claimable = limits.max_age, _claimable(now, limits.lease)
+    max_age, claimable = limits.max_age, _claimable(now + RETRY_EARLY_SLACK, now - limits.lease)
     hours = max_age.total_seconds() / 3600
     with write_transaction():
         expired = (Publication
@@ -150,10 +192,15 @@ def save_container(job: Job, container_id: str):
 
 
 def _attempt(job: Job, started, outcome, error: PublishError | None = None, message=None):
-    Attempt.insert(publication=job.publication_id, number=job.attempt, started_at=started,
-                   finished_at=utcnow(), outcome=outcome,
-                   error_code=error_code(error) if error else None,
-                   error=message or (error.message if error else None)).execute()
+    _INSERT_ATTEMPT.execute(publication=job.publication_id, number=job.attempt, started_at=started,
+                            finished_at=utcnow(), outcome=outcome,
+                            error_code=error_code(error) if error else None,
+                            error=message or (error.message if error else None))
+
+
+_INSERT_ATTEMPT = Prepared(lambda: Attempt.insert(
+    {f: Slot(f.name) for f in (Attempt.publication, Attempt.number, Attempt.started_at,
+                               Attempt.finished_at, Attempt.outcome, Attempt.error_code, Attempt.error)}))
 
 
 def error_code(error: PublishError) -> str | None:
@@ -167,16 +214,29 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
     ``outcome`` is "adopted" when an earlier attempt turned out to have published it."""
     now = utcnow()
     with write_transaction():
-        (Publication.update(status=PubStatus.PUBLISHED, external_id=receipt.external_id,
-                            external_url=receipt.url, published_at=now, finished_at=now,
-                            updated_at=now, last_error=None, last_error_code=None,
-                            ambiguous_since=None)
-         # Even if our claim was lost meanwhile, the item exists: record it.
-         .where((Publication.id == job.publication_id) & (Publication.status != PubStatus.PUBLISHED))
-         .execute())
-        Channel.update(last_published_at=now).where(Channel.id == job.channel_id).execute()
+        _PUBLISHED.execute(id=job.publication_id, external_id=receipt.external_id, url=receipt.url,
+                           now=now)
+        _CHANNEL_PUBLISHED.execute(id=job.channel_id, now=now, stale=now - CHANNEL_LAST_PUBLISHED_STEP)
         _attempt(job, started, outcome)
         roll_up(job.post_id)
+
+
+#: A channel's last_published_at moves only when it is older than this: the
+#: channel row is not locked by every publication (they would queue behind
+#: each other's commits), and "last success" is shown to the second anyway.
+CHANNEL_LAST_PUBLISHED_STEP = dt.timedelta(seconds=1)
+
+_PUBLISHED = Prepared(lambda: (
+    Publication.update(status=PubStatus.PUBLISHED, external_id=Slot("external_id"),
+                       external_url=Slot("url"), published_at=Slot("now"), finished_at=Slot("now"),
+                       updated_at=Slot("now"), last_error=None, last_error_code=None,
+                       ambiguous_since=None)
+    # Even if our claim was lost meanwhile, the item exists: record it.
+    .where((Publication.id == Slot("id")) & (Publication.status != PubStatus.PUBLISHED))))
+_CHANNEL_PUBLISHED = Prepared(lambda: (
+    Channel.update(last_published_at=Slot("now"))
+    .where((Channel.id == Slot("id"))
+           & (Channel.last_published_at.is_null() | (Channel.last_published_at < Slot("stale"))))))
 
 
 def record_retry(job: Job, error: PublishError, started, next_attempt_at):
@@ -233,15 +293,24 @@ def roll_up(post_id: int):
     """Recompute the post's status; call inside the transaction that changed a
     publication. The post row is locked first so that two workers finishing at
     once are serialised and the last one sees both outcomes."""
-    if supports_row_locks():
-        list(Post.select(Post.id).where(Post.id == post_id).for_update())
-    counts = dict(Publication.select(Publication.status, fn.COUNT(Publication.id))
-                  .where(Publication.post == post_id).group_by(Publication.status).tuples())
+    current = (_LOCK_POST if supports_row_locks() else _READ_POST).execute(id=post_id).fetchone()
+    counts = dict(_STATUS_COUNTS.execute(post=post_id).fetchall())
     status = post_status(counts)
-    final = status in PostStatus.FINAL
+    if current is not None and current[0] == status:
+        return
     now = utcnow()
-    (Post.update(status=status, updated_at=now, finished_at=now if final else None)
-     .where((Post.id == post_id) & (Post.status != status)).execute())
+    _SET_POST_STATUS.execute(id=post_id, status=status, now=now,
+                             finished=now if status in PostStatus.FINAL else None)
+
+
+_READ_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")))
+_LOCK_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")).for_update())
+_STATUS_COUNTS = Prepared(lambda: (
+    Publication.select(Publication.status, fn.COUNT(Publication.id))
+    .where(Publication.post == Slot("post")).group_by(Publication.status)))
+_SET_POST_STATUS = Prepared(lambda: (
+    Post.update(status=Slot("status"), updated_at=Slot("now"), finished_at=Slot("finished"))
+    .where((Post.id == Slot("id")) & (Post.status != Slot("status")))))
 
 
 def expire(publication_id: int, reason: str, max_age: dt.timedelta):
