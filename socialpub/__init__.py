@@ -30,7 +30,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__, instance_path=settings.instance_dir)
-    app.url_map.converters["int"] = db.IdConverter  # every <int:…> is an id: 1 to 2**63-1
+    app.url_map.converters["int"] = db.IdConverter  # every <int:…> is an id: 1 to db.MAX_ID
     app.config.update(
         SECRET_KEY=settings.ensure_secret_key(), MAX_CONTENT_LENGTH=settings.max_body_bytes,
         # The session cookie: not readable by scripts, not sent on cross-site

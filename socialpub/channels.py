@@ -3,20 +3,28 @@ from __future__ import annotations
 
 import re
 
-from .composing import check_url
+from .composing import check_url, refuse_unstorable_text
 from .errors import InvalidInput
 from .models import Channel, ChannelState, utcnow
 from .networks import NETWORKS
 from .networks.base import DEFAULT_BASE_URLS
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled"}
+#: The longest value of each text field (the columns' sizes; a token is TEXT).
+MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
+               "api_version": 16}
+#: A WhatsApp channel's recipients: each message is sent to every one of them.
+MAX_RECIPIENTS = 50
 #: E.164: a plus and up to 15 digits (the plus is optional for the Cloud API).
-PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
+PHONE = re.compile(r"\+?[1-9][0-9]{6,14}")
+#: Pages, Instagram accounts and WhatsApp numbers are Graph ids: digits, put in URL paths.
+GRAPH_ID = re.compile(r"[0-9]{1,30}")
 LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
-LINKEDIN_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+LINKEDIN_VERSION = re.compile(r"^[0-9]{6}(\.[0-9]{2})?$")  # ASCII: it is sent in a header
 
 
-def _text(data, field, *, required=True, max_length=200):
+def _text(data, field, *, required=True):
+    max_length = MAX_LENGTHS[field]
     value = data.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -31,25 +39,30 @@ def _text(data, field, *, required=True, max_length=200):
 
 def parse_channel(data) -> dict:
     """Check a create-channel request; return the fields to store."""
+    refuse_unstorable_text(data)
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise InvalidInput(f"{unknown[0]}: unknown field (expected one of {', '.join(sorted(FIELDS))})",
                            field=unknown[0])
-    network = _text(data, "network", max_length=16)
+    network = _text(data, "network")
     if network not in NETWORKS:
         raise InvalidInput(f"network: must be one of {', '.join(NETWORKS)}", field="network")
     values = {
         "network": network,
-        "name": _text(data, "name", required=False, max_length=100) or network.capitalize(),
+        "name": _text(data, "name", required=False) or network.capitalize(),
         "account_id": _text(data, "account_id"),
-        "token": _text(data, "token", max_length=4096),
-        "base_url": (check_url(data.get("base_url"), "base_url") or DEFAULT_BASE_URLS[network]).rstrip("/"),
-        "api_version": _text(data, "api_version", required=False, max_length=16),
+        "token": _text(data, "token"),
+        "base_url": (check_url(data.get("base_url"), "base_url", MAX_LENGTHS["base_url"])
+                     or DEFAULT_BASE_URLS[network]).rstrip("/"),
+        "api_version": _text(data, "api_version", required=False),
         "recipients": [],
         "enabled": data.get("enabled", True),
     }
     if not isinstance(values["enabled"], bool):
         raise InvalidInput("enabled: must be true or false", field="enabled")
+    if network != "linkedin" and not GRAPH_ID.fullmatch(values["account_id"]):
+        raise InvalidInput(f"account_id: a {network.capitalize()} id is a number such as 546349135390552",
+                           field="account_id")
     if network == "linkedin":
         if not LINKEDIN_AUTHOR.match(values["account_id"]):
             raise InvalidInput("account_id: a LinkedIn author URN such as urn:li:organization:123 "
@@ -61,11 +74,17 @@ def parse_channel(data) -> dict:
         if not isinstance(recipients, list) or not recipients:
             raise InvalidInput("recipients: a WhatsApp channel needs a list of phone numbers",
                                field="recipients")
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidInput(f"recipients: at most {MAX_RECIPIENTS} phone numbers", field="recipients")
         for number in recipients:
-            if not isinstance(number, str) or not PHONE.match(number.replace(" ", "")):
-                raise InvalidInput(f"recipients: {str(number)[:20]!r} is not an E.164 phone number",
+            if not isinstance(number, str) or not PHONE.fullmatch(number.replace(" ", "")):
+                shown = number if isinstance(number, str) else type(number).__name__
+                raise InvalidInput(f"recipients: {shown[:20]!r} is not an E.164 phone number",
                                    field="recipients")
         values["recipients"] = [n.replace(" ", "") for n in recipients]
+        repeated = [n for i, n in enumerate(values["recipients"]) if n in values["recipients"][:i]]
+        if repeated:
+            raise InvalidInput(f"recipients: {repeated[0]} is listed twice", field="recipients")
     elif data.get("recipients"):
         raise InvalidInput("recipients: only WhatsApp channels have recipients", field="recipients")
     return values
@@ -92,6 +111,7 @@ def update_channel(channel: Channel, data) -> Channel:
     new_token = data.get("token")
     if isinstance(new_token, str) and not new_token.strip():
         new_token = None
+    # A new token needs no key for the old one (it may be unreadable: a lost key).
     merged = {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
               "token": new_token if new_token is not None else channel.token,
               "base_url": channel.base_url, "api_version": channel.api_version,
@@ -110,7 +130,6 @@ def update_channel(channel: Channel, data) -> Channel:
         values.update(state=ChannelState.ACTIVE, state_reason=None)
     Channel.update(**values).where(Channel.id == channel.id).execute()
     return Channel.get_by_id(channel.id)
-    # A new token needs no key for the old one (it may be unreadable: a lost key).
 
 
 def sandbox_channels(sandbox_url: str) -> list:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from .db import write_transaction
+from .db import MAX_ID, write_transaction
 from .errors import InvalidInput, NotFound, Unprocessable
 from .models import Channel, Post, PostStatus, Publication, utcnow
 from .networks import LIMITS, NETWORKS, Content
@@ -15,23 +15,62 @@ from .networks import LIMITS, NETWORKS, Content
 MAX_TEXT = 63_206
 #: More channels than this in one post is a mistake, not a campaign.
 MAX_CHANNELS_PER_POST = 50
+#: The longest image or link URL taken (browsers and CDNs stop near 2,000 too).
+MAX_URL = 2000
 
 CREATE_FIELDS = {"text", "image_url", "link", "networks", "channels", "overrides", "publish",
                  "scheduled_at", "timezone"}
 
 
-def check_url(value, field):
+def check_url(value, field, max_length=MAX_URL):
     """Return ``value`` if it is an absolute http(s) URL, else refuse it."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{field}: must be a string", field=field)
-    parsed = urlparse(value.strip())
+    if len(value) > max_length:
+        raise InvalidInput(f"{field}: longer than {max_length} characters", field=field)
+    value = value.strip()
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise InvalidInput(f"{field}: a URL has no spaces or control characters (encode them as %20…)",
+                           field=field)
+    parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise Unprocessable(f"{field}: must be an http(s) URL, not {value[:100]!r}", field=field)
-    if len(value) > 2000:
-        raise InvalidInput(f"{field}: longer than 2000 characters", field=field)
-    return value.strip()
+    return value
+
+
+def refuse_unstorable_text(data, field=None):
+    """Refuse text that a database cannot store, anywhere in ``data`` (nested
+    objects and lists, keys too): the NUL character, which PostgreSQL refuses,
+    and lone surrogates, which are not UTF-8. The error names the field
+    (``overrides.linkedin``). The walk is a loop, not a recursion, and takes
+    the whole request before any other check looks at it."""
+    todo = [(field, data)]
+    while todo:
+        where, value = todo.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                path = f"{where}.{key}" if where else key
+                if isinstance(key, str) and not _storable(key):
+                    raise InvalidInput(f"{where or 'body'}: a field name holds a NUL character or a "
+                                       f"lone surrogate", field=where)
+                todo.append((path, item))
+        elif isinstance(value, list):
+            todo.extend((where, item) for item in value)
+        elif isinstance(value, str) and not _storable(value):
+            raise InvalidInput(f"{where}: holds a NUL character or a lone surrogate, which no text "
+                               f"may contain", field=where)
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def adapt_text(network: str, text: str, link: str | None) -> str:
@@ -63,6 +102,7 @@ def parse_create_request(data) -> dict:
     """Check the shape of a create-post request; return the cleaned values."""
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
+    refuse_unstorable_text(data)
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
         raise InvalidInput(f"{unknown[0]}: unknown field (expected one of {', '.join(sorted(CREATE_FIELDS))})",
@@ -83,22 +123,33 @@ def parse_create_request(data) -> dict:
             raise InvalidInput("networks: must be a list of network names", field="networks")
         for name in networks:
             if name not in NETWORKS:
-                raise InvalidInput(f"networks: unknown network {name!r} (one of {', '.join(NETWORKS)})",
+                raise InvalidInput(f"networks: unknown network {name[:40]!r} (one of {', '.join(NETWORKS)})",
                                    field="networks")
+        _refuse_repeats(networks, "networks")
     channels = data.get("channels")
     if channels is not None:
+        # bool is an int in Python; JSON's true is no channel id.
         if not isinstance(channels, list) or not all(type(c) is int for c in channels):
             raise InvalidInput("channels: must be a list of channel ids", field="channels")
         if len(channels) > MAX_CHANNELS_PER_POST:
             raise InvalidInput(f"channels: at most {MAX_CHANNELS_PER_POST} per post", field="channels")
-    overrides = data.get("overrides") or {}
+        _refuse_repeats(channels, "channels")
+        unknown_ids = [c for c in channels if not 0 < c <= MAX_ID]  # no database holds such an id
+        if unknown_ids:
+            raise Unprocessable(f"channels: no channel with id {str(unknown_ids[0])[:30]}", field="channels")
+    overrides = data.get("overrides")
+    if overrides is None:
+        overrides = {}
     if not isinstance(overrides, dict):
         raise InvalidInput("overrides: must be an object of network: text", field="overrides")
     for name, value in overrides.items():
         if name not in NETWORKS:
-            raise InvalidInput(f"overrides: unknown network {name!r}", field="overrides")
+            raise InvalidInput(f"overrides: unknown network {name[:40]!r}", field="overrides")
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"overrides.{name}: must be non-empty text", field=f"overrides.{name}")
+        if len(value) > MAX_TEXT:
+            raise Unprocessable(f"overrides.{name}: {len(value)} characters; no network takes more "
+                                f"than {MAX_TEXT}", field=f"overrides.{name}")
     publish = data.get("publish", False)
     if not isinstance(publish, bool):
         raise InvalidInput("publish: must be true or false", field="publish")
@@ -121,6 +172,14 @@ def parse_create_request(data) -> dict:
     }
 
 
+def _refuse_repeats(items, field):
+    seen = set()
+    for item in items:
+        if item in seen:
+            raise InvalidInput(f"{field}: {item} is listed twice", field=field)
+        seen.add(item)
+
+
 def resolve_channels(networks, channel_ids) -> list:
     """The channels a post goes to: those named, those of the named networks,
     or, when neither is given, every enabled channel."""
@@ -133,7 +192,7 @@ def resolve_channels(networks, channel_ids) -> list:
         disabled = [c.id for c in found.values() if not c.enabled]
         if disabled:
             raise Unprocessable(f"channels: channel {disabled[0]} is disabled", field="channels")
-        chosen = [found[i] for i in dict.fromkeys(channel_ids)]
+        chosen = [found[i] for i in channel_ids]
     elif networks is not None:
         chosen = list(query.where(Channel.network.in_(networks)).order_by(Channel.id))
         have = {c.network for c in chosen}

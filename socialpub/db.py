@@ -20,9 +20,10 @@ from werkzeug.routing import IntegerConverter
 
 database = DatabaseProxy()
 
-#: The largest id either database can be asked about: a signed 64-bit integer.
-#: SQLite's driver raises OverflowError past it, so nothing larger reaches a query.
-MAX_ID = 2**63 - 1
+#: The largest id taken, in URLs and in bodies: 18 digits. A signed 64-bit
+#: integer (PostgreSQL's bigint; SQLite's driver raises OverflowError past it)
+#: goes a little further, but an id that fits a plain pattern keeps routing simple.
+MAX_ID = 10**18 - 1
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -159,9 +160,8 @@ class IdConverter(IntegerConverter):
     """``<int:…>`` in every URL of the app: an id from 1 to :data:`MAX_ID`, in
     ASCII digits. Anything else matches no route (a 404), where Werkzeug's own
     converter takes any Unicode digits, and any length (a 5,000-digit id is a
-    ValueError, and one past 64 bits an OverflowError on SQLite)."""
+    ValueError, and one past 64 bits an OverflowError on SQLite). The range is
+    in the pattern: a failed range check (``max=``) makes Werkzeug answer 405
+    when another method's rule has the same path."""
 
-    regex = r"[0-9]{1,19}"
-
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    regex = r"[1-9][0-9]{0,17}"

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 HORIZON = dt.timedelta(seconds=70)
 #: The farthest ahead a post may be scheduled.
 MAX_AHEAD = dt.timedelta(days=366)
+#: Longest ``scheduled_at`` and ``timezone`` taken (an ISO 8601 time is about
+#: 32 characters; the longest IANA name is 32; the column holds 64).
+MAX_WHEN, MAX_ZONE = 64, 64
 
 
 def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
@@ -42,6 +45,8 @@ def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
     if not isinstance(when, str) or not when.strip():
         raise InvalidInput("scheduled_at: an ISO 8601 date and time, e.g. 2026-12-01T09:30:00+01:00",
                            field="scheduled_at")
+    if len(when) > MAX_WHEN:
+        raise InvalidInput(f"scheduled_at: longer than {MAX_WHEN} characters", field="scheduled_at")
     try:
         moment = dt.datetime.fromisoformat(when.strip())
     except ValueError:
@@ -49,22 +54,26 @@ def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
                            field="scheduled_at") from None
     tz = None
     if zone is not None:
-        if not isinstance(zone, str):
+        if not isinstance(zone, str) or len(zone) > MAX_ZONE:
             raise InvalidInput("timezone: an IANA time zone name such as Europe/Madrid", field="timezone")
         try:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(f"timezone: unknown time zone {zone[:40]!r} (an IANA name such as "
                                f"Europe/Madrid)", field="timezone") from None
-    if moment.tzinfo is None:
-        if tz is None:
-            raise InvalidInput("scheduled_at: give an offset (…+01:00 or …Z) or a timezone field; "
-                               "a time without a zone is ambiguous", field="scheduled_at")
-        moment = _localize(moment, tz, zone)
-        label = zone
-    else:
-        label = zone or _offset_label(moment)
-    instant = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if moment.tzinfo is None and tz is None:
+        raise InvalidInput("scheduled_at: give an offset (…+01:00 or …Z) or a timezone field; "
+                           "a time without a zone is ambiguous", field="scheduled_at")
+    try:
+        if moment.tzinfo is None:
+            moment = _localize(moment, tz, zone)
+            label = zone
+        else:
+            label = zone or _offset_label(moment)
+        instant = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # a time next to year 1 or 9999 that UTC takes past it
+        raise Unprocessable("scheduled_at: out of range; choose a time within the next year",
+                            field="scheduled_at") from None
     now = now or utcnow()
     if instant <= now:
         raise Unprocessable(f"scheduled_at: {when.strip()} is in the past; publish now instead, or "

@@ -1,13 +1,19 @@
 """Reading requests and writing responses for the API."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, request
 
 from ..errors import InvalidInput, UnsupportedMediaType
 
+#: No request nests deeper than 3; a deeper body is refused before anything walks it.
+MAX_DEPTH = 32
 
-def json_body(required=True):
-    """The request's JSON object; a clear 400 when it is missing or malformed."""
+
+def json_body(required=True, fields=None):
+    """The request's JSON object; a clear 400 when it is missing or malformed,
+    or, when ``fields`` (a set) is given, when it has a field not in it."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
@@ -17,25 +23,45 @@ def json_body(required=True):
         # A cross-site HTML form can post text/plain that parses as JSON; a JSON
         # content type needs a CORS preflight, which this API never grants.
         raise UnsupportedMediaType("body: send it as application/json (Content-Type header)")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # [[[[…: json.loads recurses once per level
+        data = None
     if data is None:
         raise InvalidInput("body: malformed JSON")
     if not isinstance(data, dict):
         raise InvalidInput("body: must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise InvalidInput(f"body: nested more than {MAX_DEPTH} levels deep")
+    if fields is not None:
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            expected = f"only {', '.join(sorted(fields))} may be given" if fields else "it takes no fields"
+            raise InvalidInput(f"{unknown[0][:100]}: unknown field ({expected})", field=unknown[0][:100])
     return data
 
 
+def _depth(data) -> int:
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def int_arg(name, default, minimum, maximum):
+    """A whole-number query parameter, in ASCII digits, from ``minimum`` to ``maximum``."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: must be a whole number, not {raw[:20]!r}", field=name) from None
-    if not minimum <= value <= maximum:
+    if not re.fullmatch(r"-?[0-9]+", raw):  # int() would also take " 7", "1_0" and "٧"
+        raise InvalidInput(f"{name}: must be a whole number, not {raw[:20]!r}", field=name)
+    if len(raw) > 20 or not minimum <= int(raw) <= maximum:
         raise InvalidInput(f"{name}: must be between {minimum} and {maximum}", field=name)
-    return value
+    return int(raw)
 
 
 def settings():

@@ -12,6 +12,9 @@ from ..models import Attempt, Post, PostStatus, Publication
 from . import bp, serialize
 from .helpers import int_arg, json_body, settings
 
+#: The last page that can be asked for (an offset a database still reads quickly).
+MAX_PAGE = 1_000_000
+
 
 def _publications(post_ids):
     by_post = defaultdict(list)
@@ -43,7 +46,7 @@ def create_post():
 def list_posts():
     """Posts, newest first, a page at a time; ``?status=`` filters."""
     cfg = settings()
-    page = int_arg("page", 1, 1, 1_000_000)
+    page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", cfg.page_size, 1, cfg.max_page_size)
     query = Post.select()
     status = request.args.get("status")
@@ -98,14 +101,14 @@ def post_status(post_id):
 @bp.post("/posts/<int:post_id>/retry")
 def retry_post(post_id):
     """Send again every failed, expired or unconfirmed publication of a post."""
-    json_body(required=False)
+    json_body(required=False, fields=set())
     return jsonify({"post_id": post_id, "results": publishing.retry(post_id)}), 202
 
 
 @bp.post("/publications/<int:publication_id>/retry")
 def retry_publication(publication_id):
     """Send one failed, expired or unconfirmed publication again."""
-    json_body(required=False)
+    json_body(required=False, fields=set())
     publication = Publication.get_or_none(Publication.id == publication_id)
     if publication is None:
         raise NotFound(f"publication {publication_id} does not exist")
@@ -130,6 +133,6 @@ def reschedule_post(post_id):
 @bp.post("/posts/<int:post_id>/cancel")
 def cancel_post(post_id):
     """Take a scheduled post back to draft."""
-    json_body(required=False)
+    json_body(required=False, fields=set())
     post = scheduling.cancel(post_id)
     return jsonify(serialize.post(post, _publications([post.id])[post.id]))

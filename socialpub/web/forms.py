@@ -31,7 +31,9 @@ def post_values(form) -> dict:
         "text": clean_text(form.get("text")),
         "image_url": (form.get("image_url") or "").strip(),
         "link": (form.get("link") or "").strip(),
-        "channels": [int(c) for c in form.getlist("channels") if c.isdecimal()],
+        # ASCII digits, at most 20 (int() fails from 4,300); composing refuses ids past 64 bits.
+        "channels": [int(c) for c in form.getlist("channels")
+                     if c.isascii() and c.isdigit() and len(c) <= 20],
         "overrides": {n: clean_text(form.get(override_field(n))) for n in NETWORKS},
         # A datetime-local value (wall-clock time) and the browser's IANA zone.
         "scheduled_at": (form.get("scheduled_at") or "").strip(),

@@ -1,0 +1,264 @@
+"""The API described as an OpenAPI 3.1 document, served at /api/openapi.json.
+
+The document is data built from the constants the checks themselves use
+(composing, channels, scheduling, the settings' page and body sizes), so a limit
+changed there changes here. tests/test_openapi.py keeps its paths and methods
+equal to the app's routes, and fuzzes every operation against it (schemathesis).
+"""
+from __future__ import annotations
+
+from flask import jsonify
+
+from .. import __version__
+from ..auth import public
+from ..channels import MAX_LENGTHS, MAX_RECIPIENTS
+from ..composing import MAX_CHANNELS_PER_POST, MAX_TEXT, MAX_URL
+from ..db import MAX_ID
+from ..models import ChannelState, PostStatus, PubStatus
+from ..networks import NETWORKS
+from ..scheduling import MAX_WHEN, MAX_ZONE
+from . import bp
+from .helpers import settings
+from .posts import MAX_PAGE
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TIME = {"type": "string", "format": "date-time"}
+NETWORK = {"type": "string", "enum": list(NETWORKS)}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    """``schema``, or null."""
+    extra = {"enum": [*schema["enum"], None]} if "enum" in schema else {}
+    return {**schema, "type": [schema["type"], "null"], **extra}
+
+
+def array(items: dict, **limits) -> dict:
+    return {"type": "array", "items": items, **limits}
+
+
+def obj(properties: dict, optional=(), required=None) -> dict:
+    """A closed object: every property listed, all of them required unless named in ``optional``."""
+    if required is None:
+        required = [name for name in properties if name not in optional]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def schemas() -> dict:
+    publication_fields = {
+        "id": INTEGER, "channel_id": INTEGER, "network": NETWORK,
+        "status": {"type": "string", "enum": list(PubStatus.ALL)},
+        "text": STRING, "attempts": INTEGER, "retries_used": INTEGER, "rate_limit_waits": INTEGER,
+        "task_id": nullable(STRING), "external_id": nullable(STRING), "url": nullable(STRING),
+        "container_id": nullable(STRING), "last_error": nullable(STRING),
+        "last_error_code": nullable(STRING), "next_attempt_at": nullable(TIME),
+        "ambiguous_since": nullable(TIME), "enqueued_at": nullable(TIME), "started_at": nullable(TIME),
+        "published_at": nullable(TIME), "finished_at": nullable(TIME),
+        "history": {**array(ref("Attempt")), "description": "Only when one post is shown."},
+    }
+    status_fields = ("id", "network", "channel_id", "status", "attempts", "published_at", "external_id",
+                     "url", "last_error", "last_error_code", "next_attempt_at")
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
+            "description": "Not blank. Each network's own limits are checked too (422)."}
+    url = {**nullable(STRING), "maxLength": MAX_URL,
+           "description": "An absolute http(s) URL; empty or null: none."}
+    return {
+        "Error": obj({"error": obj({
+            "code": STRING, "message": {**STRING, "description": "Starts with the field at fault."},
+            "field": STRING,
+            "details": array(obj({"field": nullable(STRING), "network": NETWORK, "message": STRING},
+                                 optional=("network",)),
+                             description="Every problem, when there are several (422)."),
+        }, optional=("field", "details"))}),
+        "Attempt": obj({"number": INTEGER, "started_at": TIME, "finished_at": TIME, "outcome": STRING,
+                        "error_code": nullable(STRING), "error": nullable(STRING)}),
+        "Publication": obj(publication_fields, optional=("history",)),
+        "Post": obj({
+            "id": INTEGER, "text": STRING, "image_url": nullable(STRING), "link": nullable(STRING),
+            "status": {"type": "string", "enum": list(PostStatus.ALL)},
+            "scheduled_at": {**nullable(TIME), "description": "In the zone it was given in."},
+            "scheduled_at_utc": nullable(TIME), "timezone": nullable(STRING),
+            "created_at": TIME, "updated_at": TIME, "publish_requested_at": nullable(TIME),
+            "finished_at": nullable(TIME), "publications": array(ref("Publication")),
+            "results": {**array(ref("PublishResult")), "description": "Only when created with publish."},
+        }, optional=("results",)),
+        "PostPage": obj({"items": array(ref("Post")), "page": INTEGER, "per_page": INTEGER,
+                         "total": INTEGER, "pages": INTEGER}),
+        "PostStatus": obj({
+            "post_id": INTEGER, "status": {"type": "string", "enum": list(PostStatus.ALL)},
+            "by_status": obj({s: INTEGER for s in PubStatus.ALL}),
+            "publications": array(obj({f: publication_fields[f] for f in status_fields})),
+        }),
+        "PublishResult": obj({"publication_id": INTEGER, "network": NETWORK,
+                              "status": {"type": "string", "enum": ["enqueued"]}, "task_id": STRING}),
+        "PublishResults": obj({"post_id": INTEGER, "results": array(ref("PublishResult"))}),
+        "Channel": obj({
+            "id": INTEGER, "network": NETWORK, "name": STRING, "account_id": STRING, "base_url": STRING,
+            "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
+            "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
+            "last_published_at": nullable(TIME),
+            "token_set": {"type": "boolean", "description": "Tokens are write-only: never shown."},
+            "created_at": TIME, "updated_at": TIME,
+        }),
+        "ChannelList": obj({"items": array(ref("Channel"))}),
+        "CreatePost": obj({
+            "text": text, "image_url": url, "link": url,
+            "networks": {**nullable(array(NETWORK, uniqueItems=True)),
+                         "description": "Every enabled channel of these networks."},
+            "channels": {**nullable(array(ID, maxItems=MAX_CHANNELS_PER_POST, uniqueItems=True)),
+                         "description": "Channel ids. With neither this nor networks: every enabled "
+                                        "channel."},
+            "overrides": {**nullable(obj({n: text for n in NETWORKS}, required=[])),
+                          "description": "Another text for a network."},
+            "publish": {"type": "boolean", "default": False, "description": "Publish it now, too."},
+            "scheduled_at": {**nullable(STRING), "maxLength": MAX_WHEN,
+                             "description": "ISO 8601, with an offset or with timezone; within a year. "
+                                            "Not with publish."},
+            "timezone": {**nullable(STRING), "maxLength": MAX_ZONE, "description": "An IANA name."},
+        }, required=["text"]) | {"examples": [
+            {"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
+            {"text": "Hello", "networks": ["linkedin"], "publish": True}]},
+        "Reschedule": obj({
+            "scheduled_at": {**STRING, "minLength": 1, "maxLength": MAX_WHEN},
+            "timezone": {**nullable(STRING), "maxLength": MAX_ZONE},
+        }, required=["scheduled_at"]),
+        "PublishOptions": obj({"image_url": url}, required=[]),
+        "Empty": {**obj({}), "description": "Nothing to give: no body, or {}."},
+        "CreateChannel": obj({
+            "network": NETWORK,
+            "account_id": {**STRING, "minLength": 1, "maxLength": MAX_LENGTHS["account_id"],
+                           "description": "Digits (a Graph id), or a LinkedIn author URN."},
+            "token": {**STRING, "minLength": 1, "maxLength": MAX_LENGTHS["token"]},
+            "name": {**nullable(STRING), "maxLength": MAX_LENGTHS["name"]},
+            "base_url": {**nullable(STRING), "maxLength": MAX_LENGTHS["base_url"]},
+            "recipients": {**nullable(array({**STRING, "pattern": r"^\+?[1-9][0-9 ]{6,20}$"},
+                                            maxItems=MAX_RECIPIENTS, uniqueItems=True)),
+                           "description": "WhatsApp only: E.164 phone numbers."},
+            "api_version": {**nullable(STRING), "maxLength": MAX_LENGTHS["api_version"],
+                            "description": "LinkedIn only, such as 202601."},
+            "enabled": {"type": "boolean", "default": True},
+        }, required=["network", "account_id", "token"]) | {"examples": [
+            {"network": "facebook", "account_id": "546349135390552", "token": "EAAB…"},
+            {"network": "whatsapp", "account_id": "106540352242922", "token": "EAAB…",
+             "recipients": ["+16505551234"]}]},
+    }
+
+
+def error_responses(max_body: int) -> dict:
+    said = {
+        "Invalid": "Malformed or missing input; the message and `field` name it.",
+        "Unauthorized": "No API token, or one that is malformed, unknown or revoked.",
+        "NotFound": "No such post, publication or channel.",
+        "Conflict": "Not possible in the object's current state.",
+        "TooLarge": f"The body is larger than {max_body} bytes.",
+        "NotJson": "A body not sent as application/json.",
+        "Unprocessable": "Well-formed, but it cannot be done: content a network would refuse "
+                         "(`details` lists every problem), an unknown channel, a time in the past.",
+        "Unavailable": "The database or the queue is unreachable; nothing changed.",
+    }
+    return {name: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+            for name, text in said.items()}
+
+
+ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
+               415: "NotJson", 422: "Unprocessable", 503: "Unavailable"}
+
+
+def operation(summary: str, status: int, schema: str, *errors: int, body=None, body_required=True,
+              params=()) -> dict:
+    """One operation: ``status`` answers ``schema``; 401 and 503 are always possible,
+    and so are 400, 413 and 415 where a body is taken."""
+    codes = set(errors) | {401, 503} | ({400, 413, 415} if body else set())
+    responses = {str(status): {"description": "OK",
+                               "content": {"application/json": {"schema": ref(schema)}}}}
+    responses.update({str(code): {"$ref": f"#/components/responses/{ERROR_NAMES[code]}"}
+                      for code in sorted(codes)})
+    op = {"summary": summary, "parameters": list(params), "responses": responses}
+    if body:
+        op["requestBody"] = {"required": body_required,
+                             "content": {"application/json": {"schema": ref(body)}}}
+    return op
+
+
+def path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+def document(cfg) -> dict:
+    """The OpenAPI document for an app with settings ``cfg``."""
+    post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
+    list_params = [
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                                   "default": 1}},
+        {"name": "per_page", "in": "query", "schema": {
+            "type": "integer", "minimum": 1, "maximum": cfg.max_page_size, "default": cfg.page_size}},
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(PostStatus.ALL)}},
+    ]
+    paths = {
+        "/api/openapi.json": {"get": {
+            "summary": "This document", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/api/posts": {
+            "get": operation("Posts, newest first, a page at a time", 200, "PostPage", 400,
+                             params=list_params),
+            "post": operation("Create a post with one publication per channel; publish or schedule it",
+                              201, "Post", 422, body="CreatePost"),
+        },
+        "/api/posts/{post_id}": {
+            "get": operation("A post, its publications and their attempts", 200, "Post", 404,
+                             params=[post_id]),
+            "patch": operation("Schedule a draft, or move a scheduled post", 200, "Post", 404, 409, 422,
+                               body="Reschedule", params=[post_id]),
+        },
+        "/api/posts/{post_id}/publish": {"post": operation(
+            "Enqueue every pending publication", 202, "PublishResults", 404, 409, 422,
+            body="PublishOptions", body_required=False, params=[post_id])},
+        "/api/posts/{post_id}/status": {"get": operation(
+            "Counts by status and each publication's state", 200, "PostStatus", 404, params=[post_id])},
+        "/api/posts/{post_id}/retry": {"post": operation(
+            "Send again the failed, expired and unconfirmed publications", 202, "PublishResults", 404, 409,
+            body="Empty", body_required=False, params=[post_id])},
+        "/api/posts/{post_id}/cancel": {"post": operation(
+            "Take a scheduled post back to draft", 200, "Post", 404, 409,
+            body="Empty", body_required=False, params=[post_id])},
+        "/api/publications/{publication_id}/retry": {"post": operation(
+            "Send one failed, expired or unconfirmed publication again", 202, "PublishResults", 404, 409,
+            body="Empty", body_required=False, params=[publication_id])},
+        "/api/channels": {
+            "get": operation("Every channel (tokens never shown)", 200, "ChannelList"),
+            "post": operation("Connect an account", 201, "Channel", 422, body="CreateChannel"),
+        },
+        "/api/channels/{channel_id}": {"get": operation("One channel", 200, "Channel", 404,
+                                                        params=[channel_id])},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "socialpub API", "version": __version__,
+            "description": "Publish one post to Facebook Pages, Instagram, LinkedIn and WhatsApp. Every "
+                           "error is `{\"error\": {\"code\", \"message\", \"field\"}}`; a refused request "
+                           "writes nothing. Send `Authorization: Bearer <token>` (a token from the "
+                           "account page); a signed-in browser session may only read.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "responses": error_responses(cfg.max_body_bytes),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "An API token, made on the account page."}},
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document():
+    """This API's OpenAPI document (no token needed)."""
+    return jsonify(document(settings()))
