@@ -10,6 +10,7 @@ nothing left this host.
 from __future__ import annotations
 
 import email.utils
+import functools
 import http.client
 import logging
 import re
@@ -17,6 +18,7 @@ import socket
 import ssl
 import time
 from typing import Optional
+from urllib.parse import urlsplit
 
 import requests
 from urllib3 import exceptions as urllib3_errors
@@ -124,6 +126,18 @@ def transport_error(network: str, exc: requests.RequestException, timeouts: Time
     return PublishError(network, msg, kind=ErrorKind.TRANSIENT, ambiguous=ambiguous)
 
 
+@functools.lru_cache(maxsize=256)
+def _proxies_for(scheme: str, netloc: str) -> dict:
+    return requests.utils.get_environ_proxies(f"{scheme}://{netloc}/")
+
+
+def env_proxies(url: str) -> dict:
+    """The proxies the environment (HTTPS_PROXY, NO_PROXY, …) gives ``url``'s
+    host, read once per host: the thread's Session does not read them itself."""
+    parts = urlsplit(url)
+    return _proxies_for(parts.scheme, parts.netloc)
+
+
 def send(network: str, timeouts: Timeouts, method: str, url: str, *,
          creates_item: Optional[bool] = None, **kwargs) -> requests.Response:
     """Make one HTTP call with the thread's Session and ``timeouts``.
@@ -138,6 +152,7 @@ def send(network: str, timeouts: Timeouts, method: str, url: str, *,
       PublishError: no answer came (connection refused, timeout, ...).
     """
     kwargs.setdefault("timeout", (timeouts.connect, timeouts.read))
+    kwargs.setdefault("proxies", env_proxies(url))
     if creates_item is None:
         creates_item = method.upper() != "GET"
     try:
