@@ -12,13 +12,15 @@ a Conflict. The queue only delivers work; these rows are the truth.
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 import dramatiq
 from peewee import Case
 
+from .broker import enqueue_all
 from .composing import check_url, content_problems, get_post, raise_if_unpublishable
-from .db import write_transaction
+from .db import Prepared, Slot, row_to, write_transaction
 from .delivery import roll_up
 from .errors import Conflict
 from .models import Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
@@ -40,11 +42,14 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
     click) and Unprocessable when the image makes the content unpublishable."""
     image_url = check_url(image_url, "image_url")
     with write_transaction():
-        post = get_post(post_id)
-        pending = publications_of(post.id, [PubStatus.PENDING])
-        if not pending:
+        rows = _PENDING.execute(post=post_id).fetchall()
+        if not rows:
+            post = get_post(post_id)  # 404 when there is no such post
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
+        pub_fields, post_fields = _PENDING_FIELDS
+        post = row_to(Post, post_fields, rows[0][len(pub_fields):])
+        pending = [row_to(Publication, pub_fields, row) for row in rows]
         if image_url and image_url != post.image_url:
             post.image_url = image_url
             Post.update(image_url=image_url).where(Post.id == post.id).execute()
@@ -81,6 +86,15 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
     return list(query.order_by(Publication.id))
 
 
+#: What publishing reads: the post's pending publications, each with its post's columns.
+_PENDING_FIELDS = ((Publication.id, Publication.network, Publication.text, Publication.status),
+                   (Post.id, Post.status, Post.image_url, Post.link))
+_PENDING = Prepared(lambda: (
+    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1]).join(Post)
+    .where((Publication.post == Slot("post")) & (Publication.status == PubStatus.PENDING))
+    .order_by(Publication.id)))
+
+
 def queue(post_id, publications, from_statuses) -> dict:
     """Mark publications queued with their future message ids; inside the
     caller's transaction, so they are queued only if it commits."""
@@ -88,32 +102,46 @@ def queue(post_id, publications, from_statuses) -> dict:
 
     now = utcnow()
     messages = {p.id: publish.message(p.id) for p in publications}
-    queued = (Publication
-              .update(status=PubStatus.QUEUED, enqueued_at=now, updated_at=now, next_attempt_at=None,
-                      finished_at=None, retries=0, rate_limit_waits=0,
-                      # Retrying an unconfirmed one is a person's decision to send again
-                      # where the network cannot be asked; elsewhere it is still asked first.
-                      ambiguous_since=Case(None, [((Publication.status == PubStatus.UNCONFIRMED)
-                                                   & Publication.network.in_(UNVERIFIABLE), None)],
-                                           Publication.ambiguous_since),
-                      task_id=Case(Publication.id, [(i, m.message_id) for i, m in messages.items()]))
-              .where(Publication.id.in_(list(messages)) & Publication.status.in_(list(from_statuses)))
-              .execute())
+    values = {"now": now, "post": post_id}
+    for i, (pub_id, message) in enumerate(messages.items()):
+        values[f"id{i}"], values[f"task{i}"] = pub_id, message.message_id
+    queued = _queue_statement(len(messages), tuple(from_statuses)).execute(**values).rowcount
     if queued != len(messages):
         # Another request queued some of them between our read and our write.
         raise Conflict(f"post {post_id} is already being published")
-    (Post.update(status=PostStatus.PUBLISHING, publish_requested_at=now, updated_at=now,
-                 finished_at=None)
-     .where(Post.id == post_id).execute())
+    _MARK_PUBLISHING.execute(post=post_id, now=now)
     return messages
 
 
+@functools.lru_cache(maxsize=64)
+def _queue_statement(count: int, from_statuses: tuple) -> Prepared:
+    """Queue ``count`` publications (slots id0…, with message ids task0…) still in ``from_statuses``."""
+    ids = [Slot(f"id{i}") for i in range(count)]
+    return Prepared(lambda: (
+        Publication
+        .update(status=PubStatus.QUEUED, enqueued_at=Slot("now"), updated_at=Slot("now"),
+                next_attempt_at=None, finished_at=None, retries=0, rate_limit_waits=0,
+                # Retrying an unconfirmed one is a person's decision to send again
+                # where the network cannot be asked; elsewhere it is still asked first.
+                ambiguous_since=Case(None, [((Publication.status == PubStatus.UNCONFIRMED)
+                                             & Publication.network.in_(UNVERIFIABLE), None)],
+                                     Publication.ambiguous_since),
+                task_id=Case(Publication.id, [(ids[i], Slot(f"task{i}")) for i in range(count)]))
+        .where(Publication.id.in_(ids) & Publication.status.in_(list(from_statuses)))))
+
+
+_MARK_PUBLISHING = Prepared(lambda: (
+    Post.update(status=PostStatus.PUBLISHING, publish_requested_at=Slot("now"), updated_at=Slot("now"),
+                finished_at=None)
+    .where(Post.id == Slot("post"))))
+
+
 def enqueue(post_id, publications, messages, delay_ms=None) -> list:
-    """Send the messages as one group, after the commit (a worker must find
-    the rows queued), ``delay_ms`` from now if given. If Redis refuses, put
-    the rows back as they were."""
+    """Send the messages in one Redis round trip, after the commit (a worker
+    must find the rows queued), ``delay_ms`` from now if given. If Redis
+    refuses, put the rows back as they were."""
     try:
-        dramatiq.group(messages.values()).run(delay=delay_ms or None)
+        enqueue_all(dramatiq.get_broker(), messages.values(), delay_ms or None)
     except Exception as exc:
         _unqueue(post_id, messages, {p.id: p.status for p in publications})
         raise BrokerUnavailable(f"the queue is unreachable ({exc.__class__.__name__}); "

@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from flask import jsonify, request, url_for
+from peewee import JOIN
 
 from .. import composing, publishing, scheduling
-from ..db import database
+from ..db import Prepared, Slot, row_to
 from ..errors import InvalidInput, NotFound
 from ..models import Attempt, Post, PostStatus, Publication
 from . import bp, serialize
@@ -92,10 +93,21 @@ def publish_post(post_id):
 @bp.get("/posts/<int:post_id>/status")
 def post_status(post_id):
     """Counts by status and each publication's state."""
-    with database.atomic():  # one snapshot for the post and its publications
-        post = composing.get_post(post_id)
-        pubs = list(Publication.select().where(Publication.post == post_id).order_by(Publication.id))
+    # One query, so one snapshot: the post's columns on each of its publications' rows.
+    rows = _STATUS.execute(id=post_id).fetchall()
+    if not rows:
+        composing.get_post(post_id)  # raises the 404
+    post_fields, pub_fields = Post._meta.sorted_fields, Publication._meta.sorted_fields
+    post = row_to(Post, post_fields, rows[0])
+    pubs = [row_to(Publication, pub_fields, row[len(post_fields):]) for row in rows
+            if row[len(post_fields)] is not None]  # a post without publications: one row of NULLs
     return jsonify(serialize.status(post, pubs))
+
+
+_STATUS = Prepared(lambda: (
+    Post.select(*Post._meta.sorted_fields, *Publication._meta.sorted_fields)
+    .join(Publication, JOIN.LEFT_OUTER, on=(Publication.post == Post.id))
+    .where(Post.id == Slot("id")).order_by(Publication.id)))
 
 
 @bp.post("/posts/<int:post_id>/retry")
