@@ -101,8 +101,12 @@ def latency_summary(result, skip=0) -> dict:
 def wait_finished(stack: Stack, expected: int, timeout: float, poll=0.05):
     """Wait until ``expected`` publications are final; return (published, others, last published_at)."""
     deadline = time.monotonic() + timeout
+    connections = 0
     while True:
-        (done,), = stack.query("SELECT count(*) FROM publication WHERE status = ANY(%s)", (list(FINAL),))
+        (done, conns), = stack.query(
+            "SELECT (SELECT count(*) FROM publication WHERE status = ANY(%s)), "
+            "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())", (list(FINAL),))
+        connections = max(connections, conns)
         if done >= expected:
             break
         stack.check_alive()
@@ -112,7 +116,7 @@ def wait_finished(stack: Stack, expected: int, timeout: float, poll=0.05):
     (published, last), = stack.query(
         "SELECT count(*) FILTER (WHERE status = 'published'), "
         "extract(epoch FROM max(published_at)) FROM publication")
-    return published, done - published, float(last or 0)
+    return published, done - published, float(last or 0), connections
 
 
 #: Process group to profile with py-spy during the throughput runs (--profile).
@@ -198,7 +202,8 @@ def phase_throughput(stack: Stack, posts, processes, threads, latency=0.0, concu
     load0 = loadavg()
     profiler = start_profiler(stack, PROFILE, f"{processes}x{threads}-{latency:g}s")
     proc, path = run_client(stack, ids, concurrency, wait=False)
-    published, failed, last = wait_finished(stack, expected, timeout=60 + expected * max(latency, 0.05) * 2)
+    published, failed, last, connections = wait_finished(stack, expected,
+                                                         timeout=60 + expected * max(latency, 0.05) * 2)
     client = client_result(proc, path)
     stop_profiler(profiler)
     if failed:
@@ -214,6 +219,7 @@ def phase_throughput(stack: Stack, posts, processes, threads, latency=0.0, concu
         "cpu_s": cpu, "cpu_ms_per_publication": {g: round(s * 1000 / expected, 3) for g, s in cpu.items()},
         "cpu_ms_per_publication_total": round(sum(cpu.values()) * 1000 / expected, 3),
         "publish_calls": latency_summary(client), "rss_idle_mb": rss_idle,
+        "postgres_connections_max": connections,
         "rss_after_mb": stack.worker_rss_mb(), "loadavg": [load0, loadavg()],
     }
     stack.clear_posts()
@@ -318,7 +324,8 @@ def table(results) -> str:
     if "io" in results:
         io = results["io"]
         lines.append(f"I/O-bound, {io['processes']} × {io['threads']} at 1 s: {io['elapsed_s']} s for "
-                     f"{io['publications']} (ideal {io['ideal_s']} s, ×{io['ratio']})")
+                     f"{io['publications']} (ideal {io['ideal_s']} s, ×{io['ratio']}); PostgreSQL "
+                     f"connections at most {io['postgres_connections_max']}")
     if "rss" in results:
         lines.append("worker RSS (MB): " + ", ".join(f"{k.removesuffix('_mb')} {v}"
                                                      for k, v in results["rss"].items()))

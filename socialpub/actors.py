@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import random
 import time
+from contextlib import contextmanager
 
 import dramatiq
 from dramatiq.middleware.time_limit import TimeLimitExceeded
@@ -84,7 +85,8 @@ def persist(write, *args, **kwargs):
     pause = 0.1
     while True:
         try:
-            return write(*args, **kwargs)
+            with _connection():
+                return write(*args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
             if time.monotonic() > deadline:
                 raise
@@ -104,12 +106,29 @@ def _reset_connection():
 @dramatiq.actor(queue_name="publish", throws=(PublicationFailed,), retry_when=should_retry)
 def publish(publication_id: int):
     """Publish one publication to its network and record what happened."""
-    with database.connection_context():
+    # The thread holds a pooled connection only while it uses the database, not
+    # while it waits on the network: threads × processes would otherwise need as
+    # many PostgreSQL connections.
+    with _connection():
         job = delivery.claim(publication_id, limits())
-        if job is None:
-            logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
-            return
-        _deliver(job)
+    if job is None:
+        logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
+        return
+    _deliver(job)
+
+
+@contextmanager
+def _connection():
+    """A connection for the block: taken from the pool if the thread has none
+    open, and given back at the end (an open one is left as it is)."""
+    taken = database.is_closed()
+    if taken:
+        database.connect()
+    try:
+        yield
+    finally:
+        if taken and not database.is_closed():
+            database.close()
 
 
 def _deliver(job: delivery.Job):

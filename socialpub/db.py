@@ -42,6 +42,12 @@ SQLITE_PRAGMAS = {
 PING_AFTER_IDLE_S = 2.0
 
 
+#: PostgreSQL connections per process at most, whatever its thread count: a
+#: thread holds one only while it runs SQL (a worker thread gives it back before
+#: it calls a network), and waits up to 10 s for one when all are taken.
+POOL_SIZE = 16
+
+
 class PooledPostgres(PooledPostgresqlDatabase):
     """Peewee's PostgreSQL pool, pinging only the connections that sat idle.
     A connection that breaks while in use is discarded when it is returned
@@ -77,7 +83,7 @@ def make_database(url: str):
         params = parse_url(url)
         name = params.pop("database")
         return PooledPostgres(
-            name, max_connections=64, stale_timeout=300, timeout=10, **params
+            name, max_connections=POOL_SIZE, stale_timeout=300, timeout=10, **params
         )
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {url!r}")
 
