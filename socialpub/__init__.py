@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING
 
 from .config import Settings
+
+if TYPE_CHECKING:  # Flask is imported by create_app: the worker processes go without (~20 MB)
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -20,8 +21,12 @@ def create_app(config: Settings | dict | None = None) -> Flask:
       config: a :class:`Settings`, or a dict of Settings fields that override
         the environment's, or None for the environment alone.
     """
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from . import db, encryption, schema
     from .broker import setup_broker
+    from .routing import IdConverter
 
     if isinstance(config, Settings):
         settings = config
@@ -30,7 +35,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__, instance_path=settings.instance_dir)
-    app.url_map.converters["int"] = db.IdConverter  # every <int:…> is an id: 1 to db.MAX_ID
+    app.url_map.converters["int"] = IdConverter  # every <int:…> is an id: 1 to db.MAX_ID
     app.config.update(
         SECRET_KEY=settings.ensure_secret_key(), MAX_CONTENT_LENGTH=settings.max_body_bytes,
         # The session cookie: not readable by scripts, not sent on cross-site

@@ -16,7 +16,6 @@ from peewee import ColumnBase, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
-from werkzeug.routing import IntegerConverter
 
 database = DatabaseProxy()
 
@@ -160,14 +159,3 @@ def write_transaction():
     if isinstance(database.obj, SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
-
-
-class IdConverter(IntegerConverter):
-    """``<int:…>`` in every URL of the app: an id from 1 to :data:`MAX_ID`, in
-    ASCII digits. Anything else matches no route (a 404), where Werkzeug's own
-    converter takes any Unicode digits, and any length (a 5,000-digit id is a
-    ValueError, and one past 64 bits an OverflowError on SQLite). The range is
-    in the pattern: a failed range check (``max=``) makes Werkzeug answer 405
-    when another method's rule has the same path."""
-
-    regex = r"[1-9][0-9]{0,17}"
