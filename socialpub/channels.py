@@ -37,6 +37,18 @@ def _text(data, field, *, required=True):
     return value.strip()
 
 
+#: Access tokens are one line of visible ASCII (a space or line break inside
+#: would end up in a header, and in the error that refuses it).
+TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def _token(data):
+    token = _text(data, "token")
+    if not TOKEN.fullmatch(token):
+        raise InvalidInput("token: must be one line of visible characters, without spaces", field="token")
+    return token
+
+
 def parse_channel(data) -> dict:
     """Check a create-channel request; return the fields to store."""
     refuse_unstorable_text(data)
@@ -51,7 +63,7 @@ def parse_channel(data) -> dict:
         "network": network,
         "name": _text(data, "name", required=False) or network.capitalize(),
         "account_id": _text(data, "account_id"),
-        "token": _text(data, "token"),
+        "token": _token(data),
         "base_url": (check_url(data.get("base_url"), "base_url", MAX_LENGTHS["base_url"])
                      or DEFAULT_BASE_URLS[network]).rstrip("/"),
         "api_version": _text(data, "api_version", required=False),

@@ -143,33 +143,36 @@ class Settings:
         """The configured key, else one generated once and kept in the instance folder."""
         if self.secret_key:
             return self.secret_key
-        path = Path(self.instance_dir) / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return _instance_secret(Path(self.instance_dir) / "secret_key", lambda: secrets.token_hex(32))
 
     def ensure_encryption_keys(self) -> tuple:
         """The configured keys, else one generated once and kept in the instance
         folder (mode 0600): losing that file loses every stored token."""
         if self.encryption_keys:
             return self.encryption_keys
-        path = Path(self.instance_dir) / "encryption_key"
-        if not path.exists():
-            from cryptography.fernet import Fernet
+        from cryptography.fernet import Fernet
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written aside, then linked into place: of processes starting at
-            # once (socialpub up), every one ends up with the key that won.
-            aside = path.with_name(f".encryption_key.{os.getpid()}")
-            descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w") as file:
-                file.write(Fernet.generate_key().decode())
-            try:
-                os.link(aside, path)
-            except FileExistsError:
-                pass
-            finally:
-                aside.unlink()
-        return (path.read_text().strip(),)
+        return (_instance_secret(Path(self.instance_dir) / "encryption_key",
+                                 lambda: Fernet.generate_key().decode()),)
+
+
+def _instance_secret(path: Path, generate) -> str:
+    """The secret in ``path``, made with ``generate()`` if it is missing.
+
+    Written aside with mode 0600, then linked into place: of processes starting
+    at once (``socialpub up``, gunicorn's workers), every one ends up with the
+    secret that won, and it is never readable by others, not even briefly.
+    """
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(generate())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    return path.read_text().strip()

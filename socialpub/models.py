@@ -187,6 +187,9 @@ class User(BaseModel):
     password_hash = CharField(max_length=255, default="")
     #: A disabled user can neither sign in nor use their tokens.
     disabled = BooleanField(default=False)
+    #: Every session cookie carries the version it was issued under; signing
+    #: out or changing the password moves it on, which ends all of them.
+    session_version = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
     last_sign_in_at = DateTimeField(null=True)
 

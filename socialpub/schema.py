@@ -78,9 +78,21 @@ def _long_external_ids():
         database.execute_sql("ALTER TABLE publication ALTER COLUMN external_id TYPE TEXT")
 
 
+def _session_versions():
+    """Sessions that signing out ends (see User.session_version)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from .models import User
+
+    if "session_version" not in {c.name for c in database.get_columns("user")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("user", "session_version",
+                                                                      User.session_version))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
-STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids]
+STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
+         _session_versions]
 
 
 def current_version() -> int:

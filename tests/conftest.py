@@ -122,7 +122,7 @@ def add_test_user(app):
     ``app.test_client()`` sign in as them and send their API token."""
     user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH)
     app.config["TEST_API_TOKEN"] = issue_token(user, "tests")[1]
-    app.config["TEST_SESSION"] = {"user_id": user.id, "pw": user.password_hash[-12:]}
+    app.config["TEST_SESSION"] = {"user_id": user.id, "v": user.session_version}
     app.test_client_class = SignedInClient
 
 

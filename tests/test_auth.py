@@ -20,9 +20,9 @@ from .web_helpers import csrf_token, page
 
 @pytest.fixture(autouse=True)
 def fresh_throttle(app):
-    """Failed sign-ins are counted in Redis; each test starts from none."""
+    """Sign-in attempts are counted in Redis; each test starts from none."""
     client = metrics.redis_client(app)
-    for key in client.scan_iter("socialpub:sign-in-failures:*"):
+    for key in client.scan_iter("socialpub:sign-in-attempts:*"):
         client.delete(key)
 
 
@@ -257,3 +257,36 @@ def test_the_embedded_default_creates_a_first_user_only_once(app):
         password = ensure_first_user()
         assert password and accounts.authenticate("admin@localhost", password) is not None
         assert ensure_first_user() is None
+
+
+def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(app, anon_client):
+    app.config["WTF_CSRF_ENABLED"] = False
+    sign_in(anon_client)
+    copy = FlaskClient(app, app.response_class, use_cookies=True)
+    cookie = anon_client.get_cookie("session")
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/account").status_code == 200
+    anon_client.post("/sign-out")
+    assert copy.get("/account").status_code == 302
+    assert sign_in(anon_client).status_code == 302  # signing in again works
+
+
+def test_parallel_guesses_get_no_more_tries_than_the_limit(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from socialpub.auth.throttle import SignInThrottle
+
+    throttle = SignInThrottle(metrics.redis_client(app))
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        waits = list(pool.map(lambda _: throttle.attempt(TEST_EMAIL, "127.0.0.5"), range(40)))
+    assert waits.count(0) == throttle.limits.per_account
+    assert all(0 < w <= throttle.limits.window_s for w in waits if w)
+
+
+def test_guessing_the_current_password_on_the_account_page_is_throttled_too(app, anon_client):
+    app.config["WTF_CSRF_ENABLED"] = False
+    sign_in(anon_client)
+    form = {"current_password": "guess guess", "new_password": "x" * 12, "confirm_password": "x" * 12}
+    assert [anon_client.post("/account/password", data=form).status_code for _ in range(6)] == [400] * 5 + [429]
+    right = dict(form, current_password=TEST_PASSWORD)
+    assert anon_client.post("/account/password", data=right).status_code == 429

@@ -82,14 +82,17 @@ def test_no_configured_token_appears_in_responses_pages_logs_messages_or_rows(
     sandbox_client.configure(facebook={"fail": {"error": "timeout_after_record", "seconds": 3}},
                              instagram={"fail": {"error": "token"}},
                              linkedin={"fail": {"error": "server_error", "times": 1}})
+    # Every message, however it is enqueued (one by one, or a group in one
+    # pipeline), passes the broker's before_enqueue hook.
     enqueued = []
-    real_enqueue = broker.enqueue
+    real_emit_before = broker.emit_before
 
-    def recording_enqueue(message, *, delay=None):
-        enqueued.append(message.encode().decode())
-        return real_enqueue(message, delay=delay)
+    def recording_emit_before(signal, *args):
+        if signal == "enqueue":
+            enqueued.append(args[0].encode().decode())
+        return real_emit_before(signal, *args)
 
-    monkeypatch.setattr(broker, "enqueue", recording_enqueue)
+    monkeypatch.setattr(broker, "emit_before", recording_emit_before)
 
     response = client.post("/api/posts", json={"text": "Secrets stay secret",
                                                "image_url": f"{sandbox.url}/_sandbox/image.jpg"})

@@ -62,17 +62,19 @@ def create_token_command(email, name):
 @click.argument("email")
 @click.argument("prefix")
 def revoke_token_command(email, prefix):
-    """Revoke a user's live tokens that start with PREFIX (as the account page lists them)."""
+    """Revoke a user's live token that starts with PREFIX (its first 10 characters, as the account page lists them)."""
     from ..models import ApiToken
     from .accounts import find_user, revoke_token
 
+    if len(prefix) < 10:
+        raise click.ClickException("PREFIX: give the token's first 10 characters, as the account page shows them")
     with _connected():
         try:
             user = find_user(email)
         except AppError as exc:
             raise click.ClickException(exc.message) from None
         ids = [t.id for t in ApiToken.select().where(ApiToken.user == user.id, ApiToken.revoked_at.is_null(),
-                                                     ApiToken.prefix.startswith(prefix[:10]))]
+                                                     ApiToken.prefix == prefix[:10])]
         revoked = sum(revoke_token(i, user) for i in ids)
     if not revoked:
         raise click.ClickException(f"{email} has no live token starting with {prefix!r}")

@@ -63,19 +63,23 @@ def session_user() -> User | None:
     user_id = session.get("user_id")
     if not isinstance(user_id, int):
         return None
-    user = User.get_or_none(User.id == user_id, User.disabled == False)  # noqa: E712
-    # The session carries the password hash's tail: changing the password signs out every session.
-    if user is None or session.get("pw") != user.password_hash[-12:]:
-        return None
-    return user
+    return User.get_or_none(User.id == user_id, User.session_version == session.get("v"),
+                            User.disabled == False)  # noqa: E712
 
 
 def sign_in_session(user: User) -> None:
     """Start a fresh session for ``user`` (nothing from before sign-in carries over)."""
     session.clear()
     session["user_id"] = user.id
-    session["pw"] = user.password_hash[-12:]
+    session["v"] = user.session_version
     session.permanent = True
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user``: the cookie is signed, not stored, so a copy
+    of it would otherwise stay valid until it expires."""
+    User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
+    session.clear()
 
 
 def unauthorised(message: str):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from .. import metrics
 from ..errors import AppError
 from . import accounts, bp
-from .gate import public, session_user, sign_in_session
+from .gate import end_sessions, public, session_user, sign_in_session
 from .throttle import SignInThrottle
 
 
@@ -38,25 +38,25 @@ def sign_in():
     email = (request.form.get("email") or "").strip()[:254]
     password = request.form.get("password") or ""
     address = request.remote_addr or "unknown"
-    wait = throttle().retry_after(email, address)
+    wait = throttle().attempt(email, address)
     if wait:
         minutes = max(1, round(wait / 60))
         error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         return render_template("auth/sign_in.html", email=email, next_url=next_url, error=error), 429
     user = accounts.authenticate(email, password[:accounts.MAX_PASSWORD])
     if user is None:
-        throttle().failed(email, address)
         current_app.logger.info("Failed sign-in for %r from %s.", email[:80], address)
         return render_template("auth/sign_in.html", email=email, next_url=next_url,
                                error="That email and password do not match."), 401
-    throttle().succeeded(email)
+    throttle().succeeded(email, address)
     sign_in_session(user)
     return redirect(next_url)
 
 
 @bp.post("/sign-out")
 def sign_out():
-    session.clear()
+    """Sign out here and on every other device (see :func:`end_sessions`)."""
+    end_sessions(g.user)
     flash("You are signed out.", "ok")
     return redirect(url_for("auth.sign_in"))
 
@@ -92,16 +92,22 @@ def revoke_token(token_id):
 @bp.post("/account/password")
 def change_password():
     """A new password; every other session of this user ends."""
+    address = request.remote_addr or "unknown"
+    if throttle().attempt(g.user.email, address):
+        return render_account(errors={"current_password": ["Too many wrong passwords; try again later."]},
+                              status=429)
     user = accounts.authenticate(g.user.email, request.form.get("current_password") or "")
     if user is None:
         return render_account(errors={"current_password": ["That is not your current password."]}, status=400)
     new = request.form.get("new_password") or ""
     if new != (request.form.get("confirm_password") or ""):
         return render_account(errors={"confirm_password": ["The two new passwords differ."]}, status=400)
+    throttle().succeeded(user.email, address)
     try:
         accounts.set_password(user, new)
     except AppError as exc:
         return render_account(errors={"new_password": [exc.message.split(": ", 1)[-1]]}, status=400)
+    end_sessions(user)
     sign_in_session(accounts.find_user(user.email))
     flash("Password changed. Other sessions are signed out.", "ok")
     return redirect(url_for("auth.account"))

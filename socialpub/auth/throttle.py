@@ -1,6 +1,7 @@
-"""Slowing password guessing: failed sign-ins are counted per account and per
-client address in Redis, in a fixed window; past the limit, sign-in is refused
-until the window ends, even with the right password.
+"""Slowing password guessing: sign-in attempts are counted per account and per
+client address in Redis, in a fixed window (a right password takes its attempt
+back); past the limit, sign-in is refused until the window ends, even with the
+right password.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import redis
 
 logger = logging.getLogger(__name__)
 
-KEY = "socialpub:sign-in-failures:{kind}:{id}"
+KEY = "socialpub:sign-in-attempts:{kind}:{id}"
 
 
 @dataclass(frozen=True)
@@ -38,43 +39,43 @@ class SignInThrottle:
         return [(KEY.format(kind="account", id=account), self.limits.per_account),
                 (KEY.format(kind="address", id=address), self.limits.per_address)]
 
-    def retry_after(self, email: str, address: str) -> int:
-        """Seconds until sign-in may be tried again; 0 when it may be tried now.
+    def attempt(self, email: str, address: str) -> int:
+        """Count a sign-in attempt before its password is checked; return the
+        seconds to wait when it is over a limit (then it must be refused), else 0.
 
+        Counting first, atomically, is what holds under parallel guesses: each
+        request gets its own count, so no more than the limit are ever checked.
         Redis being unreachable lets sign-in through (logged): people must be
         able to reach the app to see what is wrong, and the password still
         has to be right.
         """
+        keys = self._keys(email, address)
         try:
-            with self.client.pipeline(transaction=False) as pipe:
-                for key, _ in self._keys(email, address):
-                    pipe.get(key)
+            with self.client.pipeline(transaction=True) as pipe:
+                for key, _ in keys:
+                    # The window starts at the first attempt (SET NX EX works on
+                    # the embedded Redis 6 too, where EXPIRE NX does not).
+                    pipe.set(key, 0, ex=self.limits.window_s, nx=True)
+                    pipe.incr(key)
                     pipe.ttl(key)
                 replies = pipe.execute()
         except redis.RedisError as exc:
             logger.warning("Sign-in throttle unavailable (%s); not limiting.", exc)
             return 0
         wait = 0
-        for (key, limit), count, ttl in zip(self._keys(email, address), replies[::2], replies[1::2]):
-            if count is not None and int(count) >= limit:
-                wait = max(wait, ttl if ttl and ttl > 0 else self.limits.window_s)
+        for (_, limit), count, ttl in zip(keys, replies[1::3], replies[2::3]):
+            if count > limit:
+                wait = max(wait, ttl if ttl > 0 else self.limits.window_s)
         return wait
 
-    def failed(self, email: str, address: str) -> None:
+    def succeeded(self, email: str, address: str) -> None:
+        """A right password: the account starts over, and the attempt is not
+        held against the address (which may still be guessing other accounts)."""
+        (account, _), (by_address, _) = self._keys(email, address)
         try:
             with self.client.pipeline(transaction=False) as pipe:
-                for key, _ in self._keys(email, address):
-                    # The window starts at the first failure (SET NX EX works on
-                    # the embedded Redis 6 too, where EXPIRE NX does not).
-                    pipe.set(key, 0, ex=self.limits.window_s, nx=True)
-                    pipe.incr(key)
+                pipe.delete(account)
+                pipe.decr(by_address)
                 pipe.execute()
-        except redis.RedisError as exc:
-            logger.warning("Sign-in throttle unavailable (%s); failure not counted.", exc)
-
-    def succeeded(self, email: str) -> None:
-        """The account's count starts over; the address's does not (it may be guessing many accounts)."""
-        try:
-            self.client.delete(self._keys(email, "")[0][0])
         except redis.RedisError as exc:
             logger.warning("Sign-in throttle unavailable (%s).", exc)
