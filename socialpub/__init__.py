@@ -26,6 +26,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     from . import db, encryption, schema
     from .broker import setup_broker
+    from .networks.outbound import guard_api_calls
     from .routing import IdConverter
 
     if isinstance(config, Settings):
@@ -54,6 +55,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         with db.database.connection_context():
             schema.upgrade()
     setup_broker(settings)
+    # Workers run in this process too (tests, `flask shell`): their calls are guarded here as well.
+    guard_api_calls(settings.outbound_allow)
 
     @app.before_request
     def open_database():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .composing import check_url, refuse_unstorable_text
 from .errors import InvalidInput
@@ -49,6 +50,19 @@ def _token(data):
     return token
 
 
+def _base_url(data, network) -> str:
+    """The API root: a plain http(s) address that request paths are appended to."""
+    url = check_url(data.get("base_url"), "base_url", MAX_LENGTHS["base_url"])
+    if url is None:
+        return DEFAULT_BASE_URLS[network]
+    parts = urlsplit(url)
+    # A ? or # would let the base choose the whole path of every call; user:password@ has no use here.
+    if "?" in url or "#" in url or "@" in parts.netloc:
+        raise InvalidInput("base_url: an API root such as https://graph.facebook.com/v24.0, "
+                           "without ?, # or user@", field="base_url")
+    return url.rstrip("/")
+
+
 def parse_channel(data) -> dict:
     """Check a create-channel request; return the fields to store."""
     refuse_unstorable_text(data)
@@ -64,8 +78,7 @@ def parse_channel(data) -> dict:
         "name": _text(data, "name", required=False) or network.capitalize(),
         "account_id": _text(data, "account_id"),
         "token": _token(data),
-        "base_url": (check_url(data.get("base_url"), "base_url", MAX_LENGTHS["base_url"])
-                     or DEFAULT_BASE_URLS[network]).rstrip("/"),
+        "base_url": _base_url(data, network),
         "api_version": _text(data, "api_version", required=False),
         "recipients": [],
         "enabled": data.get("enabled", True),

@@ -16,11 +16,13 @@ from .config import Settings  # noqa: E402
 from .db import bind  # noqa: E402
 from .encryption import use_keys  # noqa: E402
 from .metrics import prune_dead_processes  # noqa: E402
+from .networks.outbound import guard_api_calls  # noqa: E402
 
 prune_dead_processes(METRICS_DIR)
 settings = Settings.from_env()
 bind(settings.database_url)
 use_keys(settings.ensure_encryption_keys())
+guard_api_calls(settings.outbound_allow)
 broker = setup_broker(settings, worker_metrics=True)
 
 from .actors import publish, publish_due_posts, reconcile  # noqa: E402,F401  (declared on the broker above)

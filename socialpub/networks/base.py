@@ -200,6 +200,15 @@ class Timeouts:
     read: float = 30.0
 
 
+class Refused(Exception):
+    """An address the app may not connect to (see :mod:`.outbound`); the
+    message says why.
+
+    Not an OSError on purpose: urllib3 and requests turn those into connection
+    errors (retryable); this must pass through them untouched.
+    """
+
+
 _local = threading.local()
 
 
@@ -214,6 +223,11 @@ def session() -> requests.Session:
         # caller passes them, read once per host (networks.http.env_proxies).
         s.trust_env = False
         s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        from .outbound import api_call_adapter  # it builds on this module
+
+        guarded = api_call_adapter()
+        s.mount("http://", guarded)
+        s.mount("https://", guarded)
     return s
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3 import exceptions as urllib3_errors
 
-from .base import ErrorKind, PublishError, Timeouts, session
+from .base import ErrorKind, PublishError, Refused, Timeouts, session
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,9 @@ def send(network: str, timeouts: Timeouts, method: str, url: str, *,
         response = session().request(method, url, **kwargs)
     except requests.RequestException as exc:
         raise transport_error(network, exc, timeouts, creates_item) from None
+    except Refused as refusal:
+        raise PublishError(network, f"refused to connect to {urlsplit(url).hostname}: {refusal}",
+                           kind=ErrorKind.PERMANENT) from None
     logger.debug("%s %s %s -> %s", network, method, url.split("?")[0], response.status_code)
     return response
 

@@ -35,7 +35,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
-from .base import ErrorKind, PublishError, Timeouts
+from .base import ErrorKind, PublishError, Refused, Timeouts
 from .http import transport_error
 
 #: The only schemes fetched: file://, gopher:// and the like reach what HTTP cannot.
@@ -48,14 +48,6 @@ CHUNK_BYTES = 64 * 1024
 SHARED = ipaddress.ip_network("100.64.0.0/10")
 #: RFC 6052 NAT64: the last 32 bits are the IPv4 address the packets end up at.
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class Refused(Exception):
-    """The URL may not be fetched; the message says why.
-
-    Not an OSError on purpose: urllib3 and requests turn those into connection
-    errors (retryable); this must pass through them untouched.
-    """
 
 
 def _kind_of(ip) -> Optional[str]:
@@ -220,7 +212,7 @@ class _GuardedConnectionMixin:
     HTTPS still sends it as SNI and verifies the certificate against it.
     """
 
-    def __init__(self, *args, guard: Guard, deadline: Deadline, **kwargs):
+    def __init__(self, *args, guard: Guard, deadline: Optional[Deadline] = None, **kwargs):
         self.guard = guard
         self.deadline = deadline
         super().__init__(*args, **kwargs)
@@ -240,7 +232,8 @@ class _GuardedConnectionMixin:
             except OSError as exc:
                 error = exc
                 continue
-            self.deadline.watch(sock)
+            if self.deadline is not None:
+                self.deadline.watch(sock)
             return sock
         if isinstance(error, socket.timeout):
             raise ConnectTimeoutError(
@@ -281,6 +274,39 @@ class _GuardedAdapter(HTTPAdapter):
         self._pool_connections, self._pool_maxsize, self._pool_block = connections, maxsize, block
         self.poolmanager = _GuardedPoolManager(self.connection_kw, num_pools=connections,
                                                maxsize=maxsize, block=block, **pool_kwargs)
+
+
+class _ApiCallGuard:
+    """The guard of the networks' API calls: a channel's ``base_url`` is the
+    user's to set, so without it a channel pointed at http://169.254.169.254/
+    or an internal service would make the workers call it, token attached.
+
+    One per process, set at start-up from ``OUTBOUND_ALLOW_NETWORKS`` by
+    :func:`guard_api_calls`; until then (adapters used on their own, in
+    tests) calls are not checked. Calls through a proxy from the environment
+    go to the proxy, which decides.
+    """
+
+    guard: Optional[Guard] = None
+
+    def resolve(self, host: str, port: int) -> list:
+        if self.guard is None:
+            answers = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
+            return list(dict.fromkeys(sockaddr[0] for *_, sockaddr in answers))
+        return self.guard.resolve(host, port)
+
+
+_API_CALLS = _ApiCallGuard()
+
+
+def guard_api_calls(allow: Iterable[str]) -> None:
+    """Check every API call's address from now on: public, or in ``allow`` (CIDR)."""
+    _API_CALLS.guard = Guard(allow)
+
+
+def api_call_adapter() -> HTTPAdapter:
+    """The transport adapter :func:`networks.base.session` mounts for API calls."""
+    return _GuardedAdapter(guard=_API_CALLS)
 
 
 def _session(guard: Guard, deadline: Deadline) -> requests.Session:
