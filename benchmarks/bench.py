@@ -157,8 +157,18 @@ def phase_publish_latency(stack: Stack, calls1, calls32) -> dict:
     return {"publish_1": latency_summary(one, skip=warm), "publish_32": latency_summary(many, skip=32)}
 
 
-def phase_end_to_end(stack: Stack, posts) -> dict:
-    """Seed latencies: from the publish call until all four are published."""
+def phase_end_to_end(stack: Stack, posts, sequential=False) -> dict:
+    """Seed latencies: from the publish call until all four are published; then,
+    with ``sequential``, one post again with a single worker thread (the seed's
+    "without queues" column: one network after the other)."""
+    result = _timed_posts(stack, posts)
+    if sequential:
+        stack.start_workers(1, 1)
+        result["sequential"] = _timed_posts(stack, 1)
+    return result
+
+
+def _timed_posts(stack: Stack, posts) -> dict:
     stack.sandbox_latency(SEED)
     slowest = max(SEED.values())
     http = requests.Session()
@@ -168,6 +178,7 @@ def phase_end_to_end(stack: Stack, posts) -> dict:
         started = time.time()
         http.post(f"{stack.web}/api/posts/{post_id}/publish", json={}, headers=headers,
                   timeout=10).raise_for_status()
+        call_ms = (time.time() - started) * 1000
         deadline = time.monotonic() + 60
         while True:
             lines = stack.query("SELECT network, status, extract(epoch FROM published_at) FROM publication "
@@ -181,7 +192,8 @@ def phase_end_to_end(stack: Stack, posts) -> dict:
             raise RuntimeError(f"post {post_id} did not publish everywhere: " + repr(stack.query(
                 "SELECT network, status, last_error FROM publication WHERE post_id = %s", (post_id,))))
         total = max(float(at) for _, _, at in lines) - started
-        rows.append({"total_s": round(total, 3), "overhead_ms": round((total - slowest) * 1000, 1),
+        rows.append({"total_s": round(total, 3), "publish_call_ms": round(call_ms, 2),
+                     "overhead_ms": round((total - slowest) * 1000, 1),
                      "lag_ms": {n: round((float(at) - started - SEED[n]) * 1000, 1) for n, _, at in lines}})
     stack.sandbox_latency(0)
     stack.clear_posts()
@@ -249,7 +261,7 @@ def run(args) -> dict:
             step("end to end, seed latencies")
             if not stack.worker_pids():
                 stack.start_workers(2, args.threads)
-            results["e2e"] = phase_end_to_end(stack, args.e2e_posts)
+            results["e2e"] = phase_end_to_end(stack, args.e2e_posts, sequential=not args.quick)
         if "io" in phases:
             step(f"I/O-bound, {args.io_processes} × {args.io_threads} at 1 s")
             io = phase_throughput(stack, args.io_publications // 4, args.io_processes, args.io_threads,
@@ -316,6 +328,8 @@ def table(results) -> str:
         e2e = results["e2e"]
         lines.append(f"end to end (3/5/4/2 s):   {e2e['total_s']} s median, overhead {e2e['overhead_ms']} ms "
                      f"median, {e2e['overhead_max_ms']} ms max over {len(e2e['posts'])} posts")
+        if "sequential" in e2e:
+            lines.append(f"  one worker thread (sequential): {e2e['sequential']['total_s']} s")
     for key in ("throughput_1", "throughput_2"):
         if key in results:
             t = results[key]
@@ -359,7 +373,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     global PROFILE
     PROFILE = args.profile
-    sizes = dict(calls=200, posts=100, e2e_posts=1, io_publications=320, timeout=150) if args.quick else \
+    sizes = dict(calls=100, posts=60, e2e_posts=1, io_publications=160, timeout=150) if args.quick else \
         dict(calls=1000, posts=1000, e2e_posts=5, io_publications=2000, timeout=900)
     for name, value in sizes.items():
         if getattr(args, name) is None:
