@@ -126,6 +126,15 @@ def add_test_user(app):
     app.test_client_class = SignedInClient
 
 
+def forget_sign_in_attempts(app):
+    """Sign-in attempts are counted in Redis, which outlives a test's database."""
+    from socialpub import metrics
+
+    client = metrics.redis_client(app)
+    for key in client.scan_iter("socialpub:sign-in-attempts:*"):
+        client.delete(key)
+
+
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
@@ -134,6 +143,7 @@ def app(settings):
     with database.connection_context():
         schema.upgrade()
         add_test_user(app)
+    forget_sign_in_attempts(app)
     broker = dramatiq.get_broker()
     broker.flush_all()
     yield app

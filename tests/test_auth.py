@@ -18,14 +18,6 @@ from .conftest import TEST_EMAIL, TEST_PASSWORD
 from .web_helpers import csrf_token, page
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle(app):
-    """Sign-in attempts are counted in Redis; each test starts from none."""
-    client = metrics.redis_client(app)
-    for key in client.scan_iter("socialpub:sign-in-attempts:*"):
-        client.delete(key)
-
-
 def routes(app, prefix):
     """(method, url) of every route under ``prefix`` that is not public, ids filled with 1."""
     out = []
