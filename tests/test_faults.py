@@ -36,6 +36,17 @@ def wait_for(predicate, timeout, what, interval=0.1):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def stop_process(proc: subprocess.Popen, sig, timeout=30):
+    """Send ``sig`` (None: send nothing, just wait) and wait; kill it if it lingers."""
+    if sig is not None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class WorkerCLI:
     """`python -m dramatiq socialpub.worker` as a child process."""
 
@@ -75,20 +86,11 @@ class WorkerCLI:
         If it lingers, it is killed too, as a crashed container would be."""
         for pid in self.worker_pids():
             os.kill(pid, signal.SIGKILL)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, None, timeout=10)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, signal.SIGTERM)
         self.log.close()
 
 

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from socialpub import db
 from socialpub.models import Attempt, Publication, PubStatus
 
-from .test_faults import WorkerCLI, wait_for
+from .test_faults import WorkerCLI, stop_process, wait_for
 
 #: Per network: what the sandbox does to its first item-creating requests.
 #: Facebook waits once on a rate limit, Instagram fails twice with a 5xx, then
@@ -190,12 +190,7 @@ class SocialpubUp:
             return False
 
     def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, signal.SIGINT)
         self.returncode = self.proc.returncode
         self.log.seek(0)
         self.output = self.log.read()
