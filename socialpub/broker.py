@@ -22,6 +22,10 @@ from .metrics import WorkerRegistry
 from .middleware import RecordExpiry
 
 
+#: Seconds a Redis command may take before it fails (and the publish answers 503).
+REDIS_TIMEOUT_S = 5
+
+
 def resolve_redis_url(settings: Settings) -> str:
     if settings.redis_url == EMBEDDED_REDIS:
         return embedded_redis.ensure_running(settings.instance_dir)
@@ -48,8 +52,12 @@ def make_broker(settings: Settings, *, worker_metrics: bool = False) -> RedisBro
         from dramatiq.middleware.prometheus import Prometheus
 
         middleware.insert(0, Prometheus())
-    return RedisBroker(url=resolve_redis_url(settings), middleware=middleware,
-                       heartbeat_timeout=settings.heartbeat_timeout_ms)
+    # Timeouts: a Redis that accepts connections but never answers must not
+    # hang a publish request or a worker for ever (redis-py waits forever by
+    # default). Dramatiq's Redis commands are short scripts, never blocking reads.
+    client = redis.Redis.from_url(resolve_redis_url(settings), socket_timeout=REDIS_TIMEOUT_S,
+                                  socket_connect_timeout=REDIS_TIMEOUT_S)
+    return RedisBroker(client=client, middleware=middleware, heartbeat_timeout=settings.heartbeat_timeout_ms)
 
 
 def setup_broker(settings: Settings, *, worker_metrics: bool = False) -> dramatiq.Broker:
