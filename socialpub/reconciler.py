@@ -34,9 +34,13 @@ def overdue(settings: Settings, now: dt.datetime) -> list:
     """``(id, updated_at)`` of publications that no live message seems to carry."""
     requeue = now - dt.timedelta(seconds=settings.requeue_after_s)
     lease = now - dt.timedelta(seconds=settings.processing_lease_s)
-    lost = (((Publication.status == PubStatus.QUEUED) & (Publication.updated_at < requeue))
+    lost = ((Publication.status == PubStatus.QUEUED)
             | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at < now - RETRY_GRACE))
             | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease)))
+    # A re-drive sets updated_at: the row's new message gets requeue_after_s to
+    # be taken before another is sent (workers busy with a backlog would
+    # otherwise get one more message for it at every sweep).
+    lost &= Publication.updated_at < requeue
     return list(Publication.select(Publication.id, Publication.status, Publication.updated_at)
                 .where(lost).order_by(Publication.id).limit(BATCH).tuples())
 

@@ -234,3 +234,22 @@ def test_a_stale_old_message_does_not_expire_a_publication_queued_again_since(
         pass
     assert publications(post_id)["facebook"].status == "published"
     assert len(sandbox_client.received()) == 1
+
+
+@pytest.mark.settings(requeue_after_s=300)
+def test_a_re_driven_publication_gets_time_for_its_new_message_before_another_is_sent(
+        client, create, sandbox_channels, broker, settings, publish_actor):
+    post_id = create(networks=["facebook", "linkedin"])
+    publish_post(client, post_id)
+    broker.flush_all()  # the messages are lost; no worker runs (a backlog, say)
+    past = utcnow() - dt.timedelta(minutes=10)
+    with db.database.connection_context():
+        pubs = publications(post_id)
+        Publication.update(status="retrying", next_attempt_at=past, updated_at=past).where(
+            Publication.id == pubs["facebook"].id).execute()
+        Publication.update(status="processing", started_at=past, updated_at=past).where(
+            Publication.id == pubs["linkedin"].id).execute()
+        assert reconciler.reconcile(settings, publish_actor) == 2
+        # The next sweeps, a minute apart, leave them to the messages just sent.
+        assert reconciler.reconcile(settings, publish_actor) == 0
+    assert broker.client.llen(f"dramatiq:{settings.queue_name}") == 2
