@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
@@ -194,6 +195,11 @@ def _after_failure(job: delivery.Job, error: PublishError, started):
             spent, budget = job.retries, _settings.max_retries
         if spent < budget:
             delay = retry_delay_ms(spent, error, _settings)
+            if _past_max_age(delay):
+                # Dramatiq would drop the retry as too old anyway, hours from now: say so today.
+                _give_up(job, PubStatus.EXPIRED, started, error,
+                         f"{error.message} — the next try could only be in {delay // 1000} s, later than "
+                         f"the {_settings.max_age_s} s a publication may wait (PUBLISH_MAX_AGE_S); not sent")
             persist(delivery.record_retry, job, error, started,
                     utcnow() + dt.timedelta(milliseconds=delay))
             metrics.retrying(job.network, error)
@@ -204,6 +210,15 @@ def _after_failure(job: delivery.Job, error: PublishError, started):
                  f"{error.message} — an earlier attempt may have been delivered; check, then retry by hand")
     else:
         _give_up(job, PubStatus.FAILED, started, error)
+
+
+def _past_max_age(delay_ms: int) -> bool:
+    """Whether a retry ``delay_ms`` from now would come after the message's
+    maximum age (counted, as AgeLimit does, from its first enqueue)."""
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return False
+    return message.message_timestamp + _settings.max_age_s * 1000 < time.time() * 1000 + delay_ms
 
 
 def _give_up(job, status, started, error, message=None):

@@ -128,7 +128,7 @@ def retrying(network: str, error):
 
 
 def gave_up(network: str, status: str, error):
-    """A final failure: ``status`` is "failed" or "unconfirmed"."""
+    """A final failure: ``status`` is "failed", "unconfirmed" or "expired" (a wait past the maximum age)."""
     ATTEMPTS.labels(network, status).inc()
     PUBLICATIONS.labels(network, status).inc()
     _count_error(network, error)

@@ -253,3 +253,17 @@ def test_a_re_driven_publication_gets_time_for_its_new_message_before_another_is
         # The next sweeps, a minute apart, leave them to the messages just sent.
         assert reconciler.reconcile(settings, publish_actor) == 0
     assert broker.client.llen(f"dramatiq:{settings.queue_name}") == 2
+
+
+@pytest.mark.settings(max_age_s=600)
+def test_a_rate_limit_longer_than_the_maximum_age_expires_the_publication_at_once(
+        client, create, sandbox_channels, sandbox_client, drain):
+    # Facebook says: come back in 90 minutes; a publication may wait 10.
+    sandbox_client.configure(facebook={"fail": {"error": "rate_limit", "minutes": 90, "times": 1}})
+    post_id = create(networks=["facebook"])
+    publish_post(client, post_id)
+    drain()
+    pub = publications(post_id)["facebook"]
+    assert pub.status == "expired" and pub.attempts == 1
+    assert "later than the 600 s a publication may wait" in pub.last_error
+    assert len(item_creating_requests(sandbox_client, "facebook")) == 1
