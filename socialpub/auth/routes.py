@@ -29,7 +29,7 @@ def safe_next(target: str | None) -> str:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 def sign_in():
-    """The sign-in form; failures are counted per account and per address."""
+    """The sign-in form; attempts are counted per account and per address (see throttle.py)."""
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         if session_user() is not None:
