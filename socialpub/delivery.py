@@ -158,12 +158,22 @@ def _settle_unclaimable(publication_id, now, limits):
     goes to a channel whose token the network refused."""
     max_age, claimable = limits.max_age, _claimable(now + RETRY_EARLY_SLACK, now - limits.lease)
     hours = max_age.total_seconds() / 3600
+    too_old = f"not published within {hours:g} h of being queued"
+    # A row still "processing" lost its worker mid-attempt: that attempt may
+    # have reached the network. It is marked ambiguous from its start, so a
+    # retry asks the network before sending, and the message says so.
+    lost_mid_attempt = Publication.status == PubStatus.PROCESSING
     with write_transaction():
         expired = (Publication
                    .update(status=PubStatus.EXPIRED, finished_at=now, updated_at=now,
                            next_attempt_at=None,
-                           last_error=f"not published within {hours:g} h of being queued; "
-                                      f"retry it if it should still go out")
+                           ambiguous_since=Case(None, [(lost_mid_attempt, fn.COALESCE(
+                               Publication.ambiguous_since, Publication.started_at))],
+                               Publication.ambiguous_since),
+                           last_error=Case(None, [(lost_mid_attempt, f"{too_old}; its last attempt was cut "
+                                                   f"short and may have been delivered: check before "
+                                                   f"retrying")],
+                                           f"{too_old}; retry it if it should still go out"))
                    .where((Publication.id == publication_id) & claimable
                           & (Publication.enqueued_at < now - max_age))
                    .execute())

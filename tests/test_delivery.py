@@ -267,3 +267,32 @@ def test_a_rate_limit_longer_than_the_maximum_age_expires_the_publication_at_onc
     assert pub.status == "expired" and pub.attempts == 1
     assert "later than the 600 s a publication may wait" in pub.last_error
     assert len(item_creating_requests(sandbox_client, "facebook")) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.settings(max_age_s=60, processing_lease_s=2, time_limit_s=1)
+def test_expiring_a_publication_whose_worker_died_mid_attempt_keeps_it_ambiguous(
+        client, create, sandbox_channels, sandbox_client, broker, settings, publish_actor):
+    post_id = create(networks=["facebook"])
+    publish_post(client, post_id)
+    pub = publications(post_id)["facebook"]
+    long_ago = utcnow() - dt.timedelta(minutes=10)
+    with db.database.connection_context():  # a worker claimed it long ago, then died
+        Publication.update(status="processing", started_at=long_ago, enqueued_at=long_ago).where(
+            Publication.id == pub.id).execute()
+    with running_worker(broker, settings):
+        pass
+    pub = publications(post_id)["facebook"]
+    assert pub.status == "expired"
+    assert pub.ambiguous_since == long_ago
+    assert "may have been delivered: check before retrying" in pub.last_error
+    assert sandbox_client.received() == []
+    # Retried by hand, the network is asked first (the page's feed), then it is sent once.
+    assert client.post(f"/api/posts/{post_id}/retry").status_code == 202
+    with running_worker(broker, settings):
+        pass
+    assert publications(post_id)["facebook"].status == "published"
+    feed_reads = [r for r in sandbox_client.requests(everything=True)
+                  if r["method"] == "GET" and r["path"].endswith("/feed")]
+    assert len(feed_reads) == 1
+    assert len(sandbox_client.received("facebook")) == 1
