@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.serving import make_server
 
 from socialpub import db
-from socialpub.models import Attempt, Publication, PubStatus
+from socialpub.models import Attempt, Publication
 
-from .test_faults import WorkerCLI, stop_process, wait_for
+from .test_faults import WorkerCLI, all_final, stop_process, wait_for  # noqa: F401  (all_final: re-exported)
 
 #: Per network: what the sandbox does to its first item-creating requests.
 #: Facebook waits once on a rate limit, Instagram fails twice with a 5xx, then
@@ -127,11 +127,6 @@ def publish_posts(web: ServedApp, sandbox, count, tag):
         published = web.session.post(f"{web.url}/api/posts/{ids[-1]}/publish", json={}, timeout=10)
         assert published.status_code == 202, published.text
     return ids
-
-
-def all_final():
-    with db.database.connection_context():
-        return not Publication.select().where(Publication.status.not_in(PubStatus.FINAL)).exists()
 
 
 def database_counts():
