@@ -4,7 +4,7 @@ publication per channel — all or nothing.
 """
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from .db import MAX_ID, write_transaction
 from .errors import InvalidInput, NotFound, Unprocessable
@@ -34,8 +34,14 @@ def check_url(value, field, max_length=MAX_URL):
     if any(c.isspace() or not c.isprintable() for c in value):
         raise InvalidInput(f"{field}: a URL has no spaces or control characters (encode them as %20…)",
                            field=field)
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlsplit(value)
+        # Reading the host and port checks them too: urlsplit raises for a broken
+        # bracketed host ("http://[zz]/"), .port for a port out of range.
+        host, _ = parsed.hostname, parsed.port
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: not a valid URL ({exc})", field=field) from None
+    if parsed.scheme not in ("http", "https") or not host:
         raise Unprocessable(f"{field}: must be an http(s) URL, not {value[:100]!r}", field=field)
     return value
 

@@ -162,6 +162,13 @@ def client(app):
 
 
 @pytest.fixture
+def form_client(app):
+    """Signed in, for posting forms: CSRF is off here (tests/test_auth.py tests it on its own)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app.test_client()
+
+
+@pytest.fixture
 def anon_client(app):
     """Neither signed in nor sending a token."""
     return FlaskClient(app, app.response_class, use_cookies=True)

@@ -273,11 +273,6 @@ def test_text_no_database_stores_is_refused_on_both_databases(client, sandbox_ch
 # ------------------------------------------------------------------ web forms
 
 
-@pytest.fixture
-def form_client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
-
 
 @pytest.mark.parametrize("fields, shown_at", [
     ({"channels": ["1", "1"]}, "channels"),

@@ -12,11 +12,6 @@ from .web_helpers import field_errors, input_value, page
 TOKEN = "EAAB-secret-token-value-1234567890"
 
 
-@pytest.fixture
-def form_client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
-
 
 def make_channel(**changes):
     data = {"network": "facebook", "name": "Our page", "account_id": "1234", "token": TOKEN,

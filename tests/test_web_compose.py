@@ -2,8 +2,6 @@
 when a network would refuse the post, CSRF, and what a valid post creates."""
 from dataclasses import asdict
 
-import pytest
-
 from socialpub import db
 from socialpub.models import Post, Publication, PubStatus
 from socialpub.networks import LIMITS, NETWORKS
@@ -13,12 +11,6 @@ from .web_helpers import (checked_channels, count_rows, csrf_token, field_errors
 
 IMAGE = "https://example.com/photo.jpg"
 
-
-@pytest.fixture
-def form_client(app):
-    """A test client for forms; CSRF is off here and tested on its own below."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
 
 
 def compose(client, channels, action="draft", **fields):

@@ -2,8 +2,6 @@
 filters, pages, each network's answer and error, publish and retry."""
 import re
 
-import pytest
-
 from socialpub import db
 from socialpub.models import Post, Publication, PubStatus
 
@@ -11,11 +9,6 @@ from .web_helpers import csrf_token, json_script, page
 
 IMAGE = "https://example.com/photo.jpg"
 
-
-@pytest.fixture
-def form_client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
 
 
 def create(client, text="Hello", **extra):

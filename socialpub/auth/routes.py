@@ -19,11 +19,16 @@ def throttle() -> SignInThrottle:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: ``next`` must not send people elsewhere after sign-in."""
-    parts = urlsplit(target or "")
-    if not target or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+    fallback = url_for("web.posts")
+    # A control character (CR, LF) cannot go into a Location header at all.
+    if not target or not target.isprintable() or not target.startswith("/") or target.startswith("//") \
             or "\\" in target:
-        return url_for("web.posts")
-    return target
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a broken bracketed host
+        return fallback
+    return fallback if parts.scheme or parts.netloc else target
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
