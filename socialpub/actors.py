@@ -9,10 +9,12 @@ nothing to claim and stops.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 import time
 from contextlib import contextmanager
+from typing import NoReturn
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -81,13 +83,21 @@ def should_retry(retries: int, exc: BaseException) -> bool:
 
 def persist(write, *args, **kwargs):
     """Run a database write, waiting out a database restart: the outcome it
-    records came from a network and cannot be asked for again for free."""
+    records came from a network and cannot be asked for again for free.
+
+    Dramatiq's time limit interrupts the thread once, wherever it is: if that
+    lands in here, the write (rolled back, or committed just before) is made
+    again — the outcome must survive it, and the writes are fenced, so a write
+    that had committed is not applied twice (delivery._superseded)."""
     deadline = time.monotonic() + PERSIST_PATIENCE_S
     pause = 0.1
     while True:
         try:
             with _connection():
                 return write(*args, **kwargs)
+        except TimeLimitExceeded:
+            logger.warning("The time limit interrupted %s; writing it again.", write.__name__)
+            _reset_connection()
         except (OperationalError, InterfaceError) as exc:
             if time.monotonic() > deadline:
                 raise
@@ -136,48 +146,76 @@ def _deliver(job: delivery.Job):
     started = utcnow()
     adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout),
                           _settings.outbound_allow)
+    answer = None
     try:
         with metrics.network_call(job.network):
-            receipt, outcome = _call_network(adapter, job)
-    except Unverifiable:
+            answer = _call_network(adapter, job)
+    except Unverifiable as exc:
         _give_up(job, PubStatus.UNCONFIRMED, started, PublishError(
-            job.network, "an earlier attempt may have been delivered and the network offers no way "
-            "to check; not sent again — check, then retry by hand if it did not arrive",
+            job.network, f"an earlier attempt may have been delivered and it cannot be checked "
+            f"({exc.message}); not sent again — check, then retry by hand if it did not arrive",
             kind=ErrorKind.PERMANENT))
     except PublishError as exc:
         error = exc.redact(job.target.token)
     except TimeLimitExceeded:
-        error = PublishError(job.network, f"no answer within the time limit ({_settings.time_limit_s} s); "
-                             "the request may have arrived", kind=ErrorKind.TRANSIENT, ambiguous=True)
+        # Interrupted after the network answered (leaving metrics.network_call,
+        # say): the answer stands.
+        if answer is None:
+            error = PublishError(job.network, f"no answer within the time limit "
+                                 f"({_settings.time_limit_s} s); the request may have arrived",
+                                 kind=ErrorKind.TRANSIENT, ambiguous=True)
     except Exception as exc:  # a bug or an unforeseen answer: maybe after sending, so ambiguous
         logger.exception("Publication %d: unexpected error.", job.publication_id)
         error = PublishError(job.network, f"unexpected error: {exc!r}", kind=ErrorKind.TRANSIENT,
                              ambiguous=True).redact(job.target.token)
-    else:
-        persist(delivery.record_published, job, receipt, started, outcome=outcome)
-        metrics.published(job.network, outcome)
-        logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
-                    receipt.external_id)
+    if answer is None:
+        _after_failure(job, error, started)
         return
-    _after_failure(job, error, started)
+    receipt, outcome = answer
+    persist(delivery.record_published, job, receipt, started, outcome=outcome)
+    metrics.published(job.network, outcome)
+    logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
+                receipt.external_id)
 
 
 def _call_network(adapter, job: delivery.Job):
-    """Publish, unless an earlier attempt that may have arrived did: then adopt it.
+    """Publish, unless an earlier attempt that may have arrived did: then adopt
+    its item — only one that no other publication holds, and, where the network
+    finds items by their text, only when no other publication of that text may
+    have made it.
 
     Raises:
       Unverifiable: an earlier attempt may have arrived and the network cannot say.
       PublishError: the network refused or failed.
     """
     resume = {"container_id": job.container_id} if job.container_id else None
+    held = functools.partial(persist, delivery.held_elsewhere, job)
     if job.ambiguous_since:
-        found = adapter.find_published(job.target, job.content, job.ambiguous_since, resume=resume)
+        found = adapter.find_published(job.target, job.content, job.ambiguous_since, resume=resume,
+                                       held_elsewhere=held)
         if found:
-            return found, "adopted"
-    receipt = adapter.publish(
-        job.target, job.content, resume=resume,
-        checkpoint=lambda state: persist(delivery.save_container, job, state["container_id"]))
+            return _adopt(adapter, job, found), "adopted"
+    try:
+        receipt = adapter.publish(
+            job.target, job.content, resume=resume,
+            checkpoint=lambda state: persist(delivery.save_container, job, state["container_id"]))
+    except PublishError as exc:
+        # LinkedIn refuses a repeated text, naming the post that has it: ours
+        # only if an earlier attempt of this publication may have made it.
+        if exc.duplicate_of and job.ambiguous_since and not held([exc.duplicate_of.external_id]):
+            return _adopt(adapter, job, exc.duplicate_of), "adopted"
+        raise
     return receipt, "published"
+
+
+def _adopt(adapter, job: delivery.Job, found):
+    """``found``, unless another publication of the same text may have made it."""
+    since = job.ambiguous_since - dt.timedelta(seconds=adapter.clock_skew)
+    if adapter.finds_by_text and persist(delivery.contested, job, since):
+        raise Unverifiable(job.network, f"{found.external_id} has this text, but so does another "
+                           f"publication to this account that is being sent or may have been delivered; "
+                           f"which one it belongs to cannot be told")
+    return found
 
 
 def _after_failure(job: delivery.Job, error: PublishError, started):
@@ -221,7 +259,8 @@ def _past_max_age(delay_ms: int) -> bool:
     return message.message_timestamp + _settings.max_age_s * 1000 < time.time() * 1000 + delay_ms
 
 
-def _give_up(job, status, started, error, message=None):
+def _give_up(job, status, started, error, message=None) -> NoReturn:
+    """Record a final outcome and end the message (raises PublicationFailed, always)."""
     persist(delivery.record_final, job, status, error, started, message)
     metrics.gave_up(job.network, status, error)
     raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")

@@ -94,11 +94,28 @@ def _job(pub: Publication, token: str) -> Job:
     )
 
 
-def _claimable(due, lease_start):
-    """Queued; retrying and due by ``due``; or processing since before ``lease_start``."""
-    return ((Publication.status == PubStatus.QUEUED)
-            | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at <= due))
-            | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease_start)))
+def claimable(due, lease_start):
+    """What a worker may take (and what the reconciler takes for lost when no
+    worker did): queued; retrying and due by ``due``; or processing since
+    before ``lease_start``.
+    Never a publication whose post is scheduled after ``due``: its messages
+    wait in the delay queue, and a stray one (a re-drive) must not send it early."""
+    scheduled_later = Post.select(Post.id).where(Post.scheduled_at > due)
+    return (((Publication.status == PubStatus.QUEUED)
+             | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at <= due))
+             | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease_start)))
+            & Publication.post.not_in(scheduled_later))
+
+
+def _ambiguity_kept():
+    """``ambiguous_since`` for an UPDATE of a row that may still be "processing":
+    such a row lost its worker mid-attempt, and that attempt may have reached
+    the network, so it becomes ambiguous from that attempt's start (SET
+    expressions read the row as it was). Every settle of such a row keeps it,
+    so that a later retry asks the network before sending again."""
+    return Case(None, [(Publication.status == PubStatus.PROCESSING,
+                        fn.COALESCE(Publication.ambiguous_since, Publication.started_at))],
+                Publication.ambiguous_since)
 
 
 #: What a claim returns: the publication's, its channel's and its post's columns that a Job needs.
@@ -115,21 +132,17 @@ _CLAIMED = (
 def _claim_statement(joined: bool):
     """The claim: one conditional UPDATE that returns the publication's columns
     and, ``joined`` (PostgreSQL's UPDATE … FROM), its channel's and post's too."""
-    orphaned = Publication.status == PubStatus.PROCESSING
     update = (Publication
               .update(status=PubStatus.PROCESSING, attempts=Publication.attempts + 1,
                       started_at=Slot("now"), updated_at=Slot("now"), next_attempt_at=None,
-                      # SET expressions read the row as it was: the lost attempt's start.
-                      ambiguous_since=Case(None, [(orphaned, fn.COALESCE(Publication.ambiguous_since,
-                                                                          Publication.started_at))],
-                                           Publication.ambiguous_since)))
-    claimable = ((Publication.id == Slot("id")) & _claimable(Slot("due"), Slot("lease_start"))
-                 & (Publication.enqueued_at >= Slot("oldest")))
+                      ambiguous_since=_ambiguity_kept()))
+    ours_to_take = ((Publication.id == Slot("id")) & claimable(Slot("due"), Slot("lease_start"))
+                    & (Publication.enqueued_at >= Slot("oldest")))
     if not joined:
         blocked = Channel.select(Channel.id).where(Channel.state == ChannelState.NEEDS_REAUTH)
-        return update.where(claimable & Publication.channel.not_in(blocked)).returning(*_CLAIMED[0])
+        return update.where(ours_to_take & Publication.channel.not_in(blocked)).returning(*_CLAIMED[0])
     return (update.from_(Channel, Post)
-            .where(claimable & (Channel.id == Publication.channel) & (Post.id == Publication.post)
+            .where(ours_to_take & (Channel.id == Publication.channel) & (Post.id == Publication.post)
                    & (Channel.state != ChannelState.NEEDS_REAUTH))
             .returning(*(f for fields in _CLAIMED for f in fields)))
 
@@ -155,50 +168,95 @@ def _claim_row(**values):
 
 def _settle_unclaimable(publication_id, now, limits):
     """The rare paths of a failed claim: expire what is too old, fail what
-    goes to a channel whose token the network refused."""
-    max_age, claimable = limits.max_age, _claimable(now + RETRY_EARLY_SLACK, now - limits.lease)
+    goes to a channel whose token the network refused. A row still
+    "processing" lost its worker mid-attempt: it stays ambiguous (see
+    _ambiguity_kept) and the message says it may have been delivered."""
+    max_age, takeable = limits.max_age, claimable(now + RETRY_EARLY_SLACK, now - limits.lease)
     hours = max_age.total_seconds() / 3600
     too_old = f"not published within {hours:g} h of being queued"
-    # A row still "processing" lost its worker mid-attempt: that attempt may
-    # have reached the network. It is marked ambiguous from its start, so a
-    # retry asks the network before sending, and the message says so.
-    lost_mid_attempt = Publication.status == PubStatus.PROCESSING
     with write_transaction():
         expired = (Publication
                    .update(status=PubStatus.EXPIRED, finished_at=now, updated_at=now,
-                           next_attempt_at=None,
-                           ambiguous_since=Case(None, [(lost_mid_attempt, fn.COALESCE(
-                               Publication.ambiguous_since, Publication.started_at))],
-                               Publication.ambiguous_since),
-                           last_error=Case(None, [(lost_mid_attempt, f"{too_old}; its last attempt was cut "
-                                                   f"short and may have been delivered: check before "
-                                                   f"retrying")],
-                                           f"{too_old}; retry it if it should still go out"))
-                   .where((Publication.id == publication_id) & claimable
+                           next_attempt_at=None, ambiguous_since=_ambiguity_kept(),
+                           last_error=_lost_or(f"{too_old}; its last attempt was cut short",
+                                               f"{too_old}; retry it if it should still go out"))
+                   .where((Publication.id == publication_id) & takeable
                           & (Publication.enqueued_at < now - max_age))
                    .execute())
         blocked = 0
         if not expired:
             row = (Publication.select(Publication.post, Channel.name, Channel.state_reason)
-                   .join(Channel).where((Publication.id == publication_id) & claimable
+                   .join(Channel).where((Publication.id == publication_id) & takeable
                                         & (Channel.state == ChannelState.NEEDS_REAUTH))
                    .tuples().first())
             if row:
+                reason = f"channel {row[1]!r} needs re-authorisation ({row[2]})"
                 blocked = (Publication
                            .update(status=PubStatus.FAILED, finished_at=now, updated_at=now,
-                                   next_attempt_at=None,
-                                   last_error=f"channel {row[1]!r} needs re-authorisation "
-                                              f"({row[2]}); update its token, then retry")
-                           .where((Publication.id == publication_id) & claimable).execute())
+                                   next_attempt_at=None, ambiguous_since=_ambiguity_kept(),
+                                   last_error=_lost_or(f"{reason}; its last attempt was cut short",
+                                                       f"{reason}; update its token, then retry"))
+                           .where((Publication.id == publication_id) & takeable).execute())
         if expired or blocked:
             roll_up(Publication.get_by_id(publication_id).post_id)
+
+
+def _lost_or(lost: str, otherwise: str):
+    """``last_error`` for a settle: ``lost`` (said to have maybe been delivered)
+    if the row was still "processing", else ``otherwise``."""
+    return Case(None, [(Publication.status == PubStatus.PROCESSING,
+                        f"{lost} and may have been delivered: check before retrying")], otherwise)
+
+
+def _fence(publication_id, attempt):
+    """The fence of every write an attempt makes: the row is still "processing"
+    under this attempt's claim. An attempt that outlived its lease (a stalled
+    worker, a paused machine) and was claimed again by another loses it."""
+    return ((Publication.id == publication_id) & (Publication.status == PubStatus.PROCESSING)
+            & (Publication.attempts == attempt))
 
 
 def save_container(job: Job, container_id: str):
     """Keep Instagram's container id before publishing it: if the answer to
     media_publish is lost, the container says whether it went out."""
-    (Publication.update(container_id=container_id)
-     .where(Publication.id == job.publication_id).execute())
+    Publication.update(container_id=container_id).where(_fence(job.publication_id, job.attempt)).execute()
+
+
+def held_elsewhere(job: Job, external_ids) -> set:
+    """Of ``external_ids``, those that another publication to the same network
+    already holds: an item found while checking an ambiguous attempt is never
+    adopted by a second publication."""
+    return {eid for (eid,) in Publication.select(Publication.external_id).where(
+        # The same condition as the partial index's, which SQLite needs to use it.
+        (Publication.network == job.network) & (Publication.network != "whatsapp")
+        & Publication.external_id.in_(list(external_ids)) & (Publication.id != job.publication_id)).tuples()}
+
+
+def contested(job: Job, since: dt.datetime) -> bool:
+    """Whether another publication of the same text to the same channel may
+    have made an item since ``since`` that it has not recorded (it is being
+    sent, or an attempt of it was ambiguous): an item found by its text alone
+    could then be that one's."""
+    return (Publication.select(Publication.id)
+            .where((Publication.channel == job.channel_id) & (Publication.id != job.publication_id)
+                   & (Publication.text == job.content.text) & Publication.external_id.is_null()
+                   & ((Publication.status == PubStatus.PROCESSING)
+                      | ((Publication.ambiguous_since.is_null(False)) & (Publication.updated_at >= since))))
+            .exists())
+
+
+def _superseded(job: Job, started, what: str):
+    """An outcome that lost the fence (see _fence): kept as an attempt row and
+    logged, never applied — the attempt that claimed the row since decides.
+    A second write of an outcome already recorded (persist() repeating a
+    write that committed) finds its attempt row and does nothing."""
+    if Attempt.select().where((Attempt.publication == job.publication_id)
+                              & (Attempt.number == job.attempt)).exists():
+        return
+    logger.warning("Publication %d: attempt %d answered after losing its claim (%s); not applied.",
+                   job.publication_id, job.attempt, what)
+    _attempt(job, started, "superseded",
+             message=f"answered after this attempt had lost its claim to a later one; not applied: {what}")
 
 
 def _attempt(job: Job, started, outcome, error: PublishError | None = None, message=None):
@@ -224,8 +282,9 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
     ``outcome`` is "adopted" when an earlier attempt turned out to have published it."""
     now = utcnow()
     with write_transaction():
-        _PUBLISHED.execute(id=job.publication_id, external_id=receipt.external_id, url=receipt.url,
-                           now=now)
+        if not _PUBLISHED.execute(id=job.publication_id, attempt=job.attempt,
+                                  external_id=receipt.external_id, url=receipt.url, now=now).rowcount:
+            return _superseded(job, started, f"{outcome} as {receipt.external_id}")
         _CHANNEL_PUBLISHED.execute(id=job.channel_id, now=now, stale=now - CHANNEL_LAST_PUBLISHED_STEP)
         _attempt(job, started, outcome)
         roll_up(job.post_id)
@@ -241,8 +300,7 @@ _PUBLISHED = Prepared(lambda: (
                        external_url=Slot("url"), published_at=Slot("now"), finished_at=Slot("now"),
                        updated_at=Slot("now"), last_error=None, last_error_code=None,
                        ambiguous_since=None)
-    # Even if our claim was lost meanwhile, the item exists: record it.
-    .where((Publication.id == Slot("id")) & (Publication.status != PubStatus.PUBLISHED))))
+    .where(_fence(Slot("id"), Slot("attempt")))))
 _CHANNEL_PUBLISHED = Prepared(lambda: (
     Channel.update(last_published_at=Slot("now"))
     .where((Channel.id == Slot("id"))
@@ -257,11 +315,11 @@ def record_retry(job: Job, error: PublishError, started, next_attempt_at):
               else {"retries": job.retries + 1})
     ambiguous_since = job.ambiguous_since or (started if error.ambiguous else None)
     with write_transaction():
-        (Publication.update(status=PubStatus.RETRYING, last_error=error.message,
-                            last_error_code=error_code(error), next_attempt_at=next_attempt_at,
-                            ambiguous_since=ambiguous_since, updated_at=now, **budget)
-         .where((Publication.id == job.publication_id) & (Publication.status == PubStatus.PROCESSING))
-         .execute())
+        if not (Publication.update(status=PubStatus.RETRYING, last_error=error.message,
+                                   last_error_code=error_code(error), next_attempt_at=next_attempt_at,
+                                   ambiguous_since=ambiguous_since, updated_at=now, **budget)
+                .where(_fence(job.publication_id, job.attempt)).execute()):
+            return _superseded(job, started, f"retrying after {error}")
         _attempt(job, started, "retrying", error)
 
 
@@ -271,10 +329,10 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
     now = utcnow()
     text = message or error.message
     with write_transaction():
-        (Publication.update(status=status, last_error=text, last_error_code=error_code(error),
-                            finished_at=now, updated_at=now, next_attempt_at=None)
-         .where((Publication.id == job.publication_id) & (Publication.status == PubStatus.PROCESSING))
-         .execute())
+        if not (Publication.update(status=status, last_error=text, last_error_code=error_code(error),
+                                   finished_at=now, updated_at=now, next_attempt_at=None)
+                .where(_fence(job.publication_id, job.attempt)).execute()):
+            return _superseded(job, started, f"{status}: {text}")
         if error.kind is ErrorKind.AUTH:
             # Fail the channel's next publications fast, until a person updates the token.
             (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=error.message, updated_at=now)

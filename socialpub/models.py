@@ -2,7 +2,7 @@
 and channel) and Attempt (one row per call made to a network).
 
 Statuses are plain strings so that SQL stays readable; every change of status
-goes through a conditional UPDATE in :mod:`socialpub.publishing`.
+is a conditional UPDATE (publishing.py asks, delivery.py records).
 """
 from __future__ import annotations
 
@@ -162,13 +162,23 @@ class Publication(BaseModel):
         indexes = ((("post", "channel"), True),)
 
 
+#: Finds who holds a network's item (delivery.held_elsewhere). Partial: WhatsApp's
+#: external_id, one id per recipient, can be longer than an index entry may be.
+HELD_ITEMS_INDEX = (Publication.index(Publication.network, Publication.external_id,
+                                      where=(Publication.network != "whatsapp"))
+                    .safe(True))
+Publication.add_index(HELD_ITEMS_INDEX)
+
+
 class Attempt(BaseModel):
     id = AutoField()
     publication = ForeignKeyField(Publication, backref="attempt_rows", on_delete="CASCADE")
     number = IntegerField()
     started_at = DateTimeField()
     finished_at = DateTimeField()
-    #: published | retrying | failed
+    #: published | adopted (an earlier attempt had published it) | retrying |
+    #: failed | expired | unconfirmed | superseded (answered after losing its
+    #: claim to a later attempt; not applied)
     outcome = CharField(max_length=16)
     error_code = CharField(max_length=32, null=True)
     error = TextField(null=True)

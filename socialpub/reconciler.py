@@ -20,7 +20,8 @@ import dramatiq
 
 from .config import Settings
 from .db import write_transaction
-from .models import Publication, PubStatus, utcnow
+from .delivery import claimable
+from .models import Publication, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ def overdue(settings: Settings, now: dt.datetime) -> list:
     """``(id, updated_at)`` of publications that no live message seems to carry."""
     requeue = now - dt.timedelta(seconds=settings.requeue_after_s)
     lease = now - dt.timedelta(seconds=settings.processing_lease_s)
-    lost = ((Publication.status == PubStatus.QUEUED)
-            | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at < now - RETRY_GRACE))
-            | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease)))
+    # What a worker could claim, with a retry allowed to run late by RETRY_GRACE;
+    # never a publication behind a future schedule (its message is delayed, not lost).
+    lost = claimable(due=now - RETRY_GRACE, lease_start=lease)
     # A re-drive sets updated_at: the row's new message gets requeue_after_s to
     # be taken before another is sent (workers busy with a backlog would
     # otherwise get one more message for it at every sweep).

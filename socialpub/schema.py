@@ -89,10 +89,17 @@ def _session_versions():
                                                                       User.session_version))
 
 
+def _held_items_index():
+    """Who holds a network's item, looked up before adopting one (delivery.held_elsewhere)."""
+    from .models import HELD_ITEMS_INDEX
+
+    database.execute(HELD_ITEMS_INDEX)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
-         _session_versions]
+         _session_versions, _held_items_index]
 
 
 def current_version() -> int:

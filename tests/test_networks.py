@@ -157,11 +157,14 @@ def test_linkedin_image_post_uploads_the_downloaded_image_first(sandbox):
     assert item["image_bytes"] == len(jpeg_bytes())
 
 
-def test_linkedin_duplicate_422_is_adopted_as_already_published(sandbox):
+def test_linkedin_duplicate_422_is_a_permanent_error_naming_the_existing_post(sandbox):
     adapter, to = get_adapter("linkedin"), target(sandbox, "linkedin")
     first = adapter.publish(to, Content("Same words"))
-    second = adapter.publish(to, Content("Same words"))
-    assert second == first
+    with pytest.raises(PublishError) as caught:
+        adapter.publish(to, Content("Same words"))
+    assert caught.value.kind is ErrorKind.PERMANENT and caught.value.http_status == 422
+    assert caught.value.duplicate_of == first
+    assert "change the text" in caught.value.message
     assert [r["status"] for r in all_requests(sandbox)] == [201, 422]
     assert len(received(sandbox)) == 1
 
@@ -619,7 +622,9 @@ def test_linkedin_find_published_leaves_the_check_to_the_duplicate_answer(sandbo
     adapter, to = get_adapter("linkedin"), target(sandbox, "linkedin")
     published = adapter.publish(to, Content("Posted once"))
     assert adapter.find_published(to, Content("Posted once"), utcnow()) is None
-    assert adapter.publish(to, Content("Posted once")) == published
+    with pytest.raises(PublishError) as caught:
+        adapter.publish(to, Content("Posted once"))
+    assert caught.value.duplicate_of == published
 
 
 def test_an_adapter_without_a_way_to_look_is_unverifiable():

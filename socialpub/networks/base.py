@@ -75,10 +75,13 @@ class PublishError(Exception):
         so a later attempt can poll it instead of creating a second one.
       delivered: WhatsApp, ``{recipient: message id}`` already sent before the
         failure (every POST is a new message; a retry resends to them).
+      duplicate_of: LinkedIn, the existing post (a :class:`Published`) whose
+        text this one repeats.
     """
 
     container_id: Optional[str] = None
     delivered: Optional[dict] = None
+    duplicate_of: Optional["Published"] = None
 
     def __init__(self, network, message, *, kind, code=None, subcode=None,
                  http_status=None, retry_after=None, ambiguous=False):
@@ -233,6 +236,8 @@ def session() -> requests.Session:
 
 #: Receives what a later attempt needs to resume (Instagram: ``{"container_id": ...}``).
 Checkpoint = Callable[[dict], None]
+#: Given item ids, those that other publications already hold (see Adapter.find_published).
+HeldElsewhere = Callable[[list], set]
 
 
 class Adapter:
@@ -245,6 +250,9 @@ class Adapter:
     #: Seconds looked back before ``since`` in :meth:`find_published`, for the
     #: difference between our clock and the network's.
     clock_skew: float = 60.0
+    #: Whether :meth:`find_published` recognises an item by its text alone, so
+    #: that another publication of the same text may have made what it finds.
+    finds_by_text: bool = True
 
     def __init__(self, timeouts: Timeouts = Timeouts(), outbound_allow: tuple = ()):
         self.timeouts = timeouts
@@ -267,11 +275,17 @@ class Adapter:
         raise NotImplementedError
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
-                       resume: Optional[dict] = None) -> Optional[Published]:
+                       resume: Optional[dict] = None, held_elsewhere: HeldElsewhere = lambda ids: set()
+                       ) -> Optional[Published]:
         """The item an earlier attempt that started at ``since`` (naive UTC) published, or None.
 
+        Parameters:
+          held_elsewhere: given item ids, returns those that other publications
+            already hold; such an item is never returned.
+
         Raises:
-          Unverifiable: the network cannot be asked (this default).
+          Unverifiable: the network cannot be asked (this default), or it
+            cannot tell this publication's item from another's.
           PublishError: the network could not be asked this time.
         """
         raise Unverifiable(self.network, "the network offers no way to find an earlier publication")

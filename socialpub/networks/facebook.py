@@ -10,7 +10,7 @@ import datetime
 import logging
 from typing import Optional
 
-from .base import Adapter, Content, Limits, Published, Target, Unverifiable, text_with_link
+from .base import Adapter, Content, HeldElsewhere, Limits, Published, Target, Unverifiable, text_with_link
 from .graph import field, graph_call, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
@@ -66,14 +66,17 @@ class FacebookAdapter(Adapter):
         return Published(external_id=str(post_id), url=post_url(post_id))
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
-                       resume: Optional[dict] = None) -> Optional[Published]:
-        """The Page post with this text made since ``since`` (less ``clock_skew``), or None.
+                       resume: Optional[dict] = None,
+                       held_elsewhere: HeldElsewhere = lambda ids: set()) -> Optional[Published]:
+        """The Page post with this text made since ``since`` (less ``clock_skew``)
+        that no other publication holds (``held_elsewhere``), or None.
 
-        Reads ``/{page-id}/feed`` newest first; when several posts match, the
-        earliest is returned (the first attempt's).
+        Reads ``/{page-id}/feed`` newest first.
 
         Raises:
-          Unverifiable: the post has no text to recognise it by (a bare link).
+          Unverifiable: the post has no text to recognise it by (a bare link),
+            or several posts with this text are held by no publication, so
+            this one's cannot be told apart.
           PublishError: the feed could not be read.
         """
         text = sent_text(content)
@@ -82,12 +85,17 @@ class FacebookAdapter(Adapter):
         after = unix_seconds(since) - self.clock_skew
         params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "100"}
         url = f"{target.base_url.rstrip('/')}/{target.account_id}/feed"
-        matches = [item for item in items_since(self.network, self.timeouts, url, params, after,
-                                                token=target.token)
+        matches = [str(item["id"]) for item in items_since(self.network, self.timeouts, url, params, after,
+                                                           token=target.token)
                    if _same_text(text, item.get("message")) and item.get("id")]
-        if not matches:
+        held = held_elsewhere(matches) if matches else set()
+        unheld = [post_id for post_id in matches if post_id not in held]
+        if not unheld:
             return None
-        post_id = str(matches[-1]["id"])
-        logger.info("Found Facebook post %s on page %s from an earlier attempt.", post_id,
+        if len(unheld) > 1:
+            raise Unverifiable(self.network, f"{len(unheld)} posts with this text were made on the page "
+                               f"since the attempt began ({', '.join(unheld[:3])}); which is this one's "
+                               f"cannot be told")
+        logger.info("Found Facebook post %s on page %s from an earlier attempt.", unheld[0],
                     target.account_id)
-        return Published(external_id=post_id, url=post_url(post_id))
+        return Published(external_id=unheld[0], url=post_url(unheld[0]))

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Optional
 
-from .base import (Adapter, Checkpoint, Content, ErrorKind, Limits, Published, PublishError, Target,
+from .base import (Adapter, Checkpoint, Content, ErrorKind, HeldElsewhere, Limits, Published, PublishError, Target,
                    Timeouts)
 from .graph import field, graph_call, is_missing_object, items_since, unix_seconds
 
@@ -37,6 +37,8 @@ class InstagramAdapter(Adapter):
     network = "instagram"
     #: "Maximum 2200 characters, 30 hashtags, and 20 @ tags"; no text-only media type.
     limits = Limits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True)
+    #: An earlier attempt is found by its own container, not by its caption.
+    finds_by_text = False
     poll_timeout = 30.0
     poll_interval = 0.5
     max_poll_interval = 5.0
@@ -82,7 +84,8 @@ class InstagramAdapter(Adapter):
         return self.publish_container(target, container_id)
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
-                       resume: Optional[dict] = None) -> Optional[Published]:
+                       resume: Optional[dict] = None,
+                       held_elsewhere: HeldElsewhere = lambda ids: set()) -> Optional[Published]:
         """The media of the earlier attempt's container when it is PUBLISHED, else None.
 
         Without ``resume["container_id"]`` nothing can have been published
@@ -94,7 +97,7 @@ class InstagramAdapter(Adapter):
         container_id = (resume or {}).get("container_id")
         if not container_id or self.container_state(target, container_id) != "PUBLISHED":
             return None
-        return self.adopt(target, content, container_id, since)
+        return self.adopt(target, content, container_id, since, held_elsewhere)
 
     def container_state(self, target: Target, container_id: str) -> Optional[str]:
         """The container's ``status_code``; None when Graph says it does not exist.
@@ -113,9 +116,11 @@ class InstagramAdapter(Adapter):
             raise
 
     def adopt(self, target: Target, content: Content, container_id: str,
-              since: Optional[datetime.datetime] = None) -> Published:
+              since: Optional[datetime.datetime] = None,
+              held_elsewhere: HeldElsewhere = lambda ids: set()) -> Published:
         """The receipt of a PUBLISHED container: its media id when exactly one recent
-        media of the account has this caption (made since ``since``), else the container id.
+        media of the account has this caption (made since ``since``) and is not
+        held by another publication (``held_elsewhere``), else the container id.
 
         The container does not name the media it became, so the account's
         media are searched; any doubt or failure falls back to the container id.
@@ -126,7 +131,9 @@ class InstagramAdapter(Adapter):
             matches = [item.get("id") for item in items_since(
                 self.network, self.timeouts, f"{_base(target)}/{target.account_id}/media", params,
                 after, token=target.token, time_field="timestamp", max_pages=20 if since else 1)
-                if item.get("caption") == content.text]
+                if item.get("caption") == content.text and item.get("id")]
+            held = held_elsewhere([str(m) for m in matches]) if matches else set()
+            matches = [m for m in matches if str(m) not in held]
         except PublishError as err:
             logger.warning("Could not look up the media of Instagram container %s: %s",
                            container_id, err)

@@ -2,8 +2,10 @@
 an optional image uploaded through ``/rest/images`` first.
 
 The post URN comes back in the ``x-restli-id`` header of an empty 201. A 422
-"Content is a duplicate of urn:li:share:NNN" means an earlier attempt already
-published this text, so that URN is adopted instead of failing the retry.
+"Content is a duplicate of urn:li:share:NNN" names an existing post with the
+same text: an earlier attempt of this publication — or another post made on
+purpose with the same words. ``publish`` raises it with ``duplicate_of`` set,
+and the caller adopts it only when an earlier attempt may have made it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import re
 from typing import Optional
 
 from . import outbound
-from .base import (DEFAULT_LINKEDIN_VERSION, Adapter, Content, ErrorKind, Limits, Published,
+from .base import (DEFAULT_LINKEDIN_VERSION, Adapter, Content, ErrorKind, HeldElsewhere, Limits, Published,
                    PublishError, Target, text_with_link)
 from .http import json_body, retry_after_header, send
 
@@ -85,10 +87,11 @@ class LinkedInAdapter(Adapter):
         """Create the post (uploading the image first when there is one).
 
         ``checkpoint`` and ``resume`` are ignored: a retry is safe, since an
-        identical post is answered with the duplicate 422 and adopted.
+        identical post is answered with the duplicate 422.
 
         Raises:
-          PublishError: the call failed; ``kind`` says whether to retry.
+          PublishError: the call failed; ``kind`` says whether to retry;
+            ``duplicate_of`` is the existing post LinkedIn's duplicate 422 names.
         """
         body = {
             "author": target.account_id,
@@ -107,10 +110,12 @@ class LinkedInAdapter(Adapter):
         if response.status_code >= 400:
             error = linkedin_error(response)
             urn = duplicate_of(error)
-            if urn is None:
-                raise error
-            logger.info("LinkedIn says the post already exists as %s; adopting it.", urn)
-            return Published(external_id=urn, url=post_url(urn))
+            if urn is not None:
+                error.message = (f"{error.message} — LinkedIn refuses a post that repeats a recent one's "
+                                 f"text: change the text, then retry")
+                error.args = (error.message,)
+                error.duplicate_of = Published(external_id=urn, url=post_url(urn))
+            raise error
         urn = response.headers.get("x-restli-id")
         if not urn:
             # Created but unnamed: retrying would post twice.
@@ -120,7 +125,8 @@ class LinkedInAdapter(Adapter):
         return Published(external_id=urn, url=post_url(urn))
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
-                       resume: Optional[dict] = None) -> Optional[Published]:
+                       resume: Optional[dict] = None,
+                       held_elsewhere: HeldElsewhere = lambda ids: set()) -> Optional[Published]:
         """Always None: publishing again is the check (the duplicate 422 names the earlier post)."""
         return None
 
