@@ -31,6 +31,11 @@ def parse_networks(text: str) -> tuple[str, ...]:
         raise SystemExit(f"OUTBOUND_ALLOW_NETWORKS: {exc}") from None
 
 
+#: How long before its time the scheduler queues a scheduled post (its sweep
+#: runs every minute; scheduling.HORIZON).
+LAUNCH_AHEAD_S = 70
+
+
 @dataclass(frozen=True)
 class Settings:
     #: peewee URL: sqlite:///path (default: instance/socialpub.db) or postgresql://…
@@ -128,9 +133,27 @@ class Settings:
             values["queue_name"] = env["PUBLISH_QUEUE"]
         values["outbound_allow"] = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
         settings = cls(**values)
-        if settings.processing_lease_s <= settings.time_limit_s:
-            raise SystemExit("PUBLISH_PROCESSING_LEASE_S must be longer than PUBLISH_TIME_LIMIT_S")
+        problem = settings.problem()
+        if problem:
+            raise SystemExit(problem)
         return settings
+
+    def problem(self) -> str | None:
+        """Why these settings cannot work together, or None."""
+        if self.processing_lease_s <= self.time_limit_s:
+            return ("PUBLISH_PROCESSING_LEASE_S must be longer than PUBLISH_TIME_LIMIT_S: a publication "
+                    "still being sent would be taken again")
+        if self.max_age_s <= LAUNCH_AHEAD_S:
+            return (f"PUBLISH_MAX_AGE_S must be longer than {LAUNCH_AHEAD_S} s: scheduled posts are "
+                    f"queued up to that long before their time, and would expire waiting")
+        if self.min_backoff_ms > self.max_backoff_ms:
+            return "PUBLISH_MIN_BACKOFF_MS must not be larger than PUBLISH_MAX_BACKOFF_MS"
+        for name, value in (("PUBLISH_REQUEUE_AFTER_S", self.requeue_after_s),
+                            ("PUBLISH_TIME_LIMIT_S", self.time_limit_s),
+                            ("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", self.heartbeat_timeout_ms)):
+            if value <= 0:
+                return f"{name} must be positive"
+        return None
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

@@ -50,9 +50,15 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         pub_fields, post_fields = _PENDING_FIELDS
         post = row_to(Post, post_fields, rows[0][len(pub_fields):])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
+        changes = {}
         if image_url and image_url != post.image_url:
-            post.image_url = image_url
-            Post.update(image_url=image_url).where(Post.id == post.id).execute()
+            post.image_url = changes["image_url"] = image_url
+        if post.scheduled_at is not None:
+            # "Publish now" on a scheduled post: now, not at its time (the claim
+            # holds back publications of a post scheduled later).
+            changes.update(scheduled_at=None, schedule_zone=None)
+        if changes:
+            Post.update(**changes).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
                                                 post.image_url, post.link))
         messages = queue(post.id, pending, [PubStatus.PENDING])
@@ -88,7 +94,7 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
 
 #: What publishing reads: the post's pending publications, each with its post's columns.
 _PENDING_FIELDS = ((Publication.id, Publication.network, Publication.text, Publication.status),
-                   (Post.id, Post.status, Post.image_url, Post.link))
+                   (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at))
 _PENDING = Prepared(lambda: (
     Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1]).join(Post)
     .where((Publication.post == Slot("post")) & (Publication.status == PubStatus.PENDING))

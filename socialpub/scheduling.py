@@ -17,6 +17,7 @@ import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .composing import get_post
+from .config import LAUNCH_AHEAD_S
 from .db import write_transaction
 from .delivery import roll_up
 from .errors import Conflict, InvalidInput, Unprocessable
@@ -26,7 +27,7 @@ from . import publishing
 logger = logging.getLogger(__name__)
 
 #: The sweep runs every minute; it launches what falls due before the next one.
-HORIZON = dt.timedelta(seconds=70)
+HORIZON = dt.timedelta(seconds=LAUNCH_AHEAD_S)
 #: The farthest ahead a post may be scheduled.
 MAX_AHEAD = dt.timedelta(days=366)
 #: Longest ``scheduled_at`` and ``timezone`` taken (an ISO 8601 time is about
