@@ -22,7 +22,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
-from . import delivery, metrics, reconciler, scheduling
+from . import delivery, idempotency, metrics, reconciler, scheduling
 from .config import Settings
 from .db import database
 from .errors import PublicationFailed
@@ -268,9 +268,11 @@ def _give_up(job, status, started, error, message=None) -> NoReturn:
 
 @dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
-    """Every minute: re-drive publications the queue lost (see reconciler.py)."""
+    """Every minute: re-drive publications the queue lost (see reconciler.py),
+    and forget idempotency keys past their time."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
+        idempotency.forget_expired()
 
 
 @dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)

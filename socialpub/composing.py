@@ -4,12 +4,15 @@ publication per channel — all or nothing.
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from .db import MAX_ID, write_transaction
 from .errors import InvalidInput, NotFound, Unprocessable
-from .models import Channel, Post, PostStatus, Publication, utcnow
+from .models import Channel, Post, PostStatus, Publication, PubStatus, utcnow
 from .networks import LIMITS, NETWORKS, Content
+
+logger = logging.getLogger(__name__)
 
 #: The longest text any network takes (Facebook); per-network limits come after.
 MAX_TEXT = 63_206
@@ -234,12 +237,28 @@ def create_post(data) -> Post:
             for c, (_, text) in zip(channels, texts)
         ]).execute()
     if scheduled_at:
+        from .publishing import BrokerUnavailable
         from .scheduling import HORIZON, launch
 
         if scheduled_at - utcnow() <= HORIZON:  # before the next sweep: send it on its way now
-            launch(post.id, scheduled_at, max_lateness=None)
+            try:
+                launch(post.id, scheduled_at, max_lateness=None)
+            except BrokerUnavailable as exc:
+                # Stored and still scheduled: the scheduler's next sweep launches it.
+                logger.warning("Post %d is left to the next sweep: %s", post.id, exc)
             post = Post.get_by_id(post.id)
     return post
+
+
+def discard_unsent(post_id: int) -> bool:
+    """Delete a post none of whose publications ever left (a create-and-publish
+    whose messages the queue refused), so that the refused request wrote nothing."""
+    with write_transaction():
+        if (Publication.select().where((Publication.post == post_id)
+                                       & (Publication.status != PubStatus.PENDING)).exists()):
+            return False
+        Publication.delete().where(Publication.post == post_id).execute()
+        return bool(Post.delete().where((Post.id == post_id) & (Post.status == PostStatus.DRAFT)).execute())
 
 
 def get_post(post_id) -> Post:

@@ -218,8 +218,28 @@ class ApiToken(BaseModel):
     revoked_at = DateTimeField(null=True)
 
 
+class IdempotencyKey(BaseModel):
+    """A request made with an ``Idempotency-Key`` (or a compose form's one-time
+    key), and the answer it got: the same request again gets the same answer
+    instead of being carried out twice (see idempotency.py)."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField(max_length=255)
+    #: SHA-256 of the method, path and body: a key reused for another request is refused.
+    fingerprint = CharField(max_length=64)
+    #: The answer's status, body and Location; status NULL while the first request runs.
+    status = IntegerField(null=True)
+    body = TextField(null=True)
+    location = TextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt, User, ApiToken]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey]

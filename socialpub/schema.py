@@ -96,10 +96,18 @@ def _held_items_index():
     database.execute(HELD_ITEMS_INDEX)
 
 
+def _idempotency_keys():
+    """Requests made with an Idempotency-Key, and their answers."""
+    from .models import IdempotencyKey
+
+    database.create_tables([IdempotencyKey], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
-         _session_versions, _held_items_index]
+         _session_versions, _held_items_index,
+         _idempotency_keys]
 
 
 def current_version() -> int:

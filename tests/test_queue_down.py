@@ -56,3 +56,32 @@ def test_publishing_with_redis_unreachable_answers_503_and_changes_nothing(
     with db.database.connection_context():
         assert {p.status for p in Publication.select().where(Publication.post == post_id)} == {"pending"}
         assert Post.get_by_id(post_id).status == "draft"
+
+
+def test_create_and_publish_with_redis_down_writes_nothing_and_can_be_sent_again(settings, sandbox):
+    body = {"text": "Queue down", "image_url": f"{sandbox.url}/_sandbox/image.jpg", "publish": True}
+    client = app_with_queue_at(settings, f"redis://127.0.0.1:{closed_port()}/0", sandbox).test_client()
+    headers = {"Idempotency-Key": "create-while-redis-is-down"}
+    response = client.post("/api/posts", json=body, headers=headers)
+    assert response.status_code == 503
+    assert "not kept" in response.get_json()["error"]["message"]
+    with db.database.connection_context():
+        assert (Post.select().count(), Publication.select().count()) == (0, 0)
+    # The same request again, same key: carried out again (a 503 is not kept), still nothing written.
+    assert client.post("/api/posts", json=body, headers=headers).status_code == 503
+    with db.database.connection_context():
+        assert Post.select().count() == 0
+
+
+def test_a_post_scheduled_seconds_ahead_while_redis_is_down_is_kept_for_the_next_sweep(settings, sandbox):
+    import datetime as dt
+
+    from socialpub.models import utcnow
+
+    client = app_with_queue_at(settings, f"redis://127.0.0.1:{closed_port()}/0", sandbox).test_client()
+    when = (utcnow() + dt.timedelta(seconds=30)).replace(microsecond=0).isoformat() + "Z"
+    response = client.post("/api/posts", json={"text": "soon", "networks": ["facebook"], "scheduled_at": when})
+    assert response.status_code == 201
+    assert response.get_json()["status"] == "scheduled"
+    with db.database.connection_context():
+        assert {p.status for p in Publication.select()} == {"pending"}

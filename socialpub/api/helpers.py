@@ -1,13 +1,15 @@
 """Reading requests and writing responses for the API."""
 from __future__ import annotations
 
+import functools
 import re
 
-from flask import current_app, request
+from flask import current_app, g, jsonify, make_response, request
 
-from ..errors import InvalidInput, UnsupportedMediaType
+from .. import idempotency
+from ..errors import AppError, InvalidInput, UnsupportedMediaType
 
-#: No request nests deeper than 3; a deeper body is refused before anything walks it.
+#: A deeper body is refused before anything walks it (no request of the API nests deeper than 3).
 MAX_DEPTH = 32
 
 
@@ -66,3 +68,37 @@ def int_arg(name, default, minimum, maximum):
 
 def settings():
     return current_app.extensions["socialpub"]
+
+
+def idempotent(view):
+    """Honour an ``Idempotency-Key`` header on ``view`` (see idempotency.py):
+    the same request again gets the first answer, refusals included."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        key = idempotency.check_key(key.strip())
+        user_id = g.user.id
+        stored = idempotency.begin(user_id, key, idempotency.fingerprint(
+            request.method, request.path, request.get_data(cache=True)))
+        if stored is not None:
+            response = current_app.response_class(stored.body, status=stored.status,
+                                                  mimetype="application/json")
+            if stored.location:
+                response.headers["Location"] = stored.location
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = make_response(view(*args, **kwargs))
+        except AppError as exc:  # a refusal is an answer too: kept, and given again
+            response = make_response(jsonify({"error": exc.as_dict()}), exc.status)
+        except BaseException:
+            idempotency.release(user_id, key)
+            raise
+        idempotency.finish(user_id, key, idempotency.Answer(
+            response.status_code, response.get_data(as_text=True), response.headers.get("Location")))
+        return response
+
+    return wrapper

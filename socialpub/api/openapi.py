@@ -189,6 +189,16 @@ def path_id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
+#: The Idempotency-Key header (see socialpub/idempotency.py).
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "A unique value per request: the same request sent again with it gets the first "
+                   "answer instead of being carried out twice (kept 24 h); with another request, 422; "
+                   "while the first still runs, 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+}
+
+
 def document(cfg) -> dict:
     """The OpenAPI document for an app with settings ``cfg``."""
     post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
@@ -208,7 +218,7 @@ def document(cfg) -> dict:
             "get": operation("Posts, newest first, a page at a time", 200, "PostPage", 400,
                              params=list_params),
             "post": operation("Create a post with one publication per channel; publish or schedule it",
-                              201, "Post", 422, body="CreatePost"),
+                              201, "Post", 409, 422, body="CreatePost", params=[IDEMPOTENCY_KEY]),
         },
         "/api/posts/{post_id}": {
             "get": operation("A post, its publications and their attempts", 200, "Post", 404,
@@ -218,18 +228,18 @@ def document(cfg) -> dict:
         },
         "/api/posts/{post_id}/publish": {"post": operation(
             "Enqueue every pending publication", 202, "PublishResults", 404, 409, 422,
-            body="PublishOptions", body_required=False, params=[post_id])},
+            body="PublishOptions", body_required=False, params=[post_id, IDEMPOTENCY_KEY])},
         "/api/posts/{post_id}/status": {"get": operation(
             "Counts by status and each publication's state", 200, "PostStatus", 404, params=[post_id])},
         "/api/posts/{post_id}/retry": {"post": operation(
             "Send again the failed, expired and unconfirmed publications", 202, "PublishResults", 404, 409,
-            body="Empty", body_required=False, params=[post_id])},
+            422, body="Empty", body_required=False, params=[post_id, IDEMPOTENCY_KEY])},
         "/api/posts/{post_id}/cancel": {"post": operation(
             "Take a scheduled post back to draft", 200, "Post", 404, 409,
             body="Empty", body_required=False, params=[post_id])},
         "/api/publications/{publication_id}/retry": {"post": operation(
             "Send one failed, expired or unconfirmed publication again", 202, "PublishResults", 404, 409,
-            body="Empty", body_required=False, params=[publication_id])},
+            422, body="Empty", body_required=False, params=[publication_id, IDEMPOTENCY_KEY])},
         "/api/channels": {
             "get": operation("Every channel (tokens never shown)", 200, "ChannelList"),
             "post": operation("Connect an account", 201, "Channel", 422, body="CreateChannel"),

@@ -11,7 +11,7 @@ from ..db import Prepared, Slot, row_to
 from ..errors import InvalidInput, NotFound
 from ..models import Attempt, Post, PostStatus, Publication
 from . import bp, serialize
-from .helpers import int_arg, json_body, settings
+from .helpers import idempotent, int_arg, json_body, settings
 
 #: The last page that can be asked for (an offset a database still reads quickly).
 MAX_PAGE = 1_000_000
@@ -26,13 +26,20 @@ def _publications(post_ids):
 
 
 @bp.post("/posts")
+@idempotent
 def create_post():
-    """Create a post with one publication per channel; publish it too if asked."""
+    """Create a post with one publication per channel; publish it too if asked.
+    If the queue cannot take it, nothing is kept: the answer is a 503, and the
+    same request may simply be sent again."""
     data = json_body()
     post = composing.create_post(data)
     results = None
     if data.get("publish"):
-        results = publishing.request_publish(post.id)
+        try:
+            results = publishing.request_publish(post.id)
+        except publishing.BrokerUnavailable as exc:
+            composing.discard_unsent(post.id)
+            raise publishing.BrokerUnavailable(f"{exc}; the post was not kept either") from exc
         post = Post.get_by_id(post.id)
     body = serialize.post(post, _publications([post.id])[post.id])
     if results is not None:
@@ -80,8 +87,9 @@ def get_post(post_id):
 
 
 @bp.post("/posts/<int:post_id>/publish")
+@idempotent
 def publish_post(post_id):
-    """Enqueue every pending publication as one Dramatiq group; answer at once."""
+    """Enqueue every pending publication, one message each; answer at once."""
     data = json_body(required=False)
     unknown = sorted(set(data) - {"image_url"})
     if unknown:
@@ -111,6 +119,7 @@ _STATUS = Prepared(lambda: (
 
 
 @bp.post("/posts/<int:post_id>/retry")
+@idempotent
 def retry_post(post_id):
     """Send again every failed, expired or unconfirmed publication of a post."""
     json_body(required=False, fields=set())
@@ -118,6 +127,7 @@ def retry_post(post_id):
 
 
 @bp.post("/publications/<int:publication_id>/retry")
+@idempotent
 def retry_publication(publication_id):
     """Send one failed, expired or unconfirmed publication again."""
     json_body(required=False, fields=set())

@@ -1,10 +1,10 @@
 """The compose page: one text, each network's version, "Publish now" or "Save draft"."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from .. import composing, publishing
+from .. import composing, idempotency, publishing
 from ..errors import AppError
 from ..composing import adapt_text
 from ..networks import LIMITS, NETWORKS
@@ -41,7 +41,8 @@ def render_compose(values, errors=None, status=200):
 def compose():
     """An empty compose form, every enabled channel ticked."""
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
-              "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC"}
+              "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC",
+              "form_key": forms.new_form_key()}
     return render_compose(values)
 
 
@@ -49,7 +50,28 @@ def compose():
 def create():
     """Store the post (composing.create_post checks everything), then publish
     it if asked; a refusal shows the form again, as typed, with each problem
-    next to its field."""
+    next to its field. The same form sent twice (a double click) makes one
+    post: the second is sent where the first went."""
+    key = forms.submission_key(request.form)
+    if key is None:
+        return _create()
+    stored = idempotency.begin(g.user.id, key, key)
+    if stored is not None:
+        flash("This form had already been sent: here is the post it made.", "success")
+        return redirect(stored.location)
+    try:
+        response = make_response(_create())
+    except BaseException:
+        idempotency.release(g.user.id, key)
+        raise
+    if response.status_code == 302:
+        idempotency.finish(g.user.id, key, idempotency.Answer(302, "", response.location))
+    else:  # refused: the form comes back to be corrected
+        idempotency.release(g.user.id, key)
+    return response
+
+
+def _create():
     values = forms.post_values(request.form)
     action = request.form.get("action")
     if action == "schedule" and not values["scheduled_at"]:

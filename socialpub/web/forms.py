@@ -5,7 +5,10 @@ do not make themselves.
 """
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
+
+from .. import idempotency
 
 from ..composing import adapt_text
 from ..errors import AppError
@@ -38,7 +41,29 @@ def post_values(form) -> dict:
         # A datetime-local value (wall-clock time) and the browser's IANA zone.
         "scheduled_at": (form.get("scheduled_at") or "").strip(),
         "timezone": (form.get("timezone") or "").strip() or "UTC",
+        "form_key": _form_key(form) or new_form_key(),
     }
+
+
+def new_form_key() -> str:
+    """A one-time key for a compose form: sent twice, it makes one post."""
+    return secrets.token_hex(16)
+
+
+def _form_key(form) -> str | None:
+    key = form.get("form_key") or ""
+    return key if len(key) == 32 and all(c in "0123456789abcdef" for c in key) else None
+
+
+def submission_key(form) -> str | None:
+    """The idempotency key of a submitted compose form: its one-time key and
+    everything it holds, so that the same form sent twice gives the same key,
+    and one edited after going back in the browser a new one."""
+    key = _form_key(form)
+    if key is None:
+        return None
+    fields = sorted((name, value) for name, value in form.items(multi=True) if name != "csrf_token")
+    return "form:" + idempotency.fingerprint(key, *(f"{name}={value}" for name, value in fields))
 
 
 def post_request(values: dict, schedule: bool = False) -> dict:

@@ -167,6 +167,27 @@
   });
   image.addEventListener("change", showPreview);
   boxes.forEach(function (b) { b.addEventListener("change", update); });
+
+  /* One submit at a time: the buttons are disabled while the request runs
+     (after this tick, so the clicked button's name and value still go with
+     the form). The form's one-time key makes a second submit harmless anyway. */
+  var buttons = form.querySelectorAll(".actions button[type=submit]");
+  form.addEventListener("submit", function (event) {
+    var clicked = event.submitter;
+    setTimeout(function () {
+      buttons.forEach(function (b) { b.disabled = true; });
+      form.setAttribute("aria-busy", "true");
+      if (clicked) { clicked.dataset.label = clicked.textContent; clicked.textContent = "Sending…"; }
+    }, 0);
+  });
+  /* Back to this page from the browser's history: usable again. */
+  window.addEventListener("pageshow", function () {
+    buttons.forEach(function (b) {
+      b.disabled = false;
+      if (b.dataset.label) { b.textContent = b.dataset.label; delete b.dataset.label; }
+    });
+    form.removeAttribute("aria-busy");
+  });
   update();
   showPreview();
   var summary = document.getElementById("error-summary");
