@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -14,6 +13,7 @@ import click
 
 from .auth import commands as auth_commands
 from .config import EMBEDDED_REDIS, Settings
+from .supervisor import Supervisor
 
 logger = logging.getLogger("socialpub")
 
@@ -139,8 +139,9 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
     if not no_sandbox:
         # The demo channels and the demo image are served by the sandbox on loopback,
-        # which the image download refuses unless it is allowed.
-        env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + ("127.0.0.1/32",))
+        # which the workers refuse unless it is allowed: its port alone, not the
+        # Redis or the web app beside it.
+        env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable
@@ -155,7 +156,8 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     if not no_sandbox:
         commands["sandbox"] = [py, "-m", "socialpub.cli", "sandbox", "--port", str(sandbox_port),
                                "--latency", latency]
-    children = {name: subprocess.Popen(cmd, env=envs.get(name, env)) for name, cmd in commands.items()}
+    children = Supervisor(commands, envs, env, say=lambda line: click.echo(line, err=True))
+    children.start()
     click.echo(f"\nsocialpub is starting: web http://{host}:{port}  "
                f"sandbox {sandbox_url if not no_sandbox else '(off)'}  redis {redis_url}\n"
                f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
@@ -176,18 +178,15 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    click.echo(f"{name} exited with status {child.returncode}; stopping everything.",
-                               err=True)
-                    stopping = True
+        while not stopping and children.check():
             time.sleep(0.2)
     finally:
-        _stop_children(children)
+        children.stop()
         if settings.redis_url == EMBEDDED_REDIS:
             embedded_redis.stop(settings.instance_dir)
         click.echo("socialpub stopped.")
+    if children.given_up:
+        raise SystemExit(1)
 
 
 def _metrics_env(env, instance_dir, host, port):
@@ -222,19 +221,6 @@ def _port_taken(host, port) -> bool:
         except OSError:
             return True
     return False
-
-
-def _stop_children(children, grace=10.0):
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for child in children.values():
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 @click.group()

@@ -18,15 +18,46 @@ def _instance_dir() -> Path:
     return Path(os.environ.get("SOCIALPUB_INSTANCE", Path.cwd() / "instance")).resolve()
 
 
-def parse_networks(text: str) -> tuple[str, ...]:
-    """``"127.0.0.1/32, 10.1.0.0/16"`` as a tuple of normalised CIDR strings.
+def parse_allowed(entry: str) -> tuple:
+    """``(network, port or None)`` from an allowed entry: a network in CIDR
+    notation (``10.1.0.0/16``), or one address and port (``127.0.0.1:5055``,
+    ``[::1]:5055``), which allows that port alone.
 
     Raises:
-      SystemExit: an entry is not an address or a network.
+      ValueError: the entry is neither.
+    """
+    entry = entry.strip()
+    host, port = entry, None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if not rest.startswith(":"):
+            raise ValueError(f"{entry!r}: expected [address]:port")
+        port = rest[1:]
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    if port is not None:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535")
+        return ipaddress.ip_network(ipaddress.ip_address(host)), int(port)
+    return ipaddress.ip_network(host, strict=False), None
+
+
+def format_allowed(network, port) -> str:
+    if port is None:
+        return str(network)
+    address = network.network_address
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+
+
+def parse_networks(text: str) -> tuple[str, ...]:
+    """``"127.0.0.1:5055, 10.1.0.0/16"`` as a tuple of normalised entries:
+    networks in CIDR notation, or an address and port (that port alone).
+
+    Raises:
+      SystemExit: an entry is neither.
     """
     try:
-        return tuple(str(ipaddress.ip_network(part.strip(), strict=False))
-                     for part in text.split(",") if part.strip())
+        return tuple(format_allowed(*parse_allowed(part)) for part in text.split(",") if part.strip())
     except ValueError as exc:
         raise SystemExit(f"OUTBOUND_ALLOW_NETWORKS: {exc}") from None
 

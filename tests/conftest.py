@@ -19,7 +19,7 @@ from werkzeug.security import generate_password_hash
 
 from socialpub.auth.accounts import issue_token
 from socialpub.config import Settings
-from socialpub.models import TABLES, User
+from socialpub.models import User
 from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.server import serve_in_thread
 

@@ -40,3 +40,40 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
     assert re.search(r"Sign in as admin@localhost with the password \S+", up.output), up.output
     assert not (tmp_path / "instance" / "redis.sock").exists(), "the embedded Redis is still running"
     assert Path(tmp_path / "instance" / "socialpub.db").exists()
+
+
+def children_of(pid: int) -> dict:
+    """``{pid: command line}`` of the processes whose parent is ``pid``."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_text().replace("\0", " ")
+        except OSError:  # gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def test_a_crashed_worker_is_restarted_and_the_rest_keeps_running(tmp_path):
+    import os
+    import signal
+
+    with SocialpubUp(tmp_path, "--latency", "facebook=0,instagram=0,linkedin=0,whatsapp=0",
+                     "--worker-threads", "2") as up:
+        [workers] = [pid for pid, cmd in children_of(up.proc.pid).items() if "dramatiq" in cmd]
+        os.kill(workers, signal.SIGKILL)
+        wait_for(lambda: "workers exited with status -9; restarting it in 1 s." in up.log_text(), 30,
+                 "the crash to be noticed")
+        wait_for(lambda: any("dramatiq" in cmd and pid != workers
+                             for pid, cmd in children_of(up.proc.pid).items()), 30, "a new worker")
+        assert up.answers(f"{up.url}/healthz")  # the web app never stopped
+        post = up.session.post(f"{up.url}/api/posts", json={"text": "after the crash", "networks": ["linkedin"],
+                                                            "publish": True}, timeout=5)
+        assert post.status_code == 201
+        wait_for(lambda: up.session.get(f"{up.url}/api/posts/{post.json()['id']}/status", timeout=5)
+                 .json()["by_status"]["published"] == 1, 60, "the restarted workers to publish")
+    assert up.returncode == 0, up.output

@@ -17,7 +17,6 @@ import requests
 from socialpub import db, reconciler
 from socialpub.models import Publication, PubStatus
 
-from . import services
 from .conftest import add_test_user
 
 #: Short timings so that lost work is found in seconds, not minutes.

@@ -212,6 +212,23 @@ def test_an_allowed_address_is_downloaded(serve):
     assert server.requests == ["/image.png"]
 
 
+def test_an_allowed_address_and_port_allows_that_port_alone(serve):
+    # What 'socialpub up' allows for its sandbox: not the Redis or the web app beside it.
+    allowed, neighbour = serve(image), serve(image)
+    assert fetch(f"{allowed.url}/image.png", allow=(f"127.0.0.1:{allowed.port}",)) == IMAGE
+    error = refusal(f"{neighbour.url}/image.png", allow=(f"127.0.0.1:{allowed.port}",))
+    assert error.message == "refused, 127.0.0.1 is a loopback address"
+    assert neighbour.requests == []
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:0", "127.0.0.1:70000", "[::1]", "[::1]x", "host:80", "10.0.0.0/33"])
+def test_an_allowed_entry_that_is_neither_a_network_nor_an_address_and_port_stops_start_up(entry):
+    from socialpub.config import parse_networks
+
+    with pytest.raises(SystemExit, match="OUTBOUND_ALLOW_NETWORKS"):
+        parse_networks(entry)
+
+
 def test_redirects_between_allowed_addresses_are_followed_three_times_at_most(serve):
     def countdown(handler):
         left = int(handler.path.strip("/"))

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -177,6 +178,10 @@ class SocialpubUp:
             raise
         self.session.headers["Authorization"] = f"Bearer {token}"
         return self
+
+    def log_text(self) -> str:
+        """What it has printed so far."""
+        return Path(self.log.name).read_text()
 
     def answers(self, url) -> bool:
         try:

@@ -35,6 +35,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
+from ..config import parse_allowed
 from .base import ErrorKind, PublishError, Refused, Timeouts
 from .http import transport_error
 
@@ -91,22 +92,24 @@ class Guard:
     """Which addresses a download may connect to: public ones, and those in ``allow``.
 
     Parameters:
-      allow(iterable of str): networks in CIDR notation permitted although not
-        public (``OUTBOUND_ALLOW_NETWORKS``; the sandbox's ``127.0.0.1/32``).
+      allow(iterable of str): what is permitted although not public
+        (``OUTBOUND_ALLOW_NETWORKS``): networks in CIDR notation, or one
+        address and port, as ``socialpub up`` allows its sandbox
+        (``127.0.0.1:5055``) — not Redis or the app beside it on loopback.
 
     Raises:
-      ValueError: an entry of ``allow`` is not a network.
+      ValueError: an entry of ``allow`` is neither.
     """
 
     def __init__(self, allow: Iterable[str] = ()):
-        self.allow = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in allow)
+        self.allow = tuple(parse_allowed(entry) for entry in allow)
 
-    def refusal(self, address: str) -> Optional[tuple]:
-        """``(address as shown, what it is)`` when ``address`` is refused, else None."""
+    def refusal(self, address: str, port: Optional[int] = None) -> Optional[tuple]:
+        """``(address as shown, what it is)`` when ``address`` (and ``port``) is refused, else None."""
         address = address.split("%")[0]  # drop an IPv6 zone ("fe80::1%eth0")
         ip = ipaddress.ip_address(address)
         for reached in _reached(ip):
-            if any(reached in network for network in self.allow):
+            if any(reached in network and allowed_port in (None, port) for network, allowed_port in self.allow):
                 continue
             kind = _kind_of(reached)
             if kind:
@@ -126,7 +129,7 @@ class Guard:
         answers = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
         addresses = list(dict.fromkeys(sockaddr[0] for *_, sockaddr in answers))
         for address in addresses:
-            refused = self.refusal(address)
+            refused = self.refusal(address, port)
             if refused and _is_ip(host):
                 raise Refused(f"{refused[0]} is {refused[1]}")
             if refused:
