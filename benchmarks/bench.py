@@ -30,7 +30,7 @@ import requests
 from benchmarks.demo_timing import SEED, percentile
 from benchmarks.stack import ROOT, CpuMeter, Stack
 from socialpub import db
-from socialpub.models import Channel, Post, Publication, PubStatus
+from socialpub.models import Channel, Post, Publication, PublicationStatus
 
 #: (key in results, label, limit, "max" or "min")
 TARGETS = [
@@ -42,7 +42,7 @@ TARGETS = [
     ("io.ratio", "I/O-bound run, elapsed / ideal", 1.2, "max"),
     ("rss.max_mb", "worker RSS, largest (MB)", 80, "max"),
 ]
-FINAL = tuple(PubStatus.FINAL)
+FINAL = tuple(PublicationStatus.FINAL)
 
 
 def loadavg() -> list:

@@ -29,10 +29,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from socialpub import create_app, db, reconciler, schema  # noqa: E402
-from socialpub.channels import create_channel, sandbox_channels  # noqa: E402
+from socialpub import create_app, db, schema  # noqa: E402
 from socialpub.config import Settings  # noqa: E402
-from socialpub.models import Publication, PubStatus  # noqa: E402
+from socialpub.intake.channels import create_channel, sandbox_channels  # noqa: E402
+from socialpub.lifecycle import reconciler
+from socialpub.models import Publication, PublicationStatus  # noqa: E402
 from socialpub.sandbox import create_sandbox_app  # noqa: E402
 from socialpub.sandbox.server import serve_in_thread  # noqa: E402
 
@@ -109,7 +110,7 @@ def main():
     stop = threading.Event()
 
     def reconcile_loop():
-        from socialpub.actors import publish
+        from socialpub.queue.actors import publish
         while not stop.wait(2.0):
             try:
                 with db.database.connection_context():
@@ -136,7 +137,7 @@ def main():
     kills, last_kill = 0, time.monotonic()
     while True:
         with db.database.connection_context():
-            open_count = Publication.select().where(Publication.status.not_in(PubStatus.FINAL)).count()
+            open_count = Publication.select().where(Publication.status.not_in(PublicationStatus.FINAL)).count()
         if (published.is_set() and open_count == 0) or time.monotonic() - started > args.deadline:
             break
         if cli.poll() is not None:  # the CLI stops when one of its processes dies
@@ -168,7 +169,7 @@ def main():
         print(f"  sent {count} times to {network}: {text[:60]!r}")
     sandbox.stop()
     dramatiq.get_broker().flush_all()
-    sys.exit(1 if duplicates or any(s not in PubStatus.FINAL for s in by_status) else 0)
+    sys.exit(1 if duplicates or any(s not in PublicationStatus.FINAL for s in by_status) else 0)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import db, encryption, schema
-    from .broker import setup_broker
     from .networks.outbound import guard_api_calls
-    from .routing import IdConverter
+    from .queue.broker import setup_broker
+    from .web.routing import IdConverter
 
     if isinstance(config, Settings):
         settings = config
@@ -67,16 +67,20 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         if not db.database.is_closed():
             db.database.close()
 
-    from .auth import bp as auth_bp
     from .api import bp as api_bp
-    from .web import bp as web_bp, csrf
+    from .auth import bp as auth_bp
     from .cli import register_flask_commands
+    from .web import bp as web_bp
+    from .web import csrf
 
     app.register_blueprint(auth_bp)  # first: its gate runs before every other before_request
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
-    from .monitor import bp as monitor_bp  # also serves /metrics
+    from .metrics import exporter
+    from .monitor import bp as monitor_bp
+
     app.register_blueprint(monitor_bp)
+    exporter.init_app(app)  # /metrics
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the API's writes need a bearer token, which a browser never adds by itself
     register_flask_commands(app)

@@ -77,7 +77,7 @@ def worker_command(processes, threads):
 @click.option("--sandbox-url", default="http://127.0.0.1:5055", show_default=True)
 def seed_command(sandbox_url):
     """Add one channel per network pointed at the sandbox (only if there are none)."""
-    from .channels import seed_sandbox_channels
+    from .intake.channels import seed_sandbox_channels
 
     database = _bind(Settings.from_env())
     with database.connection_context():
@@ -116,8 +116,9 @@ def rotate_key_command():
 def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, worker_threads,
                metrics_port):
     """Run everything on this machine: Redis, workers, the scheduler, the sandbox and the web app."""
-    from . import embedded_redis, schema
-    from .channels import seed_sandbox_channels
+    from . import schema
+    from .intake.channels import seed_sandbox_channels
+    from .queue import embedded_redis
 
     taken = [p for p in ([port] + ([] if no_sandbox else [sandbox_port])) if _port_taken(host, p)]
     if taken:
@@ -192,7 +193,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
 def _metrics_env(env, instance_dir, host, port):
     """The workers' exporter port and each process's metrics environment: a
     fresh folder per run for the workers' and the web's metric files."""
-    from . import metrics
+    from .metrics.files import fresh_dir
 
     if port is None:
         port = 9191 if not _port_taken(host, 9191) else _free_port(host)
@@ -200,10 +201,10 @@ def _metrics_env(env, instance_dir, host, port):
         raise click.ClickException(f"port {port} (--metrics-port) is in use; choose another")
     folder = os.path.join(instance_dir, "metrics")
     return port, {
-        "workers": dict(env, dramatiq_prom_db=metrics.fresh_dir(os.path.join(folder, "workers")),
+        "workers": dict(env, dramatiq_prom_db=fresh_dir(os.path.join(folder, "workers")),
                         dramatiq_prom_host=host, dramatiq_prom_port=str(port)),
-        "scheduler": dict(env, dramatiq_prom_db=metrics.fresh_dir(os.path.join(folder, "scheduler"))),
-        "web": dict(env, PROMETHEUS_MULTIPROC_DIR=metrics.fresh_dir(os.path.join(folder, "web"))),
+        "scheduler": dict(env, dramatiq_prom_db=fresh_dir(os.path.join(folder, "scheduler"))),
+        "web": dict(env, PROMETHEUS_MULTIPROC_DIR=fresh_dir(os.path.join(folder, "web"))),
     }
 
 

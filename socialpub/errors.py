@@ -69,6 +69,14 @@ class SecretUnreadable(AppError):
     code = "secret_unreadable"
 
 
+class BrokerUnavailable(AppError):
+    """The queue (Redis) could not take the messages; the rows were put back as
+    they were, so the same request may simply be sent again (503)."""
+
+    status = 503
+    code = "queue_unavailable"
+
+
 class PublicationFailed(Exception):
     """Raised by the publish actor when a publication has failed for good:
     declared in the actor's ``throws`` so Dramatiq does not retry it."""

@@ -9,11 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, Model, TextField)
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from .db import database
 from .encryption import EncryptedTextField
+from .lifecycle.table import PostStatus, PublicationStatus  # noqa: F401 (re-exported: the rows' statuses)
 
 
 def utcnow() -> dt.datetime:
@@ -24,39 +33,6 @@ def utcnow() -> dt.datetime:
 def iso(value: dt.datetime | None) -> str | None:
     """ISO 8601 with an explicit UTC offset, for the API."""
     return None if value is None else value.replace(tzinfo=dt.timezone.utc).isoformat()
-
-
-class PostStatus:
-    DRAFT = "draft"
-    #: Waits for ``scheduled_at``; the scheduler's sweep publishes it.
-    SCHEDULED = "scheduled"
-    PUBLISHING = "publishing"
-    PUBLISHED = "published"
-    PARTIAL = "partially_published"
-    FAILED = "failed"
-    ALL = (DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
-    FINAL = (PUBLISHED, PARTIAL, FAILED)
-
-
-class PubStatus:
-    #: Created, not yet asked to publish.
-    PENDING = "pending"
-    #: A message was enqueued; no worker has it yet.
-    QUEUED = "queued"
-    #: A worker claimed it and is talking to the network.
-    PROCESSING = "processing"
-    #: A transient failure; the next try is due at ``next_attempt_at``.
-    RETRYING = "retrying"
-    PUBLISHED = "published"
-    FAILED = "failed"
-    #: Could not go out within its maximum age.
-    EXPIRED = "expired"
-    #: The network may have accepted it but cannot be asked (WhatsApp): a person decides.
-    UNCONFIRMED = "unconfirmed"
-    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
-    FINAL = (PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
-    #: States a person may send again with "retry".
-    RETRYABLE = (FAILED, EXPIRED, UNCONFIRMED)
 
 
 class BaseModel(Model):
@@ -131,7 +107,7 @@ class Publication(BaseModel):
     network = CharField(max_length=16)
     #: The text as sent to this network (the post's text, or an override).
     text = TextField()
-    status = CharField(max_length=16, default=PubStatus.PENDING, index=True)
+    status = CharField(max_length=16, default=PublicationStatus.PENDING, index=True)
     attempts = IntegerField(default=0)
     #: Retries spent on transient errors, and waits on rate limits, since the
     #: last publish or manual retry: two budgets, so throttling does not use up

@@ -8,9 +8,21 @@ from __future__ import annotations
 import logging
 
 from peewee import SqliteDatabase
+from playhouse.migrate import SchemaMigrator, migrate
 
 from .db import database
-from .models import TABLES, SchemaVersion
+from .encryption import encrypt_plaintext
+from .models import (
+    HELD_ITEMS_INDEX,
+    TABLES,
+    ApiToken,
+    Channel,
+    IdempotencyKey,
+    Post,
+    Publication,
+    SchemaVersion,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +33,6 @@ def _create_tables():
 
 def _delivery_state():
     """Channel state and Instagram containers (delivery guarantees)."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    from .models import Channel, Publication
-
     migrator = SchemaMigrator.from_database(database.obj)
     have = {c.name for c in database.get_columns("channel")}
     steps = [migrator.add_column("channel", f.column_name, f)
@@ -40,10 +48,6 @@ def _delivery_state():
 
 def _scheduling():
     """Scheduled posts."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    from .models import Post
-
     migrator = SchemaMigrator.from_database(database.obj)
     have = {c.name for c in database.get_columns("post")}
     steps = [migrator.add_column("post", f.column_name, f)
@@ -55,16 +59,12 @@ def _scheduling():
 
 def _accounts():
     """Users and API tokens."""
-    from .models import ApiToken, User
-
     database.create_tables([User, ApiToken], safe=True)
 
 
 def _encrypted_tokens():
     """Channel tokens encrypted at rest. The column is TEXT already, which
     holds the longer Fernet text."""
-    from .encryption import encrypt_plaintext
-    from .models import Channel
 
     count = encrypt_plaintext(Channel, Channel.token)
     if count:
@@ -80,10 +80,6 @@ def _long_external_ids():
 
 def _session_versions():
     """Sessions that signing out ends (see User.session_version)."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    from .models import User
-
     if "session_version" not in {c.name for c in database.get_columns("user")}:
         migrate(SchemaMigrator.from_database(database.obj).add_column("user", "session_version",
                                                                       User.session_version))
@@ -91,15 +87,11 @@ def _session_versions():
 
 def _held_items_index():
     """Who holds a network's item, looked up before adopting one (delivery.held_elsewhere)."""
-    from .models import HELD_ITEMS_INDEX
-
     database.execute(HELD_ITEMS_INDEX)
 
 
 def _idempotency_keys():
     """Requests made with an Idempotency-Key, and their answers."""
-    from .models import IdempotencyKey
-
     database.create_tables([IdempotencyKey], safe=True)
 
 

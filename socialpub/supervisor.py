@@ -6,6 +6,7 @@ restart cannot mend must not loop for ever.
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -29,8 +30,16 @@ class Child:
     restart_at: float | None = None
 
     def start(self):
-        self.process = subprocess.Popen(self.command, env=self.env)
+        # A process group of its own: the dramatiq CLI forks worker processes,
+        # which outlive a main process killed with -9 unless the group is ended.
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
         self.restart_at = None
+
+    def signal_group(self, signum):
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:  # every process of the group is gone
+            pass
 
 
 class Supervisor:
@@ -60,6 +69,7 @@ class Supervisor:
             status = child.process.poll()
             if status is None:
                 continue
+            child.signal_group(signal.SIGKILL)  # what it forked must not go on beside its restart
             child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW_S] + [now]
             if len(child.crashes) >= MAX_CRASHES:
                 self.given_up = (f"{child.name} exited with status {status}, its {len(child.crashes)}th crash "
@@ -72,14 +82,15 @@ class Supervisor:
         return True
 
     def stop(self, grace: float = 10.0):
-        """SIGTERM to every child still running, SIGKILL to those not gone within ``grace``."""
-        running = [c.process for c in self.children if c.process is not None and c.process.poll() is None]
-        for process in running:
-            process.send_signal(signal.SIGTERM)
+        """SIGTERM to every child still running, SIGKILL to the process groups
+        of those not gone within ``grace``."""
+        running = [c for c in self.children if c.process is not None and c.process.poll() is None]
+        for child in running:
+            child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for process in running:
+        for child in running:
             try:
-                process.wait(max(0.1, deadline - time.monotonic()))
+                child.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                child.signal_group(signal.SIGKILL)
+                child.process.wait()

@@ -11,12 +11,12 @@ from dramatiq.middleware.prometheus import DB_PATH as METRICS_DIR
 # exposition server reads (dramatiq_prom_db) before that happens.
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 
-from .broker import setup_broker  # noqa: E402
 from .config import Settings  # noqa: E402
 from .db import bind  # noqa: E402
 from .encryption import use_keys  # noqa: E402
-from .metrics import prune_dead_processes  # noqa: E402
+from .metrics.files import prune_dead_processes  # noqa: E402
 from .networks.outbound import guard_api_calls  # noqa: E402
+from .queue.broker import setup_broker  # noqa: E402
 
 prune_dead_processes(METRICS_DIR)
 settings = Settings.from_env()
@@ -25,4 +25,4 @@ use_keys(settings.ensure_encryption_keys())
 guard_api_calls(settings.outbound_allow)
 broker = setup_broker(settings, worker_metrics=True)
 
-from .actors import publish, publish_due_posts, reconcile  # noqa: E402,F401  (declared on the broker above)
+from .queue.actors import publish, publish_due_posts, reconcile  # noqa: E402,F401  (declared on the broker above)

@@ -12,11 +12,10 @@ import os
 import dramatiq
 import pytest
 import requests
-
-from socialpub import create_app, db, schema
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
+from socialpub import create_app, db, schema
 from socialpub.auth.accounts import issue_token
 from socialpub.config import Settings
 from socialpub.models import User
@@ -128,9 +127,9 @@ def add_test_user(app):
 
 def forget_sign_in_attempts(app):
     """Sign-in attempts are counted in Redis, which outlives a test's database."""
-    from socialpub import metrics
+    from socialpub.queue.broker import redis_client
 
-    client = metrics.redis_client(app)
+    client = redis_client(app)
     for key in client.scan_iter("socialpub:sign-in-attempts:*"):
         client.delete(key)
 
@@ -208,8 +207,8 @@ def drain(broker, worker, settings):
 @pytest.fixture
 def sandbox_channels(app, sandbox, sandbox_client):
     """One channel per network, pointed at the sandbox; returns {network: channel id}."""
-    from socialpub.channels import sandbox_channels as definitions
-    from socialpub.channels import create_channel
+    from socialpub.intake.channels import create_channel
+    from socialpub.intake.channels import sandbox_channels as definitions
 
     with db.database.connection_context():
         return {d["network"]: create_channel(d).id for d in definitions(sandbox.url)}
@@ -218,6 +217,6 @@ def sandbox_channels(app, sandbox, sandbox_client):
 @pytest.fixture
 def publish_actor(app):
     """The publish actor, declared on the app's broker (import only after setup)."""
-    from socialpub.actors import publish
+    from socialpub.queue.actors import publish
 
     return publish

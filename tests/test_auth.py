@@ -7,11 +7,12 @@ import re
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from socialpub import db, metrics
+from socialpub import db
 from socialpub.auth import accounts
 from socialpub.auth.gate import SAFE_METHODS
 from socialpub.cli import main
 from socialpub.models import ApiToken, Post, User
+from socialpub.queue.broker import redis_client
 
 from .conftest import TEST_EMAIL, TEST_PASSWORD
 from .web_helpers import csrf_token, page
@@ -267,7 +268,7 @@ def test_parallel_guesses_get_no_more_tries_than_the_limit(app):
 
     from socialpub.auth.throttle import SignInThrottle
 
-    throttle = SignInThrottle(metrics.redis_client(app))
+    throttle = SignInThrottle(redis_client(app))
     with ThreadPoolExecutor(max_workers=20) as pool:
         waits = list(pool.map(lambda _: throttle.attempt(TEST_EMAIL, "127.0.0.5"), range(40)))
     assert waits.count(0) == throttle.limits.per_account

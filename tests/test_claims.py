@@ -7,16 +7,18 @@ import datetime as dt
 import pytest
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from socialpub import db, delivery, reconciler, scheduling
+from socialpub import db
+from socialpub.lifecycle import delivery, reconciler, scheduling
 from socialpub.models import Attempt, Channel, ChannelState, Publication, utcnow
 from socialpub.networks import Published
+from socialpub.queue import actors
 
 from .test_adoption import post_to_feed_directly
 from .test_delivery import create, publications, publish_post, running_worker  # noqa: F401 (fixture)
 
 
-def limits(settings):
-    return delivery.Limits(max_age=dt.timedelta(seconds=settings.max_age_s),
+def deadlines(settings):
+    return delivery.Deadlines(max_age=dt.timedelta(seconds=settings.max_age_s),
                            lease=dt.timedelta(seconds=settings.processing_lease_s))
 
 
@@ -69,7 +71,7 @@ def test_a_scheduled_post_never_leaves_early_even_when_the_reconciler_takes_it_f
         assert reconciler.reconcile(settings, publish_actor) == 0
         # A stray message now finds nothing to claim, and leaves the row as it is.
         for pub in pubs.values():
-            assert delivery.claim(pub.id, limits(settings)) is None
+            assert delivery.claim(pub.id, deadlines(settings)) is None
     assert {p.status for p in publications(post_id).values()} == {"queued"}
 
 
@@ -91,10 +93,10 @@ def claimed_twice(client, create, settings):  # noqa: F811
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]
     with db.database.connection_context():
-        stalled = delivery.claim(pub.id, limits(settings))
+        stalled = delivery.claim(pub.id, deadlines(settings))
         Publication.update(started_at=utcnow() - dt.timedelta(hours=1)).where(
             Publication.id == pub.id).execute()
-        current = delivery.claim(pub.id, limits(settings))
+        current = delivery.claim(pub.id, deadlines(settings))
     assert (stalled.attempt, current.attempt) == (1, 2)
     return pub, stalled, current
 
@@ -131,7 +133,7 @@ def test_an_outcome_survives_the_time_limit_landing_while_it_is_written(
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]
     with db.database.connection_context():
-        job = delivery.claim(pub.id, limits(settings))
+        job = delivery.claim(pub.id, deadlines(settings))
     interrupted = []
 
     def record_then_interrupted(*args, **kwargs):
@@ -140,8 +142,6 @@ def test_an_outcome_survives_the_time_limit_landing_while_it_is_written(
         if not interrupted:
             interrupted.append(True)
             raise TimeLimitExceeded()
-
-    from socialpub import actors  # once the app set the broker up
 
     actors.persist(record_then_interrupted, job, Published("fb_1"), utcnow())
     row = publications(post_id)["facebook"]
@@ -156,7 +156,7 @@ def test_an_outcome_survives_the_time_limit_landing_before_the_commit(
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]
     with db.database.connection_context():
-        job = delivery.claim(pub.id, limits(settings))
+        job = delivery.claim(pub.id, deadlines(settings))
     calls = []
 
     def interrupted_inside(*args, **kwargs):
@@ -166,8 +166,6 @@ def test_an_outcome_survives_the_time_limit_landing_before_the_commit(
             if len(calls) == 1:
                 raise TimeLimitExceeded()  # rolled back
         delivery.record_published(*args, **kwargs)
-
-    from socialpub import actors  # once the app set the broker up
 
     actors.persist(interrupted_inside, job, Published("fb_2"), utcnow())
     row = publications(post_id)["facebook"]

@@ -9,7 +9,8 @@ import threading
 import dramatiq
 import pytest
 
-from socialpub import db, reconciler
+from socialpub import db
+from socialpub.lifecycle import reconciler
 from socialpub.models import Attempt, Channel, Publication, utcnow
 
 NETWORKS = ["facebook", "instagram", "linkedin", "whatsapp"]

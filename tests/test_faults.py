@@ -14,8 +14,9 @@ import dramatiq
 import pytest
 import requests
 
-from socialpub import db, reconciler
-from socialpub.models import Publication, PubStatus
+from socialpub import db
+from socialpub.lifecycle import reconciler
+from socialpub.models import Publication, PublicationStatus
 
 from .conftest import add_test_user
 
@@ -103,7 +104,7 @@ class Reconciling:
     def run(self):
         while not self.stop_event.wait(1.0):
             try:
-                from socialpub.actors import publish
+                from socialpub.queue.actors import publish
 
                 with db.database.connection_context():
                     reconciler.reconcile(self.settings, publish)
@@ -121,7 +122,7 @@ class Reconciling:
 
 def all_final():
     with db.database.connection_context():
-        return not Publication.select().where(Publication.status.not_in(PubStatus.FINAL)).exists()
+        return not Publication.select().where(Publication.status.not_in(PublicationStatus.FINAL)).exists()
 
 
 def assert_exactly_once(sandbox_client):
@@ -219,7 +220,7 @@ def private_postgres(tmp_path):
 def test_restarting_postgresql_mid_run_loses_no_publication(
         private_postgres, redis_url, sandbox, sandbox_client, tmp_path, request):
     from socialpub import create_app, schema
-    from socialpub.channels import create_channel, sandbox_channels
+    from socialpub.intake.channels import create_channel, sandbox_channels
 
     url, restart = private_postgres
     settings = request.getfixturevalue("settings").with_(database_url=url)

@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from socialpub import db, idempotency
+from socialpub import db
+from socialpub.intake import idempotency
 from socialpub.models import IdempotencyKey, Post, Publication, utcnow
 
 from .web_helpers import count_rows, input_value, page

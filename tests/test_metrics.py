@@ -13,9 +13,11 @@ import time
 import dramatiq
 import redis
 
-from socialpub import db, metrics
-from socialpub.broker import make_broker
+from socialpub import db
+from socialpub.metrics import files
 from socialpub.models import Attempt, Publication
+from socialpub.queue import middleware
+from socialpub.queue.broker import make_broker, redis_client
 
 from .workers import database_counts, parse, total
 
@@ -99,32 +101,32 @@ def test_an_unreachable_redis_is_reported_and_the_rest_still_served(app, client,
 
 
 def test_a_running_worker_is_registered_and_alive_and_unregistered_when_it_stops(app, broker):
-    client = metrics.redis_client(app)
+    client = redis_client(app)
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
     worker.start()
     try:
         time.sleep(0.3)  # its consumers poll Redis: Dramatiq records their heartbeat
-        mine = [w for w in metrics.read_workers(client) if w["id"] == broker.broker_id]
+        mine = [w for w in middleware.read_workers(client) if w["id"] == broker.broker_id]
         assert len(mine) == 1
         assert mine[0]["alive"] and mine[0]["pid"] == os.getpid() and mine[0]["threads"] == 2
         assert mine[0]["queues"] == ["maintenance", "publish"]
     finally:
         worker.stop()
-    assert broker.broker_id not in [w["id"] for w in metrics.read_workers(client)]
+    assert broker.broker_id not in [w["id"] for w in middleware.read_workers(client)]
 
 
 def test_a_worker_that_died_unregistered_is_not_alive_and_is_forgotten_at_the_next_boot(app, broker):
-    client = metrics.redis_client(app)
+    client = redis_client(app)
     started = time.time() - 3600
-    client.hset(metrics.WORKERS_KEY, "dead-worker", json.dumps({"host": "gone", "pid": 1, "threads": 8,
+    client.hset(middleware.WORKERS_KEY, "dead-worker", json.dumps({"host": "gone", "pid": 1, "threads": 8,
                                                                 "queues": ["publish"], "started_at": started}))
     client.zadd("dramatiq:__heartbeats__", {"dead-worker": (started + 60) * 1000})
-    dead = [w for w in metrics.read_workers(client) if w["id"] == "dead-worker"]
+    dead = [w for w in middleware.read_workers(client) if w["id"] == "dead-worker"]
     assert dead and not dead[0]["alive"] and dead[0]["last_seen_s"] > 3000
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
     worker.stop()
-    assert "dead-worker" not in [w["id"] for w in metrics.read_workers(client)]
+    assert "dead-worker" not in [w["id"] for w in middleware.read_workers(client)]
     client.zrem("dramatiq:__heartbeats__", "dead-worker")
 
 
@@ -134,9 +136,9 @@ def test_metric_files_of_dead_processes_are_pruned_and_fresh_dirs_are_empty(tmp_
     for name in (f"counter_{os.getpid()}.db", f"histogram_{dead.pid}.db", f"gauge_livesum_{dead.pid}.db",
                  "notes.txt"):
         (tmp_path / name).write_text("x")
-    metrics.prune_dead_processes(tmp_path)
+    files.prune_dead_processes(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{os.getpid()}.db", "notes.txt"]
-    assert metrics.fresh_dir(tmp_path / "run") and metrics.fresh_dir(tmp_path) == str(tmp_path)
+    assert files.fresh_dir(tmp_path / "run") and files.fresh_dir(tmp_path) == str(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -146,7 +148,7 @@ def test_dramatiqs_prometheus_middleware_is_only_in_cli_worker_processes(setting
     assert not any(isinstance(m, Prometheus) for m in make_broker(settings).middleware)
     worker_broker = make_broker(settings, worker_metrics=True)
     assert isinstance(worker_broker.middleware[0], Prometheus)
-    assert any(isinstance(m, metrics.WorkerRegistry) for m in worker_broker.middleware)
+    assert any(isinstance(m, middleware.WorkerRegistry) for m in worker_broker.middleware)
     worker_broker.close()
 
 

@@ -20,10 +20,9 @@ import pytest
 import requests
 import yaml
 
-from socialpub.metrics import redis_client
+from socialpub.queue.broker import redis_client
 
-from .workers import (FAULTS, MetricsWorkerCLI, ServedApp, all_final, free_port, publish_posts,
-                      wait_for)
+from .workers import FAULTS, MetricsWorkerCLI, ServedApp, all_final, free_port, publish_posts, wait_for
 
 GRAFANA = Path(__file__).resolve().parent.parent / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "socialpub.json"

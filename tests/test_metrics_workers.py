@@ -10,11 +10,23 @@ import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from socialpub.metrics import read_workers, redis_client
 from socialpub.networks.base import NETWORKS
+from socialpub.queue.broker import redis_client
+from socialpub.queue.middleware import read_workers
 
-from .workers import (FAULTS, MetricsWorkerCLI, ServedApp, SocialpubUp, all_final, database_counts, free_port,
-                      parse, publish_posts, total, wait_for)
+from .workers import (
+    FAULTS,
+    MetricsWorkerCLI,
+    ServedApp,
+    SocialpubUp,
+    all_final,
+    database_counts,
+    free_port,
+    parse,
+    publish_posts,
+    total,
+    wait_for,
+)
 
 POSTS = 8
 

@@ -7,14 +7,23 @@ import socket
 import pytest
 import requests
 
-from socialpub.networks import (LIMITS, NETWORKS, Content, ErrorKind, PublishError, Target,
-                                Unverifiable, get_adapter)
+from socialpub.networks import (
+    LIMITS,
+    NETWORKS,
+    Content,
+    ErrorKind,
+    PublishError,
+    Target,
+    Unverifiable,
+    get_adapter,
+)
 from socialpub.networks.base import Adapter, Timeouts
 from socialpub.networks.facebook import FacebookAdapter
 from socialpub.networks.graph import buc_retry_after, classify
-from socialpub.networks.http import retry_after_header, transport_error
+from socialpub.networks.http import retry_after_header
 from socialpub.networks.instagram import InstagramAdapter
 from socialpub.networks.linkedin import LinkedInAdapter, escape_little
+from socialpub.networks.transport import transport_error
 from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.image import jpeg_bytes
 from socialpub.sandbox.server import serve_in_thread

@@ -18,13 +18,17 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from socialpub import composing, db
+from socialpub import db
 from socialpub.api.openapi import document
 from socialpub.config import Settings
-from socialpub.models import Channel, Post, Publication, PubStatus
+from socialpub.lifecycle import creating
+from socialpub.models import Channel, Post, Publication, PublicationStatus
 
 #: Generated per operation, besides the boundary cases; 13 operations × 30 take about 40 s.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
@@ -115,9 +119,9 @@ def seeded(app, sandbox_channels):
     """Something for each operation to find: a draft post (id 1) on the four sandbox
     channels (ids 1 to 4), its first publication failed, so it can be retried."""
     with db.database.connection_context():
-        post = composing.create_post({"text": "Seeded for fuzzing", "image_url": "https://example.com/a.jpg"})
+        post = creating.create_post({"text": "Seeded for fuzzing", "image_url": "https://example.com/a.jpg"})
         first = Publication.select().where(Publication.post == post.id).order_by(Publication.id).first()
-        Publication.update(status=PubStatus.FAILED).where(Publication.id == first.id).execute()
+        Publication.update(status=PublicationStatus.FAILED).where(Publication.id == first.id).execute()
     return post.id
 
 

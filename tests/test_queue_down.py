@@ -7,7 +7,7 @@ import time
 import pytest
 
 from socialpub import create_app, db, schema
-from socialpub.channels import create_channel, sandbox_channels
+from socialpub.intake.channels import create_channel, sandbox_channels
 from socialpub.models import Post, Publication
 
 from .conftest import add_test_user

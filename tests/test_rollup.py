@@ -1,7 +1,7 @@
 """A post's status follows from its publications' statuses."""
 import pytest
 
-from socialpub.delivery import post_status
+from socialpub.lifecycle.rollup import post_status
 
 
 @pytest.mark.parametrize("counts, expected", [

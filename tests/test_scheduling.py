@@ -8,7 +8,9 @@ import threading
 
 import pytest
 
-from socialpub import db, scheduling
+from socialpub import db
+from socialpub.intake import schedule_time
+from socialpub.lifecycle import scheduling
 from socialpub.models import Post, Publication, utcnow
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, 0)
@@ -29,7 +31,7 @@ NOW = dt.datetime(2026, 11, 29, 12, 0, 0)
     ("2027-01-05T09:00:00-09:30", None, dt.datetime(2027, 1, 5, 18, 30), "-09:30"),
 ])
 def test_a_scheduled_time_is_stored_as_the_right_utc_instant(when, zone, utc, shown_zone):
-    assert scheduling.parse_schedule(when, zone, now=NOW) == (utc, shown_zone)
+    assert schedule_time.parse_schedule(when, zone, now=NOW) == (utc, shown_zone)
 
 
 @pytest.mark.parametrize("when, zone, words", [
@@ -43,7 +45,7 @@ def test_a_scheduled_time_is_stored_as_the_right_utc_instant(when, zone, utc, sh
 ])
 def test_bad_scheduled_times_are_refused_with_a_reason(when, zone, words):
     with pytest.raises(Exception) as caught:
-        scheduling.parse_schedule(when, zone, now=NOW)
+        schedule_time.parse_schedule(when, zone, now=NOW)
     assert words in caught.value.message
     assert caught.value.status in (400, 422)
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from socialpub import db, encryption, schema
-from socialpub.channels import sandbox_channels
 from socialpub.cli import main
 from socialpub.errors import SecretUnreadable
+from socialpub.intake.channels import sandbox_channels
 from socialpub.models import TABLES, Channel, Publication, SchemaVersion
 from socialpub.networks import Content, ErrorKind, PublishError, Target, get_adapter
 

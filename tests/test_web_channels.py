@@ -3,8 +3,8 @@ add and edit, and tokens that never come back out."""
 import pytest
 
 from socialpub import db
-from socialpub.channels import create_channel, update_channel
 from socialpub.errors import InvalidInput
+from socialpub.intake.channels import create_channel, update_channel
 from socialpub.models import Channel, ChannelState, utcnow
 
 from .web_helpers import field_errors, input_value, page
@@ -145,8 +145,8 @@ def test_update_channel_with_a_token_resets_the_state(app):
 
 def test_moving_a_channel_to_another_host_needs_its_token_again(app):
     from socialpub import db
-    from socialpub.channels import create_channel, update_channel
     from socialpub.errors import InvalidInput
+    from socialpub.intake.channels import create_channel, update_channel
 
     with db.database.connection_context():
         channel = create_channel({"network": "facebook", "account_id": "1", "token": "secret"})

@@ -3,11 +3,19 @@ when a network would refuse the post, CSRF, and what a valid post creates."""
 from dataclasses import asdict
 
 from socialpub import db
-from socialpub.models import Post, Publication, PubStatus
+from socialpub.models import Post, Publication, PublicationStatus
 from socialpub.networks import LIMITS, NETWORKS
 
-from .web_helpers import (checked_channels, count_rows, csrf_token, field_errors, input_value, json_script,
-                          page, textarea)
+from .web_helpers import (
+    checked_channels,
+    count_rows,
+    csrf_token,
+    field_errors,
+    input_value,
+    json_script,
+    page,
+    textarea,
+)
 
 IMAGE = "https://example.com/photo.jpg"
 
@@ -116,10 +124,10 @@ def test_a_valid_draft_creates_the_post_and_one_pending_publication_per_ticked_c
         assert (post.image_url, post.link, post.status) == (IMAGE, "https://example.com/a", "draft")
         texts = {p.network: (p.text, p.status) for p in Publication.select()}
     assert texts == {
-        "facebook": ("Hello\nworld", PubStatus.PENDING),
-        "instagram": ("Insta version #launch\n\nhttps://example.com/a", PubStatus.PENDING),
-        "linkedin": ("Hello\nworld\n\nhttps://example.com/a", PubStatus.PENDING),
-        "whatsapp": ("Hello\nworld\n\nhttps://example.com/a", PubStatus.PENDING),
+        "facebook": ("Hello\nworld", PublicationStatus.PENDING),
+        "instagram": ("Insta version #launch\n\nhttps://example.com/a", PublicationStatus.PENDING),
+        "linkedin": ("Hello\nworld\n\nhttps://example.com/a", PublicationStatus.PENDING),
+        "whatsapp": ("Hello\nworld\n\nhttps://example.com/a", PublicationStatus.PENDING),
     }
     assert "Saved as a draft" in page(form_client.get(response.headers["Location"]))
 
@@ -131,11 +139,11 @@ def test_publish_now_creates_the_post_and_publishes_it_everywhere(form_client, s
     assert response.status_code == 302
     with db.database.connection_context():
         post = Post.get()
-        assert {p.status for p in Publication.select()} <= {PubStatus.QUEUED, PubStatus.PROCESSING,
-                                                             PubStatus.PUBLISHED}
+        assert {p.status for p in Publication.select()} <= {PublicationStatus.QUEUED, PublicationStatus.PROCESSING,
+                                                             PublicationStatus.PUBLISHED}
     drain()
     with db.database.connection_context():
-        assert {p.status for p in Publication.select()} == {PubStatus.PUBLISHED}
+        assert {p.status for p in Publication.select()} == {PublicationStatus.PUBLISHED}
     html = page(form_client.get(f"/posts/{post.id}"))
     assert "Publishing to 4 channels" in html
     assert html.count('class="badge badge-published"') >= 5  # the post and its four networks

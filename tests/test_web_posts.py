@@ -3,7 +3,7 @@ filters, pages, each network's answer and error, publish and retry."""
 import re
 
 from socialpub import db
-from socialpub.models import Post, Publication, PubStatus
+from socialpub.models import Post, Publication, PublicationStatus
 
 from .web_helpers import csrf_token, json_script, page
 
@@ -101,7 +101,7 @@ def test_a_failed_network_shows_its_error_and_only_it_gets_a_retry_button(form_c
     html = page(form_client.get(f"/posts/{post_id}"))
     with db.database.connection_context():
         linkedin = Publication.get(Publication.network == "linkedin")
-    assert linkedin.status == PubStatus.FAILED
+    assert linkedin.status == PublicationStatus.FAILED
     card = html[html.index(f'id="pub-{linkedin.id}"'):]
     card = card[:card.index("</article>")]
     assert "is not an enum symbol" in card and "LinkedIn said:" in card
@@ -129,7 +129,7 @@ def test_retry_from_the_page_sends_the_failed_network_again(form_client, sandbox
     drain()
     with db.database.connection_context():
         assert Post.get_by_id(post_id).status == "published"
-        assert Publication.get_by_id(linkedin.id).status == PubStatus.PUBLISHED
+        assert Publication.get_by_id(linkedin.id).status == PublicationStatus.PUBLISHED
     assert len(sandbox_client.received("linkedin")) == 1
 
 
@@ -139,8 +139,8 @@ def test_retry_answers_json_to_the_pages_script(form_client, sandbox_channels):
         pub = Publication.get(Publication.post == post_id)
     response = form_client.post(f"/publications/{pub.id}/retry", headers={"Accept": "application/json"})
     assert response.status_code == 409
-    assert response.get_json()["ok"] is False
-    assert "nothing to retry" in response.get_json()["message"]
+    error = response.get_json()["error"]  # the API's one error shape
+    assert error["code"] == "conflict" and "nothing to retry" in error["message"]
     assert form_client.post("/publications/999/retry", headers={"Accept": "application/json"}).status_code == 404
 
 

@@ -59,7 +59,7 @@ class MetricsWorkerCLI(WorkerCLI):
 
     def wait_ready(self, redis_client, timeout=30):
         """Until the exporter answers and every worker process registered itself."""
-        from socialpub.metrics import read_workers
+        from socialpub.queue.middleware import read_workers
 
         def ready():
             try:

@@ -1,6 +1,5 @@
-"""The JSON API blueprint, under /api."""
-from flask import Blueprint
+"""The JSON API under /api: posts, channels, the OpenAPI document, one error shape."""
+from . import channels, errors, openapi, posts  # noqa: F401  (their routes register on the blueprint)
+from .blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-from . import errors, posts, channels, openapi  # noqa: E402,F401  (routes register on import)
+__all__ = ["bp"]

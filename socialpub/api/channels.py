@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
-from .. import channels as channel_service
 from ..errors import NotFound
+from ..intake import channels as channel_service
 from ..models import Channel
-from . import bp, serialize
+from . import serialize
+from .blueprint import bp
 from .helpers import json_body
 
 

@@ -1,50 +1,51 @@
-"""One error shape for the whole API: ``{"error": {"code", "message", …}}``."""
-from flask import jsonify, request
+"""One JSON error shape for the API and every JSON answer of the web app:
+``{"error": {"code", "message", "field"?, "details"?}}``."""
+from flask import current_app, jsonify, request
+from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AppError
-from ..publishing import BrokerUnavailable
-from . import bp
+from .blueprint import bp
+
+#: Messages of the HTTP errors the API answers itself (werkzeug's are pages' prose).
+HTTP_MESSAGES = {404: "no such endpoint or object", 413: "the request body is too large"}
 
 
-def error_response(status, code, message, **extra):
-    body = {"code": code, "message": message}
-    body.update({k: v for k, v in extra.items() if v})
-    return jsonify({"error": body}), status
+def describe(exc: BaseException) -> tuple[int, dict]:
+    """``(status, error object)`` for any exception; unexpected ones are logged."""
+    if isinstance(exc, AppError):
+        return exc.status, exc.as_dict()
+    if isinstance(exc, HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = f"{request.method} is not allowed here" if exc.code == 405 else \
+            HTTP_MESSAGES.get(exc.code, exc.description)
+        return exc.code or 500, {"code": code, "message": message}
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        current_app.logger.warning("Database unavailable: %s", exc)
+        return 503, {"code": "database_unavailable", "message": "the database is unreachable; try again"}
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return 500, {"code": "internal_error", "message": "an unexpected error occurred; it has been logged"}
+
+
+def error_response(exc: BaseException):
+    status, error = describe(exc)
+    return jsonify({"error": error}), status
 
 
 @bp.app_errorhandler(AppError)
 def app_error(exc: AppError):
-    return jsonify({"error": exc.as_dict()}), exc.status
-
-
-@bp.app_errorhandler(BrokerUnavailable)
-def broker_unavailable(exc):
-    return error_response(503, "queue_unavailable", str(exc))
+    return error_response(exc)
 
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    """JSON for API paths; HTML pages keep Flask's own error pages."""
+    """JSON for API paths; pages keep their own error pages (web.page_error)."""
     if not request.path.startswith("/api/"):
         return exc
-    messages = {
-        404: "no such endpoint or object",
-        405: f"{request.method} is not allowed here",
-        413: "the request body is too large",
-    }
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, messages.get(exc.code, exc.description))
+    return error_response(exc)
 
 
 @bp.app_errorhandler(Exception)
 def unexpected_error(exc):
     """Never a bare 500 page: log it and answer in the API's shape."""
-    from flask import current_app
-    from peewee import InterfaceError, OperationalError
-
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        current_app.logger.warning("Database unavailable: %s", exc)
-        return error_response(503, "database_unavailable", "the database is unreachable; try again")
-    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+    return error_response(exc)

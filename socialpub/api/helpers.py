@@ -6,8 +6,8 @@ import re
 
 from flask import current_app, g, jsonify, make_response, request
 
-from .. import idempotency
 from ..errors import AppError, InvalidInput, UnsupportedMediaType
+from ..intake import idempotency
 
 #: A deeper body is refused before anything walks it (no request of the API nests deeper than 3).
 MAX_DEPTH = 32

@@ -11,13 +11,13 @@ from flask import jsonify
 
 from .. import __version__
 from ..auth import public
-from ..channels import MAX_LENGTHS, MAX_RECIPIENTS
-from ..composing import MAX_CHANNELS_PER_POST, MAX_TEXT, MAX_URL
 from ..db import MAX_ID
-from ..models import ChannelState, PostStatus, PubStatus
+from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
+from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_TEXT, MAX_URL
+from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
+from ..models import ChannelState, PostStatus, PublicationStatus
 from ..networks import NETWORKS
-from ..scheduling import MAX_WHEN, MAX_ZONE
-from . import bp
+from .blueprint import bp
 from .helpers import settings
 from .posts import MAX_PAGE
 
@@ -52,7 +52,7 @@ def obj(properties: dict, optional=(), required=None) -> dict:
 def schemas() -> dict:
     publication_fields = {
         "id": INTEGER, "channel_id": INTEGER, "network": NETWORK,
-        "status": {"type": "string", "enum": list(PubStatus.ALL)},
+        "status": {"type": "string", "enum": list(PublicationStatus.ALL)},
         "text": STRING, "attempts": INTEGER, "retries_used": INTEGER, "rate_limit_waits": INTEGER,
         "task_id": nullable(STRING), "external_id": nullable(STRING), "url": nullable(STRING),
         "container_id": nullable(STRING), "last_error": nullable(STRING),
@@ -91,7 +91,7 @@ def schemas() -> dict:
                          "total": INTEGER, "pages": INTEGER}),
         "PostStatus": obj({
             "post_id": INTEGER, "status": {"type": "string", "enum": list(PostStatus.ALL)},
-            "by_status": obj({s: INTEGER for s in PubStatus.ALL}),
+            "by_status": obj({s: INTEGER for s in PublicationStatus.ALL}),
             "publications": array(obj({f: publication_fields[f] for f in status_fields})),
         }),
         "PublishResult": obj({"publication_id": INTEGER, "network": NETWORK,
@@ -189,7 +189,7 @@ def path_id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
-#: The Idempotency-Key header (see socialpub/idempotency.py).
+#: The Idempotency-Key header (see socialpub/intake/idempotency.py).
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "A unique value per request: the same request sent again with it gets the first "

@@ -6,11 +6,13 @@ from collections import defaultdict
 from flask import jsonify, request, url_for
 from peewee import JOIN
 
-from .. import composing, publishing, scheduling
 from ..db import Prepared, Slot, row_to
-from ..errors import InvalidInput, NotFound
+from ..errors import BrokerUnavailable, InvalidInput, NotFound
+from ..intake import composing
+from ..lifecycle import creating, publishing, scheduling
 from ..models import Attempt, Post, PostStatus, Publication
-from . import bp, serialize
+from . import serialize
+from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
 
 #: The last page that can be asked for (an offset a database still reads quickly).
@@ -32,14 +34,14 @@ def create_post():
     If the queue cannot take it, nothing is kept: the answer is a 503, and the
     same request may simply be sent again."""
     data = json_body()
-    post = composing.create_post(data)
+    post = creating.create_post(data)
     results = None
     if data.get("publish"):
         try:
             results = publishing.request_publish(post.id)
-        except publishing.BrokerUnavailable as exc:
-            composing.discard_unsent(post.id)
-            raise publishing.BrokerUnavailable(f"{exc}; the post was not kept either") from exc
+        except BrokerUnavailable as exc:
+            creating.discard_unsent(post.id)
+            raise BrokerUnavailable(f"{exc.message}; the post was not kept either") from exc
         post = Post.get_by_id(post.id)
     body = serialize.post(post, _publications([post.id])[post.id])
     if results is not None:

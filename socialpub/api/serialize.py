@@ -1,8 +1,8 @@
 """How posts, publications and channels look in the API."""
 from __future__ import annotations
 
-from ..models import Attempt, Channel, Post, Publication, PubStatus, iso
-from ..scheduling import shown
+from ..intake.schedule_time import shown
+from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 
 
 def publication(p: Publication, history=None) -> dict:
@@ -60,7 +60,7 @@ def post(p: Post, publications, histories=None) -> dict:
 
 def status(p: Post, publications) -> dict:
     """The seed's status shape, plus the post's own status."""
-    by_status = {s: 0 for s in PubStatus.ALL}
+    by_status = {s: 0 for s in PublicationStatus.ALL}
     for x in publications:
         by_status[x.status] = by_status.get(x.status, 0) + 1
     return {

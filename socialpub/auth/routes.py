@@ -6,15 +6,16 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from .. import metrics
 from ..errors import AppError
-from . import accounts, bp
+from ..queue.broker import redis_client
+from . import accounts
+from .blueprint import bp
 from .gate import end_sessions, public, session_user, sign_in_session
 from .throttle import SignInThrottle
 
 
 def throttle() -> SignInThrottle:
-    return SignInThrottle(metrics.redis_client(current_app))
+    return SignInThrottle(redis_client(current_app))
 
 
 def safe_next(target: str | None) -> str:

@@ -17,7 +17,7 @@ KEY = "socialpub:sign-in-attempts:{kind}:{id}"
 
 
 @dataclass(frozen=True)
-class Limits:
+class AttemptLimits:
     #: Failures allowed per account, and per client address, within ``window_s``.
     per_account: int = 5
     per_address: int = 20
@@ -27,10 +27,10 @@ class Limits:
 class SignInThrottle:
     """Parameters:
       client: a Redis client (short timeouts: sign-in must not hang on Redis).
-      limits: the :class:`Limits`.
+      limits: the :class:`AttemptLimits`.
     """
 
-    def __init__(self, client: redis.Redis, limits: Limits = Limits()):
+    def __init__(self, client: redis.Redis, limits: AttemptLimits = AttemptLimits()):
         self.client = client
         self.limits = limits
 

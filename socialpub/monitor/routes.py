@@ -1,13 +1,14 @@
 """The monitor page and its JSON twin."""
 from flask import current_app, jsonify, render_template
 
-from .. import metrics
-from . import bp, stats
+from ..queue.broker import declared_queues, redis_client
+from . import stats
+from .blueprint import bp
 
 
 def _snapshot() -> dict:
     settings = current_app.extensions["socialpub"]
-    return stats.snapshot(metrics.redis_client(current_app), metrics.declared_queues(settings),
+    return stats.snapshot(redis_client(current_app), declared_queues(settings),
                           settings.heartbeat_timeout_ms)
 
 

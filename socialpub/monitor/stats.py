@@ -18,13 +18,13 @@ from collections import defaultdict
 import redis
 from peewee import fn
 
-from ..metrics import read_workers
-from ..models import Attempt, Channel, ChannelState, Publication, PubStatus, iso, utcnow
+from ..models import Attempt, Channel, ChannelState, Publication, PublicationStatus, iso, utcnow
 from ..networks.base import NETWORKS
+from ..queue.middleware import read_workers
 
 NAMESPACE = "dramatiq"
 #: Publication statuses that are not a success, as the monitor counts failure.
-NOT_PUBLISHED = (PubStatus.FAILED, PubStatus.EXPIRED, PubStatus.UNCONFIRMED)
+NOT_PUBLISHED = (PublicationStatus.FAILED, PublicationStatus.EXPIRED, PublicationStatus.UNCONFIRMED)
 #: At most this many attempts are read to compute attempt times.
 MAX_ATTEMPT_ROWS = 100_000
 
@@ -53,7 +53,7 @@ def queue_depths(client, queues) -> dict:
 
 def publication_counts() -> dict:
     """``{(network, status): count}`` for every network and status, zeros included."""
-    counts = {(network, status): 0 for network in NETWORKS for status in PubStatus.ALL}
+    counts = {(network, status): 0 for network in NETWORKS for status in PublicationStatus.ALL}
     rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
             .group_by(Publication.network, Publication.status).tuples())
     for network, status, count in rows:
@@ -70,7 +70,7 @@ def oldest_queued_age_s(now=None) -> float | None:
     """How long the oldest publication queued (not yet taken) has waited, or None."""
     now = now or utcnow()
     oldest = (Publication.select(fn.MIN(Publication.enqueued_at))
-              .where(Publication.status == PubStatus.QUEUED).scalar())
+              .where(Publication.status == PublicationStatus.QUEUED).scalar())
     return None if oldest is None else max(0.0, (now - oldest).total_seconds())
 
 
@@ -79,7 +79,7 @@ def in_progress(now=None) -> list:
     now = now or utcnow()
     rows = (Publication.select(Publication.id, Publication.post, Publication.network, Publication.attempts,
                                Publication.started_at)
-            .where(Publication.status == PubStatus.PROCESSING).order_by(Publication.started_at))
+            .where(Publication.status == PublicationStatus.PROCESSING).order_by(Publication.started_at))
     return [{"publication_id": p.id, "post_id": p.post_id, "network": p.network, "attempt": p.attempts,
              "started_at": iso(p.started_at),
              "running_s": round((now - p.started_at).total_seconds(), 1) if p.started_at else None}
@@ -90,16 +90,16 @@ def outcomes(since) -> dict:
     """Per network, publications that finished since ``since``: counts by
     final status, and success/failure percentages (None when none finished)."""
     rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
-            .where((Publication.finished_at >= since) & Publication.status.in_(PubStatus.FINAL))
+            .where((Publication.finished_at >= since) & Publication.status.in_(PublicationStatus.FINAL))
             .group_by(Publication.network, Publication.status).tuples())
-    table = {n: {"finished": 0, **{s: 0 for s in PubStatus.FINAL}} for n in NETWORKS}
+    table = {n: {"finished": 0, **{s: 0 for s in PublicationStatus.FINAL}} for n in NETWORKS}
     for network, status, count in rows:
-        table.setdefault(network, {"finished": 0, **{s: 0 for s in PubStatus.FINAL}})
+        table.setdefault(network, {"finished": 0, **{s: 0 for s in PublicationStatus.FINAL}})
         table[network][status] = count
         table[network]["finished"] += count
     for row in table.values():
         finished = row["finished"]
-        row["success_pct"] = round(100 * row[PubStatus.PUBLISHED] / finished, 1) if finished else None
+        row["success_pct"] = round(100 * row[PublicationStatus.PUBLISHED] / finished, 1) if finished else None
         row["failure_pct"] = (round(100 * sum(row[s] for s in NOT_PUBLISHED) / finished, 1)
                               if finished else None)
     return table
@@ -130,7 +130,7 @@ def latest_failures(limit=10) -> list:
     """The publications that most recently failed, expired, ended unconfirmed
     or are waiting to retry, each with its network's own message."""
     rows = (Publication.select()
-            .where(Publication.status.in_(NOT_PUBLISHED + (PubStatus.RETRYING,))
+            .where(Publication.status.in_(NOT_PUBLISHED + (PublicationStatus.RETRYING,))
                    & Publication.last_error.is_null(False))
             .order_by(Publication.updated_at.desc(), Publication.id.desc()).limit(limit))
     return [{"publication_id": p.id, "post_id": p.post_id, "network": p.network, "status": p.status,
@@ -147,7 +147,7 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
         "generated_at": iso(now),
         "in_progress": in_progress(now),
         "waiting": {status: {n: counts[(n, status)] for n in NETWORKS}
-                    for status in (PubStatus.QUEUED, PubStatus.RETRYING)},
+                    for status in (PublicationStatus.QUEUED, PublicationStatus.RETRYING)},
         "oldest_queued_age_s": _round(oldest_queued_age_s(now)),
         "outcomes": {"last_hour": outcomes(now - dt.timedelta(hours=1)),
                      "last_day": outcomes(now - dt.timedelta(days=1))},

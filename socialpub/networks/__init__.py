@@ -14,15 +14,26 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from .base import (NETWORKS, Adapter, Checkpoint, Content, ErrorKind, Limits, Published, PublishError,
-                   Target, Timeouts, Unverifiable)
+from .base import (
+    NETWORKS,
+    Adapter,
+    Checkpoint,
+    Content,
+    ErrorKind,
+    NetworkLimits,
+    Published,
+    PublishError,
+    Target,
+    Timeouts,
+    Unverifiable,
+)
 from .facebook import FacebookAdapter
 from .instagram import InstagramAdapter
 from .linkedin import LinkedInAdapter, escape_little
 from .whatsapp import WhatsAppAdapter
 
 __all__ = ["NETWORKS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Checkpoint", "Content",
-           "ErrorKind", "Limits", "Published", "PublishError", "Target", "Timeouts", "Unverifiable",
+           "ErrorKind", "NetworkLimits", "Published", "PublishError", "Target", "Timeouts", "Unverifiable",
            "escape_little"]
 
 #: The adapter class of each network.

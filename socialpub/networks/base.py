@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import datetime
 import enum
-import os
-import threading
 from dataclasses import dataclass, field
 from typing import Callable, Optional
-
-import requests
 
 #: The networks socialpub publishes to, in the order they are shown.
 NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
@@ -95,6 +91,13 @@ class PublishError(Exception):
         self.retry_after = retry_after
         self.ambiguous = bool(ambiguous)
 
+    @property
+    def error_code(self) -> Optional[str]:
+        """The code as stored and counted: ``code/subcode`` where Graph gives both."""
+        if self.code and self.subcode:
+            return f"{self.code}/{self.subcode}"
+        return self.code
+
     def __str__(self):
         code = f" (code {self.code}{'/' + self.subcode if self.subcode else ''})" if self.code else ""
         return f"{self.network}: {self.message}{code}"
@@ -157,7 +160,7 @@ class Published:
 
 
 @dataclass(frozen=True)
-class Limits:
+class NetworkLimits:
     """What a network accepts; checked before anything is enqueued."""
 
     max_text: int
@@ -212,28 +215,6 @@ class Refused(Exception):
     """
 
 
-_local = threading.local()
-
-
-def session() -> requests.Session:
-    """The calling thread's Session: connections are pooled per worker thread."""
-    s = getattr(_local, "session", None)
-    if s is None:
-        s = _local.session = requests.Session()
-        s.headers["User-Agent"] = "socialpub"
-        # requests would read the environment's proxy settings on every call (a
-        # scan of os.environ, about a fifth of a network call's CPU): the
-        # caller passes them, read once per host (networks.http.env_proxies).
-        s.trust_env = False
-        s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        from .outbound import api_call_adapter  # it builds on this module
-
-        guarded = api_call_adapter()
-        s.mount("http://", guarded)
-        s.mount("https://", guarded)
-    return s
-
-
 #: Receives what a later attempt needs to resume (Instagram: ``{"container_id": ...}``).
 Checkpoint = Callable[[dict], None]
 #: Given item ids, those that other publications already hold (see Adapter.find_published).
@@ -246,7 +227,7 @@ class Adapter:
     """
 
     network: str = ""
-    limits: Limits
+    limits: NetworkLimits
     #: Seconds looked back before ``since`` in :meth:`find_published`, for the
     #: difference between our clock and the network's.
     clock_skew: float = 60.0

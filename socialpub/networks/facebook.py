@@ -10,7 +10,16 @@ import datetime
 import logging
 from typing import Optional
 
-from .base import Adapter, Content, HeldElsewhere, Limits, Published, Target, Unverifiable, text_with_link
+from .base import (
+    Adapter,
+    Content,
+    HeldElsewhere,
+    NetworkLimits,
+    Published,
+    Target,
+    Unverifiable,
+    text_with_link,
+)
 from .graph import field, graph_call, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
@@ -38,7 +47,7 @@ class FacebookAdapter(Adapter):
 
     network = "facebook"
     #: 63,206 is the widely quoted message limit; Meta does not document it.
-    limits = Limits(max_text=63206)
+    limits = NetworkLimits(max_text=63206)
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create a Page post; return its ``{page-id}_{post-id}`` id.

@@ -1,41 +1,25 @@
-"""HTTP plumbing every adapter shares: one call with the thread's Session and
-the configured timeouts, calls that got no answer turned into PublishError,
-and tolerant reading of bodies and Retry-After headers.
-
-A call without an answer is *ambiguous* when the request may have reached the
-network: the read timed out, or the connection broke after the request was
-sent. A failure to connect (refused, name resolution, connect timeout) is not:
-nothing left this host.
-"""
+"""HTTP plumbing every adapter shares: one call with the thread's Session
+(guarded by outbound.py) and the configured timeouts, a call that got no
+answer turned into a PublishError (transport.py), and tolerant reading of
+bodies and Retry-After headers."""
 from __future__ import annotations
 
 import email.utils
 import functools
-import http.client
 import logging
-import re
-import socket
-import ssl
+import os
+import threading
 import time
 from typing import Optional
 from urllib.parse import urlsplit
 
 import requests
-from urllib3 import exceptions as urllib3_errors
 
-from .base import ErrorKind, PublishError, Refused, Timeouts, session
+from .base import ErrorKind, PublishError, Refused, Timeouts
+from .outbound import api_call_adapter
+from .transport import transport_error
 
 logger = logging.getLogger(__name__)
-
-#: A token in a URL (Graph's paging links can carry one) appears in requests'
-#: exception texts, which end up in logs and the database.
-TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s'\")]+")
-
-
-def redact(text: str) -> str:
-    """``text`` with any ``access_token=`` value replaced by ``***``."""
-    return TOKEN_IN_URL.sub(r"\1***", text)
-
 
 def retry_after_header(response) -> Optional[float]:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
@@ -61,69 +45,25 @@ def json_body(response):
         return None
 
 
-#: Causes that prove no connection was made, so the request never left.
-NOT_CONNECTED = (urllib3_errors.NewConnectionError, urllib3_errors.ConnectTimeoutError,
-                 urllib3_errors.NameResolutionError, urllib3_errors.ClosedPoolError,
-                 socket.gaierror, ConnectionRefusedError, ssl.SSLCertVerificationError)
-#: Causes that mean the connection broke while the request or its answer was in flight.
-BROKEN_IN_FLIGHT = (urllib3_errors.ProtocolError, urllib3_errors.ReadTimeoutError,
-                    http.client.HTTPException, ConnectionResetError, ConnectionAbortedError,
-                    BrokenPipeError)
+_local = threading.local()
 
 
-def _causes(exc: BaseException) -> list:
-    """``exc`` and everything it wraps: args, urllib3's ``reason``, chained exceptions."""
-    found, pending = [], [exc]
-    while pending and len(found) < 20:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or any(current is f for f in found):
-            continue
-        found.append(current)
-        pending.extend(current.args)
-        pending.extend(getattr(current, name, None)
-                       for name in ("reason", "original_error", "__cause__", "__context__"))
-    return found
+def session() -> requests.Session:
+    """The calling thread's Session: connections are pooled per worker thread."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        s.headers["User-Agent"] = "socialpub"
+        # requests would read the environment's proxy settings on every call (a
+        # scan of os.environ, about a fifth of a network call's CPU): the
+        # caller passes them, read once per host (env_proxies).
+        s.trust_env = False
+        s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        guarded = api_call_adapter()
+        s.mount("http://", guarded)
+        s.mount("https://", guarded)
+    return s
 
-
-def may_have_arrived(exc: requests.RequestException) -> bool:
-    """Whether a request that got no answer may still have reached the server."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
-        return True
-    causes = _causes(exc)
-    if any(isinstance(cause, NOT_CONNECTED) for cause in causes):
-        return False
-    # A broken connection, or a cause we cannot read: assume the worst, since
-    # guessing "never arrived" is how a post gets published twice.
-    return True
-
-
-def transport_error(network: str, exc: requests.RequestException, timeouts: Timeouts,
-                    creates_item: bool = True) -> PublishError:
-    """Classify a call that got no HTTP answer.
-
-    Timeouts and connection failures are TRANSIENT. When ``creates_item`` and
-    the request may have reached the network, the error is ``ambiguous`` and
-    its message says the post may exist already.
-    """
-    detail = redact(str(exc))
-    if isinstance(exc, requests.ConnectTimeout):
-        return PublishError(network, f"could not connect within {timeouts.connect:g}s: {detail}",
-                            kind=ErrorKind.TRANSIENT)
-    if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
-                            requests.exceptions.ChunkedEncodingError)):
-        # Invalid URL, missing schema and the like: configuration, not luck.
-        return PublishError(network, f"request could not be sent: {detail}", kind=ErrorKind.PERMANENT)
-    ambiguous = creates_item and may_have_arrived(exc)
-    maybe = "; the request may have been received and the post may exist" if ambiguous else ""
-    if isinstance(exc, requests.ReadTimeout):
-        msg = f"no answer within {timeouts.read:g}s{maybe}: {detail}"
-    elif ambiguous:
-        msg = f"connection lost before an answer{maybe}: {detail}"
-    else:
-        msg = f"connection failed: {detail}"
-    return PublishError(network, msg, kind=ErrorKind.TRANSIENT, ambiguous=ambiguous)
 
 
 @functools.lru_cache(maxsize=256)

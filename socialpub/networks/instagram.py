@@ -14,8 +14,18 @@ import logging
 import time
 from typing import Optional
 
-from .base import (Adapter, Checkpoint, Content, ErrorKind, HeldElsewhere, Limits, Published, PublishError, Target,
-                   Timeouts)
+from .base import (
+    Adapter,
+    Checkpoint,
+    Content,
+    ErrorKind,
+    HeldElsewhere,
+    NetworkLimits,
+    Published,
+    PublishError,
+    Target,
+    Timeouts,
+)
 from .graph import field, graph_call, is_missing_object, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
@@ -36,7 +46,7 @@ class InstagramAdapter(Adapter):
 
     network = "instagram"
     #: "Maximum 2200 characters, 30 hashtags, and 20 @ tags"; no text-only media type.
-    limits = Limits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True)
+    limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True)
     #: An earlier attempt is found by its own container, not by its caption.
     finds_by_text = False
     poll_timeout = 30.0

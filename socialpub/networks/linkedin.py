@@ -15,8 +15,18 @@ import re
 from typing import Optional
 
 from . import outbound
-from .base import (DEFAULT_LINKEDIN_VERSION, Adapter, Content, ErrorKind, HeldElsewhere, Limits, Published,
-                   PublishError, Target, text_with_link)
+from .base import (
+    DEFAULT_LINKEDIN_VERSION,
+    Adapter,
+    Content,
+    ErrorKind,
+    HeldElsewhere,
+    NetworkLimits,
+    Published,
+    PublishError,
+    Target,
+    text_with_link,
+)
 from .http import json_body, retry_after_header, send
 
 logger = logging.getLogger(__name__)
@@ -77,7 +87,7 @@ class LinkedInAdapter(Adapter):
 
     network = "linkedin"
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
-    limits = Limits(max_text=3000)
+    limits = NetworkLimits(max_text=3000)
     #: Largest image downloaded for upload; the download stops past it.
     max_image_bytes = 10 * 1024 * 1024
     #: Longest the image download may take, redirects included (seconds).

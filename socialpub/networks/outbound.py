@@ -37,7 +37,7 @@ from urllib3.util.connection import allowed_gai_family, create_connection
 
 from ..config import parse_allowed
 from .base import ErrorKind, PublishError, Refused, Timeouts
-from .http import transport_error
+from .transport import transport_error
 
 #: The only schemes fetched: file://, gopher:// and the like reach what HTTP cannot.
 SCHEMES = ("http", "https")
@@ -308,7 +308,7 @@ def guard_api_calls(allow: Iterable[str]) -> None:
 
 
 def api_call_adapter() -> HTTPAdapter:
-    """The transport adapter :func:`networks.base.session` mounts for API calls."""
+    """The transport adapter :func:`networks.http.session` mounts for API calls."""
     return _GuardedAdapter(guard=_API_CALLS)
 
 

@@ -12,8 +12,17 @@ import datetime
 import logging
 from typing import Optional
 
-from .base import (Adapter, Content, ErrorKind, Limits, Published, PublishError, Target, Unverifiable,
-                   text_with_link)
+from .base import (
+    Adapter,
+    Content,
+    ErrorKind,
+    NetworkLimits,
+    Published,
+    PublishError,
+    Target,
+    Unverifiable,
+    text_with_link,
+)
 from .graph import graph_call
 
 logger = logging.getLogger(__name__)
@@ -24,7 +33,7 @@ class WhatsAppAdapter(Adapter):
 
     network = "whatsapp"
     #: Text bodies take 4096 characters, image captions 1024.
-    limits = Limits(max_text=4096, max_caption=1024)
+    limits = NetworkLimits(max_text=4096, max_caption=1024)
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from .. import channels as channel_service
 from ..errors import AppError, SecretUnreadable
+from ..intake import channels as channel_service
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
-from . import bp, forms
+from . import forms
+from .blueprint import bp
 
 
 @bp.get("/channels")

@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from .. import composing, idempotency, publishing
-from ..errors import AppError
-from ..composing import adapt_text
+from ..errors import AppError, BrokerUnavailable
+from ..intake import idempotency
+from ..intake.composing import adapt_text
+from ..lifecycle import creating, publishing
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
-from . import bp, enabled_channels, forms, limits_data, page_error
+from . import forms
+from .blueprint import bp, enabled_channels, limits_data, page_error
 
 
 def panes(values, channels) -> dict:
@@ -48,7 +50,7 @@ def compose():
 
 @bp.post("/compose")
 def create():
-    """Store the post (composing.create_post checks everything), then publish
+    """Store the post (lifecycle/creating.create_post checks everything), then publish
     it if asked; a refusal shows the form again, as typed, with each problem
     next to its field. The same form sent twice (a double click) makes one
     post: the second is sent where the first went."""
@@ -77,7 +79,7 @@ def _create():
     if action == "schedule" and not values["scheduled_at"]:
         return render_compose(values, {"scheduled_at": ["Choose a date and time to schedule for."]}, 422)
     try:
-        post = composing.create_post(forms.post_request(values, schedule=action == "schedule"))
+        post = creating.create_post(forms.post_request(values, schedule=action == "schedule"))
     except AppError as exc:
         errors = forms.post_errors(exc)
         if "channels" in errors and not values["channels"]:
@@ -96,8 +98,8 @@ def publish_now(post_id):
     """Ask for the post to be published, and say how that went."""
     try:
         results = publishing.request_publish(post_id)
-    except publishing.BrokerUnavailable as exc:
-        flash(f"Not published: {exc}. The post is kept as a draft.", "error")
+    except BrokerUnavailable as exc:
+        flash(f"Not published: {exc.message}. The post is kept as a draft.", "error")
     except AppError as exc:
         flash(f"Not published: {exc.message}", "error")
     else:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 
-from .. import idempotency
-
-from ..composing import adapt_text
 from ..errors import AppError
+from ..intake import idempotency
+from ..intake.composing import adapt_text
 from ..networks import NETWORKS
+from .blueprint import NETWORK_LABELS
 
 #: Where a problem is shown when it names no field of the form.
 FORM = "form"
@@ -67,7 +67,7 @@ def submission_key(form) -> str | None:
 
 
 def post_request(values: dict, schedule: bool = False) -> dict:
-    """The create-post request (as :func:`composing.create_post` takes it) for
+    """The create-post request (as :func:`lifecycle.creating.create_post` takes it) for
     the form's values. A network pane left as the page filled it in — empty,
     the main text, or the main text as adapted for that network — is no override."""
     text, link = values["text"], values["link"] or None
@@ -93,8 +93,6 @@ def post_errors(exc: AppError) -> dict:
     """``{form field: [messages]}`` for a refused create-post request. A
     network's complaint about the text goes to that network's pane (which
     names the network); elsewhere the message starts with the network's name."""
-    from . import NETWORK_LABELS
-
     errors = defaultdict(list)
     for item in exc.details or [{"field": exc.field, "message": exc.message}]:
         field, network = item.get("field"), item.get("network")

@@ -5,12 +5,12 @@ from collections import defaultdict
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from .. import publishing
-from ..composing import adapt_text
 from ..api import serialize
 from ..errors import AppError
+from ..intake.composing import adapt_text
+from ..lifecycle import publishing
 from ..models import Attempt, Channel, Post, PostStatus, Publication
-from . import NETWORK_LABELS, bp, wants_json
+from .blueprint import NETWORK_LABELS, bp, wants_json
 from .compose import publish_now
 
 
@@ -90,13 +90,13 @@ def retry(publication_id):
     label = NETWORK_LABELS[publication.network]
     try:
         publishing.retry(publication.post_id, publication_id)
-    except publishing.BrokerUnavailable as exc:
-        message, status = f"Not retried: {exc}.", 503
     except AppError as exc:
-        message, status = f"Not retried: {exc.message}", exc.status
+        if wants_json():
+            raise  # the one JSON error shape (web.page_error)
+        flash(f"Not retried: {exc.message}", "error")
     else:
-        message, status = f"Sending to {label} again…", 202
-    if wants_json():
-        return jsonify({"ok": status == 202, "message": message}), status
-    flash(message, "success" if status == 202 else "error")
+        message = f"Sending to {label} again…"
+        if wants_json():
+            return jsonify({"message": message}), 202
+        flash(message, "success")
     return redirect(url_for("web.post", post_id=publication.post_id))

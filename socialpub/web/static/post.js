@@ -178,7 +178,7 @@
           return r.json().catch(function () { return {}; }).then(function (body) { return {ok: r.ok, body: body}; });
         })
         .then(function (res) {
-          message.textContent = res.ok ? "" : (res.body.message || (res.body.error && res.body.error.message) || "Not retried.");
+          message.textContent = res.ok ? "" : "Not retried: " + ((res.body.error && res.body.error.message) || "the server refused.");
           if (res.ok) {
             var id = Number(form.closest("[data-publication]").dataset.publication);
             state.publications.forEach(function (p) { if (p.id === id) { p.status = "queued"; } });

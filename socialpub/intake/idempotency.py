@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from .db import write_transaction
-from .errors import Conflict, InvalidInput, Unprocessable
-from .models import IdempotencyKey, utcnow
+from ..db import write_transaction
+from ..errors import Conflict, InvalidInput, Unprocessable
+from ..models import IdempotencyKey, utcnow
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 255

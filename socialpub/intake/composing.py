@@ -1,18 +1,17 @@
-"""Creating a post: validate what the user sent, adapt the text to each
-network, check each network's limits, and store the post with one
-publication per channel — all or nothing.
-"""
+"""A new post as people send it: validate it, adapt the text to each
+network, check each network's limits (lifecycle/creating.py then stores it with
+one publication per channel — all or nothing)."""
 from __future__ import annotations
 
-import logging
+import datetime as dt
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .db import MAX_ID, write_transaction
-from .errors import InvalidInput, NotFound, Unprocessable
-from .models import Channel, Post, PostStatus, Publication, PubStatus, utcnow
-from .networks import LIMITS, NETWORKS, Content
-
-logger = logging.getLogger(__name__)
+from ..db import MAX_ID
+from ..errors import InvalidInput, NotFound, Unprocessable
+from ..models import Channel, Post
+from ..networks import LIMITS, NETWORKS, Content
+from .schedule_time import parse_schedule
 
 #: The longest text any network takes (Facebook); per-network limits come after.
 MAX_TEXT = 63_206
@@ -164,8 +163,6 @@ def parse_create_request(data) -> dict:
         raise InvalidInput("publish: must be true or false", field="publish")
     schedule = None
     if data.get("scheduled_at") is not None or data.get("timezone") is not None:
-        from .scheduling import parse_schedule
-
         if publish:
             raise InvalidInput("publish: a post is published now or scheduled, not both", field="publish")
         schedule = parse_schedule(data.get("scheduled_at"), data.get("timezone"))
@@ -218,47 +215,31 @@ def resolve_channels(networks, channel_ids) -> list:
     return chosen
 
 
-def create_post(data) -> Post:
-    """Validate ``data`` (a create-post request) and store the post and its
-    publications in one transaction. Raises an AppError and stores nothing
-    when anything is wrong."""
+@dataclass(frozen=True)
+class NewPost:
+    """A create-post request once checked: what lifecycle/creating.create_post stores."""
+
+    text: str
+    image_url: str | None
+    link: str | None
+    #: ``(channel, that network's text)`` for each publication.
+    publications: list
+    scheduled_at: dt.datetime | None = None
+    schedule_zone: str | None = None
+
+
+def check_new_post(data) -> NewPost:
+    """Check ``data`` (a create-post request) and adapt each network's text.
+    Raises an AppError naming the field when anything is wrong."""
     values = parse_create_request(data)
     channels = resolve_channels(values["networks"], values["channels"])
     texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
                                      values["link"])) for c in channels]
     raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"]))
     scheduled_at, zone = values["schedule"] or (None, None)
-    with write_transaction():
-        post = Post.create(text=values["text"], image_url=values["image_url"], link=values["link"],
-                           status=PostStatus.SCHEDULED if scheduled_at else PostStatus.DRAFT,
-                           scheduled_at=scheduled_at, schedule_zone=zone)
-        Publication.insert_many([
-            {"post": post.id, "channel": c.id, "network": c.network, "text": text}
-            for c, (_, text) in zip(channels, texts)
-        ]).execute()
-    if scheduled_at:
-        from .publishing import BrokerUnavailable
-        from .scheduling import HORIZON, launch
-
-        if scheduled_at - utcnow() <= HORIZON:  # before the next sweep: send it on its way now
-            try:
-                launch(post.id, scheduled_at, max_lateness=None)
-            except BrokerUnavailable as exc:
-                # Stored and still scheduled: the scheduler's next sweep launches it.
-                logger.warning("Post %d is left to the next sweep: %s", post.id, exc)
-            post = Post.get_by_id(post.id)
-    return post
-
-
-def discard_unsent(post_id: int) -> bool:
-    """Delete a post none of whose publications ever left (a create-and-publish
-    whose messages the queue refused), so that the refused request wrote nothing."""
-    with write_transaction():
-        if (Publication.select().where((Publication.post == post_id)
-                                       & (Publication.status != PubStatus.PENDING)).exists()):
-            return False
-        Publication.delete().where(Publication.post == post_id).execute()
-        return bool(Post.delete().where((Post.id == post_id) & (Post.status == PostStatus.DRAFT)).execute())
+    return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
+                   publications=[(c, text) for c, (_, text) in zip(channels, texts)],
+                   scheduled_at=scheduled_at, schedule_zone=zone)
 
 
 def get_post(post_id) -> Post:

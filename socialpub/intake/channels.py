@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from ..errors import InvalidInput
+from ..models import Channel, ChannelState, utcnow
+from ..networks import NETWORKS
+from ..networks.base import DEFAULT_BASE_URLS
 from .composing import check_url, refuse_unstorable_text
-from .errors import InvalidInput
-from .models import Channel, ChannelState, utcnow
-from .networks import NETWORKS
-from .networks.base import DEFAULT_BASE_URLS
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).

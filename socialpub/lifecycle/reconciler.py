@@ -18,10 +18,11 @@ import logging
 
 import dramatiq
 
-from .config import Settings
-from .db import write_transaction
+from ..config import Settings
+from ..db import write_transaction
+from ..models import Publication, utcnow
+from ..queue.batching import one_round_trip
 from .delivery import claimable
-from .models import Publication, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -62,5 +63,6 @@ def reconcile(settings: Settings, actor: dramatiq.Actor) -> int:
             messages.append(message)
             logger.warning("Publication %d is %s with no live message; sending it again.", pub_id, status)
     if messages:
-        dramatiq.group(messages).run()
+        with one_round_trip(actor.broker):
+            dramatiq.group(messages, broker=actor.broker).run()
     return len(messages)

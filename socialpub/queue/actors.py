@@ -17,18 +17,21 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage, default_middleware
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
-from . import delivery, idempotency, metrics, reconciler, scheduling
-from .config import Settings
-from .db import database
-from .errors import PublicationFailed
-from .models import PubStatus, utcnow
-from .networks import ErrorKind, PublishError, Unverifiable, get_adapter
-from .networks.base import Timeouts
+from ..config import Settings
+from ..db import database
+from ..errors import PublicationFailed
+from ..intake import idempotency
+from ..lifecycle import delivery, reconciler, scheduling
+from ..metrics import series
+from ..models import PublicationStatus, utcnow
+from ..networks import ErrorKind, PublishError, Unverifiable, get_adapter
+from ..networks.base import Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +42,10 @@ PERSIST_PATIENCE_S = 120
 
 _settings = Settings()
 
-if not any(isinstance(m, PeriodiqMiddleware) for m in dramatiq.get_broker().middleware):
-    # Actors bind to the global broker as they are declared: it must be ours.
-    raise RuntimeError("socialpub.broker.setup_broker(settings) must run before socialpub.actors "
-                       "is imported")
+#: Dramatiq binds an actor to a broker when it is declared: the actors are
+#: declared here first, on a broker that only knows their options, and
+#: configure() moves them to the real one (broker.setup_broker).
+_UNBOUND = StubBroker(middleware=[*(m() for m in default_middleware), PeriodiqMiddleware()])
 
 
 def configure(settings: Settings, broker: dramatiq.Broker):
@@ -56,8 +59,8 @@ def configure(settings: Settings, broker: dramatiq.Broker):
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
 
-def limits() -> delivery.Limits:
-    return delivery.Limits(max_age=dt.timedelta(seconds=_settings.max_age_s),
+def deadlines() -> delivery.Deadlines:
+    return delivery.Deadlines(max_age=dt.timedelta(seconds=_settings.max_age_s),
                            lease=dt.timedelta(seconds=_settings.processing_lease_s))
 
 
@@ -114,14 +117,14 @@ def _reset_connection():
         logger.debug("Closing a broken connection failed.", exc_info=True)
 
 
-@dramatiq.actor(queue_name="publish", throws=(PublicationFailed,), retry_when=should_retry)
+@dramatiq.actor(broker=_UNBOUND, queue_name="publish", throws=(PublicationFailed,), retry_when=should_retry)
 def publish(publication_id: int):
     """Publish one publication to its network and record what happened."""
     # The thread holds a pooled connection only while it uses the database, not
     # while it waits on the network: threads × processes would otherwise need as
     # many PostgreSQL connections.
     with _connection():
-        job = delivery.claim(publication_id, limits())
+        job = delivery.claim(publication_id, deadlines())
     if job is None:
         logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
         return
@@ -148,17 +151,17 @@ def _deliver(job: delivery.Job):
                           _settings.outbound_allow)
     answer = None
     try:
-        with metrics.network_call(job.network):
+        with series.network_call(job.network):
             answer = _call_network(adapter, job)
     except Unverifiable as exc:
-        _give_up(job, PubStatus.UNCONFIRMED, started, PublishError(
+        _give_up(job, PublicationStatus.UNCONFIRMED, started, PublishError(
             job.network, f"an earlier attempt may have been delivered and it cannot be checked "
             f"({exc.message}); not sent again — check, then retry by hand if it did not arrive",
             kind=ErrorKind.PERMANENT))
     except PublishError as exc:
         error = exc.redact(job.target.token)
     except TimeLimitExceeded:
-        # Interrupted after the network answered (leaving metrics.network_call,
+        # Interrupted after the network answered (leaving series.network_call,
         # say): the answer stands.
         if answer is None:
             error = PublishError(job.network, f"no answer within the time limit "
@@ -173,7 +176,7 @@ def _deliver(job: delivery.Job):
         return
     receipt, outcome = answer
     persist(delivery.record_published, job, receipt, started, outcome=outcome)
-    metrics.published(job.network, outcome)
+    series.published(job.network, outcome)
     logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
                 receipt.external_id)
 
@@ -223,7 +226,7 @@ def _after_failure(job: delivery.Job, error: PublishError, started):
     delivered = getattr(error, "delivered", None)
     if delivered:
         # Some recipients have it (WhatsApp): a retry would send it to them again.
-        _give_up(job, PubStatus.UNCONFIRMED, started, error,
+        _give_up(job, PublicationStatus.UNCONFIRMED, started, error,
                  f"{error.message} — already sent to {', '.join(delivered)}; not sent again to "
                  f"anyone; send it to the others by hand")
     if error.kind.retryable:
@@ -235,19 +238,19 @@ def _after_failure(job: delivery.Job, error: PublishError, started):
             delay = retry_delay_ms(spent, error, _settings)
             if _past_max_age(delay):
                 # Dramatiq would drop the retry as too old anyway, hours from now: say so today.
-                _give_up(job, PubStatus.EXPIRED, started, error,
+                _give_up(job, PublicationStatus.EXPIRED, started, error,
                          f"{error.message} — the next try could only be in {delay // 1000} s, later than "
                          f"the {_settings.max_age_s} s a publication may wait (PUBLISH_MAX_AGE_S); not sent")
             persist(delivery.record_retry, job, error, started,
                     utcnow() + dt.timedelta(milliseconds=delay))
-            metrics.retrying(job.network, error)
+            series.retrying(job.network, error)
             logger.warning("Publication %d: %s; next try in %d ms.", job.publication_id, error, delay)
             raise dramatiq.Retry(str(error), delay=delay)
     if error.ambiguous or job.ambiguous_since:
-        _give_up(job, PubStatus.UNCONFIRMED, started, error,
+        _give_up(job, PublicationStatus.UNCONFIRMED, started, error,
                  f"{error.message} — an earlier attempt may have been delivered; check, then retry by hand")
     else:
-        _give_up(job, PubStatus.FAILED, started, error)
+        _give_up(job, PublicationStatus.FAILED, started, error)
 
 
 def _past_max_age(delay_ms: int) -> bool:
@@ -262,11 +265,11 @@ def _past_max_age(delay_ms: int) -> bool:
 def _give_up(job, status, started, error, message=None) -> NoReturn:
     """Record a final outcome and end the message (raises PublicationFailed, always)."""
     persist(delivery.record_final, job, status, error, started, message)
-    metrics.gave_up(job.network, status, error)
+    series.gave_up(job.network, status, error)
     raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")
 
 
-@dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
     """Every minute: re-drive publications the queue lost (see reconciler.py),
     and forget idempotency keys past their time."""
@@ -275,7 +278,7 @@ def reconcile():
         idempotency.forget_expired()
 
 
-@dramatiq.actor(queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def publish_due_posts():
     """Every minute: launch the scheduled posts due before the next sweep (see scheduling.py)."""
     with database.connection_context():

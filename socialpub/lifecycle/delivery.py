@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
-from .db import Prepared, Slot, row_to, supports_row_locks, write_transaction
-from .errors import SecretUnreadable
-from .models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
-from .networks import Content, ErrorKind, PublishError, Published, Target
+from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
+from ..errors import SecretUnreadable
+from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
+from ..networks import Content, ErrorKind, Published, PublishError, Target
+from .rollup import roll_up
+from .table import PUBLICATION, moves
+from .table import PublicationStatus as P
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +47,14 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Limits:
+class Deadlines:
     """How long a publication may wait and work (from settings)."""
 
     max_age: dt.timedelta
     lease: dt.timedelta
 
 
-def claim(publication_id: int, limits: Limits) -> Job | None:
+def claim(publication_id: int, deadlines: Deadlines) -> Job | None:
     """Take a publication for this worker, or return None if it is not ours to
     take: already finished, being worked on, a retry not yet due — or, settled
     here without calling the network, too old or on a channel that needs
@@ -62,9 +65,9 @@ def claim(publication_id: int, limits: Limits) -> Job | None:
     network is asked before anything is sent twice."""
     now = utcnow()
     row = _claim_row(id=publication_id, now=now, due=now + RETRY_EARLY_SLACK,
-                     lease_start=now - limits.lease, oldest=now - limits.max_age)
+                     lease_start=now - deadlines.lease, oldest=now - deadlines.max_age)
     if row is None:
-        _settle_unclaimable(publication_id, now, limits)
+        _settle_unclaimable(publication_id, now, deadlines)
         return None
     pub = row_to(Publication, _CLAIMED[0], row)
     pub.channel = row_to(Channel, _CLAIMED[1], row[len(_CLAIMED[0]):])
@@ -75,7 +78,7 @@ def claim(publication_id: int, limits: Limits) -> Job | None:
         # No configured key opens the token: nothing can be sent until a person
         # restores the key or enters the token again, then retries.
         logger.error("Publication %d failed: %s", publication_id, exc.message)
-        record_final(_job(pub, token=""), PubStatus.FAILED,
+        record_final(_job(pub, token=""), P.FAILED,
                      PublishError(pub.network, exc.message, kind=ErrorKind.PERMANENT, code=exc.code), now)
         return None
 
@@ -100,11 +103,15 @@ def claimable(due, lease_start):
     before ``lease_start``.
     Never a publication whose post is scheduled after ``due``: its messages
     wait in the delay queue, and a stray one (a re-drive) must not send it early."""
+    ready = {P.QUEUED: None, P.RETRYING: Publication.next_attempt_at <= due,
+             P.PROCESSING: Publication.started_at < lease_start}
+    taken = None
+    for source in PUBLICATION["claim"].sources:
+        term = Publication.status == source
+        term = term if ready[source] is None else term & ready[source]
+        taken = term if taken is None else taken | term
     scheduled_later = Post.select(Post.id).where(Post.scheduled_at > due)
-    return (((Publication.status == PubStatus.QUEUED)
-             | ((Publication.status == PubStatus.RETRYING) & (Publication.next_attempt_at <= due))
-             | ((Publication.status == PubStatus.PROCESSING) & (Publication.started_at < lease_start)))
-            & Publication.post.not_in(scheduled_later))
+    return taken & Publication.post.not_in(scheduled_later)
 
 
 def _ambiguity_kept():
@@ -113,7 +120,7 @@ def _ambiguity_kept():
     the network, so it becomes ambiguous from that attempt's start (SET
     expressions read the row as it was). Every settle of such a row keeps it,
     so that a later retry asks the network before sending again."""
-    return Case(None, [(Publication.status == PubStatus.PROCESSING,
+    return Case(None, [(Publication.status == P.PROCESSING,
                         fn.COALESCE(Publication.ambiguous_since, Publication.started_at))],
                 Publication.ambiguous_since)
 
@@ -133,7 +140,7 @@ def _claim_statement(joined: bool):
     """The claim: one conditional UPDATE that returns the publication's columns
     and, ``joined`` (PostgreSQL's UPDATE … FROM), its channel's and post's too."""
     update = (Publication
-              .update(status=PubStatus.PROCESSING, attempts=Publication.attempts + 1,
+              .update(status=P.PROCESSING, attempts=Publication.attempts + 1,
                       started_at=Slot("now"), updated_at=Slot("now"), next_attempt_at=None,
                       ambiguous_since=_ambiguity_kept()))
     ours_to_take = ((Publication.id == Slot("id")) & claimable(Slot("due"), Slot("lease_start"))
@@ -166,17 +173,17 @@ def _claim_row(**values):
     return row + _CHANNEL_AND_POST.execute(channel=channel, post=post).fetchone()
 
 
-def _settle_unclaimable(publication_id, now, limits):
+def _settle_unclaimable(publication_id, now, deadlines):
     """The rare paths of a failed claim: expire what is too old, fail what
     goes to a channel whose token the network refused. A row still
     "processing" lost its worker mid-attempt: it stays ambiguous (see
     _ambiguity_kept) and the message says it may have been delivered."""
-    max_age, takeable = limits.max_age, claimable(now + RETRY_EARLY_SLACK, now - limits.lease)
+    max_age, takeable = deadlines.max_age, claimable(now + RETRY_EARLY_SLACK, now - deadlines.lease)
     hours = max_age.total_seconds() / 3600
     too_old = f"not published within {hours:g} h of being queued"
     with write_transaction():
         expired = (Publication
-                   .update(status=PubStatus.EXPIRED, finished_at=now, updated_at=now,
+                   .update(status=P.EXPIRED, finished_at=now, updated_at=now,
                            next_attempt_at=None, ambiguous_since=_ambiguity_kept(),
                            last_error=_lost_or(f"{too_old}; its last attempt was cut short",
                                                f"{too_old}; retry it if it should still go out"))
@@ -192,7 +199,7 @@ def _settle_unclaimable(publication_id, now, limits):
             if row:
                 reason = f"channel {row[1]!r} needs re-authorisation ({row[2]})"
                 blocked = (Publication
-                           .update(status=PubStatus.FAILED, finished_at=now, updated_at=now,
+                           .update(status=P.FAILED, finished_at=now, updated_at=now,
                                    next_attempt_at=None, ambiguous_since=_ambiguity_kept(),
                                    last_error=_lost_or(f"{reason}; its last attempt was cut short",
                                                        f"{reason}; update its token, then retry"))
@@ -204,7 +211,7 @@ def _settle_unclaimable(publication_id, now, limits):
 def _lost_or(lost: str, otherwise: str):
     """``last_error`` for a settle: ``lost`` (said to have maybe been delivered)
     if the row was still "processing", else ``otherwise``."""
-    return Case(None, [(Publication.status == PubStatus.PROCESSING,
+    return Case(None, [(Publication.status == P.PROCESSING,
                         f"{lost} and may have been delivered: check before retrying")], otherwise)
 
 
@@ -212,7 +219,7 @@ def _fence(publication_id, attempt):
     """The fence of every write an attempt makes: the row is still "processing"
     under this attempt's claim. An attempt that outlived its lease (a stalled
     worker, a paused machine) and was claimed again by another loses it."""
-    return ((Publication.id == publication_id) & (Publication.status == PubStatus.PROCESSING)
+    return ((Publication.id == publication_id) & moves(PUBLICATION, "record published", Publication.status)
             & (Publication.attempts == attempt))
 
 
@@ -240,7 +247,7 @@ def contested(job: Job, since: dt.datetime) -> bool:
     return (Publication.select(Publication.id)
             .where((Publication.channel == job.channel_id) & (Publication.id != job.publication_id)
                    & (Publication.text == job.content.text) & Publication.external_id.is_null()
-                   & ((Publication.status == PubStatus.PROCESSING)
+                   & ((Publication.status == P.PROCESSING)
                       | ((Publication.ambiguous_since.is_null(False)) & (Publication.updated_at >= since))))
             .exists())
 
@@ -262,19 +269,13 @@ def _superseded(job: Job, started, what: str):
 def _attempt(job: Job, started, outcome, error: PublishError | None = None, message=None):
     _INSERT_ATTEMPT.execute(publication=job.publication_id, number=job.attempt, started_at=started,
                             finished_at=utcnow(), outcome=outcome,
-                            error_code=error_code(error) if error else None,
+                            error_code=error.error_code if error else None,
                             error=message or (error.message if error else None))
 
 
 _INSERT_ATTEMPT = Prepared(lambda: Attempt.insert(
     {f: Slot(f.name) for f in (Attempt.publication, Attempt.number, Attempt.started_at,
                                Attempt.finished_at, Attempt.outcome, Attempt.error_code, Attempt.error)}))
-
-
-def error_code(error: PublishError) -> str | None:
-    if error.code and error.subcode:
-        return f"{error.code}/{error.subcode}"
-    return error.code
 
 
 def record_published(job: Job, receipt: Published, started, outcome="published"):
@@ -296,7 +297,7 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
 CHANNEL_LAST_PUBLISHED_STEP = dt.timedelta(seconds=1)
 
 _PUBLISHED = Prepared(lambda: (
-    Publication.update(status=PubStatus.PUBLISHED, external_id=Slot("external_id"),
+    Publication.update(status=P.PUBLISHED, external_id=Slot("external_id"),
                        external_url=Slot("url"), published_at=Slot("now"), finished_at=Slot("now"),
                        updated_at=Slot("now"), last_error=None, last_error_code=None,
                        ambiguous_since=None)
@@ -315,8 +316,8 @@ def record_retry(job: Job, error: PublishError, started, next_attempt_at):
               else {"retries": job.retries + 1})
     ambiguous_since = job.ambiguous_since or (started if error.ambiguous else None)
     with write_transaction():
-        if not (Publication.update(status=PubStatus.RETRYING, last_error=error.message,
-                                   last_error_code=error_code(error), next_attempt_at=next_attempt_at,
+        if not (Publication.update(status=P.RETRYING, last_error=error.message,
+                                   last_error_code=error.error_code, next_attempt_at=next_attempt_at,
                                    ambiguous_since=ambiguous_since, updated_at=now, **budget)
                 .where(_fence(job.publication_id, job.attempt)).execute()):
             return _superseded(job, started, f"retrying after {error}")
@@ -329,7 +330,7 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
     now = utcnow()
     text = message or error.message
     with write_transaction():
-        if not (Publication.update(status=status, last_error=text, last_error_code=error_code(error),
+        if not (Publication.update(status=status, last_error=text, last_error_code=error.error_code,
                                    finished_at=now, updated_at=now, next_attempt_at=None)
                 .where(_fence(job.publication_id, job.attempt)).execute()):
             return _superseded(job, started, f"{status}: {text}")
@@ -341,56 +342,16 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
         roll_up(job.post_id)
 
 
-def post_status(counts: dict) -> str:
-    """The post's status from its publications' status counts."""
-    total = sum(counts.values())
-    published = counts.get(PubStatus.PUBLISHED, 0)
-    finished = sum(counts.get(s, 0) for s in PubStatus.FINAL)
-    if total == 0 or counts.get(PubStatus.PENDING, 0) == total:
-        return PostStatus.DRAFT
-    if finished < total:
-        return PostStatus.PUBLISHING
-    if published == total:
-        return PostStatus.PUBLISHED
-    if published == 0 and not counts.get(PubStatus.UNCONFIRMED):
-        return PostStatus.FAILED
-    return PostStatus.PARTIAL
-
-
-def roll_up(post_id: int):
-    """Recompute the post's status; call inside the transaction that changed a
-    publication. The post row is locked first so that two workers finishing at
-    once are serialised and the last one sees both outcomes."""
-    current = (_LOCK_POST if supports_row_locks() else _READ_POST).execute(id=post_id).fetchone()
-    counts = dict(_STATUS_COUNTS.execute(post=post_id).fetchall())
-    status = post_status(counts)
-    if current is not None and current[0] == status:
-        return
-    now = utcnow()
-    _SET_POST_STATUS.execute(id=post_id, status=status, now=now,
-                             finished=now if status in PostStatus.FINAL else None)
-
-
-_READ_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")))
-_LOCK_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")).for_update())
-_STATUS_COUNTS = Prepared(lambda: (
-    Publication.select(Publication.status, fn.COUNT(Publication.id))
-    .where(Publication.post == Slot("post")).group_by(Publication.status)))
-_SET_POST_STATUS = Prepared(lambda: (
-    Post.update(status=Slot("status"), updated_at=Slot("now"), finished_at=Slot("finished"))
-    .where((Post.id == Slot("id")) & (Post.status != Slot("status")))))
-
-
 def expire(publication_id: int, reason: str, max_age: dt.timedelta):
     """Dramatiq dropped the message as too old: say so, if the row is too old
     too (a person may have re-queued it since, with a fresh message)."""
     now = utcnow()
     with write_transaction():
         expired = (Publication
-                   .update(status=PubStatus.EXPIRED, last_error=reason, finished_at=now, updated_at=now,
+                   .update(status=P.EXPIRED, last_error=reason, finished_at=now, updated_at=now,
                            next_attempt_at=None)
                    .where((Publication.id == publication_id)
-                          & Publication.status.in_([PubStatus.QUEUED, PubStatus.RETRYING])
+                          & moves(PUBLICATION, "expire message", Publication.status)
                           & (Publication.enqueued_at < now - max_age))
                    .execute())
         if expired:

@@ -1,14 +1,11 @@
-"""Asking to publish: queue a post's publications and enqueue their messages
-(publish now, or retry what failed). The worker's side is in delivery.py.
+"""Asking to publish — now, or again after a failure: mark the publications
+queued (:func:`mark_queued`, rows), then send one Dramatiq message each with
+``group().run()`` (:func:`send`, Redis). The worker's side is delivery.py.
 
-Each change is one conditional UPDATE, so a double click or two retries can
-never both win: the one whose UPDATE matched the rows goes on, the other gets
-a Conflict. The queue only delivers work; these rows are the truth.
-
-    pending ──publish──> queued ──claim──> processing ──> published
-       failed/expired/unconfirmed ──retry──^  ^     │
-                                 retrying ────┘<────┤ (transient error, rate limit)
-                                                    └──> failed | expired | unconfirmed
+Each change is one conditional UPDATE built from table.py, so a double click
+or two retries can never both win: the one whose UPDATE matched the rows goes
+on, the other gets a Conflict. The queue only delivers work; these rows are
+the truth.
 """
 from __future__ import annotations
 
@@ -18,12 +15,14 @@ import logging
 import dramatiq
 from peewee import Case
 
-from .broker import enqueue_all
-from .composing import check_url, content_problems, get_post, raise_if_unpublishable
-from .db import Prepared, Slot, row_to, write_transaction
-from .delivery import roll_up
-from .errors import Conflict
-from .models import Channel, ChannelState, Post, PostStatus, Publication, PubStatus, utcnow
+from ..db import Prepared, Slot, row_to, write_transaction
+from ..errors import BrokerUnavailable, Conflict
+from ..intake.composing import check_url, content_problems, get_post, raise_if_unpublishable
+from ..models import Channel, ChannelState, Post, Publication, utcnow
+from ..queue.batching import one_round_trip
+from .rollup import roll_up
+from .table import POST, PUBLICATION, moves
+from .table import PublicationStatus as P
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +30,9 @@ logger = logging.getLogger(__name__)
 UNVERIFIABLE = ("whatsapp",)
 
 
-class BrokerUnavailable(Exception):
-    """The messages could not be enqueued; the publications were put back to pending."""
-
-
 def request_publish(post_id: int, image_url: str | None = None) -> list:
-    """Queue every pending publication of a post, then enqueue one message per
-    publication as a Dramatiq group. Returns ``[{"network", "status", "task_id",
+    """Mark every pending publication of a post queued, then send one message
+    per publication. Returns ``[{"network", "status", "task_id",
     "publication_id"}]``. Raises Conflict when nothing is pending (a second
     click) and Unprocessable when the image makes the content unpublishable."""
     image_url = check_url(image_url, "image_url")
@@ -61,8 +56,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             Post.update(**changes).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
                                                 post.image_url, post.link))
-        messages = queue(post.id, pending, [PubStatus.PENDING])
-    return enqueue(post.id, pending, messages)
+        messages = mark_queued(post.id, pending, "publish")
+    return send(post.id, pending, messages)
 
 
 def retry(post_id: int, publication_id: int | None = None) -> list:
@@ -71,7 +66,7 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
     when there is nothing to retry or the channel needs re-authorisation."""
     with write_transaction():
         post = get_post(post_id)
-        chosen = publications_of(post.id, PubStatus.RETRYABLE, publication_id)
+        chosen = publications_of(post.id, PUBLICATION["retry"].sources, publication_id)
         if not chosen:
             what = f"publication {publication_id}" if publication_id else f"post {post.id}"
             raise Conflict(f"{what}: nothing to retry (only failed, expired or unconfirmed "
@@ -80,8 +75,8 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
         if blocked:
             raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
                            f"re-authorisation: update its token first", field="channel")
-        messages = queue(post.id, chosen, PubStatus.RETRYABLE)
-    return enqueue(post.id, chosen, messages)
+        messages = mark_queued(post.id, chosen, "retry")
+    return send(post.id, chosen, messages)
 
 
 def publications_of(post_id, statuses, publication_id=None) -> list:
@@ -97,21 +92,27 @@ _PENDING_FIELDS = ((Publication.id, Publication.network, Publication.text, Publi
                    (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at))
 _PENDING = Prepared(lambda: (
     Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1]).join(Post)
-    .where((Publication.post == Slot("post")) & (Publication.status == PubStatus.PENDING))
+    .where((Publication.post == Slot("post")) & moves(PUBLICATION, "publish", Publication.status))
     .order_by(Publication.id)))
 
 
-def queue(post_id, publications, from_statuses) -> dict:
-    """Mark publications queued with their future message ids; inside the
-    caller's transaction, so they are queued only if it commits."""
-    from .actors import publish  # the broker must be set up before actors are imported
+def publish_message(publication_id: int) -> dramatiq.Message:
+    """The publish actor's message for a publication (the actor is looked up on
+    the broker by name: this side only sends it)."""
+    return dramatiq.get_broker().get_actor("publish").message(publication_id)
 
+
+def mark_queued(post_id, publications, transition: str) -> dict:
+    """Mark ``publications`` queued by ``transition`` ("publish", "launch" or
+    "retry" of table.PUBLICATION) with their future messages, which it
+    returns; inside the caller's transaction, so they are queued only if it
+    commits. Raises Conflict if another request moved some of them first."""
     now = utcnow()
-    messages = {p.id: publish.message(p.id) for p in publications}
+    messages = {p.id: publish_message(p.id) for p in publications}
     values = {"now": now, "post": post_id}
     for i, (pub_id, message) in enumerate(messages.items()):
         values[f"id{i}"], values[f"task{i}"] = pub_id, message.message_id
-    queued = _queue_statement(len(messages), tuple(from_statuses)).execute(**values).rowcount
+    queued = _queue_statement(len(messages), transition).execute(**values).rowcount
     if queued != len(messages):
         # Another request queued some of them between our read and our write.
         raise Conflict(f"post {post_id} is already being published")
@@ -120,34 +121,37 @@ def queue(post_id, publications, from_statuses) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _queue_statement(count: int, from_statuses: tuple) -> Prepared:
-    """Queue ``count`` publications (slots id0…, with message ids task0…) still in ``from_statuses``."""
+def _queue_statement(count: int, transition: str) -> Prepared:
+    """Queue ``count`` publications (slots id0…, with message ids task0…) that ``transition`` may move."""
     ids = [Slot(f"id{i}") for i in range(count)]
     return Prepared(lambda: (
         Publication
-        .update(status=PubStatus.QUEUED, enqueued_at=Slot("now"), updated_at=Slot("now"),
+        .update(status=P.QUEUED, enqueued_at=Slot("now"), updated_at=Slot("now"),
                 next_attempt_at=None, finished_at=None, retries=0, rate_limit_waits=0,
                 # Retrying an unconfirmed one is a person's decision to send again
                 # where the network cannot be asked; elsewhere it is still asked first.
-                ambiguous_since=Case(None, [((Publication.status == PubStatus.UNCONFIRMED)
+                ambiguous_since=Case(None, [((Publication.status == P.UNCONFIRMED)
                                              & Publication.network.in_(UNVERIFIABLE), None)],
                                      Publication.ambiguous_since),
                 task_id=Case(Publication.id, [(ids[i], Slot(f"task{i}")) for i in range(count)]))
-        .where(Publication.id.in_(ids) & Publication.status.in_(list(from_statuses)))))
+        .where(Publication.id.in_(ids) & moves(PUBLICATION, transition, Publication.status))))
 
 
 _MARK_PUBLISHING = Prepared(lambda: (
-    Post.update(status=PostStatus.PUBLISHING, publish_requested_at=Slot("now"), updated_at=Slot("now"),
+    Post.update(status=POST["publish"].targets[0], publish_requested_at=Slot("now"), updated_at=Slot("now"),
                 finished_at=None)
-    .where(Post.id == Slot("post"))))
+    .where((Post.id == Slot("post")) & moves(POST, "publish", Post.status))))
 
 
-def enqueue(post_id, publications, messages, delay_ms=None) -> list:
-    """Send the messages in one Redis round trip, after the commit (a worker
-    must find the rows queued), ``delay_ms`` from now if given. If Redis
-    refuses, put the rows back as they were."""
+def send(post_id, publications, messages, delay_ms=None) -> list:
+    """Send the messages as one ``group().run()`` — in one Redis round trip —
+    after the commit (a worker must find the rows queued), ``delay_ms`` from
+    now if given. If Redis refuses, put the rows back as they were and raise
+    BrokerUnavailable."""
+    broker = dramatiq.get_broker()
     try:
-        enqueue_all(dramatiq.get_broker(), messages.values(), delay_ms or None)
+        with one_round_trip(broker):
+            dramatiq.group(messages.values(), broker=broker).run(delay=delay_ms or None)
     except Exception as exc:
         _unqueue(post_id, messages, {p.id: p.status for p in publications})
         raise BrokerUnavailable(f"the queue is unreachable ({exc.__class__.__name__}); "
@@ -157,10 +161,10 @@ def enqueue(post_id, publications, messages, delay_ms=None) -> list:
 
 
 def _unqueue(post_id, messages, previous):
-    """Put publications whose message never left back in their previous state."""
+    """Put publications whose message never left back as they were ("unqueue")."""
     with write_transaction():
         for pub_id, message in messages.items():
             (Publication.update(status=previous[pub_id])
-             .where((Publication.id == pub_id) & (Publication.status == PubStatus.QUEUED)
+             .where((Publication.id == pub_id) & moves(PUBLICATION, "unqueue", Publication.status)
                     & (Publication.task_id == message.message_id)).execute())
         roll_up(post_id)

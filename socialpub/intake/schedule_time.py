@@ -1,0 +1,103 @@
+"""A scheduled time as people give it — an ISO 8601 instant with an offset,
+or a wall-clock time and an IANA zone — to the UTC instant stored, and back
+to the zone it was given in. Pure functions: nothing here writes."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import InvalidInput, Unprocessable
+from ..models import Post, utcnow
+
+#: The farthest ahead a post may be scheduled.
+MAX_AHEAD = dt.timedelta(days=366)
+#: Longest ``scheduled_at`` and ``timezone`` taken (an ISO 8601 time is about
+#: 32 characters; the longest IANA name is 32; the column holds 64).
+MAX_WHEN, MAX_ZONE = 64, 64
+
+
+def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
+    """``(UTC naive datetime, zone label)`` from what the user sent.
+
+    ``when`` is ISO 8601. With an offset (``2026-03-29T02:30:00+02:00``, ``…Z``)
+    it is an instant and ``zone`` may name the zone to show it in; without one,
+    ``zone`` (an IANA name such as ``Europe/Madrid``) is required, and a local
+    time that a DST change skips or repeats is refused rather than guessed.
+    """
+    if not isinstance(when, str) or not when.strip():
+        raise InvalidInput("scheduled_at: an ISO 8601 date and time, e.g. 2026-12-01T09:30:00+01:00",
+                           field="scheduled_at")
+    if len(when) > MAX_WHEN:
+        raise InvalidInput(f"scheduled_at: longer than {MAX_WHEN} characters", field="scheduled_at")
+    try:
+        moment = dt.datetime.fromisoformat(when.strip())
+    except ValueError:
+        raise InvalidInput(f"scheduled_at: {when[:40]!r} is not an ISO 8601 date and time",
+                           field="scheduled_at") from None
+    tz = None
+    if zone is not None:
+        if not isinstance(zone, str) or len(zone) > MAX_ZONE:
+            raise InvalidInput("timezone: an IANA time zone name such as Europe/Madrid", field="timezone")
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"timezone: unknown time zone {zone[:40]!r} (an IANA name such as "
+                               f"Europe/Madrid)", field="timezone") from None
+    if moment.tzinfo is None and tz is None:
+        raise InvalidInput("scheduled_at: give an offset (…+01:00 or …Z) or a timezone field; "
+                           "a time without a zone is ambiguous", field="scheduled_at")
+    try:
+        if moment.tzinfo is None:
+            moment = _localize(moment, tz, zone)
+            label = zone
+        else:
+            label = zone or _offset_label(moment)
+        instant = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # a time next to year 1 or 9999 that UTC takes past it
+        raise Unprocessable("scheduled_at: out of range; choose a time within the next year",
+                            field="scheduled_at") from None
+    now = now or utcnow()
+    if instant <= now:
+        raise Unprocessable(f"scheduled_at: {when.strip()} is in the past; publish now instead, or "
+                            f"choose a later time", field="scheduled_at")
+    if instant - now > MAX_AHEAD:
+        raise Unprocessable("scheduled_at: at most a year ahead", field="scheduled_at")
+    return instant, label
+
+
+def _localize(local: dt.datetime, tz: ZoneInfo, name: str) -> dt.datetime:
+    """Attach ``tz`` to a wall-clock time, refusing times a DST change skips or repeats."""
+    first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        if _wall_clock(first, tz) != local:
+            raise Unprocessable(f"scheduled_at: {local:%Y-%m-%d %H:%M} does not exist in {name} "
+                                f"(the clocks skip it); choose another time", field="scheduled_at")
+        raise Unprocessable(f"scheduled_at: {local:%Y-%m-%d %H:%M} happens twice in {name} (the "
+                            f"clocks go back); give it with an offset", field="scheduled_at")
+    return first
+
+
+def _wall_clock(aware: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    return aware.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+
+
+def _offset_label(moment: dt.datetime) -> str:
+    offset = moment.utcoffset() or dt.timedelta(0)
+    sign, minutes = ("-" if offset < dt.timedelta(0) else "+"), abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def zone_of(label: str) -> dt.tzinfo:
+    if label and label[0] in "+-":
+        hours, minutes = int(label[1:3]), int(label[4:6])
+        offset = dt.timedelta(hours=hours, minutes=minutes)
+        return dt.timezone(-offset if label[0] == "-" else offset)
+    return ZoneInfo(label or "UTC")
+
+
+def shown(post: Post) -> str | None:
+    """The scheduled instant in the zone the user gave it in (ISO 8601)."""
+    if post.scheduled_at is None:
+        return None
+    aware = post.scheduled_at.replace(tzinfo=dt.timezone.utc)
+    return aware.astimezone(zone_of(post.schedule_zone)).isoformat()

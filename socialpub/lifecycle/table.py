@@ -1,0 +1,119 @@
+"""The statuses of posts and publications, and the one table of how they move.
+
+Every status change is a conditional UPDATE whose ``WHERE status IN (…)`` is
+built from a transition here (:func:`moves`), so a double click, two workers or
+two schedulers can never both win, and what may move where is written once.
+docs/architecture.md shows this table as a diagram (:func:`diagram`); a test
+keeps the two equal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PostStatus:
+    DRAFT = "draft"
+    #: Waits for ``scheduled_at``; the scheduler's sweep launches it.
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    PARTIAL = "partially_published"
+    FAILED = "failed"
+    ALL = (DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
+    FINAL = (PUBLISHED, PARTIAL, FAILED)
+
+
+class PublicationStatus:
+    #: Created, not yet asked to publish.
+    PENDING = "pending"
+    #: A message was enqueued; no worker has it yet.
+    QUEUED = "queued"
+    #: A worker claimed it and is talking to the network.
+    PROCESSING = "processing"
+    #: A transient failure; the next try is due at ``next_attempt_at``.
+    RETRYING = "retrying"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    #: Could not go out within its maximum age.
+    EXPIRED = "expired"
+    #: The network may have accepted it but cannot be asked (WhatsApp): a person decides.
+    UNCONFIRMED = "unconfirmed"
+    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
+    FINAL = (PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
+    #: States a person may send again with "retry".
+    RETRYABLE = (FAILED, EXPIRED, UNCONFIRMED)
+
+
+P, S = PublicationStatus, PostStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    """``name`` moves a row from one of ``sources`` to one of ``targets``;
+    ``by`` says who does it, and where in the code."""
+
+    name: str
+    sources: tuple
+    targets: tuple
+    by: str
+
+
+#: How a publication moves. The worker's moves from "processing" are fenced
+#: by the attempt that claimed it, too (delivery._fence).
+PUBLICATION = {t.name: t for t in (
+    Transition("create", (), (P.PENDING,), "web: a new post (creating.create_post)"),
+    Transition("publish", (P.PENDING,), (P.QUEUED,), "web: Publish now (publishing.request_publish)"),
+    Transition("launch", (P.PENDING,), (P.QUEUED,), "scheduler: a scheduled post's time (scheduling.launch)"),
+    Transition("retry", P.RETRYABLE, (P.QUEUED,), "web: a person's Retry (publishing.retry)"),
+    Transition("unqueue", (P.QUEUED,), (P.PENDING, *P.RETRYABLE),
+               "web: the queue refused the messages; back as it was (publishing.send)"),
+    Transition("claim", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.PROCESSING,),
+               "worker: queued, a retry that is due, or processing past its lease (delivery.claim)"),
+    Transition("record published", (P.PROCESSING,), (P.PUBLISHED,),
+               "worker: the network holds this post's item (delivery.record_published)"),
+    Transition("record retry", (P.PROCESSING,), (P.RETRYING,),
+               "worker: a transient error or a rate limit (delivery.record_retry)"),
+    Transition("give up", (P.PROCESSING,), (P.FAILED, P.EXPIRED, P.UNCONFIRMED),
+               "worker: refused, out of retries, too late, or maybe delivered (delivery.record_final)"),
+    Transition("settle unclaimable", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.EXPIRED, P.FAILED),
+               "worker: too old, or its channel needs re-authorisation (delivery.claim)"),
+    Transition("expire message", (P.QUEUED, P.RETRYING), (P.EXPIRED,),
+               "worker: Dramatiq dropped its message as too old (delivery.expire)"),
+    Transition("miss", (P.PENDING,), (P.EXPIRED,),
+               "scheduler: found later than the allowed lateness (scheduling.launch)"),
+)}
+
+#: How a post moves. "roll up" follows every change of its publications.
+POST = {t.name: t for t in (
+    Transition("create", (), (S.DRAFT, S.SCHEDULED), "web: a new post, scheduled or not (creating.create_post)"),
+    Transition("schedule", (S.DRAFT, S.SCHEDULED), (S.SCHEDULED,), "web: schedule or move (scheduling.schedule)"),
+    Transition("cancel", (S.SCHEDULED,), (S.DRAFT,), "web: back to draft (scheduling.cancel)"),
+    Transition("launch", (S.SCHEDULED,), (S.PUBLISHING,), "scheduler: its time (scheduling.launch)"),
+    Transition("relaunch later", (S.DRAFT, S.PUBLISHING), (S.SCHEDULED,),
+               "scheduler: the queue refused the messages (unqueueing rolled the post up to a draft); "
+               "the next sweep tries again (scheduling.launch)"),
+    Transition("publish", (S.DRAFT, S.SCHEDULED, S.PUBLISHING, S.PARTIAL, S.FAILED), (S.PUBLISHING,),
+               "web: Publish now or Retry (publishing.mark_queued)"),
+    Transition("roll up", (S.PUBLISHING,), (S.DRAFT, S.PUBLISHED, S.PARTIAL, S.FAILED),
+               "whoever changed a publication, in the same transaction, from the publications' "
+               "statuses (rollup.roll_up)"),
+)}
+
+
+def moves(table: dict, name: str, field):
+    """The guard of transition ``name``: ``field`` (a status column) is one of its sources."""
+    sources = table[name].sources
+    return field == sources[0] if len(sources) == 1 else field.in_(list(sources))
+
+
+def diagram() -> str:
+    """Both tables as Mermaid state diagrams (docs/architecture.md holds this text)."""
+    lines = []
+    for title, table in (("Publication", PUBLICATION), ("Post", POST)):
+        lines += [f"%% {title}", "stateDiagram-v2"]
+        for t in table.values():
+            for source in t.sources or ("[*]",):
+                for target in t.targets:
+                    lines.append(f"    {source} --> {target}: {t.name}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

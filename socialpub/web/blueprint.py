@@ -1,0 +1,102 @@
+"""The pages' blueprint and what its modules share: labels, template helpers,
+error pages, ``/healthz``, the CSRF protection."""
+from dataclasses import asdict
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from ..api.errors import describe, error_response
+from ..auth import public
+from ..db import database
+from ..models import Channel, ChannelState, PostStatus, PublicationStatus, iso
+from ..networks import LIMITS, NETWORKS
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/assets")
+
+#: Created unbound; ``create_app`` calls ``csrf.init_app(app)`` and exempts the API.
+csrf = CSRFProtect()
+
+#: How each network is named on the pages.
+NETWORK_LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn",
+                  "whatsapp": "WhatsApp"}
+#: How statuses read on the pages (the JavaScript gets the same words).
+STATUS_LABELS = {
+    PublicationStatus.PENDING: "Not sent", PublicationStatus.QUEUED: "Queued", PublicationStatus.PROCESSING: "Sending",
+    PublicationStatus.RETRYING: "Retrying", PublicationStatus.PUBLISHED: "Published", PublicationStatus.FAILED: "Failed",
+    PublicationStatus.EXPIRED: "Expired", PublicationStatus.UNCONFIRMED: "Unconfirmed",
+    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.PUBLISHING: "Publishing",
+    PostStatus.PARTIAL: "Partially published",
+}
+CHANNEL_STATE_LABELS = {ChannelState.ACTIVE: "Active", ChannelState.NEEDS_REAUTH: "Needs re-authorisation"}
+
+
+def limits_data() -> dict:
+    """networks.LIMITS as the page's JavaScript reads it, so both sides check the same numbers."""
+    return {n: dict(asdict(LIMITS[n]), label=NETWORK_LABELS[n]) for n in NETWORKS}
+
+
+@bp.app_template_filter("when")
+def when(value):
+    """A stored (naive UTC) time as ISO 8601 for <time datetime=…>."""
+    return iso(value) or ""
+
+
+@bp.app_template_filter("utc")
+def utc(value):
+    """A stored time as people read it; the page's script turns it into local time."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+@bp.record_once
+def template_globals(state):
+    """Names every page and macro may use (globals, so imported macros see them too)."""
+    state.app.jinja_env.globals.update(
+        NETWORKS=NETWORKS, NETWORK_LABELS=NETWORK_LABELS, STATUS_LABELS=STATUS_LABELS,
+        CHANNEL_STATE_LABELS=CHANNEL_STATE_LABELS, PublicationStatus=PublicationStatus, PostStatus=PostStatus,
+        ChannelState=ChannelState)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Liveness for load balancers and compose: the database answers."""
+    database.execute_sql("SELECT 1")
+    return jsonify({"status": "ok"})
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.errorhandler(Exception)
+def page_error(exc):
+    """Errors on pages are pages: a form that expired, an unknown post, a
+    database that is down, a bug. A request that asked for JSON gets the API's
+    one error shape."""
+    if isinstance(exc, HTTPException) and (exc.code is None or exc.code < 400):
+        return exc
+    if wants_json() or request.endpoint == "web.healthz":
+        return error_response(exc)
+    status, error = describe(exc)
+    if isinstance(exc, CSRFError):
+        title = "This form has expired"
+        message = "The page was open too long or came from elsewhere. Go back, reload it and submit again."
+    elif isinstance(exc, HTTPException):
+        title, message = exc.name, exc.description
+    else:
+        title, message = PAGE_TEXTS.get(error["code"], ("That did not work", error["message"]))
+    return render_template("web/error.html", title=title, message=message, status=status), status
+
+
+#: How a page says what the API says in its error codes.
+PAGE_TEXTS = {
+    "database_unavailable": ("Database unavailable", "The database is unreachable; try again shortly."),
+    "internal_error": ("Something went wrong", "An unexpected error occurred; it has been logged."),
+}
+
+
+def enabled_channels():
+    return list(Channel.select().where(Channel.enabled == True).order_by(Channel.id))  # noqa: E712
+
