@@ -10,7 +10,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# setuptools cautions about every editable install; the caution is for people
+	# who import from the checkout by accident, which the tests do on purpose.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,7 +31,7 @@ bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: setup.cfg
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 clean:

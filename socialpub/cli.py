@@ -8,10 +8,12 @@ import signal
 import socket
 import sys
 import time
+import urllib.request
 
 import click
 
 from .auth import commands as auth_commands
+from .auth import first_user
 from .config import EMBEDDED_REDIS, Settings
 from .supervisor import Supervisor
 
@@ -26,13 +28,16 @@ WORKER_POLL_MS = "100"
 SEED_LATENCIES = "facebook=3,instagram=5,linkedin=4,whatsapp=2"
 
 
-def _bind(settings):
-    """The database, and the keys of the secrets stored in it."""
+def _bind(settings, *, existing=True):
+    """The database (one that must exist already unless ``existing`` is
+    false), and the keys of the secrets stored in it."""
+    from . import schema
     from .db import bind
     from .encryption import use_keys
 
+    database = schema.open_existing(settings) if existing else bind(settings.database_url)
     use_keys(settings.ensure_encryption_keys())
-    return bind(settings.database_url)
+    return database
 
 
 @click.group("db")
@@ -46,7 +51,7 @@ def db_upgrade():
     from . import schema
 
     settings = Settings.from_env()
-    database = _bind(settings)
+    database = _bind(settings, existing=False)
     with database.connection_context():
         before, after = schema.upgrade()
     click.echo(f"schema at version {after}" + (" (unchanged)" if before == after else f" (was {before})"))
@@ -128,13 +133,13 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     redis_url = settings.redis_url
     if redis_url == EMBEDDED_REDIS:
         redis_url = embedded_redis.ensure_running(settings.instance_dir)
-    database = _bind(settings)
+    database = _bind(settings, existing=False)
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with database.connection_context():
         schema.upgrade()
         if not no_sandbox and seed_sandbox_channels(sandbox_url):
             click.echo(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).")
-        first_password = auth_commands.ensure_first_user()
+        first_user.ensure(settings.instance_dir)
 
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
@@ -164,9 +169,6 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
                f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
                f"  workers http://{host}:{metrics_port}/metrics\n"
                f"Press Ctrl-C to stop.\n")
-    if first_password:
-        click.echo(f"Sign in as admin@localhost with the password {first_password}\n"
-                   f"(shown only this once: change it on the Account page).\n")
 
     stopping = False
 
@@ -178,8 +180,13 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     # Python would then keep ignoring it.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    web_url, announced = f"http://{host}:{port}", False
     try:
         while not stopping and children.check():
+            if not announced and _port_taken(host, port) and _answers(f"{web_url}/healthz"):
+                # Once start-up has settled, where the workers' first lines no longer bury it.
+                click.echo(_ready_banner(web_url, settings.instance_dir))
+                announced = True
             time.sleep(0.2)
     finally:
         children.stop()
@@ -188,6 +195,22 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         click.echo("socialpub stopped.")
     if children.given_up:
         raise SystemExit(1)
+
+
+def _answers(url) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _ready_banner(web_url, instance_dir) -> str:
+    password = first_user.password(instance_dir)
+    sign_in = (f"Sign in at {web_url} as {first_user.EMAIL} with the password {password}\n"
+               f"(kept in {first_user.path(instance_dir)} until you change it on the Account page)"
+               if password else f"Sign in at {web_url}")
+    return f"\nsocialpub is ready. {sign_in}\n"
 
 
 def _metrics_env(env, instance_dir, host, port):

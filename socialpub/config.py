@@ -197,7 +197,7 @@ class Settings:
         """The configured key, else one generated once and kept in the instance folder."""
         if self.secret_key:
             return self.secret_key
-        return _instance_secret(Path(self.instance_dir) / "secret_key", lambda: secrets.token_hex(32))
+        return instance_secret(Path(self.instance_dir) / "secret_key", lambda: secrets.token_hex(32))
 
     def ensure_encryption_keys(self) -> tuple:
         """The configured keys, else one generated once and kept in the instance
@@ -206,12 +206,13 @@ class Settings:
             return self.encryption_keys
         from cryptography.fernet import Fernet
 
-        return (_instance_secret(Path(self.instance_dir) / "encryption_key",
+        return (instance_secret(Path(self.instance_dir) / "encryption_key",
                                  lambda: Fernet.generate_key().decode()),)
 
 
-def _instance_secret(path: Path, generate) -> str:
-    """The secret in ``path``, made with ``generate()`` if it is missing.
+def instance_secret(path: Path, generate) -> str:
+    """The secret in ``path``, made with ``generate()`` if it is missing (and
+    readable by this user alone).
 
     Written aside with mode 0600, then linked into place: of processes starting
     at once (``socialpub up``, gunicorn's workers), every one ends up with the

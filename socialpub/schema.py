@@ -6,11 +6,13 @@ existing tables); ``upgrade`` runs the ones the database has not seen yet.
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
-from peewee import SqliteDatabase
+from peewee import PeeweeException, SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
-from .db import database
+from .db import bind, database
 from .encryption import encrypt_plaintext
 from .models import (
     HELD_ITEMS_INDEX,
@@ -100,6 +102,36 @@ def _idempotency_keys():
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys]
+
+
+def open_existing(settings):
+    """Bind the database of ``settings`` for a command that needs its tables.
+
+    Raises:
+      SystemExit: one line naming the database and what to do, when it does
+        not exist or has no tables — without creating a file or a folder.
+    """
+    fix = ("run `socialpub up` (or `socialpub db upgrade`) in the folder that holds instance/, or set "
+           "SOCIALPUB_INSTANCE or DATABASE_URL to yours")
+    if settings.is_sqlite:
+        path = Path(settings.database_url[len("sqlite:///"):])
+        if not path.is_file():
+            raise SystemExit(f"socialpub: no database at {path.resolve()}: {fix}")
+    bound = bind(settings.database_url)
+    try:
+        with bound.connection_context():
+            version = current_version()
+    except PeeweeException as exc:
+        raise SystemExit(f"socialpub: the database at {_shown(settings.database_url)} does not answer "
+                         f"({str(exc).strip().splitlines()[0]})") from None
+    if version == 0:
+        raise SystemExit(f"socialpub: the database at {_shown(settings.database_url)} has no tables: {fix}")
+    return bound
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def current_version() -> int:

@@ -7,6 +7,7 @@ temp file by default; ``@pytest.mark.parametrize("database_url", ["sqlite",
 """
 from __future__ import annotations
 
+import itertools
 import os
 
 import dramatiq
@@ -18,7 +19,7 @@ from werkzeug.security import generate_password_hash
 from socialpub import create_app, db, schema
 from socialpub.auth.accounts import issue_token
 from socialpub.config import Settings
-from socialpub.models import User
+from socialpub.models import User, utcnow
 from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.server import serve_in_thread
 
@@ -212,6 +213,35 @@ def sandbox_channels(app, sandbox, sandbox_client):
 
     with db.database.connection_context():
         return {d["network"]: create_channel(d).id for d in definitions(sandbox.url)}
+
+
+@pytest.fixture
+def create(client, sandbox):
+    """``create(**fields)`` makes a post through the API and returns its id; by
+    default a text of its own (LinkedIn refuses a repeated one) and the
+    sandbox's image (Instagram needs one; LinkedIn downloads it)."""
+    made = itertools.count(1)
+
+    def create(**payload):
+        payload.setdefault("text", f"Hello from socialpub, post {next(made)} of {utcnow().isoformat()}")
+        payload.setdefault("image_url", f"{sandbox.url}/_sandbox/image.jpg")
+        response = client.post("/api/posts", json=payload)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+    return create
+
+
+@pytest.fixture
+def publish_and_drain(client, create, drain):
+    """``publish_and_drain(**fields)``: create a post, publish it, wait until
+    every message (retries included) is processed; returns the post id."""
+    def publish_and_drain(**payload):
+        post_id = create(**payload)
+        response = client.post(f"/api/posts/{post_id}/publish")
+        assert response.status_code == 202, response.get_json()
+        drain()
+        return post_id
+    return publish_and_drain
 
 
 @pytest.fixture

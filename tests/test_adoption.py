@@ -7,16 +7,13 @@ import requests
 from socialpub import db
 from socialpub.models import Attempt
 
-from .test_delivery import create, publications, publish_post  # noqa: F401 (fixture)
+from .test_delivery import publications, publish_post
 
 TEXT = "Same words on two posts"
 
 
-def published_post(client, create, drain, network, text=TEXT):  # noqa: F811
-    post_id = create(networks=[network], text=text)
-    publish_post(client, post_id)
-    drain()
-    pub = publications(post_id)[network]
+def published_post(publish_and_drain, network, text=TEXT):
+    pub = publications(publish_and_drain(networks=[network], text=text))[network]
     assert pub.status == "published"
     return pub
 
@@ -29,8 +26,8 @@ def outcomes(pub_id):
 
 @pytest.mark.settings(read_timeout=0.5)
 def test_facebook_never_adopts_another_posts_item_with_the_same_text(
-        client, create, sandbox_channels, sandbox_client, drain):  # noqa: F811
-    first = published_post(client, create, drain, "facebook")
+        client, create, publish_and_drain, sandbox_channels, sandbox_client, drain):
+    first = published_post(publish_and_drain, "facebook")
     # The second post's first call gets no answer (nothing is created), so its
     # next attempt searches the feed, where the first post's item has the same text.
     sandbox_client.configure(facebook={"fail": {"error": "hang", "seconds": 1, "times": 1}})
@@ -54,7 +51,7 @@ def post_to_feed_directly(sandbox, text):
 
 @pytest.mark.settings(read_timeout=0.5)
 def test_facebook_ends_unconfirmed_when_two_unheld_items_have_the_text(
-        client, create, sandbox, sandbox_channels, sandbox_client, drain):  # noqa: F811
+        client, create, sandbox, sandbox_channels, sandbox_client, drain):
     # The first attempt's item is made but its answer lost; someone also posts
     # the same words on the page: which item is ours cannot be told.
     post_to_feed_directly(sandbox, TEXT)
@@ -70,7 +67,7 @@ def test_facebook_ends_unconfirmed_when_two_unheld_items_have_the_text(
 
 @pytest.mark.settings(read_timeout=0.5, processing_lease_s=3, time_limit_s=1)
 def test_facebook_ends_unconfirmed_while_another_publication_of_the_text_is_being_sent(
-        client, create, sandbox, sandbox_channels, sandbox_client, drain):  # noqa: F811
+        client, create, sandbox, sandbox_channels, sandbox_client, drain):
     # An item with the text exists that no publication holds yet, and another
     # publication of the same text is mid-attempt: the item may be that one's.
     from socialpub.models import Publication, utcnow
@@ -89,8 +86,8 @@ def test_facebook_ends_unconfirmed_while_another_publication_of_the_text_is_bein
 
 
 def test_linkedin_refuses_a_second_post_with_the_same_words_instead_of_adopting_the_first(
-        client, create, sandbox_channels, sandbox_client, drain):  # noqa: F811
-    first = published_post(client, create, drain, "linkedin")
+        client, create, publish_and_drain, sandbox_channels, sandbox_client, drain):
+    first = published_post(publish_and_drain, "linkedin")
     second_post = create(networks=["linkedin"], text=TEXT)
     publish_post(client, second_post)
     drain()
@@ -101,7 +98,7 @@ def test_linkedin_refuses_a_second_post_with_the_same_words_instead_of_adopting_
 
 
 def test_linkedin_adopts_the_duplicate_its_own_lost_attempt_made(
-        client, create, sandbox_channels, sandbox_client, drain):  # noqa: F811
+        client, create, sandbox_channels, sandbox_client, drain):
     sandbox_client.configure(linkedin={"fail": {"error": "drop_after_record", "times": 1}})
     post_id = create(networks=["linkedin"], text=TEXT)
     publish_post(client, post_id)

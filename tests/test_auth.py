@@ -241,14 +241,28 @@ def test_the_account_commands_create_a_user_and_a_token_and_revoke_it(app, anon_
     assert runner.invoke(main, ["create-token", "nobody@example.com"]).exit_code == 1
 
 
-def test_the_embedded_default_creates_a_first_user_only_once(app):
-    from socialpub.auth.commands import ensure_first_user
+def test_the_embedded_default_creates_a_first_user_only_once_and_keeps_its_password_until_changed(
+        app, settings, anon_client):
+    from socialpub.auth import first_user
 
+    app.config["WTF_CSRF_ENABLED"] = False
     with db.database.connection_context():
         User.delete().execute()
-        password = ensure_first_user()
+        password = first_user.ensure(settings.instance_dir)
         assert password and accounts.authenticate("admin@localhost", password) is not None
-        assert ensure_first_user() is None
+        assert first_user.ensure(settings.instance_dir) is None
+    kept = first_user.path(settings.instance_dir)
+    assert first_user.password(settings.instance_dir) == password
+    assert kept.stat().st_mode & 0o077 == 0  # this user's alone
+    with db.database.connection_context():
+        admin = User.get(User.email == "admin@localhost")
+    with anon_client.session_transaction() as session:
+        session.update({"user_id": admin.id, "v": admin.session_version})
+    response = anon_client.post("/account/password", data={
+        "current_password": password, "new_password": "a brand new long password",
+        "confirm_password": "a brand new long password"})
+    assert response.status_code == 302
+    assert not kept.exists() and first_user.password(settings.instance_dir) is None
 
 
 def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(app, anon_client):

@@ -14,7 +14,7 @@ from socialpub.networks import Published
 from socialpub.queue import actors
 
 from .test_adoption import post_to_feed_directly
-from .test_delivery import create, publications, publish_post, running_worker  # noqa: F401 (fixture)
+from .test_delivery import publications, publish_post, running_worker
 
 
 def deadlines(settings):
@@ -25,7 +25,7 @@ def deadlines(settings):
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.settings(processing_lease_s=2, time_limit_s=1)
 def test_failing_a_lost_attempt_for_re_authorisation_keeps_it_ambiguous_so_a_retry_asks_first(
-        client, create, sandbox, sandbox_channels, sandbox_client, broker, settings):  # noqa: F811
+        client, create, sandbox, sandbox_channels, sandbox_client, broker, settings):
     post_id = create(networks=["facebook"])
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]
@@ -86,7 +86,7 @@ def test_publish_now_on_a_scheduled_post_publishes_it_now(
     assert client.get(f"/api/posts/{post_id}").get_json()["scheduled_at"] is None
 
 
-def claimed_twice(client, create, settings):  # noqa: F811
+def claimed_twice(client, create, settings):
     """A publication claimed by a first attempt that then stalled past its
     lease, and claimed again by a second: both jobs."""
     post_id = create(networks=["facebook"])
@@ -104,7 +104,7 @@ def claimed_twice(client, create, settings):  # noqa: F811
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize("late_write", ["published", "retrying", "failed"])
 def test_an_attempt_that_lost_its_claim_cannot_overwrite_the_newer_one(
-        client, create, sandbox_channels, settings, late_write):  # noqa: F811
+        client, create, sandbox_channels, settings, late_write):
     from socialpub.networks import ErrorKind, PublishError
 
     pub, stalled, current = claimed_twice(client, create, settings)
@@ -128,7 +128,7 @@ def test_an_attempt_that_lost_its_claim_cannot_overwrite_the_newer_one(
 
 
 def test_an_outcome_survives_the_time_limit_landing_while_it_is_written(
-        client, create, sandbox_channels, settings, app):  # noqa: F811
+        client, create, sandbox_channels, settings, app):
     post_id = create(networks=["facebook"])
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]
@@ -151,7 +151,7 @@ def test_an_outcome_survives_the_time_limit_landing_while_it_is_written(
 
 
 def test_an_outcome_survives_the_time_limit_landing_before_the_commit(
-        client, create, sandbox_channels, settings):  # noqa: F811
+        client, create, sandbox_channels, settings):
     post_id = create(networks=["facebook"])
     publish_post(client, post_id)
     pub = publications(post_id)["facebook"]

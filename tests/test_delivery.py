@@ -16,17 +16,6 @@ from socialpub.models import Attempt, Channel, Publication, utcnow
 NETWORKS = ["facebook", "instagram", "linkedin", "whatsapp"]
 
 
-@pytest.fixture
-def create(client, sandbox):
-    def create(**payload):
-        payload.setdefault("text", f"Delivery test {utcnow().isoformat()}")
-        payload.setdefault("image_url", f"{sandbox.url}/_sandbox/image.jpg")
-        response = client.post("/api/posts", json=payload)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-    return create
-
-
 @contextlib.contextmanager
 def running_worker(broker, settings):
     """A worker started only now (for tests that change rows before any worker

@@ -1,9 +1,11 @@
 """`socialpub up` — what `make run` starts — brings up the whole product on a
 fresh instance folder: SQLite, its own Redis, workers, the sandbox, the web app,
 a first user; the seed's demo works against it, and Ctrl-C stops everything."""
+import os
 import re
 from pathlib import Path
 
+import pytest
 import requests
 
 from .workers import SocialpubUp, wait_for
@@ -36,8 +38,12 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
         assert len(received) == 4
     assert up.returncode == 0, up.output
     assert "socialpub stopped." in up.output
-    # The first user's password is printed once, and it signs in.
-    assert re.search(r"Sign in as admin@localhost with the password \S+", up.output), up.output
+    # Once start-up has settled, the sign-in address and the first user's password.
+    ready = re.search(r"socialpub is ready\. Sign in at (\S+) as admin@localhost with the password (\S+)",
+                      up.output)
+    assert ready and ready.group(1) == up.url, up.output
+    kept = tmp_path / "instance" / "first-password"
+    assert kept.read_text().strip() == ready.group(2) and kept.stat().st_mode & 0o077 == 0
     assert not (tmp_path / "instance" / "redis.sock").exists(), "the embedded Redis is still running"
     assert Path(tmp_path / "instance" / "socialpub.db").exists()
 
@@ -77,3 +83,22 @@ def test_a_crashed_worker_is_restarted_and_the_rest_keeps_running(tmp_path):
         wait_for(lambda: up.session.get(f"{up.url}/api/posts/{post.json()['id']}/status", timeout=5)
                  .json()["by_status"]["published"] == 1, 60, "the restarted workers to publish")
     assert up.returncode == 0, up.output
+
+
+@pytest.mark.parametrize("command", [["create-token", "admin@localhost"], ["create-user", "a@example.com"],
+                                     ["revoke-token", "admin@localhost", "sp_0123456789"], ["rotate-key"],
+                                     ["seed-sandbox-channels"]])
+def test_a_command_run_where_no_database_exists_says_so_in_one_line_and_creates_nothing(tmp_path, command):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "SOCIALPUB_INSTANCE", "REDIS_URL", "SOCIALPUB_ENCRYPTION_KEYS")}
+    result = subprocess.run([sys.executable, "-m", "socialpub.cli", *command], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"socialpub: no database at {tmp_path / 'instance' / 'socialpub.db'}")
+    assert "socialpub up" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # no stray instance/ folder

@@ -8,18 +8,6 @@ from socialpub.models import Attempt, Post, Publication
 both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
-@pytest.fixture
-def create(client, sandbox):
-    """Create a post; its image is served by the sandbox (LinkedIn downloads it)."""
-    def create(**payload):
-        payload.setdefault("text", "Hello from socialpub")
-        payload.setdefault("image_url", f"{sandbox.url}/_sandbox/image.jpg")
-        response = client.post("/api/posts", json=payload)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-    return create
-
-
 def status_of(client, post_id):
     return client.get(f"/api/posts/{post_id}/status").get_json()
 

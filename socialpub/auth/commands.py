@@ -6,25 +6,13 @@ import sys
 
 import click
 
+from .. import schema
 from ..config import Settings
 from ..errors import AppError
 
 
 def _connected():
-    from ..db import bind
-
-    return bind(Settings.from_env().database_url).connection_context()
-
-
-def ensure_first_user(email: str = "admin@localhost") -> str | None:
-    """Create ``email`` with a generated password when there are no users yet;
-    return that password (to be shown once), or None when users exist."""
-    from ..models import User
-    from .accounts import create_user
-
-    if User.select().exists():
-        return None
-    return create_user(email)[1]
+    return schema.open_existing(Settings.from_env()).connection_context()
 
 
 @click.command("create-user")

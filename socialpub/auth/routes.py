@@ -8,7 +8,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 
 from ..errors import AppError
 from ..queue.broker import redis_client
-from . import accounts
+from . import accounts, first_user
 from .blueprint import bp
 from .gate import end_sessions, public, session_user, sign_in_session
 from .throttle import SignInThrottle
@@ -113,6 +113,7 @@ def change_password():
         accounts.set_password(user, new)
     except AppError as exc:
         return render_account(errors={"new_password": [exc.message.split(": ", 1)[-1]]}, status=400)
+    first_user.changed(current_app.extensions["socialpub"].instance_dir, user)
     end_sessions(user)
     sign_in_session(accounts.find_user(user.email))
     flash("Password changed. Other sessions are signed out.", "ok")
