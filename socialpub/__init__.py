@@ -76,11 +76,13 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)  # first: its gate runs before every other before_request
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    from .connecting import oauth
     from .metrics import exporter
     from .monitor import bp as monitor_bp
 
     app.register_blueprint(monitor_bp)
     exporter.init_app(app)  # /metrics
+    oauth.init_app(app, settings)
     csrf.init_app(app)
     csrf.exempt(api_bp)  # the API's writes need a bearer token, which a browser never adds by itself
     register_flask_commands(app)

@@ -148,6 +148,13 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         # which the workers refuse unless it is allowed: its port alone, not the
         # Redis or the web app beside it.
         env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
+        if not settings.linkedin_client_id:
+            # "Connect LinkedIn" goes through the sandbox's dialog, as the sandbox's own app.
+            from .sandbox.oauth import LINKEDIN_APP
+
+            env.update(LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
+                       LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", LINKEDIN_API_URL=sandbox_url)
+    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable

@@ -121,6 +121,16 @@ class Settings:
     #: Page size bounds for lists.
     page_size: int = 20
     max_page_size: int = 100
+    #: Where people reach this app (``https://social.example.com``): the OAuth
+    #: redirect URIs are built from it, to match what each network has
+    #: registered exactly. Empty: the address the request came to.
+    public_base_url: str = ""
+    #: The LinkedIn app for "Connect LinkedIn" (none: the button is not shown),
+    #: and where LinkedIn's OAuth and REST APIs are (the sandbox's in ``socialpub up``).
+    linkedin_client_id: str = ""
+    linkedin_client_secret: str = field(default="", repr=False)
+    linkedin_oauth_url: str = "https://www.linkedin.com/oauth/v2"
+    linkedin_api_url: str = "https://api.linkedin.com"
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -162,6 +172,11 @@ class Settings:
                     raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
         if env.get("PUBLISH_QUEUE"):
             values["queue_name"] = env["PUBLISH_QUEUE"]
+        for name, var in (("public_base_url", "PUBLIC_BASE_URL"), ("linkedin_client_id", "LINKEDIN_CLIENT_ID"),
+                          ("linkedin_client_secret", "LINKEDIN_CLIENT_SECRET"),
+                          ("linkedin_oauth_url", "LINKEDIN_OAUTH_URL"), ("linkedin_api_url", "LINKEDIN_API_URL")):
+            if env.get(var):
+                values[name] = env[var].strip().rstrip("/")
         values["outbound_allow"] = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
         settings = cls(**values)
         problem = settings.problem()

@@ -74,6 +74,17 @@ class Channel(BaseModel):
     #: Why the channel is not active, in the network's words.
     state_reason = TextField(null=True)
     last_published_at = DateTimeField(null=True)
+    #: What the network said of the token when it was connected through its
+    #: OAuth flow (NULL for pasted tokens): when it expires, the scopes granted,
+    #: and the refresh token — encrypted like the token, never shown.
+    token_expires_at = DateTimeField(null=True)
+    scopes = TextField(null=True)
+    refresh_token = EncryptedTextField(null=True)
+    refresh_token_expires_at = DateTimeField(null=True)
+    #: Set while a scheduler refreshes the token (connecting/refresh.py): the claim.
+    token_refreshing_since = DateTimeField(null=True)
+    #: The account's picture, as the network gives it.
+    picture_url = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -97,11 +97,21 @@ def _idempotency_keys():
     database.create_tables([IdempotencyKey], safe=True)
 
 
+def _connected_tokens():
+    """What an OAuth connection learns of its token (Channel.token_expires_at, …)."""
+    have = {c.name for c in database.get_columns("channel")}
+    migrator = SchemaMigrator.from_database(database.obj)
+    migrate(*[migrator.add_column("channel", f.column_name, f)
+              for f in (Channel.token_expires_at, Channel.scopes, Channel.refresh_token,
+                        Channel.refresh_token_expires_at, Channel.token_refreshing_since, Channel.picture_url)
+              if f.column_name not in have])
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
-         _idempotency_keys]
+         _idempotency_keys, _connected_tokens]
 
 
 def open_existing(settings):

@@ -155,3 +155,8 @@ def test_moving_a_channel_to_another_host_needs_its_token_again(app):
         assert refused.value.field == "token"
         moved = update_channel(channel, {"base_url": "https://attacker.example/v24.0", "token": "new"})
         assert moved.base_url == "https://attacker.example/v24.0" and moved.token == "new"
+
+
+def test_without_linkedin_credentials_there_is_no_connect_button(form_client):
+    assert "Connect LinkedIn" not in page(form_client.get("/channels"))
+    assert form_client.get("/channels/connect/linkedin").status_code == 404

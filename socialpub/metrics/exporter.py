@@ -55,6 +55,7 @@ class StateCollector:
         # Computed in full before anything is yielded: a failing query yields nothing.
         counts = stats.publication_counts()
         reauth = stats.channels_needing_reauth()
+        expiring = stats.channels_expiring_soon()
         oldest = stats.oldest_queued_age_s()
         by_status = GaugeMetricFamily("socialpub_publications_by_status",
                                       "Publications in each status now (database).",
@@ -64,13 +65,17 @@ class StateCollector:
         channels = GaugeMetricFamily("socialpub_channels_needing_reauth",
                                      "Channels whose token the network refused (database).",
                                      labels=["network"])
+        soon = GaugeMetricFamily("socialpub_channels_expiring_soon",
+                                 "Channels whose token expires within 7 days and cannot be refreshed: "
+                                 "reconnect them (database).", labels=["network"])
         for network in NETWORKS:
             channels.add_metric([network], sum(1 for c in reauth if c["network"] == network))
+            soon.add_metric([network], sum(1 for c in expiring if c["network"] == network))
         age = GaugeMetricFamily("socialpub_oldest_queued_publication_age_seconds",
                                 "Age of the oldest publication queued and not yet taken by a worker "
                                 "(0 when none waits).")
         age.add_metric([], oldest or 0.0)
-        return [by_status, channels, age]
+        return [by_status, channels, soon, age]
 
     def _redis_gauges(self, stats):
         depths = stats.queue_depths(self.redis, self.queues)

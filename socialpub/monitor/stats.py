@@ -18,6 +18,7 @@ from collections import defaultdict
 import redis
 from peewee import fn
 
+from ..connecting.refresh import WARN_AHEAD
 from ..models import Attempt, Channel, ChannelState, Publication, PublicationStatus, iso, utcnow
 from ..networks.base import NETWORKS
 from ..queue.middleware import read_workers
@@ -64,6 +65,17 @@ def publication_counts() -> dict:
 def channels_needing_reauth() -> list:
     return [{"id": c.id, "name": c.name, "network": c.network, "reason": c.state_reason}
             for c in Channel.select().where(Channel.state == ChannelState.NEEDS_REAUTH).order_by(Channel.id)]
+
+
+def channels_expiring_soon(now=None) -> list:
+    """Active channels whose token expires within refresh.WARN_AHEAD and that
+    nothing will refresh (no refresh token): someone must reconnect them."""
+    now = now or utcnow()
+    return [{"id": c.id, "name": c.name, "network": c.network, "expires_at": iso(c.token_expires_at)}
+            for c in Channel.select().where((Channel.state == ChannelState.ACTIVE)
+                                            & Channel.refresh_token.is_null()
+                                            & (Channel.token_expires_at < now + WARN_AHEAD))
+            .order_by(Channel.token_expires_at)]
 
 
 def oldest_queued_age_s(now=None) -> float | None:
@@ -154,6 +166,7 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
         "attempt_times": {"last_hour": attempt_times(now - dt.timedelta(hours=1)),
                           "last_day": attempt_times(now - dt.timedelta(days=1))},
         "channels_needing_reauth": channels_needing_reauth(),
+        "channels_expiring_soon": channels_expiring_soon(now),
         "latest_failures": latest_failures(),
         "queues": {},
         "workers": {"alive": 0, "threads": 0, "items": []},

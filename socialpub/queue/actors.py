@@ -1,6 +1,7 @@
 """The actors: ``publish`` (one claim, one network call, one write of the
-outcome), and two periodic ones run by the periodiq scheduler every minute:
-``reconcile`` (re-drives what the queue lost) and ``publish_due_posts``.
+outcome), and the periodic ones the periodiq scheduler runs: every minute
+``reconcile`` (re-drives what the queue lost) and ``publish_due_posts``; every
+15 minutes ``refresh_tokens`` (connected tokens about to expire).
 
 Actors receive ids, never content or tokens, and are safe to run twice: the
 claim is a conditional UPDATE, so a redelivered or duplicated message finds
@@ -24,6 +25,7 @@ from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
 from ..config import Settings
+from ..connecting import refresh
 from ..db import database
 from ..errors import PublicationFailed
 from ..intake import idempotency
@@ -54,7 +56,7 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     _settings = settings
     publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
     publish.queue_name = settings.queue_name
-    for actor in (publish, reconcile, publish_due_posts):
+    for actor in (publish, reconcile, publish_due_posts, refresh_tokens):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -283,3 +285,10 @@ def publish_due_posts():
     """Every minute: launch the scheduled posts due before the next sweep (see scheduling.py)."""
     with database.connection_context():
         scheduling.sweep(dt.timedelta(seconds=_settings.schedule_max_lateness_s))
+
+
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("*/15 * * * *"), max_retries=0)
+def refresh_tokens():
+    """Every 15 minutes: refresh the connected tokens about to expire (see connecting/refresh.py)."""
+    with database.connection_context():
+        refresh.refresh_due(_settings)

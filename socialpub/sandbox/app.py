@@ -44,6 +44,9 @@ Control endpoints:
     answer: ``code`` then names the fault), or every API request with
     ``all=1``: ``{"network", "method", "path", "status", "code",
     "started_at", "finished_at"}``.
+``POST /_sandbox/tokens/expire``
+    Every access token issued by the sandbox's OAuth endpoints (oauth.py)
+    expires now: the APIs answer them as expired.
 ``GET /_sandbox/image.jpg``
     A small valid JPEG (``?width=&height=``, up to 2048).
 """
@@ -58,6 +61,7 @@ from .graph import GraphVersion
 from .graph import bp as graph_bp
 from .image import jpeg_bytes
 from .linkedin import bp as linkedin_bp
+from .oauth import bp as linkedin_oauth_bp
 from .settings import NETWORKS
 from .state import HOLD_LIMIT, SandboxState
 from .whatsapp import bp as whatsapp_bp
@@ -82,6 +86,7 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     app.register_blueprint(graph_bp)
     app.register_blueprint(whatsapp_bp)
     app.register_blueprint(linkedin_bp)
+    app.register_blueprint(linkedin_oauth_bp)
     app.register_blueprint(control)
     app.after_request(log_request)
     return app
@@ -138,6 +143,12 @@ def requests_log():
     """Rejected API requests, or all of them with ``all=1``."""
     failed_only = request.args.get("all") not in ("1", "true")
     return jsonify(state().history("requests", request.args.get("network"), failed_only))
+
+
+@control.post("/tokens/expire")
+def expire_tokens():
+    """Every access token the sandbox's authorization server issued expires now."""
+    return jsonify(expired=state().expire_tokens())
 
 
 @control.get("/image.jpg")

@@ -61,7 +61,8 @@ def _token_error():
     if not token:
         return linkedin_error(401, "Empty oauth2 access token", service_code=65604,
                               code="EMPTY_ACCESS_TOKEN")
-    if token.startswith("expired"):
+    issued = state().token_info(token)
+    if token.startswith("expired") or (issued is not None and issued["expires_at"] < time.time()):
         return linkedin_error(401, "The token used in the request has expired", service_code=65602,
                               code="EXPIRED_ACCESS_TOKEN")
     if is_bad_token(token):

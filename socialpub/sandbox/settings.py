@@ -23,6 +23,8 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["container_status"] = None  # None: containers are FINISHED at once
     if network == "linkedin":
         config["reject_duplicates"] = True
+        # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
+        config["refresh_tokens"] = True
     return config
 
 
@@ -96,7 +98,7 @@ def check_changes(body) -> dict:
             change["fail"] = check_fail(network, change["fail"])
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
-        for flag in ("reject_duplicates", "hold"):
+        for flag in ("reject_duplicates", "hold", "refresh_tokens"):
             if not isinstance(change.get(flag, True), bool):
                 raise ValueError(f"{flag} must be true or false")
         changes[network] = change

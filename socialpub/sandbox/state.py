@@ -49,6 +49,9 @@ class SandboxState:
         self.containers = {}   # container id -> {account_id, image_url, caption, status}
         self.posts = {}        # (author, commentary) -> share URN, for LinkedIn duplicates
         self.uploads = {}      # upload key -> {image, owner, size}
+        self.grants = {}       # authorization code -> {client_id, redirect_uri, scopes, issued_at}
+        self.tokens = {}       # access token -> {client_id, scopes, expires_at, refresh_token}
+        self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
 
     # -- configuration -------------------------------------------------------------------
 
@@ -153,6 +156,62 @@ class SandboxState:
             return dict(self.held)
 
     # -- history -------------------------------------------------------------------------
+
+    # -- OAuth (the sandbox's authorization server; see oauth.py) -------------------------
+
+    def grant_code(self, client_id: str, redirect_uri: str, scopes: list) -> str:
+        """A new single-use authorization code."""
+        code = "AQ" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.grants[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "scopes": scopes,
+                                 "issued_at": time.time()}
+        return code
+
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str, lifetime_s: float):
+        """The grant of ``code`` if it is unused, unexpired and was made for this
+        client and redirect URI, else None; a code is used up even by a failed try."""
+        with self.lock:
+            grant = self.grants.pop(code, None)
+        if (grant is None or grant["client_id"] != client_id or grant["redirect_uri"] != redirect_uri
+                or time.time() - grant["issued_at"] > lifetime_s):
+            return None
+        return grant
+
+    def issue_token(self, client_id: str, scopes: list, lifetime_s: float, refresh_lifetime_s=None,
+                    refresh_token=None) -> dict:
+        """A new access token (and a refresh token when ``refresh_lifetime_s``)."""
+        now = time.time()
+        token = {"access_token": "AQV" + secrets.token_urlsafe(32), "expires_at": now + lifetime_s}
+        with self.lock:
+            if refresh_lifetime_s is not None:
+                refresh_token = refresh_token or "AQX" + secrets.token_urlsafe(32)
+                refresh = self.refresh_tokens.setdefault(
+                    refresh_token, {"client_id": client_id, "scopes": scopes, "expires_at": now + refresh_lifetime_s})
+                token.update(refresh_token=refresh_token, refresh_expires_at=refresh["expires_at"])
+            self.tokens[token["access_token"]] = {"client_id": client_id, "scopes": scopes,
+                                                  "expires_at": token["expires_at"]}
+        return token
+
+    def refresh_grant(self, refresh_token: str, client_id: str):
+        """The grant behind a live refresh token of this client, else None."""
+        with self.lock:
+            grant = self.refresh_tokens.get(refresh_token)
+        if grant is None or grant["client_id"] != client_id or grant["expires_at"] < time.time():
+            return None
+        return grant
+
+    def token_info(self, access_token: str):
+        """``{scopes, expires_at, …}`` of a token the sandbox issued, else None
+        (tokens it did not issue, such as the demo channels', are taken as they are)."""
+        with self.lock:
+            return copy.deepcopy(self.tokens.get(access_token))
+
+    def expire_tokens(self) -> int:
+        """Make every access token issued so far expired (for tests of expiry)."""
+        with self.lock:
+            for token in self.tokens.values():
+                token["expires_at"] = 0.0
+            return len(self.tokens)
 
     def record(self, epoch: int, item: dict):
         with self.lock:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from ..connecting import refresh
+from ..connecting.oauth import client
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
 from ..models import Channel
@@ -17,7 +19,9 @@ from .blueprint import bp
 def channels():
     """Every channel with its network, state and last success."""
     items = list(Channel.select().order_by(Channel.network, Channel.id))
-    return render_template("web/channels.html", channels=items)
+    return render_template("web/channels.html", channels=items,
+                           connectable={"linkedin": client("linkedin") is not None},
+                           expiring={c.id for c in items if refresh.expiring_soon(c)})
 
 
 def token_hint(channel) -> str | None:

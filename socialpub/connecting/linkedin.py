@@ -1,0 +1,78 @@
+"""LinkedIn's side of a connection: which scopes each choice asks for, and
+who the token belongs to — the member (``/v2/userinfo``, Sign In with LinkedIn
+using OpenID Connect) and the organization pages they administer
+(``/rest/organizationAcls`` and ``/rest/organizations/{id}``, Community
+Management API)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..networks.base import DEFAULT_LINKEDIN_VERSION, ErrorKind, PublishError, Timeouts
+from ..networks.http import json_body, send
+from ..networks.linkedin import linkedin_error
+
+#: What each choice asks for, and no more (LinkedIn asks the person for all of
+#: a request's scopes at once): who they are, and the right to post.
+SCOPES = {
+    "member": ("openid", "profile", "w_member_social"),
+    "organization": ("openid", "profile", "r_organization_admin", "w_organization_social"),
+}
+#: What each scope is for, in the words shown when one was not granted.
+PURPOSE = {
+    "openid": "to know who connected the account",
+    "profile": "to show the account's name and picture",
+    "w_member_social": "to publish posts on your profile",
+    "r_organization_admin": "to list the pages you administer",
+    "w_organization_social": "to publish posts on those pages",
+}
+TIMEOUTS = Timeouts(connect=5, read=15)
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account a token may publish to."""
+
+    account_id: str
+    name: str
+    picture_url: str | None = None
+
+
+def missing_scopes(choice: str, granted: str | None) -> list:
+    """The scopes of ``choice`` that LinkedIn did not grant (``granted`` as the
+    token endpoint answers it: comma- or space-separated)."""
+    have = set((granted or "").replace(",", " ").split())
+    return [s for s in SCOPES[choice] if s not in have]
+
+
+def accounts(api_url: str, token: str, choice: str) -> list:
+    """The member (``choice`` "member") or the pages they administer.
+
+    Raises:
+      PublishError: LinkedIn refused or did not answer, in its words.
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    me = _get(f"{api_url}/v2/userinfo", headers)
+    if choice == "member":
+        return [Account(f"urn:li:person:{me['sub']}", me.get("name") or me["sub"], me.get("picture"))]
+    rest = dict(headers, **{"LinkedIn-Version": DEFAULT_LINKEDIN_VERSION, "X-Restli-Protocol-Version": "2.0.0"})
+    acls = _get(f"{api_url}/rest/organizationAcls", rest,
+                params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
+    found = []
+    for element in acls.get("elements") or []:
+        urn = element.get("organization") or ""
+        if not urn.startswith("urn:li:organization:"):
+            continue
+        page = _get(f"{api_url}/rest/organizations/{urn.rsplit(':', 1)[1]}", rest)
+        found.append(Account(urn, page.get("localizedName") or urn))
+    return found
+
+
+def _get(url, headers, params=None) -> dict:
+    response = send("linkedin", TIMEOUTS, "GET", url, headers=headers, params=params)
+    if response.status_code >= 400:
+        raise linkedin_error(response)
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise PublishError("linkedin", f"{url.split('?')[0]} answered {response.text[:100]!r}, not JSON",
+                           kind=ErrorKind.TRANSIENT, http_status=response.status_code)
+    return body
