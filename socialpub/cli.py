@@ -154,7 +154,6 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
 
             env.update(LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
                        LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", LINKEDIN_API_URL=sandbox_url)
-    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable

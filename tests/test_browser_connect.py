@@ -5,15 +5,14 @@ import pytest
 
 from socialpub import db
 from socialpub.models import Channel
-from socialpub.sandbox.oauth import LINKEDIN_APP
 
 from .test_browser import browser, chrome, live_server, screenshot, wait  # noqa: F401 (fixtures)
+from .test_connect_linkedin import with_sandbox_linkedin
 
 
 @pytest.fixture
 def settings(settings, sandbox):
-    return settings.with_(linkedin_client_id=LINKEDIN_APP[0], linkedin_client_secret=LINKEDIN_APP[1],
-                          linkedin_oauth_url=f"{sandbox.url}/oauth/v2", linkedin_api_url=sandbox.url)
+    return with_sandbox_linkedin(settings, sandbox)
 
 
 def test_a_person_connects_linkedin_pages_by_clicking(browser, live_server, sandbox):  # noqa: F811

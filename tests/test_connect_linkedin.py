@@ -20,11 +20,15 @@ from .web_helpers import page
 MEMBER_URN = "urn:li:person:782bbtaQ"
 
 
-@pytest.fixture
-def settings(settings, sandbox):
-    """The app's LinkedIn credentials are the sandbox app's."""
+def with_sandbox_linkedin(settings, sandbox):
+    """``settings`` whose LinkedIn app is the sandbox's, as ``socialpub up`` sets it."""
     return settings.with_(linkedin_client_id=LINKEDIN_APP[0], linkedin_client_secret=LINKEDIN_APP[1],
                           linkedin_oauth_url=f"{sandbox.url}/oauth/v2", linkedin_api_url=sandbox.url)
+
+
+@pytest.fixture
+def settings(settings, sandbox):
+    return with_sandbox_linkedin(settings, sandbox)
 
 
 def start(client, choice):

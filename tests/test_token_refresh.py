@@ -12,16 +12,13 @@ from socialpub import db
 from socialpub.connecting import refresh
 from socialpub.models import Channel, ChannelState, utcnow
 
-from .test_connect_linkedin import channels, connect
+from .test_connect_linkedin import channels, connect, with_sandbox_linkedin
 from .web_helpers import page
 
 
 @pytest.fixture
 def settings(settings, sandbox):
-    from socialpub.sandbox.oauth import LINKEDIN_APP
-
-    return settings.with_(linkedin_client_id=LINKEDIN_APP[0], linkedin_client_secret=LINKEDIN_APP[1],
-                          linkedin_oauth_url=f"{sandbox.url}/oauth/v2", linkedin_api_url=sandbox.url)
+    return with_sandbox_linkedin(settings, sandbox)
 
 
 @pytest.fixture
