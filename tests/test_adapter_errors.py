@@ -248,3 +248,11 @@ def test_a_lost_answer_to_an_instagram_container_creation_is_not_ambiguous(sandb
 def test_an_adapter_without_a_way_to_look_is_unverifiable():
     with pytest.raises(Unverifiable):
         Adapter().find_published(Target("x", "1", "t", "http://127.0.0.1:1"), Content("x"), utcnow())
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_every_adapter_takes_what_the_actor_passes_when_it_looks_for_an_earlier_attempt(network):
+    import inspect
+
+    parameters = inspect.signature(get_adapter(network).find_published).parameters
+    assert {"resume", "held_elsewhere"} <= set(parameters)

@@ -16,6 +16,8 @@ from .base import (
     Adapter,
     Content,
     ErrorKind,
+    HeldElsewhere,
+    Identity,
     NetworkLimits,
     Published,
     PublishError,
@@ -34,6 +36,13 @@ class WhatsAppAdapter(Adapter):
     network = "whatsapp"
     #: Text bodies take 4096 characters, image captions 1024.
     limits = NetworkLimits(max_text=4096, max_caption=1024)
+
+    def identify(self, target: Target) -> Identity:
+        """The business number: ``GET /{phone-number-id}`` (verified name, display number, quality)."""
+        body = graph_call(self.network, self.timeouts, "GET", f"{target.base_url.rstrip('/')}/{target.account_id}",
+                          token=target.token, params={"fields": "verified_name,display_phone_number,quality_rating"})
+        number, name = body.get("display_phone_number"), body.get("verified_name")
+        return Identity(name=f"{name} ({number})" if name and number else (name or number))
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
@@ -63,7 +72,8 @@ class WhatsAppAdapter(Adapter):
         return Published(external_id=",".join(delivered.values()))
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
-                       resume: Optional[dict] = None) -> Optional[Published]:
+                       resume: Optional[dict] = None,
+                       held_elsewhere: HeldElsewhere = lambda ids: set()) -> Optional[Published]:
         """Never answers: the Cloud API cannot list sent messages.
 
         Raises:
