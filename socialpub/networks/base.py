@@ -152,6 +152,14 @@ class Content:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who an account is, as its network says: checked before a channel is saved."""
+
+    name: Optional[str]
+    picture_url: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Published:
     """A network's receipt for a published item."""
 
@@ -252,6 +260,15 @@ class Adapter:
 
         Raises:
           PublishError: the call failed; ``kind`` says whether to retry.
+        """
+        raise NotImplementedError
+
+    def identify(self, target: Target) -> Identity:  # pragma: no cover
+        """One read call with ``target``'s token: the account's name and picture.
+
+        Raises:
+          PublishError: the network refused the token or the account (AUTH,
+            PERMANENT), or did not answer (TRANSIENT).
         """
         raise NotImplementedError
 

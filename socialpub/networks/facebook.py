@@ -14,6 +14,7 @@ from .base import (
     Adapter,
     Content,
     HeldElsewhere,
+    Identity,
     NetworkLimits,
     Published,
     Target,
@@ -73,6 +74,13 @@ class FacebookAdapter(Adapter):
             post_id = field(self.network, body, "id")
         logger.info("Published Facebook post %s on page %s.", post_id, target.account_id)
         return Published(external_id=str(post_id), url=post_url(post_id))
+
+    def identify(self, target: Target) -> Identity:
+        """The Page's name and picture: ``GET /{page-id}?fields=name,picture``."""
+        body = graph_call(self.network, self.timeouts, "GET", f"{target.base_url.rstrip('/')}/{target.account_id}",
+                          token=target.token, params={"fields": "name,picture"})
+        picture = body.get("picture", {}).get("data", {}) if isinstance(body.get("picture"), dict) else {}
+        return Identity(name=body.get("name"), picture_url=picture.get("url") if isinstance(picture, dict) else None)
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
                        resume: Optional[dict] = None,

@@ -20,6 +20,7 @@ from .base import (
     Content,
     ErrorKind,
     HeldElsewhere,
+    Identity,
     NetworkLimits,
     Published,
     PublishError,
@@ -92,6 +93,13 @@ class InstagramAdapter(Adapter):
         if checkpoint is not None:
             checkpoint({"container_id": container_id})
         return self.publish_container(target, container_id)
+
+    def identify(self, target: Target) -> Identity:
+        """The professional account: ``GET /{ig-user-id}?fields=username,name,profile_picture_url``."""
+        body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{target.account_id}",
+                          token=target.token, params={"fields": "username,name,profile_picture_url"})
+        name = f"@{body['username']}" if body.get("username") else body.get("name")
+        return Identity(name=name, picture_url=body.get("profile_picture_url"))
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
                        resume: Optional[dict] = None,
