@@ -77,6 +77,14 @@ class BrokerUnavailable(AppError):
     code = "queue_unavailable"
 
 
+class NetworkUnreachable(AppError):
+    """A network that had to be asked before anything is stored (checking a
+    channel's token) did not answer; nothing was stored (502)."""
+
+    status = 502
+    code = "network_unreachable"
+
+
 class PublicationFailed(Exception):
     """Raised by the publish actor when a publication has failed for good:
     declared in the actor's ``throws`` so Dramatiq does not retry it."""

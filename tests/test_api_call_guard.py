@@ -10,15 +10,32 @@ from socialpub.models import Attempt, Publication
 
 
 @pytest.mark.settings(outbound_allow=("127.0.0.2/32",))
-def test_a_channel_pointed_at_a_refused_address_fails_without_a_request_reaching_it(client, app, drain):
+def test_a_channel_pointed_at_a_refused_address_is_refused_without_a_request_reaching_it(client):
+    internal = socket.create_server(("127.0.0.1", 0))  # "an internal service"
+    internal.setblocking(False)
+    with internal:
+        response = client.post("/api/channels", json={
+            "network": "facebook", "account_id": "123", "token": "page-token-123456",
+            "base_url": f"http://127.0.0.1:{internal.getsockname()[1]}/internal/admin"})
+        with pytest.raises(BlockingIOError):  # no connection is waiting to be accepted
+            internal.accept()
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "base_url" and "127.0.0.1 is a loopback address" in error["message"]
+
+
+@pytest.mark.settings(outbound_allow=("127.0.0.2/32",))
+def test_a_channel_stored_pointing_at_a_refused_address_fails_without_a_request_reaching_it(client, app, drain):
+    from socialpub.intake.channels import create_channel
+
     internal = socket.create_server(("127.0.0.1", 0))  # "an internal service"
     internal.setblocking(False)
     with internal:
         port = internal.getsockname()[1]
-        channel = client.post("/api/channels", json={
-            "network": "facebook", "account_id": "123", "token": "page-token-123456",
-            "base_url": f"http://127.0.0.1:{port}/internal/admin"}).get_json()
-        created = client.post("/api/posts", json={"text": "Hi", "channels": [channel["id"]], "publish": True})
+        with db.database.connection_context():  # stored before channels were checked on saving
+            channel = create_channel({"network": "facebook", "account_id": "123", "token": "page-token-123456",
+                                      "base_url": f"http://127.0.0.1:{port}/internal/admin"})
+        created = client.post("/api/posts", json={"text": "Hi", "channels": [channel.id], "publish": True})
         assert created.status_code == 201
         drain()
         with pytest.raises(BlockingIOError):  # no connection is waiting to be accepted

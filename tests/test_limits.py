@@ -209,8 +209,8 @@ def test_a_channel_past_a_limit_is_refused_naming_the_field_and_stores_nothing(c
     assert rows() == before
 
 
-def test_fifty_recipients_are_taken(client):
-    response = client.post("/api/channels", json={**CHANNEL, "network": "whatsapp",
+def test_fifty_recipients_are_taken(client, sandbox):
+    response = client.post("/api/channels", json={**CHANNEL, "network": "whatsapp", "base_url": f"{sandbox.url}/v24.0",
                                                   "recipients": [f"+1650555{i:04d}" for i in range(50)]})
     assert response.status_code == 201
 

@@ -42,16 +42,27 @@ def test_channels_are_listed_with_network_state_and_last_success(app, form_clien
     assert TOKEN not in html and TOKEN[-4:] not in html
 
 
-def test_adding_a_channel_from_the_form_stores_it(form_client):
+def test_adding_a_channel_from_the_form_stores_it(form_client, sandbox):
     response = form_client.post("/channels/new", data={
         "network": "whatsapp", "name": "Support line", "account_id": "106540352242922", "token": TOKEN,
-        "recipients": "+16505551234\r\n+44 7700 900123\r\n", "enabled": "1"})
+        "base_url": f"{sandbox.url}/v24.0", "recipients": "+16505551234\r\n+44 7700 900123\r\n",
+        "enabled": "1"})
     assert response.status_code == 302
     with db.database.connection_context():
         channel = Channel.get()
     assert (channel.network, channel.name, channel.token) == ("whatsapp", "Support line", TOKEN)
     assert channel.recipients == ["+16505551234", "+447700900123"]
-    assert channel.base_url == "https://graph.facebook.com/v24.0"
+    assert channel.base_url == f"{sandbox.url}/v24.0"
+
+
+def test_a_token_the_network_refuses_comes_back_next_to_the_token_field(form_client, sandbox):
+    response = form_client.post("/channels/new", data={
+        "network": "facebook", "account_id": "546349135390552", "token": "expired-page-token",
+        "base_url": f"{sandbox.url}/v24.0", "enabled": "1"})
+    assert response.status_code == 422
+    assert any("Session has expired" in message for message in field_errors(page(response), "token"))
+    with db.database.connection_context():
+        assert Channel.select().count() == 0
 
 
 def test_a_refused_channel_keeps_the_input_but_never_echoes_the_token(form_client):
@@ -93,19 +104,27 @@ def test_editing_without_a_token_keeps_the_token_and_the_state(form_client):
     assert (stored.name, stored.token, stored.state) == ("Renamed", TOKEN, ChannelState.NEEDS_REAUTH)
 
 
-def test_a_new_token_from_the_edit_form_makes_the_channel_active_again(form_client):
-    channel = make_channel()
+def test_a_new_token_from_the_edit_form_makes_the_channel_active_again(form_client, sandbox):
+    channel = make_channel(base_url=f"{sandbox.url}/v24.0")
     set_needs_reauth(channel.id, "Error validating access token")
     html = page(form_client.get(f"/channels/{channel.id}/edit"))
     assert "Error validating access token" in html
     response = form_client.post(f"/channels/{channel.id}/edit", data={
-        "name": "Our page", "account_id": "1234", "token": "new-token", "base_url": "", "enabled": "1"},
-        follow_redirects=True)
+        "name": "Our page", "account_id": "1234", "token": "new-token", "base_url": f"{sandbox.url}/v24.0",
+        "enabled": "1"}, follow_redirects=True)
     assert "It is active again." in page(response)
     with db.database.connection_context():
         stored = Channel.get_by_id(channel.id)
     assert (stored.token, stored.state, stored.state_reason) == ("new-token", ChannelState.ACTIVE, None)
-    assert stored.base_url == "https://graph.facebook.com/v24.0"
+    # A new token that the network refuses changes nothing.
+    set_needs_reauth(channel.id, "Error validating access token")
+    refused = form_client.post(f"/channels/{channel.id}/edit", data={
+        "name": "Our page", "account_id": "1234", "token": "expired-again", "base_url": f"{sandbox.url}/v24.0",
+        "enabled": "1"})
+    assert refused.status_code == 422
+    with db.database.connection_context():
+        assert (Channel.get_by_id(channel.id).token, Channel.get_by_id(channel.id).state) == (
+            "new-token", ChannelState.NEEDS_REAUTH)
 
 
 def test_a_channel_can_be_disabled_and_is_then_not_offered_on_the_compose_page(form_client):

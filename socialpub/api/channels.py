@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
+from ..connecting import verify
 from ..errors import NotFound
 from ..intake import channels as channel_service
 from ..models import Channel
@@ -20,7 +21,7 @@ def list_channels():
 @bp.post("/channels")
 def create_channel():
     """Connect an account on one network."""
-    channel = channel_service.create_channel(json_body())
+    channel = channel_service.create_channel(json_body(), identify=verify.this_apps_check())
     response = jsonify(serialize.channel(channel))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_channel", channel_id=channel.id)

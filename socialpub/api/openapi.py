@@ -102,6 +102,9 @@ def schemas() -> dict:
             "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
+            "picture_url": {**nullable(STRING), "description": "The account's picture, as its network gives it."},
+            "token_expires_at": {**nullable(TIME), "description": "When the token expires, where the network "
+                                                                  "said (accounts connected by their OAuth flow)."},
             "token_set": {"type": "boolean", "description": "Tokens are write-only: never shown."},
             "created_at": TIME, "updated_at": TIME,
         }),
@@ -160,13 +163,14 @@ def error_responses(max_body: int) -> dict:
         "Unprocessable": "Well-formed, but it cannot be done: content a network would refuse "
                          "(`details` lists every problem), an unknown channel, a time in the past.",
         "Unavailable": "The database or the queue is unreachable; nothing changed.",
+        "NetworkUnreachable": "The network could not be asked (checking a channel's token); nothing was saved.",
     }
     return {name: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
             for name, text in said.items()}
 
 
 ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
-               415: "NotJson", 422: "Unprocessable", 503: "Unavailable"}
+               415: "NotJson", 422: "Unprocessable", 502: "NetworkUnreachable", 503: "Unavailable"}
 
 
 def operation(summary: str, status: int, schema: str, *errors: int, body=None, body_required=True,
@@ -242,7 +246,8 @@ def document(cfg) -> dict:
             422, body="Empty", body_required=False, params=[publication_id, IDEMPOTENCY_KEY])},
         "/api/channels": {
             "get": operation("Every channel (tokens never shown)", 200, "ChannelList"),
-            "post": operation("Connect an account", 201, "Channel", 422, body="CreateChannel"),
+            "post": operation("Connect an account, checked with its network first (one read call with "
+                              "its token)", 201, "Channel", 422, 502, body="CreateChannel"),
         },
         "/api/channels/{channel_id}": {"get": operation("One channel", 200, "Channel", 404,
                                                         params=[channel_id])},

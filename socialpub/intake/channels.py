@@ -115,17 +115,27 @@ def parse_channel(data) -> dict:
     return values
 
 
-def create_channel(data) -> Channel:
+def create_channel(data, identify=None) -> Channel:
+    """Store a channel from ``data`` (a create-channel request). ``identify``
+    (connecting.verify.identify, bound to settings) checks it with its network
+    first: the channel takes the account's name there when ``data`` names none.
+
+    Raises:
+      AppError: a field is malformed, or the network refused the token or account.
+    """
     values = parse_channel(data)
+    if identify is not None:
+        _identified(values, identify, keep_name=bool(_text(data, "name", required=False)))
     now = utcnow()
     return Channel.create(created_at=now, updated_at=now, **values)
 
 
-def update_channel(channel: Channel, data) -> Channel:
+def update_channel(channel: Channel, data, identify=None) -> Channel:
     """Change a channel: ``data`` holds the fields to change, as for
     :func:`create_channel`; the network cannot change. A missing or empty
     ``token`` keeps the stored one (tokens are write-only, so a form never has
-    it). A new token is a re-authorisation: the channel becomes active again.
+    it). A new token is a re-authorisation: the channel becomes active again,
+    once ``identify`` (as for :func:`create_channel`) has checked it.
 
     Raises:
       InvalidInput: a field is malformed, or ``network`` differs.
@@ -150,11 +160,21 @@ def update_channel(channel: Channel, data) -> Channel:
         # Otherwise whoever can edit a channel could send its stored token to a host of theirs.
         raise InvalidInput(f"token: changing {moved[0]} needs the token again", field="token")
     values = parse_channel(merged)
+    if new_token is not None and identify is not None:
+        _identified(values, identify, keep_name=True)
     values["updated_at"] = utcnow()
     if new_token is not None:
         values.update(state=ChannelState.ACTIVE, state_reason=None)
     Channel.update(**values).where(Channel.id == channel.id).execute()
     return Channel.get_by_id(channel.id)
+
+
+def _identified(values: dict, identify, keep_name: bool):
+    """Ask the network who the account is; its name unless ``keep_name``, and its picture."""
+    identity = identify(values)
+    if identity.name and not keep_name:
+        values["name"] = identity.name[:MAX_LENGTHS["name"]]
+    values["picture_url"] = identity.picture_url
 
 
 def sandbox_channels(sandbox_url: str) -> list:

@@ -21,6 +21,7 @@ from .base import (
     Content,
     ErrorKind,
     HeldElsewhere,
+    Identity,
     NetworkLimits,
     Published,
     PublishError,
@@ -133,6 +134,29 @@ class LinkedInAdapter(Adapter):
                                "header", kind=ErrorKind.PERMANENT, http_status=response.status_code)
         logger.info("Published LinkedIn post %s for %s.", urn, target.account_id)
         return Published(external_id=urn, url=post_url(urn))
+
+    def identify(self, target: Target) -> Identity:
+        """The member (``GET /v2/userinfo``) or the organization
+        (``GET /rest/organizations/{id}``) the token posts as. A token valid
+        for posting but without the scope to read the name (LinkedIn's 403)
+        gives no name rather than a refusal.
+
+        Raises:
+          PublishError: LinkedIn refused the token (401) or did not answer.
+        """
+        kind, _, key = target.account_id.rpartition(":")
+        if kind == "urn:li:person":
+            url = f"{_base(target)}/v2/userinfo"
+        else:
+            url = f"{_base(target)}/rest/organizations/{key}"
+        response = send(self.network, self.timeouts, "GET", url, headers=_headers(target))
+        if response.status_code == 403:
+            return Identity(name=None)
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        return Identity(name=body.get("name") or body.get("localizedName"), picture_url=body.get("picture"))
 
     def find_published(self, target: Target, content: Content, since: datetime.datetime,
                        resume: Optional[dict] = None,

@@ -128,14 +128,40 @@ def _container_status(container: dict) -> str:
     return state().setting("instagram", "container_status") or container["status"]
 
 
+#: What a read of an account's node answers, by the fields that say which kind
+#: it is: a WhatsApp business number, an Instagram professional account, a Page.
+ACCOUNT_NODES = (
+    ("whatsapp", {"verified_name", "display_phone_number", "quality_rating"},
+     lambda node_id, base: {"id": node_id, "verified_name": "Sandbox WhatsApp",
+                            "display_phone_number": "+1 650-555-0100", "quality_rating": "GREEN",
+                            "code_verification_status": "VERIFIED"}),
+    ("instagram", {"username", "profile_picture_url"},
+     lambda node_id, base: {"id": node_id, "username": "sandbox_ig", "name": "Sandbox Instagram",
+                            "profile_picture_url": f"{base}/_sandbox/image.jpg?width=150&height=150"}),
+    ("facebook", {"name", "picture"},
+     lambda node_id, base: {"id": node_id, "name": "Sandbox Page", "picture": {"data": {
+         "url": f"{base}/_sandbox/image.jpg?width=50&height=50", "height": 50, "width": 50,
+         "is_silhouette": False}}}),
+)
+
+
 @bp.get("/<gv:version>/<container_id>")
 @endpoint("instagram")
 def read_container(version, container_id):
-    """Read a container's requested ``fields`` (``status_code``, ``status``)."""
+    """Read a container's requested ``fields`` (``status_code``, ``status``) — or,
+    for an id that is no container, the account node those fields ask for
+    (a Page's ``name,picture``, an IG user's ``username``, a phone number's
+    ``verified_name``), for any numeric id."""
     values, error = _params("instagram")
     if error:
         return error
     container = state().get("containers", container_id)
+    fields = {f.strip() for f in values.get("fields", "").split(",") if f.strip()}
+    if container is None and container_id.isdigit():
+        for _, kind, node in ACCOUNT_NODES:
+            if fields & kind:
+                answer = node(container_id, request.host_url.rstrip("/"))
+                return jsonify({k: v for k, v in answer.items() if k in fields | {"id"}})
     if container is None:
         return graph_param_error("instagram", f"Unsupported get request. Object with ID "
                                  f"'{container_id}' does not exist", subcode=33)

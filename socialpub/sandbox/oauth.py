@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, request
 
-from .common import bearer_token, state
+from .common import bearer_token, is_bad_token, state
 from .errors import linkedin_error
 
 bp = Blueprint("linkedin_oauth", __name__)
@@ -140,11 +140,16 @@ def access_token():
 
 
 def _member_token(*needed):
-    """``(scopes, None)`` for a live token the sandbox issued with one of ``needed``, or ``(None, error)``."""
+    """``(scopes, None)`` for a live token with one of ``needed``, or ``(None, error)``. A
+    token the sandbox did not issue (a pasted one, the demo's) is taken with every scope,
+    as the posts endpoint takes it; "invalid-token" and "expired…" are refused."""
     token = bearer_token()
-    info = state().token_info(token) if token else None
-    if info is None:
-        return None, linkedin_error(401, "Invalid access token", service_code=65600, code="INVALID_ACCESS_TOKEN")
+    if not token or is_bad_token(token):
+        expired = bool(token) and token.startswith("expired")
+        return None, linkedin_error(401, "The token used in the request has expired" if expired
+                                    else "Invalid access token", service_code=65602 if expired else 65600,
+                                    code="EXPIRED_ACCESS_TOKEN" if expired else "INVALID_ACCESS_TOKEN")
+    info = state().token_info(token) or {"scopes": list(SCOPE_WORDS), "expires_at": float("inf")}
     if info["expires_at"] < time.time():
         return None, linkedin_error(401, "The token used in the request has expired", service_code=65602,
                                     code="EXPIRED_ACCESS_TOKEN")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from ..connecting import refresh
+from ..connecting import refresh, verify
 from ..connecting.oauth import client
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
@@ -64,7 +64,7 @@ def new_channel():
     network = request.form.get("network", "")
     data = dict(forms.channel_request(request.form, network), network=network)
     try:
-        channel = channel_service.create_channel(data)
+        channel = channel_service.create_channel(data, identify=verify.this_apps_check())
     except AppError as exc:
         return render_form(None, submitted_values(network), forms.channel_errors(exc), 422)
     flash(f"Channel “{channel.name}” added.", "success")
@@ -81,7 +81,7 @@ def edit_channel(channel_id):
         return render_form(channel, channel_values(channel))
     data = forms.channel_request(request.form, channel.network)
     try:
-        updated = channel_service.update_channel(channel, data)
+        updated = channel_service.update_channel(channel, data, identify=verify.this_apps_check())
     except AppError as exc:
         return render_form(channel, submitted_values(channel.network), forms.channel_errors(exc), 422)
     note = " It is active again." if data["token"] and channel.state != updated.state else ""

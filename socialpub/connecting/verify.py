@@ -1,0 +1,49 @@
+"""A channel is checked with its network before it is saved: one read call
+with its token (the adapter's ``identify``). A token or account the network
+refuses is refused at once, in the network's words, and nothing is stored;
+a network that does not answer stores nothing either (502)."""
+from __future__ import annotations
+
+import functools
+
+from flask import current_app
+
+from ..config import Settings
+from ..errors import NetworkUnreachable, Unprocessable
+from ..networks import ErrorKind, PublishError, Target, get_adapter
+from ..networks.base import Identity, Timeouts
+
+#: A person waits on this call: shorter than a publication's timeouts.
+TIMEOUTS = Timeouts(connect=5, read=10)
+
+
+def identify(values: dict, settings: Settings) -> Identity:
+    """Who the channel of ``values`` (as intake.channels.parse_channel returns
+    them) is on its network.
+
+    Raises:
+      Unprocessable: the network refused the token or the account (field ``token``
+        or ``account_id``).
+      NetworkUnreachable: the network did not answer, or answered an error of its own.
+    """
+    network = values["network"]
+    target = Target(network=network, account_id=values["account_id"], token=values["token"],
+                    base_url=values["base_url"], recipients=tuple(values.get("recipients") or ()),
+                    api_version=values.get("api_version"))
+    try:
+        return get_adapter(network, TIMEOUTS, settings.outbound_allow).identify(target)
+    except PublishError as exc:
+        words = exc.redact(values["token"]).message
+        if exc.kind is ErrorKind.AUTH:
+            raise Unprocessable(f"token: {network.capitalize()} refused it: {words}", field="token") from None
+        if exc.kind is ErrorKind.PERMANENT:
+            field = "base_url" if exc.http_status is None else "account_id"
+            raise Unprocessable(f"{field}: {network.capitalize()} refused the account: {words}",
+                                field=field) from None
+        raise NetworkUnreachable(f"{network.capitalize()} could not be asked whether the token works "
+                                 f"({words}); nothing was saved, try again") from None
+
+
+def this_apps_check():
+    """:func:`identify` with this app's settings: what the channel routes pass to intake.channels."""
+    return functools.partial(identify, settings=current_app.extensions["socialpub"])
