@@ -36,10 +36,12 @@ def identify(values: dict, settings: Settings) -> Identity:
         words = exc.redact(values["token"]).message
         if exc.kind is ErrorKind.AUTH:
             raise Unprocessable(f"token: {network.capitalize()} refused it: {words}", field="token") from None
+        if exc.kind is ErrorKind.PERMANENT and exc.http_status is None:
+            # Refused before any answer: the address is not one the app may call.
+            raise Unprocessable(f"base_url: {words}", field="base_url") from None
         if exc.kind is ErrorKind.PERMANENT:
-            field = "base_url" if exc.http_status is None else "account_id"
-            raise Unprocessable(f"{field}: {network.capitalize()} refused the account: {words}",
-                                field=field) from None
+            raise Unprocessable(f"account_id: {network.capitalize()} refused the account: {words}",
+                                field="account_id") from None
         raise NetworkUnreachable(f"{network.capitalize()} could not be asked whether the token works "
                                  f"({words}); nothing was saved, try again") from None
 
