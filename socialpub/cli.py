@@ -148,12 +148,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         # which the workers refuse unless it is allowed: its port alone, not the
         # Redis or the web app beside it.
         env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
-        if not settings.linkedin_client_id:
-            # "Connect LinkedIn" goes through the sandbox's dialog, as the sandbox's own app.
-            from .sandbox.oauth import LINKEDIN_APP
-
-            env.update(LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
-                       LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", LINKEDIN_API_URL=sandbox_url)
+        env.update(sandbox_apps(settings, sandbox_url))
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable
@@ -217,6 +212,26 @@ def _ready_banner(web_url, instance_dir) -> str:
                f"(kept in {first_user.path(instance_dir)} until you change it on the Account page)"
                if password else f"Sign in at {web_url}")
     return f"\nsocialpub is ready. {sign_in}\n"
+
+
+def sandbox_apps(settings, sandbox_url: str) -> dict:
+    """The environment that makes "Connect …" go through the sandbox's dialogs, as
+    the sandbox's own apps — for each network whose real app is not configured."""
+    from .sandbox.meta_apps import FACEBOOK_APP, INSTAGRAM_APP
+    from .sandbox.oauth import LINKEDIN_APP
+
+    env = {}
+    if not settings.linkedin_client_id:
+        env.update(LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
+                   LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", LINKEDIN_API_URL=sandbox_url)
+    if not settings.facebook_app_id:
+        env.update(FACEBOOK_APP_ID=FACEBOOK_APP[0], FACEBOOK_APP_SECRET=FACEBOOK_APP[1],
+                   FACEBOOK_DIALOG_URL=sandbox_url, FACEBOOK_GRAPH_URL=sandbox_url)
+    if not settings.instagram_app_id:
+        env.update(INSTAGRAM_APP_ID=INSTAGRAM_APP[0], INSTAGRAM_APP_SECRET=INSTAGRAM_APP[1],
+                   INSTAGRAM_DIALOG_URL=sandbox_url, INSTAGRAM_TOKEN_URL=sandbox_url,
+                   INSTAGRAM_GRAPH_URL=sandbox_url)
+    return env
 
 
 def _metrics_env(env, instance_dir, host, port):

@@ -131,6 +131,21 @@ class Settings:
     linkedin_client_secret: str = field(default="", repr=False)
     linkedin_oauth_url: str = "https://www.linkedin.com/oauth/v2"
     linkedin_api_url: str = "https://api.linkedin.com"
+    #: The Meta app for "Connect Facebook Pages" and Instagram through Facebook
+    #: Login; a Facebook Login for Business configuration id, when set, is sent
+    #: instead of the permissions. The dialog's and Graph's addresses.
+    facebook_app_id: str = ""
+    facebook_app_secret: str = field(default="", repr=False)
+    facebook_config_id: str = ""
+    facebook_dialog_url: str = "https://www.facebook.com"
+    facebook_graph_url: str = "https://graph.facebook.com"
+    #: The Instagram app of "Instagram Login" (the Instagram App ID and secret of
+    #: the Meta app's Instagram product), its dialog, token endpoint and Graph host.
+    instagram_app_id: str = ""
+    instagram_app_secret: str = field(default="", repr=False)
+    instagram_dialog_url: str = "https://www.instagram.com"
+    instagram_token_url: str = "https://api.instagram.com"
+    instagram_graph_url: str = "https://graph.instagram.com"
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -172,9 +187,8 @@ class Settings:
                     raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
         if env.get("PUBLISH_QUEUE"):
             values["queue_name"] = env["PUBLISH_QUEUE"]
-        for name, var in (("public_base_url", "PUBLIC_BASE_URL"), ("linkedin_client_id", "LINKEDIN_CLIENT_ID"),
-                          ("linkedin_client_secret", "LINKEDIN_CLIENT_SECRET"),
-                          ("linkedin_oauth_url", "LINKEDIN_OAUTH_URL"), ("linkedin_api_url", "LINKEDIN_API_URL")):
+        for name in OAUTH_SETTINGS:
+            var = name.upper()
             if env.get(var):
                 values[name] = env[var].strip().rstrip("/")
         values["outbound_allow"] = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
@@ -201,6 +215,10 @@ class Settings:
                 return f"{name} must be positive"
         return None
 
+    def app_secrets(self) -> dict:
+        """The secret of each Meta app a channel may be connected through (for ``appsecret_proof``)."""
+        return {"facebook": self.facebook_app_secret, "instagram": self.instagram_app_secret}
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -223,6 +241,13 @@ class Settings:
 
         return (instance_secret(Path(self.instance_dir) / "encryption_key",
                                  lambda: Fernet.generate_key().decode()),)
+
+
+#: Settings read from the environment variable of the same name in capitals.
+OAUTH_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secret", "linkedin_oauth_url",
+                  "linkedin_api_url", "facebook_app_id", "facebook_app_secret", "facebook_config_id",
+                  "facebook_dialog_url", "facebook_graph_url", "instagram_app_id", "instagram_app_secret",
+                  "instagram_dialog_url", "instagram_token_url", "instagram_graph_url")
 
 
 def instance_secret(path: Path, generate) -> str:

@@ -85,6 +85,14 @@ class Channel(BaseModel):
     token_refreshing_since = DateTimeField(null=True)
     #: The account's picture, as the network gives it.
     picture_url = TextField(null=True)
+    #: The app whose OAuth flow granted the token: "facebook" (Facebook Login),
+    #: "instagram" (Instagram Login), "linkedin"; NULL for a pasted token. It
+    #: says how to reconnect and refresh the channel and which app secret signs
+    #: its Graph calls.
+    connected_via = CharField(max_length=16, null=True)
+    #: What the network says of the account beside its name (an @username, a
+    #: WhatsApp number's quality rating, the Page an Instagram account is linked to).
+    detail = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -107,11 +107,19 @@ def _connected_tokens():
               if f.column_name not in have])
 
 
+def _connection_details():
+    """Which app's OAuth flow a channel came through, and what the network says of the account."""
+    have = {c.name for c in database.get_columns("channel")}
+    migrator = SchemaMigrator.from_database(database.obj)
+    migrate(*[migrator.add_column("channel", f.column_name, f) for f in (Channel.connected_via, Channel.detail)
+              if f.column_name not in have])
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
-         _idempotency_keys, _connected_tokens]
+         _idempotency_keys, _connected_tokens, _connection_details]
 
 
 def open_existing(settings):

@@ -5,11 +5,10 @@ using OpenID Connect) and the organization pages they administer
 Management API)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..networks.base import DEFAULT_LINKEDIN_VERSION, ErrorKind, PublishError, Timeouts
 from ..networks.http import json_body, send
 from ..networks.linkedin import linkedin_error
+from .store import Account
 
 #: What each choice asks for, and no more (LinkedIn asks the person for all of
 #: a request's scopes at once): who they are, and the right to post.
@@ -28,15 +27,6 @@ PURPOSE = {
 TIMEOUTS = Timeouts(connect=5, read=15)
 
 
-@dataclass(frozen=True)
-class Account:
-    """An account a token may publish to."""
-
-    account_id: str
-    name: str
-    picture_url: str | None = None
-
-
 def missing_scopes(choice: str, granted: str | None) -> list:
     """The scopes of ``choice`` that LinkedIn did not grant (``granted`` as the
     token endpoint answers it: comma- or space-separated)."""
@@ -53,7 +43,7 @@ def accounts(api_url: str, token: str, choice: str) -> list:
     headers = {"Authorization": f"Bearer {token}"}
     me = _get(f"{api_url}/v2/userinfo", headers)
     if choice == "member":
-        return [Account(f"urn:li:person:{me['sub']}", me.get("name") or me["sub"], me.get("picture"))]
+        return [Account("linkedin", f"urn:li:person:{me['sub']}", me.get("name") or me["sub"], me.get("picture"))]
     rest = dict(headers, **{"LinkedIn-Version": DEFAULT_LINKEDIN_VERSION, "X-Restli-Protocol-Version": "2.0.0"})
     acls = _get(f"{api_url}/rest/organizationAcls", rest,
                 params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
@@ -63,7 +53,7 @@ def accounts(api_url: str, token: str, choice: str) -> list:
         if not urn.startswith("urn:li:organization:"):
             continue
         page = _get(f"{api_url}/rest/organizations/{urn.rsplit(':', 1)[1]}", rest)
-        found.append(Account(urn, page.get("localizedName") or urn))
+        found.append(Account("linkedin", urn, page.get("localizedName") or urn))
     return found
 
 

@@ -1,5 +1,5 @@
-"""Accounts waiting for the person to tick the ones to connect (a member's
-LinkedIn pages): kept in Redis for ten minutes, encrypted, under a key that
+"""Accounts waiting for the person to tick the ones to connect (a person's
+Facebook Pages, a member's LinkedIn pages), with the grant: kept in Redis for ten minutes, encrypted, under a key that
 only their session knows, and used once."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ TTL_S = 600
 PREFIX = "socialpub:connect:"
 
 
-def keep(redis_client, user_id: int, network: str, token: dict, accounts: list) -> str:
+def keep(redis_client, user_id: int, network: str, payload: dict) -> str:
+    """Keep ``payload`` (JSON) for this user's choice; return the key the form carries."""
     key = secrets.token_urlsafe(24)
-    data = {"user": user_id, "network": network, "token": token,
-            "accounts": [a.__dict__ for a in accounts]}
+    data = dict(payload, user=user_id, network=network)
     redis_client.set(PREFIX + key, str(encrypt(json.dumps(data))), ex=TTL_S)
     return key
 

@@ -1,6 +1,7 @@
 """Tokens that stay alive: a connected channel whose token expires within
-``REFRESH_AHEAD`` and that holds a refresh token gets a new access token from
-its network's token endpoint, nobody noticing. The scheduler runs it every
+``REFRESH_AHEAD`` and that can be renewed — it holds a refresh token
+(LinkedIn), or it came through Instagram Login (whose token renews itself) —
+gets a new access token, nobody noticing. The scheduler runs it every
 15 minutes (queue/actors.refresh_tokens).
 
 Each refresh is claimed with one conditional UPDATE, so two schedulers (or
@@ -13,6 +14,7 @@ instead (:func:`expiring_soon`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 import requests
@@ -22,6 +24,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from ..config import Settings
 from ..db import write_transaction
 from ..models import Channel, ChannelState, utcnow
+from ..networks.base import ErrorKind, PublishError
+from . import instagram
 from .store import expiry
 
 logger = logging.getLogger(__name__)
@@ -35,19 +39,58 @@ CLAIM_LEASE = dt.timedelta(minutes=5)
 TIMEOUT_S = 15
 
 
-def token_endpoint(settings: Settings, network: str):
-    """``(url, client id, client secret)`` of ``network``'s token endpoint, or None."""
+class Refused(Exception):
+    """The network will not renew this token: the channel must be reconnected."""
+
+
+class Unanswered(Exception):
+    """No renewal this time (no answer, a 5xx): the next run tries again."""
+
+
+def _refreshable():
+    """Channels whose token can be renewed without the person: a refresh token,
+    or an Instagram Login token (renewed with itself)."""
+    return Channel.refresh_token.is_null(False) | (Channel.connected_via == "instagram")
+
+
+def renewal(settings: Settings, network: str, connected_via):
+    """How ``network``'s tokens are renewed, as ``renew(channel) -> token answer``, or None."""
+    if connected_via == "instagram" and settings.instagram_app_id:
+        return functools.partial(_renew_instagram, settings)
     if network == "linkedin" and settings.linkedin_client_id:
-        return (f"{settings.linkedin_oauth_url}/accessToken", settings.linkedin_client_id,
-                settings.linkedin_client_secret)
+        return functools.partial(_renew_with_refresh_token, f"{settings.linkedin_oauth_url}/accessToken",
+                                 settings.linkedin_client_id, settings.linkedin_client_secret)
     return None
 
 
+def _renew_with_refresh_token(url: str, client_id: str, client_secret: str, channel: Channel) -> dict:
+    """OAuth 2.0's refresh_token grant (LinkedIn: Refresh Tokens with OAuth 2.0)."""
+    session = OAuth2Session(client_id, client_secret, token_endpoint_auth_method="client_secret_post")
+    try:
+        return session.refresh_token(url, refresh_token=channel.refresh_token, timeout=TIMEOUT_S)
+    except OAuthError as exc:
+        raise Refused(exc.description or exc.error) from None
+    except requests.RequestException as exc:
+        raise Unanswered(exc.__class__.__name__) from None
+    finally:
+        session.close()
+
+
+def _renew_instagram(settings: Settings, channel: Channel) -> dict:
+    """Instagram Login's refresh_access_token, with the long-lived token itself."""
+    try:
+        return instagram.refreshed(settings, channel.token)
+    except PublishError as exc:
+        if exc.kind in (ErrorKind.AUTH, ErrorKind.PERMANENT):
+            raise Refused(exc.message) from None
+        raise Unanswered(exc.message) from None
+
+
 def due(now: dt.datetime | None = None) -> list:
-    """Active channels with a refresh token whose token expires within REFRESH_AHEAD."""
+    """Active refreshable channels whose token expires within REFRESH_AHEAD."""
     now = now or utcnow()
-    return list(Channel.select(Channel.id, Channel.network)
-                .where(Channel.refresh_token.is_null(False) & (Channel.state == ChannelState.ACTIVE)
+    return list(Channel.select(Channel.id, Channel.network, Channel.connected_via)
+                .where(_refreshable() & (Channel.state == ChannelState.ACTIVE)
                        & (Channel.token_expires_at < now + REFRESH_AHEAD)
                        & (Channel.token_refreshing_since.is_null()
                           | (Channel.token_refreshing_since < now - CLAIM_LEASE)))
@@ -57,44 +100,41 @@ def due(now: dt.datetime | None = None) -> list:
 def refresh_due(settings: Settings, now: dt.datetime | None = None) -> dict:
     """Refresh every channel that is due; return ``{"refreshed", "failed", "left"}`` counts."""
     counts = {"refreshed": 0, "failed": 0, "left": 0}
-    for channel_id, network in due(now):
-        endpoint = token_endpoint(settings, network)
-        if endpoint is not None:
-            counts[refresh(channel_id, endpoint)] += 1
+    for channel_id, network, connected_via in due(now):
+        renew = renewal(settings, network, connected_via)
+        if renew is not None:
+            counts[refresh(channel_id, renew)] += 1
     return counts
 
 
-def refresh(channel_id: int, endpoint) -> str:
-    """Refresh one channel's token: "refreshed", "failed" (now needs_reauth),
-    or "left" (not ours to refresh, or a transient failure: the next run tries)."""
+def refresh(channel_id: int, renew) -> str:
+    """Refresh one channel's token with ``renew`` (see :func:`renewal`): "refreshed",
+    "failed" (now needs_reauth), or "left" (not ours to refresh, or no answer:
+    the next run tries)."""
     now = utcnow()
     with write_transaction():
         claimed = (Channel.update(token_refreshing_since=now)
-                   .where((Channel.id == channel_id) & Channel.refresh_token.is_null(False)
+                   .where((Channel.id == channel_id) & _refreshable()
                           & (Channel.token_refreshing_since.is_null()
                              | (Channel.token_refreshing_since < now - CLAIM_LEASE)))
                    .execute())
     if not claimed:
         return "left"
     channel = Channel.get_by_id(channel_id)
-    url, client_id, client_secret = endpoint
-    session = OAuth2Session(client_id, client_secret, token_endpoint_auth_method="client_secret_post")
     ours = (Channel.id == channel_id) & (Channel.token_refreshing_since == now)
     try:
-        token = session.refresh_token(url, refresh_token=channel.refresh_token, timeout=TIMEOUT_S)
-    except OAuthError as exc:
-        reason = f"{channel.network} refused to refresh the token: {exc.description or exc.error}; reconnect it"
+        token = renew(channel)
+    except Refused as exc:
+        reason = f"{channel.network} refused to refresh the token: {exc}; reconnect it"
         (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=reason, token_refreshing_since=None,
                         updated_at=utcnow()).where(ours).execute())
         logger.warning("Channel %d: %s", channel_id, reason)
         return "failed"
-    except requests.RequestException as exc:
+    except Unanswered as exc:
         Channel.update(token_refreshing_since=None).where(ours).execute()
         logger.warning("Channel %d: the token endpoint did not answer (%s); trying at the next run.",
-                       channel_id, exc.__class__.__name__)
+                       channel_id, exc)
         return "left"
-    finally:
-        session.close()
     changes = {"token": token["access_token"], "token_expires_at": expiry(token.get("expires_in")),
                "token_refreshing_since": None, "updated_at": utcnow()}
     if token.get("refresh_token"):
@@ -109,4 +149,4 @@ def expiring_soon(channel: Channel, now: dt.datetime | None = None) -> bool:
     """A token that expires within WARN_AHEAD and that nothing will refresh."""
     now = now or utcnow()
     return (channel.token_expires_at is not None and channel.token_expires_at < now + WARN_AHEAD
-            and not channel.__data__.get("refresh_token"))
+            and not channel.__data__.get("refresh_token") and channel.connected_via != "instagram")

@@ -10,7 +10,7 @@ from flask import current_app
 
 from ..config import Settings
 from ..errors import NetworkUnreachable, Unprocessable
-from ..networks import ErrorKind, PublishError, Target, get_adapter
+from ..networks import LABELS, ErrorKind, PublishError, Target, get_adapter
 from ..networks.base import Identity, Timeouts
 
 #: A person waits on this call: shorter than a publication's timeouts.
@@ -35,14 +35,14 @@ def identify(values: dict, settings: Settings) -> Identity:
     except PublishError as exc:
         words = exc.redact(values["token"]).message
         if exc.kind is ErrorKind.AUTH:
-            raise Unprocessable(f"token: {network.capitalize()} refused it: {words}", field="token") from None
+            raise Unprocessable(f"token: {LABELS[network]} refused it: {words}", field="token") from None
         if exc.kind is ErrorKind.PERMANENT and exc.http_status is None:
             # Refused before any answer: the address is not one the app may call.
             raise Unprocessable(f"base_url: {words}", field="base_url") from None
         if exc.kind is ErrorKind.PERMANENT:
-            raise Unprocessable(f"account_id: {network.capitalize()} refused the account: {words}",
+            raise Unprocessable(f"account_id: {LABELS[network]} refused the account: {words}",
                                 field="account_id") from None
-        raise NetworkUnreachable(f"{network.capitalize()} could not be asked whether the token works "
+        raise NetworkUnreachable(f"{LABELS[network]} could not be asked whether the token works "
                                  f"({words}); nothing was saved, try again") from None
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from ..errors import InvalidInput
 from ..models import Channel, ChannelState, utcnow
-from ..networks import NETWORKS
+from ..networks import LABELS, NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
 from .composing import check_url, refuse_unstorable_text
 
@@ -75,7 +75,7 @@ def parse_channel(data) -> dict:
         raise InvalidInput(f"network: must be one of {', '.join(NETWORKS)}", field="network")
     values = {
         "network": network,
-        "name": _text(data, "name", required=False) or network.capitalize(),
+        "name": _text(data, "name", required=False) or LABELS[network],
         "account_id": _text(data, "account_id"),
         "token": _token(data),
         "base_url": _base_url(data, network),
@@ -86,7 +86,7 @@ def parse_channel(data) -> dict:
     if not isinstance(values["enabled"], bool):
         raise InvalidInput("enabled: must be true or false", field="enabled")
     if network != "linkedin" and not GRAPH_ID.fullmatch(values["account_id"]):
-        raise InvalidInput(f"account_id: a {network.capitalize()} id is a number such as 546349135390552",
+        raise InvalidInput(f"account_id: a {LABELS[network]} id is a number such as 546349135390552",
                            field="account_id")
     if network == "linkedin":
         if not LINKEDIN_AUTHOR.match(values["account_id"]):
@@ -164,7 +164,9 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
         _identified(values, identify, keep_name=True)
     values["updated_at"] = utcnow()
     if new_token is not None:
-        values.update(state=ChannelState.ACTIVE, state_reason=None)
+        # A pasted token was not granted through this app's OAuth flow: its
+        # Graph calls carry no appsecret_proof.
+        values.update(state=ChannelState.ACTIVE, state_reason=None, connected_via=None)
     Channel.update(**values).where(Channel.id == channel.id).execute()
     return Channel.get_by_id(channel.id)
 
@@ -174,7 +176,7 @@ def _identified(values: dict, identify, keep_name: bool):
     identity = identify(values)
     if identity.name and not keep_name:
         values["name"] = identity.name[:MAX_LENGTHS["name"]]
-    values["picture_url"] = identity.picture_url
+    values["picture_url"], values["detail"] = identity.picture_url, identity.detail
 
 
 def sandbox_channels(sandbox_url: str) -> list:

@@ -54,7 +54,7 @@ class Deadlines:
     lease: dt.timedelta
 
 
-def claim(publication_id: int, deadlines: Deadlines) -> Job | None:
+def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = None) -> Job | None:
     """Take a publication for this worker, or return None if it is not ours to
     take: already finished, being worked on, a retry not yet due — or, settled
     here without calling the network, too old or on a channel that needs
@@ -62,7 +62,10 @@ def claim(publication_id: int, deadlines: Deadlines) -> Job | None:
 
     A publication left "processing" longer than the lease lost its worker; it
     is claimed again, marked ambiguous from that attempt's start, so that the
-    network is asked before anything is sent twice."""
+    network is asked before anything is sent twice.
+
+    ``app_secrets`` (Settings.app_secrets) signs the Graph calls of a channel
+    connected through one of this app's Meta apps."""
     now = utcnow()
     row = _claim_row(id=publication_id, now=now, due=now + RETRY_EARLY_SLACK,
                      lease_start=now - deadlines.lease, oldest=now - deadlines.max_age)
@@ -72,8 +75,9 @@ def claim(publication_id: int, deadlines: Deadlines) -> Job | None:
     pub = row_to(Publication, _CLAIMED[0], row)
     pub.channel = row_to(Channel, _CLAIMED[1], row[len(_CLAIMED[0]):])
     pub.post = row_to(Post, _CLAIMED[2], row[len(_CLAIMED[0]) + len(_CLAIMED[1]):])
+    secret = (app_secrets or {}).get(pub.channel.connected_via) or None
     try:
-        return _job(pub, pub.channel.token)
+        return _job(pub, pub.channel.token, secret)
     except SecretUnreadable as exc:
         # No configured key opens the token: nothing can be sent until a person
         # restores the key or enters the token again, then retries.
@@ -83,14 +87,14 @@ def claim(publication_id: int, deadlines: Deadlines) -> Job | None:
         return None
 
 
-def _job(pub: Publication, token: str) -> Job:
+def _job(pub: Publication, token: str, app_secret: str | None = None) -> Job:
     channel, post = pub.channel, pub.post
     return Job(
         publication_id=pub.id, post_id=post.id, channel_id=channel.id, network=pub.network,
         attempt=pub.attempts,
         target=Target(network=channel.network, account_id=channel.account_id, token=token,
                       base_url=channel.base_url, recipients=tuple(channel.recipients or ()),
-                      api_version=channel.api_version),
+                      api_version=channel.api_version, app_secret=app_secret),
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id,
@@ -131,7 +135,7 @@ _CLAIMED = (
      Publication.attempts, Publication.retries, Publication.rate_limit_waits,
      Publication.ambiguous_since, Publication.container_id),
     (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
-     Channel.recipients, Channel.api_version),
+     Channel.recipients, Channel.api_version, Channel.connected_via),
     (Post.id, Post.image_url, Post.link),
 )
 

@@ -32,10 +32,12 @@ from .instagram import InstagramAdapter
 from .linkedin import LinkedInAdapter, escape_little
 from .whatsapp import WhatsAppAdapter
 
-__all__ = ["NETWORKS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Checkpoint", "Content",
+__all__ = ["NETWORKS", "LABELS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter", "Checkpoint", "Content",
            "ErrorKind", "NetworkLimits", "Published", "PublishError", "Target", "Timeouts", "Unverifiable",
            "escape_little"]
 
+#: How each network is written in messages and pages.
+LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "whatsapp": "WhatsApp"}
 #: The adapter class of each network.
 ADAPTERS = {cls.network: cls for cls in (FacebookAdapter, InstagramAdapter, LinkedInAdapter,
                                          WhatsAppAdapter)}

@@ -140,6 +140,9 @@ class Target:
     recipients: tuple = ()
     #: LinkedIn only: the LinkedIn-Version header.
     api_version: Optional[str] = None
+    #: Meta networks: the secret of the app the token was granted to (the channel
+    #: was connected through it), for ``appsecret_proof``; None for pasted tokens.
+    app_secret: Optional[str] = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,8 @@ class Identity:
 
     name: Optional[str]
     picture_url: Optional[str] = None
+    #: What else the network says of it, in a few words (a WhatsApp number's quality rating).
+    detail: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from .base import (
     Unverifiable,
     text_with_link,
 )
-from .graph import field, graph_call, items_since, unix_seconds
+from .graph import credentials, field, graph_call, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class FacebookAdapter(Adapter):
         if content.image_url:
             form = {"url": content.image_url, "caption": sent_text(content)}
             body = graph_call(self.network, self.timeouts, "POST",
-                              f"{base}/{target.account_id}/photos", token=target.token, data=form)
+                              f"{base}/{target.account_id}/photos", **credentials(target), data=form)
             # The photo id is not the post id; the post is what readers open.
             post_id = body.get("post_id") or field(self.network, body, "id")
         else:
@@ -70,7 +70,7 @@ class FacebookAdapter(Adapter):
             if content.link:
                 form["link"] = content.link
             body = graph_call(self.network, self.timeouts, "POST",
-                              f"{base}/{target.account_id}/feed", token=target.token, data=form)
+                              f"{base}/{target.account_id}/feed", **credentials(target), data=form)
             post_id = field(self.network, body, "id")
         logger.info("Published Facebook post %s on page %s.", post_id, target.account_id)
         return Published(external_id=str(post_id), url=post_url(post_id))
@@ -78,7 +78,7 @@ class FacebookAdapter(Adapter):
     def identify(self, target: Target) -> Identity:
         """The Page's name and picture: ``GET /{page-id}?fields=name,picture``."""
         body = graph_call(self.network, self.timeouts, "GET", f"{target.base_url.rstrip('/')}/{target.account_id}",
-                          token=target.token, params={"fields": "name,picture"})
+                          **credentials(target), params={"fields": "name,picture"})
         picture = body.get("picture", {}).get("data", {}) if isinstance(body.get("picture"), dict) else {}
         return Identity(name=body.get("name"), picture_url=picture.get("url") if isinstance(picture, dict) else None)
 
@@ -103,7 +103,7 @@ class FacebookAdapter(Adapter):
         params = {"fields": "id,message,created_time", "since": str(int(after)), "limit": "100"}
         url = f"{target.base_url.rstrip('/')}/{target.account_id}/feed"
         matches = [str(item["id"]) for item in items_since(self.network, self.timeouts, url, params, after,
-                                                           token=target.token)
+                                                           **credentials(target))
                    if _same_text(text, item.get("message")) and item.get("id")]
         held = held_elsewhere(matches) if matches else set()
         unheld = [post_id for post_id in matches if post_id not in held]

@@ -8,6 +8,8 @@ Instagram answers 400 for everything, WhatsApp spreads the same codes over
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import json
 import logging
 from typing import Optional
@@ -104,18 +106,32 @@ def graph_error(network: str, response) -> PublishError:
                         retry_after=retry_after if kind is ErrorKind.RATE_LIMITED else None)
 
 
+def appsecret_proof(token: str, app_secret: str) -> str:
+    """The HMAC-SHA256 of ``token`` keyed with the app secret, in hex, as Graph
+    checks it on every call when the app requires it ("Require App Secret")."""
+    return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def credentials(target) -> dict:
+    """The ``token`` and ``app_secret`` keywords of :func:`graph_call` for a Target."""
+    return {"token": target.token, "app_secret": target.app_secret}
+
+
 def graph_call(network: str, timeouts: Timeouts, method: str, url: str, *, token: str,
-               **kwargs) -> dict:
+               app_secret: Optional[str] = None, **kwargs) -> dict:
     """Call Graph with ``token`` and return the JSON object of a 2xx answer.
 
     The token goes in the Authorization header, which Graph accepts as well as
     an ``access_token`` parameter: in a URL it would end up in logs and in the
-    texts of requests' exceptions.
+    texts of requests' exceptions. With ``app_secret`` (a token this app was
+    granted), the call carries its ``appsecret_proof``.
 
     Raises:
       PublishError: no answer, an error answer, or a 2xx that is not a JSON object.
     """
     kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": f"Bearer {token}"}
+    if app_secret:
+        kwargs["params"] = {**(kwargs.get("params") or {}), "appsecret_proof": appsecret_proof(token, app_secret)}
     response = send(network, timeouts, method, url, **kwargs)
     if response.status_code >= 400:
         raise graph_error(network, response)
@@ -157,7 +173,8 @@ def graph_time(text) -> Optional[float]:
 
 
 def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after: float, *,
-                token: str, time_field: str = "created_time", max_pages: int = 20):
+                token: str, app_secret: Optional[str] = None, time_field: str = "created_time",
+                max_pages: int = 20):
     """Yield the items of a Graph list edge (newest first) until one is older than ``after``.
 
     Follows ``paging.next`` for up to ``max_pages`` pages (a busy page posts
@@ -169,7 +186,7 @@ def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after:
       PublishError: a call failed.
     """
     for _ in range(max_pages):
-        body = graph_call(network, timeouts, "GET", url, token=token, params=params)
+        body = graph_call(network, timeouts, "GET", url, token=token, app_secret=app_secret, params=params)
         data = body.get("data")
         for item in data if isinstance(data, list) else []:
             created = graph_time(item.get(time_field)) if isinstance(item, dict) else None
@@ -182,4 +199,4 @@ def items_since(network: str, timeouts: Timeouts, url: str, params: dict, after:
         url = paging.get("next") if isinstance(paging, dict) else None
         if not url:
             return
-        params = None  # the next URL carries every parameter
+        params = None  # the next URL carries every parameter (the proof is added again)

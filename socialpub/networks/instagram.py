@@ -27,7 +27,7 @@ from .base import (
     Target,
     Timeouts,
 )
-from .graph import field, graph_call, is_missing_object, items_since, unix_seconds
+from .graph import credentials, field, graph_call, is_missing_object, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class InstagramAdapter(Adapter):
     def identify(self, target: Target) -> Identity:
         """The professional account: ``GET /{ig-user-id}?fields=username,name,profile_picture_url``."""
         body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{target.account_id}",
-                          token=target.token, params={"fields": "username,name,profile_picture_url"})
+                          **credentials(target), params={"fields": "username,name,profile_picture_url"})
         name = f"@{body['username']}" if body.get("username") else body.get("name")
         return Identity(name=name, picture_url=body.get("profile_picture_url"))
 
@@ -125,7 +125,7 @@ class InstagramAdapter(Adapter):
         """
         try:
             body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
-                              token=target.token, params={"fields": "status_code"})
+                              **credentials(target), params={"fields": "status_code"})
             return field(self.network, body, "status_code")
         except PublishError as err:
             if is_missing_object(err):
@@ -148,7 +148,7 @@ class InstagramAdapter(Adapter):
         try:
             matches = [item.get("id") for item in items_since(
                 self.network, self.timeouts, f"{_base(target)}/{target.account_id}/media", params,
-                after, token=target.token, time_field="timestamp", max_pages=20 if since else 1)
+                after, **credentials(target), time_field="timestamp", max_pages=20 if since else 1)
                 if item.get("caption") == content.text and item.get("id")]
             held = held_elsewhere([str(m) for m in matches]) if matches else set()
             matches = [m for m in matches if str(m) not in held]
@@ -169,7 +169,7 @@ class InstagramAdapter(Adapter):
         # an unpublished container that expires, so the error is not ambiguous.
         body = graph_call(self.network, self.timeouts, "POST",
                           f"{_base(target)}/{target.account_id}/media", creates_item=False,
-                          token=target.token,
+                          **credentials(target),
                           data={"image_url": content.image_url, "caption": content.text})
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
@@ -190,7 +190,7 @@ class InstagramAdapter(Adapter):
                 return Published(external_id=container_id)
             body = graph_call(self.network, self.timeouts, "POST",
                               f"{_base(target)}/{target.account_id}/media_publish",
-                              token=target.token, data={"creation_id": container_id})
+                              **credentials(target), data={"creation_id": container_id})
             media_id = field(self.network, body, "id")
         except PublishError as err:
             err.container_id = container_id
@@ -209,7 +209,7 @@ class InstagramAdapter(Adapter):
         interval = self.poll_interval
         while True:
             body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{container_id}",
-                              token=target.token, params={"fields": "status_code,status"})
+                              **credentials(target), params={"fields": "status_code,status"})
             state = body.get("status_code")
             if state in ("FINISHED", "PUBLISHED"):
                 return state

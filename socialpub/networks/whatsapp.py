@@ -25,7 +25,7 @@ from .base import (
     Unverifiable,
     text_with_link,
 )
-from .graph import graph_call
+from .graph import credentials, graph_call
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,11 @@ class WhatsAppAdapter(Adapter):
     def identify(self, target: Target) -> Identity:
         """The business number: ``GET /{phone-number-id}`` (verified name, display number, quality)."""
         body = graph_call(self.network, self.timeouts, "GET", f"{target.base_url.rstrip('/')}/{target.account_id}",
-                          token=target.token, params={"fields": "verified_name,display_phone_number,quality_rating"})
+                          **credentials(target), params={"fields": "verified_name,display_phone_number,quality_rating"})
         number, name = body.get("display_phone_number"), body.get("verified_name")
-        return Identity(name=f"{name} ({number})" if name and number else (name or number))
+        quality = body.get("quality_rating")
+        return Identity(name=f"{name} ({number})" if name and number else (name or number),
+                        detail=f"quality rating {quality}" if quality else None)
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
@@ -58,7 +60,7 @@ class WhatsAppAdapter(Adapter):
         delivered = {}
         for recipient in target.recipients:
             try:
-                body = graph_call(self.network, self.timeouts, "POST", url, token=target.token,
+                body = graph_call(self.network, self.timeouts, "POST", url, **credentials(target),
                                   json=_message(recipient, content))
                 delivered[recipient] = _message_id(body)
             except PublishError as err:

@@ -45,8 +45,11 @@ Control endpoints:
     ``all=1``: ``{"network", "method", "path", "status", "code",
     "started_at", "finished_at"}``.
 ``POST /_sandbox/tokens/expire``
-    Every access token issued by the sandbox's OAuth endpoints (oauth.py)
-    expires now: the APIs answer them as expired.
+    Every access token issued by the sandbox's OAuth endpoints (oauth.py,
+    meta_oauth.py) expires now: the APIs answer them as expired.
+``POST /_sandbox/tokens/age``
+    ``{"seconds": N}``: every access token issued so far is N seconds older
+    (for Instagram's "at least a day old" refresh rule and expiry).
 ``GET /_sandbox/image.jpg``
     A small valid JPEG (``?width=&height=``, up to 2048).
 """
@@ -61,6 +64,7 @@ from .graph import GraphVersion
 from .graph import bp as graph_bp
 from .image import jpeg_bytes
 from .linkedin import bp as linkedin_bp
+from .meta_oauth import bp as meta_oauth_bp
 from .oauth import bp as linkedin_oauth_bp
 from .settings import NETWORKS
 from .state import HOLD_LIMIT, SandboxState
@@ -87,6 +91,7 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     app.register_blueprint(whatsapp_bp)
     app.register_blueprint(linkedin_bp)
     app.register_blueprint(linkedin_oauth_bp)
+    app.register_blueprint(meta_oauth_bp)
     app.register_blueprint(control)
     app.after_request(log_request)
     return app
@@ -149,6 +154,16 @@ def requests_log():
 def expire_tokens():
     """Every access token the sandbox's authorization server issued expires now."""
     return jsonify(expired=state().expire_tokens())
+
+
+@control.post("/tokens/age")
+def age_tokens():
+    """Every access token issued so far is ``{"seconds": N}`` older, as if that time had passed."""
+    body = request.get_json(force=True, silent=True)
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        return _problem("seconds: a number of seconds >= 0")
+    return jsonify(aged=state().age_tokens(float(seconds)))
 
 
 @control.get("/image.jpg")

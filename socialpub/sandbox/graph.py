@@ -9,6 +9,8 @@ deprecated ``message`` field to ``/photos`` is caught here, not in production.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 import time
 import urllib.parse
@@ -18,6 +20,7 @@ from werkzeug.routing import BaseConverter
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
+from .meta_apps import APP_SECRETS, FACEBOOK_APP
 
 bp = Blueprint("graph", __name__)
 
@@ -44,7 +47,32 @@ def _params(network):
     token = values.get("access_token") or bearer_token() or ""
     if not token or is_bad_token(token):
         return None, graph_token_error(network, token)
-    return values, None
+    refusal = issued_token_refusal(network, token, values.get("appsecret_proof"))
+    return (None, refusal) if refusal else (values, None)
+
+
+def issued_token_refusal(network: str, token: str, proof):
+    """For a token the sandbox's Login dialogs issued: Graph's answer when it has
+    expired (190, subcode 463), or when it belongs to the sandbox's Facebook app
+    — which has "Require App Secret" on — and the call's ``appsecret_proof`` is
+    missing or wrong; else None. Other tokens (the demo's, pasted ones) pass."""
+    info = state().token_info(token)
+    if info is None:
+        return None
+    if info["expires_at"] < time.time():
+        return graph_error(network, 401 if network == "whatsapp" else 400, 190,
+                           f"Error validating access token: Session has expired on "
+                           f"{time.strftime('%A, %d-%b-%y %H:%M:%S UTC', time.gmtime(info['expires_at']))}.",
+                           subcode=463)
+    secret = APP_SECRETS.get(info["client_id"])
+    if info["client_id"] == FACEBOOK_APP[0]:
+        expected = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if not proof:
+            return graph_param_error(network, "API calls from the server require an appsecret_proof argument")
+        if not hmac.compare_digest(str(proof), expected):
+            return graph_error(network, 400, 100, "Invalid appsecret_proof provided in the API argument",
+                               error_type="GraphMethodException")
+    return None
 
 
 def _count(text: str, sigil: str) -> int:

@@ -49,7 +49,8 @@ class SandboxState:
         self.containers = {}   # container id -> {account_id, image_url, caption, status}
         self.posts = {}        # (author, commentary) -> share URN, for LinkedIn duplicates
         self.uploads = {}      # upload key -> {image, owner, size}
-        self.grants = {}       # authorization code -> {client_id, redirect_uri, scopes, issued_at}
+        self.grants = {}       # authorization code -> {client_id, redirect_uri, scopes, issued_at, …}
+        self.used_codes = set()  # codes redeemed (or tried) once: a second try is told so
         self.tokens = {}       # access token -> {client_id, scopes, expires_at, refresh_token}
         self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
 
@@ -159,37 +160,46 @@ class SandboxState:
 
     # -- OAuth (the sandbox's authorization server; see oauth.py) -------------------------
 
-    def grant_code(self, client_id: str, redirect_uri: str, scopes: list) -> str:
-        """A new single-use authorization code."""
+    def grant_code(self, client_id: str, redirect_uri: str, scopes: list, **extra) -> str:
+        """A new single-use authorization code; ``extra`` (the Pages or account
+        the person chose) comes back with the grant."""
         code = "AQ" + secrets.token_urlsafe(24)
         with self.lock:
             self.grants[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "scopes": scopes,
-                                 "issued_at": time.time()}
+                                 "issued_at": time.time(), **extra}
         return code
+
+    def code_used(self, code: str) -> bool:
+        """Whether ``code`` was redeemed (or tried) before."""
+        with self.lock:
+            return code in self.used_codes
 
     def redeem_code(self, code: str, client_id: str, redirect_uri: str, lifetime_s: float):
         """The grant of ``code`` if it is unused, unexpired and was made for this
         client and redirect URI, else None; a code is used up even by a failed try."""
         with self.lock:
             grant = self.grants.pop(code, None)
+            if grant is not None:
+                self.used_codes.add(code)
         if (grant is None or grant["client_id"] != client_id or grant["redirect_uri"] != redirect_uri
                 or time.time() - grant["issued_at"] > lifetime_s):
             return None
         return grant
 
     def issue_token(self, client_id: str, scopes: list, lifetime_s: float, refresh_lifetime_s=None,
-                    refresh_token=None) -> dict:
-        """A new access token (and a refresh token when ``refresh_lifetime_s``)."""
+                    refresh_token=None, prefix: str = "AQV", **extra) -> dict:
+        """A new access token (and a refresh token when ``refresh_lifetime_s``);
+        ``extra`` is kept with it (whose it is: a Page, an Instagram account)."""
         now = time.time()
-        token = {"access_token": "AQV" + secrets.token_urlsafe(32), "expires_at": now + lifetime_s}
+        token = {"access_token": prefix + secrets.token_urlsafe(32), "expires_at": now + lifetime_s}
         with self.lock:
             if refresh_lifetime_s is not None:
                 refresh_token = refresh_token or "AQX" + secrets.token_urlsafe(32)
                 refresh = self.refresh_tokens.setdefault(
                     refresh_token, {"client_id": client_id, "scopes": scopes, "expires_at": now + refresh_lifetime_s})
                 token.update(refresh_token=refresh_token, refresh_expires_at=refresh["expires_at"])
-            self.tokens[token["access_token"]] = {"client_id": client_id, "scopes": scopes,
-                                                  "expires_at": token["expires_at"]}
+            self.tokens[token["access_token"]] = {"client_id": client_id, "scopes": scopes, "issued_at": now,
+                                                  "expires_at": token["expires_at"], **extra}
         return token
 
     def refresh_grant(self, refresh_token: str, client_id: str):
@@ -211,6 +221,15 @@ class SandboxState:
         with self.lock:
             for token in self.tokens.values():
                 token["expires_at"] = 0.0
+            return len(self.tokens)
+
+    def age_tokens(self, seconds: float) -> int:
+        """Make every access token issued so far ``seconds`` older (issued and expiring
+        earlier), as if that time had passed."""
+        with self.lock:
+            for token in self.tokens.values():
+                token["issued_at"] -= seconds
+                token["expires_at"] -= seconds
             return len(self.tokens)
 
     def record(self, epoch: int, item: dict):

@@ -10,7 +10,7 @@ from ..api.errors import describe, error_response
 from ..auth import public
 from ..db import database
 from ..models import Channel, ChannelState, PostStatus, PublicationStatus, iso
-from ..networks import LIMITS, NETWORKS
+from ..networks import LABELS, LIMITS, NETWORKS
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
@@ -19,8 +19,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 csrf = CSRFProtect()
 
 #: How each network is named on the pages.
-NETWORK_LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn",
-                  "whatsapp": "WhatsApp"}
+NETWORK_LABELS = LABELS
 #: How statuses read on the pages (the JavaScript gets the same words).
 STATUS_LABELS = {
     PublicationStatus.PENDING: "Not sent", PublicationStatus.QUEUED: "Queued", PublicationStatus.PROCESSING: "Sending",

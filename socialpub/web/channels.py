@@ -5,22 +5,38 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..connecting import refresh, verify
-from ..connecting.oauth import client
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
 from . import forms
-from .blueprint import bp
+from .blueprint import NETWORK_LABELS, bp
+from .connect import connectable
+
+
+def reconnect_url(channel: Channel, apps: dict) -> str | None:
+    """Where "Reconnect" goes: the flow the channel came through (a pasted
+    LinkedIn channel: LinkedIn's), when that app is configured here."""
+    via = channel.connected_via or ("linkedin" if channel.network == "linkedin" else None)
+    if not apps.get(via):
+        return None
+    if via == "linkedin":
+        choice = "member" if channel.account_id.startswith("urn:li:person:") else "organization"
+    elif via == "facebook":
+        choice = "pages" if channel.network == "facebook" else "instagram"
+    else:
+        choice = "account"
+    return url_for("web.connect", network=via, **{"as": choice})
 
 
 @bp.get("/channels")
 def channels():
     """Every channel with its network, state and last success."""
     items = list(Channel.select().order_by(Channel.network, Channel.id))
-    return render_template("web/channels.html", channels=items,
-                           connectable={"linkedin": client("linkedin") is not None},
+    apps = connectable()
+    return render_template("web/channels.html", channels=items, connectable=apps,
+                           reconnect={c.id: reconnect_url(c, apps) for c in items},
                            expiring={c.id for c in items if refresh.expiring_soon(c)})
 
 
@@ -67,7 +83,8 @@ def new_channel():
         channel = channel_service.create_channel(data, identify=verify.this_apps_check())
     except AppError as exc:
         return render_form(None, submitted_values(network), forms.channel_errors(exc), 422)
-    flash(f"Channel “{channel.name}” added.", "success")
+    flash(f"Channel “{channel.name}” added{f' ({channel.detail})' if channel.detail else ''}: "
+          f"{NETWORK_LABELS[channel.network]} knows its token.", "success")
     return redirect(url_for("web.channels"))
 
 
