@@ -111,3 +111,30 @@ def test_cancelling_on_linkedin_comes_back_saying_so(browser, live_server, sandb
     wait(browser, lambda d: "/oauth/v2/authorization" in d.current_url, "LinkedIn's dialog")
     browser.find_element("id", "cancel").click()
     wait(browser, lambda d: "You cancelled on LinkedIn" in d.page_source, "the page saying nothing was connected")
+
+
+def test_in_the_browser_a_replayed_answer_and_a_reused_code_connect_nothing_and_reconnecting_keeps_history(
+        browser, live_server, sandbox):  # noqa: F811
+    from urllib.parse import parse_qs, urlsplit
+
+    with db.database.connection_context():
+        demo = Channel.get(Channel.account_id == "546349135390552")
+    click_connect(browser, live_server, "Connect Facebook Pages", "/dialog/oauth")
+    browser.find_element("id", "allow").click()
+    wait(browser, lambda d: "/channels/connect/facebook/callback" in d.current_url, "the choice of Pages")
+    answer = browser.current_url
+    browser.find_element("css selector", "main form button[type=submit]").click()
+    wait(browser, lambda d: "Connected Facebook" in d.page_source, "the channels page")
+    with db.database.connection_context():
+        assert Channel.get(Channel.account_id == "546349135390552").id == demo.id  # reconnected, same channel
+    browser.get(answer)  # the same answer again: its state was used
+    wait(browser, lambda d: "Facebook was not connected" in d.page_source, "the refusal")
+    assert "already used" in browser.page_source
+    # A new connection's state with the first code: Facebook takes a code once.
+    click_connect(browser, live_server, "Connect Facebook Pages", "/dialog/oauth")
+    fresh_state = parse_qs(urlsplit(browser.current_url).query)["state"][0]
+    old_state = parse_qs(urlsplit(answer).query)["state"][0]
+    browser.get(answer.replace(f"state={old_state}", f"state={fresh_state}"))
+    wait(browser, lambda d: "Facebook was not connected" in d.page_source, "the refusal")
+    assert "This authorization code has been used." in browser.page_source
+    assert stored("facebook") == ["Sandbox Bakery", "Sandbox Hotel", "Sandbox Page"]

@@ -339,3 +339,21 @@ def test_a_whatsapp_number_is_verified_and_shows_its_name_number_and_quality(for
         "base_url": f"{sandbox.url}/v24.0", "recipients": "+16505551234"})
     assert refused.status_code == 422 and "WhatsApp refused it" in html.unescape(page(refused))
     assert len(channels()) == 1
+
+
+# -- make run --------------------------------------------------------------------------------
+
+
+def test_make_run_points_each_unconfigured_app_at_the_sandbox_and_keeps_real_ones(tmp_path):
+    from socialpub.cli import sandbox_apps
+    from socialpub.config import Settings
+
+    sandbox_url = "http://127.0.0.1:8001"
+    env = {"SOCIALPUB_INSTANCE": str(tmp_path), **sandbox_apps(Settings(), sandbox_url)}
+    settings = Settings.from_env(env)
+    assert (settings.facebook_app_id, settings.facebook_graph_url) == (FACEBOOK_APP[0], sandbox_url)
+    assert (settings.instagram_app_id, settings.instagram_token_url) == (INSTAGRAM_APP[0], sandbox_url)
+    assert settings.linkedin_oauth_url == f"{sandbox_url}/oauth/v2"
+    real = Settings(facebook_app_id="123", facebook_app_secret="real-secret")
+    assert "FACEBOOK_APP_ID" not in sandbox_apps(real, sandbox_url)
+    assert "real-secret" not in repr(real)
