@@ -146,6 +146,15 @@ class Settings:
     instagram_dialog_url: str = "https://www.instagram.com"
     instagram_token_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
+    #: Where uploaded media are kept: "local" (``<instance>/media``) or
+    #: ``s3://bucket/prefix`` (with ``media_s3_endpoint_url`` for MinIO, R2, …).
+    media_storage: str = "local"
+    media_s3_endpoint_url: str = ""
+    #: Largest upload (bytes) and most pixels an image may have.
+    media_max_bytes: int = 8 * 1024 * 1024
+    media_max_pixels: int = 60_000_000
+    #: Keep the GPS location a photo's EXIF holds (removed by default).
+    media_keep_location: bool = False
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -161,6 +170,7 @@ class Settings:
                                      if k.strip()),
             "metrics_token": env.get("METRICS_TOKEN") or "",
             "behind_proxy": (env.get("SOCIALPUB_BEHIND_PROXY") or "").lower() in ("1", "true", "yes"),
+            "media_keep_location": (env.get("MEDIA_KEEP_LOCATION") or "").lower() in ("1", "true", "yes"),
         }
         numeric = {
             "max_retries": "PUBLISH_MAX_RETRIES",
@@ -169,6 +179,8 @@ class Settings:
             "connect_timeout": "HTTP_CONNECT_TIMEOUT",
             "read_timeout": "HTTP_READ_TIMEOUT",
             "max_body_bytes": "MAX_BODY_BYTES",
+            "media_max_bytes": "MEDIA_MAX_BYTES",
+            "media_max_pixels": "MEDIA_MAX_PIXELS",
             "max_rate_limit_waits": "PUBLISH_MAX_RATE_LIMIT_WAITS",
             "max_age_s": "PUBLISH_MAX_AGE_S",
             "time_limit_s": "PUBLISH_TIME_LIMIT_S",
@@ -187,7 +199,7 @@ class Settings:
                     raise SystemExit(f"{var} must be a number, not {env[var]!r}") from None
         if env.get("PUBLISH_QUEUE"):
             values["queue_name"] = env["PUBLISH_QUEUE"]
-        for name in OAUTH_SETTINGS:
+        for name in TEXT_SETTINGS:
             var = name.upper()
             if env.get(var):
                 values[name] = env[var].strip().rstrip("/")
@@ -208,7 +220,10 @@ class Settings:
                     f"queued up to that long before their time, and would expire waiting")
         if self.min_backoff_ms > self.max_backoff_ms:
             return "PUBLISH_MIN_BACKOFF_MS must not be larger than PUBLISH_MAX_BACKOFF_MS"
+        if self.media_storage != "local" and not self.media_storage.startswith("s3://"):
+            return f"MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {self.media_storage!r}"
         for name, value in (("PUBLISH_REQUEUE_AFTER_S", self.requeue_after_s),
+                            ("MEDIA_MAX_BYTES", self.media_max_bytes), ("MEDIA_MAX_PIXELS", self.media_max_pixels),
                             ("PUBLISH_TIME_LIMIT_S", self.time_limit_s),
                             ("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", self.heartbeat_timeout_ms)):
             if value <= 0:
@@ -243,11 +258,12 @@ class Settings:
                                  lambda: Fernet.generate_key().decode()),)
 
 
-#: Settings read from the environment variable of the same name in capitals.
-OAUTH_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secret", "linkedin_oauth_url",
+#: Text settings, each read from the environment variable of its name in capitals.
+TEXT_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secret", "linkedin_oauth_url",
                   "linkedin_api_url", "facebook_app_id", "facebook_app_secret", "facebook_config_id",
                   "facebook_dialog_url", "facebook_graph_url", "instagram_app_id", "instagram_app_secret",
-                  "instagram_dialog_url", "instagram_token_url", "instagram_graph_url")
+                  "instagram_dialog_url", "instagram_token_url", "instagram_graph_url", "media_storage",
+                  "media_s3_endpoint_url")
 
 
 def instance_secret(path: Path, generate) -> str:

@@ -40,6 +40,13 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class TooLarge(AppError):
+    """A file larger than the limit (413)."""
+
+    status = 413
+    code = "too_large"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"
@@ -60,6 +67,13 @@ class Unprocessable(AppError):
     code = "unprocessable"
 
 
+class UnprocessableImage(AppError):
+    """An image socialpub will not take: damaged, or too many pixels (422)."""
+
+    status = 422
+    code = "unprocessable_image"
+
+
 class SecretUnreadable(AppError):
     """A stored secret (a channel's token) that none of the configured keys
     decrypts: the server's configuration is at fault, not the request (500).
@@ -75,6 +89,13 @@ class BrokerUnavailable(AppError):
 
     status = 503
     code = "queue_unavailable"
+
+
+class StoreUnavailable(AppError):
+    """The media store did not take or give the bytes (503)."""
+
+    status = 503
+    code = "media_store_unavailable"
 
 
 class NetworkUnreachable(AppError):

@@ -233,8 +233,45 @@ class IdempotencyKey(BaseModel):
         indexes = ((("user", "key"), True),)
 
 
+class MediaKind:
+    IMAGE = "image"
+    #: Video comes later; the column is there for it.
+    ALL = (IMAGE,)
+
+
+class Media(BaseModel):
+    """An uploaded file in the media store, judged by its content (media/images.py).
+    The same bytes uploaded twice are one row (``sha256`` is unique)."""
+
+    id = AutoField()
+    kind = CharField(max_length=16, default=MediaKind.IMAGE)
+    content_type = CharField(max_length=64)
+    sha256 = CharField(max_length=64, unique=True)
+    size_bytes = IntegerField()
+    width = IntegerField()
+    height = IntegerField()
+    #: Keys in the media store (media/storage.py), made from the content, never from a name.
+    storage_key = CharField(max_length=100)
+    thumbnail_key = CharField(max_length=100)
+    #: The name the file had on the person's computer, shown only (never a path).
+    original_name = CharField(max_length=200, null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class PostMedia(BaseModel):
+    """A post's images, in order."""
+
+    id = AutoField()
+    post = ForeignKeyField(Post, backref="media_links", on_delete="CASCADE")
+    media = ForeignKeyField(Media, backref="post_links")
+    position = IntegerField()
+
+    class Meta:
+        indexes = ((("post", "position"), True),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia]

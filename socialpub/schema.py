@@ -20,7 +20,9 @@ from .models import (
     ApiToken,
     Channel,
     IdempotencyKey,
+    Media,
     Post,
+    PostMedia,
     Publication,
     SchemaVersion,
     User,
@@ -115,11 +117,16 @@ def _connection_details():
               if f.column_name not in have])
 
 
+def _media():
+    """Uploaded media and the posts' images (Media, PostMedia)."""
+    database.create_tables([Media, PostMedia], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
-         _idempotency_keys, _connected_tokens, _connection_details]
+         _idempotency_keys, _connected_tokens, _connection_details, _media]
 
 
 def open_existing(settings):

@@ -15,7 +15,8 @@ from ..db import MAX_ID
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
 from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_TEXT, MAX_URL
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
-from ..models import ChannelState, PostStatus, PublicationStatus
+from ..media.images import FORMATS
+from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
 from ..networks import NETWORKS
 from .blueprint import bp
 from .helpers import settings
@@ -109,6 +110,16 @@ def schemas() -> dict:
             "created_at": TIME, "updated_at": TIME,
         }),
         "ChannelList": obj({"items": array(ref("Channel"))}),
+        "Media": obj({
+            "id": INTEGER, "kind": {"type": "string", "enum": list(MediaKind.ALL)},
+            "content_type": {"type": "string", "enum": sorted(FORMATS.values())},
+            "width": INTEGER, "height": INTEGER, "bytes": INTEGER,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "original_name": nullable(STRING),
+            "created_at": STRING, "url": STRING, "thumbnail_url": STRING,
+        }),
+        "MediaPage": obj({"items": array(ref("Media")), "next": nullable(STRING)}),
+        "Upload": obj({"file": {"type": "string", "format": "binary", "description":
+                                "A JPEG, PNG, WebP or GIF, judged by its content"}}),
         "CreatePost": obj({
             "text": text, "image_url": url, "link": url,
             "networks": {**nullable(array(NETWORK, uniqueItems=True)),
@@ -189,6 +200,22 @@ def operation(summary: str, status: int, schema: str, *errors: int, body=None, b
     return op
 
 
+def upload_operation(cfg) -> dict:
+    """POST /api/media: one file as multipart/form-data."""
+    op = operation(f"Upload one image (at most {cfg.media_max_bytes} bytes); the same bytes again are the "
+                   f"same file (200)", 201, "Media", 400, 413, 415, 422)
+    op["responses"]["200"] = op["responses"]["201"]
+    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref("Upload")}}}
+    return op
+
+
+def binary(summary: str, content_type: str, *params) -> dict:
+    op = operation(summary, 200, "Empty", 404, params=params)
+    op["responses"]["200"] = {"description": "OK", "content": {
+        content_type: {"schema": {"type": "string", "format": "binary"}}}}
+    return op
+
+
 def path_id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
@@ -206,6 +233,7 @@ IDEMPOTENCY_KEY = {
 def document(cfg) -> dict:
     """The OpenAPI document for an app with settings ``cfg``."""
     post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
+    media_id = path_id("media_id")
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                    "default": 1}},
@@ -251,6 +279,24 @@ def document(cfg) -> dict:
         },
         "/api/channels/{channel_id}": {"get": operation("One channel", 200, "Channel", 404,
                                                         params=[channel_id])},
+        "/api/media": {
+            "get": operation("The media library, newest first", 200, "MediaPage", 400, params=[
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                            "maximum": cfg.max_page_size}},
+                {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                             "maximum": 10**18 - 1}}]),
+            "post": upload_operation(cfg),
+        },
+        "/api/media/{media_id}": {
+            "get": operation("One media file", 200, "Media", 404, params=[media_id]),
+            "delete": {**operation("Delete a file no post uses", 204, "Empty", 404, 409, params=[media_id]),
+                       "responses": {"204": {"description": "Deleted"},
+                                     **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
+                                        for c in (401, 404, 409, 503)}}},
+        },
+        "/api/media/{media_id}/file": {"get": binary("The file's bytes", "image/*", media_id)},
+        "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
+                                                          media_id)},
     }
     return {
         "openapi": "3.1.0",

@@ -1,6 +1,8 @@
 """How posts, publications and channels look in the API."""
 from __future__ import annotations
 
+from flask import url_for
+
 from ..intake.schedule_time import shown
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 
@@ -74,6 +76,17 @@ def status(p: Post, publications) -> dict:
              "next_attempt_at": iso(x.next_attempt_at)}
             for x in publications
         ],
+    }
+
+
+def media(m) -> dict:
+    """A media file of the library, with the addresses of its bytes and thumbnail."""
+    return {
+        "id": m.id, "kind": m.kind, "content_type": m.content_type, "width": m.width, "height": m.height,
+        "bytes": m.size_bytes, "sha256": m.sha256, "original_name": m.original_name,
+        "created_at": iso(m.created_at),
+        "url": url_for("api.media_file", media_id=m.id),
+        "thumbnail_url": url_for("api.media_thumbnail", media_id=m.id),
     }
 
 

@@ -1,0 +1,85 @@
+"""The media library: an upload judged (images.py), put in the store
+(storage.py) under a key made from its SHA-256, and recorded as a Media row.
+The same bytes uploaded again are the same row, stored once; a file no post
+uses can be deleted, and one a post uses cannot."""
+from __future__ import annotations
+
+import functools
+
+from flask import current_app
+
+from ..config import Settings
+from ..db import write_transaction
+from ..errors import Conflict, NotFound
+from ..models import Media, PostMedia
+from . import images
+from .storage import storage_from
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+@functools.lru_cache(maxsize=8)
+def _store(setting: str, instance_dir: str, endpoint_url: str):
+    return storage_from(setting, instance_dir, endpoint_url)
+
+
+def store_of(settings: Settings):
+    """The media store these settings name (one per setting, reused)."""
+    return _store(settings.media_storage, settings.instance_dir, settings.media_s3_endpoint_url)
+
+
+def app_store():
+    return store_of(current_app.extensions["socialpub"])
+
+
+def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
+    """Judge and keep an upload; return ``(media, created)``.
+
+    Raises:
+      images.Refused: not an image socialpub takes (nothing is stored).
+      storage.StorageError: the store did not take it (nothing is recorded).
+    """
+    image = images.inspect(data, max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels,
+                           keep_location=settings.media_keep_location)
+    existing = Media.get_or_none(Media.sha256 == image.sha256)
+    if existing is not None:
+        return existing, False
+    key = f"{image.sha256}.{EXTENSIONS[image.content_type]}"
+    thumbnail_key = f"thumbs/{image.sha256}.jpg"
+    store = store_of(settings)
+    # Bytes first, row second: a row always has its bytes; bytes without a row
+    # (a crash between the two) are overwritten by the same upload again.
+    store.put(key, image.data, image.content_type)
+    store.put(thumbnail_key, image.thumbnail, "image/jpeg")
+    with write_transaction():
+        media = Media.get_or_none(Media.sha256 == image.sha256)
+        if media is not None:  # the same file, uploaded at the same moment
+            return media, False
+        media = Media.create(content_type=image.content_type, sha256=image.sha256, size_bytes=len(image.data),
+                             width=image.width, height=image.height, storage_key=key,
+                             thumbnail_key=thumbnail_key, original_name=(name or "")[:200] or None)
+    return media, True
+
+
+def get(media_id: int) -> Media:
+    media = Media.get_or_none(Media.id == media_id)
+    if media is None:
+        raise NotFound(f"media {media_id} does not exist")
+    return media
+
+
+def delete(settings: Settings, media_id: int):
+    """Remove a file no post uses, from the library and the store.
+
+    Raises:
+      NotFound, Conflict: no such file, or a post uses it (say which).
+    """
+    media = get(media_id)
+    with write_transaction():
+        user = PostMedia.get_or_none(PostMedia.media == media.id)
+        if user is not None:
+            raise Conflict(f"media {media_id} is used by post {user.post_id}: remove it from the post first")
+        Media.delete().where(Media.id == media.id).execute()
+    store = store_of(settings)
+    store.delete(media.storage_key)
+    store.delete(media.thumbnail_key)
