@@ -149,6 +149,9 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         # Redis or the web app beside it.
         env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
         env.update(sandbox_apps(settings, sandbox_url))
+    if not settings.public_base_url and host == "127.0.0.1":
+        # Uploaded images get public URLs (media/public.py) the sandbox's Instagram can be given.
+        env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable

@@ -253,6 +253,9 @@ class Media(BaseModel):
     #: Keys in the media store (media/storage.py), made from the content, never from a name.
     storage_key = CharField(max_length=100)
     thumbnail_key = CharField(max_length=100)
+    #: A JPEG rendition of a PNG, WebP or GIF, for the networks that take JPEG
+    #: only (Instagram) or not its type; NULL for a JPEG.
+    jpeg_key = CharField(max_length=100, null=True)
     #: The name the file had on the person's computer, shown only (never a path).
     original_name = CharField(max_length=200, null=True)
     created_at = DateTimeField(default=utcnow, index=True)

@@ -13,7 +13,7 @@ from .. import __version__
 from ..auth import public
 from ..db import MAX_ID
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
-from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_TEXT, MAX_URL
+from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT, MAX_URL
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
@@ -87,7 +87,9 @@ def schemas() -> dict:
             "created_at": TIME, "updated_at": TIME, "publish_requested_at": nullable(TIME),
             "finished_at": nullable(TIME), "publications": array(ref("Publication")),
             "results": {**array(ref("PublishResult")), "description": "Only when created with publish."},
-        }, optional=("results",)),
+            "media": {**array(ref("Media")), "description": "The uploaded images, in order (one post only, "
+                                                            "not in lists)."},
+        }, optional=("results", "media")),
         "PostPage": obj({"items": array(ref("Post")), "page": INTEGER, "per_page": INTEGER,
                          "total": INTEGER, "pages": INTEGER}),
         "PostStatus": obj({
@@ -122,6 +124,8 @@ def schemas() -> dict:
                                 "A JPEG, PNG, WebP or GIF, judged by its content"}}),
         "CreatePost": obj({
             "text": text, "image_url": url, "link": url,
+            "media_ids": {**nullable(array({**ID}, uniqueItems=True, maxItems=MAX_MEDIA_PER_POST)),
+                          "description": "Uploaded images (POST /api/media), in order; not with image_url."},
             "networks": {**nullable(array(NETWORK, uniqueItems=True)),
                          "description": "Every enabled channel of these networks."},
             "channels": {**nullable(array(ID, maxItems=MAX_CHANNELS_PER_POST, uniqueItems=True)),

@@ -10,6 +10,7 @@ from ..db import Prepared, Slot, row_to
 from ..errors import BrokerUnavailable, InvalidInput, NotFound
 from ..intake import composing
 from ..lifecycle import creating, publishing, scheduling
+from ..media import library
 from ..models import Attempt, Post, PostStatus, Publication
 from . import serialize
 from .blueprint import bp
@@ -43,7 +44,7 @@ def create_post():
             creating.discard_unsent(post.id)
             raise BrokerUnavailable(f"{exc.message}; the post was not kept either") from exc
         post = Post.get_by_id(post.id)
-    body = serialize.post(post, _publications([post.id])[post.id])
+    body = serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id))
     if results is not None:
         body["results"] = results
     response = jsonify(body)
@@ -85,7 +86,8 @@ def get_post(post_id):
     for a in (Attempt.select().join(Publication).where(Publication.post == post.id)
               .order_by(Attempt.publication, Attempt.number)):
         histories[a.publication_id].append(a)
-    return jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs}))
+    return jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs},
+                                  images=library.post_media(post.id)))
 
 
 @bp.post("/posts/<int:post_id>/publish")

@@ -40,8 +40,10 @@ def attempt(a: Attempt) -> dict:
             "outcome": a.outcome, "error_code": a.error_code, "error": a.error}
 
 
-def post(p: Post, publications, histories=None) -> dict:
+def post(p: Post, publications, histories=None, images=None) -> dict:
+    """A post; ``images`` (its Media rows, in order) are shown where one post is asked for."""
     histories = histories or {}
+    shown_media = {} if images is None else {"media": [media(m) for m in images]}
     return {
         "id": p.id,
         "text": p.text,
@@ -57,6 +59,7 @@ def post(p: Post, publications, histories=None) -> dict:
         "publish_requested_at": iso(p.publish_requested_at),
         "finished_at": iso(p.finished_at),
         "publications": [publication(x, histories.get(x.id)) for x in publications],
+        **shown_media,
     }
 
 

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
-from ..models import Channel, Post
-from ..networks import LIMITS, NETWORKS, Content
+from ..models import Channel, Media, Post
+from ..networks import LABELS, LIMITS, NETWORKS, Content
+from ..networks.base import Photo
 from .schedule_time import parse_schedule
 
 #: The longest text any network takes (Facebook); per-network limits come after.
@@ -19,8 +20,10 @@ MAX_TEXT = 63_206
 MAX_CHANNELS_PER_POST = 50
 #: The longest image or link URL taken (browsers and CDNs stop near 2,000 too).
 MAX_URL = 2000
+#: Uploaded images one post may carry (Instagram's carousel takes ten).
+MAX_MEDIA_PER_POST = 10
 
-CREATE_FIELDS = {"text", "image_url", "link", "networks", "channels", "overrides", "publish",
+CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
                  "scheduled_at", "timezone"}
 
 
@@ -89,14 +92,39 @@ def adapt_text(network: str, text: str, link: str | None) -> str:
     return text
 
 
-def content_problems(publications, image_url, link) -> list:
-    """Every ``{"field", "network", "message"}`` a network would refuse."""
+def content_problems(publications, image_url, link, media=(), public_media=True) -> list:
+    """Every ``{"field", "network", "message"}`` a network would refuse; ``media``
+    the uploaded images, ``public_media`` whether a network can be given their URL."""
     problems = []
+    photos = tuple(Photo(content_type=m.content_type, width=m.width, height=m.height) for m in media)
     for network, text in publications:
-        content = Content(text=text, image_url=image_url, link=link)
-        for field, message in LIMITS[network].problems(content):
+        content = Content(text=text, image_url=image_url, link=link, photos=photos)
+        found = list(LIMITS[network].problems(content))
+        if photos and LIMITS[network].fetches_media and not public_media:
+            found.append(("media_ids", f"{LABELS[network]} fetches the image itself from a public address, and "
+                                       f"this installation has none: set PUBLIC_BASE_URL to the address the "
+                                       f"internet reaches this app at, or keep media in S3 (MEDIA_STORAGE)"))
+        for field, message in found:
             problems.append({"field": field, "network": network, "message": f"{field}: {message} ({network})"})
     return problems
+
+
+def check_media_ids(value, image_url) -> list:
+    """The Media rows of ``media_ids``, in order (an empty list when none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(type(i) is int for i in value):
+        raise InvalidInput("media_ids: must be a list of media ids (POST /api/media gives them)", field="media_ids")
+    if len(value) > MAX_MEDIA_PER_POST:
+        raise InvalidInput(f"media_ids: at most {MAX_MEDIA_PER_POST} per post", field="media_ids")
+    _refuse_repeats(value, "media_ids")
+    if value and image_url:
+        raise InvalidInput("media_ids: give uploaded media or an image_url, not both", field="media_ids")
+    found = {m.id: m for m in Media.select().where(Media.id.in_([i for i in value if 0 < i <= MAX_ID]))}
+    missing = [i for i in value if i not in found]
+    if missing:
+        raise Unprocessable(f"media_ids: no media with id {str(missing[0])[:30]}", field="media_ids")
+    return [found[i] for i in value]
 
 
 def raise_if_unpublishable(problems):
@@ -166,10 +194,12 @@ def parse_create_request(data) -> dict:
         if publish:
             raise InvalidInput("publish: a post is published now or scheduled, not both", field="publish")
         schedule = parse_schedule(data.get("scheduled_at"), data.get("timezone"))
+    image_url = check_url(data.get("image_url"), "image_url")
     return {
         "schedule": schedule,
         "text": text,
-        "image_url": check_url(data.get("image_url"), "image_url"),
+        "image_url": image_url,
+        "media": check_media_ids(data.get("media_ids"), image_url),
         "link": check_url(data.get("link"), "link"),
         "networks": networks,
         "channels": channels,
@@ -224,6 +254,8 @@ class NewPost:
     link: str | None
     #: ``(channel, that network's text)`` for each publication.
     publications: list
+    #: The uploaded images, in order (Media rows).
+    media: list = ()
     scheduled_at: dt.datetime | None = None
     schedule_zone: str | None = None
 
@@ -235,11 +267,22 @@ def check_new_post(data) -> NewPost:
     channels = resolve_channels(values["networks"], values["channels"])
     texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
                                      values["link"])) for c in channels]
-    raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"]))
+    raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
+                                            public_media=_public_media() if values["media"] else True))
     scheduled_at, zone = values["schedule"] or (None, None)
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
                    publications=[(c, text) for c, (_, text) in zip(channels, texts)],
-                   scheduled_at=scheduled_at, schedule_zone=zone)
+                   media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone)
+
+
+def _public_media() -> bool:
+    """Whether this app can give a network a public URL of an upload (web process)."""
+    from flask import current_app
+
+    from ..media import library, public
+
+    settings = current_app.extensions["socialpub"]
+    return public.available(settings, library.store_of(settings))
 
 
 def get_post(post_id) -> Post:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..db import write_transaction
 from ..intake.composing import check_new_post
-from ..models import Post, Publication
+from ..models import Post, PostMedia, Publication
 from . import scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
 
@@ -26,6 +26,9 @@ def create_post(data) -> Post:
              "status": PUBLICATION["create"].targets[0]}
             for channel, text in new.publications
         ]).execute()
+        if new.media:
+            PostMedia.insert_many([{"post": post.id, "media": media.id, "position": position}
+                                   for position, media in enumerate(new.media)]).execute()
     return scheduling.launch_if_soon(post)
 
 

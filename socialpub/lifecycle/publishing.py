@@ -18,6 +18,7 @@ from peewee import Case
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import check_url, content_problems, get_post, raise_if_unpublishable
+from ..media.library import post_media
 from ..models import Channel, ChannelState, Post, Publication, utcnow
 from ..queue.batching import one_round_trip
 from .rollup import roll_up
@@ -55,7 +56,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
-                                                post.image_url, post.link))
+                                                post.image_url, post.link, post_media(post.id)))
         messages = mark_queued(post.id, pending, "publish")
     return send(post.id, pending, messages)
 

@@ -51,13 +51,18 @@ def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
     # (a crash between the two) are overwritten by the same upload again.
     store.put(key, image.data, image.content_type)
     store.put(thumbnail_key, image.thumbnail, "image/jpeg")
+    jpeg_key = None
+    if image.content_type != "image/jpeg":
+        jpeg_key = f"jpeg/{image.sha256}.jpg"
+        store.put(jpeg_key, images.as_jpeg(image.data), "image/jpeg")
     with write_transaction():
         media = Media.get_or_none(Media.sha256 == image.sha256)
         if media is not None:  # the same file, uploaded at the same moment
             return media, False
         media = Media.create(content_type=image.content_type, sha256=image.sha256, size_bytes=len(image.data),
                              width=image.width, height=image.height, storage_key=key,
-                             thumbnail_key=thumbnail_key, original_name=(name or "")[:200] or None)
+                             thumbnail_key=thumbnail_key, jpeg_key=jpeg_key,
+                             original_name=(name or "")[:200] or None)
     return media, True
 
 
@@ -81,5 +86,34 @@ def delete(settings: Settings, media_id: int):
             raise Conflict(f"media {media_id} is used by post {user.post_id}: remove it from the post first")
         Media.delete().where(Media.id == media.id).execute()
     store = store_of(settings)
-    store.delete(media.storage_key)
-    store.delete(media.thumbnail_key)
+    for key in (media.storage_key, media.thumbnail_key, media.jpeg_key):
+        if key:
+            store.delete(key)
+
+
+def post_media(post_id: int) -> list:
+    """A post's media, in order."""
+    return list(Media.select().join(PostMedia).where(PostMedia.post == post_id).order_by(PostMedia.position))
+
+
+def as_sent(media: Media, types: tuple) -> tuple:
+    """``(key, content type)`` of the rendition a network taking ``types`` gets."""
+    if media.content_type in types or not media.jpeg_key:
+        return media.storage_key, media.content_type
+    return media.jpeg_key, "image/jpeg"
+
+
+def photos_for(settings: Settings, post_id: int, network: str) -> tuple:
+    """The post's images as ``network`` gets them (worker): the bytes of a type it
+    takes and, for a network that fetches media, a public URL (see public.py)."""
+    from ..networks import LIMITS
+    from ..networks.base import Photo
+    from .public import public_url
+
+    limits, store, photos = LIMITS[network], store_of(settings), []
+    for media in post_media(post_id):
+        key, content_type = as_sent(media, limits.photo_types)
+        photos.append(Photo(content_type=content_type, width=media.width, height=media.height,
+                            data=b"" if limits.fetches_media else store.get(key),
+                            public_url=public_url(settings, media, key) if limits.fetches_media else None))
+    return tuple(photos)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 #: What a key may be: the library's own names, nothing that climbs out.
-KEY = re.compile(r"^(thumbs/)?[0-9a-f]{64}\.(jpg|png|webp|gif)$")
+KEY = re.compile(r"^(thumbs/|jpeg/)?[0-9a-f]{64}\.(jpg|png|webp|gif)$")
 
 
 class StorageError(Exception):

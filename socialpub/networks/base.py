@@ -146,12 +146,35 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """An uploaded image as a network gets it: in a type it takes (others were
+    converted), and where a network that fetches media (Instagram) can."""
+
+    content_type: str
+    width: int
+    height: int
+    data: bytes = field(default=b"", repr=False)
+    #: A URL anyone may fetch for a while (signed by this app, or presigned by S3); None when there is none.
+    public_url: Optional[str] = None
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height
+
+
+@dataclass(frozen=True)
 class Content:
-    """What is published: the text already adapted for this network."""
+    """What is published: the text already adapted for this network, and an
+    image given as a URL (``image_url``) or uploaded (``photos``)."""
 
     text: str
     image_url: Optional[str] = None
     link: Optional[str] = None
+    photos: tuple = ()
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image_url or self.photos)
 
 
 @dataclass(frozen=True)
@@ -182,13 +205,28 @@ class NetworkLimits:
     max_hashtags: Optional[int] = None
     max_mentions: Optional[int] = None
     image_required: bool = False
+    #: The image types it takes; an upload of another type is sent as a JPEG.
+    photo_types: tuple = ("image/jpeg", "image/png", "image/gif")
+    #: Uploaded images per post.
+    max_photos: int = 1
+    #: Width / height an image must keep to (Instagram: 4:5 to 1.91:1).
+    aspect_range: Optional[tuple] = None
+    #: Whether the network fetches the image itself from a public URL.
+    fetches_media: bool = False
 
     def problems(self, content: Content) -> list:
         """Return ``(field, message)`` pairs for what this network would reject."""
         found = []
-        if self.image_required and not content.image_url:
+        if self.image_required and not content.has_image:
             found.append(("image_url", "an image is required"))
-        limit = self.max_caption if (content.image_url and self.max_caption) else self.max_text
+        if len(content.photos) > self.max_photos:
+            found.append(("media_ids", f"{len(content.photos)} images; it takes {self.max_photos} per post"))
+        for number, photo in enumerate(content.photos, start=1):
+            low, high = self.aspect_range or (0, float("inf"))
+            if not low <= photo.aspect <= high:
+                found.append(("media_ids", f"image {number} is {photo.width} × {photo.height} (aspect ratio "
+                                           f"{photo.aspect:.2f}); it takes {low:g} (4:5) to {high:g} (1.91:1)"))
+        limit = self.max_caption if (content.has_image and self.max_caption) else self.max_text
         if len(content.text) > limit:
             what = "caption" if limit == self.max_caption else "text"
             found.append(("text", f"{what} is {len(content.text)} characters; the limit is {limit}"))

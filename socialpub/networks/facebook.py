@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 def sent_text(content: Content) -> str:
     """The text the Page post carries: the caption of a photo, else the message."""
     # /photos has no link field: the link is kept readable in the caption.
-    return text_with_link(content) if content.image_url else content.text
+    return text_with_link(content) if content.has_image else content.text
 
 
 def _same_text(ours: str, theirs) -> bool:
@@ -59,10 +59,16 @@ class FacebookAdapter(Adapter):
           PublishError: the call failed; ``kind`` says whether to retry.
         """
         base = target.base_url.rstrip("/")
-        if content.image_url:
-            form = {"url": content.image_url, "caption": sent_text(content)}
+        if content.has_image:
+            form = {"caption": sent_text(content)}
+            if content.photos:  # an upload: the bytes themselves, as multipart "source"
+                photo = content.photos[0]
+                upload = {"files": {"source": (f"photo.{photo.content_type.split('/')[1]}", photo.data,
+                                               photo.content_type)}}
+            else:
+                form["url"], upload = content.image_url, {}
             body = graph_call(self.network, self.timeouts, "POST",
-                              f"{base}/{target.account_id}/photos", **credentials(target), data=form)
+                              f"{base}/{target.account_id}/photos", **credentials(target), data=form, **upload)
             # The photo id is not the post id; the post is what readers open.
             post_id = body.get("post_id") or field(self.network, body, "id")
         else:

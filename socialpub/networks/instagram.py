@@ -47,7 +47,8 @@ class InstagramAdapter(Adapter):
 
     network = "instagram"
     #: "Maximum 2200 characters, 30 hashtags, and 20 @ tags"; no text-only media type.
-    limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True)
+    limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True,
+                           photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True)
     #: An earlier attempt is found by its own container, not by its caption.
     finds_by_text = False
     poll_timeout = 30.0
@@ -162,15 +163,16 @@ class InstagramAdapter(Adapter):
 
     def create_container(self, target: Target, content: Content) -> str:
         """Create the media container and return its id."""
-        if not content.image_url:
-            raise PublishError(self.network, "Instagram needs an image; it has no text-only posts",
-                               kind=ErrorKind.PERMANENT)
+        image_url = content.photos[0].public_url if content.photos else content.image_url
+        if not image_url:
+            raise PublishError(self.network, "Instagram needs an image it can fetch from a public URL; it has "
+                               "no text-only posts", kind=ErrorKind.PERMANENT)
         # A container is not a publication: a lost answer here leaves at most
         # an unpublished container that expires, so the error is not ambiguous.
         body = graph_call(self.network, self.timeouts, "POST",
                           f"{_base(target)}/{target.account_id}/media", creates_item=False,
                           **credentials(target),
-                          data={"image_url": content.image_url, "caption": content.text})
+                          data={"image_url": image_url, "caption": content.text})
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
         return container_id

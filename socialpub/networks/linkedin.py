@@ -113,8 +113,9 @@ class LinkedInAdapter(Adapter):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if content.image_url:
-            image_urn = self.upload_image(target, self.download_image(content.image_url))
+        if content.has_image:
+            data = content.photos[0].data if content.photos else self.download_image(content.image_url)
+            image_urn = self.upload_image(target, data)
             body["content"] = {"media": {"id": image_urn}}
         response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/posts",
                         json=body, headers=_headers(target))

@@ -9,6 +9,7 @@ nothing to claim and stops.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -30,6 +31,8 @@ from ..db import database
 from ..errors import PublicationFailed
 from ..intake import idempotency
 from ..lifecycle import delivery, reconciler, scheduling
+from ..media import library
+from ..media.storage import StorageError
 from ..metrics import series
 from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, PublishError, Unverifiable, get_adapter
@@ -153,6 +156,7 @@ def _deliver(job: delivery.Job):
                           _settings.outbound_allow)
     answer = None
     try:
+        job = _with_photos(job)
         with series.network_call(job.network):
             answer = _call_network(adapter, job)
     except Unverifiable as exc:
@@ -181,6 +185,21 @@ def _deliver(job: delivery.Job):
     series.published(job.network, outcome)
     logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
                 receipt.external_id)
+
+
+def _with_photos(job: delivery.Job) -> delivery.Job:
+    """The job with its post's uploaded images, read from the media store as
+    this network takes them (none: the job as it is).
+
+    Raises:
+      PublishError: the store did not give them (transient: retried).
+    """
+    try:
+        photos = persist(library.photos_for, _settings, job.post_id, job.network)
+    except StorageError as exc:
+        raise PublishError(job.network, f"the media store did not give the post's images: {exc}",
+                           kind=ErrorKind.TRANSIENT) from None
+    return dataclasses.replace(job, content=dataclasses.replace(job.content, photos=photos)) if photos else job
 
 
 def _call_network(adapter, job: delivery.Job):

@@ -37,7 +37,7 @@ Control endpoints:
     ``{"latencies": true}``, which restores the start-up ones.
 ``GET /_sandbox/received[?network=]``
     Accepted items, oldest first, one per acceptance: ``{"network", "item_id",
-    "account_id", "text", "image", "link", "to", "image_bytes", "started_at",
+    "account_id", "text", "image", "link", "to", "image_bytes", "image_sha256", "started_at",
     "finished_at"}`` (epoch seconds, request start and when it was recorded).
 ``GET /_sandbox/requests[?network=][&all=1]``
     Rejected API requests (status >= 400, or None when the client got no

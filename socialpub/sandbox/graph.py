@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import re
 import time
 import urllib.parse
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from PIL import Image
 from werkzeug.routing import BaseConverter
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
@@ -75,6 +77,22 @@ def issued_token_refusal(network: str, token: str, proof):
     return None
 
 
+def uploaded_image(network: str, file):
+    """``{"size", "sha256"}`` of an uploaded image file ({} when none), or Graph's
+    refusal of one that is not an image it takes (code 324)."""
+    if file is None:
+        return {}
+    data = file.read()
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+    except Exception:  # Pillow raises many kinds for a file that is not an image
+        return graph_error(network, 400, 324, "(#324) Missing or invalid image file")
+    if image.format not in ("JPEG", "PNG", "GIF", "BMP", "TIFF"):
+        return graph_error(network, 400, 324, f"(#324) Unsupported image format {image.format}")
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "format": image.format}
+
+
 def _count(text: str, sigil: str) -> int:
     return len(re.findall(rf"(?<!\w){re.escape(sigil)}\w", text))
 
@@ -113,8 +131,12 @@ def photos(version, page_id):
     if not values.get("caption"):
         hint = "; message is deprecated on /photos" if values.get("message") else ""
         return graph_param_error("facebook", f"The parameter caption is required{hint}")
+    upload = uploaded_image("facebook", request.files.get("source"))
+    if isinstance(upload, Response):
+        return upload
     photo_id, post_id = str(state().new_number()), f"{page_id}_{state().new_number()}"
-    record(post_id, page_id, values["caption"], image=values.get("url"))
+    record(post_id, page_id, values["caption"], image=values.get("url") or f"upload:{upload['sha256']}",
+           image_bytes=upload.get("size"), image_sha256=upload.get("sha256"))
     return jsonify(id=photo_id, post_id=post_id)
 
 
@@ -129,7 +151,12 @@ def list_media(version, ig_user_id):
 @bp.post("/<gv:version>/<ig_user_id>/media")
 @endpoint("instagram")
 def create_container(version, ig_user_id):
-    """Create an image container; it is FINISHED at once unless config says otherwise."""
+    """Create an image container; it is FINISHED at once unless config says otherwise.
+    (The same path with ``messaging_product=whatsapp`` is WhatsApp's media upload.)"""
+    if request.form.get("messaging_product") == "whatsapp":
+        from .whatsapp import upload_media
+
+        return upload_media(ig_user_id)
     values, error = _params("instagram")
     if error:
         return error

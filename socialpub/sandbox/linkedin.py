@@ -9,6 +9,7 @@ recorded text shows whether the adapter escaped it.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -128,7 +129,7 @@ def create_post():
     if error:
         return error
     author, commentary = body["author"], body["commentary"]
-    image = size = None
+    image = size = digest = None
     if body.get("content") is not None:
         media = body["content"].get("media") if isinstance(body["content"], dict) else None
         image = media.get("id") if isinstance(media, dict) else None
@@ -138,12 +139,12 @@ def create_post():
         if upload["owner"] != author:
             return linkedin_error(400, f"The author {author} does not own {image}",
                                   code="INVALID_CONTENT_OWNERSHIP")
-        size = upload["size"]
+        size, digest = upload["size"], upload["sha256"]
     urn = f"urn:li:share:{state().new_number()}"
     earlier = state().claim_post(author, commentary, urn)
     if earlier and state().setting("linkedin", "reject_duplicates"):
         return linkedin_error(422, f"Content is a duplicate of {earlier}", code="DUPLICATE_POST")
-    record(urn, author, read_little(commentary), image=image, image_bytes=size)
+    record(urn, author, read_little(commentary), image=image, image_bytes=size, image_sha256=digest)
     return Response(status=201, headers={"x-restli-id": urn})
 
 
@@ -184,6 +185,6 @@ def upload_image(key):
     if not data.startswith(IMAGE_MAGIC):
         return linkedin_error(400, "The uploaded file is not a JPEG, PNG or GIF image",
                               code="BAD_REQUEST")
-    upload["size"] = len(data)
+    upload["size"], upload["sha256"] = len(data), hashlib.sha256(data).hexdigest()
     state().put("uploads", image, upload)
     return Response(status=201)

@@ -3,7 +3,9 @@ prefix: one text or image message per request, validated like Meta does.
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import time
+
+from flask import Blueprint, Response, g, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_param_error, graph_token_error
@@ -48,6 +50,31 @@ def _whatsapp_content(body: dict):
     return text, image, None
 
 
+def upload_media(phone_id):
+    """``POST /{phone-number-id}/media`` (routed here by graph.py, which shares the
+    path with Instagram's containers): multipart ``file``, ``type``, ``messaging_product``."""
+    g.sandbox_network, g.sandbox_epoch, g.started_at = "whatsapp", state().epoch, time.time()
+    token = request.args.get("access_token") or bearer_token() or ""
+    if not token or is_bad_token(token):
+        return graph_token_error("whatsapp", token)
+    file = request.files.get("file")
+    if file is None or not request.form.get("type"):
+        return graph_param_error("whatsapp", "The parameter file is required." if file is None
+                                 else "The parameter type is required.")
+    if request.form["type"] not in ("image/jpeg", "image/png"):
+        return graph_param_error("whatsapp", "Invalid parameter",
+                                 details=f"Unsupported media type {request.form['type']}: images are "
+                                         f"image/jpeg or image/png")
+    from .graph import uploaded_image
+
+    upload = uploaded_image("whatsapp", file)
+    if isinstance(upload, Response):
+        return upload
+    media_id = str(state().new_number())
+    state().put("uploads", f"wa-media:{media_id}", dict(upload, owner=phone_id))
+    return jsonify(id=media_id)
+
+
 @bp.post("/<gv:version>/<phone_id>/messages")
 @endpoint("whatsapp", creates_item=True)
 def messages(version, phone_id):
@@ -62,8 +89,16 @@ def messages(version, phone_id):
     text, image, error = _whatsapp_content(body)
     if error:
         return error
+    uploaded = {}
+    if body["type"] == "image" and body["image"].get("id"):
+        uploaded = state().get("uploads", f"wa-media:{body['image']['id']}")
+        if uploaded is None or uploaded["owner"] != phone_id:
+            return graph_param_error("whatsapp", "Invalid parameter",
+                                     details=f"media id {body['image']['id']} was not uploaded by this number")
+        image = f"media:{body['image']['id']}"
     wamid = state().new_wamid()
-    record(wamid, phone_id, text, image=image, to=body["to"])
+    record(wamid, phone_id, text, image=image, to=body["to"], image_bytes=uploaded.get("size"),
+           image_sha256=uploaded.get("sha256"))
     wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
     return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
                    messages=[{"id": wamid}])
