@@ -140,6 +140,11 @@ class Publication(BaseModel):
     external_url = TextField(null=True)
     #: Instagram: the media container, kept so a lost answer can be checked, not re-posted.
     container_id = CharField(max_length=64, null=True)
+    #: What an attempt already uploaded, checkpointed before the post is made and
+    #: reused by the next attempt: {"photo_ids": [...]} (Facebook, unpublished),
+    #: {"children": [...]} (Instagram carousel items), {"image_urns": [...]}
+    #: (LinkedIn), {"media_id": ...} (WhatsApp).
+    uploads = JSONField(null=True)
     #: Start of an attempt whose outcome we never saw (timeout after sending, a
     #: worker that died): before sending again, ask the network whether it arrived.
     ambiguous_since = DateTimeField(null=True)

@@ -118,8 +118,12 @@ def _connection_details():
 
 
 def _media():
-    """Uploaded media and the posts' images (Media, PostMedia)."""
+    """Uploaded media, the posts' images (Media, PostMedia), and each publication's
+    checkpointed uploads (Publication.uploads)."""
     database.create_tables([Media, PostMedia], safe=True)
+    if "uploads" not in {c.name for c in database.get_columns("publication")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("publication", "uploads",
+                                                                        Publication.uploads))
 
 
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables

@@ -136,8 +136,30 @@ def test_uploaded_media_and_an_image_url_are_not_both_taken(client, sandbox_chan
     assert response.status_code == 400 and "not both" in response.get_json()["error"]["message"]
 
 
-def test_more_photos_than_a_network_takes_today_are_refused(client, sandbox_channels):
-    ids = [uploaded(client, photo(color=(c, 0, 0)))["id"] for c in (10, 200)]
-    response = client.post("/api/posts", json={"text": "Two", "media_ids": ids, "networks": ["linkedin"]})
-    assert response.status_code == 422
-    assert "2 images; it takes 1 per post" in response.get_json()["error"]["message"]
+def test_three_photos_make_each_networks_own_multi_image_post_in_order(
+        client, sandbox_channels, sandbox_client, drain):
+    datas = [photo(size=(1080, 1080), color=c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    ids = [uploaded(client, d)["id"] for d in datas]
+    digests = [hashlib.sha256(d).hexdigest() for d in datas]
+    post = client.post("/api/posts", json={"text": "Three photos", "media_ids": ids, "publish": True})
+    assert post.status_code == 201, post.get_json()
+    drain()
+    statuses = {p["network"]: p["status"] for p in client.get(f"/api/posts/{post.get_json()['id']}")
+                .get_json()["publications"]}
+    assert set(statuses.values()) == {"published"}, statuses
+    received = by_network(sandbox_client)
+    # Facebook: one post with the three photos attached; LinkedIn: one multiImage post.
+    for network in ("facebook", "linkedin"):
+        assert [i["sha256"] for i in received[network]["images"]] == digests, network
+        assert all((i["width"], i["height"]) == (1080, 1080) for i in received[network]["images"])
+    assert len([i for i in sandbox_client.received() if i["network"] in ("facebook", "linkedin")]) == 2
+    # Instagram: one carousel whose items are the three images, fetched from this app's signed URLs.
+    carousel = [urlsplit(i["url"]).path for i in received["instagram"]["images"]]
+    assert [hashlib.sha256(client.get(path).data).hexdigest() for path in carousel] == digests
+    # WhatsApp: a message carries one image — the first, with the text.
+    assert received["whatsapp"]["image_sha256"] == digests[0] and received["whatsapp"]["text"] == "Three photos"
+
+
+def test_more_photos_than_a_post_may_carry_are_refused(client, sandbox_channels):
+    response = client.post("/api/posts", json={"text": "Eleven", "media_ids": list(range(1, 12))})
+    assert response.status_code == 400 and "at most 10" in response.get_json()["error"]["message"]

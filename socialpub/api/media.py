@@ -15,6 +15,8 @@ from .helpers import int_arg
 
 #: Room for the multipart envelope around the file itself.
 ENVELOPE_BYTES = 64 * 1024
+#: Files one compose form may carry when sent without its script.
+MAX_FILES_PER_FORM = 10
 REFUSALS = {413: TooLarge, 415: UnsupportedMediaType, 422: UnprocessableImage}
 
 
@@ -25,21 +27,39 @@ def _settings():
 @bp.post("/media")
 def upload_media():
     """Upload one image as the multipart field ``file``."""
-    # The app's body limit is for JSON; an upload may be as large as MEDIA_MAX_BYTES.
-    request.max_content_length = _settings().media_max_bytes + ENVELOPE_BYTES
+    return upload_response()
+
+
+def allow_uploads(files: int = 1):
+    """The app's body limit is for JSON; an upload may be as large as MEDIA_MAX_BYTES
+    (a compose form sent without its script, ``files`` of them)."""
+    request.max_content_length = _settings().media_max_bytes * files + ENVELOPE_BYTES
+
+
+def keep(upload) -> tuple:
+    """``(media, created)`` for one uploaded file (a werkzeug FileStorage).
+
+    Raises:
+      AppError: refused (413, 415, 422 on the field ``file``) or the store is down (503).
+    """
+    try:
+        return library.add(_settings(), upload.read(), upload.filename)
+    except images.Refused as refusal:
+        raise REFUSALS[refusal.status](refusal.message, field="file") from None
+    except StorageError as exc:
+        raise StoreUnavailable(f"the media store did not take the file: {exc}; nothing was stored") from None
+
+
+def upload_response():
+    """The answer to one upload in the field ``file`` (the API's, and the compose page's script's)."""
+    allow_uploads()
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
         raise UnsupportedMediaType("body: send the file as multipart/form-data, in the field 'file'")
     files = request.files.getlist("file")
     if len(files) != 1:
         raise InvalidInput("file: send exactly one file in the field 'file'" if files
                            else "file: missing (multipart field 'file')", field="file")
-    upload = files[0]
-    try:
-        media, created = library.add(_settings(), upload.read(), upload.filename)
-    except images.Refused as refusal:
-        raise REFUSALS[refusal.status](refusal.message, field="file") from None
-    except StorageError as exc:
-        raise StoreUnavailable(f"the media store did not take the file: {exc}; nothing was stored") from None
+    media, created = keep(files[0])
     response = jsonify(serialize.media(media))
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.get_media", media_id=media.id)

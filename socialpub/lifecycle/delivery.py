@@ -44,6 +44,14 @@ class Job:
     #: Set when an earlier attempt may have reached the network.
     ambiguous_since: dt.datetime | None = None
     container_id: str | None = None
+    #: What earlier attempts uploaded (Publication.uploads).
+    uploads: dict | None = None
+
+    @property
+    def resume(self) -> dict | None:
+        """What an adapter resumes from: the container and the uploads already made."""
+        state = {k: v for k, v in (("container_id", self.container_id), ("uploads", self.uploads)) if v}
+        return state or None
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def _job(pub: Publication, token: str, app_secret: str | None = None) -> Job:
                       api_version=channel.api_version, app_secret=app_secret),
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
-        ambiguous_since=pub.ambiguous_since, container_id=pub.container_id,
+        ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,
     )
 
 
@@ -133,7 +141,7 @@ def _ambiguity_kept():
 _CLAIMED = (
     (Publication.id, Publication.post, Publication.channel, Publication.network, Publication.text,
      Publication.attempts, Publication.retries, Publication.rate_limit_waits,
-     Publication.ambiguous_since, Publication.container_id),
+     Publication.ambiguous_since, Publication.container_id, Publication.uploads),
     (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
      Channel.recipients, Channel.api_version, Channel.connected_via),
     (Post.id, Post.image_url, Post.link),
@@ -227,10 +235,14 @@ def _fence(publication_id, attempt):
             & (Publication.attempts == attempt))
 
 
-def save_container(job: Job, container_id: str):
-    """Keep Instagram's container id before publishing it: if the answer to
-    media_publish is lost, the container says whether it went out."""
-    Publication.update(container_id=container_id).where(_fence(job.publication_id, job.attempt)).execute()
+def save_checkpoint(job: Job, state: dict):
+    """Keep what an attempt made before the post itself: Instagram's container id
+    (if the answer to media_publish is lost, the container says whether it went
+    out) and the uploads (``state["uploads"]``, all of them so far), which the
+    next attempt reuses instead of uploading again."""
+    changes = {name: state[name] for name in ("container_id", "uploads") if name in state}
+    if changes:
+        Publication.update(**changes).where(_fence(job.publication_id, job.attempt)).execute()
 
 
 def held_elsewhere(job: Job, external_ids) -> set:

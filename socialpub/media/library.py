@@ -111,7 +111,7 @@ def photos_for(settings: Settings, post_id: int, network: str) -> tuple:
     from .public import public_url
 
     limits, store, photos = LIMITS[network], store_of(settings), []
-    for media in post_media(post_id):
+    for media in post_media(post_id)[:limits.sends_photos]:
         key, content_type = as_sent(media, limits.photo_types)
         photos.append(Photo(content_type=content_type, width=media.width, height=media.height,
                             data=b"" if limits.fetches_media else store.get(key),

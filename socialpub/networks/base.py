@@ -207,8 +207,9 @@ class NetworkLimits:
     image_required: bool = False
     #: The image types it takes; an upload of another type is sent as a JPEG.
     photo_types: tuple = ("image/jpeg", "image/png", "image/gif")
-    #: Uploaded images per post.
+    #: Uploaded images per post, and how many of them it sends (WhatsApp: the first).
     max_photos: int = 1
+    sends_photos: Optional[int] = None
     #: Width / height an image must keep to (Instagram: 4:5 to 1.91:1).
     aspect_range: Optional[tuple] = None
     #: Whether the network fetches the image itself from a public URL.

@@ -7,6 +7,7 @@ whose answer was lost is found by its text among the posts made since it began.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from typing import Optional
 
@@ -39,6 +40,11 @@ def _same_text(ours: str, theirs) -> bool:
     return isinstance(theirs, str) and norm(ours) == norm(theirs)
 
 
+def _file(photo) -> tuple:
+    """A photo as a multipart file: (name, bytes, type)."""
+    return f"photo.{photo.content_type.split('/')[1]}", photo.data, photo.content_type
+
+
 def post_url(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
 
@@ -48,25 +54,30 @@ class FacebookAdapter(Adapter):
 
     network = "facebook"
     #: 63,206 is the widely quoted message limit; Meta does not document it.
-    limits = NetworkLimits(max_text=63206)
+    #: Photos of one post: Meta documents no number for attached_media; 10 keeps to Instagram's.
+    limits = NetworkLimits(max_text=63206, max_photos=10)
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create a Page post; return its ``{page-id}_{post-id}`` id.
 
-        ``checkpoint`` and ``resume`` are ignored: a post is one call.
+        One image is one ``/photos`` call (its URL, or the bytes as ``source``);
+        several are each uploaded unpublished, then attached to one ``/feed``
+        post (``attached_media``). The uploads are checkpointed
+        (``{"uploads": {"photo_ids": [...]}}``) and ``resume`` reuses them.
 
         Raises:
           PublishError: the call failed; ``kind`` says whether to retry.
         """
         base = target.base_url.rstrip("/")
+        if len(content.photos) > 1:
+            return self._multi_photo(target, content, checkpoint, resume)
         if content.has_image:
             form = {"caption": sent_text(content)}
+            upload = {}
             if content.photos:  # an upload: the bytes themselves, as multipart "source"
-                photo = content.photos[0]
-                upload = {"files": {"source": (f"photo.{photo.content_type.split('/')[1]}", photo.data,
-                                               photo.content_type)}}
+                upload = {"files": {"source": _file(content.photos[0])}}
             else:
-                form["url"], upload = content.image_url, {}
+                form["url"] = content.image_url
             body = graph_call(self.network, self.timeouts, "POST",
                               f"{base}/{target.account_id}/photos", **credentials(target), data=form, **upload)
             # The photo id is not the post id; the post is what readers open.
@@ -79,6 +90,27 @@ class FacebookAdapter(Adapter):
                               f"{base}/{target.account_id}/feed", **credentials(target), data=form)
             post_id = field(self.network, body, "id")
         logger.info("Published Facebook post %s on page %s.", post_id, target.account_id)
+        return Published(external_id=str(post_id), url=post_url(post_id))
+
+    def _multi_photo(self, target: Target, content: Content, checkpoint, resume) -> Published:
+        base = target.base_url.rstrip("/")
+        photo_ids = list(((resume or {}).get("uploads") or {}).get("photo_ids") or [])
+        for photo in content.photos[len(photo_ids):]:
+            # Unpublished: nothing shows on the Page until the post attaches it,
+            # so a lost answer leaves an invisible photo, not a post.
+            body = graph_call(self.network, self.timeouts, "POST", f"{base}/{target.account_id}/photos",
+                              creates_item=False, **credentials(target), data={"published": "false"},
+                              files={"source": _file(photo)})
+            photo_ids.append(field(self.network, body, "id"))
+            if checkpoint is not None:
+                checkpoint({"uploads": {"photo_ids": photo_ids}})
+        form = {"message": sent_text(content)}
+        form.update({f"attached_media[{i}]": json.dumps({"media_fbid": pid}) for i, pid in enumerate(photo_ids)})
+        body = graph_call(self.network, self.timeouts, "POST", f"{base}/{target.account_id}/feed",
+                          **credentials(target), data=form)
+        post_id = field(self.network, body, "id")
+        logger.info("Published Facebook post %s with %d photos on page %s.", post_id, len(photo_ids),
+                    target.account_id)
         return Published(external_id=str(post_id), url=post_url(post_id))
 
     def identify(self, target: Target) -> Identity:

@@ -47,8 +47,10 @@ class InstagramAdapter(Adapter):
 
     network = "instagram"
     #: "Maximum 2200 characters, 30 hashtags, and 20 @ tags"; no text-only media type.
+    #: A carousel holds up to 10 images.
     limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True,
-                           photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True)
+                           photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True,
+                           max_photos=10)
     #: An earlier attempt is found by its own container, not by its caption.
     finds_by_text = False
     poll_timeout = 30.0
@@ -90,7 +92,10 @@ class InstagramAdapter(Adapter):
                 return self.publish_container(target, container_id)
             logger.info("Instagram container %s is %s; creating a new one.", container_id,
                         state or "unknown to Graph")
-        container_id = self.create_container(target, content)
+        if len(content.photos) > 1:
+            container_id = self.create_carousel(target, content, checkpoint, resume)
+        else:
+            container_id = self.create_container(target, content)
         if checkpoint is not None:
             checkpoint({"container_id": container_id})
         return self.publish_container(target, container_id)
@@ -175,6 +180,40 @@ class InstagramAdapter(Adapter):
                           data={"image_url": image_url, "caption": content.text})
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
+        return container_id
+
+    def create_carousel(self, target: Target, content: Content, checkpoint, resume) -> str:
+        """A carousel container: one item container per image (``is_carousel_item``),
+        each checkpointed (``{"uploads": {"children": [...]}}``) and reused by
+        ``resume``, every one FINISHED, then the ``CAROUSEL`` container with the
+        caption; return its id.
+
+        Raises:
+          PublishError: PERMANENT naming the image Instagram could not take.
+        """
+        children = list(((resume or {}).get("uploads") or {}).get("children") or [])
+        for photo in content.photos[len(children):]:
+            body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{target.account_id}/media",
+                              creates_item=False, **credentials(target),
+                              data={"image_url": photo.public_url, "is_carousel_item": "true"})
+            children.append(field(self.network, body, "id"))
+            if checkpoint is not None:
+                checkpoint({"uploads": {"children": children}})
+        for number, child in enumerate(children, start=1):
+            try:
+                self.wait_until_ready(target, child)
+            except PublishError as err:
+                if checkpoint is not None and err.kind is ErrorKind.PERMANENT:
+                    checkpoint({"uploads": {"children": children[:number - 1]}})  # made again next time
+                err.message = f"image {number} of the carousel: {err.message}"
+                err.args = (err.message,)
+                raise
+        body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{target.account_id}/media",
+                          creates_item=False, **credentials(target),
+                          data={"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text})
+        container_id = field(self.network, body, "id")
+        logger.info("Created Instagram carousel %s of %d images for account %s.", container_id, len(children),
+                    target.account_id)
         return container_id
 
     def publish_container(self, target: Target, container_id: str) -> Published:

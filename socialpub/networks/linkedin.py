@@ -88,17 +88,19 @@ class LinkedInAdapter(Adapter):
 
     network = "linkedin"
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
-    limits = NetworkLimits(max_text=3000)
+    #: multiImage takes 2 to 20 images.
+    limits = NetworkLimits(max_text=3000, max_photos=20)
     #: Largest image downloaded for upload; the download stops past it.
     max_image_bytes = 10 * 1024 * 1024
     #: Longest the image download may take, redirects included (seconds).
     max_image_seconds = 60.0
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
-        """Create the post (uploading the image first when there is one).
+        """Create the post (uploading its images first through the Images API).
 
-        ``checkpoint`` and ``resume`` are ignored: a retry is safe, since an
-        identical post is answered with the duplicate 422.
+        A retry is safe, since an identical post is answered with the duplicate
+        422; the images an attempt uploaded are checkpointed
+        (``{"uploads": {"image_urns": [...]}}``) and ``resume`` reuses them.
 
         Raises:
           PublishError: the call failed; ``kind`` says whether to retry;
@@ -113,10 +115,12 @@ class LinkedInAdapter(Adapter):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if content.has_image:
-            data = content.photos[0].data if content.photos else self.download_image(content.image_url)
-            image_urn = self.upload_image(target, data)
-            body["content"] = {"media": {"id": image_urn}}
+        if content.photos:
+            urns = self.upload_photos(target, content.photos, checkpoint, resume)
+            body["content"] = {"media": {"id": urns[0]}} if len(urns) == 1 else \
+                {"multiImage": {"images": [{"id": urn} for urn in urns]}}
+        elif content.image_url:
+            body["content"] = {"media": {"id": self.upload_image(target, self.download_image(content.image_url))}}
         response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/posts",
                         json=body, headers=_headers(target))
         if response.status_code >= 400:
@@ -164,6 +168,15 @@ class LinkedInAdapter(Adapter):
                        held_elsewhere: HeldElsewhere = lambda ids: set()) -> Optional[Published]:
         """Always None: publishing again is the check (the duplicate 422 names the earlier post)."""
         return None
+
+    def upload_photos(self, target: Target, photos, checkpoint, resume) -> list:
+        """The image URNs of ``photos``, uploading those an earlier attempt did not."""
+        urns = list(((resume or {}).get("uploads") or {}).get("image_urns") or [])
+        for photo in photos[len(urns):]:
+            urns.append(self.upload_image(target, photo.data))
+            if checkpoint is not None:
+                checkpoint({"uploads": {"image_urns": urns}})
+        return urns
 
     def download_image(self, url: str) -> bytes:
         """Fetch the image through the SSRF guard (:mod:`.outbound`): only http(s),

@@ -35,7 +35,9 @@ class WhatsAppAdapter(Adapter):
 
     network = "whatsapp"
     #: Text bodies take 4096 characters, image captions 1024.
-    limits = NetworkLimits(max_text=4096, max_caption=1024, photo_types=("image/jpeg", "image/png"))
+    #: A message carries one image: of several, the first is sent (with the text as its caption).
+    limits = NetworkLimits(max_text=4096, max_caption=1024, photo_types=("image/jpeg", "image/png"),
+                           max_photos=10, sends_photos=1)
 
     def identify(self, target: Target) -> Identity:
         """The business number: ``GET /{phone-number-id}`` (verified name, display number, quality)."""
@@ -64,7 +66,8 @@ class WhatsAppAdapter(Adapter):
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
 
-        ``checkpoint`` and ``resume`` are ignored.
+        An uploaded image goes up once; its media id is checkpointed
+        (``{"uploads": {"media_id": id}}``) and ``resume`` reuses it.
 
         Raises:
           PublishError: ``delivered`` holds ``{recipient: wamid}`` sent before the failure.
@@ -72,8 +75,13 @@ class WhatsAppAdapter(Adapter):
         if not target.recipients:
             raise PublishError(self.network, "no recipients", kind=ErrorKind.PERMANENT)
         url = f"{target.base_url.rstrip('/')}/{target.account_id}/messages"
-        # An uploaded image goes up once; every recipient's message names its media id.
-        media_id = self.upload_media(target, content.photos[0]) if content.photos else None
+        # An uploaded image goes up once (an earlier attempt's upload is reused);
+        # every recipient's message names its media id.
+        media_id = ((resume or {}).get("uploads") or {}).get("media_id")
+        if content.photos and not media_id:
+            media_id = self.upload_media(target, content.photos[0])
+            if checkpoint is not None:
+                checkpoint({"uploads": {"media_id": media_id}})
         delivered = {}
         for recipient in target.recipients:
             try:

@@ -212,7 +212,7 @@ def _call_network(adapter, job: delivery.Job):
       Unverifiable: an earlier attempt may have arrived and the network cannot say.
       PublishError: the network refused or failed.
     """
-    resume = {"container_id": job.container_id} if job.container_id else None
+    resume = job.resume
     held = functools.partial(persist, delivery.held_elsewhere, job)
     if job.ambiguous_since:
         found = adapter.find_published(job.target, job.content, job.ambiguous_since, resume=resume,
@@ -222,7 +222,7 @@ def _call_network(adapter, job: delivery.Job):
     try:
         receipt = adapter.publish(
             job.target, job.content, resume=resume,
-            checkpoint=lambda state: persist(delivery.save_container, job, state["container_id"]))
+            checkpoint=lambda state: persist(delivery.save_checkpoint, job, state))
     except PublishError as exc:
         # LinkedIn refuses a repeated text, naming the post that has it: ours
         # only if an earlier attempt of this publication may have made it.

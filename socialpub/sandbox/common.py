@@ -56,13 +56,15 @@ def endpoint(network: str, creates_item: bool = False):
 
 
 def record(item_id: str, account_id: str, text, *, image=None, link=None, to=None, image_bytes=None,
-           image_sha256=None):
+           image_sha256=None, images=()):
     """Remember an accepted item for ``GET /_sandbox/received`` (an uploaded
     image by its size and SHA-256)."""
     state().record(g.sandbox_epoch, {
         "network": g.sandbox_network, "item_id": item_id, "account_id": account_id,
         "text": text, "image": image, "link": link, "to": to, "image_bytes": image_bytes,
         "image_sha256": image_sha256,
+        # Every uploaded image, in order: {"sha256", "bytes", "width", "height", "format"}.
+        "images": list(images),
         "started_at": g.started_at, "finished_at": time.time(),
     })
 

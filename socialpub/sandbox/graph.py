@@ -11,17 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
+import json
 import re
 import time
 import urllib.parse
 
 from flask import Blueprint, Response, jsonify, request
-from PIL import Image
 from werkzeug.routing import BaseConverter
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
+from .image import described
 from .meta_apps import APP_SECRETS, FACEBOOK_APP
 
 bp = Blueprint("graph", __name__)
@@ -78,19 +78,16 @@ def issued_token_refusal(network: str, token: str, proof):
 
 
 def uploaded_image(network: str, file):
-    """``{"size", "sha256"}`` of an uploaded image file ({} when none), or Graph's
+    """What an uploaded image file is (image.described; {} when none), or Graph's
     refusal of one that is not an image it takes (code 324)."""
     if file is None:
         return {}
-    data = file.read()
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.verify()
-    except Exception:  # Pillow raises many kinds for a file that is not an image
+    upload = described(file.read())
+    if upload is None:
         return graph_error(network, 400, 324, "(#324) Missing or invalid image file")
-    if image.format not in ("JPEG", "PNG", "GIF", "BMP", "TIFF"):
-        return graph_error(network, 400, 324, f"(#324) Unsupported image format {image.format}")
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "format": image.format}
+    if upload["format"] not in ("JPEG", "PNG", "GIF", "BMP", "TIFF"):
+        return graph_error(network, 400, 324, f"(#324) Unsupported image format {upload['format']}")
+    return upload
 
 
 def _count(text: str, sigil: str) -> int:
@@ -104,11 +101,51 @@ def feed(version, page_id):
     values, error = _params("facebook")
     if error:
         return error
-    if not values.get("message") and not values.get("link"):
+    attached, error = _attached_media(values, page_id)
+    if error:
+        return error
+    if not values.get("message") and not values.get("link") and not attached:
         return graph_param_error("facebook", "Missing message or attachment")
+    for photo_id, upload in attached:
+        state().put("uploads", f"fb-photo:{photo_id}", dict(upload, attached=True))
     post_id = f"{page_id}_{state().new_number()}"
-    record(post_id, page_id, values.get("message"), link=values.get("link"))
+    images = [{k: v for k, v in u.items() if k not in ("page", "attached")} for _, u in attached]
+    record(post_id, page_id, values.get("message"), link=values.get("link"), images=images,
+           image=f"upload:{images[0]['sha256']}" if images else None,
+           image_bytes=images[0]["bytes"] if images else None, image_sha256=images[0]["sha256"] if images else None)
     return jsonify(id=post_id)
+
+
+def _unpublished_photo(page_id):
+    """A photo uploaded with ``published=false``: on no one's feed until a post attaches it."""
+    upload = uploaded_image("facebook", request.files.get("source"))
+    if isinstance(upload, Response):
+        return upload
+    if not upload:
+        return graph_error("facebook", 400, 324, "(#324) Requires upload file")
+    photo_id = str(state().new_number())
+    state().put("uploads", f"fb-photo:{photo_id}", dict(upload, page=page_id, attached=False))
+    return jsonify(id=photo_id)
+
+
+def _attached_media(values, page_id):
+    """``(uploads, None)`` of the ``attached_media[i]`` fields, in order, or ``(None, error)``."""
+    found, i = [], 0
+    while f"attached_media[{i}]" in values:
+        try:
+            photo_id = str(json.loads(values[f"attached_media[{i}]"])["media_fbid"])
+        except (ValueError, KeyError, TypeError):
+            return None, graph_param_error("facebook", f"attached_media[{i}] must be {{\"media_fbid\": id}}")
+        upload = state().get("uploads", f"fb-photo:{photo_id}")
+        if upload is None or upload["page"] != page_id:
+            return None, graph_param_error("facebook", f"attached_media[{i}]: {photo_id} is not an unpublished "
+                                           f"photo of this Page")
+        if upload["attached"]:
+            return None, graph_param_error("facebook", f"attached_media[{i}]: photo {photo_id} is already "
+                                           f"attached to a post")
+        found.append((photo_id, upload))
+        i += 1
+    return found, None
 
 
 @bp.get("/<gv:version>/<page_id>/feed")
@@ -128,6 +165,8 @@ def photos(version, page_id):
         return error
     if not values.get("url") and "source" not in request.files:
         return graph_error("facebook", 400, 324, "(#324) Requires upload file")
+    if values.get("published") == "false":
+        return _unpublished_photo(page_id)
     if not values.get("caption"):
         hint = "; message is deprecated on /photos" if values.get("message") else ""
         return graph_param_error("facebook", f"The parameter caption is required{hint}")
@@ -136,7 +175,7 @@ def photos(version, page_id):
         return upload
     photo_id, post_id = str(state().new_number()), f"{page_id}_{state().new_number()}"
     record(post_id, page_id, values["caption"], image=values.get("url") or f"upload:{upload['sha256']}",
-           image_bytes=upload.get("size"), image_sha256=upload.get("sha256"))
+           image_bytes=upload.get("bytes"), image_sha256=upload.get("sha256"), images=[upload] if upload else [])
     return jsonify(id=photo_id, post_id=post_id)
 
 
@@ -160,8 +199,16 @@ def create_container(version, ig_user_id):
     values, error = _params("instagram")
     if error:
         return error
+    if values.get("media_type") == "CAROUSEL":
+        return _carousel_container(ig_user_id, values)
     if not values.get("image_url"):
         return graph_param_error("instagram", "The parameter image_url is required")
+    if values.get("is_carousel_item") == "true":
+        container_id = str(state().new_number())
+        state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED",
+                                                 "image_url": values["image_url"], "caption": None,
+                                                 "carousel_item": True})
+        return jsonify(id=container_id)
     caption = values.get("caption")
     if not caption:
         return graph_param_error("instagram", "The parameter caption is required")
@@ -174,6 +221,31 @@ def create_container(version, ig_user_id):
     container_id = str(state().new_number())
     state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED",
                                              "image_url": values["image_url"], "caption": caption})
+    return jsonify(id=container_id)
+
+
+#: Items of one carousel, as Instagram documents them.
+CAROUSEL_ITEMS = (2, 10)
+
+
+def _carousel_container(ig_user_id, values):
+    """The ``CAROUSEL`` container of 2 to 10 FINISHED item containers of this account."""
+    children = [c.strip() for c in (values.get("children") or "").split(",") if c.strip()]
+    if not CAROUSEL_ITEMS[0] <= len(children) <= CAROUSEL_ITEMS[1]:
+        return graph_param_error("instagram", f"A carousel has {CAROUSEL_ITEMS[0]} to {CAROUSEL_ITEMS[1]} "
+                                 f"children, not {len(children)}", subcode=2207036)
+    for child_id in children:
+        child = state().get("containers", child_id)
+        if child is None or child["account_id"] != ig_user_id or not child.get("carousel_item"):
+            return graph_param_error("instagram", f"Child {child_id} is not a carousel item container of "
+                                     f"this account", subcode=2207035)
+        if _container_status(child) != "FINISHED":
+            return graph_error("instagram", 400, 9007, f"Child {child_id} is not ready", subcode=2207027)
+    if not values.get("caption"):
+        return graph_param_error("instagram", "The parameter caption is required")
+    container_id = str(state().new_number())
+    state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED", "image_url": None,
+                                             "caption": values["caption"], "children": children})
     return jsonify(id=container_id)
 
 
@@ -248,10 +320,14 @@ def media_publish(version, ig_user_id):
     if status in ("IN_PROGRESS", "ERROR"):
         return graph_error("instagram", 400, 9007, "Media is not ready for publishing, please wait "
                            "for a moment", subcode=2207027)
+    if container.get("carousel_item"):
+        return graph_param_error("instagram", "A carousel item is published through its carousel container")
     if not state().mark_published(str(container_id)):
         return graph_param_error("instagram", "This media container has already been published")
     media_id = str(state().new_number())
-    record(media_id, ig_user_id, container["caption"], image=container["image_url"])
+    urls = [state().get("containers", c)["image_url"] for c in container.get("children") or []]
+    record(media_id, ig_user_id, container["caption"], image=container["image_url"] or urls[0],
+           images=[{"url": u} for u in urls])
     return jsonify(id=media_id)
 
 

@@ -30,3 +30,20 @@ def jpeg_bytes(width: int = 64, height: int = 64) -> bytes:
     return (b"\xff\xd8" + _segment(0xE0, jfif) + _segment(0xDB, quant) + _segment(0xC0, frame)
             + _segment(0xC4, b"\x00" + one_code) + _segment(0xC4, b"\x10" + one_code)
             + _segment(0xDA, scan) + data + b"\xff\xd9")
+
+
+def described(data: bytes):
+    """``{"sha256", "bytes", "width", "height", "format"}`` of an image file, or
+    None when Pillow cannot read it as one: what /_sandbox/received lists."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+    except Exception:  # Pillow raises many kinds for a file that is not an image
+        return None
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "width": image.width,
+            "height": image.height, "format": image.format}

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import linkedin_error
+from .image import described
 
 bp = Blueprint("linkedin", __name__)
 
@@ -129,23 +130,44 @@ def create_post():
     if error:
         return error
     author, commentary = body["author"], body["commentary"]
-    image = size = digest = None
-    if body.get("content") is not None:
-        media = body["content"].get("media") if isinstance(body["content"], dict) else None
-        image = media.get("id") if isinstance(media, dict) else None
-        upload = state().get("uploads", image) if isinstance(image, str) else None
+    urns, where, error = _content_images(body.get("content"))
+    if error:
+        return error
+    uploads = []
+    for number, urn in enumerate(urns):
+        upload = state().get("uploads", urn) if isinstance(urn, str) else None
         if upload is None or upload["size"] is None:
-            return _unprocessable("/content/media/id", f"{image!r} is not an uploaded image")
+            return _unprocessable(where.format(number), f"{urn!r} is not an uploaded image")
         if upload["owner"] != author:
-            return linkedin_error(400, f"The author {author} does not own {image}",
+            return linkedin_error(400, f"The author {author} does not own {urn}",
                                   code="INVALID_CONTENT_OWNERSHIP")
-        size, digest = upload["size"], upload["sha256"]
+        uploads.append(upload)
+    image = urns[0] if urns else None
+    size, digest = (uploads[0]["size"], uploads[0]["sha256"]) if uploads else (None, None)
     urn = f"urn:li:share:{state().new_number()}"
     earlier = state().claim_post(author, commentary, urn)
     if earlier and state().setting("linkedin", "reject_duplicates"):
         return linkedin_error(422, f"Content is a duplicate of {earlier}", code="DUPLICATE_POST")
-    record(urn, author, read_little(commentary), image=image, image_bytes=size, image_sha256=digest)
+    record(urn, author, read_little(commentary), image=image, image_bytes=size, image_sha256=digest,
+           images=[u["described"] for u in uploads])
     return Response(status=201, headers={"x-restli-id": urn})
+
+
+def _content_images(content):
+    """``(image URNs, where a bad one is, None)`` of a post's ``content`` — one
+    ``media``, or a ``multiImage`` of 2 to 20 — or ``(None, None, error)``."""
+    if content is None:
+        return [], None, None
+    if not isinstance(content, dict):
+        return None, None, _unprocessable("/content", "not an object")
+    if "multiImage" in content:
+        images = (content["multiImage"] or {}).get("images") if isinstance(content["multiImage"], dict) else None
+        if not isinstance(images, list) or not 2 <= len(images) <= 20:
+            return None, None, _unprocessable("/content/multiImage/images", "a multi-image post has 2 to 20 images")
+        return [i.get("id") if isinstance(i, dict) else None for i in images], \
+            "/content/multiImage/images/{}/id", None
+    media = content.get("media")
+    return [media.get("id") if isinstance(media, dict) else None], "/content/media/id", None
 
 
 @bp.post("/rest/images")
@@ -185,6 +207,6 @@ def upload_image(key):
     if not data.startswith(IMAGE_MAGIC):
         return linkedin_error(400, "The uploaded file is not a JPEG, PNG or GIF image",
                               code="BAD_REQUEST")
-    upload["size"], upload["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    upload.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), described=described(data))
     state().put("uploads", image, upload)
     return Response(status=201)

@@ -97,8 +97,9 @@ def messages(version, phone_id):
                                      details=f"media id {body['image']['id']} was not uploaded by this number")
         image = f"media:{body['image']['id']}"
     wamid = state().new_wamid()
-    record(wamid, phone_id, text, image=image, to=body["to"], image_bytes=uploaded.get("size"),
-           image_sha256=uploaded.get("sha256"))
+    record(wamid, phone_id, text, image=image, to=body["to"], image_bytes=uploaded.get("bytes"),
+           image_sha256=uploaded.get("sha256"), images=[{k: v for k, v in uploaded.items() if k != "owner"}]
+           if uploaded else [])
     wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
     return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
                    messages=[{"id": wamid}])

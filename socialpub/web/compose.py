@@ -1,13 +1,15 @@
 """The compose page: one text, each network's version, "Publish now" or "Save draft"."""
 from __future__ import annotations
 
-from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from ..api.media import MAX_FILES_PER_FORM, allow_uploads, keep
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
 from ..lifecycle import creating, publishing
+from ..models import Media
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
 from . import forms
@@ -23,7 +25,7 @@ def panes(values, channels) -> dict:
     for network in NETWORKS:
         text = values["overrides"].get(network) or adapt_text(network, values["text"], link)
         limits = LIMITS[network]
-        caption = bool(values["image_url"] and limits.max_caption)
+        caption = bool((values["image_url"] or values["media_ids"]) and limits.max_caption)
         result[network] = {
             "ticked": network in ticked, "text": text,
             "chars": len(adapt_text(network, text, link)),
@@ -35,16 +37,19 @@ def panes(values, channels) -> dict:
 
 def render_compose(values, errors=None, status=200):
     channels = enabled_channels()
+    found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
     return render_template("web/compose.html", values=values, errors=errors or {}, channels=channels,
-                           panes=panes(values, channels), limits=limits_data()), status
+                           panes=panes(values, channels), limits=limits_data(),
+                           media=[found[i] for i in values["media_ids"] if i in found],
+                           max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20), status
 
 
 @bp.get("/compose")
 def compose():
-    """An empty compose form, every enabled channel ticked."""
+    """An empty compose form, every enabled channel ticked (``?media=<id>``: with that photo)."""
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
               "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC",
-              "form_key": forms.new_form_key()}
+              "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media"))}
     return render_compose(values)
 
 
@@ -54,6 +59,7 @@ def create():
     it if asked; a refusal shows the form again, as typed, with each problem
     next to its field. The same form sent twice (a double click) makes one
     post: the second is sent where the first went."""
+    allow_uploads(MAX_FILES_PER_FORM)  # photos may come with the form itself
     key = forms.submission_key(request.form)
     if key is None:
         return _create()
@@ -75,6 +81,9 @@ def create():
 
 def _create():
     values = forms.post_values(request.form)
+    refused = _keep_photos(values)
+    if refused:
+        return render_compose(values, {"media_ids": [refused]}, 422)
     action = request.form.get("action")
     if action == "schedule" and not values["scheduled_at"]:
         return render_compose(values, {"scheduled_at": ["Choose a date and time to schedule for."]}, 422)
@@ -92,6 +101,20 @@ def _create():
     else:
         publish_now(post.id)
     return redirect(url_for("web.post", post_id=post.id))
+
+
+def _keep_photos(values) -> str | None:
+    """Photos sent with the form itself (a browser without the page's script)
+    join the form's media; the first refusal, in words for the form, or None."""
+    for upload in request.files.getlist("photos"):
+        if not upload.filename:
+            continue
+        try:
+            media, _ = keep(upload)
+        except AppError as exc:
+            return f"{upload.filename}: {exc.message.removeprefix('file: ')}"
+        values["media_ids"].append(media.id)
+    return None
 
 
 def publish_now(post_id):

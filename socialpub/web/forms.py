@@ -34,15 +34,20 @@ def post_values(form) -> dict:
         "text": clean_text(form.get("text")),
         "image_url": (form.get("image_url") or "").strip(),
         "link": (form.get("link") or "").strip(),
-        # ASCII digits, at most 20 (int() fails from 4,300); composing refuses ids past 64 bits.
-        "channels": [int(c) for c in form.getlist("channels")
-                     if c.isascii() and c.isdigit() and len(c) <= 20],
+        "channels": ids_of(form.getlist("channels")),
+        # The photos already uploaded (by the page's script), in their order.
+        "media_ids": ids_of(form.getlist("media_ids")),
         "overrides": {n: clean_text(form.get(override_field(n))) for n in NETWORKS},
         # A datetime-local value (wall-clock time) and the browser's IANA zone.
         "scheduled_at": (form.get("scheduled_at") or "").strip(),
         "timezone": (form.get("timezone") or "").strip() or "UTC",
         "form_key": _form_key(form) or new_form_key(),
     }
+
+
+def ids_of(values) -> list:
+    """ASCII digits, at most 20 (int() fails from 4,300); composing refuses ids past 64 bits."""
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 20]
 
 
 def new_form_key() -> str:
@@ -76,7 +81,7 @@ def post_request(values: dict, schedule: bool = False) -> dict:
         if override.strip() and override not in (text, adapt_text(network, text, link)):
             overrides[network] = override
     request = {"text": text, "image_url": values["image_url"] or None, "link": link,
-               "channels": values["channels"], "overrides": overrides}
+               "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None}
     if schedule:
         request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
     return request
@@ -103,7 +108,7 @@ def post_errors(exc: AppError) -> dict:
             key = override_field(network)
         elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
             key = override_field(field[len("overrides."):])
-        elif field in ("text", "image_url", "link", "scheduled_at"):
+        elif field in ("text", "image_url", "link", "scheduled_at", "media_ids"):
             key = field
         elif field == "timezone":
             key = "scheduled_at"

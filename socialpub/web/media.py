@@ -1,16 +1,56 @@
-"""The one page anyone may fetch without signing in: an uploaded image behind
-a signed, expiring token (media/public.py), for a network that fetches the
-image itself. A forged or expired token is a 404, as a missing file is."""
+"""Media on the pages: the compose page's script uploads each photo here (with
+its progress), the library page shows every upload (reuse one in a new post,
+delete one no post uses), and ``/m/<token>`` is the one address anyone may
+fetch without signing in — an upload behind a signed, expiring token
+(media/public.py), for a network that fetches the image itself."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from peewee import fn
 
+from ..api.media import upload_response
 from ..auth import public
+from ..errors import AppError
 from ..media import library
 from ..media.public import opened
 from ..media.storage import StorageError
-from ..models import Media
+from ..models import Media, PostMedia
 from .blueprint import bp
+
+#: Uploads shown on the library page.
+LIBRARY_PAGE = 200
+
+
+@bp.post("/media/upload")
+def upload_media():
+    """One photo from the compose page's script; JSON in the API's shapes."""
+    try:
+        return upload_response()
+    except AppError as exc:
+        response = jsonify(error=exc.as_dict())
+        response.status_code = exc.status
+        return response
+
+
+@bp.get("/media")
+def media_library():
+    """Every upload, newest first, with how many posts use it."""
+    items = list(Media.select().order_by(Media.id.desc()).limit(LIBRARY_PAGE))
+    uses = dict(PostMedia.select(PostMedia.media, fn.COUNT(PostMedia.id))
+                .where(PostMedia.media.in_([m.id for m in items] or [0])).group_by(PostMedia.media).tuples())
+    total = Media.select(fn.COUNT(Media.id), fn.COALESCE(fn.SUM(Media.size_bytes), 0)).tuples().get()
+    return render_template("web/media.html", items=items, uses=uses, total=total)
+
+
+@bp.post("/media/<int:media_id>/delete")
+def delete_media(media_id):
+    try:
+        library.delete(current_app.extensions["socialpub"], media_id)
+    except AppError as exc:
+        flash(f"Not deleted: {exc.message}.", "error")
+    else:
+        flash("Deleted.", "success")
+    return redirect(url_for("web.media_library"))
 
 
 @bp.get("/m/<token>")

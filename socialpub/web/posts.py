@@ -9,6 +9,7 @@ from ..api import serialize
 from ..errors import AppError
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
+from ..media import library
 from ..models import Attempt, Channel, Post, PostStatus, Publication
 from .blueprint import NETWORK_LABELS, bp, wants_json
 from .compose import publish_now
@@ -68,7 +69,7 @@ def post(post_id):
         history[a.publication_id].append(a)
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
-                           status=serialize.status(post, pubs))
+                           status=serialize.status(post, pubs), media=library.post_media(post.id))
 
 
 @bp.post("/posts/<int:post_id>/publish")
