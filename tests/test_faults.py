@@ -60,7 +60,7 @@ class WorkerCLI:
             PUBLISH_MIN_BACKOFF_MS=str(settings.min_backoff_ms),
             PUBLISH_MAX_BACKOFF_MS=str(settings.max_backoff_ms),
             PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100",
-            OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow))
+            OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url)
         self.log = open(log_path, "a")
         self.proc = None
 
@@ -249,3 +249,79 @@ def test_restarting_postgresql_mid_run_loses_no_publication(
         db.database.close_all()
         dramatiq.get_broker().flush_all()
     assert len(pubs) == 20
+
+
+# -- several photos: uploads checkpointed, the post made once -------------------------------
+
+
+def held(sandbox, network):
+    return requests.get(f"{sandbox.url}/_sandbox/held", timeout=5).json().get(network, 0) > 0
+
+
+def photo_post(client, network, tag):
+    """A post of three uploaded photos to one network; return its id and the photos' SHA-256."""
+    from .test_media import photo, upload
+
+    datas = [photo(size=(1080, 1080), color=(i * 80, 40, 200 - i * 60)) for i in range(3)]
+    ids = [upload(client, data).get_json()["id"] for data in datas]
+    response = client.post("/api/posts", json={"text": f"{tag}: three photos", "media_ids": ids,
+                                               "networks": [network]})
+    assert response.status_code == 201, response.get_json()
+    import hashlib
+
+    return response.get_json()["id"], [hashlib.sha256(d).hexdigest() for d in datas]
+
+
+def requests_to(sandbox_client, network, suffix):
+    return [r for r in sandbox_client.requests(everything=True)
+            if r["network"] == network and r["path"].endswith(suffix) and r["status"] == 200]
+
+
+def kill_while_held(client, cli, sandbox, sandbox_client, network, hold, post_id, release):
+    """Publish, kill -9 the worker while ``hold`` holds its request, then ``release``
+    the held request, start a worker again and wait until the post is done."""
+    cli.start()
+    sandbox_client.configure(**{network: {"hold": hold}})
+    assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+    wait_for(lambda: held(sandbox, network), 30, f"a {network} request held at {hold['path']}")
+    cli.kill_worker_process()
+    sandbox_client.configure(**{network: release})
+    cli.start()
+    wait_for(all_final, 60, "the publication to reach a final state", interval=0.5)
+
+
+@pytest.mark.settings(**FAST, public_base_url="http://social.example.test")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("network,hold,release,uploads", [
+    # Between the three unpublished photos and the post, which never arrives: the photos are reused.
+    ("facebook", {"path": "/feed"}, {"hold": False, "fail": {"error": "server_error"}}, "/photos"),
+    # Between the image uploads and the post, which never arrives: the image URNs are reused.
+    ("linkedin", {"path": "/rest/posts"}, {"hold": False, "fail": {"error": "server_error"}},
+     "/rest/images"),
+    # Between two carousel items: the first is reused, the held one lost with its answer.
+    ("instagram", {"path": "/media", "after": 1}, {"hold": False}, None),
+    # After media_publish, whose answer is lost: the container says it went out.
+    ("instagram", {"path": "/media_publish"}, {"hold": False}, None),
+])
+def test_killing_a_worker_mid_photo_post_makes_it_once_with_every_photo_in_order(
+        client, app, sandbox, sandbox_client, sandbox_channels, settings, tmp_path, network, hold, release,
+        uploads):
+    post_id, digests = photo_post(client, network, f"kill at {hold['path']}")
+    cli = WorkerCLI(settings, tmp_path / "worker.log")
+    try:
+        with Reconciling(settings):
+            kill_while_held(client, cli, sandbox, sandbox_client, network, hold, post_id, release)
+    finally:
+        cli.stop()
+    with db.database.connection_context():
+        [pub] = Publication.select().where(Publication.post == post_id)
+    assert pub.status == "published", (pub.status, pub.last_error)
+    [item] = [r for r in sandbox_client.received() if r["network"] == network]  # once
+    assert item["item_id"] == pub.external_id
+    if network == "instagram":
+        assert len(item["images"]) == 3  # their URLs: this app's, which the test client cannot fetch from here
+        assert len({i["url"] for i in item["images"]}) == 3
+    else:
+        assert [i["sha256"] for i in item["images"]] == digests
+    if uploads:
+        assert len(requests_to(sandbox_client, network, uploads)) == 3  # each photo uploaded once

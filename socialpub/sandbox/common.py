@@ -29,6 +29,7 @@ def endpoint(network: str, creates_item: bool = False):
     first wait while the network is on hold, then sleep its latency, then
     apply an injected failure if one is due; the view runs only when none is
     (or when the failure lets it: drop_after_record, timeout_after_record).
+    A hold of one path (``{"path", "after"}``) holds any view of that path.
     """
     def decorate(view):
         @functools.wraps(view)
@@ -37,11 +38,10 @@ def endpoint(network: str, creates_item: bool = False):
             g.sandbox_network = network
             g.sandbox_epoch = sandbox.epoch
             g.started_at = time.time()
+            if not sandbox.wait_while_held(network, g.sandbox_epoch, request.path, creates_item):
+                logger.warning("Sandbox: a held %s request gave up after %gs.", network, sandbox.hold_limit)
+                return fault_response(network, {"error": "server_error"})
             if creates_item:
-                if not sandbox.wait_while_held(network, g.sandbox_epoch):
-                    logger.warning("Sandbox: a held %s request gave up after %gs.", network,
-                                   sandbox.hold_limit)
-                    return fault_response(network, {"error": "server_error"})
                 latency = sandbox.setting(network, "latency")
                 if latency > 0:
                     time.sleep(latency)  # outside the lock: requests to other networks overlap

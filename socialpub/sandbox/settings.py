@@ -76,6 +76,18 @@ def check_fail(network: str, fail) -> list:
     return checked
 
 
+def check_hold(network: str, hold: dict) -> dict:
+    """A hold of one kind of request: ``{"path": suffix, "after": n}`` holds the
+    requests whose path ends with ``suffix`` once ``n`` of them went through
+    (any request, not only item-creating ones: an upload, a container)."""
+    if set(hold) - {"path", "after"} or not isinstance(hold.get("path"), str) or not hold["path"]:
+        raise ValueError(f"{network}: hold is true, false or {{\"path\": \"/suffix\", \"after\": n}}")
+    after = hold.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise ValueError(f"{network}: hold.after must be a whole number >= 0")
+    return {"path": hold["path"], "after": after, "seen": 0}
+
+
 def check_changes(body) -> dict:
     """Validate a ``POST /_sandbox/config`` body; return ``{network: {key: value}}``.
 
@@ -98,8 +110,10 @@ def check_changes(body) -> dict:
             change["fail"] = check_fail(network, change["fail"])
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
+        if isinstance(change.get("hold"), dict):
+            change["hold"] = check_hold(network, change["hold"])
         for flag in ("reject_duplicates", "hold", "refresh_tokens"):
-            if not isinstance(change.get(flag, True), bool):
+            if not isinstance(change.get(flag, True), (bool, dict) if flag == "hold" else bool):
                 raise ValueError(f"{flag} must be true or false")
         changes[network] = change
     return changes

@@ -111,14 +111,25 @@ class SandboxState:
 
     # -- waiting -------------------------------------------------------------------------
 
-    def wait_while_held(self, network: str, epoch: int) -> bool:
-        """Block while ``network`` is on hold; False when ``hold_limit`` passed first.
+    def _holds(self, network: str, path, creates_item: bool) -> bool:
+        """Whether this request is held: every item-creating one (``hold: true``),
+        or those of one path past the first ``after`` (``hold: {path, after}``)."""
+        hold = self.config[network]["hold"]
+        if isinstance(hold, dict):
+            if path is None or not path.endswith(hold["path"]):
+                return False
+            hold["seen"] += 1
+            return hold["seen"] > hold["after"]
+        return bool(hold) and creates_item
+
+    def wait_while_held(self, network: str, epoch: int, path=None, creates_item: bool = True) -> bool:
+        """Block while ``network`` holds this request; False when ``hold_limit`` passed first.
 
         A reset releases every held request (its epoch is then over).
         """
         deadline = time.monotonic() + self.hold_limit
         with self.lock:
-            if not self.config[network]["hold"]:
+            if not self._holds(network, path, creates_item):
                 return True
             self.held[network] += 1
             self.changed.notify_all()
