@@ -29,7 +29,13 @@
 
   function fmt(n) { return n.toLocaleString("en"); }
   function linkValue() { return link.value.trim(); }
-  function hasImage() { return image.value.trim() !== ""; }
+  /* The photos uploaded for this post (media.js keeps the list), each with its size. */
+  function photos() {
+    return Array.prototype.map.call(document.querySelectorAll("#media-list li[data-id]"), function (li) {
+      return {width: +li.dataset.width, height: +li.dataset.height};
+    });
+  }
+  function hasImage() { return image.value.trim() !== "" || photos().length > 0; }
 
   /* As the server decides (web/forms.py): a pane is an override unless it is
    * empty, the main text, or the main text adapted for its network. */
@@ -117,7 +123,16 @@
         setCounter(pane.el, "mentions", mentions, lim.max_mentions);
         if (mentions > lim.max_mentions) own.push(mentions + " mentions; the limit is " + lim.max_mentions + ".");
       }
-      if (lim.image_required && !hasImage()) own.push("Needs an image: add an image URL, or untick " + lim.label + ".");
+      if (lim.image_required && !hasImage()) own.push("Needs an image: add photos or an image URL, or untick " + lim.label + ".");
+      var shots = photos();
+      if (shots.length > lim.max_photos) own.push(shots.length + " photos; it takes " + lim.max_photos + " per post.");
+      if (lim.sends_photos && shots.length > lim.sends_photos) own.push("Only the first photo is sent: a message carries one image.");
+      if (lim.aspect_range) shots.forEach(function (shot, i) {
+        var ratio = shot.width / shot.height;
+        if (ratio < lim.aspect_range[0] || ratio > lim.aspect_range[1]) {
+          own.push("Photo " + (i + 1) + " is " + shot.width + " × " + shot.height + "; it takes 4:5 to 1.91:1.");
+        }
+      });
       pane.el.hidden = !ticked(network);
       pane.el.querySelector(".edited").hidden = !pane.overridden;
       pane.el.querySelector(".reset").hidden = !pane.overridden;
@@ -166,6 +181,7 @@
     timer = setTimeout(showPreview, 400);
   });
   image.addEventListener("change", showPreview);
+  document.addEventListener("media-change", update);
   boxes.forEach(function (b) { b.addEventListener("change", update); });
 
   /* One submit at a time: the buttons are disabled while the request runs

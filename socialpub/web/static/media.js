@@ -51,8 +51,9 @@
         img.src = body.thumbnail_url; img.alt = file.name;
         var hidden = document.createElement("input");
         hidden.type = "hidden"; hidden.name = "media_ids"; hidden.value = body.id;
-        item.dataset.id = body.id;
+        item.dataset.id = body.id; item.dataset.width = body.width; item.dataset.height = body.height;
         item.appendChild(img); item.appendChild(hidden); item.appendChild(controls(file.name));
+        changed();
       } else {
         var error = document.createElement("span");
         error.className = "error"; error.setAttribute("role", "alert");
@@ -69,6 +70,9 @@
     data.append("file", file);
     request.send(data);
   }
+
+  /* compose.js rechecks each network (a carousel's size, the aspect ratios). */
+  function changed() { document.dispatchEvent(new CustomEvent("media-change")); }
 
   function take(files) {
     Array.prototype.forEach.call(files, upload);
@@ -90,6 +94,7 @@
     var item = target.closest("li");
     if (target.hasAttribute("data-remove")) {
       item.remove();
+      changed();
     } else if (target.dataset.move === "-1" && item.previousElementSibling) {
       list.insertBefore(item, item.previousElementSibling); target.focus();
     } else if (target.dataset.move === "1" && item.nextElementSibling) {
