@@ -155,6 +155,8 @@ class Settings:
     media_max_pixels: int = 60_000_000
     #: Keep the GPS location a photo's EXIF holds (removed by default).
     media_keep_location: bool = False
+    #: Uploads no post uses are removed this many days after their upload.
+    media_retention_days: int = 30
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -181,6 +183,7 @@ class Settings:
             "max_body_bytes": "MAX_BODY_BYTES",
             "media_max_bytes": "MEDIA_MAX_BYTES",
             "media_max_pixels": "MEDIA_MAX_PIXELS",
+            "media_retention_days": "MEDIA_RETENTION_DAYS",
             "max_rate_limit_waits": "PUBLISH_MAX_RATE_LIMIT_WAITS",
             "max_age_s": "PUBLISH_MAX_AGE_S",
             "time_limit_s": "PUBLISH_TIME_LIMIT_S",

@@ -222,3 +222,27 @@ def test_the_s3_store_keeps_uploads_under_its_prefix_and_presigns_them(client, s
     assert client.delete(f"/api/media/{body['id']}").status_code == 204
     assert "Contents" not in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(
         Bucket="socialpub-media", Prefix="team-a/")
+
+
+def test_uploads_no_post_uses_are_pruned_after_the_retention_period(client, settings):
+    import datetime as dt
+
+    from socialpub.models import utcnow
+
+    old_unused, old_used, new_unused = (upload(client, photo(color=c)).get_json()["id"]
+                                        for c in ((1, 1, 1), (50, 50, 50), (99, 99, 99)))
+    with db.database.connection_context():
+        Media.update(created_at=utcnow() - dt.timedelta(days=31)).where(
+            Media.id.in_([old_unused, old_used])).execute()
+        PostMedia.create(post=Post.create(text="keeps its photo"), media=old_used, position=0)
+        assert library.prune_unused(settings) == 1
+        assert sorted(m.id for m in Media.select()) == sorted([old_used, new_unused])
+    assert client.get(f"/api/media/{old_unused}").status_code == 404
+    assert len(stored_files(settings)) == 4  # two files and their thumbnails
+
+
+def test_the_monitor_shows_the_storage_uploads_use(client, form_client):
+    data = photo()
+    upload(client, data)
+    assert client.get("/monitor.json").get_json()["media"] == {"files": 1, "bytes": len(data)}
+    assert "1 upload, 0.0 MiB in the media store" in form_client.get("/monitor").get_data(as_text=True)

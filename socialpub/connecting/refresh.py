@@ -53,6 +53,12 @@ def _refreshable():
     return Channel.refresh_token.is_null(False) | (Channel.connected_via == "instagram")
 
 
+def unrenewable():
+    """The opposite of :func:`_refreshable`, NULL-safe: channels only a person can renew."""
+    return Channel.refresh_token.is_null() & (Channel.connected_via.is_null()
+                                              | (Channel.connected_via != "instagram"))
+
+
 def renewal(settings: Settings, network: str, connected_via):
     """How ``network``'s tokens are renewed, as ``renew(channel) -> token answer``, or None."""
     if connected_via == "instagram" and settings.instagram_app_id:

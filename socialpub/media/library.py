@@ -4,14 +4,16 @@ The same bytes uploaded again are the same row, stored once; a file no post
 uses can be deleted, and one a post uses cannot."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from flask import current_app
+from peewee import fn
 
 from ..config import Settings
 from ..db import write_transaction
 from ..errors import Conflict, NotFound
-from ..models import Media, PostMedia
+from ..models import Media, PostMedia, utcnow
 from . import images
 from .storage import storage_from
 
@@ -89,6 +91,30 @@ def delete(settings: Settings, media_id: int):
     for key in (media.storage_key, media.thumbnail_key, media.jpeg_key):
         if key:
             store.delete(key)
+
+
+#: Unused uploads removed per batch: short transactions, nothing held for long.
+PRUNE_BATCH = 100
+
+
+def prune_unused(settings: Settings, now=None) -> int:
+    """Remove the uploads no post uses that are older than MEDIA_RETENTION_DAYS, in
+    small batches; return how many. An upload a post takes meanwhile is kept
+    (library.delete refuses it)."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=settings.media_retention_days)
+    removed = 0
+    while True:
+        batch = [m.id for m in Media.select(Media.id).where(
+            (Media.created_at < cutoff) & ~fn.EXISTS(PostMedia.select().where(PostMedia.media == Media.id)))
+            .order_by(Media.id).limit(PRUNE_BATCH)]
+        for media_id in batch:
+            try:
+                delete(settings, media_id)
+                removed += 1
+            except (Conflict, NotFound):  # taken by a post, or removed by another run, meanwhile
+                pass
+        if len(batch) < PRUNE_BATCH:
+            return removed
 
 
 def post_media(post_id: int) -> list:

@@ -16,7 +16,8 @@ def _snapshot() -> dict:
 def page():
     """Workers, queues, what is being sent, success rates and the latest failures."""
     settings = current_app.extensions["socialpub"]
-    return render_template("monitor/monitor.html", data=_snapshot(), queue_name=settings.queue_name)
+    return render_template("monitor/monitor.html", data=_snapshot(), queue_name=settings.queue_name,
+                           media_retention_days=settings.media_retention_days)
 
 
 @bp.get("/monitor.json")

@@ -18,8 +18,8 @@ from collections import defaultdict
 import redis
 from peewee import fn
 
-from ..connecting.refresh import WARN_AHEAD
-from ..models import Attempt, Channel, ChannelState, Publication, PublicationStatus, iso, utcnow
+from ..connecting.refresh import WARN_AHEAD, unrenewable
+from ..models import Attempt, Channel, ChannelState, Media, Publication, PublicationStatus, iso, utcnow
 from ..networks.base import NETWORKS
 from ..queue.middleware import read_workers
 
@@ -69,11 +69,11 @@ def channels_needing_reauth() -> list:
 
 def channels_expiring_soon(now=None) -> list:
     """Active channels whose token expires within refresh.WARN_AHEAD and that
-    nothing will refresh (no refresh token): someone must reconnect them."""
+    nothing will renew (no refresh token, not Instagram Login): someone must reconnect them."""
     now = now or utcnow()
     return [{"id": c.id, "name": c.name, "network": c.network, "expires_at": iso(c.token_expires_at)}
             for c in Channel.select().where((Channel.state == ChannelState.ACTIVE)
-                                            & Channel.refresh_token.is_null()
+                                            & unrenewable()
                                             & (Channel.token_expires_at < now + WARN_AHEAD))
             .order_by(Channel.token_expires_at)]
 
@@ -150,6 +150,12 @@ def latest_failures(limit=10) -> list:
             for p in rows]
 
 
+def media_storage() -> dict:
+    """How many uploads the library holds and their bytes (thumbnails and renditions aside)."""
+    files, size = Media.select(fn.COUNT(Media.id), fn.COALESCE(fn.SUM(Media.size_bytes), 0)).tuples().get()
+    return {"files": files, "bytes": int(size)}
+
+
 def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
     """Everything the monitor page shows, as JSON-ready data. Redis being
     unreachable leaves ``queues`` and ``workers`` empty and says why in ``redis_error``."""
@@ -168,6 +174,7 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
         "channels_needing_reauth": channels_needing_reauth(),
         "channels_expiring_soon": channels_expiring_soon(now),
         "latest_failures": latest_failures(),
+        "media": media_storage(),
         "queues": {},
         "workers": {"alive": 0, "threads": 0, "items": []},
         "redis_error": None,

@@ -306,6 +306,15 @@ def publish_due_posts():
         scheduling.sweep(dt.timedelta(seconds=_settings.schedule_max_lateness_s))
 
 
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("17 * * * *"), max_retries=0)
+def prune_media():
+    """Every hour: remove the uploads no post uses past MEDIA_RETENTION_DAYS (media/library.py)."""
+    with database.connection_context():
+        removed = library.prune_unused(_settings)
+    if removed:
+        logger.info("Removed %d unused upload(s) older than %d days.", removed, _settings.media_retention_days)
+
+
 @dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("*/15 * * * *"), max_retries=0)
 def refresh_tokens():
     """Every 15 minutes: refresh the connected tokens about to expire (see connecting/refresh.py)."""
