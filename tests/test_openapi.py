@@ -75,6 +75,9 @@ def test_the_document_states_the_limits_the_code_enforces(client, settings):
     assert create["channels"]["maxItems"] == 50
     assert create["channels"]["items"]["maximum"] == 10**18 - 1
     assert schemas["CreateChannel"]["properties"]["base_url"]["maxLength"] == 300
+    limits = schemas["CreatePost"]["x-network-limits"]
+    assert limits["instagram"]["max_photos"] == 10 and limits["instagram"]["aspect_range"] == [0.8, 1.91]
+    assert limits["whatsapp"]["sends_photos"] == 1 and limits["linkedin"]["max_photos"] == 20
     per_page = client.get("/api/openapi.json").get_json()["paths"]["/api/posts"]["get"]["parameters"][1]
     assert per_page["schema"]["maximum"] == settings.max_page_size
 

@@ -7,6 +7,9 @@ equal to the app's routes, and fuzzes every operation against it (schemathesis).
 """
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 from flask import jsonify
 
 from .. import __version__
@@ -17,7 +20,7 @@ from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TE
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
-from ..networks import NETWORKS
+from ..networks import LIMITS, NETWORKS
 from .blueprint import bp
 from .helpers import settings
 from .posts import MAX_PAGE
@@ -48,6 +51,12 @@ def obj(properties: dict, optional=(), required=None) -> dict:
     if required is None:
         required = [name for name in properties if name not in optional]
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def network_limits() -> dict:
+    """What each network takes (text, caption, tags, photos: how many, of which
+    types, in which aspect ratios), as composing checks it (networks/*.py)."""
+    return {network: json.loads(json.dumps(asdict(LIMITS[network]))) for network in NETWORKS}
 
 
 def schemas() -> dict:
@@ -138,7 +147,7 @@ def schemas() -> dict:
                              "description": "ISO 8601, with an offset or with timezone; within a year. "
                                             "Not with publish."},
             "timezone": {**nullable(STRING), "maxLength": MAX_ZONE, "description": "An IANA name."},
-        }, required=["text"]) | {"examples": [
+        }, required=["text"]) | {"x-network-limits": network_limits(), "examples": [
             {"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
             {"text": "Hello", "networks": ["linkedin"], "publish": True}]},
         "Reschedule": obj({
