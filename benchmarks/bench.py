@@ -30,7 +30,7 @@ import requests
 from benchmarks.demo_timing import SEED, percentile
 from benchmarks.stack import ROOT, CpuMeter, Stack
 from socialpub import db
-from socialpub.models import Channel, Post, Publication, PublicationStatus
+from socialpub.models import Channel, Media, Post, PostMedia, Publication, PublicationStatus
 
 #: (key in results, label, limit, "max" or "min")
 TARGETS = [
@@ -49,19 +49,29 @@ def loadavg() -> list:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
+#: ``--with-photos``: each post carries an uploaded photo (the publish call then reads the post's media).
+WITH_PHOTOS = False
+
+
 def make_posts(stack: Stack, count: int) -> list:
-    """``count`` four-network posts, stored directly (what the API would store)."""
-    image = f"{stack.sandbox}/_sandbox/image.jpg"
+    """``count`` four-network posts, stored directly (what the API would store);
+    with WITH_PHOTOS, each with one uploaded photo (a library row) instead of a URL."""
+    image = None if WITH_PHOTOS else f"{stack.sandbox}/_sandbox/image.jpg"
     stamp = time.time_ns()
     ids = []
     with db.database.connection_context(), db.database.atomic():
         channels = list(Channel.select().order_by(Channel.id))
+        photo = Media.get_or_create(sha256="0" * 64, defaults={
+            "content_type": "image/jpeg", "size_bytes": 1, "width": 1080, "height": 1080,
+            "storage_key": f"{'0' * 64}.jpg", "thumbnail_key": f"thumbs/{'0' * 64}.jpg"})[0] if WITH_PHOTOS else None
         for start in range(0, count, 500):
             texts = [f"benchmark post {i} {stamp} #bench" for i in range(start, min(count, start + 500))]
             new = [row[0] for row in Post.insert_many([{"text": t, "image_url": image} for t in texts])
                    .returning(Post.id).tuples().execute()]
             Publication.insert_many([{"post": pid, "channel": c.id, "network": c.network, "text": t}
                                      for pid, t in zip(new, texts) for c in channels]).execute()
+            if photo is not None:
+                PostMedia.insert_many([{"post": pid, "media": photo.id, "position": 0} for pid in new]).execute()
             ids += new
     return ids
 
@@ -368,11 +378,12 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, help="give up after this many seconds [900; quick 150]")
     parser.add_argument("--profile", choices=("web", "workers", "sandbox"),
                         help="sample this group with py-spy during the throughput runs")
+    parser.add_argument("--with-photos", action="store_true", help="each post carries an uploaded photo")
     parser.add_argument("--only", help="comma-separated phases: latency,throughput,e2e,io [all]")
     parser.add_argument("--out", help="JSON file [benchmarks/results/bench-<time>.json]")
     args = parser.parse_args(argv)
-    global PROFILE
-    PROFILE = args.profile
+    global PROFILE, WITH_PHOTOS
+    PROFILE, WITH_PHOTOS = args.profile, args.with_photos
     sizes = dict(calls=100, posts=60, e2e_posts=1, io_publications=160, timeout=150) if args.quick else \
         dict(calls=1000, posts=1000, e2e_posts=5, io_publications=2000, timeout=900)
     for name, value in sizes.items():

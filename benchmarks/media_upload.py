@@ -22,8 +22,7 @@ def photo(seed: int) -> bytes:
 
 
 def main(runs: int = 5):
-    from socialpub import create_app
-    from socialpub import schema
+    from socialpub import create_app, schema
     from socialpub.auth.accounts import create_user, issue_token
     from socialpub.config import Settings
 

@@ -195,7 +195,7 @@ class Stack:
     def clear_posts(self):
         """Forget every post (channels and users stay) and every queued message."""
         with self.pg.cursor() as cur:
-            cur.execute("TRUNCATE attempt, publication, post RESTART IDENTITY CASCADE")
+            cur.execute("TRUNCATE attempt, publication, postmedia, post RESTART IDENTITY CASCADE")
         for key in self.redis.scan_iter("dramatiq:*"):
             if not key.startswith(b"dramatiq:__heartbeats__") and b".acks" not in key:
                 self.redis.delete(key)

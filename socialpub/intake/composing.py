@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from ..db import MAX_ID
@@ -107,6 +108,11 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
         for field, message in found:
             problems.append({"field": field, "network": network, "message": f"{field}: {message} ({network})"})
     return problems
+
+
+#: Stands for a post's photos once they were checked as it was composed (their
+#: number and shapes cannot change since): what publishing needs to know of them.
+CHECKED_PHOTOS = (SimpleNamespace(content_type="image/jpeg", width=1, height=1),)
 
 
 def check_media_ids(value, image_url) -> list:

@@ -13,13 +13,12 @@ import functools
 import logging
 
 import dramatiq
-from peewee import Case
+from peewee import Case, fn
 
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
-from ..intake.composing import check_url, content_problems, get_post, raise_if_unpublishable
-from ..media.library import post_media
-from ..models import Channel, ChannelState, Post, Publication, utcnow
+from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
+from ..models import Channel, ChannelState, Post, PostMedia, Publication, utcnow
 from ..queue.batching import one_round_trip
 from .rollup import roll_up
 from .table import POST, PUBLICATION, moves
@@ -44,7 +43,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
         pub_fields, post_fields = _PENDING_FIELDS
-        post = row_to(Post, post_fields, rows[0][len(pub_fields):])
+        post = row_to(Post, post_fields, rows[0][len(pub_fields):-1])
+        has_photos = bool(rows[0][-1])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
         changes = {}
         if image_url and image_url != post.image_url:
@@ -55,8 +55,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             changes.update(scheduled_at=None, schedule_zone=None)
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
-        raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending],
-                                                post.image_url, post.link, post_media(post.id)))
+        raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url,
+                                                post.link, CHECKED_PHOTOS if has_photos else ()))
         messages = mark_queued(post.id, pending, "publish")
     return send(post.id, pending, messages)
 
@@ -92,7 +92,10 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
 _PENDING_FIELDS = ((Publication.id, Publication.network, Publication.text, Publication.status),
                    (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at))
 _PENDING = Prepared(lambda: (
-    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1]).join(Post)
+    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1],
+                       # Whether it has photos, in the same round trip (checked when composed).
+                       fn.EXISTS(PostMedia.select(PostMedia.id).where(PostMedia.post == Post.id)))
+    .join(Post)
     .where((Publication.post == Slot("post")) & moves(PUBLICATION, "publish", Publication.status))
     .order_by(Publication.id)))
 
