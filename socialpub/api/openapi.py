@@ -77,6 +77,7 @@ def schemas() -> dict:
             "description": "Not blank. Each network's own limits are checked too (422)."}
     url = {**nullable(STRING), "maxLength": MAX_URL,
            "description": "An absolute http(s) URL; empty or null: none."}
+    create_post = _create_post_schema(text, url)
     return {
         "Error": obj({"error": obj({
             "code": STRING, "message": {**STRING, "description": "Starts with the field at fault."},
@@ -131,29 +132,11 @@ def schemas() -> dict:
         "MediaPage": obj({"items": array(ref("Media")), "next": nullable(STRING)}),
         "Upload": obj({"file": {"type": "string", "format": "binary", "description":
                                 "A JPEG, PNG, WebP or GIF, judged by its content"}}),
-        "CreatePost": obj({
-            "text": text, "image_url": url, "link": url,
-            "media_ids": {**nullable(array({**ID}, uniqueItems=True, maxItems=MAX_MEDIA_PER_POST)),
-                          "description": "Uploaded images (POST /api/media), in order; not with image_url."},
-            "networks": {**nullable(array(NETWORK, uniqueItems=True)),
-                         "description": "Every enabled channel of these networks."},
-            "channels": {**nullable(array(ID, maxItems=MAX_CHANNELS_PER_POST, uniqueItems=True)),
-                         "description": "Channel ids. With neither this nor networks: every enabled "
-                                        "channel."},
-            "overrides": {**nullable(obj({n: text for n in NETWORKS}, required=[])),
-                          "description": "Another text for a network."},
-            "publish": {"type": "boolean", "default": False, "description": "Publish it now, too."},
-            "scheduled_at": {**nullable(STRING), "maxLength": MAX_WHEN,
-                             "description": "ISO 8601, with an offset or with timezone; within a year. "
-                                            "Not with publish."},
-            "timezone": {**nullable(STRING), "maxLength": MAX_ZONE, "description": "An IANA name."},
-        }, required=["text"]) | {"x-network-limits": network_limits(), "examples": [
-            {"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
-            {"text": "Hello", "networks": ["linkedin"], "publish": True}]},
-        "Reschedule": obj({
-            "scheduled_at": {**STRING, "minLength": 1, "maxLength": MAX_WHEN},
-            "timezone": {**nullable(STRING), "maxLength": MAX_ZONE},
-        }, required=["scheduled_at"]),
+        "CreatePost": create_post,
+        "EditPost": {**obj({k: v for k, v in create_post["properties"].items() if k != "publish"}, required=[]),
+                     "minProperties": 1, "description": "The fields to change; {scheduled_at, timezone?} alone "
+                                                        "schedules or moves it, scheduled_at null makes it a draft.",
+                     "examples": [{"text": "Edited"}, {"scheduled_at": "2027-01-05T09:00:00", "timezone": "UTC"}]},
         "PublishOptions": obj({"image_url": url}, required=[]),
         "Empty": {**obj({}), "description": "Nothing to give: no body, or {}."},
         "CreateChannel": obj({
@@ -174,6 +157,29 @@ def schemas() -> dict:
             {"network": "whatsapp", "account_id": "106540352242922", "token": "EAAB…",
              "recipients": ["+16505551234"]}]},
     }
+
+
+def _create_post_schema(text, url) -> dict:
+    """A new post's request (each network's limits beside it)."""
+    return obj({
+        "text": text, "image_url": url, "link": url,
+        "media_ids": {**nullable(array({**ID}, uniqueItems=True, maxItems=MAX_MEDIA_PER_POST)),
+                      "description": "Uploaded images (POST /api/media), in order; not with image_url."},
+        "networks": {**nullable(array(NETWORK, uniqueItems=True)),
+                     "description": "Every enabled channel of these networks."},
+        "channels": {**nullable(array(ID, maxItems=MAX_CHANNELS_PER_POST, uniqueItems=True)),
+                     "description": "Channel ids. With neither this nor networks: every enabled "
+                                    "channel."},
+        "overrides": {**nullable(obj({n: text for n in NETWORKS}, required=[])),
+                      "description": "Another text for a network."},
+        "publish": {"type": "boolean", "default": False, "description": "Publish it now, too."},
+        "scheduled_at": {**nullable(STRING), "maxLength": MAX_WHEN,
+                         "description": "ISO 8601, with an offset or with timezone; within a year. "
+                                        "Not with publish."},
+        "timezone": {**nullable(STRING), "maxLength": MAX_ZONE, "description": "An IANA name."},
+    }, required=["text"]) | {"x-network-limits": network_limits(), "examples": [
+        {"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
+        {"text": "Hello", "networks": ["linkedin"], "publish": True}]}
 
 
 def error_responses(max_body: int) -> dict:
@@ -268,9 +274,21 @@ def document(cfg) -> dict:
         "/api/posts/{post_id}": {
             "get": operation("A post, its publications and their attempts", 200, "Post", 404,
                              params=[post_id]),
-            "patch": operation("Schedule a draft, or move a scheduled post", 200, "Post", 404, 409, 422,
-                               body="Reschedule", params=[post_id]),
+            "patch": operation("Edit a draft or a scheduled post (any field of a new post but publish), "
+                               "or schedule or move it", 200, "Post", 404, 409, 422, body="EditPost",
+                               params=[post_id]),
+            "delete": {**operation("Delete a draft, scheduled or failed post (a published one with "
+                                   "include_history=true); nothing is deleted on the networks", 204, "Empty",
+                                   400, 404, 409, params=[post_id, {
+                                       "name": "include_history", "in": "query",
+                                       "schema": {"type": "string", "enum": ["true", "false"]}}]),
+                       "responses": {"204": {"description": "Deleted"},
+                                     **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
+                                        for c in (400, 401, 404, 409, 503)}}},
         },
+        "/api/posts/{post_id}/duplicate": {"post": operation(
+            "A new draft from any post", 201, "Post", 404, 422, body="Empty", body_required=False,
+            params=[post_id])},
         "/api/posts/{post_id}/publish": {"post": operation(
             "Enqueue every pending publication", 202, "PublishResults", 404, 409, 422,
             body="PublishOptions", body_required=False, params=[post_id, IDEMPOTENCY_KEY])},

@@ -9,7 +9,7 @@ from peewee import JOIN
 from ..db import Prepared, Slot, row_to
 from ..errors import BrokerUnavailable, InvalidInput, NotFound
 from ..intake import composing
-from ..lifecycle import creating, publishing, scheduling
+from ..lifecycle import creating, editing, publishing, scheduling
 from ..media import library
 from ..models import Attempt, Post, PostStatus, Publication
 from . import serialize
@@ -143,17 +143,46 @@ def retry_publication(publication_id):
 
 
 @bp.patch("/posts/<int:post_id>")
-def reschedule_post(post_id):
-    """Schedule a draft, or move a scheduled post: ``{"scheduled_at", "timezone"?}``."""
+def edit_post(post_id):
+    """Change a draft or a scheduled post: any field of a new post but ``publish``
+    (``{"scheduled_at", "timezone"?}`` alone schedules or moves it). 409 once
+    publishing has started."""
     data = json_body()
-    unknown = sorted(set(data) - {"scheduled_at", "timezone"})
+    unknown = sorted(set(data) - editing.EDITABLE)
     if unknown:
-        raise InvalidInput(f"{unknown[0]}: unknown field (scheduled_at and timezone may be changed)",
+        raise InvalidInput(f"{unknown[0]}: unknown field (may be changed: {', '.join(sorted(editing.EDITABLE))})",
                            field=unknown[0])
-    if "scheduled_at" not in data:
-        raise InvalidInput("scheduled_at: is required", field="scheduled_at")
-    post = scheduling.schedule(post_id, data["scheduled_at"], data.get("timezone"))
-    return jsonify(serialize.post(post, _publications([post.id])[post.id]))
+    if not data:
+        raise InvalidInput("body: name at least one field to change", field="body")
+    if set(data) <= {"scheduled_at", "timezone"} and data.get("scheduled_at") is not None:
+        post = scheduling.schedule(post_id, data["scheduled_at"], data.get("timezone"))
+    elif "timezone" in data and "scheduled_at" not in data:
+        raise InvalidInput("timezone: give it with scheduled_at", field="timezone")
+    else:
+        post = editing.edit(post_id, data)
+    return jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+
+
+@bp.delete("/posts/<int:post_id>")
+def delete_post(post_id):
+    """Delete a draft, scheduled or failed post (a published one with
+    ``?include_history=true``); nothing is deleted on the networks."""
+    include_history = request.args.get("include_history", "false")
+    if include_history not in ("true", "false"):
+        raise InvalidInput("include_history: true or false", field="include_history")
+    editing.delete(post_id, include_history=include_history == "true")
+    return "", 204
+
+
+@bp.post("/posts/<int:post_id>/duplicate")
+def duplicate_post(post_id):
+    """A new draft from any post."""
+    json_body(required=False, fields=set())
+    post = editing.duplicate(post_id)
+    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_post", post_id=post.id)
+    return response
 
 
 @bp.post("/posts/<int:post_id>/cancel")

@@ -81,6 +81,8 @@ PUBLICATION = {t.name: t for t in (
                "worker: Dramatiq dropped its message as too old (delivery.expire)"),
     Transition("miss", (P.PENDING,), (P.EXPIRED,),
                "scheduler: found later than the allowed lateness (scheduling.launch)"),
+    Transition("replace", (P.PENDING,), (),
+               "web: an edit replaces a post's pending publications (editing.edit)"),
 )}
 
 #: How a post moves. "roll up" follows every change of its publications.
@@ -88,6 +90,11 @@ POST = {t.name: t for t in (
     Transition("create", (), (S.DRAFT, S.SCHEDULED), "web: a new post, scheduled or not (creating.create_post)"),
     Transition("schedule", (S.DRAFT, S.SCHEDULED), (S.SCHEDULED,), "web: schedule or move (scheduling.schedule)"),
     Transition("cancel", (S.SCHEDULED,), (S.DRAFT,), "web: back to draft (scheduling.cancel)"),
+    Transition("edit", (S.DRAFT, S.SCHEDULED), (S.DRAFT, S.SCHEDULED),
+               "web: change what has not gone out, its time too (editing.edit)"),
+    Transition("delete", (S.DRAFT, S.SCHEDULED, S.FAILED), (), "web: remove it (editing.delete)"),
+    Transition("delete history", (S.PUBLISHED, S.PARTIAL), (),
+               "web: remove a published post's record, when asked (editing.delete)"),
     Transition("launch", (S.SCHEDULED,), (S.PUBLISHING,), "scheduler: its time (scheduling.launch)"),
     Transition("relaunch later", (S.DRAFT, S.PUBLISHING), (S.SCHEDULED,),
                "scheduler: the queue refused the messages (unqueueing rolled the post up to a draft); "
@@ -113,7 +120,7 @@ def diagram() -> str:
         lines += [f"%% {title}", "stateDiagram-v2"]
         for t in table.values():
             for source in t.sources or ("[*]",):
-                for target in t.targets:
+                for target in t.targets or ("[*]",):
                     lines.append(f"    {source} --> {target}: {t.name}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

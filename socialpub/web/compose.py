@@ -35,13 +35,14 @@ def panes(values, channels) -> dict:
     return result
 
 
-def render_compose(values, errors=None, status=200):
+def render_compose(values, errors=None, status=200, editing=None):
     channels = enabled_channels()
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
     return render_template("web/compose.html", values=values, errors=errors or {}, channels=channels,
                            panes=panes(values, channels), limits=limits_data(),
                            media=[found[i] for i in values["media_ids"] if i in found],
-                           max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20), status
+                           max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20,
+                           editing=editing), status
 
 
 @bp.get("/compose")

@@ -23,7 +23,20 @@
     if (!zone) return;
     document.querySelectorAll("input[name=timezone]").forEach(function (el) { el.value = zone; });
     document.querySelectorAll("[data-timezone]").forEach(function (el) { el.textContent = zone; });
+    /* A post being edited: its time (data-utc) shown as the reader's wall-clock time. */
+    document.querySelectorAll("input[type=datetime-local][data-utc]").forEach(function (el) {
+      if (el.value) return;
+      var d = new Date(el.dataset.utc), pad = function (n) { return String(n).padStart(2, "0"); };
+      el.value = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+        pad(d.getHours()) + ":" + pad(d.getMinutes());
+    });
   }
+
+  /* A form that destroys something asks first (data-confirm holds the question). */
+  document.addEventListener("submit", function (event) {
+    var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
 
   window.socialpub = {localTime: localTime, localise: localise};
   document.addEventListener("DOMContentLoaded", function () { localise(); fillTimeZone(); });

@@ -1,0 +1,118 @@
+"""Changing a post that has not gone out — edit it, delete it — and making a
+new draft from any post (duplicate). Each change starts with one conditional
+statement on the post's status from table.py, so racing the scheduler's
+launch (or a Publish now) exactly one of the two wins: the other gets a
+Conflict, or finds nothing to launch. An edit is checked exactly as a new post
+is (intake/composing.py) and replaces the post's pending publications and
+photos in the same transaction.
+"""
+from __future__ import annotations
+
+from ..db import write_transaction
+from ..errors import Conflict
+from ..intake.composing import adapt_text, check_new_post, get_post
+from ..intake.schedule_time import shown
+from ..media.library import post_media
+from ..models import Post, PostMedia, Publication, utcnow
+from . import scheduling
+from .creating import create_post
+from .table import POST, PUBLICATION, PostStatus, moves
+
+#: The fields an edit may change (those of a new post, but "publish").
+EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at",
+            "timezone"}
+
+
+def as_request(post: Post) -> dict:
+    """The create-post request that would make ``post`` as it is now: its text,
+    image, link, photos, channels, each network's own text, and its time."""
+    publications = list(Publication.select(Publication.channel, Publication.network, Publication.text)
+                        .where(Publication.post == post.id).order_by(Publication.id))
+    overrides = {p.network: p.text for p in publications if p.text != adapt_text(p.network, post.text, post.link)}
+    request = {"text": post.text, "image_url": post.image_url, "link": post.link,
+               "media_ids": [m.id for m in post_media(post.id)] or None,
+               "channels": [p.channel_id for p in publications], "overrides": overrides}
+    if post.status == PostStatus.SCHEDULED:
+        # The instant with its offset; the zone only when it was a named one (not "+01:00").
+        zone = post.schedule_zone if post.schedule_zone and post.schedule_zone[0] not in "+-" else None
+        request.update(scheduled_at=shown(post), timezone=zone)
+    return request
+
+
+def edit(post_id: int, changes: dict) -> Post:
+    """Change a draft or a scheduled post: ``changes`` holds fields of
+    :data:`EDITABLE`; the others stay as they are. ``scheduled_at: null``
+    makes a scheduled post a draft again.
+
+    Raises:
+      NotFound, Conflict: no such post, or it started publishing (409, saying so).
+      AppError: the edited post would be refused as a new one is (naming the field).
+    """
+    post = get_post(post_id)
+    _refuse_unless_editable(post)
+    request = dict(as_request(post), **changes)
+    if changes.get("scheduled_at", "") is None:
+        request.pop("scheduled_at"), request.pop("timezone", None)
+    if "networks" in changes:
+        request.pop("channels", None)
+    new = check_new_post(request)
+    with write_transaction():
+        # The row's status decides, atomically: a launch that claimed it first wins.
+        edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link,
+                              status=PostStatus.SCHEDULED if new.scheduled_at else PostStatus.DRAFT,
+                              scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone, updated_at=utcnow())
+                  .where((Post.id == post.id) & moves(POST, "edit", Post.status)).execute())
+        if not edited:
+            _refuse_unless_editable(get_post(post.id))
+        Publication.delete().where((Publication.post == post.id)
+                                   & moves(PUBLICATION, "replace", Publication.status)).execute()
+        if Publication.select().where(Publication.post == post.id).exists():
+            # Some were sent already (then put back as a draft): their record stays; nothing changes.
+            raise Conflict(f"post {post.id} has publications that were sent already, so it can no longer "
+                           f"be edited — duplicate it to make a new draft")
+        Publication.insert_many([
+            {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
+             "status": PUBLICATION["create"].targets[0]} for channel, text in new.publications]).execute()
+        PostMedia.delete().where(PostMedia.post == post.id).execute()
+        if new.media:
+            PostMedia.insert_many([{"post": post.id, "media": m.id, "position": i}
+                                   for i, m in enumerate(new.media)]).execute()
+    return scheduling.launch_if_soon(get_post(post.id))
+
+
+def _refuse_unless_editable(post: Post):
+    if post.status not in POST["edit"].sources:
+        raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: publishing has started, so it "
+                       f"can no longer be edited — duplicate it to make a new draft")
+
+
+def delete(post_id: int, include_history: bool = False):
+    """Remove a post that has not gone out (a draft, a scheduled or a failed
+    post) with its publications, attempts and photo links; a published or
+    partly published one only with ``include_history`` (its record is the
+    history). Nothing is deleted on the networks.
+
+    Raises:
+      NotFound, Conflict: no such post, or one being published (or history, unasked).
+    """
+    allowed = POST["delete"].sources + (POST["delete history"].sources if include_history else ())
+    with write_transaction():
+        # One conditional DELETE (cascading to its rows): the scheduler's launch
+        # either claimed the post first, or finds nothing left to claim.
+        deleted = Post.delete().where((Post.id == post_id) & Post.status.in_(list(allowed))).execute()
+    if deleted:
+        return
+    post = get_post(post_id)
+    if post.status in POST["delete history"].sources:
+        raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: its record is kept as history; "
+                       f"ask with include_history=true to delete the record (nothing is deleted on the networks)")
+    raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: it cannot be deleted while it is being "
+                   f"published; wait until it has finished")
+
+
+def duplicate(post_id: int) -> Post:
+    """A new draft from any post: its text, photos, link, channels and each
+    network's own text (checked again: a channel disabled since is refused)."""
+    request = as_request(get_post(post_id))
+    request.pop("scheduled_at", None), request.pop("timezone", None)
+    return create_post(request)

@@ -1,0 +1,97 @@
+"""Changing a post from its page: edit it in the compose form while it has not
+gone out, cancel its schedule, duplicate it, delete it (lifecycle/editing.py
+decides; a refusal comes back as a message on the post's page)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+
+from ..errors import AppError
+from ..intake.composing import adapt_text
+from ..lifecycle import editing, scheduling
+from ..lifecycle.table import POST
+from ..models import Post, iso
+from ..networks import NETWORKS
+from . import forms
+from .blueprint import bp
+from .compose import _keep_photos, publish_now, render_compose
+
+
+def _post_or_404(post_id) -> Post:
+    post = Post.get_or_none(Post.id == post_id)
+    if post is None:
+        abort(404, f"Post {post_id} doesn't exist.")
+    return post
+
+
+def _values_of(post: Post) -> dict:
+    """The compose form's values for ``post`` as it is (its time is filled in by the page's script)."""
+    request_ = editing.as_request(post)
+    return {"text": post.text, "image_url": post.image_url or "", "link": post.link or "",
+            "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
+            "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
+            "scheduled_at": "", "scheduled_utc": iso(post.scheduled_at),
+            "timezone": post.schedule_zone or "UTC", "form_key": forms.new_form_key()}
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_post(post_id):
+    """The compose form for a draft or a scheduled post; saving goes through editing.edit."""
+    post = _post_or_404(post_id)
+    if post.status not in POST["edit"].sources:
+        flash(f"Not editable: publishing has started (it is {post.status.replace('_', ' ')}). Duplicate it "
+              f"to make a new draft.", "error")
+        return redirect(url_for("web.post", post_id=post.id))
+    if request.method == "GET":
+        return render_compose(_values_of(post), editing=post)
+    values = forms.post_values(request.form)
+    refused = _keep_photos(values)
+    if refused:
+        return render_compose(values, {"media_ids": [refused]}, 422, editing=post)
+    action = request.form.get("action")
+    if action == "schedule" and not values["scheduled_at"]:
+        return render_compose(values, {"scheduled_at": ["Choose a date and time to schedule for."]}, 422,
+                              editing=post)
+    changes = forms.post_request(values, schedule=bool(values["scheduled_at"]) and action != "publish")
+    changes.setdefault("scheduled_at", None)  # no time: a draft
+    try:
+        editing.edit(post.id, changes)
+    except AppError as exc:
+        return render_compose(values, forms.post_errors(exc), exc.status if exc.status == 409 else 422,
+                              editing=post)
+    if action == "publish":
+        publish_now(post.id)
+    else:
+        flash("Saved." + (" It is scheduled." if values["scheduled_at"] else " It is a draft."), "success")
+    return redirect(url_for("web.post", post_id=post.id))
+
+
+def _act(post_id, action, done: str, to=None):
+    """Run ``action()``; flash ``done`` or the refusal; back to the post (or ``to``)."""
+    try:
+        result = action()
+    except AppError as exc:
+        flash(f"Not done: {exc.message}", "error")
+        return redirect(url_for("web.post", post_id=post_id))
+    flash(done, "success")
+    return redirect(to(result) if to else url_for("web.post", post_id=post_id))
+
+
+@bp.post("/posts/<int:post_id>/cancel")
+def cancel_post(post_id):
+    _post_or_404(post_id)
+    return _act(post_id, lambda: scheduling.cancel(post_id), "Cancelled: it is a draft again.")
+
+
+@bp.post("/posts/<int:post_id>/duplicate")
+def duplicate_post(post_id):
+    _post_or_404(post_id)
+    return _act(post_id, lambda: editing.duplicate(post_id), "A copy, as a new draft: edit it, then publish it.",
+                to=lambda copy: url_for("web.edit_post", post_id=copy.id))
+
+
+@bp.post("/posts/<int:post_id>/delete")
+def delete_post(post_id):
+    _post_or_404(post_id)
+    history = request.form.get("include_history") == "1"
+    return _act(post_id, lambda: editing.delete(post_id, include_history=history),
+                f"Post #{post_id} deleted (nothing was deleted on the networks).", to=lambda _: url_for("web.posts"))
