@@ -115,7 +115,7 @@ class Post(BaseModel):
     scheduled_at = DateTimeField(null=True, index=True)
     schedule_zone = CharField(max_length=64, null=True)
     #: When publishing was asked for, and when the last network finished.
-    publish_requested_at = DateTimeField(null=True)
+    publish_requested_at = DateTimeField(null=True, index=True)
     finished_at = DateTimeField(null=True)
 
 

@@ -126,11 +126,17 @@ def _media():
                                                                         Publication.uploads))
 
 
+def _calendar_index():
+    """The calendar's window of posts published without a schedule (Post.publish_requested_at)."""
+    database.execute_sql("CREATE INDEX IF NOT EXISTS post_publish_requested_at ON post (publish_requested_at)")
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
-         _idempotency_keys, _connected_tokens, _connection_details, _media]
+         _idempotency_keys, _connected_tokens, _connection_details, _media,
+         _calendar_index]
 
 
 def open_existing(settings):

@@ -130,6 +130,12 @@ def schemas() -> dict:
             "created_at": STRING, "url": STRING, "thumbnail_url": STRING,
         }),
         "MediaPage": obj({"items": array(ref("Media")), "next": nullable(STRING)}),
+        "CalendarPost": obj({"id": INTEGER, "text": STRING, "status": {"type": "string", "enum": list(PostStatus.ALL)},
+                             "at": {**nullable(TIME), "description": "Its time; null for a draft."},
+                             "movable": {"type": "boolean", "description": "Scheduled or draft: it may be moved."},
+                             "channels": array(obj({"id": INTEGER, "network": NETWORK, "name": STRING}))}),
+        "Calendar": obj({"items": array(ref("CalendarPost")), "truncated": {"type": "boolean"},
+                         "drafts": {**array(ref("CalendarPost")), "description": "The latest drafts, to schedule."}}),
         "Upload": obj({"file": {"type": "string", "format": "binary", "description":
                                 "A JPEG, PNG, WebP or GIF, judged by its content"}}),
         "CreatePost": create_post,
@@ -325,6 +331,13 @@ def document(cfg) -> dict:
                                      **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
                                         for c in (401, 404, 409, 503)}}},
         },
+        "/api/calendar": {"get": operation(
+            "The posts of a window (scheduled ones at their time, those published without a schedule when "
+            "asked) and the latest drafts", 200, "Calendar", 400, params=[
+                {"name": name, "in": "query", "required": True,
+                 "schema": {"type": "string", "format": "date-time", "maxLength": 40},
+                 "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
+                for name in ("from", "to")])},
         "/api/media/{media_id}/file": {"get": binary("The file's bytes", "image/*", media_id)},
         "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
                                                           media_id)},

@@ -51,6 +51,9 @@ def compose():
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
               "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC",
               "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media"))}
+    at = request.args.get("at", "")
+    if len(at) == 16 and at[4] == "-" and at[10] == "T":  # a calendar day's "+": the viewer's local time
+        values["scheduled_at"] = at
     return render_compose(values)
 
 
