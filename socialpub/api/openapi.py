@@ -138,6 +138,12 @@ def schemas() -> dict:
                          "drafts": {**array(ref("CalendarPost")), "description": "The latest drafts, to schedule."}}),
         "Upload": obj({"file": {"type": "string", "format": "binary", "description":
                                 "A JPEG, PNG, WebP or GIF, judged by its content"}}),
+        "CsvUpload": obj({"file": {"type": "string", "format": "binary", "description":
+                                   "UTF-8 CSV: a header naming the columns (text, networks, channels, "
+                                   "scheduled_at, timezone, image_url, link), then one post per line"},
+                          "timezone": {**STRING, "description": "The zone of times given without an offset"}},
+                         required=["file"]),
+        "Imported": obj({"created": INTEGER, "ids": array(INTEGER)}),
         "CreatePost": create_post,
         "EditPost": {**obj({k: v for k, v in create_post["properties"].items() if k != "publish"}, required=[]),
                      "minProperties": 1, "description": "The fields to change; {scheduled_at, timezone?} alone "
@@ -277,6 +283,10 @@ def document(cfg) -> dict:
             "post": operation("Create a post with one publication per channel; publish or schedule it",
                               201, "Post", 409, 422, body="CreatePost", params=[IDEMPOTENCY_KEY]),
         },
+        "/api/posts/import": {"post": {**operation(
+            "Posts from a CSV file: all created in one transaction, or none (a 422 lists every line's "
+            "problem)", 201, "Imported", 400, 413, 415, 422),
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("CsvUpload")}}}}},
         "/api/posts/{post_id}": {
             "get": operation("A post, its publications and their attempts", 200, "Post", 404,
                              params=[post_id]),

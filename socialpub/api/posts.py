@@ -7,8 +7,8 @@ from flask import jsonify, request, url_for
 from peewee import JOIN
 
 from ..db import Prepared, Slot, row_to
-from ..errors import BrokerUnavailable, InvalidInput, NotFound
-from ..intake import composing
+from ..errors import BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
+from ..intake import composing, csv_posts
 from ..lifecycle import creating, editing, publishing, scheduling
 from ..media import library
 from ..models import Attempt, Post, PostStatus, Publication
@@ -140,6 +140,21 @@ def retry_publication(publication_id):
         raise NotFound(f"publication {publication_id} does not exist")
     results = publishing.retry(publication.post_id, publication_id)
     return jsonify({"post_id": publication.post_id, "results": results}), 202
+
+
+@bp.post("/posts/import")
+def import_posts():
+    """Posts from a CSV file (multipart field ``file``; ``timezone`` for times
+    without an offset): every line created in one transaction, or none — a 422
+    lists the problem of every line."""
+    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        raise UnsupportedMediaType("body: send the CSV as multipart/form-data, in the field 'file'")
+    request.max_content_length = csv_posts.MAX_BYTES + 64 * 1024
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("file: missing (multipart field 'file')", field="file")
+    posts = creating.create_posts(csv_posts.requests_of(upload.read(), request.form.get("timezone") or None))
+    return jsonify({"created": len(posts), "ids": [p.id for p in posts]}), 201
 
 
 @bp.patch("/posts/<int:post_id>")

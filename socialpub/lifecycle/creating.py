@@ -4,6 +4,7 @@ publication per channel."""
 from __future__ import annotations
 
 from ..db import write_transaction
+from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
 from ..models import Post, PostMedia, Publication
 from . import scheduling
@@ -16,20 +17,50 @@ def create_post(data) -> Post:
     before the scheduler's next sweep. Raises an AppError and stores nothing
     when anything is wrong."""
     new = check_new_post(data)
-    draft, scheduled = POST["create"].targets
     with write_transaction():
-        post = Post.create(text=new.text, image_url=new.image_url, link=new.link,
-                           status=scheduled if new.scheduled_at else draft,
-                           scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone)
-        Publication.insert_many([
-            {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
-             "status": PUBLICATION["create"].targets[0]}
-            for channel, text in new.publications
-        ]).execute()
-        if new.media:
-            PostMedia.insert_many([{"post": post.id, "media": media.id, "position": position}
-                                   for position, media in enumerate(new.media)]).execute()
+        post = _store(new)
     return scheduling.launch_if_soon(post)
+
+
+def create_posts(requests) -> list:
+    """Every post of ``requests`` (``[(line, create-post request)]``, a CSV
+    import's), all in one transaction — or none: a request refused is named by
+    its line, with every other line's problems too.
+
+    Raises:
+      Unprocessable: ``details`` holds ``{"line", "field", "message"}`` of each problem.
+    """
+    checked, problems = [], []
+    for line, request in requests:
+        try:
+            checked.append(check_new_post(request))
+        except AppError as exc:
+            for item in exc.details or [{"field": exc.field, "message": exc.message}]:
+                problems.append({"line": line, "field": item.get("field"), "message": f"line {line}: {item['message']}"})
+    if problems:
+        lines = len({p["line"] for p in problems})
+        raise Unprocessable(f"{lines} of {len(requests)} lines cannot be imported, so none was; "
+                            f"{problems[0]['message']}", field="file", details=problems, code="import_refused")
+    with write_transaction():
+        posts = [_store(new) for new in checked]
+    return [scheduling.launch_if_soon(post) for post in posts]
+
+
+def _store(new) -> Post:
+    """Store a checked post (composing.NewPost), its publications and photos, in the caller's transaction."""
+    draft, scheduled = POST["create"].targets
+    post = Post.create(text=new.text, image_url=new.image_url, link=new.link,
+                       status=scheduled if new.scheduled_at else draft,
+                       scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone)
+    Publication.insert_many([
+        {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
+         "status": PUBLICATION["create"].targets[0]}
+        for channel, text in new.publications
+    ]).execute()
+    if new.media:
+        PostMedia.insert_many([{"post": post.id, "media": media.id, "position": position}
+                               for position, media in enumerate(new.media)]).execute()
+    return post
 
 
 def discard_unsent(post_id: int) -> bool:
