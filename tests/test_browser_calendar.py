@@ -98,8 +98,17 @@ def test_draft_edit_schedule_by_dragging_move_cancel_duplicate_delete_and_watch_
     browser.execute_script("document.getElementById('move-at').value = arguments[0]", soon)
     click(browser, browser.find_element("id", "move-save"))
     wait(browser, lambda d: d.find_elements("css selector", f".cal-grid [data-id='{post_id}']"), "it on the calendar")
+    assert "moved" in browser.find_element("id", "calendar-message").text
+    # Its page, open while it is scheduled, follows it out too.
+    browser.execute_script("window.open(arguments[0], 'post')", f"{live_server}/posts/{post_id}")
+    calendar_tab, post_tab = browser.window_handles[0], browser.window_handles[-1]
+    browser.switch_to.window(post_tab)
+    wait(browser, lambda d: "badge-published" in d.find_element("id", "post-status").get_attribute("innerHTML"),
+         "its page showing it published, without a reload", timeout=LIVE_S)
+    # Launched (its messages wait for its time): no longer editable.
+    assert not [e for e in browser.find_elements("link text", "Edit") if e.is_displayed()]
+    browser.close()
+    browser.switch_to.window(calendar_tab)  # visible again: its next redraw shows it out
     wait(browser, lambda d: d.find_elements("css selector", f".cal-grid .status-published[data-id='{post_id}']"),
          "it shown published on the calendar, without a reload", timeout=LIVE_S)
     assert [r["text"] for r in sandbox_client.received()] == ["Our launch post, edited"]
-    browser.get(f"{live_server}/posts/{post_id}")
-    assert "Published" in browser.page_source

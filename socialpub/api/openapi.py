@@ -144,6 +144,10 @@ def schemas() -> dict:
                           "timezone": {**STRING, "description": "The zone of times given without an offset"}},
                          required=["file"]),
         "Imported": obj({"created": INTEGER, "ids": array(INTEGER)}),
+        "Bulk": obj({"action": {"type": "string", "enum": ["cancel", "delete", "duplicate"]},
+                     "ids": array(ID, minItems=1, maxItems=100)}),
+        "BulkResults": obj({"results": array(obj({"id": INTEGER, "ok": {"type": "boolean"}, "error": STRING,
+                                                  "new_id": INTEGER}, optional=("error", "new_id")))}),
         "CreatePost": create_post,
         "EditPost": {**obj({k: v for k, v in create_post["properties"].items() if k != "publish"}, required=[]),
                      "minProperties": 1, "description": "The fields to change; {scheduled_at, timezone?} alone "
@@ -271,6 +275,13 @@ def document(cfg) -> dict:
         {"name": "per_page", "in": "query", "schema": {
             "type": "integer", "minimum": 1, "maximum": cfg.max_page_size, "default": cfg.page_size}},
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(PostStatus.ALL)}},
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
+         "description": "Words in the text (case-insensitive; % and _ are literal)."},
+        {"name": "channel", "in": "query", "schema": ID, "description": "Posts to this channel."},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"},
+         "description": "The post's time (its schedule, else when it was written) on or after this day (UTC)."},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
+         "description": "… on or before this day."},
     ]
     paths = {
         "/api/openapi.json": {"get": {
@@ -283,6 +294,9 @@ def document(cfg) -> dict:
             "post": operation("Create a post with one publication per channel; publish or schedule it",
                               201, "Post", 409, 422, body="CreatePost", params=[IDEMPOTENCY_KEY]),
         },
+        "/api/posts/bulk": {"post": operation(
+            "Cancel, delete or duplicate several posts, each on its own", 200, "BulkResults", 422,
+            body="Bulk")},
         "/api/posts/import": {"post": {**operation(
             "Posts from a CSV file: all created in one transaction, or none (a 422 lists every line's "
             "problem)", 201, "Imported", 400, 413, 415, 422),

@@ -7,11 +7,11 @@ from flask import jsonify, request, url_for
 from peewee import JOIN
 
 from ..db import Prepared, Slot, row_to
-from ..errors import BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
-from ..intake import composing, csv_posts
+from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
+from ..intake import composing, csv_posts, post_search
 from ..lifecycle import creating, editing, publishing, scheduling
 from ..media import library
-from ..models import Attempt, Post, PostStatus, Publication
+from ..models import Attempt, Post, Publication
 from . import serialize
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
@@ -55,16 +55,12 @@ def create_post():
 
 @bp.get("/posts")
 def list_posts():
-    """Posts, newest first, a page at a time; ``?status=`` filters."""
+    """Posts, newest first, a page at a time; ``q`` (text), ``channel``, ``status``,
+    ``since`` and ``until`` (dates of the post's time) filter them."""
     cfg = settings()
     page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", cfg.page_size, 1, cfg.max_page_size)
-    query = Post.select()
-    status = request.args.get("status")
-    if status:
-        if status not in PostStatus.ALL:
-            raise InvalidInput(f"status: must be one of {', '.join(PostStatus.ALL)}", field="status")
-        query = query.where(Post.status == status)
+    query = post_search.matching(post_search.filters_of(request.args))
     total = query.count()
     posts = list(query.order_by(Post.created_at.desc(), Post.id.desc()).paginate(page, per_page))
     pubs = _publications([p.id for p in posts]) if posts else {}
@@ -140,6 +136,41 @@ def retry_publication(publication_id):
         raise NotFound(f"publication {publication_id} does not exist")
     results = publishing.retry(publication.post_id, publication_id)
     return jsonify({"post_id": publication.post_id, "results": results}), 202
+
+
+#: What several posts can have done at once, and how.
+BULK = {"cancel": lambda post_id: scheduling.cancel(post_id), "delete": lambda post_id: editing.delete(post_id),
+        "duplicate": lambda post_id: editing.duplicate(post_id)}
+MAX_BULK = 100
+
+
+@bp.post("/posts/bulk")
+def bulk_posts():
+    """``{"action": "cancel"|"delete"|"duplicate", "ids": [...]}``: each post on its
+    own (one refused does not stop the others); ``{"results": [{id, ok, error?, new_id?}]}``."""
+    data = json_body(fields={"action", "ids"})
+    return jsonify({"results": run_bulk(data.get("action"), data.get("ids"))})
+
+
+def run_bulk(action, ids) -> list:
+    """The outcome of ``action`` on each post of ``ids`` (for the API and the posts list).
+
+    Raises:
+      InvalidInput: an unknown action, or ids that are not a list of up to MAX_BULK post ids.
+    """
+    if not isinstance(action, str) or action not in BULK:
+        raise InvalidInput(f"action: one of {', '.join(BULK)}", field="action")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(type(i) is int for i in ids):
+        raise InvalidInput(f"ids: a list of 1 to {MAX_BULK} post ids", field="ids")
+    results = []
+    for post_id in dict.fromkeys(ids):
+        try:
+            done = BULK[action](post_id)
+        except AppError as exc:
+            results.append({"id": post_id, "ok": False, "error": exc.message})
+        else:
+            results.append({"id": post_id, "ok": True, **({"new_id": done.id} if action == "duplicate" else {})})
+    return results
 
 
 @bp.post("/posts/import")

@@ -130,7 +130,8 @@ def publish_now(post_id):
     except AppError as exc:
         flash(f"Not published: {exc.message}", "error")
     else:
-        flash(f"Publishing to {len(results)} channel{'s' if len(results) != 1 else ''}…", "success")
+        # "progress": the post page's script replaces it with the outcome once every network is done.
+        flash(f"Publishing to {len(results)} channel{'s' if len(results) != 1 else ''}…", "progress")
 
 
 @bp.errorhandler(CSRFError)

@@ -6,7 +6,9 @@ from collections import defaultdict
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from ..api import serialize
+from ..api.posts import run_bulk
 from ..errors import AppError
+from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library
@@ -28,14 +30,15 @@ def _int_arg(name, default):
 
 @bp.get("/posts")
 def posts():
-    """Posts, newest first, a page at a time, with each network's status; ``?status=`` filters."""
+    """Posts, newest first, a page at a time, with each network's status; searched
+    by text and filtered by channel, status and dates (intake/post_search.py)."""
     per_page = current_app.extensions["socialpub"].page_size
-    status = request.args.get("status") or None
-    if status not in PostStatus.ALL:
-        status = None
-    query = Post.select()
-    if status:
-        query = query.where(Post.status == status)
+    error = None
+    try:
+        filters = post_search.filters_of(request.args)
+    except AppError as exc:
+        error, filters = exc.message, post_search.filters_of({})
+    query = post_search.matching(filters)
     total = query.count()
     pages = max(1, (total + per_page - 1) // per_page)
     page = min(_int_arg("page", 1), pages)
@@ -44,8 +47,30 @@ def posts():
     for p in (Publication.select().where(Publication.post.in_([x.id for x in items] or [0]))
               .order_by(Publication.id)):
         pubs[p.post_id].append(p)
-    return render_template("web/posts.html", posts=items, pubs=pubs, status=status, page=page,
-                           pages=pages, total=total, statuses=PostStatus.ALL)
+    shown = {k: request.args.get(k, "") for k in ("q", "channel", "status", "since", "until")}
+    return render_template("web/posts.html", posts=items, pubs=pubs, status=filters["status"], page=page,
+                           pages=pages, total=total, statuses=PostStatus.ALL, filters=shown, error=error,
+                           channels=list(Channel.select().order_by(Channel.network, Channel.name)),
+                           filtered=any(shown.values()))
+
+
+@bp.post("/posts/bulk")
+def bulk():
+    """Cancel, delete or duplicate the ticked posts, each on its own; say what happened to each."""
+    ids = [int(i) for i in request.form.getlist("ids") if i.isascii() and i.isdigit() and len(i) <= 18]
+    try:
+        results = run_bulk(request.form.get("action"), ids)
+    except AppError as exc:
+        flash(f"Nothing done: {exc.message.split(': ', 1)[-1]}.", "error")
+    else:
+        done = [r for r in results if r["ok"]]
+        verb = {"cancel": "Cancelled", "delete": "Deleted", "duplicate": "Duplicated"}[request.form["action"]]
+        flash(f"{verb} {len(done)} of {len(results)} post{'s' if len(results) != 1 else ''}.", "success")
+        for r in results:
+            if not r["ok"]:
+                flash(f"Post #{r['id']}: {r['error']}", "error")
+    back = request.form.get("back", "")
+    return redirect(url_for("web.posts") + (f"?{back}" if back and "//" not in back else ""))
 
 
 @bp.app_template_global()

@@ -25,7 +25,9 @@
   }
   function pad(n) { return String(n).padStart(2, "0"); }
   function dayKey(d) { return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()); }
-  function localValue(d) { return dayKey(d) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function localValue(d) {  // a datetime-local value; seconds only when there are some
+    return dayKey(d) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + (d.getSeconds() ? ":" + pad(d.getSeconds()) : "");
+  }
   function addDays(d, n) { var c = new Date(d); c.setDate(c.getDate() + n); return c; }
   function monday(d) { return addDays(d, -((d.getDay() + 6) % 7)); }
 

@@ -34,7 +34,11 @@
 
   /* A form that destroys something asks first (data-confirm holds the question). */
   document.addEventListener("submit", function (event) {
-    var question = event.target.dataset && event.target.dataset.confirm;
+    var form = event.target, question = form.dataset && form.dataset.confirm;
+    if (form.id === "bulk-form" && form.elements.action.value === "delete") {
+      var ticked = document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
+      question = "Delete " + ticked + " post" + (ticked === 1 ? "" : "s") + "? This cannot be undone.";
+    }
     if (question && !window.confirm(question)) event.preventDefault();
   });
 

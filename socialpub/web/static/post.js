@@ -104,6 +104,19 @@
     return s.publications.some(function (p) { return IN_FLIGHT.indexOf(p.status) >= 0; });
   }
 
+  /* Watched: a post on its way, or one scheduled (slowly: it goes out at its time). */
+  function watched(s) { return inFlight(s) || s.status === "scheduled"; }
+
+  /* "Publishing to 4 channels…" follows the outcome once every network is done. */
+  function settleFlash(s) {
+    var note = document.querySelector(".flash-progress");
+    if (!note || inFlight(s) || s.status === "scheduled") return;
+    var published = s.by_status.published || 0, total = s.publications.length, missed = total - published;
+    note.className = "flash " + (missed ? "flash-error" : "flash-success");
+    note.textContent = "Published to " + published + " of " + total + " channel" + (total === 1 ? "" : "s") +
+      (missed ? "; " + missed + " did not go out — see below." : ".");
+  }
+
   /* Poll fast while a network is being worked on; slower while only retries wait. */
   function delay(s) {
     var busy = s.publications.some(function (p) { return p.status === "queued" || p.status === "processing"; });
@@ -128,9 +141,15 @@
       .then(function (s) {
         failures = 0;
         document.getElementById("connection-note").hidden = true;
+        var wasScheduled = state.status === "scheduled";
         state = s;
         draw(s);
+        settleFlash(s);
+        if (wasScheduled && s.status !== "scheduled") {  // it went out: no longer editable nor cancellable
+          document.querySelectorAll("[data-while-unsent]").forEach(function (el) { el.hidden = true; });
+        }
         if (inFlight(s)) { historyStale = true; schedule(delay(s)); }
+        else if (s.status === "scheduled") schedule(SLOW_MS);
         else if (historyStale) { historyStale = false; refreshHistory(); }
       })
       .catch(function () {
@@ -193,5 +212,7 @@
   });
 
   draw(state);
+  settleFlash(state);
   if (inFlight(state)) { historyStale = true; schedule(FAST_MS); }
+  else if (watched(state)) schedule(SLOW_MS);
 })();
