@@ -93,6 +93,9 @@ class Channel(BaseModel):
     #: What the network says of the account beside its name (an @username, a
     #: WhatsApp number's quality rating, the Page an Instagram account is linked to).
     detail = TextField(null=True)
+    #: Its posting times ("Add to queue" takes the next free one):
+    #: {"zone": IANA name, "slots": [{"weekday": "mon", "time": "09:00"}, …]}; NULL: none.
+    queue = JSONField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

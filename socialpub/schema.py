@@ -131,12 +131,18 @@ def _calendar_index():
     database.execute_sql("CREATE INDEX IF NOT EXISTS post_publish_requested_at ON post (publish_requested_at)")
 
 
+def _queues():
+    """Each channel's posting times (Channel.queue)."""
+    if "queue" not in {c.name for c in database.get_columns("channel")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("channel", "queue", Channel.queue))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index]
+         _calendar_index, _queues]
 
 
 def open_existing(settings):

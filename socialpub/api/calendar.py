@@ -9,7 +9,8 @@ import datetime as dt
 from flask import jsonify, request
 
 from ..errors import InvalidInput
-from ..models import Channel, Post, PostStatus, Publication, iso
+from ..lifecycle.queueing import free_slots
+from ..models import Channel, Post, PostStatus, Publication, iso, utcnow
 from .blueprint import bp
 
 #: The widest window asked at once: a month view's six weeks, and some.
@@ -46,7 +47,8 @@ def window_posts(start: dt.datetime, end: dt.datetime) -> list:
 def calendar():
     """``?from=&to=`` (ISO instants with offsets, at most MAX_DAYS apart):
     ``{"items": [{id, text, status, at, movable, channels: [{id, network, name}]}], "truncated",
-    "drafts": [...]}`` (the latest drafts, which have no time yet)."""
+    "drafts": [...], "slots": [{at, channel}]}`` (the latest drafts, which have no time yet,
+    and the channels' free posting times from now on)."""
     start, end = _instant("from"), _instant("to")
     if not start < end <= start + dt.timedelta(days=MAX_DAYS):
         raise InvalidInput(f"to: after from, and at most {MAX_DAYS} days later", field="to")
@@ -64,5 +66,8 @@ def calendar():
         return {"id": p.id, "text": p.text[:140], "status": p.status,
                 "at": iso(p.scheduled_at or p.publish_requested_at),
                 "movable": p.status in (PostStatus.SCHEDULED, PostStatus.DRAFT), "channels": channels.get(p.id, [])}
+    queued = list(Channel.select().where(Channel.enabled & Channel.queue.is_null(False)))
+    slots = [{"at": iso(moment), "channel": {"id": c.id, "network": c.network, "name": c.name}}
+             for moment, c in free_slots(queued, max(start, utcnow()), end)[:MAX_POSTS]]
     return jsonify({"items": [item(p) for p in posts[:MAX_POSTS]], "truncated": len(posts) > MAX_POSTS,
-                    "drafts": [item(p) for p in drafts]})
+                    "drafts": [item(p) for p in drafts], "slots": slots})

@@ -6,6 +6,7 @@ from flask import jsonify, url_for
 from ..connecting import verify
 from ..errors import NotFound
 from ..intake import channels as channel_service
+from ..intake import queue_slots
 from ..models import Channel
 from . import serialize
 from .blueprint import bp
@@ -34,4 +35,14 @@ def get_channel(channel_id):
     channel = Channel.get_or_none(Channel.id == channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")
+    return jsonify(serialize.channel(channel))
+
+
+@bp.put("/channels/<int:channel_id>/queue")
+def set_channel_queue(channel_id):
+    """Its posting times: ``{"zone", "slots": [{"weekday", "time"}]}`` (no slot: none)."""
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist")
+    channel = channel_service.set_queue(channel, queue_slots.check(json_body()))
     return jsonify(serialize.channel(channel))

@@ -17,6 +17,7 @@ from ..auth import public
 from ..db import MAX_ID
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
 from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT, MAX_URL
+from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
@@ -115,6 +116,7 @@ def schemas() -> dict:
             "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
+            "queue": {"anyOf": [ref("Queue"), {"type": "null"}], "description": "Its posting times, for Add to queue."},
             "picture_url": {**nullable(STRING), "description": "The account's picture, as its network gives it."},
             "token_expires_at": {**nullable(TIME), "description": "When the token expires, where the network "
                                                                   "said (accounts connected by their OAuth flow)."},
@@ -122,6 +124,10 @@ def schemas() -> dict:
             "created_at": TIME, "updated_at": TIME,
         }),
         "ChannelList": obj({"items": array(ref("Channel"))}),
+        "Queue": obj({"zone": {**STRING, "maxLength": 64, "description": "An IANA time zone."},
+                      "slots": array(obj({"weekday": {"type": "string", "enum": list(WEEKDAYS)},
+                                          "time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}}),
+                                     maxItems=7 * 24)}, required=["slots"]),
         "Media": obj({
             "id": INTEGER, "kind": {"type": "string", "enum": list(MediaKind.ALL)},
             "content_type": {"type": "string", "enum": sorted(FORMATS.values())},
@@ -135,7 +141,10 @@ def schemas() -> dict:
                              "movable": {"type": "boolean", "description": "Scheduled or draft: it may be moved."},
                              "channels": array(obj({"id": INTEGER, "network": NETWORK, "name": STRING}))}),
         "Calendar": obj({"items": array(ref("CalendarPost")), "truncated": {"type": "boolean"},
-                         "drafts": {**array(ref("CalendarPost")), "description": "The latest drafts, to schedule."}}),
+                         "drafts": {**array(ref("CalendarPost")), "description": "The latest drafts, to schedule."},
+                         "slots": {**array(obj({"at": TIME, "channel": obj({"id": INTEGER, "network": NETWORK,
+                                                                              "name": STRING})})),
+                                   "description": "The channels' free posting times, from now on."}}),
         "Upload": obj({"file": {"type": "string", "format": "binary", "description":
                                 "A JPEG, PNG, WebP or GIF, judged by its content"}}),
         "CsvUpload": obj({"file": {"type": "string", "format": "binary", "description":
@@ -340,6 +349,11 @@ def document(cfg) -> dict:
         },
         "/api/channels/{channel_id}": {"get": operation("One channel", 200, "Channel", 404,
                                                         params=[channel_id])},
+        "/api/channels/{channel_id}/queue": {"put": operation(
+            "Set its posting times (no slot: none)", 200, "Channel", 404, body="Queue", params=[channel_id])},
+        "/api/posts/{post_id}/queue": {"post": operation(
+            "Schedule it at its channels' next free posting time", 200, "Post", 404, 409, 422,
+            body="Empty", body_required=False, params=[post_id])},
         "/api/media": {
             "get": operation("The media library, newest first", 200, "MediaPage", 400, params=[
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,

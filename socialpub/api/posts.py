@@ -9,7 +9,7 @@ from peewee import JOIN
 from ..db import Prepared, Slot, row_to
 from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ..intake import composing, csv_posts, post_search
-from ..lifecycle import creating, editing, publishing, scheduling
+from ..lifecycle import creating, editing, publishing, queueing, scheduling
 from ..media import library
 from ..models import Attempt, Post, Publication
 from . import serialize
@@ -218,6 +218,14 @@ def delete_post(post_id):
         raise InvalidInput("include_history: true or false", field="include_history")
     editing.delete(post_id, include_history=include_history == "true")
     return "", 204
+
+
+@bp.post("/posts/<int:post_id>/queue")
+def queue_post(post_id):
+    """Schedule a draft (or move a scheduled post) to its channels' next free posting time."""
+    json_body(required=False, fields=set())
+    post = queueing.add_to_queue(post_id)
+    return jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
 
 
 @bp.post("/posts/<int:post_id>/duplicate")

@@ -106,6 +106,7 @@ def channel(c: Channel) -> dict:
         "state": c.state,
         "state_reason": c.state_reason,
         "last_published_at": iso(c.last_published_at),
+        "queue": c.queue,
         "picture_url": c.picture_url,
         "token_expires_at": iso(c.token_expires_at),
         # Tokens are write-only: show that one is set, never the token.

@@ -202,3 +202,9 @@ def seed_sandbox_channels(sandbox_url: str) -> int:
     for data in sandbox_channels(sandbox_url):
         create_channel(data)
     return 4
+
+
+def set_queue(channel: Channel, queue: dict | None) -> Channel:
+    """Store the channel's posting times (intake/queue_slots.check's), or none."""
+    Channel.update(queue=queue, updated_at=utcnow()).where(Channel.id == channel.id).execute()
+    return Channel.get_by_id(channel.id)

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from ..connecting import refresh, verify
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
+from ..intake import queue_slots
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
@@ -58,7 +59,8 @@ def channel_values(channel: Channel) -> dict:
     """A channel as its form shows it: everything but the token."""
     return {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
             "base_url": channel.base_url, "api_version": channel.api_version or "",
-            "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled}
+            "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled,
+            "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
 
 
 def submitted_values(network) -> dict:
@@ -66,7 +68,8 @@ def submitted_values(network) -> dict:
     form = request.form
     return {"network": network, "name": form.get("name", ""), "account_id": form.get("account_id", ""),
             "base_url": form.get("base_url", ""), "api_version": form.get("api_version", ""),
-            "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled"))}
+            "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled")),
+            "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])
@@ -98,7 +101,9 @@ def edit_channel(channel_id):
         return render_form(channel, channel_values(channel))
     data = forms.channel_request(request.form, channel.network)
     try:
+        queue = queue_slots.parse_lines(request.form.get("queue", ""), request.form.get("queue_zone") or "UTC")
         updated = channel_service.update_channel(channel, data, identify=verify.this_apps_check())
+        updated = channel_service.set_queue(updated, queue)
     except AppError as exc:
         return render_form(channel, submitted_values(channel.network), forms.channel_errors(exc), 422)
     note = " It is active again." if data["token"] and channel.state != updated.state else ""

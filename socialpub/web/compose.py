@@ -8,7 +8,7 @@ from ..api.media import MAX_FILES_PER_FORM, allow_uploads, keep
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
-from ..lifecycle import creating, publishing
+from ..lifecycle import creating, publishing, queueing
 from ..models import Media
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
@@ -98,7 +98,9 @@ def _create():
         if "channels" in errors and not values["channels"]:
             errors["channels"] = ["Tick at least one channel to publish to."]
         return render_compose(values, errors, 422)
-    if action == "schedule":
+    if action == "queue":
+        queue_now(post.id)
+    elif action == "schedule":
         flash("Scheduled. It will be published at its time; until then you can cancel it.", "success")
     elif action != "publish":
         flash("Saved as a draft. Publish it when you are ready.", "success")
@@ -119,6 +121,16 @@ def _keep_photos(values) -> str | None:
             return f"{upload.filename}: {exc.message.removeprefix('file: ')}"
         values["media_ids"].append(media.id)
     return None
+
+
+def queue_now(post_id):
+    """Schedule the post at its channels' next free posting time, and say when (or why not)."""
+    try:
+        queueing.add_to_queue(post_id)
+    except AppError as exc:
+        flash(f"Saved as a draft, not queued: {exc.message.split(': ', 1)[-1]}", "error")
+    else:
+        flash("Added to the queue: it goes out at its channels' next free posting time.", "success")
 
 
 def publish_now(post_id):

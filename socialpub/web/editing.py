@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from ..errors import AppError
 from ..intake.composing import adapt_text
-from ..lifecycle import editing, scheduling
+from ..lifecycle import editing, queueing, scheduling
 from ..lifecycle.table import POST
 from ..models import Post, iso
 from ..networks import NETWORKS
@@ -80,6 +80,13 @@ def _act(post_id, action, done: str, to=None):
 def cancel_post(post_id):
     _post_or_404(post_id)
     return _act(post_id, lambda: scheduling.cancel(post_id), "Cancelled: it is a draft again.")
+
+
+@bp.post("/posts/<int:post_id>/queue")
+def queue_post(post_id):
+    _post_or_404(post_id)
+    return _act(post_id, lambda: queueing.add_to_queue(post_id),
+                "Added to the queue: it goes out at its channels' next free posting time.")
 
 
 @bp.post("/posts/<int:post_id>/duplicate")

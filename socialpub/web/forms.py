@@ -142,6 +142,7 @@ def channel_request(form, network: str) -> dict:
 
 def channel_errors(exc: AppError) -> dict:
     """``{form field: [messages]}`` for a refused channel request."""
-    fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients"}
-    key = exc.field if exc.field in fields else FORM
+    fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients", "queue"}
+    field = "queue" if (exc.field or "").startswith("queue") else exc.field
+    key = field if field in fields else FORM
     return {key: [_without_prefix(exc.message, exc.field)]}

@@ -15,7 +15,7 @@
   var csrf = (document.querySelector("meta[name=csrf-token]") || {}).content;
   var view = root.dataset.view;
   var anchor = root.dataset.date ? parseDay(root.dataset.date) : today();
-  var posts = [], drafts = [], moving = null;
+  var posts = [], drafts = [], slots = [], moving = null;
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
   function today() { var d = new Date(); d.setHours(0, 0, 0, 0); return d; }
@@ -51,7 +51,7 @@
       .then(function (response) { return response.json().then(function (body) { return [response, body]; }); })
       .then(function (pair) {
         if (!pair[0].ok) { say(pair[1].error ? pair[1].error.message : "The calendar could not be loaded.", true); return; }
-        posts = pair[1].items; drafts = pair[1].drafts;
+        posts = pair[1].items; drafts = pair[1].drafts; slots = pair[1].slots || [];
         draw();
         if (pair[1].truncated) say("This period has more posts than the calendar shows; the posts list has them all.", true);
       })
@@ -97,7 +97,7 @@
     cell.addEventListener("dragover", function (e) { e.preventDefault(); cell.classList.add("over"); });
     cell.addEventListener("dragleave", function () { cell.classList.remove("over"); });
     cell.addEventListener("drop", function (e) {
-      e.preventDefault(); cell.classList.remove("over");
+      e.preventDefault(); e.stopPropagation(); cell.classList.remove("over");
       var id = e.dataTransfer.getData("text/plain");
       var post = posts.concat(drafts).filter(function (p) { return String(p.id) === id; })[0];
       // A draft has no time yet: 09:00, or the hour it is dropped on.
@@ -129,10 +129,10 @@
     }
     grid.appendChild(heads);
     var byDay = {};
-    posts.forEach(function (p) {
-      var at = new Date(p.at), key = dayKey(at) + (view === "week" ? "T" + at.getHours() : "");
-      (byDay[key] = byDay[key] || []).push(p);
-    });
+    function key(at) { return dayKey(at) + (view === "week" ? "T" + at.getHours() : ""); }
+    posts.forEach(function (p) { var k = key(new Date(p.at)); (byDay[k] = byDay[k] || []).push(p); });
+    freeByDay = {};
+    slots.forEach(function (s) { var k = key(new Date(s.at)); (freeByDay[k] = freeByDay[k] || []).push(s); });
     if (view === "month") {
       title.textContent = "Calendar — " + anchor.toLocaleDateString(undefined, {month: "long", year: "numeric"});
       for (var w = 0; w < 6; w++) {
@@ -163,11 +163,27 @@
     root.appendChild(grid);
   }
 
-  function cellList(items) {
+  var freeByDay = {};
+
+  function cellList(items, free) {
     var list = document.createElement("ul");
     list.className = "cal-posts";
     (items || []).slice().sort(function (a, b) { return (a.at || "") < (b.at || "") ? -1 : 1; }).forEach(function (p) { list.appendChild(chip(p)); });
+    (free || []).forEach(function (slot) { list.appendChild(freeSlot(slot)); });
     return list;
+  }
+
+  /* A channel's free posting time: a post dropped on it takes that very time. */
+  function freeSlot(slot) {
+    var at = new Date(slot.at), item = document.createElement("li");
+    item.className = "cal-slot";
+    var dot = document.createElement("span");
+    dot.className = "dot net-" + slot.channel.network; dot.title = slot.channel.name;
+    item.appendChild(dot);
+    item.appendChild(document.createTextNode(" " + pad(at.getHours()) + ":" + pad(at.getMinutes()) + " free"));
+    item.title = "A free posting time of " + slot.channel.name;
+    dropTarget(item, function () { return at; });
+    return item;
   }
 
   function monthCell(day, byDay) {
@@ -181,7 +197,7 @@
     var number = document.createElement("span");
     number.textContent = day.getDate();
     top.appendChild(number); top.appendChild(newPostLink(day, 9));
-    cell.appendChild(top); cell.appendChild(cellList(byDay[dayKey(day)]));
+    cell.appendChild(top); cell.appendChild(cellList(byDay[dayKey(day)], freeByDay[dayKey(day)]));
     dropTarget(cell, function (old) {  // the same time of day, on this day
       var at = new Date(day); at.setHours(old.getHours(), old.getMinutes(), 0, 0); return at;
     });
@@ -197,7 +213,7 @@
     var label = document.createElement("span");
     label.className = "muted"; label.textContent = pad(hour) + ":00";
     top.appendChild(label); top.appendChild(newPostLink(day, hour));
-    cell.appendChild(top); cell.appendChild(cellList(byDay[dayKey(day) + "T" + hour]));
+    cell.appendChild(top); cell.appendChild(cellList(byDay[dayKey(day) + "T" + hour], freeByDay[dayKey(day) + "T" + hour]));
     dropTarget(cell, function (old) {  // this hour, keeping the minutes
       var at = new Date(day); at.setHours(hour, old.getMinutes(), 0, 0); return at;
     });

@@ -1,0 +1,53 @@
+""""Add to queue": a post is scheduled at the next free posting time of its
+channels — the earliest slot of any of them, within ``HORIZON``, at which
+that channel has no other post scheduled. The scheduling itself is
+scheduling.schedule's (a conditional update; refused once it went out)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..errors import Unprocessable
+from ..intake.composing import get_post
+from ..intake.queue_slots import instants
+from ..models import Channel, Post, PostStatus, Publication, iso, utcnow
+from . import scheduling
+
+#: How far ahead a free slot is looked for.
+HORIZON = dt.timedelta(days=28)
+#: A slot closer than this is not offered: it would be in the past by the time it is saved.
+LEAD = dt.timedelta(minutes=1)
+
+
+def taken(channel_ids, start: dt.datetime, end: dt.datetime) -> set:
+    """``{(channel id, instant)}`` already scheduled (or going out) in [start, end)."""
+    return set(Publication.select(Publication.channel, Post.scheduled_at).join(Post)
+               .where(Publication.channel.in_(list(channel_ids) or [0])
+                      & Post.status.in_([PostStatus.SCHEDULED, PostStatus.PUBLISHING])
+                      & (Post.scheduled_at >= start) & (Post.scheduled_at < end)).tuples())
+
+
+def free_slots(channels, start: dt.datetime, end: dt.datetime) -> list:
+    """``[(instant, channel)]``: the channels' posting times in [start, end) that no post takes, in order."""
+    queued = [c for c in channels if c.queue]
+    busy = taken([c.id for c in queued], start, end)
+    return sorted(((moment, c) for c in queued for moment in instants(c.queue, start, end)
+                   if (c.id, moment) not in busy), key=lambda pair: (pair[0], pair[1].id))
+
+
+def add_to_queue(post_id: int, now=None) -> Post:
+    """Schedule the post at its channels' next free posting time.
+
+    Raises:
+      NotFound, Conflict: no such post, or it went out already.
+      Unprocessable: none of its channels has a free posting time within HORIZON.
+    """
+    post = get_post(post_id)
+    channels = list(Channel.select().join(Publication).where(Publication.post == post.id).distinct())
+    start = (now or utcnow()) + LEAD
+    slots = free_slots(channels, start, start + HORIZON)
+    if not slots:
+        raise Unprocessable(f"post {post.id}: none of its channels has a free posting time in the next "
+                            f"{HORIZON.days} days; set posting times on the Channels page, or schedule it by hand",
+                            field="queue")
+    moment, channel = slots[0]
+    return scheduling.schedule(post.id, iso(moment), channel.queue["zone"])
