@@ -105,7 +105,7 @@ def test_a_failed_network_shows_its_error_and_only_it_gets_a_retry_button(form_c
     card = html[html.index(f'id="pub-{linkedin.id}"'):]
     card = card[:card.index("</article>")]
     assert "is not an enum symbol" in card and "LinkedIn said:" in card
-    retry_forms = re.findall(r'<form method="post" action="/publications/(\d+)/retry" class="retry-form"( hidden)?>',
+    retry_forms = re.findall(r'<form method="post" action="/publications/(\d+)/retry" class="retry-form"( hidden)?[^>]*>',
                              html)
     assert {int(i): bool(hidden) for i, hidden in retry_forms} == {
         p: p != linkedin.id for p in json_ids(html)}

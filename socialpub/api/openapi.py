@@ -68,12 +68,13 @@ def schemas() -> dict:
         "task_id": nullable(STRING), "external_id": nullable(STRING), "url": nullable(STRING),
         "container_id": nullable(STRING), "last_error": nullable(STRING),
         "last_error_code": nullable(STRING), "next_attempt_at": nullable(TIME),
+        "error_meaning": {**nullable(STRING), "description": "What the last error means and what to do."},
         "ambiguous_since": nullable(TIME), "enqueued_at": nullable(TIME), "started_at": nullable(TIME),
         "published_at": nullable(TIME), "finished_at": nullable(TIME),
         "history": {**array(ref("Attempt")), "description": "Only when one post is shown."},
     }
     status_fields = ("id", "network", "channel_id", "status", "attempts", "published_at", "external_id",
-                     "url", "last_error", "last_error_code", "next_attempt_at")
+                     "url", "last_error", "last_error_code", "error_meaning", "next_attempt_at")
     text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
             "description": "Not blank. Each network's own limits are checked too (422)."}
     url = {**nullable(STRING), "maxLength": MAX_URL,

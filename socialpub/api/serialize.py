@@ -5,6 +5,12 @@ from flask import url_for
 
 from ..intake.schedule_time import shown
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
+from ..networks.explain import meaning
+
+
+def error_meaning(p: Publication):
+    """What the publication's last error means and what to do (networks/explain.py), or None."""
+    return meaning(p.network, p.last_error_code, p.last_error) if p.last_error else None
 
 
 def publication(p: Publication, history=None) -> dict:
@@ -23,6 +29,7 @@ def publication(p: Publication, history=None) -> dict:
         "container_id": p.container_id,
         "last_error": p.last_error,
         "last_error_code": p.last_error_code,
+        "error_meaning": error_meaning(p),
         "next_attempt_at": iso(p.next_attempt_at),
         "ambiguous_since": iso(p.ambiguous_since),
         "enqueued_at": iso(p.enqueued_at),
@@ -76,7 +83,7 @@ def status(p: Post, publications) -> dict:
             {"id": x.id, "network": x.network, "channel_id": x.channel_id, "status": x.status,
              "attempts": x.attempts, "published_at": iso(x.published_at), "external_id": x.external_id,
              "url": x.external_url, "last_error": x.last_error, "last_error_code": x.last_error_code,
-             "next_attempt_at": iso(x.next_attempt_at)}
+             "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at)}
             for x in publications
         ],
     }

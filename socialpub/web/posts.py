@@ -14,7 +14,9 @@ from ..lifecycle import publishing
 from ..media import library
 from ..models import Attempt, Channel, Post, PostStatus, Publication
 from .blueprint import NETWORK_LABELS, bp, wants_json
+from .channels import reconnect_url
 from .compose import publish_now
+from .connect import connectable
 
 
 @bp.get("/")
@@ -71,6 +73,17 @@ def bulk():
                 flash(f"Post #{r['id']}: {r['error']}", "error")
     back = request.form.get("back", "")
     return redirect(url_for("web.posts") + (f"?{back}" if back and "//" not in back else ""))
+
+
+@bp.app_template_global()
+def error_meaning(publication):
+    return serialize.error_meaning(publication)
+
+
+@bp.app_template_global("reconnect_url")
+def reconnect_url_of(channel):
+    """Where "Reconnect" goes for this channel, or None (channels.reconnect_url)."""
+    return reconnect_url(channel, connectable())
 
 
 @bp.app_template_global()
