@@ -24,9 +24,11 @@ def test_instagram_publishes_the_image_through_a_finished_container(sandbox):
     [item] = received(sandbox)
     assert (item["item_id"], item["text"], item["image"]) == \
         (published.external_id, "Morning light #photo", image_url(sandbox))
-    assert published.url is None
+    assert published.url.startswith("https://www.instagram.com/p/")  # its permalink, asked after publishing
     paths = [r["path"].split("/")[-1] for r in all_requests(sandbox)]
-    assert paths[0] == "media" and paths[-1] == "media_publish" and len(paths) == 3
+    # The container, its status, media_publish, then the permalink of the published media.
+    assert paths[0] == "media" and paths[2] == "media_publish" and paths[3] == published.external_id
+    assert len(paths) == 4
 
 
 def test_instagram_without_an_image_is_refused_by_limits_and_by_the_adapter(sandbox):

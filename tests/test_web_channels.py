@@ -79,7 +79,7 @@ def test_a_refused_channel_keeps_the_input_but_never_echoes_the_token(form_clien
 
 def test_a_channel_needs_a_token_and_a_network(form_client):
     html = page(form_client.post("/channels/new", data={"network": "facebook", "account_id": "1"}))
-    assert field_errors(html, "token") == ["Is required"]
+    assert field_errors(html, "token") == ["The access token is required"]
     html = page(form_client.post("/channels/new", data={"account_id": "1", "token": "t"}))
     assert field_errors(html, "network")
 

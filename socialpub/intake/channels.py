@@ -24,12 +24,17 @@ LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 LINKEDIN_VERSION = re.compile(r"^[0-9]{6}(\.[0-9]{2})?$")  # ASCII: it is sent in a header
 
 
+#: How the fields are called where people read the message.
+FIELD_NAMES = {"network": "the network", "name": "a name", "account_id": "the account id", "token": "the access token",
+               "base_url": "the API address", "api_version": "the LinkedIn API version"}
+
+
 def _text(data, field, *, required=True):
     max_length = MAX_LENGTHS[field]
     value = data.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"{field}: is required", field=field)
+            raise InvalidInput(f"{field}: {FIELD_NAMES.get(field, field)} is required", field=field)
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{field}: must be a string", field=field)

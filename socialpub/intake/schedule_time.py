@@ -58,7 +58,8 @@ def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
                             field="scheduled_at") from None
     now = now or utcnow()
     if instant <= now:
-        raise Unprocessable(f"scheduled_at: {when.strip()} is in the past; publish now instead, or "
+        shown_at = moment.strftime("%-d %b %Y, %H:%M") + (f" ({label})" if label else "")
+        raise Unprocessable(f"scheduled_at: {shown_at} is in the past; publish now instead, or "
                             f"choose a later time", field="scheduled_at")
     if instant - now > MAX_AHEAD:
         raise Unprocessable("scheduled_at: at most a year ahead", field="scheduled_at")

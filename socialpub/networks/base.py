@@ -214,6 +214,8 @@ class NetworkLimits:
     aspect_range: Optional[tuple] = None
     #: Whether the network fetches the image itself from a public URL.
     fetches_media: bool = False
+    #: Whether a link in the text can be clicked there (not in Instagram captions).
+    links_clickable: bool = True
 
     def problems(self, content: Content) -> list:
         """Return ``(field, message)`` pairs for what this network would reject."""

@@ -50,7 +50,7 @@ class InstagramAdapter(Adapter):
     #: A carousel holds up to 10 images.
     limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True,
                            photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True,
-                           max_photos=10)
+                           max_photos=10, links_clickable=False)
     #: An earlier attempt is found by its own container, not by its caption.
     finds_by_text = False
     poll_timeout = 30.0
@@ -163,7 +163,7 @@ class InstagramAdapter(Adapter):
                            container_id, err)
             matches = []
         if len(matches) == 1 and matches[0]:
-            return Published(external_id=str(matches[0]))
+            return Published(external_id=str(matches[0]), url=self.permalink(target, str(matches[0])))
         return Published(external_id=container_id)
 
     def create_container(self, target: Target, content: Content) -> str:
@@ -237,7 +237,19 @@ class InstagramAdapter(Adapter):
             err.container_id = container_id
             raise
         logger.info("Published Instagram media %s from container %s.", media_id, container_id)
-        return Published(external_id=media_id)
+        return Published(external_id=media_id, url=self.permalink(target, media_id))
+
+    def permalink(self, target: Target, media_id: str) -> Optional[str]:
+        """The post's address on Instagram (``GET /{media-id}?fields=permalink``), or None:
+        the media is published already, so no answer here changes the outcome."""
+        try:
+            body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{media_id}",
+                              **credentials(target), params={"fields": "permalink"})
+        except PublishError as err:
+            logger.info("Instagram media %s: no permalink (%s).", media_id, err.message)
+            return None
+        link = body.get("permalink")
+        return link if isinstance(link, str) and link.startswith("https://") else None
 
     def wait_until_ready(self, target: Target, container_id: str) -> str:
         """Poll the container at once, then at growing intervals; return FINISHED or PUBLISHED.

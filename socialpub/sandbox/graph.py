@@ -284,6 +284,13 @@ def read_container(version, container_id):
         return error
     container = state().get("containers", container_id)
     fields = {f.strip() for f in values.get("fields", "").split(",") if f.strip()}
+    published = [i for i in state().history("received", "instagram") if i["item_id"] == container_id]
+    if container is None and published:
+        shortcode = base64.urlsafe_b64encode(container_id.encode()).decode().rstrip("=")[-11:]
+        media = {"id": container_id, "permalink": f"https://www.instagram.com/p/{shortcode}/",
+                 "caption": published[0]["text"], "media_type": "CAROUSEL_ALBUM" if len(published[0]["images"]) > 1
+                 else "IMAGE", "timestamp": graph_time(published[0]["finished_at"])}
+        return jsonify({k: v for k, v in media.items() if k in fields | {"id"}})
     if container is None and container_id.isdigit():
         for _, kind, node in ACCOUNT_NODES:
             if fields & kind:

@@ -42,6 +42,26 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  /* A Copy button copies the text of the element it names (data-copy), and says so. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var text = document.getElementById(button.dataset.copy).textContent.trim();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { select(button.dataset.copy); });
+    } else {
+      select(button.dataset.copy);
+      try { if (document.execCommand("copy")) done(); } catch (ignored) { /* selected: Ctrl+C copies it */ }
+    }
+  });
+  function select(id) {
+    var range = document.createRange();
+    range.selectNodeContents(document.getElementById(id));
+    var selection = window.getSelection();
+    selection.removeAllRanges(); selection.addRange(range);
+  }
+
   window.socialpub = {localTime: localTime, localise: localise};
   document.addEventListener("DOMContentLoaded", function () { localise(); fillTimeZone(); });
 })();

@@ -123,6 +123,8 @@
         setCounter(pane.el, "mentions", mentions, lim.max_mentions);
         if (mentions > lim.max_mentions) own.push(mentions + " mentions; the limit is " + lim.max_mentions + ".");
       }
+      if (!lim.links_clickable && /https?:\/\//i.test(sent)) own.push("Links in " + lim.label + " captions cannot be clicked: say where to find it instead (a “link in bio”).");
+      if (imageBroken && image.value.trim()) own.push("The image address does not load: " + lim.label + " will not be able to fetch it either. Fix it, or upload the photo.");
       if (lim.image_required && !hasImage()) own.push("Needs an image: add photos or an image URL, or untick " + lim.label + ".");
       var shots = photos();
       if (shots.length > lim.max_photos) own.push(shots.length + " photos; it takes " + lim.max_photos + " per post.");
@@ -160,11 +162,15 @@
   var preview = document.getElementById("image-preview"),
       img = document.getElementById("image-preview-img"),
       note = document.getElementById("image-preview-note"), timer = null;
-  img.addEventListener("load", function () { note.textContent = ""; preview.classList.remove("broken"); });
+  var imageBroken = false;
+  img.addEventListener("load", function () {
+    note.textContent = ""; preview.classList.remove("broken"); imageBroken = false; update();
+  });
   img.addEventListener("error", function () {
     if (!img.getAttribute("src")) return;
     preview.classList.add("broken");
     note.textContent = "This address does not load as an image here. Is it public?";
+    imageBroken = true; update();  // a warning every network's pane shows, not a grey hint alone
   });
   function showPreview() {
     var url = image.value.trim();
