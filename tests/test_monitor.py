@@ -165,3 +165,18 @@ def test_the_monitor_page_screenshot_for_the_docs(app, client, sandbox, sandbox_
         sandbox_client.configure(instagram={"hold": False})
     drain()
     assert target.stat().st_size > 10_000
+
+
+def test_dead_lettered_messages_are_explained_and_can_be_cleared(app, form_client, sandbox_channels,
+                                                                 sandbox_client, publish_and_drain):
+    from socialpub.queue.broker import redis_client
+
+    sandbox_client.configure(facebook={"fail": {"error": "bad_parameter"}})
+    publish_and_drain(networks=["facebook"])
+    page = form_client.get("/monitor").get_data(as_text=True)
+    dead = page.split('id="stat-dead"')[1].split("</li>")[0]
+    assert '<span class="value">1</span>' in dead and "a retry sends a new message" in dead
+    cleared = form_client.post("/monitor/dead-letters/clear", follow_redirects=True).get_data(as_text=True)
+    assert "Cleared 1 dead-lettered message." in cleared
+    settings = app.extensions["socialpub"]
+    assert redis_client(app).zcard(f"dramatiq:{settings.queue_name}.XQ") == 0

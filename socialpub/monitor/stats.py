@@ -52,6 +52,17 @@ def queue_depths(client, queues) -> dict:
     return depths
 
 
+def clear_dead_letters(client, queues) -> int:
+    """Forget the dead-lettered messages of ``queues`` (Dramatiq keeps them a week);
+    return how many. The database holds every outcome and a retry sends a new
+    message, so nothing is lost: the count only says what failed since the last clear."""
+    pipe = client.pipeline(transaction=True)
+    for queue in queues:
+        pipe.zcard(f"{NAMESPACE}:{queue}.XQ")
+        pipe.delete(f"{NAMESPACE}:{queue}.XQ", f"{NAMESPACE}:{queue}.XQ.msgs")
+    return sum(pipe.execute()[::2])
+
+
 def publication_counts() -> dict:
     """``{(network, status): count}`` for every network and status, zeros included."""
     counts = {(network, status): 0 for network in NETWORKS for status in PublicationStatus.ALL}
