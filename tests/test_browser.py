@@ -201,7 +201,7 @@ def test_composing_shows_counters_and_warnings_then_the_post_page_follows_publis
          "LinkedIn's version to be marked as edited")
 
     browser.find_element("id", "image_url").send_keys(f"{sandbox.url}/_sandbox/image.jpg?width=480&height=320")
-    wait(browser, lambda d: "Instagram" not in text_of(d, "#warnings"), "the Instagram warning to go")
+    wait(browser, lambda d: "Instagram: Needs an image" not in text_of(d, "#warnings"), "the Instagram warning to go")
     wait(browser, lambda d: d.execute_script(
         "const i = document.getElementById('image-preview-img'); return i.complete && i.naturalWidth > 0;"),
         "the image's thumbnail")

@@ -77,3 +77,17 @@ def test_a_new_api_token_has_a_copy_button(browser, live_server):  # noqa: F811
     click(browser, browser.find_element("css selector", "[data-copy]"))
     wait(browser, lambda d: d.find_element("css selector", "[data-copy]").text == "Copied"
          or d.execute_script("return window.getSelection().toString()") == token, "the token copied (or selected)")
+
+
+def test_each_version_has_a_preview_cut_where_its_network_cuts(browser, live_server):  # noqa: F811
+    browser.get(f"{live_server}/compose")
+    long_text = "Word " * 60  # 300 characters
+    browser.find_element("id", "text").send_keys(long_text.strip())
+    browser.find_element("id", "link").send_keys("https://example.com/launch")
+    wait(browser, lambda d: "…see more" in d.find_element("css selector", "[data-preview=linkedin]").text,
+         "LinkedIn's cut")
+    assert "… more" in browser.find_element("css selector", "[data-preview=instagram]").text
+    assert "See more" not in browser.find_element("css selector", "[data-preview=facebook]").text  # 300 < 480
+    card = browser.find_element("css selector", "[data-preview=facebook] .preview-card")
+    assert card.is_displayed() and "EXAMPLE.COM" in card.text
+    assert "Sandbox Page" in browser.find_element("css selector", "[data-preview=facebook] .preview-name").text

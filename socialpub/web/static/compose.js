@@ -29,6 +29,59 @@
 
   function fmt(n) { return n.toLocaleString("en"); }
   function linkValue() { return link.value.trim(); }
+  /* How each version may look on its network: the account, the text cut where the
+     network cuts it in a feed (about 480 characters on Facebook, 210 on LinkedIn,
+     125 on Instagram; WhatsApp shows all), the photos as it crops them, and
+     Facebook's link card. An approximation, to catch a cut word or a lost link. */
+  var CUT = {facebook: [480, "… See more"], linkedin: [210, "…see more"], instagram: [125, "… more"]};
+  function drawPreview(network, sent) {
+    var box = document.querySelector('[data-preview="' + network + '"]');
+    if (!box) return;
+    var account = document.querySelector('input[name=channels][data-network="' + network + '"]:checked') ||
+      document.querySelector('input[name=channels][data-network="' + network + '"]');
+    var name = account ? account.dataset.name : network, avatar = box.querySelector(".preview-avatar");
+    box.querySelector(".preview-name").textContent = name;
+    avatar.style.backgroundImage = account && account.dataset.picture ? "url(" + JSON.stringify(account.dataset.picture) + ")" : "";
+    avatar.textContent = account && account.dataset.picture ? "" : name.charAt(0).toUpperCase();
+    var shown = sent, cut = CUT[network];
+    var textEl = box.querySelector(".preview-text");
+    textEl.textContent = "";
+    if (network === "instagram") {
+      var handle = document.createElement("strong"); handle.textContent = name + " ";
+      textEl.appendChild(handle);
+    }
+    if (cut && Array.from(sent).length > cut[0]) {
+      shown = Array.from(sent).slice(0, cut[0]).join("").replace(/\s+\S*$/, "");
+      textEl.appendChild(document.createTextNode(shown));
+      var more = document.createElement("span"); more.className = "preview-more"; more.textContent = cut[1];
+      textEl.appendChild(more);
+    } else {
+      textEl.appendChild(document.createTextNode(shown));
+    }
+    var media = box.querySelector(".preview-media");
+    media.textContent = "";
+    var thumbs = Array.prototype.map.call(document.querySelectorAll("#media-list li[data-id] img"), function (i) { return i.src; });
+    if (!thumbs.length && image.value.trim() && !imageBroken) thumbs = [image.value.trim()];
+    if (network === "whatsapp") thumbs = thumbs.slice(0, 1);
+    if (network === "instagram") thumbs = thumbs.slice(0, 1);  // a carousel shows one at a time
+    media.className = "preview-media count-" + Math.min(thumbs.length, 4);
+    thumbs.slice(0, 4).forEach(function (src) {
+      var img = document.createElement("img"); img.src = src; img.alt = ""; media.appendChild(img);
+    });
+    var shots = photos().length;
+    if (network === "instagram" && shots > 1) {
+      var dots = document.createElement("span"); dots.className = "preview-dots";
+      dots.textContent = "● " + "○ ".repeat(Math.min(shots, 10) - 1);
+      media.appendChild(dots);
+    }
+    var card = box.querySelector(".preview-card"), url = link.value.trim();
+    card.hidden = network !== "facebook" || !url || thumbs.length > 0;
+    if (!card.hidden) {
+      try { box.querySelector(".preview-domain").textContent = new URL(url).hostname.toUpperCase(); } catch (e) { card.hidden = true; }
+      box.querySelector(".preview-url").textContent = url;
+    }
+  }
+
   /* The photos uploaded for this post (media.js keeps the list), each with its size. */
   function photos() {
     return Array.prototype.map.call(document.querySelectorAll("#media-list li[data-id]"), function (li) {
@@ -135,6 +188,7 @@
           own.push("Photo " + (i + 1) + " is " + shot.width + " × " + shot.height + "; it takes 4:5 to 1.91:1.");
         }
       });
+      drawPreview(network, sent);
       pane.el.hidden = !ticked(network);
       pane.el.querySelector(".edited").hidden = !pane.overridden;
       pane.el.querySelector(".reset").hidden = !pane.overridden;
