@@ -79,3 +79,10 @@ def test_a_photo_from_the_library_starts_a_new_post(form_client, client):
                            content_type="multipart/form-data").get_json()["id"]
     text = page(form_client.get(f"/compose?media={media_id}"))
     assert f'name="media_ids" value="{media_id}"' in text
+
+
+def test_the_posts_list_shows_each_posts_first_photo(form_client, client, sandbox_channels):
+    media = client.post("/api/media", data={"file": (io.BytesIO(photo()), "first.jpg")},
+                        content_type="multipart/form-data").get_json()["id"]
+    client.post("/api/posts", json={"text": "With a photo", "networks": ["facebook"], "media_ids": [media]})
+    assert f'src="/api/media/{media}/thumbnail"' in page(form_client.get("/posts"))

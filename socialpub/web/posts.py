@@ -12,7 +12,7 @@ from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library
-from ..models import Attempt, Channel, Post, PostStatus, Publication
+from ..models import Attempt, Channel, Post, PostMedia, PostStatus, Publication
 from .blueprint import NETWORK_LABELS, bp, wants_json
 from .channels import reconnect_url
 from .compose import publish_now
@@ -49,10 +49,14 @@ def posts():
     for p in (Publication.select().where(Publication.post.in_([x.id for x in items] or [0]))
               .order_by(Publication.id)):
         pubs[p.post_id].append(p)
+    # Each listed post's first photo, in one query for the page.
+    first_photos = dict(PostMedia.select(PostMedia.post, PostMedia.media)
+                        .where(PostMedia.post.in_([x.id for x in items] or [0]) & (PostMedia.position == 0)).tuples())
     shown = {k: request.args.get(k, "") for k in ("q", "channel", "status", "since", "until")}
     return render_template("web/posts.html", posts=items, pubs=pubs, status=filters["status"], page=page,
                            pages=pages, total=total, statuses=PostStatus.ALL, filters=shown, error=error,
                            channels=list(Channel.select().order_by(Channel.network, Channel.name)),
+                           first_photos=first_photos,
                            filtered=any(shown.values()))
 
 
