@@ -171,7 +171,7 @@ def test_the_account_page_shows_a_new_token_once_and_revokes_it(app, anon_client
     app.config["WTF_CSRF_ENABLED"] = False
     sign_in(anon_client)
     html = page(anon_client.post("/account/tokens", data={"name": "Zapier"}))
-    plaintext = re.search(r'<code class="token-value">(sp_[\w-]+)</code>', html).group(1)
+    plaintext = re.search(r'<code class="token-value" id="new-token-value">(sp_[\w-]+)</code>', html).group(1)
     headers = {"Authorization": f"Bearer {plaintext}"}
     assert app.test_client().get("/api/posts", headers=headers).status_code == 200
     listing = page(anon_client.get("/account"))

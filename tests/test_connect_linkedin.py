@@ -187,15 +187,22 @@ def test_a_code_used_twice_is_refused_in_linkedins_words(form_client, sandbox):
     assert len(channels()) == 1
 
 
-def test_a_connected_token_the_network_expired_puts_the_channel_in_needs_reauth(
-        form_client, sandbox, sandbox_client, drain):
-    connect(form_client, sandbox, "member")
+def publish_after_expiry(form_client, sandbox, drain) -> Channel:
+    """Expire every token the sandbox issued, publish to the one connected channel;
+    return that channel as it is afterwards."""
     [channel] = channels()
     requests.post(f"{sandbox.url}/_sandbox/tokens/expire", timeout=5).raise_for_status()
     post = form_client.post("/api/posts", json={"text": "After expiry", "channels": [channel.id], "publish": True})
     assert post.status_code == 201
     drain()
     [channel] = channels()
+    return channel
+
+
+def test_a_connected_token_the_network_expired_puts_the_channel_in_needs_reauth(
+        form_client, sandbox, sandbox_client, drain):
+    connect(form_client, sandbox, "member")
+    channel = publish_after_expiry(form_client, sandbox, drain)
     assert channel.state == ChannelState.NEEDS_REAUTH and "expired" in channel.state_reason
     assert sandbox_client.received("linkedin") == []
 

@@ -18,7 +18,7 @@ from socialpub.connecting import refresh
 from socialpub.models import Channel, ChannelState, Post, Publication, utcnow
 from socialpub.sandbox.meta_apps import FACEBOOK_APP, INSTAGRAM_APP, LOGIN_CONFIG
 
-from .test_connect_linkedin import channels, follow
+from .test_connect_linkedin import channels, follow, publish_after_expiry
 from .web_helpers import page
 
 DEMO_PAGE, BAKERY, HOTEL, CAFE = "546349135390552", "546349135390553", "546349135390554", "546349135390555"
@@ -197,12 +197,7 @@ def test_reconnecting_a_page_keeps_the_channel_and_its_history(form_client, sand
 def test_a_page_token_the_network_expired_puts_the_channel_in_needs_reauth(
         form_client, sandbox, sandbox_client, drain):
     choose(form_client, connect_facebook(form_client, sandbox), "facebook", [BAKERY])
-    [channel] = channels()
-    requests.post(f"{sandbox.url}/_sandbox/tokens/expire", timeout=5).raise_for_status()
-    post = form_client.post("/api/posts", json={"text": "After expiry", "channels": [channel.id], "publish": True})
-    assert post.status_code == 201
-    drain()
-    [channel] = channels()
+    channel = publish_after_expiry(form_client, sandbox, drain)
     assert channel.state == ChannelState.NEEDS_REAUTH and "Session has expired" in channel.state_reason
     assert sandbox_client.received("facebook") == []
 
