@@ -21,7 +21,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
       config: a :class:`Settings`, or a dict of Settings fields that override
         the environment's, or None for the environment alone.
     """
-    from flask import Flask
+    from flask import Flask, request
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import db, encryption, schema
@@ -61,6 +61,15 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.before_request
     def open_database():
         db.database.connect(reuse_if_open=True)
+
+    from .api.media import body_limit
+
+    @app.before_request
+    def allow_uploads():
+        """Endpoints that take files take bodies as large as their files (before CSRF reads the form)."""
+        limit = body_limit(request.endpoint, settings)
+        if limit:
+            request.max_content_length = limit
 
     @app.teardown_request
     def close_database(exc):

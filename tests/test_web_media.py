@@ -86,3 +86,21 @@ def test_the_posts_list_shows_each_posts_first_photo(form_client, client, sandbo
                         content_type="multipart/form-data").get_json()["id"]
     client.post("/api/posts", json={"text": "With a photo", "networks": ["facebook"], "media_ids": [media]})
     assert f'src="/api/media/{media}/thumbnail"' in page(form_client.get("/posts"))
+
+
+def test_a_photo_larger_than_the_json_limit_uploads_through_the_csrf_check(app, form_client):
+    """The CSRF check reads the form before the view runs: the upload's body limit
+    must already be the photo's, not the JSON one (256 KiB)."""
+    import os
+
+    from PIL import Image
+
+    side = 700
+    big = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(big, "JPEG", quality=95)
+    assert len(big.getvalue()) > app.config["MAX_CONTENT_LENGTH"]
+    token = __import__("re").search(r'name="csrf_token" value="([^"]+)"', page(form_client.get("/compose"))).group(1)
+    app.config["WTF_CSRF_ENABLED"] = True
+    ok = form_client.post("/media/upload", data={"file": (io.BytesIO(big.getvalue()), "big.jpg")},
+                          headers={"X-CSRFToken": token}, content_type="multipart/form-data")
+    assert ok.status_code == 201, ok.get_data(as_text=True)[:300]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request, url_for
 
 from ..errors import InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
+from ..intake import csv_posts
 from ..media import images, library
 from ..media.storage import StorageError
 from ..models import Media
@@ -30,10 +31,21 @@ def upload_media():
     return upload_response()
 
 
-def allow_uploads(files: int = 1):
-    """The app's body limit is for JSON; an upload may be as large as MEDIA_MAX_BYTES
-    (a compose form sent without its script, ``files`` of them)."""
-    request.max_content_length = _settings().media_max_bytes * files + ENVELOPE_BYTES
+#: The endpoints that take files, and how many photos of MEDIA_MAX_BYTES each may carry
+#: (the compose form sent without its script carries its photos itself).
+PHOTO_ENDPOINTS = {"api.upload_media": 1, "web.upload_media": 1, "web.create": MAX_FILES_PER_FORM,
+                   "web.edit_post": MAX_FILES_PER_FORM}
+CSV_ENDPOINTS = ("api.import_posts", "web.import_posts")
+
+
+def body_limit(endpoint, settings) -> int | None:
+    """The largest body ``endpoint`` takes, when it takes files (else the app's JSON limit stands).
+    Set before anything reads the body — the CSRF check reads the form first."""
+    if endpoint in PHOTO_ENDPOINTS:
+        return settings.media_max_bytes * PHOTO_ENDPOINTS[endpoint] + ENVELOPE_BYTES
+    if endpoint in CSV_ENDPOINTS:
+        return csv_posts.MAX_BYTES + ENVELOPE_BYTES
+    return None
 
 
 def keep(upload) -> tuple:
@@ -52,7 +64,6 @@ def keep(upload) -> tuple:
 
 def upload_response():
     """The answer to one upload in the field ``file`` (the API's, and the compose page's script's)."""
-    allow_uploads()
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
         raise UnsupportedMediaType("body: send the file as multipart/form-data, in the field 'file'")
     files = request.files.getlist("file")

@@ -180,7 +180,6 @@ def import_posts():
     lists the problem of every line."""
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
         raise UnsupportedMediaType("body: send the CSV as multipart/form-data, in the field 'file'")
-    request.max_content_length = csv_posts.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("file: missing (multipart field 'file')", field="file")

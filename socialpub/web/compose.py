@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from ..api.media import MAX_FILES_PER_FORM, allow_uploads, keep
+from ..api.media import keep
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
@@ -63,7 +63,6 @@ def create():
     it if asked; a refusal shows the form again, as typed, with each problem
     next to its field. The same form sent twice (a double click) makes one
     post: the second is sent where the first went."""
-    allow_uploads(MAX_FILES_PER_FORM)  # photos may come with the form itself
     key = forms.submission_key(request.form)
     if key is None:
         return _create()

@@ -15,7 +15,6 @@ from .blueprint import bp
 def import_posts():
     if request.method == "GET":
         return render_template("web/import.html", problems=[], columns=csv_posts.COLUMNS)
-    request.max_content_length = csv_posts.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
