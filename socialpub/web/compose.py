@@ -84,7 +84,7 @@ def create():
 
 def _create():
     values = forms.post_values(request.form)
-    refused = _keep_photos(values)
+    refused = keep_photos(values)
     if refused:
         return render_compose(values, {"media_ids": [refused]}, 422)
     action = request.form.get("action")
@@ -108,7 +108,7 @@ def _create():
     return redirect(url_for("web.post", post_id=post.id))
 
 
-def _keep_photos(values) -> str | None:
+def keep_photos(values) -> str | None:
     """Photos sent with the form itself (a browser without the page's script)
     join the form's media; the first refusal, in words for the form, or None."""
     for upload in request.files.getlist("photos"):

@@ -13,7 +13,7 @@ from ..models import Post, iso
 from ..networks import NETWORKS
 from . import forms
 from .blueprint import bp
-from .compose import _keep_photos, publish_now, render_compose
+from .compose import keep_photos, publish_now, render_compose
 
 
 def _post_or_404(post_id) -> Post:
@@ -44,7 +44,7 @@ def edit_post(post_id):
     if request.method == "GET":
         return render_compose(_values_of(post), editing=post)
     values = forms.post_values(request.form)
-    refused = _keep_photos(values)
+    refused = keep_photos(values)
     if refused:
         return render_compose(values, {"media_ids": [refused]}, 422, editing=post)
     action = request.form.get("action")
