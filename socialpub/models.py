@@ -281,8 +281,19 @@ class PostMedia(BaseModel):
         indexes = ((("post", "position"), True),)
 
 
+class ImageFetch(BaseModel):
+    """A post's ``image_url`` fetched once into the media library
+    (media/remote.py), so that every network gets the same bytes. ``claimed_at``
+    fences the worker fetching it; ``media`` is set when it is done."""
+
+    post = ForeignKeyField(Post, primary_key=True, on_delete="CASCADE")
+    url = TextField()
+    media = ForeignKeyField(Media, null=True)
+    claimed_at = DateTimeField()
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch]

@@ -20,6 +20,7 @@ from .models import (
     ApiToken,
     Channel,
     IdempotencyKey,
+    ImageFetch,
     Media,
     Post,
     PostMedia,
@@ -137,12 +138,17 @@ def _queues():
         migrate(SchemaMigrator.from_database(database.obj).add_column("channel", "queue", Channel.queue))
 
 
+def _image_fetches():
+    """Each post's image_url as fetched into the media library (ImageFetch)."""
+    database.create_tables([ImageFetch], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues]
+         _calendar_index, _queues, _image_fetches]
 
 
 def open_existing(settings):

@@ -3,15 +3,14 @@
 import pytest
 
 from socialpub.networks import Content, ErrorKind, PublishError, get_adapter
-from socialpub.networks.linkedin import LinkedInAdapter, escape_little
+from socialpub.networks.base import Photo
+from socialpub.networks.linkedin import escape_little
 from socialpub.sandbox.image import jpeg_bytes
 
 from .adapters import (
     AUTHOR,
-    SANDBOX_NETWORKS,
     all_requests,
     clean,  # noqa: F401  (autouse: the sandbox reset before every test)
-    image_url,
     publish_error,
     received,
     target,
@@ -29,9 +28,9 @@ def test_linkedin_post_escapes_little_text_and_returns_the_urn(sandbox):
     assert (item["item_id"], item["account_id"], item["text"]) == (published.external_id, AUTHOR, text)
 
 
-def test_linkedin_image_post_uploads_the_downloaded_image_first(sandbox):
-    content = Content("With picture", image_url=image_url(sandbox))
-    get_adapter("linkedin", outbound_allow=SANDBOX_NETWORKS).publish(target(sandbox, "linkedin"), content)
+def test_linkedin_image_post_uploads_the_image_first(sandbox):
+    content = Content("With picture", photos=(Photo("image/jpeg", 640, 480, jpeg_bytes()),))
+    get_adapter("linkedin").publish(target(sandbox, "linkedin"), content)
     [item] = received(sandbox)
     assert item["image"].startswith("urn:li:image:")
     assert item["image_bytes"] == len(jpeg_bytes())
@@ -52,16 +51,6 @@ def test_linkedin_duplicate_422_is_a_permanent_error_naming_the_existing_post(sa
 def test_linkedin_sends_the_targets_api_version(sandbox):
     error = publish_error(sandbox, "linkedin", Content("v"), api_version="2026-01")
     assert (error.kind, error.http_status, error.code) == (ErrorKind.PERMANENT, 426, "NONEXISTENT_VERSION")
-
-
-def test_linkedin_image_over_the_size_limit_is_refused_naming_the_image(sandbox):
-    adapter = LinkedInAdapter(outbound_allow=SANDBOX_NETWORKS)
-    adapter.max_image_bytes = 100
-    with pytest.raises(PublishError) as caught:
-        adapter.publish(target(sandbox, "linkedin"), Content("big", image_url=image_url(sandbox)))
-    assert caught.value.kind is ErrorKind.PERMANENT and image_url(sandbox) in caught.value.message
-    assert "more than the 100" in caught.value.message
-    assert received(sandbox) == []
 
 
 def test_linkedin_expired_token_is_classified_as_auth(sandbox):

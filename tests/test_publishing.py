@@ -1,6 +1,9 @@
 """Publishing end to end: API → Dramatiq group on real Redis → workers → sandbox
 → statuses in SQLite and PostgreSQL."""
+import hashlib
+
 import pytest
+import requests
 
 from socialpub import db
 from socialpub.models import Attempt, Post, Publication
@@ -153,11 +156,12 @@ def test_create_and_publish_in_one_request(client, create, sandbox_channels, san
     assert status_of(client, body["id"])["status"] == "published"
 
 
-def test_an_image_given_at_publish_time_is_used(client, create, sandbox_channels, sandbox_client, drain):
+def test_an_image_given_at_publish_time_is_used(client, create, sandbox, sandbox_channels, sandbox_client, drain):
     post_id = create(networks=["facebook"], image_url=None)
-    client.post(f"/api/posts/{post_id}/publish", json={"image_url": "https://example.com/late.jpg"})
+    late = requests.get(f"{sandbox.url}/_sandbox/image.jpg?width=321", timeout=5).content
+    client.post(f"/api/posts/{post_id}/publish", json={"image_url": f"{sandbox.url}/_sandbox/image.jpg?width=321"})
     drain()
-    assert sandbox_client.received("facebook")[0]["image"] == "https://example.com/late.jpg"
+    assert sandbox_client.received("facebook")[0]["image_sha256"] == hashlib.sha256(late).hexdigest()
 
 
 def test_retry_sends_only_failed_publications_again(client, create, sandbox_channels, sandbox_client, drain):

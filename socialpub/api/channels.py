@@ -22,7 +22,7 @@ def list_channels():
 @bp.post("/channels")
 def create_channel():
     """Connect an account on one network."""
-    channel = channel_service.create_channel(json_body(), identify=verify.this_apps_check())
+    channel = channel_service.create_channel(json_body(), identify=verify.identify)
     response = jsonify(serialize.channel(channel))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_channel", channel_id=channel.id)

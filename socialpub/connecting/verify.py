@@ -4,11 +4,6 @@ refuses is refused at once, in the network's words, and nothing is stored;
 a network that does not answer stores nothing either (502)."""
 from __future__ import annotations
 
-import functools
-
-from flask import current_app
-
-from ..config import Settings
 from ..errors import NetworkUnreachable, Unprocessable
 from ..networks import LABELS, ErrorKind, PublishError, Target, get_adapter
 from ..networks.base import Identity, Timeouts
@@ -17,7 +12,7 @@ from ..networks.base import Identity, Timeouts
 TIMEOUTS = Timeouts(connect=5, read=10)
 
 
-def identify(values: dict, settings: Settings) -> Identity:
+def identify(values: dict) -> Identity:
     """Who the channel of ``values`` (as intake.channels.parse_channel returns
     them) is on its network.
 
@@ -31,7 +26,7 @@ def identify(values: dict, settings: Settings) -> Identity:
                     base_url=values["base_url"], recipients=tuple(values.get("recipients") or ()),
                     api_version=values.get("api_version"))
     try:
-        return get_adapter(network, TIMEOUTS, settings.outbound_allow).identify(target)
+        return get_adapter(network, TIMEOUTS).identify(target)
     except PublishError as exc:
         words = exc.redact(values["token"]).message
         if exc.kind is ErrorKind.AUTH:
@@ -45,7 +40,3 @@ def identify(values: dict, settings: Settings) -> Identity:
         raise NetworkUnreachable(f"{LABELS[network]} could not be asked whether the token works "
                                  f"({words}); nothing was saved, try again") from None
 
-
-def this_apps_check():
-    """:func:`identify` with this app's settings: what the channel routes pass to intake.channels."""
-    return functools.partial(identify, settings=current_app.extensions["socialpub"])

@@ -122,7 +122,7 @@ def parse_channel(data) -> dict:
 
 def create_channel(data, identify=None) -> Channel:
     """Store a channel from ``data`` (a create-channel request). ``identify``
-    (connecting.verify.identify, bound to settings) checks it with its network
+    (connecting.verify.identify) checks it with its network
     first: the channel takes the account's name there when ``data`` names none.
 
     Raises:

@@ -13,7 +13,7 @@ from peewee import fn
 from ..config import Settings
 from ..db import write_transaction
 from ..errors import Conflict, NotFound
-from ..models import Media, PostMedia, utcnow
+from ..models import ImageFetch, Media, PostMedia, utcnow
 from . import images
 from .storage import storage_from
 
@@ -83,7 +83,8 @@ def delete(settings: Settings, media_id: int):
     """
     media = get(media_id)
     with write_transaction():
-        user = PostMedia.get_or_none(PostMedia.media == media.id)
+        user = (PostMedia.get_or_none(PostMedia.media == media.id)
+                or ImageFetch.get_or_none(ImageFetch.media == media.id))
         if user is not None:
             raise Conflict(f"media {media_id} is used by post {user.post_id}: remove it from the post first")
         Media.delete().where(Media.id == media.id).execute()
@@ -105,7 +106,8 @@ def prune_unused(settings: Settings, now=None) -> int:
     removed = 0
     while True:
         batch = [m.id for m in Media.select(Media.id).where(
-            (Media.created_at < cutoff) & ~fn.EXISTS(PostMedia.select().where(PostMedia.media == Media.id)))
+            (Media.created_at < cutoff) & ~fn.EXISTS(PostMedia.select().where(PostMedia.media == Media.id))
+            & ~fn.EXISTS(ImageFetch.select().where(ImageFetch.media == Media.id)))
             .order_by(Media.id).limit(PRUNE_BATCH)]
         for media_id in batch:
             try:
@@ -130,14 +132,19 @@ def as_sent(media: Media, types: tuple) -> tuple:
 
 
 def photos_for(settings: Settings, post_id: int, network: str) -> tuple:
-    """The post's images as ``network`` gets them (worker): the bytes of a type it
-    takes and, for a network that fetches media, a public URL (see public.py)."""
+    """The post's uploaded images as ``network`` gets them (worker)."""
+    return photos_of(settings, post_media(post_id), network)
+
+
+def photos_of(settings: Settings, files: list, network: str) -> tuple:
+    """``files`` (Media rows) as ``network`` gets them: the bytes of a type it takes and, for
+    a network that fetches media, a public URL (see public.py)."""
     from ..networks import LIMITS
     from ..networks.base import Photo
     from .public import public_url
 
     limits, store, photos = LIMITS[network], store_of(settings), []
-    for media in post_media(post_id)[:limits.sends_photos]:
+    for media in files[:limits.sends_photos]:
         key, content_type = as_sent(media, limits.photo_types)
         photos.append(Photo(content_type=content_type, width=media.width, height=media.height,
                             data=b"" if limits.fetches_media else store.get(key),

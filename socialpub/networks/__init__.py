@@ -48,22 +48,18 @@ _cache: dict = {}
 _cache_lock = threading.Lock()
 
 
-def get_adapter(network: str, timeouts: Optional[Timeouts] = None, outbound_allow: tuple = ()) -> Adapter:
-    """The shared adapter of ``network`` for these timeouts and allowed networks
+def get_adapter(network: str, timeouts: Optional[Timeouts] = None) -> Adapter:
+    """The shared adapter of ``network`` for these timeouts
     (adapters hold no per-call state).
-
-    Parameters:
-      outbound_allow(tuple of str): networks (CIDR) the adapter may download
-        from although they are not public (``Settings.outbound_allow``).
 
     Raises:
       ValueError: ``network`` is not one of :data:`NETWORKS`.
     """
     if network not in ADAPTERS:
         raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORKS)}")
-    timeouts, key = timeouts or Timeouts(), (network, timeouts, tuple(outbound_allow))
+    timeouts, key = timeouts or Timeouts(), (network, timeouts)
     with _cache_lock:
         adapter = _cache.get(key)
         if adapter is None:
-            adapter = _cache[key] = ADAPTERS[network](timeouts, outbound_allow=tuple(outbound_allow))
+            adapter = _cache[key] = ADAPTERS[network](timeouts)
         return adapter

@@ -289,11 +289,8 @@ class Adapter:
     #: that another publication of the same text may have made what it finds.
     finds_by_text: bool = True
 
-    def __init__(self, timeouts: Timeouts = Timeouts(), outbound_allow: tuple = ()):
+    def __init__(self, timeouts: Timeouts = Timeouts()):
         self.timeouts = timeouts
-        #: Networks (CIDR) the adapter may download from although they are not
-        #: public (the sandbox); see :mod:`.outbound`.
-        self.outbound_allow = tuple(outbound_allow)
 
     def publish(self, target: Target, content: Content, *, checkpoint: Optional[Checkpoint] = None,
                 resume: Optional[dict] = None) -> Published:  # pragma: no cover

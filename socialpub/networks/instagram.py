@@ -58,8 +58,8 @@ class InstagramAdapter(Adapter):
     max_poll_interval = 5.0
 
     def __init__(self, timeouts: Timeouts = Timeouts(), poll_timeout: Optional[float] = None,
-                 poll_interval: Optional[float] = None, outbound_allow: tuple = ()):
-        super().__init__(timeouts, outbound_allow)
+                 poll_interval: Optional[float] = None):
+        super().__init__(timeouts)
         if poll_timeout is not None:
             self.poll_timeout = poll_timeout
         if poll_interval is not None:

@@ -14,7 +14,6 @@ import logging
 import re
 from typing import Optional
 
-from . import outbound
 from .base import (
     DEFAULT_LINKEDIN_VERSION,
     Adapter,
@@ -90,10 +89,6 @@ class LinkedInAdapter(Adapter):
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
     #: multiImage takes 2 to 20 images.
     limits = NetworkLimits(max_text=3000, max_photos=20)
-    #: Largest image downloaded for upload; the download stops past it.
-    max_image_bytes = 10 * 1024 * 1024
-    #: Longest the image download may take, redirects included (seconds).
-    max_image_seconds = 60.0
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create the post (uploading its images first through the Images API).
@@ -119,8 +114,6 @@ class LinkedInAdapter(Adapter):
             urns = self.upload_photos(target, content.photos, checkpoint, resume)
             body["content"] = {"media": {"id": urns[0]}} if len(urns) == 1 else \
                 {"multiImage": {"images": [{"id": urn} for urn in urns]}}
-        elif content.image_url:
-            body["content"] = {"media": {"id": self.upload_image(target, self.download_image(content.image_url))}}
         response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/posts",
                         json=body, headers=_headers(target))
         if response.status_code >= 400:
@@ -177,28 +170,6 @@ class LinkedInAdapter(Adapter):
             if checkpoint is not None:
                 checkpoint({"uploads": {"image_urns": urns}})
         return urns
-
-    def download_image(self, url: str) -> bytes:
-        """Fetch the image through the SSRF guard (:mod:`.outbound`): only http(s),
-        only public addresses (or ``outbound_allow``), at most ``max_image_bytes``
-        in at most ``max_image_seconds``.
-
-        Raises:
-          PublishError: naming the image; PERMANENT when refused (scheme,
-            address, redirects, size), for 4xx or an empty image; TRANSIENT for
-            network trouble, 5xx and the time limit.
-        """
-        try:
-            data = outbound.download(self.network, url, max_bytes=self.max_image_bytes,
-                                     time_limit=self.max_image_seconds, timeouts=self.timeouts,
-                                     allow=self.outbound_allow)
-        except PublishError as err:
-            raise PublishError(self.network, f"image {url}: {err.message}", kind=err.kind,
-                               http_status=err.http_status) from None
-        if not data:
-            raise PublishError(self.network, f"image {url}: the download is empty",
-                               kind=ErrorKind.PERMANENT)
-        return data
 
     def upload_image(self, target: Target, data: bytes) -> str:
         """Register an image owned by the author, PUT its bytes, return its ``urn:li:image:`` URN.

@@ -31,7 +31,7 @@ from ..db import database
 from ..errors import PublicationFailed
 from ..intake import idempotency
 from ..lifecycle import delivery, reconciler, scheduling
-from ..media import library
+from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import series
 from ..models import PublicationStatus, utcnow
@@ -152,8 +152,7 @@ def _connection():
 
 def _deliver(job: delivery.Job):
     started = utcnow()
-    adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout),
-                          _settings.outbound_allow)
+    adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
     answer = None
     try:
         job = _with_photos(job)
@@ -188,14 +187,19 @@ def _deliver(job: delivery.Job):
 
 
 def _with_photos(job: delivery.Job) -> delivery.Job:
-    """The job with its post's uploaded images, read from the media store as
-    this network takes them (none: the job as it is).
+    """The job with its post's images, read from the media store as this
+    network takes them: the uploaded ones, or its ``image_url`` fetched once
+    into the store (none: the job as it is).
 
     Raises:
-      PublishError: the store did not give them (transient: retried).
+      PublishError: the store did not give them (transient: retried), or the
+        image_url could not be fetched (remote.fetched).
     """
     try:
         photos = persist(library.photos_for, _settings, job.post_id, job.network)
+        if not photos and job.content.image_url and remote.worth_fetching(_settings, job.network):
+            media = persist(remote.fetched, _settings, job.post_id, job.content.image_url, job.network)
+            photos = persist(library.photos_of, _settings, [media], job.network)
     except StorageError as exc:
         raise PublishError(job.network, f"the media store did not give the post's images: {exc}",
                            kind=ErrorKind.TRANSIENT) from None

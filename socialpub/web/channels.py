@@ -83,7 +83,7 @@ def new_channel():
     network = request.form.get("network", "")
     data = dict(forms.channel_request(request.form, network), network=network)
     try:
-        channel = channel_service.create_channel(data, identify=verify.this_apps_check())
+        channel = channel_service.create_channel(data, identify=verify.identify)
     except AppError as exc:
         return render_form(None, submitted_values(network), forms.channel_errors(exc), 422)
     flash(f"Channel “{channel.name}” added{f' ({channel.detail})' if channel.detail else ''}: "
@@ -102,7 +102,7 @@ def edit_channel(channel_id):
     data = forms.channel_request(request.form, channel.network)
     try:
         queue = queue_slots.parse_lines(request.form.get("queue", ""), request.form.get("queue_zone") or "UTC")
-        updated = channel_service.update_channel(channel, data, identify=verify.this_apps_check())
+        updated = channel_service.update_channel(channel, data, identify=verify.identify)
         updated = channel_service.set_queue(updated, queue)
     except AppError as exc:
         return render_form(channel, submitted_values(channel.network), forms.channel_errors(exc), 422)

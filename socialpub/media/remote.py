@@ -1,0 +1,114 @@
+"""A post's ``image_url`` fetched once into the media library (workers).
+
+A post made through the API may name its image by URL. The first of its
+publications to be sent downloads it, through the outbound guard, and keeps it
+as an upload is kept (library.add: judged by its content, stored under its
+SHA-256); every network then gets those same bytes. The other publications of
+the post wait for that fetch rather than download it again — a bounded wait,
+after which a stalled fetch is taken over.
+
+The claim is one row per post (ImageFetch), written with conditional
+statements: an INSERT that only one worker can make, or an UPDATE fenced by
+the ``claimed_at`` the worker read. A fetch that fails gives the claim up, so
+the next attempt tries again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from urllib.parse import urlsplit
+
+from peewee import IntegrityError
+
+from ..config import Settings
+from ..db import write_transaction
+from ..models import ImageFetch, Media, utcnow
+from ..networks import outbound
+from ..networks.base import ErrorKind, PublishError
+from . import images, library, public
+from .storage import StorageError
+
+#: The whole download may take this long, redirects included.
+DOWNLOAD_TIME_LIMIT_S = 60.0
+#: A claim older than this, with nothing fetched, belongs to a worker that is gone.
+CLAIM_LEASE_S = DOWNLOAD_TIME_LIMIT_S + 30.0
+#: How often a waiting worker looks whether the fetch is done.
+POLL_S = 0.2
+
+
+def worth_fetching(settings: Settings, network: str) -> bool:
+    """Whether ``network`` should get the fetched copy: a network that fetches
+    the image itself (Instagram) keeps the original URL unless this installation
+    can give it a public URL of the copy."""
+    from ..networks import LIMITS
+
+    return not LIMITS[network].fetches_media or public.available(settings, library.store_of(settings))
+
+
+def fetched(settings: Settings, post_id: int, url: str, network: str) -> Media:
+    """The post's image at ``url``, in the library: fetched now, or by another
+    worker earlier or meanwhile.
+
+    Raises:
+      PublishError: the download failed or was refused (PERMANENT for a
+        refusal, 4xx or a file that is not an image socialpub takes;
+        TRANSIENT for network trouble, the store, or a fetch still running).
+    """
+    deadline = time.monotonic() + 2 * CLAIM_LEASE_S
+    while True:
+        row = ImageFetch.get_or_none(ImageFetch.post == post_id)
+        if row is not None and row.url == url and row.media_id is not None:
+            return library.get(row.media_id)
+        claimed_at = _claim(post_id, url, row)
+        if claimed_at is not None:
+            return _fetch(settings, post_id, url, network, claimed_at)
+        if time.monotonic() > deadline:
+            raise PublishError(network, "the post's image is still being fetched by another worker",
+                               kind=ErrorKind.TRANSIENT)
+        time.sleep(POLL_S)
+
+
+def _claim(post_id: int, url: str, row: ImageFetch | None):
+    """This worker's ``claimed_at`` if it may fetch now, else None (another is fetching)."""
+    now = utcnow()
+    if row is None:
+        try:
+            with write_transaction():
+                ImageFetch.insert(post=post_id, url=url, claimed_at=now).execute()
+            return now
+        except IntegrityError:  # another worker inserted it first
+            return None
+    stalled = row.media_id is None and row.claimed_at < now - dt.timedelta(seconds=CLAIM_LEASE_S)
+    if row.url == url and not stalled:
+        return None
+    # The URL changed since (an edit), or the fetcher is gone: take over, fenced by what was read.
+    with write_transaction():
+        taken = (ImageFetch.update(url=url, media=None, claimed_at=now)
+                 .where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == row.claimed_at)).execute())
+    return now if taken else None
+
+
+def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at) -> Media:
+    mine = (ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)
+    try:
+        data = outbound.download(network, url, max_bytes=settings.media_max_bytes,
+                                 time_limit=DOWNLOAD_TIME_LIMIT_S, allow=settings.outbound_allow)
+        media, _ = library.add(settings, data, name=urlsplit(url).path.rsplit("/", 1)[-1])
+    except BaseException as exc:
+        with write_transaction():
+            ImageFetch.delete().where(mine).execute()
+        raise _explained(network, url, exc) from None
+    with write_transaction():
+        ImageFetch.update(media=media.id).where(mine).execute()
+    return media
+
+
+def _explained(network: str, url: str, exc: BaseException) -> BaseException:
+    """``exc`` as a PublishError that names the image; other errors as they are."""
+    if isinstance(exc, PublishError):
+        return PublishError(network, f"image {url}: {exc.message}", kind=exc.kind, http_status=exc.http_status)
+    if isinstance(exc, images.Refused):
+        return PublishError(network, f"image {url}: {exc.message}", kind=ErrorKind.PERMANENT)
+    if isinstance(exc, StorageError):
+        return PublishError(network, f"image {url} could not be stored: {exc}", kind=ErrorKind.TRANSIENT)
+    return exc
