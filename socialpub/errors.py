@@ -47,6 +47,13 @@ class TooLarge(AppError):
     code = "too_large"
 
 
+class Forbidden(AppError):
+    """Signed in, but the user's role does not allow it (403)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

@@ -191,11 +191,14 @@ class Attempt(BaseModel):
 
 
 class User(BaseModel):
-    """A person who may sign in. Everyone signed in shares the same channels and posts."""
+    """A person who may sign in. Everyone signed in shares the same channels and
+    posts; their role (auth/roles.py) says what they may do with them."""
 
     id = AutoField()
     #: Lower-cased; the sign-in name.
     email = CharField(max_length=254, unique=True)
+    #: viewer, editor or admin; users from before roles existed are admins (schema step 16).
+    role = CharField(max_length=16, default="viewer")
     #: Werkzeug's scrypt hash; empty means no password sign-in (API tokens only).
     password_hash = CharField(max_length=255, default="")
     #: A disabled user can neither sign in nor use their tokens.
@@ -219,6 +222,42 @@ class ApiToken(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_used_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
+
+
+class Invitation(BaseModel):
+    """A single-use link that lets a person set their password (auth/team.py):
+    an invitation to join (``user`` empty until accepted), or an admin's reset
+    of someone's access (``user`` set). Only the link token's SHA-256 is kept."""
+
+    id = AutoField()
+    email = CharField(max_length=254, index=True)
+    role = CharField(max_length=16)
+    digest = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    invited_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="invitations_sent")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    #: Set when a newer link for the same person replaced this one, or it was withdrawn.
+    withdrawn_at = DateTimeField(null=True)
+
+
+class Event(BaseModel):
+    """One line of the audit trail (audit.py): who did what to which post,
+    channel or user, and when. ``actor`` is empty for socialpub itself (the
+    workers, the scheduler)."""
+
+    id = AutoField()
+    at = DateTimeField(default=utcnow)
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    subject = CharField(max_length=16)
+    subject_id = IntegerField()
+    action = CharField(max_length=32)
+    #: What changed, in a few public fields (never a token).
+    detail = JSONField(null=True)
+
+    class Meta:
+        indexes = ((("subject", "subject_id", "id"), False),)
 
 
 class IdempotencyKey(BaseModel):
@@ -296,4 +335,4 @@ class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch, Invitation, Event]

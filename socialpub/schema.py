@@ -9,7 +9,7 @@ import logging
 import re
 from pathlib import Path
 
-from peewee import PeeweeException, SqliteDatabase
+from peewee import CharField, PeeweeException, SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
 from .db import bind, database
@@ -19,8 +19,10 @@ from .models import (
     TABLES,
     ApiToken,
     Channel,
+    Event,
     IdempotencyKey,
     ImageFetch,
+    Invitation,
     Media,
     Post,
     PostMedia,
@@ -143,12 +145,25 @@ def _image_fetches():
     database.create_tables([ImageFetch], safe=True)
 
 
+def _roles():
+    """Each user's role (User.role): everyone who could sign in before could do
+    everything, so they become admins."""
+    if "role" not in {c.name for c in database.get_columns("user")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column(
+            "user", "role", CharField(max_length=16, default="admin")))
+
+
+def _team():
+    """Invitations and the audit trail (Invitation, Event)."""
+    database.create_tables([Invitation, Event], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues, _image_fetches]
+         _calendar_index, _queues, _image_fetches, _roles, _team]
 
 
 def open_existing(settings):

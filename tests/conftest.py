@@ -120,10 +120,31 @@ class SignedInClient(FlaskClient):
 def add_test_user(app):
     """Create the test user in the app's (upgraded) database and make
     ``app.test_client()`` sign in as them and send their API token."""
-    user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH)
+    user = User.create(email=TEST_EMAIL, password_hash=_TEST_PASSWORD_HASH, role="admin")
     app.config["TEST_API_TOKEN"] = issue_token(user, "tests")[1]
     app.config["TEST_SESSION"] = {"user_id": user.id, "v": user.session_version}
     app.test_client_class = SignedInClient
+
+
+@pytest.fixture
+def member(app):
+    """``member(role)``: a client signed in as a new user with ``role``, sending
+    that user's API token (``token=False``: the session alone); ``.user_id`` is theirs."""
+    made = itertools.count(1)
+
+    def member(role, token=True):
+        with db.database.connection_context():
+            user = User.create(email=f"{role}-{next(made)}@example.com", password_hash=_TEST_PASSWORD_HASH,
+                               role=role)
+            plaintext = issue_token(user, "tests")[1]
+        client = FlaskClient(app, app.response_class, use_cookies=True)
+        if token:
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plaintext}"
+        with client.session_transaction() as session:
+            session.update({"user_id": user.id, "v": user.session_version})
+        client.user_id, client.email, client.token = user.id, user.email, plaintext
+        return client
+    return member
 
 
 def forget_sign_in_attempts(app):

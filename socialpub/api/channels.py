@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
+from ..auth.roles import ADMIN, requires
 from ..connecting import verify
 from ..errors import NotFound
 from ..intake import channels as channel_service
@@ -20,6 +21,7 @@ def list_channels():
 
 
 @bp.post("/channels")
+@requires(ADMIN)
 def create_channel():
     """Connect an account on one network."""
     channel = channel_service.create_channel(json_body(), identify=verify.identify)
@@ -39,6 +41,7 @@ def get_channel(channel_id):
 
 
 @bp.put("/channels/<int:channel_id>/queue")
+@requires(ADMIN)
 def set_channel_queue(channel_id):
     """Its posting times: ``{"zone", "slots": [{"weekday", "time"}]}`` (no slot: none)."""
     channel = Channel.get_or_none(Channel.id == channel_id)

@@ -14,6 +14,7 @@ from flask import jsonify
 
 from .. import __version__
 from ..auth import public
+from ..auth.roles import ROLES
 from ..db import MAX_ID
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
 from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT, MAX_URL
@@ -31,6 +32,7 @@ INTEGER = {"type": "integer"}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TIME = {"type": "string", "format": "date-time"}
 NETWORK = {"type": "string", "enum": list(NETWORKS)}
+ROLE = {"type": "string", "enum": list(ROLES)}
 
 
 def ref(name: str) -> dict:
@@ -164,6 +166,21 @@ def schemas() -> dict:
                                                         "schedules or moves it, scheduled_at null makes it a draft.",
                      "examples": [{"text": "Edited"}, {"scheduled_at": "2027-01-05T09:00:00", "timezone": "UTC"}]},
         "PublishOptions": obj({"image_url": url}, required=[]),
+        "User": obj({"id": INTEGER, "email": STRING, "role": ROLE, "disabled": {"type": "boolean"},
+                     "created_at": TIME, "last_sign_in_at": nullable(TIME)}),
+        "UserList": obj({"items": array(ref("User"))}),
+        "ChangeUser": {**obj({"role": ROLE, "disabled": {"type": "boolean"}}, required=[]), "minProperties": 1},
+        "Invite": obj({"email": {**STRING, "format": "email", "maxLength": 254},
+                       "role": {**ROLE, "default": "editor"}}, required=["email"]),
+        "Invitation": obj({"id": INTEGER, "email": STRING, "role": ROLE, "created_at": TIME, "expires_at": TIME,
+                           "link": {**STRING, "description": "The single-use link, in the answer that made it only"}},
+                          optional=("link",)),
+        "InvitationList": obj({"items": array(ref("Invitation"))}),
+        "Event": obj({"id": INTEGER, "at": TIME, "actor": {**STRING, "description": "An e-mail address, or "
+                                                            "\"socialpub\" for its workers and scheduler"},
+                      "subject": {"type": "string", "enum": ["post", "channel", "user", "invitation"]},
+                      "subject_id": INTEGER, "action": STRING, "detail": {"type": "object"}}),
+        "EventList": obj({"items": array(ref("Event"))}),
         "Empty": {**obj({}), "description": "Nothing to give: no body, or {}."},
         "CreateChannel": obj({
             "network": NETWORK,
@@ -212,6 +229,8 @@ def error_responses(max_body: int) -> dict:
     said = {
         "Invalid": "Malformed or missing input; the message and `field` name it.",
         "Unauthorized": "No API token, or one that is malformed, unknown or revoked.",
+        "Forbidden": "The caller's role (viewer, editor, admin) does not allow it; the message says which "
+                     "role it needs.",
         "NotFound": "No such post, publication or channel.",
         "Conflict": "Not possible in the object's current state.",
         "TooLarge": f"The body is larger than {max_body} bytes.",
@@ -225,7 +244,7 @@ def error_responses(max_body: int) -> dict:
             for name, text in said.items()}
 
 
-ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
+ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
                415: "NotJson", 422: "Unprocessable", 502: "NetworkUnreachable", 503: "Unavailable"}
 
 
@@ -233,7 +252,7 @@ def operation(summary: str, status: int, schema: str, *errors: int, body=None, b
               params=()) -> dict:
     """One operation: ``status`` answers ``schema``; 401 and 503 are always possible,
     and so are 400, 413 and 415 where a body is taken."""
-    codes = set(errors) | {401, 503} | ({400, 413, 415} if body else set())
+    codes = set(errors) | {401, 403, 503} | ({400, 413, 415} if body else set())
     responses = {str(status): {"description": "OK",
                                "content": {"application/json": {"schema": ref(schema)}}}}
     responses.update({str(code): {"$ref": f"#/components/responses/{ERROR_NAMES[code]}"}
@@ -278,7 +297,7 @@ IDEMPOTENCY_KEY = {
 def document(cfg) -> dict:
     """The OpenAPI document for an app with settings ``cfg``."""
     post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
-    media_id = path_id("media_id")
+    media_id, user_id = path_id("media_id"), path_id("user_id")
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                    "default": 1}},
@@ -324,7 +343,7 @@ def document(cfg) -> dict:
                                        "schema": {"type": "string", "enum": ["true", "false"]}}]),
                        "responses": {"204": {"description": "Deleted"},
                                      **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
-                                        for c in (400, 401, 404, 409, 503)}}},
+                                        for c in (400, 401, 403, 404, 409, 503)}}},
         },
         "/api/posts/{post_id}/duplicate": {"post": operation(
             "A new draft from any post", 201, "Post", 404, 422, body="Empty", body_required=False,
@@ -368,7 +387,7 @@ def document(cfg) -> dict:
             "delete": {**operation("Delete a file no post uses", 204, "Empty", 404, 409, params=[media_id]),
                        "responses": {"204": {"description": "Deleted"},
                                      **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
-                                        for c in (401, 404, 409, 503)}}},
+                                        for c in (401, 403, 404, 409, 503)}}},
         },
         "/api/calendar": {"get": operation(
             "The posts of a window (scheduled ones at their time, those published without a schedule when "
@@ -378,6 +397,32 @@ def document(cfg) -> dict:
                  "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
                 for name in ("from", "to")])},
         "/api/media/{media_id}/file": {"get": binary("The file's bytes", "image/*", media_id)},
+        "/api/me": {"get": operation("The caller: e-mail address and role (a token acts with its user's role)",
+                                     200, "User")},
+        "/api/users": {"get": operation("The team (admins)", 200, "UserList")},
+        "/api/users/{user_id}": {"patch": operation(
+            "Change a user's role, or disable them (their sessions end and tokens stop at once) or enable them "
+            "(admins; the last admin stays one)", 200, "User", 404, 409, body="ChangeUser", params=[user_id])},
+        "/api/users/{user_id}/reset": {"post": operation(
+            "Sign a user out everywhere, revoke their tokens, clear their password; `link` (shown once) lets "
+            "them set a new one (admins)", 201, "Invitation", 404, 409, body="Empty", body_required=False,
+            params=[user_id])},
+        "/api/invitations": {
+            "get": operation("Open invitations (admins)", 200, "InvitationList"),
+            "post": operation("Invite someone by e-mail address: `link` (shown once) works once, for 7 days "
+                              "(admins)", 201, "Invitation", 409, body="Invite"),
+        },
+        "/api/invitations/{invitation_id}": {"delete": {**operation(
+            "Withdraw an invitation: its link stops working (admins)", 204, "Empty", 404,
+            params=[path_id("invitation_id")]), "responses": {"204": {"description": "Withdrawn"}, **{
+                str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"} for c in (401, 403, 404, 503)}}}},
+        "/api/posts/{post_id}/events": {"get": operation(
+            "The post's audit trail: who did what and when, oldest first (kept after the post is deleted)",
+            200, "EventList", 404, params=[post_id])},
+        "/api/channels/{channel_id}/events": {"get": operation(
+            "The channel's audit trail", 200, "EventList", 404, params=[channel_id])},
+        "/api/users/{user_id}/events": {"get": operation(
+            "The user's audit trail (admins)", 200, "EventList", 404, params=[user_id])},
         "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
                                                           media_id)},
     }

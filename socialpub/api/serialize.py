@@ -121,3 +121,22 @@ def channel(c: Channel) -> dict:
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
     }
+
+
+def user(u) -> dict:
+    return {"id": u.id, "email": u.email, "role": u.role, "disabled": u.disabled,
+            "created_at": iso(u.created_at), "last_sign_in_at": iso(u.last_sign_in_at)}
+
+
+def invitation(i, link: str | None = None) -> dict:
+    body = {"id": i.id, "email": i.email, "role": i.role, "created_at": iso(i.created_at),
+            "expires_at": iso(i.expires_at)}
+    if link:
+        body["link"] = link
+    return body
+
+
+def event(e: dict) -> dict:
+    """A line of the audit trail (audit.py)."""
+    return {"id": e["id"], "at": iso(e["at"]), "actor": e["actor"], "subject": e["subject"],
+            "subject_id": e["subject_id"], "action": e["action"], "detail": e["detail"]}

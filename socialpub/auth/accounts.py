@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..db import Prepared, Slot, row_to
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ApiToken, User, utcnow
+from . import roles
 
 #: What every token starts with, so secret scanners and people recognise one.
 TOKEN_PREFIX = "sp_"
@@ -36,20 +37,27 @@ def normalise_email(email) -> str:
     return email.strip().lower()
 
 
-def create_user(email: str, password: str | None = None) -> tuple[User, str]:
+def check_role(role) -> str:
+    if role not in roles.ROLES:
+        raise InvalidInput(f"role: must be one of {', '.join(roles.ROLES)}", field="role")
+    return role
+
+
+def create_user(email: str, password: str | None = None, role: str = roles.ADMIN) -> tuple[User, str]:
     """Create a user; return it and its password (generated when none is given).
+    The command line makes admins; the team page invites any role.
 
     Raises:
-      InvalidInput: the email or password is not acceptable.
+      InvalidInput: the email, password or role is not acceptable.
       Conflict: a user with that email exists.
     """
-    email = normalise_email(email)
+    email, role = normalise_email(email), check_role(role)
     if password is None:
         password = secrets.token_urlsafe(12)
     check_password(password)
     if User.select().where(User.email == email).exists():
         raise Conflict(f"email: a user {email} already exists", field="email")
-    user = User.create(email=email, password_hash=generate_password_hash(password))
+    user = User.create(email=email, password_hash=generate_password_hash(password), role=role)
     return user, password
 
 
@@ -107,7 +115,7 @@ def revoke_token(token_id: int, user: User | None = None) -> bool:
 
 #: The live token with this digest, and its active user: compiled once (this
 #: runs on every API request, and building it cost more than running it).
-_TOKEN_OWNER_FIELDS = (User.id, User.email, User.session_version)
+_TOKEN_OWNER_FIELDS = (User.id, User.email, User.session_version, User.role)
 _TOKEN_OWNER = Prepared(lambda: (
     ApiToken.select(ApiToken.id, ApiToken.last_used_at, *_TOKEN_OWNER_FIELDS).join(User)
     .where(ApiToken.digest == Slot("digest"), ApiToken.revoked_at.is_null(),

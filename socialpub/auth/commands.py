@@ -9,6 +9,7 @@ import click
 from .. import schema
 from ..config import Settings
 from ..errors import AppError
+from .roles import ADMIN, ROLES
 
 
 def _connected():
@@ -18,17 +19,19 @@ def _connected():
 @click.command("create-user")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user_command(email, password_stdin):
+@click.option("--role", type=click.Choice(ROLES), default=ADMIN, show_default=True,
+              help="What the user may do (others are best invited from the Team page).")
+def create_user_command(email, password_stdin, role):
     """Create a user who can sign in; prints a generated password unless one is given."""
     from .accounts import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _connected():
         try:
-            user, password = create_user(email, password)
+            user, password = create_user(email, password, role)
         except AppError as exc:
             raise click.ClickException(exc.message) from None
-    click.echo(f"Created {user.email}." + ("" if password_stdin else f" Password: {password}"), err=True)
+    click.echo(f"Created {user.email} ({user.role})." + ("" if password_stdin else f" Password: {password}"), err=True)
 
 
 @click.command("create-token")

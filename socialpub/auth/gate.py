@@ -8,19 +8,23 @@
 - Views marked :func:`public` (sign-in, health, assets, the OpenAPI document)
   need neither. ``/metrics`` needs ``METRICS_TOKEN`` when one is configured.
 
-Refusals: 401 JSON for the API and JSON clients, a redirect to sign-in for pages.
+Then the user's role (roles.py) must allow the view.
+
+Refusals: 401 JSON for the API and JSON clients, a redirect to sign-in for
+pages; 403 JSON, or a page saying which role it needs, for a role too weak.
 """
 from __future__ import annotations
 
 import hmac
 
-from flask import current_app, g, jsonify, redirect, request, session, url_for
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 
+from ..errors import Forbidden
 from ..models import User
+from . import roles
 from .accounts import user_for_token
+from .roles import SAFE_METHODS  # a session may use them on the API
 
-#: Methods that change nothing (RFC 9110 §9.2.1): a session may use them on the API.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Endpoints of static files, which need no sign-in (the sign-in page uses them).
 STATIC_ENDPOINTS = frozenset({"static", "web.static"})
 
@@ -46,17 +50,29 @@ def require_identity():
         user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             return unauthorised("Authorization: the API token is malformed, unknown or revoked")
-        g.user = user
-        return None
+        return _admit(user, view, api)
     user = session_user()
     if user is not None and (not api or request.method in SAFE_METHODS):
-        g.user = user
-        return None
+        return _admit(user, view, api)
     if api or request.accept_mimetypes.best == "application/json":
         message = ("Authorization: send an API token as 'Authorization: Bearer <token>'"
                    + (" (a signed-in session may only read the API)" if user else ""))
         return unauthorised(message)
     return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+
+
+def _admit(user: User, view, api: bool):
+    """Let ``user`` through if their role allows the view, else a 403 (JSON, or a page)."""
+    wanted = roles.needed(view, request.method)
+    if roles.allows(user.role, wanted):
+        g.user = user
+        return None
+    refusal = Forbidden(roles.refusal_message(user.role, wanted))
+    if api or request.accept_mimetypes.best == "application/json":
+        return jsonify({"error": refusal.as_dict()}), 403
+    g.user = user  # the error page still shows who is signed in
+    return render_template("web/error.html", title="Not allowed", message=refusal.message[0].upper()
+                           + refusal.message[1:] + ".", status=403), 403
 
 
 def session_user() -> User | None:

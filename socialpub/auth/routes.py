@@ -11,6 +11,7 @@ from ..queue.broker import redis_client
 from . import accounts, first_user
 from .blueprint import bp
 from .gate import end_sessions, public, session_user, sign_in_session
+from .roles import VIEWER, requires
 from .throttle import SignInThrottle
 
 
@@ -60,6 +61,7 @@ def sign_in():
 
 
 @bp.post("/sign-out")
+@requires(VIEWER)
 def sign_out():
     """Sign out here and on every other device (see :func:`end_sessions`)."""
     end_sessions(g.user)
@@ -79,6 +81,7 @@ def account():
 
 
 @bp.post("/account/tokens")
+@requires(VIEWER)
 def create_token():
     """Create a token and show it, this once."""
     try:
@@ -89,6 +92,7 @@ def create_token():
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
+@requires(VIEWER)
 def revoke_token(token_id):
     if accounts.revoke_token(token_id, g.user):
         flash("Token revoked: it no longer works.", "ok")
@@ -96,6 +100,7 @@ def revoke_token(token_id):
 
 
 @bp.post("/account/password")
+@requires(VIEWER)
 def change_password():
     """A new password; every other session of this user ends."""
     address = request.remote_addr or "unknown"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .. import audit
 from ..db import write_transaction
 from ..intake.channels import create_channel
 from ..models import Channel, ChannelState, utcnow
@@ -66,4 +67,5 @@ def save(account: Account, token: dict, base_url: str, connected_via: str) -> tu
              .where(Channel.id == channel.id).execute())
             created = False
         Channel.update(**granted, **refresh).where(Channel.id == channel.id).execute()
+        audit.record(audit.CHANNEL, channel.id, "connected" if created else "reconnected", via=connected_via)
     return Channel.get_by_id(channel.id), created

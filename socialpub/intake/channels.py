@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from .. import audit
+from ..db import write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, ChannelState, utcnow
 from ..networks import LABELS, NETWORKS
@@ -132,7 +134,10 @@ def create_channel(data, identify=None) -> Channel:
     if identify is not None:
         _identified(values, identify, keep_name=bool(_text(data, "name", required=False)))
     now = utcnow()
-    return Channel.create(created_at=now, updated_at=now, **values)
+    with write_transaction():
+        channel = Channel.create(created_at=now, updated_at=now, **values)
+        audit.record(audit.CHANNEL, channel.id, "created", network=channel.network, name=channel.name)
+    return channel
 
 
 def update_channel(channel: Channel, data, identify=None) -> Channel:
@@ -172,7 +177,10 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
         # A pasted token was not granted through this app's OAuth flow: its
         # Graph calls carry no appsecret_proof.
         values.update(state=ChannelState.ACTIVE, state_reason=None, connected_via=None)
-    Channel.update(**values).where(Channel.id == channel.id).execute()
+    with write_transaction():
+        Channel.update(**values).where(Channel.id == channel.id).execute()
+        audit.record(audit.CHANNEL, channel.id, "edited", new_token=new_token is not None,
+                     fields=sorted(k for k in data if k != "token" and data[k] != getattr(channel, k, None)))
     return Channel.get_by_id(channel.id)
 
 
@@ -211,5 +219,8 @@ def seed_sandbox_channels(sandbox_url: str) -> int:
 
 def set_queue(channel: Channel, queue: dict | None) -> Channel:
     """Store the channel's posting times (intake/queue_slots.check's), or none."""
-    Channel.update(queue=queue, updated_at=utcnow()).where(Channel.id == channel.id).execute()
+    with write_transaction():
+        Channel.update(queue=queue, updated_at=utcnow()).where(Channel.id == channel.id).execute()
+        audit.record(audit.CHANNEL, channel.id, "posting times changed",
+                     slots=len((queue or {}).get("slots") or ()))
     return Channel.get_by_id(channel.id)

@@ -3,10 +3,11 @@ stored as a draft or scheduled (the "create" transition), one pending
 publication per channel."""
 from __future__ import annotations
 
+from .. import audit
 from ..db import write_transaction
 from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
-from ..models import Post, PostMedia, Publication
+from ..models import Post, PostMedia, Publication, iso
 from . import scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
 
@@ -60,6 +61,8 @@ def _store(new) -> Post:
     if new.media:
         PostMedia.insert_many([{"post": post.id, "media": media.id, "position": position}
                                for position, media in enumerate(new.media)]).execute()
+    audit.record(audit.POST, post.id, "created", status=post.status, scheduled_at=iso(new.scheduled_at),
+                 channels=[channel.id for channel, _ in new.publications], photos=len(new.media or ()))
     return post
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
+from .. import audit
 from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
 from ..errors import SecretUnreadable
 from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
@@ -304,6 +305,8 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
             return _superseded(job, started, f"{outcome} as {receipt.external_id}")
         _CHANNEL_PUBLISHED.execute(id=job.channel_id, now=now, stale=now - CHANNEL_LAST_PUBLISHED_STEP)
         _attempt(job, started, outcome)
+        audit.record(audit.POST, job.post_id, "published", network=job.network, channel=job.channel_id,
+                     url=receipt.url, adopted=outcome == "adopted")
         roll_up(job.post_id)
 
 
@@ -352,9 +355,12 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
             return _superseded(job, started, f"{status}: {text}")
         if error.kind is ErrorKind.AUTH:
             # Fail the channel's next publications fast, until a person updates the token.
-            (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=error.message, updated_at=now)
-             .where(Channel.id == job.channel_id).execute())
+            if (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=error.message, updated_at=now)
+                    .where((Channel.id == job.channel_id) & (Channel.state != ChannelState.NEEDS_REAUTH))
+                    .execute()):
+                audit.record(audit.CHANNEL, job.channel_id, "needs re-authorisation", reason=error.message)
         _attempt(job, started, status, error, text)
+        audit.record(audit.POST, job.post_id, status, network=job.network, channel=job.channel_id, error=text)
         roll_up(job.post_id)
 
 
@@ -371,5 +377,8 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
                           & (Publication.enqueued_at < now - max_age))
                    .execute())
         if expired:
-            roll_up(Publication.get_by_id(publication_id).post_id)
+            publication = Publication.get_by_id(publication_id)
+            audit.record(audit.POST, publication.post_id, P.EXPIRED, network=publication.network,
+                         channel=publication.channel_id, error=reason)
+            roll_up(publication.post_id)
     return bool(expired)

@@ -8,6 +8,7 @@ photos in the same transaction.
 """
 from __future__ import annotations
 
+from .. import audit
 from ..db import write_transaction
 from ..errors import Conflict
 from ..intake.composing import adapt_text, check_new_post, get_post
@@ -77,6 +78,7 @@ def edit(post_id: int, changes: dict) -> Post:
         if new.media:
             PostMedia.insert_many([{"post": post.id, "media": m.id, "position": i}
                                    for i, m in enumerate(new.media)]).execute()
+        audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
     return scheduling.launch_if_soon(get_post(post.id))
 
 
@@ -100,6 +102,8 @@ def delete(post_id: int, include_history: bool = False):
         # One conditional DELETE (cascading to its rows): the scheduler's launch
         # either claimed the post first, or finds nothing left to claim.
         deleted = Post.delete().where((Post.id == post_id) & Post.status.in_(list(allowed))).execute()
+        if deleted:
+            audit.record(audit.POST, post_id, "deleted", include_history=include_history)
     if deleted:
         return
     post = get_post(post_id)
@@ -115,4 +119,7 @@ def duplicate(post_id: int) -> Post:
     network's own text (checked again: a channel disabled since is refused)."""
     request = as_request(get_post(post_id))
     request.pop("scheduled_at", None), request.pop("timezone", None)
-    return create_post(request)
+    copy = create_post(request)
+    with write_transaction():
+        audit.record(audit.POST, copy.id, "duplicated", source=post_id)
+    return copy

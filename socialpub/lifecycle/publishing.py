@@ -15,6 +15,7 @@ import logging
 import dramatiq
 from peewee import Case, fn
 
+from .. import audit
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
@@ -58,6 +59,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url,
                                                 post.link, CHECKED_PHOTOS if has_photos else ()))
         messages = mark_queued(post.id, pending, "publish")
+        audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))
     return send(post.id, pending, messages)
 
 
@@ -77,6 +79,7 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
             raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
                            f"re-authorisation: update its token first", field="channel")
         messages = mark_queued(post.id, chosen, "retry")
+        audit.record(audit.POST, post.id, "retried", networks=sorted({p.network for p in chosen}))
     return send(post.id, chosen, messages)
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from .. import audit
 from ..config import LAUNCH_AHEAD_S
 from ..db import write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import get_post
 from ..intake.schedule_time import parse_schedule
-from ..models import Post, Publication, utcnow
+from ..models import Post, Publication, iso, utcnow
 from . import publishing
 from .rollup import roll_up
 from .table import POST, PUBLICATION, moves
@@ -42,6 +43,8 @@ def schedule(post_id: int, when, zone=None) -> Post:
         if not moved:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a draft or a "
                            f"scheduled post can be scheduled", field="scheduled_at")
+        audit.record(audit.POST, post.id, "scheduled", scheduled_at=iso(instant), zone=label,
+                     was=iso(post.scheduled_at))
     return launch_if_soon(get_post(post_id))
 
 
@@ -65,6 +68,8 @@ def cancel(post_id: int) -> Post:
         cancelled = (Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
                                  updated_at=utcnow())
                      .where((Post.id == post.id) & moves(POST, "cancel", Post.status)).execute())
+        if cancelled:
+            audit.record(audit.POST, post.id, "cancelled", was=iso(post.scheduled_at))
     if not cancelled:
         raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a scheduled post can "
                        f"be cancelled")
@@ -98,6 +103,7 @@ def launch(post_id: int, scheduled_at: dt.datetime, max_lateness: dt.timedelta |
                    .execute())
         if not claimed:
             return False
+        audit.record(audit.POST, post_id, "publishing started", actor=None, scheduled_at=iso(scheduled_at))
         if max_lateness is not None and late > max_lateness:
             _miss(post_id, late, max_lateness, now)
             return True

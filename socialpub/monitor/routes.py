@@ -2,6 +2,7 @@
 import redis
 from flask import current_app, flash, jsonify, redirect, render_template, url_for
 
+from ..auth.roles import ADMIN, requires
 from ..queue.broker import declared_queues, redis_client
 from . import stats
 from .blueprint import bp
@@ -22,6 +23,7 @@ def page():
 
 
 @bp.post("/monitor/dead-letters/clear")
+@requires(ADMIN)
 def clear_dead_letters():
     """Forget the dead-lettered messages: they were publications that ended failed
     (each one's outcome is on its post, and a retry sends a new message)."""

@@ -2,12 +2,12 @@
 error pages, ``/healthz``, the CSRF protection."""
 from dataclasses import asdict
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ..api.errors import describe, error_response
-from ..auth import public
+from ..auth import public, roles
 from ..db import database
 from ..models import Channel, ChannelState, PostStatus, PublicationStatus, iso
 from ..networks import LABELS, LIMITS, NETWORKS
@@ -46,6 +46,13 @@ def when(value):
 def utc(value):
     """A stored time as people read it; the page's script turns it into local time."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+@bp.app_template_global()
+def can(role: str) -> bool:
+    """Whether the signed-in user's role allows what needs ``role`` (links and buttons shown)."""
+    user = g.get("user")
+    return user is not None and roles.allows(user.role, role)
 
 
 @bp.record_once

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from ..auth.roles import ADMIN, requires
 from ..connecting import refresh, verify
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
@@ -73,6 +74,7 @@ def submitted_values(network) -> dict:
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])
+@requires(ADMIN)
 def new_channel():
     """Connect an account."""
     if request.method == "GET":
@@ -92,6 +94,7 @@ def new_channel():
 
 
 @bp.route("/channels/<int:channel_id>/edit", methods=["GET", "POST"])
+@requires(ADMIN)
 def edit_channel(channel_id):
     """Change a channel; a new token re-authorises it."""
     channel = Channel.get_or_none(Channel.id == channel_id)

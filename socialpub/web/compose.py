@@ -5,6 +5,7 @@ from flask import current_app, flash, g, make_response, redirect, render_templat
 from flask_wtf.csrf import CSRFError
 
 from ..api.media import keep
+from ..auth.roles import EDITOR, requires
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
@@ -46,6 +47,7 @@ def render_compose(values, errors=None, status=200, editing=None):
 
 
 @bp.get("/compose")
+@requires(EDITOR)
 def compose():
     """An empty compose form, every enabled channel ticked (``?media=<id>``: with that photo)."""
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],

@@ -13,6 +13,7 @@ import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from ..auth.roles import ADMIN, requires
 from ..connecting import facebook, instagram, linkedin, pending, store
 from ..connecting.oauth import client
 from ..connecting.store import Account, NotConnected
@@ -72,6 +73,7 @@ def _client_or_404(network):
 
 
 @bp.get("/channels/connect/<network>")
+@requires(ADMIN)
 def connect(network):
     """Off to the network's dialog, asking only for what the choice (``as``) needs."""
     oauth_client, flow = _client_or_404(network), FLOWS.get(network)
@@ -91,6 +93,7 @@ def _cancelled(args) -> bool:
 
 
 @bp.get("/channels/connect/<network>/callback")
+@requires(ADMIN)
 def connect_callback(network):
     oauth_client, flow = _client_or_404(network), FLOWS.get(network)
     not_connected = f"{flow.label} was not connected"
@@ -155,6 +158,7 @@ def _base_url(network: str) -> str:
 
 
 @bp.post("/channels/connect/<network>/choose")
+@requires(ADMIN)
 def connect_choose(network):
     """Connect the accounts the person ticked, with the token just granted."""
     data = pending.take(redis_client(current_app), request.form.get("key"), g.user.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 
+from ..auth.roles import EDITOR, requires
 from ..errors import AppError
 from ..intake.composing import adapt_text
 from ..lifecycle import editing, queueing, scheduling
@@ -34,6 +35,7 @@ def _values_of(post: Post) -> dict:
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@requires(EDITOR)
 def edit_post(post_id):
     """The compose form for a draft or a scheduled post; saving goes through editing.edit."""
     post = _post_or_404(post_id)

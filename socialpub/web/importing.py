@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from ..auth.roles import EDITOR, requires
 from ..errors import AppError
 from ..intake import csv_posts
 from ..lifecycle import creating
@@ -12,6 +13,7 @@ from .blueprint import bp
 
 
 @bp.route("/posts/import", methods=["GET", "POST"])
+@requires(EDITOR)
 def import_posts():
     if request.method == "GET":
         return render_template("web/import.html", problems=[], columns=csv_posts.COLUMNS)

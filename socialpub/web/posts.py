@@ -5,6 +5,7 @@ from collections import defaultdict
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
+from .. import audit
 from ..api import serialize
 from ..api.posts import run_bulk
 from ..errors import AppError
@@ -97,6 +98,25 @@ def published_at(publications):
     return max(times) if times else None
 
 
+@bp.app_template_global()
+def event_detail(event) -> str:
+    """What a line of the audit trail adds to its action, in a few words."""
+    detail, words = event["detail"], []
+    if detail.get("network"):
+        words.append(f"on {NETWORK_LABELS.get(detail['network'], detail['network'])}")
+    if detail.get("networks"):
+        words.append("to " + ", ".join(NETWORK_LABELS.get(n, n) for n in detail["networks"]))
+    if detail.get("scheduled_at") and event["action"] in ("created", "scheduled"):
+        words.append(f"for {detail['scheduled_at'].replace('T', ' ')}")
+    if detail.get("fields"):
+        words.append(f"({', '.join(detail['fields'])})")
+    if detail.get("source"):
+        words.append(f"from post #{detail['source']}")
+    if detail.get("error"):
+        words.append(f"— {detail['error']}")
+    return (" " + " ".join(words)) if words else ""
+
+
 @bp.get("/posts/<int:post_id>")
 def post(post_id):
     """One post: each network's text, status, progress, answer and last error; live while publishing."""
@@ -111,7 +131,8 @@ def post(post_id):
         history[a.publication_id].append(a)
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
-                           status=serialize.status(post, pubs), media=library.post_media(post.id))
+                           status=serialize.status(post, pubs), media=library.post_media(post.id),
+                           trail=audit.trail(audit.POST, post.id))
 
 
 @bp.post("/posts/<int:post_id>/publish")

@@ -80,8 +80,8 @@
     var error = field(card, "last_error");
     error.hidden = !p.last_error;
     error.querySelector("blockquote").textContent = p.last_error || "";
-    var retry = card.querySelector(".retry-form");
-    retry.hidden = RETRYABLE.indexOf(p.status) < 0 || retry.dataset.needsReauth === "true";
+    var retry = card.querySelector(".retry-form");  // none for a viewer
+    if (retry) retry.hidden = RETRYABLE.indexOf(p.status) < 0 || retry.dataset.needsReauth === "true";
     var means = field(card, "error_meaning");
     means.hidden = !p.error_meaning;
     means.textContent = p.error_meaning || "";

@@ -1,0 +1,64 @@
+"""The audit trail: who created, edited, scheduled, published, retried,
+cancelled and deleted which post, who changed which channel or user, and when.
+
+A line is written by the code that makes the change, in the same transaction
+as the change, so the trail never shows what did not happen (nor misses what
+did). The actor is the signed-in user or the API token's user of the request
+being served; outside a request (the workers, the scheduler) it is socialpub
+itself, shown as "socialpub".
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from peewee import JOIN
+
+from .models import Event, User
+
+POST, CHANNEL, USER, INVITATION = "post", "channel", "user", "invitation"
+#: Lines a trail shows, newest last; older ones stay in the table.
+SHOWN = 500
+
+
+def actor_id() -> int | None:
+    """The user behind the request being served, or None for socialpub itself."""
+    if has_request_context():
+        user = g.get("user")
+        return user.id if user is not None else None
+    return None
+
+
+def record(subject: str, subject_id: int, action: str, actor: int | None = -1, **detail) -> None:
+    """Write one line (call it inside the change's transaction). ``actor``:
+    a user id, None for socialpub, or by default the request's user."""
+    Event.insert(actor=actor_id() if actor == -1 else actor, subject=subject, subject_id=subject_id,
+                 action=action, detail=detail or None).execute()
+
+
+def record_many(subject: str, subject_ids, action: str, **detail) -> None:
+    """The same line for several subjects, in one statement."""
+    actor = actor_id()
+    rows = [{"actor": actor, "subject": subject, "subject_id": i, "action": action, "detail": detail or None}
+            for i in subject_ids]
+    if rows:
+        Event.insert_many(rows).execute()
+
+
+def _lines(where, limit: int) -> list[dict]:
+    """Lines matching ``where``, newest first, each ``{id, at, actor, subject,
+    subject_id, action, detail}`` (``actor`` an e-mail address, or "socialpub")."""
+    rows = (Event.select(Event.id, Event.at, Event.subject, Event.subject_id, Event.action, Event.detail,
+                         User.email)
+            .join(User, on=(User.id == Event.actor), join_type=JOIN.LEFT_OUTER)
+            .where(where).order_by(Event.id.desc()).limit(limit).objects())
+    return [{"id": e.id, "at": e.at, "actor": e.email or "socialpub", "subject": e.subject,
+             "subject_id": e.subject_id, "action": e.action, "detail": e.detail or {}} for e in rows]
+
+
+def trail(subject: str, subject_id: int) -> list[dict]:
+    """The subject's lines, oldest first (the latest SHOWN)."""
+    return _lines((Event.subject == subject) & (Event.subject_id == subject_id), SHOWN)[::-1]
+
+
+def latest(subjects: tuple, limit: int) -> list[dict]:
+    """The latest lines about any of ``subjects`` (kinds), newest first."""
+    return _lines(Event.subject.in_(list(subjects)), limit)
