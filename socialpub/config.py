@@ -157,6 +157,9 @@ class Settings:
     media_keep_location: bool = False
     #: Uploads no post uses are removed this many days after their upload.
     media_retention_days: int = 30
+    #: Every editor's post waits for an admin's approval, whatever its channels
+    #: (otherwise only those to channels marked "needs approval" do).
+    require_approval: bool = False
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -173,6 +176,7 @@ class Settings:
             "metrics_token": env.get("METRICS_TOKEN") or "",
             "behind_proxy": (env.get("SOCIALPUB_BEHIND_PROXY") or "").lower() in ("1", "true", "yes"),
             "media_keep_location": (env.get("MEDIA_KEEP_LOCATION") or "").lower() in ("1", "true", "yes"),
+            "require_approval": (env.get("REQUIRE_APPROVAL") or "").lower() in ("1", "true", "yes"),
         }
         numeric = {
             "max_retries": "PUBLISH_MAX_RETRIES",

@@ -70,6 +70,8 @@ class Channel(BaseModel):
     #: LinkedIn-Version header, for LinkedIn channels.
     api_version = CharField(max_length=16, null=True)
     enabled = BooleanField(default=True)
+    #: An editor's post to this channel waits for an admin's approval (lifecycle/review.py).
+    requires_approval = BooleanField(default=False)
     state = CharField(max_length=16, default=ChannelState.ACTIVE)
     #: Why the channel is not active, in the network's words.
     state_reason = TextField(null=True)
@@ -120,6 +122,15 @@ class Post(BaseModel):
     #: When publishing was asked for, and when the last network finished.
     publish_requested_at = DateTimeField(null=True, index=True)
     finished_at = DateTimeField(null=True)
+    #: Approval (lifecycle/review.py, approval.py): what an editor asked for
+    #: ("publish" or "schedule") while the post awaits approval; who asked; who
+    #: approved it and when (cleared by an edit, which asks again); the
+    #: approver's comment when they rejected it.
+    approval_asked = CharField(max_length=16, null=True)
+    submitted_by = IntegerField(null=True)
+    approved_by = IntegerField(null=True)
+    approved_at = DateTimeField(null=True)
+    review_comment = TextField(null=True)
 
 
 class Publication(BaseModel):

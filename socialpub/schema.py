@@ -158,12 +158,25 @@ def _team():
     database.create_tables([Invitation, Event], safe=True)
 
 
+def _approval():
+    """Approval: the channels that need it, and each post's request and answer."""
+    columns = {c.name for c in database.get_columns("post")}
+    steps = [SchemaMigrator.from_database(database.obj).add_column("post", name, getattr(Post, name))
+             for name in ("approval_asked", "submitted_by", "approved_by", "approved_at", "review_comment")
+             if name not in columns]
+    if "requires_approval" not in {c.name for c in database.get_columns("channel")}:
+        steps.append(SchemaMigrator.from_database(database.obj).add_column(
+            "channel", "requires_approval", Channel.requires_approval))
+    if steps:
+        migrate(*steps)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues, _image_fetches, _roles, _team]
+         _calendar_index, _queues, _image_fetches, _roles, _team, _approval]
 
 
 def open_existing(settings):

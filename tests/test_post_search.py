@@ -59,7 +59,7 @@ def test_several_posts_at_once_each_on_its_own(client, form_client, sandbox_chan
     draft = make(client, "A draft")
     results = client.post("/api/posts/bulk", json={"action": "cancel", "ids": scheduled + [draft]}).get_json()
     assert [r["ok"] for r in results["results"]] == [True, True, False]
-    assert "only a scheduled post can be cancelled" in results["results"][2]["error"]
+    assert "only a scheduled post, or one awaiting approval, can be cancelled" in results["results"][2]["error"]
     copies = client.post("/api/posts/bulk", json={"action": "duplicate", "ids": [draft]}).get_json()["results"]
     assert copies[0]["ok"] and copies[0]["new_id"] != draft
     gone = form_client.post("/posts/bulk", data={"action": "delete", "ids": [str(draft), str(copies[0]["new_id"])]},

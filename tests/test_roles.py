@@ -22,7 +22,7 @@ ROLE_NEEDED = {
     "web.new_channel": A, "web.edit_channel": A, "web.connect": A, "web.connect_callback": A,
     "web.connect_choose": A, "monitor.clear_dead_letters": A,
     "auth.team_page": A, "auth.invite": A, "auth.withdraw_invitation": A, "auth.change_role": A,
-    "auth.disable": A, "auth.enable": A, "auth.reset": A,
+    "auth.disable": A, "auth.enable": A, "auth.reset": A, "web.approve_post": A, "web.reject_post": A,
     "metrics": V,
     # the API
     "api.me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
@@ -34,7 +34,7 @@ ROLE_NEEDED = {
     "api.delete_media": E,
     "api.create_channel": A, "api.set_channel_queue": A, "api.list_users": A, "api.change_user": A,
     "api.reset_user": A, "api.list_invitations": A, "api.invite": A, "api.withdraw_invitation": A,
-    "api.user_events": A,
+    "api.user_events": A, "api.approve_post": A, "api.reject_post": A,
 }
 
 

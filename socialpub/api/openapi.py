@@ -100,10 +100,17 @@ def schemas() -> dict:
             "scheduled_at_utc": nullable(TIME), "timezone": nullable(STRING),
             "created_at": TIME, "updated_at": TIME, "publish_requested_at": nullable(TIME),
             "finished_at": nullable(TIME), "publications": array(ref("Publication")),
-            "results": {**array(ref("PublishResult")), "description": "Only when created with publish."},
+            "approval": obj({"asked": {"anyOf": [{"type": "string", "enum": ["publish", "schedule"]},
+                                                 {"type": "null"}],
+                                       "description": "What an editor asked for, while it awaits approval."},
+                             "approved_at": {**nullable(TIME), "description": "Voided by an edit."},
+                             "review_comment": {**nullable(STRING), "description": "Why it was rejected."}}),
+            "results": {**array(ref("PublishResult")),
+                        "description": "Only when created with publish, or approved and published."},
+            "note": {**STRING, "description": "Approved after its scheduled time: published at once."},
             "media": {**array(ref("Media")), "description": "The uploaded images, in order (one post only, "
                                                             "not in lists)."},
-        }, optional=("results", "media")),
+        }, optional=("results", "media", "note")),
         "PostPage": obj({"items": array(ref("Post")), "page": INTEGER, "per_page": INTEGER,
                          "total": INTEGER, "pages": INTEGER}),
         "PostStatus": obj({
@@ -113,10 +120,14 @@ def schemas() -> dict:
         }),
         "PublishResult": obj({"publication_id": INTEGER, "network": NETWORK,
                               "status": {"type": "string", "enum": ["enqueued"]}, "task_id": STRING}),
-        "PublishResults": obj({"post_id": INTEGER, "results": array(ref("PublishResult"))}),
+        "PublishResults": obj({"post_id": INTEGER, "results": array(ref("PublishResult")),
+                               "status": {"type": "string", "enum": [PostStatus.AWAITING],
+                                          "description": "When it waits for an admin's approval (no results)."}},
+                              optional=("status",)),
         "Channel": obj({
             "id": INTEGER, "network": NETWORK, "name": STRING, "account_id": STRING, "base_url": STRING,
             "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
+            "requires_approval": {"type": "boolean", "description": "An editor's post to it waits for approval."},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
             "queue": {"anyOf": [ref("Queue"), {"type": "null"}], "description": "Its posting times, for Add to queue."},
@@ -169,6 +180,7 @@ def schemas() -> dict:
         "User": obj({"id": INTEGER, "email": STRING, "role": ROLE, "disabled": {"type": "boolean"},
                      "created_at": TIME, "last_sign_in_at": nullable(TIME)}),
         "UserList": obj({"items": array(ref("User"))}),
+        "Reject": obj({"comment": {**STRING, "minLength": 1, "maxLength": 2000}}),
         "ChangeUser": {**obj({"role": ROLE, "disabled": {"type": "boolean"}}, required=[]), "minProperties": 1},
         "Invite": obj({"email": {**STRING, "format": "email", "maxLength": 254},
                        "role": {**ROLE, "default": "editor"}}, required=["email"]),
@@ -195,6 +207,7 @@ def schemas() -> dict:
             "api_version": {**nullable(STRING), "maxLength": MAX_LENGTHS["api_version"],
                             "description": "LinkedIn only, such as 202601."},
             "enabled": {"type": "boolean", "default": True},
+            "requires_approval": {"type": "boolean", "default": False},
         }, required=["network", "account_id", "token"]) | {"examples": [
             {"network": "facebook", "account_id": "546349135390552", "token": "EAAB…"},
             {"network": "whatsapp", "account_id": "106540352242922", "token": "EAAB…",
@@ -357,8 +370,15 @@ def document(cfg) -> dict:
             "Send again the failed, expired and unconfirmed publications", 202, "PublishResults", 404, 409,
             422, body="Empty", body_required=False, params=[post_id, IDEMPOTENCY_KEY])},
         "/api/posts/{post_id}/cancel": {"post": operation(
-            "Take a scheduled post back to draft", 200, "Post", 404, 409,
+            "Take a scheduled post back to draft, or withdraw a request for approval", 200, "Post", 404, 409,
             body="Empty", body_required=False, params=[post_id])},
+        "/api/posts/{post_id}/approve": {"post": operation(
+            "Approve a post awaiting approval (admins): published at once (`results`), or scheduled at its "
+            "time — at once when that time has passed (`note` says so)", 200, "Post", 404, 409, 422,
+            body="Empty", body_required=False, params=[post_id])},
+        "/api/posts/{post_id}/reject": {"post": operation(
+            "Send a post awaiting approval back to its editor as a draft, saying why (admins)", 200, "Post",
+            404, 409, body="Reject", params=[post_id])},
         "/api/publications/{publication_id}/retry": {"post": operation(
             "Send one failed, expired or unconfirmed publication again", 202, "PublishResults", 404, 409,
             422, body="Empty", body_required=False, params=[publication_id, IDEMPOTENCY_KEY])},

@@ -6,12 +6,13 @@ from collections import defaultdict
 from flask import jsonify, request, url_for
 from peewee import JOIN
 
+from ..auth.roles import ADMIN, requires
 from ..db import Prepared, Slot, row_to
 from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ..intake import composing, csv_posts, post_search
-from ..lifecycle import creating, editing, publishing, queueing, scheduling
+from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling
 from ..media import library
-from ..models import Attempt, Post, Publication
+from ..models import Attempt, Post, PostStatus, Publication
 from . import serialize
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
@@ -95,6 +96,8 @@ def publish_post(post_id):
     if unknown:
         raise InvalidInput(f"{unknown[0]}: unknown field (only image_url may be given)", field=unknown[0])
     results = publishing.request_publish(post_id, data.get("image_url"))
+    if not results:  # it waits for an admin's approval first
+        return jsonify({"post_id": post_id, "results": [], "status": PostStatus.AWAITING}), 202
     return jsonify({"post_id": post_id, "results": results}), 202
 
 
@@ -240,7 +243,30 @@ def duplicate_post(post_id):
 
 @bp.post("/posts/<int:post_id>/cancel")
 def cancel_post(post_id):
-    """Take a scheduled post back to draft."""
+    """Take a scheduled post back to draft, or withdraw a request for approval."""
     json_body(required=False, fields=set())
     post = scheduling.cancel(post_id)
+    return jsonify(serialize.post(post, _publications([post.id])[post.id]))
+
+
+@bp.post("/posts/<int:post_id>/approve")
+@requires(ADMIN)
+def approve_post(post_id):
+    """Approve a post awaiting approval: published at once, or scheduled at its
+    time (at once when that time has passed: ``note`` says so)."""
+    json_body(required=False, fields=set())
+    approved = approval.approve(post_id)
+    body = serialize.post(approved.post, _publications([post_id])[post_id])
+    if approved.results is not None:
+        body["results"] = approved.results
+    if approved.note:
+        body["note"] = approved.note
+    return jsonify(body)
+
+
+@bp.post("/posts/<int:post_id>/reject")
+@requires(ADMIN)
+def reject_post(post_id):
+    """Send a post awaiting approval back to its editor as a draft: ``{"comment"}`` says why."""
+    post = approval.reject(post_id, json_body(fields={"comment"}).get("comment"))
     return jsonify(serialize.post(post, _publications([post.id])[post.id]))

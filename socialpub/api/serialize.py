@@ -65,6 +65,9 @@ def post(p: Post, publications, histories=None, images=None) -> dict:
         "updated_at": iso(p.updated_at),
         "publish_requested_at": iso(p.publish_requested_at),
         "finished_at": iso(p.finished_at),
+        # What an editor asked an approver for, the approval (voided by an edit), a rejection's reason.
+        "approval": {"asked": p.approval_asked, "approved_at": iso(p.approved_at),
+                     "review_comment": p.review_comment},
         "publications": [publication(x, histories.get(x.id)) for x in publications],
         **shown_media,
     }
@@ -110,6 +113,7 @@ def channel(c: Channel) -> dict:
         "recipients": c.recipients or [],
         "api_version": c.api_version,
         "enabled": c.enabled,
+        "requires_approval": c.requires_approval,
         "state": c.state,
         "state_reason": c.state_reason,
         "last_published_at": iso(c.last_published_at),

@@ -12,7 +12,8 @@ from ..networks import LABELS, NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
 from .composing import check_url, refuse_unstorable_text
 
-FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled"}
+FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
+          "requires_approval"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).
 MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
                "api_version": 16}
@@ -89,9 +90,11 @@ def parse_channel(data) -> dict:
         "api_version": _text(data, "api_version", required=False),
         "recipients": [],
         "enabled": data.get("enabled", True),
+        "requires_approval": data.get("requires_approval", False),
     }
-    if not isinstance(values["enabled"], bool):
-        raise InvalidInput("enabled: must be true or false", field="enabled")
+    for flag in ("enabled", "requires_approval"):
+        if not isinstance(values[flag], bool):
+            raise InvalidInput(f"{flag}: must be true or false", field=flag)
     if network != "linkedin" and not GRAPH_ID.fullmatch(values["account_id"]):
         raise InvalidInput(f"account_id: a {LABELS[network]} id is a number such as 546349135390552",
                            field="account_id")
@@ -160,7 +163,7 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
     merged = {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
               "token": new_token if new_token is not None else channel.token,
               "base_url": channel.base_url, "api_version": channel.api_version,
-              "enabled": channel.enabled}
+              "enabled": channel.enabled, "requires_approval": channel.requires_approval}
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
     merged.update({k: v for k, v in data.items() if k != "token"})

@@ -8,7 +8,7 @@ from ..db import write_transaction
 from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
 from ..models import Post, PostMedia, Publication, iso
-from . import scheduling
+from . import review, scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
 
 
@@ -49,10 +49,12 @@ def create_posts(requests) -> list:
 
 def _store(new) -> Post:
     """Store a checked post (composing.NewPost), its publications and photos, in the caller's transaction."""
-    draft, scheduled = POST["create"].targets
-    post = Post.create(text=new.text, image_url=new.image_url, link=new.link,
-                       status=scheduled if new.scheduled_at else draft,
-                       scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone)
+    draft, scheduled, _ = POST["create"].targets
+    state = {"status": scheduled if new.scheduled_at else draft}
+    if new.scheduled_at and review.required([channel.id for channel, _ in new.publications]):
+        state = review.awaiting_status(review.SCHEDULE)
+    post = Post.create(text=new.text, image_url=new.image_url, link=new.link, scheduled_at=new.scheduled_at,
+                       schedule_zone=new.schedule_zone, **state)
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
          "status": PUBLICATION["create"].targets[0]}

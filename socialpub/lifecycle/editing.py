@@ -15,7 +15,7 @@ from ..intake.composing import adapt_text, check_new_post, get_post
 from ..intake.schedule_time import shown
 from ..media.library import post_media
 from ..models import Post, PostMedia, Publication, utcnow
-from . import scheduling
+from . import review, scheduling
 from .creating import create_post
 from .table import POST, PUBLICATION, PostStatus, moves
 
@@ -33,7 +33,7 @@ def as_request(post: Post) -> dict:
     request = {"text": post.text, "image_url": post.image_url, "link": post.link,
                "media_ids": [m.id for m in post_media(post.id)] or None,
                "channels": [p.channel_id for p in publications], "overrides": overrides}
-    if post.status == PostStatus.SCHEDULED:
+    if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING):
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
         zone = post.schedule_zone if post.schedule_zone and post.schedule_zone[0] not in "+-" else None
         request.update(scheduled_at=shown(post), timezone=zone)
@@ -60,8 +60,8 @@ def edit(post_id: int, changes: dict) -> Post:
     with write_transaction():
         # The row's status decides, atomically: a launch that claimed it first wins.
         edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link,
-                              status=PostStatus.SCHEDULED if new.scheduled_at else PostStatus.DRAFT,
-                              scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone, updated_at=utcnow())
+                              scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone, updated_at=utcnow(),
+                              approved_at=None, approved_by=None, **_state_after_edit(post, new))
                   .where((Post.id == post.id) & moves(POST, "edit", Post.status)).execute())
         if not edited:
             _refuse_unless_editable(get_post(post.id))
@@ -80,6 +80,22 @@ def edit(post_id: int, changes: dict) -> Post:
                                    for i, m in enumerate(new.media)]).execute()
         audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
     return scheduling.launch_if_soon(get_post(post.id))
+
+
+def _state_after_edit(post: Post, new) -> dict:
+    """An edit voids an approval: a post awaiting approval keeps waiting (with
+    its new time, or, its time removed, back to a draft if it waited to be
+    scheduled); a scheduled post an editor changes waits for approval again
+    where it needs one (review.py)."""
+    if post.status == PostStatus.AWAITING:
+        if new.scheduled_at:
+            return review.awaiting_status(review.SCHEDULE)
+        if post.approval_asked == review.PUBLISH:
+            return review.awaiting_status(review.PUBLISH)
+        return {"status": PostStatus.DRAFT, "approval_asked": None}
+    if new.scheduled_at and review.required([channel.id for channel, _ in new.publications]):
+        return review.awaiting_status(review.SCHEDULE)
+    return {"status": PostStatus.SCHEDULED if new.scheduled_at else PostStatus.DRAFT, "approval_asked": None}
 
 
 def _refuse_unless_editable(post: Post):

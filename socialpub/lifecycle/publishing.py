@@ -21,8 +21,9 @@ from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
 from ..models import Channel, ChannelState, Post, PostMedia, Publication, utcnow
 from ..queue.batching import one_round_trip
+from . import review
 from .rollup import roll_up
-from .table import POST, PUBLICATION, moves
+from .table import POST, PUBLICATION, PostStatus, moves
 from .table import PublicationStatus as P
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,11 @@ UNVERIFIABLE = ("whatsapp",)
 def request_publish(post_id: int, image_url: str | None = None) -> list:
     """Mark every pending publication of a post queued, then send one message
     per publication. Returns ``[{"network", "status", "task_id",
-    "publication_id"}]``. Raises Conflict when nothing is pending (a second
-    click) and Unprocessable when the image makes the content unpublishable."""
+    "publication_id"}]`` — or ``[]`` when the post must wait for approval
+    first (review.py): it is then awaiting approval, and nothing is sent.
+    Raises Conflict when nothing is pending (a second click) or the post
+    awaits approval already, and Unprocessable when the image makes the
+    content unpublishable."""
     image_url = check_url(image_url, "image_url")
     with write_transaction():
         rows = _PENDING.execute(post=post_id).fetchall()
@@ -47,6 +51,9 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         post = row_to(Post, post_fields, rows[0][len(pub_fields):-1])
         has_photos = bool(rows[0][-1])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
+        if post.status == PostStatus.AWAITING:
+            raise Conflict(f"post {post.id} is awaiting approval: an admin approves it (then it is published) "
+                           f"or rejects it")
         changes = {}
         if image_url and image_url != post.image_url:
             post.image_url = changes["image_url"] = image_url
@@ -58,6 +65,9 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             Post.update(**changes).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url,
                                                 post.link, CHECKED_PHOTOS if has_photos else ()))
+        if review.required([p.channel_id for p in pending], post.approved_at):
+            review.submit(post, review.PUBLISH)
+            return []
         messages = mark_queued(post.id, pending, "publish")
         audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))
     return send(post.id, pending, messages)
@@ -92,8 +102,8 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
 
 
 #: What publishing reads: the post's pending publications, each with its post's columns.
-_PENDING_FIELDS = ((Publication.id, Publication.network, Publication.text, Publication.status),
-                   (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at))
+_PENDING_FIELDS = ((Publication.id, Publication.channel, Publication.network, Publication.text, Publication.status),
+                   (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at, Post.approved_at))
 _PENDING = Prepared(lambda: (
     Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1],
                        # Whether it has photos, in the same round trip (checked when composed).

@@ -22,29 +22,35 @@ from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import get_post
 from ..intake.schedule_time import parse_schedule
 from ..models import Post, Publication, iso, utcnow
-from . import publishing
+from . import publishing, review
 from .rollup import roll_up
-from .table import POST, PUBLICATION, moves
+from .table import POST, PUBLICATION, PostStatus, moves
 
 logger = logging.getLogger(__name__)
 
 #: The sweep runs every minute; it launches what falls due before the next one.
 HORIZON = dt.timedelta(seconds=LAUNCH_AHEAD_S)
 def schedule(post_id: int, when, zone=None) -> Post:
-    """Schedule a draft, or move a scheduled post to another time. Refused
-    (409) once the post started publishing."""
+    """Schedule a draft, or move a scheduled post to another time; where an
+    editor needs approval, or the post awaits it already, it then awaits
+    approval at that time (review.py). Refused (409) once the post started
+    publishing."""
     instant, label = parse_schedule(when, zone)
     with write_transaction():
         post = get_post(post_id)
-        moved = (Post.update(status=POST["schedule"].targets[0], scheduled_at=instant, schedule_zone=label,
-                             updated_at=utcnow())
-                 .where((Post.id == post.id) & moves(POST, "schedule", Post.status))
-                 .execute())
+        if post.status == PostStatus.AWAITING or review.required_for(post):
+            moved = review.submit(post, review.SCHEDULE, instant, label)
+        else:
+            moved = (Post.update(status=POST["schedule"].targets[0], scheduled_at=instant, schedule_zone=label,
+                                 updated_at=utcnow())
+                     .where((Post.id == post.id) & moves(POST, "schedule", Post.status))
+                     .execute())
+            if moved:
+                audit.record(audit.POST, post.id, "scheduled", scheduled_at=iso(instant), zone=label,
+                             was=iso(post.scheduled_at))
         if not moved:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a draft or a "
                            f"scheduled post can be scheduled", field="scheduled_at")
-        audit.record(audit.POST, post.id, "scheduled", scheduled_at=iso(instant), zone=label,
-                     was=iso(post.scheduled_at))
     return launch_if_soon(get_post(post_id))
 
 
@@ -62,17 +68,19 @@ def launch_if_soon(post: Post) -> Post:
 
 
 def cancel(post_id: int) -> Post:
-    """Take a scheduled post back to draft. Refused (409) once it started publishing."""
+    """Take a scheduled post back to draft, or withdraw a request for approval.
+    Refused (409) once it started publishing."""
     with write_transaction():
         post = get_post(post_id)
         cancelled = (Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
-                                 updated_at=utcnow())
+                                 approval_asked=None, updated_at=utcnow())
                      .where((Post.id == post.id) & moves(POST, "cancel", Post.status)).execute())
         if cancelled:
-            audit.record(audit.POST, post.id, "cancelled", was=iso(post.scheduled_at))
+            audit.record(audit.POST, post.id, "withdrawn from approval" if post.status == PostStatus.AWAITING
+                         else "cancelled", was=iso(post.scheduled_at))
     if not cancelled:
-        raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a scheduled post can "
-                       f"be cancelled")
+        raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a scheduled post, or one "
+                       f"awaiting approval, can be cancelled")
     return get_post(post_id)
 
 

@@ -15,11 +15,13 @@ class PostStatus:
     DRAFT = "draft"
     #: Waits for ``scheduled_at``; the scheduler's sweep launches it.
     SCHEDULED = "scheduled"
+    #: An editor asked to publish or schedule it; an admin approves or rejects (review.py).
+    AWAITING = "awaiting_approval"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
     PARTIAL = "partially_published"
     FAILED = "failed"
-    ALL = (DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
+    ALL = (DRAFT, SCHEDULED, AWAITING, PUBLISHING, PUBLISHED, PARTIAL, FAILED)
     FINAL = (PUBLISHED, PARTIAL, FAILED)
 
 
@@ -87,12 +89,21 @@ PUBLICATION = {t.name: t for t in (
 
 #: How a post moves. "roll up" follows every change of its publications.
 POST = {t.name: t for t in (
-    Transition("create", (), (S.DRAFT, S.SCHEDULED), "web: a new post, scheduled or not (creating.create_post)"),
+    Transition("create", (), (S.DRAFT, S.SCHEDULED, S.AWAITING),
+               "web: a new post, scheduled or not, or waiting for approval (creating.create_post)"),
     Transition("schedule", (S.DRAFT, S.SCHEDULED), (S.SCHEDULED,), "web: schedule or move (scheduling.schedule)"),
-    Transition("cancel", (S.SCHEDULED,), (S.DRAFT,), "web: back to draft (scheduling.cancel)"),
-    Transition("edit", (S.DRAFT, S.SCHEDULED), (S.DRAFT, S.SCHEDULED),
-               "web: change what has not gone out, its time too (editing.edit)"),
-    Transition("delete", (S.DRAFT, S.SCHEDULED, S.FAILED), (), "web: remove it (editing.delete)"),
+    Transition("submit", (S.DRAFT, S.SCHEDULED, S.AWAITING), (S.AWAITING,),
+               "web: an editor asks to publish or schedule where approval is required, or a post awaiting "
+               "approval is moved (review.submit)"),
+    Transition("approve", (S.AWAITING,), (S.DRAFT, S.SCHEDULED),
+               "web: an admin approves; a draft is then published at once (approval.approve)"),
+    Transition("reject", (S.AWAITING,), (S.DRAFT,), "web: an admin rejects, with a comment (approval.reject)"),
+    Transition("cancel", (S.SCHEDULED, S.AWAITING), (S.DRAFT,),
+               "web: back to draft: unschedule, or withdraw the request for approval (scheduling.cancel)"),
+    Transition("edit", (S.DRAFT, S.SCHEDULED, S.AWAITING), (S.DRAFT, S.SCHEDULED, S.AWAITING),
+               "web: change what has not gone out, its time too; an editor's edit asks for approval again "
+               "(editing.edit)"),
+    Transition("delete", (S.DRAFT, S.SCHEDULED, S.AWAITING, S.FAILED), (), "web: remove it (editing.delete)"),
     Transition("delete history", (S.PUBLISHED, S.PARTIAL), (),
                "web: remove a published post's record, when asked (editing.delete)"),
     Transition("launch", (S.SCHEDULED,), (S.PUBLISHING,), "scheduler: its time (scheduling.launch)"),

@@ -25,7 +25,8 @@ STATUS_LABELS = {
     PublicationStatus.PENDING: "Not sent", PublicationStatus.QUEUED: "Queued", PublicationStatus.PROCESSING: "Sending",
     PublicationStatus.RETRYING: "Retrying", PublicationStatus.PUBLISHED: "Published", PublicationStatus.FAILED: "Failed",
     PublicationStatus.EXPIRED: "Expired", PublicationStatus.UNCONFIRMED: "Unconfirmed",
-    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.PUBLISHING: "Publishing",
+    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.AWAITING: "Awaiting approval",
+    PostStatus.PUBLISHING: "Publishing",
     PostStatus.PARTIAL: "Partially published",
 }
 CHANNEL_STATE_LABELS = {ChannelState.ACTIVE: "Active", ChannelState.NEEDS_REAUTH: "Needs re-authorisation"}

@@ -61,7 +61,7 @@ def channel_values(channel: Channel) -> dict:
     return {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
             "base_url": channel.base_url, "api_version": channel.api_version or "",
             "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled,
-            "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
+            "requires_approval": channel.requires_approval, "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
 
 
 def submitted_values(network) -> dict:
@@ -70,7 +70,7 @@ def submitted_values(network) -> dict:
     return {"network": network, "name": form.get("name", ""), "account_id": form.get("account_id", ""),
             "base_url": form.get("base_url", ""), "api_version": form.get("api_version", ""),
             "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled")),
-            "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
+            "requires_approval": bool(form.get("requires_approval")), "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])

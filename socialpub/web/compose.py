@@ -143,6 +143,9 @@ def publish_now(post_id):
     except AppError as exc:
         flash(f"Not published: {exc.message}", "error")
     else:
+        if not results:
+            flash("Sent for approval: an admin approves it, and then it is published.", "success")
+            return
         # "progress": the post page's script replaces it with the outcome once every network is done.
         flash(f"Publishing to {len(results)} channel{'s' if len(results) != 1 else ''}…", "progress")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 
-from ..auth.roles import EDITOR, requires
+from ..auth.roles import ADMIN, EDITOR, requires
 from ..errors import AppError
 from ..intake.composing import adapt_text
-from ..lifecycle import editing, queueing, scheduling
+from ..lifecycle import approval, editing, queueing, scheduling
 from ..lifecycle.table import POST
 from ..models import Post, iso
 from ..networks import NETWORKS
@@ -82,6 +82,32 @@ def _act(post_id, action, done: str, to=None):
 def cancel_post(post_id):
     _post_or_404(post_id)
     return _act(post_id, lambda: scheduling.cancel(post_id), "Cancelled: it is a draft again.")
+
+
+@bp.post("/posts/<int:post_id>/approve")
+@requires(ADMIN)
+def approve_post(post_id):
+    _post_or_404(post_id)
+    try:
+        approved = approval.approve(post_id)
+    except AppError as exc:
+        flash(f"Not approved: {exc.message}", "error")
+        return redirect(url_for("web.post", post_id=post_id))
+    if approved.results is None:
+        flash("Approved: it is scheduled at its time.", "success")
+    else:
+        note = f" ({approved.note})" if approved.note else ""
+        flash(f"Approved{note}: publishing to {len(approved.results)} channel"
+              f"{'s' if len(approved.results) != 1 else ''}…", "progress")
+    return redirect(url_for("web.post", post_id=post_id))
+
+
+@bp.post("/posts/<int:post_id>/reject")
+@requires(ADMIN)
+def reject_post(post_id):
+    _post_or_404(post_id)
+    return _act(post_id, lambda: approval.reject(post_id, request.form.get("comment", "")),
+                "Rejected: it is a draft again, with your comment for its editor.")
 
 
 @bp.post("/posts/<int:post_id>/queue")

@@ -131,6 +131,7 @@ def channel_request(form, network: str) -> dict:
         "token": (form.get("token") or "").strip(),
         "base_url": (form.get("base_url") or "").strip() or None,
         "enabled": bool(form.get("enabled")),
+        "requires_approval": bool(form.get("requires_approval")),
     }
     if network == "linkedin":
         data["api_version"] = (form.get("api_version") or "").strip() or None

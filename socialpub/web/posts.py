@@ -13,7 +13,7 @@ from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library
-from ..models import Attempt, Channel, Post, PostMedia, PostStatus, Publication
+from ..models import Attempt, Channel, Post, PostMedia, PostStatus, Publication, User
 from .blueprint import NETWORK_LABELS, bp, wants_json
 from .channels import reconnect_url
 from .compose import publish_now
@@ -132,7 +132,12 @@ def post(post_id):
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
                            status=serialize.status(post, pubs), media=library.post_media(post.id),
-                           trail=audit.trail(audit.POST, post.id))
+                           trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by))
+
+
+def _email_of(user_id):
+    user = User.get_or_none(User.id == user_id) if user_id else None
+    return user.email if user else None
 
 
 @bp.post("/posts/<int:post_id>/publish")

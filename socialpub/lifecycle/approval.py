@@ -1,0 +1,88 @@
+"""An admin's answer to a post awaiting approval (review.py).
+
+Approving does what the editor asked: "publish" publishes at once; "schedule"
+schedules it at its time — and when that time has passed meanwhile, it is
+published at once, and the answer and the audit trail say so. Rejecting takes
+it back to a draft with the approver's comment, which the post page shows the
+editor. Each answer is one conditional UPDATE on "awaiting approval", so two
+admins answering at once cannot both win.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import audit
+from ..db import write_transaction
+from ..errors import Conflict, InvalidInput
+from ..intake.composing import get_post
+from ..models import Post, utcnow
+from . import publishing, review, scheduling
+from .table import POST, moves
+
+MAX_COMMENT = 2000
+
+
+@dataclass
+class Approved:
+    post: Post
+    #: The publish results when it was published at once, else None.
+    results: list | None
+    #: Why it was published at once though it was to be scheduled, else None.
+    note: str | None = None
+
+
+def approve(post_id: int) -> Approved:
+    """Approve what the editor asked for, and do it.
+
+    Raises:
+      NotFound, Conflict: no such post, or it is not awaiting approval (answered already).
+      BrokerUnavailable: the queue refused; the post stays approved, as a draft, for Publish now.
+    """
+    now = utcnow()
+    with write_transaction():
+        post = get_post(post_id)
+        draft, scheduled = POST["approve"].targets
+        due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now
+        moved = (Post.update(status=scheduled if due_later else draft, approved_at=now,
+                             approved_by=audit.actor_id(), approval_asked=None, review_comment=None,
+                             scheduled_at=post.scheduled_at if due_later else None,
+                             schedule_zone=post.schedule_zone if due_later else None, updated_at=now)
+                 .where((Post.id == post.id) & moves(POST, "approve", Post.status)).execute())
+        if not moved:
+            raise _not_awaiting(post)
+        note = None
+        if post.approval_asked == review.SCHEDULE and not due_later:
+            note = "its scheduled time had passed, so it is published now"
+        audit.record(audit.POST, post.id, "approved", asked=post.approval_asked, note=note)
+    if due_later:
+        return Approved(scheduling.launch_if_soon(get_post(post.id)), None)
+    results = publishing.request_publish(post.id)
+    return Approved(get_post(post.id), results, note)
+
+
+def reject(post_id: int, comment) -> Post:
+    """Send it back to its editor as a draft, saying why.
+
+    Raises:
+      InvalidInput: no comment, or one too long (naming the field).
+      NotFound, Conflict: no such post, or it is not awaiting approval.
+    """
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidInput("comment: say what to change, so the editor knows", field="comment")
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment: at most {MAX_COMMENT} characters", field="comment")
+    with write_transaction():
+        post = get_post(post_id)
+        moved = (Post.update(status=POST["reject"].targets[0], review_comment=comment, approval_asked=None,
+                             approved_at=None, approved_by=None, updated_at=utcnow())
+                 .where((Post.id == post.id) & moves(POST, "reject", Post.status)).execute())
+        if not moved:
+            raise _not_awaiting(post)
+        audit.record(audit.POST, post.id, "rejected", comment=comment)
+    return get_post(post_id)
+
+
+def _not_awaiting(post: Post) -> Conflict:
+    return Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: it is not awaiting approval "
+                    f"(someone answered already, or it was withdrawn)")
