@@ -14,7 +14,7 @@ from peewee import JOIN
 
 from .models import Event, User
 
-POST, CHANNEL, USER, INVITATION = "post", "channel", "user", "invitation"
+POST, CHANNEL, USER, INVITATION, WEBHOOK = "post", "channel", "user", "invitation", "webhook"
 #: Lines a trail shows, newest last; older ones stay in the table.
 SHOWN = 500
 

@@ -6,7 +6,10 @@ chosen by a ``postgresql://`` URL and pooled, one connection per thread.
 """
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -18,6 +21,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 database = DatabaseProxy()
+logger = logging.getLogger(__name__)
 
 #: The largest id taken, in URLs and in bodies: 18 digits. A signed 64-bit
 #: integer (PostgreSQL's bigint; SQLite's driver raises OverflowError past it)
@@ -151,11 +155,45 @@ def supports_row_locks() -> bool:
     return bool(database.obj and database.obj.for_update)
 
 
+@contextmanager
 def write_transaction():
     """A transaction that will write. On SQLite it takes the write lock at BEGIN
     (IMMEDIATE): a deferred transaction that reads first and writes later fails
     at once with "database is locked" when another process wrote in between,
-    where an immediate one simply waits its turn (busy_timeout)."""
-    if isinstance(database.obj, SqliteDatabase):
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
+    where an immediate one simply waits its turn (busy_timeout). Nested, it is
+    a savepoint; what :func:`after_commit` registered runs once the outermost
+    one has committed, and is forgotten if it rolls back."""
+    outermost = database.transaction_depth() == 0
+    atomic = database.atomic(lock_type="IMMEDIATE") if isinstance(database.obj, SqliteDatabase) \
+        else database.atomic()
+    try:
+        with atomic:
+            yield
+    except BaseException:
+        if outermost:
+            _committed.callbacks = []
+        raise
+    if outermost:
+        callbacks, _committed.callbacks = getattr(_committed, "callbacks", []), []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # what it starts is re-driven from the database (it must be)
+                logger.exception("An after-commit step failed; it is left to the reconciler.")
+
+
+#: Per thread (peewee's connections are): the callbacks of the open transaction.
+_committed = threading.local()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current write_transaction commits — for what
+    must not start before the rows it reads are visible (sending a message).
+    Outside a transaction it runs now. It must be safe to lose (a crash right
+    after the commit): whatever it starts is found again in the database."""
+    if database.transaction_depth() == 0:
+        callback()
+        return
+    if not hasattr(_committed, "callbacks"):
+        _committed.callbacks = []
+    _committed.callbacks.append(callback)

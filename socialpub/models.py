@@ -85,6 +85,8 @@ class Channel(BaseModel):
     refresh_token_expires_at = DateTimeField(null=True)
     #: Set while a scheduler refreshes the token (connecting/refresh.py): the claim.
     token_refreshing_since = DateTimeField(null=True)
+    #: The expiry a "channel.expires_soon" event was sent for (once per token).
+    expiry_warned_for = DateTimeField(null=True)
     #: The account's picture, as the network gives it.
     picture_url = TextField(null=True)
     #: The app whose OAuth flow granted the token: "facebook" (Facebook Login),
@@ -271,6 +273,72 @@ class Event(BaseModel):
         indexes = ((("subject", "subject_id", "id"), False),)
 
 
+class WebhookEndpoint(BaseModel):
+    """Where outcome events are sent (webhooks/), signed per the Standard
+    Webhooks specification with its secret — and, for a day after a rotation,
+    with the previous one too."""
+
+    id = AutoField()
+    url = TextField()
+    description = CharField(max_length=200, default="")
+    #: Event types it receives; empty: all of them.
+    events = JSONField(default=list)
+    enabled = BooleanField(default=True)
+    #: ``whsec_…``, encrypted at rest; shown once, when made or rotated.
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(null=True)
+    previous_secret_until = DateTimeField(null=True)
+    #: Why it was turned off by socialpub (410 Gone), if it was.
+    disabled_reason = TextField(null=True)
+    #: Since when its deliveries keep failing (None: the last one worked).
+    failing_since = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class OutboxEvent(BaseModel):
+    """An outcome event, written in the transaction of the status change that
+    causes it (webhooks/events.py), so none is lost: ``{"type", "timestamp",
+    "data"}`` is its body, ``msg_id`` its ``webhook-id`` on every delivery."""
+
+    id = AutoField()
+    msg_id = CharField(max_length=40, unique=True)
+    type = CharField(max_length=40)
+    payload = JSONField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class WebhookDelivery(BaseModel):
+    """One event to one endpoint: pending until it is sent (retried with a
+    growing pause for about three days), then delivered or failed."""
+
+    id = AutoField()
+    event = ForeignKeyField(OutboxEvent, on_delete="CASCADE")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    status = CharField(max_length=16, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    #: When a message was last sent for it, or a worker took it.
+    touched_at = DateTimeField(default=utcnow)
+    last_status_code = IntegerField(null=True)
+    last_error = TextField(null=True)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False))
+
+
+class WebhookAttempt(BaseModel):
+    """One try of a delivery, for the endpoint's delivery log."""
+
+    id = AutoField()
+    delivery = ForeignKeyField(WebhookDelivery, backref="tries", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    status_code = IntegerField(null=True)
+    duration_ms = IntegerField()
+    #: The first characters of the answer, or why there was none.
+    excerpt = TextField(null=True)
+
+
 class IdempotencyKey(BaseModel):
     """A request made with an ``Idempotency-Key`` (or a compose form's one-time
     key), and the answer it got: the same request again gets the same answer
@@ -346,4 +414,5 @@ class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
-TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch, Invitation, Event]
+TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
+          Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt]

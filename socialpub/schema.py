@@ -24,11 +24,15 @@ from .models import (
     ImageFetch,
     Invitation,
     Media,
+    OutboxEvent,
     Post,
     PostMedia,
     Publication,
     SchemaVersion,
     User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 logger = logging.getLogger(__name__)
@@ -171,12 +175,20 @@ def _approval():
         migrate(*steps)
 
 
+def _webhooks():
+    """Outcome webhooks: the endpoints, the outbox, each delivery and its tries."""
+    database.create_tables([WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt], safe=True)
+    if "expiry_warned_for" not in {c.name for c in database.get_columns("channel")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column(
+            "channel", "expiry_warned_for", Channel.expiry_warned_for))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues, _image_fetches, _roles, _team, _approval]
+         _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks]
 
 
 def open_existing(settings):

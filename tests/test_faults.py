@@ -2,6 +2,7 @@
 publish is in flight, lose Redis's data and connections, restart PostgreSQL —
 and count what the sandbox received: every publication exactly once
 (WhatsApp, which cannot be asked, once or "unconfirmed", never twice)."""
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -16,9 +17,11 @@ import requests
 
 from socialpub import db
 from socialpub.lifecycle import reconciler
-from socialpub.models import Publication, PublicationStatus
+from socialpub.models import OutboxEvent, Publication, PublicationStatus, WebhookDelivery, utcnow
+from socialpub.webhooks import sending
 
 from .conftest import add_test_user
+from .webhook_receiver import Receiver
 
 #: Short timings so that lost work is found in seconds, not minutes.
 FAST = dict(heartbeat_timeout_ms=3000, processing_lease_s=5, time_limit_s=4, read_timeout=3,
@@ -325,3 +328,45 @@ def test_killing_a_worker_mid_photo_post_makes_it_once_with_every_photo_in_order
         assert [i["sha256"] for i in item["images"]] == digests
     if uploads:
         assert len(requests_to(sandbox_client, network, uploads)) == 3  # each photo uploaded once
+
+
+@pytest.mark.settings(**FAST)
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_killing_a_worker_between_the_status_commit_and_the_webhook_still_delivers_it_under_one_id(
+        client, app, sandbox_channels, settings, tmp_path, broker):
+    hook = Receiver()
+    hook.hold.clear()  # the first request is held: the worker dies while it waits for the answer
+    made = client.post("/api/webhooks", json={"url": hook.url, "events": ["post.published"]}).get_json()
+    hook.secrets = [made["secret"]]
+    cli = WorkerCLI(settings, tmp_path / "worker.log")
+    try:
+        cli.start()
+        client.post("/api/posts", json={"text": "Told once", "networks": ["facebook"], "publish": True})
+        [first] = hook.wait_for(1)
+        started = time.monotonic()
+        cli.kill_worker_process()
+        hook.hold.set()
+        with db.database.connection_context():
+            [delivery] = WebhookDelivery.select()
+            assert delivery.status == "sending"  # the status change committed; the delivery did not finish
+        cli = WorkerCLI(settings, tmp_path / "worker.log")
+        cli.start()
+        with db.database.connection_context():  # the reconciler, once the delivery's lease has passed
+            assert sending.redrive(broker.get_actor("deliver_webhook").send,
+                                   now=utcnow() + sending.LEASE + dt.timedelta(seconds=1)) == 1
+        second = hook.wait_for(2)[1]
+        wait_for(lambda: _delivered(delivery.id), 30, "the delivery recorded as delivered")
+        took = time.monotonic() - started
+    finally:
+        cli.stop()
+        hook.close()
+    assert second["id"] == first["id"] and second["verified_with"] == [0]
+    assert second["body"] == first["body"]
+    with db.database.connection_context():
+        assert OutboxEvent.select().count() == 1
+    print(f"webhook re-driven and delivered {took:.1f} s after the kill")
+
+
+def _delivered(delivery_id) -> bool:
+    with db.database.connection_context():
+        return WebhookDelivery.get_by_id(delivery_id).status == "delivered"

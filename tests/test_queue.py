@@ -4,6 +4,8 @@ channel's zone; refused clearly when there is none."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import dramatiq
+
 from socialpub import db
 from socialpub.intake import queue_slots
 from socialpub.lifecycle import queueing
@@ -99,3 +101,12 @@ def test_posting_times_are_set_on_the_channel_form_and_used_by_add_to_queue(form
     queued = form_client.post(f"/posts/{post}/queue", follow_redirects=True)
     assert "Added to the queue" in queued.get_data(as_text=True)
     assert client.get(f"/api/posts/{post}").get_json()["scheduled_at_utc"].endswith("T08:15:00+00:00")
+
+
+def test_every_periodic_actor_is_declared_on_the_broker(app, broker):
+    from socialpub.queue import actors
+
+    periodic = [a for a in vars(actors).values() if isinstance(a, dramatiq.Actor) and a.options.get("periodic")]
+    assert {a.actor_name for a in periodic} >= {"reconcile", "publish_due_posts", "prune_media", "refresh_tokens"}
+    for actor in periodic:
+        assert broker.get_actor(actor.actor_name) is actor and actor.broker is broker, actor.actor_name

@@ -23,6 +23,8 @@ ROLE_NEEDED = {
     "web.connect_choose": A, "monitor.clear_dead_letters": A,
     "auth.team_page": A, "auth.invite": A, "auth.withdraw_invitation": A, "auth.change_role": A,
     "auth.disable": A, "auth.enable": A, "auth.reset": A, "web.approve_post": A, "web.reject_post": A,
+    "web.webhooks": A, "web.create_webhook": A, "web.rotate_webhook": A, "web.toggle_webhook": A,
+    "web.delete_webhook": A, "web.webhook_log": A, "web.resend_webhook": A,
     "metrics": V,
     # the API
     "api.me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
@@ -35,6 +37,8 @@ ROLE_NEEDED = {
     "api.create_channel": A, "api.set_channel_queue": A, "api.list_users": A, "api.change_user": A,
     "api.reset_user": A, "api.list_invitations": A, "api.invite": A, "api.withdraw_invitation": A,
     "api.user_events": A, "api.approve_post": A, "api.reject_post": A,
+    "api.list_webhooks": A, "api.create_webhook": A, "api.get_webhook": A, "api.change_webhook": A,
+    "api.delete_webhook": A, "api.rotate_webhook_secret": A, "api.webhook_deliveries": A, "api.resend_webhook": A,
 }
 
 

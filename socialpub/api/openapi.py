@@ -23,6 +23,7 @@ from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
 from ..networks import LIMITS, NETWORKS
+from ..webhooks.events import TYPES
 from .blueprint import bp
 from .helpers import settings
 from .posts import MAX_PAGE
@@ -33,6 +34,7 @@ ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TIME = {"type": "string", "format": "date-time"}
 NETWORK = {"type": "string", "enum": list(NETWORKS)}
 ROLE = {"type": "string", "enum": list(ROLES)}
+EVENT_TYPE = {"type": "string", "enum": list(TYPES)}
 
 
 def ref(name: str) -> dict:
@@ -180,6 +182,27 @@ def schemas() -> dict:
         "User": obj({"id": INTEGER, "email": STRING, "role": ROLE, "disabled": {"type": "boolean"},
                      "created_at": TIME, "last_sign_in_at": nullable(TIME)}),
         "UserList": obj({"items": array(ref("User"))}),
+        "Webhook": obj({"id": INTEGER, "url": STRING, "description": STRING, "events": array(EVENT_TYPE),
+                        "enabled": {"type": "boolean"}, "disabled_reason": nullable(STRING),
+                        "failing_since": nullable(TIME), "previous_secret_until": nullable(TIME), "created_at": TIME,
+                        "secret": {**STRING, "description": "whsec_…: only in the answer that made or rotated it"}},
+                       optional=("secret",)),
+        "WebhookList": obj({"items": array(ref("Webhook"))}),
+        "CreateWebhook": obj({"url": {**STRING, "maxLength": 2000}, "description": {**STRING, "maxLength": 200},
+                              "events": {**array(EVENT_TYPE), "description": "Empty or absent: every event."},
+                              "enabled": {"type": "boolean", "default": True}}, required=["url"]),
+        "ChangeWebhook": {**obj({"url": {**STRING, "maxLength": 2000}, "description": {**STRING, "maxLength": 200},
+                                 "events": array(EVENT_TYPE), "enabled": {"type": "boolean"}}, required=[]),
+                          "minProperties": 1},
+        "WebhookDelivery": obj({
+            "id": INTEGER, "event_type": EVENT_TYPE, "webhook_id": STRING,
+            "status": {"type": "string", "enum": ["pending", "sending", "delivered", "failed"]},
+            "attempts": INTEGER, "next_attempt_at": nullable(TIME), "last_status_code": nullable(INTEGER),
+            "last_error": nullable(STRING), "delivered_at": nullable(TIME), "created_at": TIME,
+            "payload": {"type": "object", "description": "The body sent: {type, timestamp, data}."},
+            "tries": array(obj({"at": TIME, "status_code": nullable(INTEGER), "duration_ms": INTEGER,
+                                "excerpt": nullable(STRING)}))}),
+        "WebhookDeliveryList": obj({"items": array(ref("WebhookDelivery"))}),
         "Reject": obj({"comment": {**STRING, "minLength": 1, "maxLength": 2000}}),
         "ChangeUser": {**obj({"role": ROLE, "disabled": {"type": "boolean"}}, required=[]), "minProperties": 1},
         "Invite": obj({"email": {**STRING, "format": "email", "maxLength": 254},
@@ -310,7 +333,7 @@ IDEMPOTENCY_KEY = {
 def document(cfg) -> dict:
     """The OpenAPI document for an app with settings ``cfg``."""
     post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
-    media_id, user_id = path_id("media_id"), path_id("user_id")
+    media_id, user_id, endpoint_id = path_id("media_id"), path_id("user_id"), path_id("endpoint_id")
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                    "default": 1}},
@@ -436,6 +459,29 @@ def document(cfg) -> dict:
             "Withdraw an invitation: its link stops working (admins)", 204, "Empty", 404,
             params=[path_id("invitation_id")]), "responses": {"204": {"description": "Withdrawn"}, **{
                 str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"} for c in (401, 403, 404, 503)}}}},
+        "/api/webhooks": {
+            "get": operation("Outcome webhook endpoints (admins)", 200, "WebhookList"),
+            "post": operation("Add an endpoint; the answer's `secret` (whsec_…) is shown this once (admins)", 201,
+                              "Webhook", 422, body="CreateWebhook"),
+        },
+        "/api/webhooks/{endpoint_id}": {
+            "get": operation("One endpoint (admins)", 200, "Webhook", 404, params=[endpoint_id]),
+            "patch": operation("Change its URL, events, description, or turn it on or off (admins)", 200, "Webhook",
+                               404, 422, body="ChangeWebhook", params=[endpoint_id]),
+            "delete": {**operation("Delete it with its delivery log (admins)", 204, "Empty", 404,
+                                   params=[endpoint_id]),
+                       "responses": {"204": {"description": "Deleted"}, **{
+                           str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"} for c in (401, 403, 404, 503)}}},
+        },
+        "/api/webhooks/{endpoint_id}/rotate": {"post": operation(
+            "A new signing secret (in the answer, this once); the previous one also signs for 24 h (admins)", 200,
+            "Webhook", 404, body="Empty", body_required=False, params=[endpoint_id])},
+        "/api/webhooks/{endpoint_id}/deliveries": {"get": operation(
+            "The latest 50 deliveries, newest first, each with its tries (admins)", 200, "WebhookDeliveryList", 404,
+            params=[endpoint_id])},
+        "/api/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend": {"post": operation(
+            "Send a delivery again now, with the same webhook-id (admins)", 202, "WebhookDelivery", 404, 409,
+            body="Empty", body_required=False, params=[endpoint_id, path_id("delivery_id")])},
         "/api/posts/{post_id}/events": {"get": operation(
             "The post's audit trail: who did what and when, oldest first (kept after the post is deleted)",
             200, "EventList", 404, params=[post_id])},

@@ -144,3 +144,23 @@ def event(e: dict) -> dict:
     """A line of the audit trail (audit.py)."""
     return {"id": e["id"], "at": iso(e["at"]), "actor": e["actor"], "subject": e["subject"],
             "subject_id": e["subject_id"], "action": e["action"], "detail": e["detail"]}
+
+
+def webhook(w, secret: str | None = None) -> dict:
+    """An endpoint; its secret only in the answer that made it (or rotated it)."""
+    body = {"id": w.id, "url": w.url, "description": w.description, "events": w.events or [],
+            "enabled": w.enabled, "disabled_reason": w.disabled_reason, "failing_since": iso(w.failing_since),
+            "previous_secret_until": iso(w.previous_secret_until), "created_at": iso(w.created_at)}
+    if secret:
+        body["secret"] = secret
+    return body
+
+
+def webhook_delivery(entry: dict) -> dict:
+    d, e = entry["delivery"], entry["event"]
+    return {"id": d.id, "event_type": e.type, "webhook_id": e.msg_id, "status": d.status, "attempts": d.attempts,
+            "next_attempt_at": iso(d.next_attempt_at) if d.status == "pending" else None,
+            "last_status_code": d.last_status_code, "last_error": d.last_error, "delivered_at": iso(d.delivered_at),
+            "created_at": iso(e.created_at), "payload": e.payload,
+            "tries": [{"at": iso(t.at), "status_code": t.status_code, "duration_ms": t.duration_ms,
+                       "excerpt": t.excerpt} for t in entry["tries"]]}

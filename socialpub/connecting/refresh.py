@@ -21,10 +21,12 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from .. import audit
 from ..config import Settings
 from ..db import write_transaction
-from ..models import Channel, ChannelState, utcnow
+from ..models import Channel, ChannelState, iso, utcnow
 from ..networks.base import ErrorKind, PublishError
+from ..webhooks import events
 from . import instagram
 from .store import expiry
 
@@ -104,13 +106,37 @@ def due(now: dt.datetime | None = None) -> list:
 
 
 def refresh_due(settings: Settings, now: dt.datetime | None = None) -> dict:
-    """Refresh every channel that is due; return ``{"refreshed", "failed", "left"}`` counts."""
+    """Refresh every channel that is due; return ``{"refreshed", "failed", "left"}``
+    counts; then tell about the tokens that will expire unrenewed (:func:`warn_expiring`)."""
     counts = {"refreshed": 0, "failed": 0, "left": 0}
     for channel_id, network, connected_via in due(now):
         renew = renewal(settings, network, connected_via)
         if renew is not None:
             counts[refresh(channel_id, renew)] += 1
+    warn_expiring(now)
     return counts
+
+
+def warn_expiring(now: dt.datetime | None = None) -> int:
+    """A "channel.expires_soon" event, once per token, for each channel whose
+    token expires within WARN_AHEAD and that nothing will renew; return how many."""
+    now = now or utcnow()
+    soon = (Channel.select(Channel.id, Channel.token_expires_at)
+            .where(Channel.token_expires_at.between(now, now + WARN_AHEAD) & Channel.refresh_token.is_null()
+                   & (Channel.connected_via.is_null() | (Channel.connected_via != "instagram"))
+                   & (Channel.expiry_warned_for.is_null() | (Channel.expiry_warned_for != Channel.token_expires_at)))
+            .tuples())
+    warned = 0
+    for channel_id, expires_at in list(soon):
+        with write_transaction():
+            if (Channel.update(expiry_warned_for=expires_at)
+                    .where((Channel.id == channel_id) & (Channel.token_expires_at == expires_at)
+                           & (Channel.expiry_warned_for.is_null() | (Channel.expiry_warned_for != expires_at)))
+                    .execute()):
+                audit.record(audit.CHANNEL, channel_id, "expires soon", actor=None, expires_at=iso(expires_at))
+                events.emit(events.CHANNEL_EXPIRES_SOON, lambda: events.channel_data(channel_id))
+                warned += 1
+    return warned
 
 
 def refresh(channel_id: int, renew) -> str:
@@ -132,8 +158,11 @@ def refresh(channel_id: int, renew) -> str:
         token = renew(channel)
     except Refused as exc:
         reason = f"{channel.network} refused to refresh the token: {exc}; reconnect it"
-        (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=reason, token_refreshing_since=None,
-                        updated_at=utcnow()).where(ours).execute())
+        with write_transaction():
+            if (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=reason, token_refreshing_since=None,
+                               updated_at=utcnow()).where(ours).execute()):
+                audit.record(audit.CHANNEL, channel_id, "needs re-authorisation", reason=reason)
+                events.emit(events.CHANNEL_NEEDS_REAUTH, lambda: events.channel_data(channel_id))
         logger.warning("Channel %d: %s", channel_id, reason)
         return "failed"
     except Unanswered as exc:

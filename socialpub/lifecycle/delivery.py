@@ -18,6 +18,7 @@ from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
 from ..errors import SecretUnreadable
 from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
 from ..networks import Content, ErrorKind, Published, PublishError, Target
+from ..webhooks import events
 from .rollup import roll_up
 from .table import PUBLICATION, moves
 from .table import PublicationStatus as P
@@ -218,6 +219,7 @@ def _settle_unclaimable(publication_id, now, deadlines):
                                                        f"{reason}; update its token, then retry"))
                            .where((Publication.id == publication_id) & takeable).execute())
         if expired or blocked:
+            events.emit(events.PUBLICATION_FAILED, lambda: events.publication_data(publication_id))
             roll_up(Publication.get_by_id(publication_id).post_id)
 
 
@@ -307,6 +309,7 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
         _attempt(job, started, outcome)
         audit.record(audit.POST, job.post_id, "published", network=job.network, channel=job.channel_id,
                      url=receipt.url, adopted=outcome == "adopted")
+        events.emit(events.PUBLICATION_PUBLISHED, lambda: events.publication_data(job.publication_id))
         roll_up(job.post_id)
 
 
@@ -359,8 +362,10 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
                     .where((Channel.id == job.channel_id) & (Channel.state != ChannelState.NEEDS_REAUTH))
                     .execute()):
                 audit.record(audit.CHANNEL, job.channel_id, "needs re-authorisation", reason=error.message)
+                events.emit(events.CHANNEL_NEEDS_REAUTH, lambda: events.channel_data(job.channel_id))
         _attempt(job, started, status, error, text)
         audit.record(audit.POST, job.post_id, status, network=job.network, channel=job.channel_id, error=text)
+        events.emit(events.FOR_PUBLICATION[status], lambda: events.publication_data(job.publication_id))
         roll_up(job.post_id)
 
 
@@ -380,5 +385,6 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
             publication = Publication.get_by_id(publication_id)
             audit.record(audit.POST, publication.post_id, P.EXPIRED, network=publication.network,
                          channel=publication.channel_id, error=reason)
+            events.emit(events.PUBLICATION_FAILED, lambda: events.publication_data(publication_id))
             roll_up(publication.post_id)
     return bool(expired)

@@ -6,6 +6,7 @@ from peewee import fn
 
 from ..db import Prepared, Slot, supports_row_locks
 from ..models import Post, Publication, utcnow
+from ..webhooks import events
 from .table import PostStatus, PublicationStatus
 
 
@@ -37,6 +38,8 @@ def roll_up(post_id: int):
     now = utcnow()
     _SET_POST_STATUS.execute(id=post_id, status=status, now=now,
                              finished=now if status in PostStatus.FINAL else None)
+    if status in events.FOR_POST:
+        events.emit(events.FOR_POST[status], lambda: events.post_data(post_id))
 
 
 _READ_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")))

@@ -57,6 +57,7 @@ class StateCollector:
         reauth = stats.channels_needing_reauth()
         expiring = stats.channels_expiring_soon()
         oldest = stats.oldest_queued_age_s()
+        failing = stats.webhooks_failing()
         by_status = GaugeMetricFamily("socialpub_publications_by_status",
                                       "Publications in each status now (database).",
                                       labels=["network", "status"])
@@ -75,7 +76,12 @@ class StateCollector:
                                 "Age of the oldest publication queued and not yet taken by a worker "
                                 "(0 when none waits).")
         age.add_metric([], oldest or 0.0)
-        return [by_status, channels, soon, age]
+        hooks = GaugeMetricFamily("socialpub_webhook_endpoint_failing_seconds",
+                                  "How long each enabled webhook endpoint's deliveries have kept failing "
+                                  "(0: the last one worked).", labels=["endpoint"])
+        for endpoint_id, seconds in failing:
+            hooks.add_metric([str(endpoint_id)], seconds)
+        return [by_status, channels, soon, age, hooks]
 
     def _redis_gauges(self, stats):
         depths = stats.queue_depths(self.redis, self.queues)

@@ -57,6 +57,10 @@ IN_PROGRESS = Gauge(
     "socialpub_publications_in_progress",
     "Publications a worker is calling a network for right now.",
     ["network"], multiprocess_mode="livesum", registry=REGISTRY)
+WEBHOOK_DELIVERIES = Counter(
+    "socialpub_webhook_deliveries_total",
+    "Tries of webhook deliveries, by outcome: delivered, retrying, failed (gave up), gone (410).",
+    ["outcome"], registry=REGISTRY)
 HTTP_REQUESTS = Counter(
     "socialpub_http_requests_total",
     "Web requests answered, by Flask endpoint and status code.",
@@ -100,6 +104,10 @@ def gave_up(network: str, status: str, error):
     _count_error(network, error)
 
 
+def webhook_delivered(outcome: str):
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+
+
 def _count_error(network, error):
     # Error codes are the networks' own (Graph codes, HTTP statuses): a bounded set.
     ATTEMPT_ERRORS.labels(network, error.kind.value, (error.error_code or "none")[:32]).inc()
@@ -117,5 +125,7 @@ def initialise_worker_series():
             RETRIES.labels(network, kind)
         ATTEMPT_SECONDS.labels(network)
         IN_PROGRESS.labels(network)
+    for outcome in ("delivered", "retrying", "failed", "gone"):
+        WEBHOOK_DELIVERIES.labels(outcome)
 
 

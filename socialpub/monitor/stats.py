@@ -19,7 +19,17 @@ import redis
 from peewee import fn
 
 from ..connecting.refresh import WARN_AHEAD, unrenewable
-from ..models import Attempt, Channel, ChannelState, Media, Publication, PublicationStatus, iso, utcnow
+from ..models import (
+    Attempt,
+    Channel,
+    ChannelState,
+    Media,
+    Publication,
+    PublicationStatus,
+    WebhookEndpoint,
+    iso,
+    utcnow,
+)
 from ..networks.base import NETWORKS
 from ..queue.middleware import read_workers
 
@@ -95,6 +105,14 @@ def oldest_queued_age_s(now=None) -> float | None:
     oldest = (Publication.select(fn.MIN(Publication.enqueued_at))
               .where(Publication.status == PublicationStatus.QUEUED).scalar())
     return None if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+
+def webhooks_failing(now=None) -> list:
+    """``(endpoint id, seconds its deliveries have kept failing)`` of every enabled endpoint."""
+    now = now or utcnow()
+    return [(e.id, max(0.0, (now - e.failing_since).total_seconds()) if e.failing_since else 0.0)
+            for e in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.failing_since)
+            .where(WebhookEndpoint.enabled == True).order_by(WebhookEndpoint.id)]  # noqa: E712
 
 
 def in_progress(now=None) -> list:

@@ -25,6 +25,7 @@ import ipaddress
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from typing import Iterable, Optional
 from urllib.parse import urljoin, urlsplit
 
@@ -409,3 +410,47 @@ def download(network: str, url: str, *, max_bytes: int, time_limit: float,
     except _OutOfTime:
         raise PublishError(network, f"not downloaded within the {time_limit:g} s allowed",
                            kind=ErrorKind.TRANSIENT) from None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a POST got back: its status, its headers, and the start of its body."""
+
+    status: int
+    headers: dict
+    excerpt: str
+
+
+class Unsent(Exception):
+    """A POST that got no answer: ``refused`` by the guard, or the network failed."""
+
+    def __init__(self, message: str, refused: bool = False):
+        super().__init__(message)
+        self.refused = refused
+
+
+def post(url: str, body: bytes, headers: dict, *, time_limit: float, allow: Iterable[str] = (),
+         excerpt_bytes: int = 1024) -> Answer:
+    """POST ``body`` to ``url`` through the guard, within ``time_limit`` seconds
+    in all (a redirect is not followed: it is the answer).
+
+    Raises:
+      Unsent: the address was refused, or no answer came; the message says which.
+    """
+    guard = Guard(allow)
+    try:
+        _check_scheme(url)
+        with Deadline(time_limit) as deadline, _session(guard, deadline) as session:
+            timeouts = Timeouts(connect=time_limit, read=time_limit)
+            try:
+                response = session.post(url, data=body, headers=headers, stream=True, allow_redirects=False,
+                                        timeout=deadline.timeouts(timeouts))
+                with response:
+                    start = next(response.iter_content(excerpt_bytes), b"")
+            except requests.RequestException as exc:
+                if deadline.expired:
+                    raise Unsent(f"no answer within the {time_limit:g} s allowed") from None
+                raise Unsent(transport_error("webhook", exc, timeouts, creates_item=False).message) from None
+            return Answer(response.status_code, dict(response.headers), start.decode("utf-8", "replace"))
+    except Refused as refusal:
+        raise Unsent(f"refused, {refusal}", refused=True) from None

@@ -37,6 +37,7 @@ from ..metrics import series
 from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, PublishError, Unverifiable, get_adapter
 from ..networks.base import Timeouts
+from ..webhooks import sending
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,15 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     _settings = settings
     publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
     publish.queue_name = settings.queue_name
-    for actor in (publish, reconcile, publish_due_posts, refresh_tokens):
+    deliver_webhook.queue_name = webhooks_queue(settings)
+    for actor in (publish, deliver_webhook, reconcile, publish_due_posts, prune_media, refresh_tokens):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
+
+
+def webhooks_queue(settings: Settings) -> str:
+    """The webhook deliveries' queue, beside the publications' (PUBLISH_QUEUE)."""
+    return f"{settings.queue_name}-webhooks"
 
 
 def deadlines() -> delivery.Deadlines:
@@ -294,12 +301,23 @@ def _give_up(job, status, started, error, message=None) -> NoReturn:
     raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")
 
 
+@dramatiq.actor(broker=_UNBOUND, queue_name="webhooks", max_retries=0)
+def deliver_webhook(delivery_id: int):
+    """One try of a webhook delivery (webhooks/sending.py); the next, if any, as a delayed message."""
+    with _connection():
+        delay_ms = sending.deliver(delivery_id, _settings)
+    if delay_ms is not None:
+        deliver_webhook.send_with_options(args=(delivery_id,), delay=delay_ms)
+
+
 @dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
-    """Every minute: re-drive publications the queue lost (see reconciler.py),
-    and forget idempotency keys past their time."""
+    """Every minute: re-drive publications and webhook deliveries the queue
+    lost (see reconciler.py, webhooks/sending.py), and forget idempotency keys
+    past their time."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
+        sending.redrive(deliver_webhook.send)
         idempotency.forget_expired()
 
 

@@ -1,0 +1,148 @@
+"""Webhook endpoints (admins): their URL, the events they take, whether they
+are on; their signing secret — ``whsec_`` and 24 random bytes in base64, as
+the Standard Webhooks specification has it — shown once, and rotated with a
+day's overlap during which both secrets sign; the delivery log and "send again".
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+
+from .. import audit
+from ..db import after_commit, write_transaction
+from ..errors import Conflict, InvalidInput, NotFound
+from ..intake.composing import check_url
+from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from . import events
+
+FIELDS = {"url", "events", "enabled", "description"}
+#: After a rotation the previous secret signs too, for this long.
+ROTATION_OVERLAP = dt.timedelta(hours=24)
+MAX_DESCRIPTION = 200
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _checked(data: dict, partial: bool) -> dict:
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"{unknown[0][:100]}: unknown field (expected one of {', '.join(sorted(FIELDS))})",
+                           field=unknown[0][:100])
+    values = {}
+    if "url" in data or not partial:
+        url = check_url(data.get("url"), "url")
+        if not url:
+            raise InvalidInput("url: the endpoint's address is required, such as https://example.com/hooks",
+                               field="url")
+        values["url"] = url
+    if "events" in data:
+        chosen = data["events"]
+        if not isinstance(chosen, list) or not all(isinstance(e, str) for e in chosen):
+            raise InvalidInput("events: a list of event types (empty: all of them)", field="events")
+        unknown_types = [e for e in chosen if e not in events.TYPES]
+        if unknown_types:
+            raise InvalidInput(f"events: {unknown_types[0][:60]!r} is not an event; they are "
+                               f"{', '.join(events.TYPES)}", field="events")
+        values["events"] = list(dict.fromkeys(chosen))
+    if "enabled" in data:
+        if not isinstance(data["enabled"], bool):
+            raise InvalidInput("enabled: must be true or false", field="enabled")
+        values["enabled"] = data["enabled"]
+    if "description" in data:
+        text = data["description"]
+        if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
+            raise InvalidInput(f"description: text of at most {MAX_DESCRIPTION} characters", field="description")
+        values["description"] = text.strip()
+    return values
+
+
+def get(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.get_or_none(WebhookEndpoint.id == endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"webhook endpoint {endpoint_id} does not exist")
+    return endpoint
+
+
+def create(data: dict) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (returned here only)."""
+    values = _checked(data, partial=False)
+    secret = new_secret()
+    with write_transaction():
+        endpoint = WebhookEndpoint.create(secret=secret, **values)
+        audit.record(audit.WEBHOOK, endpoint.id, "created", url=endpoint.url, events=endpoint.events)
+    return endpoint, secret
+
+
+def update(endpoint_id: int, data: dict) -> WebhookEndpoint:
+    values = _checked(data, partial=True)
+    if values.get("enabled"):
+        values.update(disabled_reason=None, failing_since=None)
+    with write_transaction():
+        endpoint = get(endpoint_id)
+        WebhookEndpoint.update(**values).where(WebhookEndpoint.id == endpoint.id).execute()
+        audit.record(audit.WEBHOOK, endpoint.id, "edited", fields=sorted(values))
+    return get(endpoint_id)
+
+
+def rotate(endpoint_id: int) -> tuple[WebhookEndpoint, str]:
+    """A new secret (returned here only); the old one signs too for ROTATION_OVERLAP."""
+    secret = new_secret()
+    with write_transaction():
+        endpoint = get(endpoint_id)
+        (WebhookEndpoint.update(secret=secret, previous_secret=endpoint.secret,
+                                previous_secret_until=utcnow() + ROTATION_OVERLAP)
+         .where(WebhookEndpoint.id == endpoint.id).execute())
+        audit.record(audit.WEBHOOK, endpoint.id, "secret rotated")
+    return get(endpoint_id), secret
+
+
+def delete(endpoint_id: int) -> None:
+    with write_transaction():
+        endpoint = get(endpoint_id)
+        WebhookEndpoint.delete().where(WebhookEndpoint.id == endpoint.id).execute()
+        audit.record(audit.WEBHOOK, endpoint.id, "deleted", url=endpoint.url)
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: dt.datetime) -> list[str]:
+    """The secrets a delivery is signed with: the current one, and the previous
+    one while the rotation's overlap lasts."""
+    keys = [endpoint.secret]
+    if endpoint.previous_secret_until and endpoint.previous_secret_until > now:
+        keys.append(endpoint.previous_secret)
+    return keys
+
+
+def log(endpoint_id: int, limit: int = 50, delivery_id: int | None = None) -> list[dict]:
+    """The endpoint's latest deliveries (or just ``delivery_id``), newest first, each with its tries."""
+    get(endpoint_id)
+    which = WebhookDelivery.endpoint == endpoint_id
+    if delivery_id is not None:
+        which &= WebhookDelivery.id == delivery_id
+    deliveries = list(WebhookDelivery.select(WebhookDelivery, OutboxEvent).join(OutboxEvent)
+                      .where(which).order_by(WebhookDelivery.id.desc()).limit(limit))
+    tries: dict = {}
+    for attempt in (WebhookAttempt.select().where(WebhookAttempt.delivery.in_([d.id for d in deliveries] or [0]))
+                    .order_by(WebhookAttempt.id)):
+        tries.setdefault(attempt.delivery_id, []).append(attempt)
+    return [{"delivery": d, "event": d.event, "tries": tries.get(d.id, [])} for d in deliveries]
+
+
+def send_again(endpoint_id: int, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery again now, with the same ``webhook-id`` (a delivered one too)."""
+    now = utcnow()
+    with write_transaction():
+        moved = (WebhookDelivery.update(status="pending", next_attempt_at=now, touched_at=now)
+                 .where((WebhookDelivery.id == delivery_id) & (WebhookDelivery.endpoint == endpoint_id)
+                        & (WebhookDelivery.status != "sending")).execute())
+        if not moved:
+            delivery = WebhookDelivery.get_or_none((WebhookDelivery.id == delivery_id)
+                                                   & (WebhookDelivery.endpoint == endpoint_id))
+            if delivery is None:
+                raise NotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} does not exist")
+            raise Conflict(f"delivery {delivery_id} is being sent right now")
+        audit.record(audit.WEBHOOK, endpoint_id, "sent again", delivery=delivery_id)
+        after_commit(lambda: events.send(delivery_id))
+    return WebhookDelivery.get_by_id(delivery_id)

@@ -1,0 +1,80 @@
+"""Outcome events, written to the outbox in the transaction of the status
+change that causes them.
+
+:func:`emit` is called by the lifecycle inside its write transaction: it
+stores the event and one pending delivery per enabled endpoint that takes
+that type — so an event exists exactly when its cause committed. Once the
+transaction commits, a message is sent for each delivery; if the process dies
+before that, the reconciler finds the pending delivery and sends it
+(sending.py). No endpoint, no row: an installation without webhooks pays one
+small read per event.
+
+Each body is ``{"type", "timestamp", "data"}``; ``data`` holds the post's,
+publication's or channel's public fields, never a token.
+"""
+from __future__ import annotations
+
+import secrets
+
+import dramatiq
+
+from ..db import after_commit
+from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
+
+POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
+PUBLICATION_PUBLISHED, PUBLICATION_FAILED, PUBLICATION_UNCONFIRMED = (
+    "publication.published", "publication.failed", "publication.unconfirmed")
+CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON = "channel.needs_reauth", "channel.expires_soon"
+TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_FAILED,
+         PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON)
+#: The event a post's final status makes, and a publication's.
+FOR_POST = {"published": POST_PUBLISHED, "partially_published": POST_PARTIAL, "failed": POST_FAILED}
+FOR_PUBLICATION = {"published": PUBLICATION_PUBLISHED, "failed": PUBLICATION_FAILED,
+                   "expired": PUBLICATION_FAILED, "unconfirmed": PUBLICATION_UNCONFIRMED}
+
+def send(delivery_id: int) -> None:
+    """Send a delivery's message (the actor is looked up on the broker by name:
+    the web process only sends it)."""
+    dramatiq.get_broker().get_actor("deliver_webhook").send(delivery_id)
+
+
+def emit(event_type: str, data) -> int:
+    """Store the event and its deliveries in the caller's transaction; return
+    how many endpoints get it. ``data()`` makes its data (read only when some
+    endpoint takes the event). The messages go once the transaction commits."""
+    endpoints = [e.id for e in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
+                 .where(WebhookEndpoint.enabled == True)  # noqa: E712
+                 if not e.events or event_type in e.events]
+    if not endpoints:
+        return 0
+    now = utcnow()
+    event = OutboxEvent.create(msg_id=f"msg_{secrets.token_urlsafe(18)}", type=event_type, created_at=now,
+                               payload={"type": event_type, "timestamp": iso(now), "data": data()})
+    ids = [WebhookDelivery.insert(event=event.id, endpoint=endpoint, next_attempt_at=now, touched_at=now)
+           .execute() for endpoint in endpoints]
+    after_commit(lambda: [send(i) for i in ids])
+    return len(ids)
+
+
+def post_data(post_id: int) -> dict:
+    post = Post.get_by_id(post_id)
+    publications = Publication.select(Publication.id, Publication.network, Publication.channel,
+                                      Publication.status, Publication.external_url, Publication.last_error) \
+        .where(Publication.post == post_id).order_by(Publication.id)
+    return {"id": post.id, "status": post.status, "text": post.text, "link": post.link,
+            "scheduled_at": iso(post.scheduled_at), "finished_at": iso(post.finished_at),
+            "publications": [{"id": p.id, "network": p.network, "channel_id": p.channel_id, "status": p.status,
+                              "url": p.external_url, "error": p.last_error} for p in publications]}
+
+
+def publication_data(publication_id: int) -> dict:
+    p = Publication.get_by_id(publication_id)
+    return {"id": p.id, "post_id": p.post_id, "network": p.network, "channel_id": p.channel_id,
+            "status": p.status, "external_id": p.external_id, "url": p.external_url, "error": p.last_error,
+            "attempts": p.attempts, "published_at": iso(p.published_at), "finished_at": iso(p.finished_at)}
+
+
+def channel_data(channel_id: int) -> dict:
+    c = Channel.get_by_id(channel_id)
+    return {"id": c.id, "network": c.network, "name": c.name, "account_id": c.account_id, "state": c.state,
+            "state_reason": c.state_reason, "token_expires_at": iso(c.token_expires_at)}

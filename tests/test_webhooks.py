@@ -1,0 +1,232 @@
+"""Outcome webhooks, per the Standard Webhooks specification: events written
+to the outbox in the status change's transaction, delivered signed (verified
+here by the standardwebhooks library), retried with the same webhook-id,
+Retry-After honoured, 410 turning the endpoint off, secrets rotated with an
+overlap, lost messages re-driven; managed by admins through /api/webhooks."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from socialpub import db
+from socialpub.db import write_transaction
+from socialpub.models import OutboxEvent, WebhookDelivery, utcnow
+from socialpub.webhooks import events, sending
+
+from .webhook_receiver import Receiver
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(**options):
+        made.append(Receiver(**options))
+        return made[-1]
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def settle(broker, worker, settings):
+    """Wait until every webhook message, the delayed ones too, has been handled."""
+    def settle():
+        broker.join(f"{settings.queue_name}-webhooks", timeout=30_000)
+        worker.join()
+    return settle
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(sending, "SCHEDULE", (dt.timedelta(milliseconds=200),) * 3)
+
+
+def endpoint(client, url, **fields) -> dict:
+    response = client.post("/api/webhooks", json={"url": url, **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_partly_failed_post_sends_each_outcome_signed_and_once(
+        client, sandbox_channels, sandbox_client, drain, receiver, settle):
+    hook = receiver()
+    made = endpoint(client, hook.url)
+    assert made["secret"].startswith("whsec_")
+    hook.secrets = [made["secret"]]
+    sandbox_client.configure(linkedin={"fail": {"error": "bad_parameter", "times": 1}})
+    post_id = client.post("/api/posts", json={"text": "Half of it", "networks": ["facebook", "linkedin"],
+                                              "publish": True}).get_json()["id"]
+    drain()
+    received = hook.wait_for(3)
+    assert sorted(hook.types()) == ["post.partially_published", "publication.failed", "publication.published"]
+    assert all(r["verified_with"] == [0] for r in received)
+    assert len({r["id"] for r in received}) == 3 and all(r["id"].startswith("msg_") for r in received)
+    post = next(r["body"] for r in received if r["body"]["type"] == "post.partially_published")
+    assert set(post) == {"type", "timestamp", "data"}
+    assert post["data"]["id"] == post_id and post["data"]["status"] == "partially_published"
+    assert sorted(p["status"] for p in post["data"]["publications"]) == ["failed", "published"]
+    failed = next(r["body"]["data"] for r in received if r["body"]["type"] == "publication.failed")
+    assert failed["network"] == "linkedin" and "enum" in failed["error"]
+    assert all("token" not in str(r["body"]).lower() for r in received)
+    # Delivered: nothing more is sent, and the log says so.
+    settle()
+    log = client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"]
+    assert {d["status"] for d in log} == {"delivered"} and all(d["tries"][0]["status_code"] == 200 for d in log)
+
+
+def test_an_endpoint_gets_only_the_events_it_asked_for(client, sandbox_channels, sandbox_client, drain, receiver):
+    hook = receiver()
+    hook.secrets = [endpoint(client, hook.url, events=["post.failed"])["secret"]]
+    sandbox_client.configure(facebook={"fail": {"error": "bad_parameter", "times": 1}})
+    client.post("/api/posts", json={"text": "Only the failure", "networks": ["facebook"], "publish": True})
+    drain()
+    hook.wait_for(1)
+    assert hook.types() == ["post.failed"]
+    with db.database.connection_context():
+        assert [e.type for e in OutboxEvent.select()] == ["post.failed"]
+
+
+def test_a_500_is_tried_again_with_the_same_webhook_id_and_retry_after_is_honoured(
+        client, sandbox_channels, drain, receiver, fast_retries, settle):
+    hook = receiver(answers=[(500, {}), (503, {"Retry-After": "1"}), (200, {})])
+    hook.secrets = [endpoint(client, hook.url, events=["post.published"])["secret"]]
+    client.post("/api/posts", json={"text": "Third time lucky", "networks": ["facebook"], "publish": True})
+    drain()
+    tries = hook.wait_for(3)
+    assert len({t["id"] for t in tries}) == 1
+    stamps = [int(t["headers"]["webhook-timestamp"]) for t in tries]
+    assert stamps[2] - stamps[1] >= 1  # waited for Retry-After, not the 0.2 s schedule
+    settle()
+    with db.database.connection_context():
+        [delivery] = WebhookDelivery.select()
+    assert (delivery.status, delivery.attempts) == ("delivered", 3)
+
+
+def test_a_410_turns_the_endpoint_off(client, sandbox_channels, drain, receiver, settle):
+    hook = receiver(answers=[(410, {})])
+    made = endpoint(client, hook.url, events=["post.published"])
+    hook.secrets = [made["secret"]]
+    client.post("/api/posts", json={"text": "Gone", "networks": ["facebook"], "publish": True})
+    drain()
+    hook.wait_for(1)
+    settle()
+    shown = client.get(f"/api/webhooks/{made['id']}").get_json()
+    assert shown["enabled"] is False and "410 Gone" in shown["disabled_reason"]
+    client.post("/api/posts", json={"text": "Not sent", "networks": ["facebook"], "publish": True})
+    drain()
+    settle()
+    assert len(hook.received) == 1
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(client, sandbox_channels, drain, receiver):
+    hook = receiver()
+    made = endpoint(client, hook.url, events=["post.published"])
+    rotated = client.post(f"/api/webhooks/{made['id']}/rotate")
+    assert rotated.status_code == 200
+    new = rotated.get_json()["secret"]
+    assert new != made["secret"] and rotated.get_json()["previous_secret_until"]
+    hook.secrets = [made["secret"], new]
+    client.post("/api/posts", json={"text": "Both keys", "networks": ["facebook"], "publish": True})
+    drain()
+    [request] = hook.wait_for(1)
+    assert request["verified_with"] == [0, 1]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+
+
+def test_a_rolled_back_change_writes_no_event_and_sends_nothing(app, sandbox_channels, receiver, client):
+    hook = receiver()
+    endpoint(client, hook.url)
+    sent = []
+    with db.database.connection_context():
+        with pytest.raises(RuntimeError):
+            with write_transaction():
+                events.emit(events.POST_FAILED, lambda: {"id": 1})
+                db.after_commit(lambda: sent.append("sent"))
+                raise RuntimeError("the status change failed")
+        assert OutboxEvent.select().count() == 0 and sent == []
+        with write_transaction():
+            db.after_commit(lambda: sent.append("sent"))
+            assert sent == []  # not before the commit
+        assert sent == ["sent"]
+
+
+def test_a_delivery_whose_message_was_lost_is_re_driven_once(
+        client, sandbox_channels, drain, receiver, monkeypatch, broker, settle):
+    hook = receiver()
+    hook.secrets = [endpoint(client, hook.url, events=["post.published"])["secret"]]
+    monkeypatch.setattr(events, "send", lambda delivery_id: None)  # the process died after the commit
+    client.post("/api/posts", json={"text": "Lost message", "networks": ["facebook"], "publish": True})
+    drain()
+    assert hook.received == []
+    with db.database.connection_context():
+        later = utcnow() + dt.timedelta(minutes=2)
+        send = broker.get_actor("deliver_webhook").send
+        assert sending.redrive(send, now=later) == 1
+        assert sending.redrive(send, now=later) == 0  # a second reconciler finds nothing to re-drive
+    hook.wait_for(1)
+    settle()
+    assert len(hook.received) == 1 and hook.received[0]["verified_with"] == [0]
+
+
+def test_a_private_address_is_refused_unless_allowed(client, sandbox_channels, drain, settle):
+    made = endpoint(client, "http://10.1.2.3/hooks", events=["post.published"])
+    client.post("/api/posts", json={"text": "Not to a private address", "networks": ["facebook"],
+                                    "publish": True})
+    drain()
+    settle()
+    [delivery] = client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"]
+    assert "10.1.2.3 is a private address" in delivery["tries"][0]["excerpt"]
+    assert delivery["status"] == "failed" and "OUTBOUND_ALLOW_NETWORKS" in delivery["last_error"]
+
+
+def test_send_again_resends_a_delivered_event_with_its_webhook_id(client, sandbox_channels, drain, receiver,
+                                                                   settle):
+    hook = receiver()
+    made = endpoint(client, hook.url, events=["post.published"])
+    client.post("/api/posts", json={"text": "Again", "networks": ["facebook"], "publish": True})
+    drain()
+    [first] = hook.wait_for(1)
+    settle()
+    [delivery] = client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"]
+    again = client.post(f"/api/webhooks/{made['id']}/deliveries/{delivery['id']}/resend")
+    assert again.status_code == 202
+    second = hook.wait_for(2)[1]
+    assert second["id"] == first["id"] == delivery["webhook_id"]
+
+
+def test_webhook_settings_are_checked_and_the_secret_is_never_shown_again(client, member):
+    bad = client.post("/api/webhooks", json={"url": "ftp://example.com/x"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "url"
+    wrong = client.post("/api/webhooks", json={"url": "https://example.com/x", "events": ["post.exploded"]})
+    assert wrong.status_code == 400 and "post.exploded" in wrong.get_json()["error"]["message"]
+    made = endpoint(client, "https://example.com/hooks")
+    assert "secret" not in client.get(f"/api/webhooks/{made['id']}").get_json()
+    assert all("secret" not in w for w in client.get("/api/webhooks").get_json()["items"])
+    assert member("editor").get("/api/webhooks").status_code == 403
+    assert client.patch(f"/api/webhooks/{made['id']}", json={"enabled": False}).get_json()["enabled"] is False
+    assert client.delete(f"/api/webhooks/{made['id']}").status_code == 204
+    assert client.get(f"/api/webhooks/{made['id']}").status_code == 404
+
+
+def test_the_webhooks_page_adds_an_endpoint_shows_its_secret_once_and_its_log(form_client, sandbox_channels,
+                                                                              drain, receiver, settle):
+    hook = receiver()
+    page = form_client.post("/webhooks", data={"url": hook.url, "description": "Our CRM",
+                                               "events": ["post.published"]})
+    text = page.get_data(as_text=True)
+    secret = re.search(r'id="new-secret-value">(whsec_[^<]+)<', text).group(1)
+    hook.secrets = [secret]
+    assert secret not in form_client.get("/webhooks").get_data(as_text=True)
+    refused = form_client.post("/webhooks", data={"url": "not a url"})
+    assert refused.status_code == 400 and 'value="not a url"' in refused.get_data(as_text=True)
+    form_client.post("/api/posts", json={"text": "Logged", "networks": ["facebook"], "publish": True})
+    drain()
+    hook.wait_for(1)
+    settle()
+    endpoint_id = int(re.search(r'href="/webhooks/(\d+)"', form_client.get("/webhooks").get_data(as_text=True))
+                      .group(1))
+    log = form_client.get(f"/webhooks/{endpoint_id}").get_data(as_text=True)
+    assert "post.published" in log and hook.received[0]["id"] in log and "delivered" in log
