@@ -160,6 +160,12 @@ class Settings:
     #: Every editor's post waits for an admin's approval, whatever its channels
     #: (otherwise only those to channels marked "needs approval" do).
     require_approval: bool = False
+    #: Where e-mail goes out: smtps://user:password@host:465 (TLS from the start),
+    #: smtp://user:password@host:587 (STARTTLS, required except on loopback);
+    #: empty: no e-mail (invitation links are shown to copy).
+    smtp_url: str = field(default="", repr=False)  # it may hold a password
+    #: The From address of socialpub's e-mails.
+    mail_from: str = "socialpub@localhost"
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -227,6 +233,8 @@ class Settings:
                     f"queued up to that long before their time, and would expire waiting")
         if self.min_backoff_ms > self.max_backoff_ms:
             return "PUBLISH_MIN_BACKOFF_MS must not be larger than PUBLISH_MAX_BACKOFF_MS"
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            return "SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS from the start)"
         if self.media_storage != "local" and not self.media_storage.startswith("s3://"):
             return f"MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {self.media_storage!r}"
         for name, value in (("PUBLISH_REQUEUE_AFTER_S", self.requeue_after_s),
@@ -270,7 +278,7 @@ TEXT_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secre
                   "linkedin_api_url", "facebook_app_id", "facebook_app_secret", "facebook_config_id",
                   "facebook_dialog_url", "facebook_graph_url", "instagram_app_id", "instagram_app_secret",
                   "instagram_dialog_url", "instagram_token_url", "instagram_graph_url", "media_storage",
-                  "media_s3_endpoint_url")
+                  "media_s3_endpoint_url", "smtp_url", "mail_from")
 
 
 def instance_secret(path: Path, generate) -> str:

@@ -221,6 +221,9 @@ class User(BaseModel):
     session_version = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
     last_sign_in_at = DateTimeField(null=True)
+    #: What to be told by e-mail (mail/notices.py): {"posts": …, "channels": …},
+    #: each "immediately", "digest" or "off"; None: the defaults of the role.
+    notifications = JSONField(null=True)
 
 
 class ApiToken(BaseModel):
@@ -339,6 +342,29 @@ class WebhookAttempt(BaseModel):
     excerpt = TextField(null=True)
 
 
+class Email(BaseModel):
+    """An e-mail to send (mail/): queued in the transaction of what it tells,
+    sent by a worker, retried when the server does not take it. A "digest" one
+    waits to be gathered into its user's next digest. The body is cleared once
+    sent (an invitation's holds a single-use link)."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    to = CharField(max_length=254)
+    subject = CharField(max_length=300)
+    body = TextField(null=True)
+    status = CharField(max_length=16, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    touched_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
 class IdempotencyKey(BaseModel):
     """A request made with an ``Idempotency-Key`` (or a compose form's one-time
     key), and the answer it got: the same request again gets the same answer
@@ -415,4 +441,4 @@ class SchemaVersion(BaseModel):
 
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
-          Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt]
+          Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email]

@@ -19,6 +19,7 @@ from .models import (
     TABLES,
     ApiToken,
     Channel,
+    Email,
     Event,
     IdempotencyKey,
     ImageFetch,
@@ -183,12 +184,19 @@ def _webhooks():
             "channel", "expiry_warned_for", Channel.expiry_warned_for))
 
 
+def _email():
+    """E-mails (Email) and each user's choice of what to be told (User.notifications)."""
+    database.create_tables([Email], safe=True)
+    if "notifications" not in {c.name for c in database.get_columns("user")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("user", "notifications", User.notifications))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks]
+         _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email]
 
 
 def open_existing(settings):

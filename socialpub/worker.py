@@ -25,4 +25,13 @@ use_keys(settings.ensure_encryption_keys())
 guard_api_calls(settings.outbound_allow)
 broker = setup_broker(settings, worker_metrics=True)
 
-from .queue.actors import publish, publish_due_posts, reconcile, refresh_tokens  # noqa: E402,F401  (declared on the broker above)
+from .queue.actors import (  # noqa: E402,F401  (declared on the broker above)
+    deliver_webhook,
+    prune_media,
+    publish,
+    publish_due_posts,
+    reconcile,
+    refresh_tokens,
+    send_digests,
+    send_email,
+)

@@ -16,6 +16,7 @@ ROLE_NEEDED = {
     "web.index": V, "web.posts": V, "web.post": V, "web.calendar": V, "web.channels": V,
     "web.media_library": V, "monitor.page": V, "monitor.data": V, "auth.account": V,
     "auth.sign_out": V, "auth.change_password": V, "auth.create_token": V, "auth.revoke_token": V,
+    "auth.change_notifications": V,
     "web.compose": E, "web.create": E, "web.edit_post": E, "web.publish": E, "web.retry": E,
     "web.cancel_post": E, "web.delete_post": E, "web.duplicate_post": E, "web.queue_post": E,
     "web.bulk": E, "web.import_posts": E, "web.move_post": E, "web.upload_media": E, "web.delete_media": E,
@@ -27,7 +28,7 @@ ROLE_NEEDED = {
     "web.delete_webhook": A, "web.webhook_log": A, "web.resend_webhook": A,
     "metrics": V,
     # the API
-    "api.me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
+    "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
     "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.channel_events": V,
     "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V,
     "api.create_post": E, "api.edit_post": E, "api.delete_post": E, "api.publish_post": E,

@@ -139,11 +139,12 @@ def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(client, sandbox_cha
 def test_a_rolled_back_change_writes_no_event_and_sends_nothing(app, sandbox_channels, receiver, client):
     hook = receiver()
     endpoint(client, hook.url)
+    post_id = client.post("/api/posts", json={"text": "Never failed", "networks": ["facebook"]}).get_json()["id"]
     sent = []
     with db.database.connection_context():
         with pytest.raises(RuntimeError):
             with write_transaction():
-                events.emit(events.POST_FAILED, lambda: {"id": 1})
+                events.emit(events.POST_FAILED, post_id)
                 db.after_commit(lambda: sent.append("sent"))
                 raise RuntimeError("the status change failed")
         assert OutboxEvent.select().count() == 0 and sent == []

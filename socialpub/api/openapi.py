@@ -35,6 +35,7 @@ TIME = {"type": "string", "format": "date-time"}
 NETWORK = {"type": "string", "enum": list(NETWORKS)}
 ROLE = {"type": "string", "enum": list(ROLES)}
 EVENT_TYPE = {"type": "string", "enum": list(TYPES)}
+NOTICE = {"type": "string", "enum": ["immediately", "digest", "off"]}
 
 
 def ref(name: str) -> dict:
@@ -180,7 +181,11 @@ def schemas() -> dict:
                      "examples": [{"text": "Edited"}, {"scheduled_at": "2027-01-05T09:00:00", "timezone": "UTC"}]},
         "PublishOptions": obj({"image_url": url}, required=[]),
         "User": obj({"id": INTEGER, "email": STRING, "role": ROLE, "disabled": {"type": "boolean"},
-                     "created_at": TIME, "last_sign_in_at": nullable(TIME)}),
+                     "created_at": TIME, "last_sign_in_at": nullable(TIME),
+                     "notifications": {**obj({"posts": NOTICE, "channels": NOTICE}),
+                                       "description": "Only for the caller (/api/me)."}},
+                    optional=("notifications",)),
+        "ChangeMe": obj({"notifications": obj({"posts": NOTICE, "channels": NOTICE}, required=[])}),
         "UserList": obj({"items": array(ref("User"))}),
         "Webhook": obj({"id": INTEGER, "url": STRING, "description": STRING, "events": array(EVENT_TYPE),
                         "enabled": {"type": "boolean"}, "disabled_reason": nullable(STRING),
@@ -208,8 +213,10 @@ def schemas() -> dict:
         "Invite": obj({"email": {**STRING, "format": "email", "maxLength": 254},
                        "role": {**ROLE, "default": "editor"}}, required=["email"]),
         "Invitation": obj({"id": INTEGER, "email": STRING, "role": ROLE, "created_at": TIME, "expires_at": TIME,
-                           "link": {**STRING, "description": "The single-use link, in the answer that made it only"}},
-                          optional=("link",)),
+                           "link": {**STRING, "description": "The single-use link, in the answer that made it "
+                                                             "only, when it was not e-mailed"},
+                           "emailed": {"type": "boolean", "description": "Sent to the address (SMTP_URL is set)"}},
+                          optional=("link", "emailed")),
         "InvitationList": obj({"items": array(ref("Invitation"))}),
         "Event": obj({"id": INTEGER, "at": TIME, "actor": {**STRING, "description": "An e-mail address, or "
                                                             "\"socialpub\" for its workers and scheduler"},
@@ -440,8 +447,10 @@ def document(cfg) -> dict:
                  "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
                 for name in ("from", "to")])},
         "/api/media/{media_id}/file": {"get": binary("The file's bytes", "image/*", media_id)},
-        "/api/me": {"get": operation("The caller: e-mail address and role (a token acts with its user's role)",
-                                     200, "User")},
+        "/api/me": {"get": operation("The caller: e-mail address, role (a token acts with its user's role) and "
+                                     "what they are told by e-mail", 200, "User"),
+                    "patch": operation("Choose what to be told by e-mail: `notifications` {posts, channels}, each "
+                                       "immediately, digest (hourly) or off", 200, "User", body="ChangeMe")},
         "/api/users": {"get": operation("The team (admins)", 200, "UserList")},
         "/api/users/{user_id}": {"patch": operation(
             "Change a user's role, or disable them (their sessions end and tokens stop at once) or enable them "

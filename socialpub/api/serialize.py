@@ -132,11 +132,14 @@ def user(u) -> dict:
             "created_at": iso(u.created_at), "last_sign_in_at": iso(u.last_sign_in_at)}
 
 
-def invitation(i, link: str | None = None) -> dict:
+def invitation(i, url: str | None = None, emailed: bool | None = None) -> dict:
+    """An invitation; ``link`` in the answer that made it, unless it was e-mailed (``emailed``)."""
     body = {"id": i.id, "email": i.email, "role": i.role, "created_at": iso(i.created_at),
             "expires_at": iso(i.expires_at)}
-    if link:
-        body["link"] = link
+    if emailed is not None:
+        body["emailed"] = emailed
+    if url:
+        body["link"] = url
     return body
 
 

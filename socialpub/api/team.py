@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from ..auth import team
-from ..auth.roles import ADMIN, requires
-from ..auth.team_pages import link_to
+from ..auth.roles import ADMIN, VIEWER, requires
+from ..auth.team_pages import handed_over
+from ..mail import notices
 from . import serialize
 from .blueprint import bp
 from .helpers import json_body
@@ -14,8 +15,20 @@ from .helpers import json_body
 
 @bp.get("/me")
 def me():
-    """The caller: their e-mail address and role (an API token acts with its user's role)."""
-    return jsonify(serialize.user(g.user))
+    """The caller: their e-mail address and role (an API token acts with its user's role), and what
+    they are told by e-mail."""
+    user = team.get_user(g.user.id)  # a token's user is read with a few columns only
+    return jsonify(dict(serialize.user(user), notifications=notices.preferences(user)))
+
+
+@bp.patch("/me")
+@requires(VIEWER)
+def change_me():
+    """``{"notifications": {"posts"?, "channels"?}}``: immediately, digest or off."""
+    data = json_body(fields={"notifications"})
+    user = team.get_user(g.user.id)
+    chosen = notices.set_preferences(user, data.get("notifications"))
+    return jsonify(dict(serialize.user(user), notifications=chosen))
 
 
 @bp.get("/users")
@@ -43,7 +56,8 @@ def reset_user(user_id):
     """Sign the user out everywhere, revoke their tokens, clear their password;
     the answer's ``link`` (shown once) lets them set a new one."""
     invitation, token = team.reset_access(user_id, g.user)
-    return jsonify(serialize.invitation(invitation, link_to(token))), 201
+    link = handed_over(invitation, token, "reset")
+    return jsonify(serialize.invitation(invitation, link["url"], link["emailed"])), 201
 
 
 @bp.get("/invitations")
@@ -58,7 +72,8 @@ def invite():
     """``{"email", "role"}``: a single-use link that expires (``link``, shown once)."""
     data = json_body(fields={"email", "role"})
     invitation, token = team.invite(data.get("email"), data.get("role", "editor"), g.user)
-    return jsonify(serialize.invitation(invitation, link_to(token))), 201
+    link = handed_over(invitation, token, "invitation")
+    return jsonify(serialize.invitation(invitation, link["url"], link["emailed"])), 201
 
 
 @bp.delete("/invitations/<int:invitation_id>")

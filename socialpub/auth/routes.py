@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from ..errors import AppError
+from ..mail import notices
 from ..queue.broker import redis_client
 from . import accounts, first_user
 from .blueprint import bp
@@ -71,7 +72,8 @@ def sign_out():
 
 def render_account(new_token=None, errors=None, status=200):
     return render_template("auth/account.html", tokens=accounts.tokens_of(g.user), new_token=new_token,
-                           errors=errors or {}, values=request.form), status
+                           errors=errors or {}, values=request.form, notifications=notices.preferences(g.user),
+                           mail_on=notices.enabled(), choices=notices.CHOICES), status
 
 
 @bp.get("/account")
@@ -96,6 +98,18 @@ def create_token():
 def revoke_token(token_id):
     if accounts.revoke_token(token_id, g.user):
         flash("Token revoked: it no longer works.", "ok")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/notifications")
+@requires(VIEWER)
+def change_notifications():
+    """What this user is told by e-mail."""
+    try:
+        notices.set_preferences(g.user, {kind: request.form.get(kind, "") for kind in (notices.POSTS, notices.CHANNELS)})
+    except AppError as exc:
+        return render_account(errors={"notifications": [exc.message]}, status=exc.status)
+    flash("Saved: what you are told by e-mail.", "ok")
     return redirect(url_for("auth.account"))
 
 

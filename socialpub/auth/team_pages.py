@@ -7,7 +7,9 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from .. import audit
+from ..db import write_transaction
 from ..errors import AppError
+from ..mail import notices
 from . import roles, team
 from .blueprint import bp
 from .gate import public, sign_in_session
@@ -19,6 +21,15 @@ def link_to(token: str) -> str:
     base = current_app.extensions["socialpub"].public_base_url
     path = url_for("auth.accept_link", token=token)
     return f"{base}{path}" if base else url_for("auth.accept_link", token=token, _external=True)
+
+
+def handed_over(invitation, token: str, kind: str) -> dict:
+    """The new link: e-mailed to its person when SMTP_URL is set, else shown once for the admin to copy."""
+    url = link_to(token)
+    with write_transaction():
+        emailed = notices.invitation(invitation.email, invitation.role, url, invitation.expires_at, kind)
+    return {"email": invitation.email, "url": None if emailed else url, "emailed": emailed, "kind": kind,
+            "expires_at": invitation.expires_at}
 
 
 def render_team(new_link=None, errors=None, status=200):
@@ -46,8 +57,7 @@ def invite():
         invitation, token = team.invite(request.form.get("email", ""), request.form.get("role", ""), g.user)
     except AppError as exc:
         return render_team(errors={exc.field or "form": [exc.message]}, status=exc.status)
-    return render_team(new_link={"email": invitation.email, "url": link_to(token), "kind": "invitation",
-                                 "expires_at": invitation.expires_at})
+    return render_team(new_link=handed_over(invitation, token, "invitation"))
 
 
 @bp.post("/team/invitations/<int:invitation_id>/withdraw")
@@ -98,8 +108,7 @@ def reset(user_id):
         invitation, token = team.reset_access(user_id, g.user)
     except AppError as exc:
         return render_team(errors={"form": [exc.message]}, status=exc.status)
-    return render_team(new_link={"email": invitation.email, "url": link_to(token), "kind": "reset",
-                                 "expires_at": invitation.expires_at})
+    return render_team(new_link=handed_over(invitation, token, "reset"))
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])

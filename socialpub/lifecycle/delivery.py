@@ -219,7 +219,7 @@ def _settle_unclaimable(publication_id, now, deadlines):
                                                        f"{reason}; update its token, then retry"))
                            .where((Publication.id == publication_id) & takeable).execute())
         if expired or blocked:
-            events.emit(events.PUBLICATION_FAILED, lambda: events.publication_data(publication_id))
+            events.emit(events.PUBLICATION_FAILED, publication_id)
             roll_up(Publication.get_by_id(publication_id).post_id)
 
 
@@ -309,7 +309,7 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
         _attempt(job, started, outcome)
         audit.record(audit.POST, job.post_id, "published", network=job.network, channel=job.channel_id,
                      url=receipt.url, adopted=outcome == "adopted")
-        events.emit(events.PUBLICATION_PUBLISHED, lambda: events.publication_data(job.publication_id))
+        events.emit(events.PUBLICATION_PUBLISHED, job.publication_id)
         roll_up(job.post_id)
 
 
@@ -362,10 +362,10 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
                     .where((Channel.id == job.channel_id) & (Channel.state != ChannelState.NEEDS_REAUTH))
                     .execute()):
                 audit.record(audit.CHANNEL, job.channel_id, "needs re-authorisation", reason=error.message)
-                events.emit(events.CHANNEL_NEEDS_REAUTH, lambda: events.channel_data(job.channel_id))
+                events.emit(events.CHANNEL_NEEDS_REAUTH, job.channel_id)
         _attempt(job, started, status, error, text)
         audit.record(audit.POST, job.post_id, status, network=job.network, channel=job.channel_id, error=text)
-        events.emit(events.FOR_PUBLICATION[status], lambda: events.publication_data(job.publication_id))
+        events.emit(events.FOR_PUBLICATION[status], job.publication_id)
         roll_up(job.post_id)
 
 
@@ -385,6 +385,6 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
             publication = Publication.get_by_id(publication_id)
             audit.record(audit.POST, publication.post_id, P.EXPIRED, network=publication.network,
                          channel=publication.channel_id, error=reason)
-            events.emit(events.PUBLICATION_FAILED, lambda: events.publication_data(publication_id))
+            events.emit(events.PUBLICATION_FAILED, publication_id)
             roll_up(publication.post_id)
     return bool(expired)

@@ -39,7 +39,7 @@ def roll_up(post_id: int):
     _SET_POST_STATUS.execute(id=post_id, status=status, now=now,
                              finished=now if status in PostStatus.FINAL else None)
     if status in events.FOR_POST:
-        events.emit(events.FOR_POST[status], lambda: events.post_data(post_id))
+        events.emit(events.FOR_POST[status], post_id)
 
 
 _READ_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")))

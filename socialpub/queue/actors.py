@@ -31,6 +31,8 @@ from ..db import database
 from ..errors import PublicationFailed
 from ..intake import idempotency
 from ..lifecycle import delivery, reconciler, scheduling
+from ..mail import notices
+from ..mail import sending as mail_sending
 from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import series
@@ -61,7 +63,10 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
     publish.queue_name = settings.queue_name
     deliver_webhook.queue_name = webhooks_queue(settings)
-    for actor in (publish, deliver_webhook, reconcile, publish_due_posts, prune_media, refresh_tokens):
+    send_email.queue_name = mail_queue(settings)
+    notices.configure(settings)
+    for actor in (publish, deliver_webhook, send_email, reconcile, publish_due_posts, prune_media, refresh_tokens,
+                  send_digests):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -69,6 +74,11 @@ def configure(settings: Settings, broker: dramatiq.Broker):
 def webhooks_queue(settings: Settings) -> str:
     """The webhook deliveries' queue, beside the publications' (PUBLISH_QUEUE)."""
     return f"{settings.queue_name}-webhooks"
+
+
+def mail_queue(settings: Settings) -> str:
+    """The e-mails' queue, beside the publications' (PUBLISH_QUEUE)."""
+    return f"{settings.queue_name}-mail"
 
 
 def deadlines() -> delivery.Deadlines:
@@ -310,6 +320,22 @@ def deliver_webhook(delivery_id: int):
         deliver_webhook.send_with_options(args=(delivery_id,), delay=delay_ms)
 
 
+@dramatiq.actor(broker=_UNBOUND, queue_name="mail", max_retries=0)
+def send_email(email_id: int):
+    """One try of a queued e-mail (mail/sending.py); the next, if any, as a delayed message."""
+    with _connection():
+        delay_ms = mail_sending.deliver(email_id, _settings)
+    if delay_ms is not None:
+        send_email.send_with_options(args=(email_id,), delay=delay_ms)
+
+
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("5 * * * *"), max_retries=0)
+def send_digests():
+    """Every hour: each user's waiting news as one e-mail (mail/notices.py)."""
+    with database.connection_context():
+        notices.gather_digests()
+
+
 @dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
     """Every minute: re-drive publications and webhook deliveries the queue
@@ -318,6 +344,7 @@ def reconcile():
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
         sending.redrive(deliver_webhook.send)
+        mail_sending.redrive(send_email.send)
         idempotency.forget_expired()
 
 

@@ -19,6 +19,7 @@ import secrets
 import dramatiq
 
 from ..db import after_commit
+from ..mail import notices
 from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
 
 POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
@@ -38,18 +39,21 @@ def send(delivery_id: int) -> None:
     dramatiq.get_broker().get_actor("deliver_webhook").send(delivery_id)
 
 
-def emit(event_type: str, data) -> int:
-    """Store the event and its deliveries in the caller's transaction; return
-    how many endpoints get it. ``data()`` makes its data (read only when some
-    endpoint takes the event). The messages go once the transaction commits."""
+def emit(event_type: str, subject_id: int) -> int:
+    """Store the event about the post, publication or channel ``subject_id``
+    and its deliveries in the caller's transaction, and the e-mails it makes
+    (mail/notices.py); return how many endpoints get it. The messages go once
+    the transaction commits."""
+    notices.queue(event_type, subject_id)
     endpoints = [e.id for e in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
                  .where(WebhookEndpoint.enabled == True)  # noqa: E712
                  if not e.events or event_type in e.events]
     if not endpoints:
         return 0
     now = utcnow()
+    data = DATA[event_type.split(".")[0]](subject_id)
     event = OutboxEvent.create(msg_id=f"msg_{secrets.token_urlsafe(18)}", type=event_type, created_at=now,
-                               payload={"type": event_type, "timestamp": iso(now), "data": data()})
+                               payload={"type": event_type, "timestamp": iso(now), "data": data})
     ids = [WebhookDelivery.insert(event=event.id, endpoint=endpoint, next_attempt_at=now, touched_at=now)
            .execute() for endpoint in endpoints]
     after_commit(lambda: [send(i) for i in ids])
@@ -78,3 +82,7 @@ def channel_data(channel_id: int) -> dict:
     c = Channel.get_by_id(channel_id)
     return {"id": c.id, "network": c.network, "name": c.name, "account_id": c.account_id, "state": c.state,
             "state_reason": c.state_reason, "token_expires_at": iso(c.token_expires_at)}
+
+
+#: The data of an event, by the kind its type starts with.
+DATA = {"post": post_data, "publication": publication_data, "channel": channel_data}
