@@ -5,7 +5,9 @@ publications to be sent downloads it, through the outbound guard, and keeps it
 as an upload is kept (library.add: judged by its content, stored under its
 SHA-256); every network then gets those same bytes. The other publications of
 the post wait for that fetch rather than download it again — a bounded wait,
-after which a stalled fetch is taken over.
+after which a stalled fetch is taken over. Those waiting in the fetcher's own
+process (the usual case: one worker takes a post's messages together) are
+woken the moment it is done; the others look again every POLL_S.
 
 The claim is one row per post (ImageFetch), written with conditional
 statements: an INSERT that only one worker can make, or an UPDATE fenced by
@@ -15,6 +17,7 @@ the next attempt tries again.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -34,6 +37,22 @@ DOWNLOAD_TIME_LIMIT_S = 60.0
 CLAIM_LEASE_S = DOWNLOAD_TIME_LIMIT_S + 30.0
 #: How often a waiting worker looks whether the fetch is done.
 POLL_S = 0.2
+
+#: Per post being fetched in this process: set when the fetch is over.
+_over: dict = {}
+_over_lock = threading.Lock()
+
+
+def _waiting_for(post_id: int) -> threading.Event:
+    with _over_lock:
+        return _over.setdefault(post_id, threading.Event())
+
+
+def _wake(post_id: int) -> None:
+    with _over_lock:
+        event = _over.pop(post_id, None)
+    if event is not None:
+        event.set()
 
 
 def worth_fetching(settings: Settings, network: str) -> bool:
@@ -61,11 +80,14 @@ def fetched(settings: Settings, post_id: int, url: str, network: str) -> Media:
             return library.get(row.media_id)
         claimed_at = _claim(post_id, url, row)
         if claimed_at is not None:
-            return _fetch(settings, post_id, url, network, claimed_at)
+            try:
+                return _fetch(settings, post_id, url, network, claimed_at)
+            finally:
+                _wake(post_id)
         if time.monotonic() > deadline:
             raise PublishError(network, "the post's image is still being fetched by another worker",
                                kind=ErrorKind.TRANSIENT)
-        time.sleep(POLL_S)
+        _waiting_for(post_id).wait(POLL_S)
 
 
 def _claim(post_id: int, url: str, row: ImageFetch | None):
