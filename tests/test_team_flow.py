@@ -1,0 +1,108 @@
+"""The whole team story at once: an admin invites an editor (the link goes by
+e-mail), the editor's post waits for approval, is approved, publishes and
+partly fails; the editor gets an e-mail and the loopback receiver one
+verified post.partially_published per webhook-id. And a channel token that
+nothing will renew is announced once, by webhook and by e-mail."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from socialpub import db
+from socialpub.connecting import refresh
+from socialpub.models import Channel, utcnow
+
+from .conftest import TEST_EMAIL
+from .test_mail import Inbox, free_port
+from .web_helpers import csrf_token
+from .webhook_receiver import Receiver
+
+
+@pytest.fixture
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{controller.port}"
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def settings(settings, inbox):
+    return settings.with_(smtp_url=inbox.url, public_base_url="https://social.example.test")
+
+
+@pytest.fixture
+def hook():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def test_invite_approve_publish_partly_fail_and_tell_the_editor_and_the_receiver(
+        app, client, sandbox_channels, sandbox_client, drain, inbox, hook, broker, worker, settings):
+    made = client.post("/api/webhooks", json={"url": hook.url, "events": ["post.partially_published"]})
+    hook.secrets = [made.get_json()["secret"]]
+    with db.database.connection_context():
+        Channel.update(requires_approval=True).where(Channel.id.in_(
+            [sandbox_channels["facebook"], sandbox_channels["linkedin"]])).execute()
+    # The admin invites the editor; the link arrives by e-mail.
+    assert client.post("/api/invitations", json={"email": "ed@example.com", "role": "editor"}).get_json()["emailed"]
+    [invitation] = inbox.wait_for(1)
+    path = re.search(r"https://social\.example\.test(/join/\S+)", invitation.get_payload()).group(1)
+    editor = FlaskClient(app, app.response_class, use_cookies=True)
+    form = editor.get(path).get_data(as_text=True)
+    joined = editor.post(path, data={"csrf_token": csrf_token(form), "password": "the editor's password",
+                                     "confirm_password": "the editor's password"})
+    assert joined.status_code == 302
+    # The editor's post waits for approval.
+    composed = editor.get("/compose").get_data(as_text=True)
+    posted = editor.post("/compose", data={"csrf_token": csrf_token(composed), "text": "Our launch, approved",
+                                           "channels": [str(sandbox_channels["facebook"]),
+                                                        str(sandbox_channels["linkedin"])],
+                                           "action": "publish"}, follow_redirects=True)
+    assert "Sent for approval" in posted.get_data(as_text=True)
+    post_id = int(re.search(r"Post #(\d+)", posted.get_data(as_text=True)).group(1))
+    drain()
+    assert sandbox_client.received() == []
+    # Approved, it goes out; LinkedIn refuses it.
+    sandbox_client.configure(linkedin={"fail": {"error": "bad_parameter", "times": 1}})
+    assert client.post(f"/api/posts/{post_id}/approve").status_code == 200
+    drain()
+    assert client.get(f"/api/posts/{post_id}").get_json()["status"] == "partially_published"
+    # The editor is told by e-mail; the receiver gets one verified event.
+    mails = inbox.wait_for(3)  # the invitation, the editor's, the admin's
+    [told] = [m for m in mails if m["To"] == "ed@example.com" and m is not invitation]
+    assert told["Subject"] == f"Post #{post_id} partly failed: Our launch, approved"
+    assert len([m for m in mails if m["To"] == TEST_EMAIL]) == 1
+    [event] = hook.wait_for(1)
+    assert event["verified_with"] == [0] and event["body"]["type"] == "post.partially_published"
+    assert event["body"]["data"]["id"] == post_id
+    broker.join(f"{settings.queue_name}-webhooks", timeout=30_000)
+    worker.join()
+    assert len({r["id"] for r in hook.received}) == len(hook.received) == 1
+    trail = [(e["action"], e["actor"]) for e in client.get(f"/api/posts/{post_id}/events").get_json()["items"]]
+    assert trail[:3] == [("created", "ed@example.com"), ("submitted for approval", "ed@example.com"),
+                         ("approved", TEST_EMAIL)]
+
+
+def test_a_token_nothing_will_renew_is_announced_once(client, sandbox_channels, inbox, hook, broker, worker,
+                                                      settings):
+    hook.secrets = [client.post("/api/webhooks", json={"url": hook.url, "events": ["channel.expires_soon"]})
+                    .get_json()["secret"]]
+    expires = (utcnow() + dt.timedelta(days=3)).replace(microsecond=0)
+    with db.database.connection_context():
+        Channel.update(token_expires_at=expires).where(Channel.id == sandbox_channels["linkedin"]).execute()
+        assert refresh.warn_expiring() == 1
+        assert refresh.warn_expiring() == 0  # once per token
+    [event] = hook.wait_for(1)
+    assert event["body"]["data"]["id"] == sandbox_channels["linkedin"]
+    assert event["body"]["data"]["token_expires_at"].startswith(expires.isoformat())
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == TEST_EMAIL and "expires" in mail["Subject"]
