@@ -163,26 +163,31 @@ def write_transaction():
     where an immediate one simply waits its turn (busy_timeout). Nested, it is
     a savepoint; what :func:`after_commit` registered runs once the outermost
     one has committed, and is forgotten if it rolls back."""
-    outermost = database.transaction_depth() == 0
+    # Peewee's savepoints do not count in transaction_depth(): the nesting is counted here.
+    level = getattr(_committed, "level", 0)
     atomic = database.atomic(lock_type="IMMEDIATE") if isinstance(database.obj, SqliteDatabase) \
         else database.atomic()
+    _committed.level = level + 1
     try:
         with atomic:
             yield
     except BaseException:
-        if outermost:
-            _committed.callbacks = []
+        # This level rolled back (a savepoint, or the whole): what it registered goes with it.
+        _committed.callbacks = [(d, c) for d, c in getattr(_committed, "callbacks", []) if d <= level]
         raise
-    if outermost:
+    finally:
+        _committed.level = level
+    if database.transaction_depth() == 0:
         callbacks, _committed.callbacks = getattr(_committed, "callbacks", []), []
-        for callback in callbacks:
+        for _, callback in callbacks:
             try:
                 callback()
             except Exception:  # what it starts is re-driven from the database (it must be)
                 logger.exception("An after-commit step failed; it is left to the reconciler.")
 
 
-#: Per thread (peewee's connections are): the callbacks of the open transaction.
+#: Per thread (peewee's connections are): the open transaction's callbacks,
+#: each with the depth of the (save)point that registered it.
 _committed = threading.local()
 
 
@@ -196,4 +201,4 @@ def after_commit(callback: Callable[[], None]) -> None:
         return
     if not hasattr(_committed, "callbacks"):
         _committed.callbacks = []
-    _committed.callbacks.append(callback)
+    _committed.callbacks.append((getattr(_committed, "level", 0), callback))

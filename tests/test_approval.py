@@ -177,3 +177,34 @@ def test_the_post_page_shows_the_request_and_lets_an_admin_answer(form_client, m
     assert "Approved: publishing to 1 channel" in response.get_data(as_text=True)
     drain()
     assert form_client.get(f"/api/posts/{post_id}").get_json()["status"] == "published"
+
+
+def test_an_approval_does_not_cover_a_new_image_or_an_earlier_time(client, member, facebook_needs_approval,
+                                                                  sandbox, drain, sandbox_client):
+    editor = member("editor")
+    post_id = editor.post("/api/posts", json={"text": "Approved as it was", "networks": ["facebook"],
+                                              "scheduled_at": in_hours(5)}).get_json()["id"]
+    client.post(f"/api/posts/{post_id}/approve")
+    # Publishing it now, earlier than approved, asks again; so does a new image.
+    assert editor.post(f"/api/posts/{post_id}/publish").get_json()["status"] == "awaiting_approval"
+    client.post(f"/api/posts/{post_id}/approve")
+    drain()
+    assert [i["text"] for i in sandbox_client.received()] == ["Approved as it was"]
+    other = editor.post("/api/posts", json={"text": "Approved, then a new image", "networks": ["facebook"],
+                                            "publish": True}).get_json()["id"]
+    client.post(f"/api/posts/{other}/reject", json={"comment": "add a picture"})
+    editor.post(f"/api/posts/{other}/publish")
+    client.post(f"/api/posts/{other}/cancel")  # withdrawn: the approval it never had stays void
+    with db.database.connection_context():
+        assert Post.get_by_id(other).approved_at is None
+
+
+def test_approving_a_post_changed_since_it_was_reviewed_is_refused(client, member, facebook_needs_approval):
+    editor = member("editor")
+    post = editor.post("/api/posts", json={"text": "Reviewed", "networks": ["facebook"], "publish": True}).get_json()
+    editor.patch(f"/api/posts/{post['id']}", json={"text": "Changed after the review"})
+    stale = client.post(f"/api/posts/{post['id']}/approve", json={"seen_updated_at": post["updated_at"]})
+    assert stale.status_code == 409 and "changed since you opened it" in stale.get_json()["error"]["message"]
+    fresh = status_of(client, post["id"])
+    assert client.post(f"/api/posts/{post['id']}/approve",
+                       json={"seen_updated_at": fresh["updated_at"]}).status_code == 200

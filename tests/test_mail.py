@@ -182,3 +182,13 @@ def test_a_channel_that_needs_reconnecting_tells_the_admins(client, sandbox_chan
     subjects = sorted(m["Subject"] for m in inbox.to(TEST_EMAIL))
     assert subjects[1].startswith("Reconnect ") and "(Facebook)" in subjects[1]
     assert subjects[0].startswith("Post #")
+
+
+def test_a_post_text_with_line_breaks_makes_a_one_line_subject(client, sandbox_channels, sandbox_client, drain,
+                                                               inbox):
+    sandbox_client.configure(facebook={"fail": {"error": "bad_parameter", "times": 1}})
+    post_id = client.post("/api/posts", json={"text": "Two\nlines", "networks": ["facebook"],
+                                              "publish": True}).get_json()["id"]
+    drain()
+    [mail] = inbox.wait_for(1)
+    assert mail["Subject"] == f"Post #{post_id} failed: Two lines"

@@ -160,6 +160,19 @@ def test_three_photos_make_each_networks_own_multi_image_post_in_order(
     assert received["whatsapp"]["image_sha256"] == digests[0] and received["whatsapp"]["text"] == "Three photos"
 
 
+def test_a_failed_carousel_item_fails_the_instagram_post_saying_so_and_nothing_is_published(
+        client, sandbox_channels, sandbox_client, drain):
+    sandbox_client.configure(instagram={"fail_carousel_item": 2})
+    ids = [uploaded(client, photo(size=(1080, 1080), color=(10 * i, 90, 90)))["id"] for i in range(3)]
+    post = client.post("/api/posts", json={"text": "A bad child", "media_ids": ids, "publish": True,
+                                           "networks": ["instagram"]}).get_json()
+    drain()
+    [publication] = client.get(f"/api/posts/{post['id']}").get_json()["publications"]
+    assert publication["status"] == "failed"
+    assert "ERROR" in publication["last_error"]
+    assert sandbox_client.received("instagram") == []
+
+
 def test_more_photos_than_a_post_may_carry_are_refused(client, sandbox_channels):
     response = client.post("/api/posts", json={"text": "Eleven", "media_ids": list(range(1, 12))})
     assert response.status_code == 400 and "at most 10" in response.get_json()["error"]["message"]

@@ -209,3 +209,10 @@ def test_the_command_line_makes_admins_unless_told_another_role(app, settings, m
     with db.database.connection_context():
         assert {u.email: u.role for u in User.select().where(User.email != TEST_EMAIL)} == {
             "op@example.com": "admin", "looker@example.com": "viewer"}
+
+
+def test_an_admin_made_an_editor_loses_the_invitations_they_sent(app, client, member):
+    other = member("admin")
+    link = other.post("/api/invitations", json={"email": "friend@example.com", "role": "admin"}).get_json()["link"]
+    assert client.patch(f"/api/users/{other.user_id}", json={"role": "editor"}).status_code == 200
+    assert visitor(app).get(path_of(link)).status_code == 410

@@ -231,3 +231,22 @@ def test_the_webhooks_page_adds_an_endpoint_shows_its_secret_once_and_its_log(fo
                       .group(1))
     log = form_client.get(f"/webhooks/{endpoint_id}").get_data(as_text=True)
     assert "post.published" in log and hook.received[0]["id"] in log and "delivered" in log
+
+
+def test_a_rolled_back_savepoint_drops_what_it_registered(app):
+    sent = []
+    with db.database.connection_context():
+        with write_transaction():
+            db.after_commit(lambda: sent.append("outer"))
+            with pytest.raises(RuntimeError):
+                with write_transaction():
+                    db.after_commit(lambda: sent.append("inner"))
+                    raise RuntimeError("the inner step failed")
+    assert sent == ["outer"]
+
+
+def test_a_second_rotation_waits_for_the_first_ones_overlap(client):
+    made = endpoint(client, "https://example.com/hooks")
+    assert client.post(f"/api/webhooks/{made['id']}/rotate").status_code == 200
+    again = client.post(f"/api/webhooks/{made['id']}/rotate")
+    assert again.status_code == 409 and "previous secret still signs" in again.get_json()["error"]["message"]

@@ -208,6 +208,8 @@ def schemas() -> dict:
             "tries": array(obj({"at": TIME, "status_code": nullable(INTEGER), "duration_ms": INTEGER,
                                 "excerpt": nullable(STRING)}))}),
         "WebhookDeliveryList": obj({"items": array(ref("WebhookDelivery"))}),
+        "Approve": obj({"seen_updated_at": {**TIME, "description": "The post's updated_at as reviewed"}},
+                       required=[]),
         "Reject": obj({"comment": {**STRING, "minLength": 1, "maxLength": 2000}}),
         "ChangeUser": {**obj({"role": ROLE, "disabled": {"type": "boolean"}}, required=[]), "minProperties": 1},
         "Invite": obj({"email": {**STRING, "format": "email", "maxLength": 254},
@@ -404,8 +406,9 @@ def document(cfg) -> dict:
             body="Empty", body_required=False, params=[post_id])},
         "/api/posts/{post_id}/approve": {"post": operation(
             "Approve a post awaiting approval (admins): published at once (`results`), or scheduled at its "
-            "time — at once when that time has passed (`note` says so)", 200, "Post", 404, 409, 422,
-            body="Empty", body_required=False, params=[post_id])},
+            "time — at once when that time has passed (`note` says so); with `seen_updated_at`, a post "
+            "changed since it was reviewed is a 409", 200, "Post", 404, 409, 422,
+            body="Approve", body_required=False, params=[post_id])},
         "/api/posts/{post_id}/reject": {"post": operation(
             "Send a post awaiting approval back to its editor as a draft, saying why (admins)", 200, "Post",
             404, 409, body="Reject", params=[post_id])},

@@ -253,9 +253,10 @@ def cancel_post(post_id):
 @requires(ADMIN)
 def approve_post(post_id):
     """Approve a post awaiting approval: published at once, or scheduled at its
-    time (at once when that time has passed: ``note`` says so)."""
-    json_body(required=False, fields=set())
-    approved = approval.approve(post_id)
+    time (at once when that time has passed: ``note`` says so). With
+    ``seen_updated_at`` (the post's ``updated_at`` as reviewed), a post changed since is a 409."""
+    data = json_body(required=False, fields={"seen_updated_at"})
+    approved = approval.approve(post_id, data.get("seen_updated_at"))
     body = serialize.post(approved.post, _publications([post_id])[post_id])
     if approved.results is not None:
         body["results"] = approved.results

@@ -148,15 +148,26 @@ def set_role(user_id: int, role) -> User:
             return user
         if role != roles.ADMIN:
             _refuse_if_last_admin(user, "changing their role")
+            if user.role == roles.ADMIN:  # links an admin made stop with their power to make them
+                _withdraw_links_of(user, utcnow())
         User.update(role=role).where(User.id == user.id).execute()
         audit.record(audit.USER, user.id, "role changed", email=user.email, role=role, was=user.role)
     return get_user(user_id)
 
 
 def _cut_off(user: User, now) -> None:
-    """End every session and revoke every API token of ``user``."""
+    """End every session and revoke every API token of ``user``, and withdraw
+    the open links they made or that are for them."""
     User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
     ApiToken.update(revoked_at=now).where((ApiToken.user == user.id) & ApiToken.revoked_at.is_null()).execute()
+    _withdraw_links_of(user, now)
+
+
+def _withdraw_links_of(user: User, now) -> None:
+    """The open invitations ``user`` sent, and the reset links for them, stop working."""
+    (Invitation.update(withdrawn_at=now)
+     .where(((Invitation.invited_by == user.id) | (Invitation.user == user.id))
+            & Invitation.used_at.is_null() & Invitation.withdrawn_at.is_null()).execute())
 
 
 def set_disabled(user_id: int, disabled: bool, by: User) -> User:

@@ -15,9 +15,9 @@ from .. import audit
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
 from ..intake.composing import get_post
-from ..models import Post, utcnow
+from ..models import Post, iso, utcnow
 from . import publishing, review, scheduling
-from .table import POST, moves
+from .table import POST, PUBLICATION, moves
 
 MAX_COMMENT = 2000
 
@@ -31,16 +31,22 @@ class Approved:
     note: str | None = None
 
 
-def approve(post_id: int) -> Approved:
-    """Approve what the editor asked for, and do it.
+def approve(post_id: int, seen: str | None = None) -> Approved:
+    """Approve what the editor asked for, and do it — in the same transaction,
+    so no edit slips in between the approval and the publishing. ``seen``: the
+    post's ``updated_at`` as the approver saw it (ISO 8601); a post changed
+    since is refused, to be looked at again.
 
     Raises:
-      NotFound, Conflict: no such post, or it is not awaiting approval (answered already).
+      NotFound, Conflict: no such post, it is not awaiting approval (answered
+        already), or it changed since the approver saw it.
       BrokerUnavailable: the queue refused; the post stays approved, as a draft, for Publish now.
     """
     now = utcnow()
     with write_transaction():
         post = get_post(post_id)
+        if seen is not None and seen != iso(post.updated_at):
+            raise Conflict(f"post {post.id} was changed since you opened it: look at it again before approving")
         draft, scheduled = POST["approve"].targets
         due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now
         moved = (Post.update(status=scheduled if due_later else draft, approved_at=now,
@@ -54,9 +60,13 @@ def approve(post_id: int) -> Approved:
         if post.approval_asked == review.SCHEDULE and not due_later:
             note = "its scheduled time had passed, so it is published now"
         audit.record(audit.POST, post.id, "approved", asked=post.approval_asked, note=note)
+        if not due_later:
+            pending = publishing.publications_of(post.id, PUBLICATION["publish"].sources)
+            messages = publishing.mark_queued(post.id, pending, "publish")
+            audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))
     if due_later:
         return Approved(scheduling.launch_if_soon(get_post(post.id)), None)
-    results = publishing.request_publish(post.id)
+    results = publishing.send(post.id, pending, messages)
     return Approved(get_post(post.id), results, note)
 
 

@@ -61,12 +61,16 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             # "Publish now" on a scheduled post: now, not at its time (the claim
             # holds back publications of a post scheduled later).
             changes.update(scheduled_at=None, schedule_zone=None)
+        if changes and post.approved_at is not None:
+            # An approval covers the post as it was approved: not a new image, nor going out earlier.
+            post.approved_at = changes["approved_at"] = changes["approved_by"] = None
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
         raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url,
                                                 post.link, CHECKED_PHOTOS if has_photos else ()))
         if review.required([p.channel_id for p in pending], post.approved_at):
-            review.submit(post, review.PUBLISH)
+            if not review.submit(post, review.PUBLISH):
+                raise Conflict(f"post {post.id} is being published already")
             return []
         messages = mark_queued(post.id, pending, "publish")
         audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))

@@ -22,6 +22,7 @@ from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import get_post
 from ..intake.schedule_time import parse_schedule
 from ..models import Post, Publication, iso, utcnow
+from ..webhooks import events
 from . import publishing, review
 from .rollup import roll_up
 from .table import POST, PUBLICATION, PostStatus, moves
@@ -73,7 +74,7 @@ def cancel(post_id: int) -> Post:
     with write_transaction():
         post = get_post(post_id)
         cancelled = (Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
-                                 approval_asked=None, updated_at=utcnow())
+                                 approval_asked=None, approved_at=None, approved_by=None, updated_at=utcnow())
                      .where((Post.id == post.id) & moves(POST, "cancel", Post.status)).execute())
         if cancelled:
             audit.record(audit.POST, post.id, "withdrawn from approval" if post.status == PostStatus.AWAITING
@@ -132,9 +133,13 @@ def launch(post_id: int, scheduled_at: dt.datetime, max_lateness: dt.timedelta |
 def _miss(post_id, late, max_lateness, now):
     reason = (f"missed its scheduled time by {_duration(late)} (the scheduler was not running); "
               f"the allowed lateness is {_duration(max_lateness)} — retry it to publish it now")
+    missed = [p.id for p in Publication.select(Publication.id).where(
+        (Publication.post == post_id) & moves(PUBLICATION, "miss", Publication.status))]
     (Publication.update(status=PUBLICATION["miss"].targets[0], last_error=reason, finished_at=now,
                         updated_at=now)
-     .where((Publication.post == post_id) & moves(PUBLICATION, "miss", Publication.status)).execute())
+     .where(Publication.id.in_(missed) & moves(PUBLICATION, "miss", Publication.status)).execute())
+    for publication_id in missed:
+        events.emit(events.PUBLICATION_FAILED, publication_id)
     roll_up(post_id)
     logger.warning("Post %d %s", post_id, reason)
 

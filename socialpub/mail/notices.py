@@ -87,7 +87,9 @@ def _store(mails) -> int:
     """Queue ``(user id, to, subject, body, status)`` e-mails; the pending ones go after the commit."""
     now, ids = utcnow(), []
     for user_id, to, subject, body, status in mails:
-        email = Email.create(user=user_id, to=to, subject=subject[:300], body=body, status=status,
+        # A header is one line: a post's text may hold line breaks.
+        subject = " ".join(subject.split())[:300]
+        email = Email.create(user=user_id, to=to, subject=subject, body=body, status=status,
                              created_at=now, next_attempt_at=now, touched_at=now)
         if status == "pending":
             ids.append(email.id)

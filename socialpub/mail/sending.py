@@ -42,7 +42,10 @@ def deliver(email_id: int, settings: Settings) -> int | None:
     email = Email.get_by_id(email_id)
     mine = (Email.id == email_id) & (Email.status == "sending")
     try:
-        smtp.send(settings.smtp_url, settings.mail_from, email.to, email.subject, email.body or "")
+        try:
+            smtp.send(settings.smtp_url, settings.mail_from, email.to, email.subject, email.body or "")
+        except (ValueError, TypeError) as exc:  # a message the library will not build: a try, counted
+            raise smtp.NotSent(f"the e-mail could not be composed: {exc}") from None
     except smtp.NotSent as exc:
         if email.attempts > len(SCHEDULE):
             Email.update(status="failed", last_error=str(exc), body=None).where(mine).execute()

@@ -64,9 +64,15 @@ def worth_fetching(settings: Settings, network: str) -> bool:
     return not LIMITS[network].fetches_media or public.available(settings, library.store_of(settings))
 
 
-def fetched(settings: Settings, post_id: int, url: str, network: str) -> Media:
+def _direct(step, *args):
+    return step(*args)
+
+
+def fetched(settings: Settings, post_id: int, url: str, network: str, run=_direct) -> Media:
     """The post's image at ``url``, in the library: fetched now, or by another
-    worker earlier or meanwhile.
+    worker earlier or meanwhile. ``run(step, *args)`` runs each database step
+    (the worker's ``persist``: a connection for the step alone, given back
+    before the download and the waits).
 
     Raises:
       PublishError: the download failed or was refused (PERMANENT for a
@@ -75,13 +81,13 @@ def fetched(settings: Settings, post_id: int, url: str, network: str) -> Media:
     """
     deadline = time.monotonic() + 2 * CLAIM_LEASE_S
     while True:
-        row = ImageFetch.get_or_none(ImageFetch.post == post_id)
+        row = run(_fetch_row, post_id)
         if row is not None and row.url == url and row.media_id is not None:
-            return library.get(row.media_id)
-        claimed_at = _claim(post_id, url, row)
+            return run(library.get, row.media_id)
+        claimed_at = run(_claim, post_id, url, row)
         if claimed_at is not None:
             try:
-                return _fetch(settings, post_id, url, network, claimed_at)
+                return _fetch(settings, post_id, url, network, claimed_at, run)
             finally:
                 _wake(post_id)
         if time.monotonic() > deadline:
@@ -110,19 +116,31 @@ def _claim(post_id: int, url: str, row: ImageFetch | None):
     return now if taken else None
 
 
-def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at) -> Media:
-    mine = (ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)
+def _fetch_row(post_id: int):
+    return ImageFetch.get_or_none(ImageFetch.post == post_id)
+
+
+def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at, run) -> Media:
     try:
         data = outbound.download(network, url, max_bytes=settings.media_max_bytes,
                                  time_limit=DOWNLOAD_TIME_LIMIT_S, allow=settings.outbound_allow)
-        media, _ = library.add(settings, data, name=urlsplit(url).path.rsplit("/", 1)[-1])
+        media, _ = run(library.add, settings, data, urlsplit(url).path.rsplit("/", 1)[-1])
     except BaseException as exc:
-        with write_transaction():
-            ImageFetch.delete().where(mine).execute()
+        run(_give_up, post_id, claimed_at)
         raise _explained(network, url, exc) from None
-    with write_transaction():
-        ImageFetch.update(media=media.id).where(mine).execute()
+    run(_done, post_id, claimed_at, media.id)
     return media
+
+
+def _give_up(post_id: int, claimed_at) -> None:
+    with write_transaction():
+        ImageFetch.delete().where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)).execute()
+
+
+def _done(post_id: int, claimed_at, media_id: int) -> None:
+    with write_transaction():
+        (ImageFetch.update(media=media_id)
+         .where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)).execute())
 
 
 def _explained(network: str, url: str, exc: BaseException) -> BaseException:

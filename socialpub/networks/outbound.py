@@ -414,10 +414,10 @@ def download(network: str, url: str, *, max_bytes: int, time_limit: float,
 
 @dataclass(frozen=True)
 class Answer:
-    """What a POST got back: its status, its headers, and the start of its body."""
+    """What a POST got back: its status, its headers (case-insensitive), and the start of its body."""
 
     status: int
-    headers: dict
+    headers: "requests.structures.CaseInsensitiveDict"
     excerpt: str
 
 
@@ -451,6 +451,6 @@ def post(url: str, body: bytes, headers: dict, *, time_limit: float, allow: Iter
                 if deadline.expired:
                     raise Unsent(f"no answer within the {time_limit:g} s allowed") from None
                 raise Unsent(transport_error("webhook", exc, timeouts, creates_item=False).message) from None
-            return Answer(response.status_code, dict(response.headers), start.decode("utf-8", "replace"))
+            return Answer(response.status_code, response.headers, start.decode("utf-8", "replace"))
     except Refused as refusal:
         raise Unsent(f"refused, {refusal}", refused=True) from None

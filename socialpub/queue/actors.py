@@ -215,7 +215,9 @@ def _with_photos(job: delivery.Job) -> delivery.Job:
     try:
         photos = persist(library.photos_for, _settings, job.post_id, job.network)
         if not photos and job.content.image_url and remote.worth_fetching(_settings, job.network):
-            media = persist(remote.fetched, _settings, job.post_id, job.content.image_url, job.network)
+            # Not inside persist: no connection is held through the download, and the
+            # time limit interrupts it like any network call.
+            media = remote.fetched(_settings, job.post_id, job.content.image_url, job.network, run=persist)
             photos = persist(library.photos_of, _settings, [media], job.network)
     except StorageError as exc:
         raise PublishError(job.network, f"the media store did not give the post's images: {exc}",

@@ -205,7 +205,10 @@ def create_container(version, ig_user_id):
         return graph_param_error("instagram", "The parameter image_url is required")
     if values.get("is_carousel_item") == "true":
         container_id = str(state().new_number())
-        state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED",
+        items = 1 + state().count("containers", lambda c: c.get("carousel_item") and c["account_id"] == ig_user_id)
+        failing_from = state().setting("instagram", "fail_carousel_item")
+        status = "ERROR" if failing_from is not None and items >= failing_from else "FINISHED"
+        state().put("containers", container_id, {"account_id": ig_user_id, "status": status,
                                                  "image_url": values["image_url"], "caption": None,
                                                  "carousel_item": True})
         return jsonify(id=container_id)

@@ -21,6 +21,8 @@ def default_config(network: str, latency: float = 0.0) -> dict:
     config = {"latency": float(latency), "fail": [], "hold": False}
     if network == "instagram":
         config["container_status"] = None  # None: containers are FINISHED at once
+        # A carousel's item containers from the Nth on (1-based) end ERROR: "a failed child container".
+        config["fail_carousel_item"] = None
     if network == "linkedin":
         config["reject_duplicates"] = True
         # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
@@ -110,6 +112,9 @@ def check_changes(body) -> dict:
             change["fail"] = check_fail(network, change["fail"])
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
+        item = change.get("fail_carousel_item")
+        if item is not None and (not isinstance(item, int) or isinstance(item, bool) or item < 1):
+            raise ValueError("fail_carousel_item must be a whole number from 1 (the first item) on, or null")
         if isinstance(change.get("hold"), dict):
             change["hold"] = check_hold(network, change["hold"])
         for flag in ("reject_duplicates", "hold", "refresh_tokens"):

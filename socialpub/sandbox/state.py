@@ -279,6 +279,11 @@ class SandboxState:
         with self.lock:
             getattr(self, kind)[key] = value
 
+    def count(self, kind: str, matches) -> int:
+        """How many stored objects of ``kind`` ``matches(value)`` is true for."""
+        with self.lock:
+            return sum(1 for value in getattr(self, kind).values() if matches(value))
+
     def get(self, kind: str, key):
         """A copy of the stored object, or None."""
         with self.lock:

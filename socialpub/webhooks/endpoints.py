@@ -92,6 +92,10 @@ def rotate(endpoint_id: int) -> tuple[WebhookEndpoint, str]:
     secret = new_secret()
     with write_transaction():
         endpoint = get(endpoint_id)
+        if endpoint.previous_secret_until and endpoint.previous_secret_until > utcnow():
+            # Rotating again would drop the previous secret while receivers may still rely on it.
+            raise Conflict(f"the previous secret still signs until {endpoint.previous_secret_until:%Y-%m-%d %H:%M} "
+                           f"UTC: rotate again after that")
         (WebhookEndpoint.update(secret=secret, previous_secret=endpoint.secret,
                                 previous_secret_until=utcnow() + ROTATION_OVERLAP)
          .where(WebhookEndpoint.id == endpoint.id).execute())

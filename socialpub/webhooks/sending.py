@@ -86,14 +86,17 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
     try:
         answer = outbound.post(endpoint.url, body.encode(), signed_headers(endpoint, event.msg_id, body, now),
                                time_limit=TIMEOUT_S, allow=settings.outbound_allow)
-    except outbound.Unsent as exc:
+    except Exception as exc:  # Unsent; or a bug, an unforeseen answer: a failed try all the same
+        if not isinstance(exc, outbound.Unsent):
+            logger.exception("Webhook delivery %d: unexpected error.", delivery_id)
+            exc = outbound.Unsent(f"unexpected error: {exc!r}")
         if exc.refused:  # an address this installation may not call: trying again changes nothing
             _record_try(delivery, None, str(exc), _ms(started))
             series.webhook_delivered("failed")
             _finish(delivery, "failed", None, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again")
             return None
         return _after_try(delivery, None, str(exc), _ms(started), None)
-    return _after_try(delivery, answer.status, answer.excerpt[:EXCERPT], _ms(started), answer)
+    return _after_try(delivery, answer.status, answer.excerpt[:EXCERPT].replace("\x00", ""), _ms(started), answer)
 
 
 def _ms(started: float) -> int:
