@@ -31,10 +31,19 @@ from ..networks.base import ErrorKind, PublishError
 from . import images, library, public
 from .storage import StorageError
 
-#: The whole download may take this long, redirects included.
+#: The whole download may take this long, redirects included — and at most a
+#: third of the attempt's time limit, so that waiting for a stalled fetch and
+#: fetching again still fit in one attempt.
 DOWNLOAD_TIME_LIMIT_S = 60.0
-#: A claim older than this, with nothing fetched, belongs to a worker that is gone.
-CLAIM_LEASE_S = DOWNLOAD_TIME_LIMIT_S + 30.0
+
+
+def download_limit(settings: Settings) -> float:
+    return max(1.0, min(DOWNLOAD_TIME_LIMIT_S, settings.time_limit_s / 3))
+
+
+def claim_lease(settings: Settings) -> float:
+    """A claim older than this, with nothing fetched, belongs to a worker that is gone."""
+    return download_limit(settings) * 1.25
 #: How often a waiting worker looks whether the fetch is done.
 POLL_S = 0.2
 
@@ -79,12 +88,13 @@ def fetched(settings: Settings, post_id: int, url: str, network: str, run=_direc
         refusal, 4xx or a file that is not an image socialpub takes;
         TRANSIENT for network trouble, the store, or a fetch still running).
     """
-    deadline = time.monotonic() + 2 * CLAIM_LEASE_S
+    lease = claim_lease(settings)
+    deadline = time.monotonic() + lease + POLL_S
     while True:
         row = run(_fetch_row, post_id)
         if row is not None and row.url == url and row.media_id is not None:
             return run(library.get, row.media_id)
-        claimed_at = run(_claim, post_id, url, row)
+        claimed_at = run(_claim, post_id, url, row, lease)
         if claimed_at is not None:
             try:
                 return _fetch(settings, post_id, url, network, claimed_at, run)
@@ -96,7 +106,7 @@ def fetched(settings: Settings, post_id: int, url: str, network: str, run=_direc
         _waiting_for(post_id).wait(POLL_S)
 
 
-def _claim(post_id: int, url: str, row: ImageFetch | None):
+def _claim(post_id: int, url: str, row: ImageFetch | None, lease: float):
     """This worker's ``claimed_at`` if it may fetch now, else None (another is fetching)."""
     now = utcnow()
     if row is None:
@@ -106,7 +116,7 @@ def _claim(post_id: int, url: str, row: ImageFetch | None):
             return now
         except IntegrityError:  # another worker inserted it first
             return None
-    stalled = row.media_id is None and row.claimed_at < now - dt.timedelta(seconds=CLAIM_LEASE_S)
+    stalled = row.media_id is None and row.claimed_at < now - dt.timedelta(seconds=lease)
     if row.url == url and not stalled:
         return None
     # The URL changed since (an edit), or the fetcher is gone: take over, fenced by what was read.
@@ -123,7 +133,7 @@ def _fetch_row(post_id: int):
 def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at, run) -> Media:
     try:
         data = outbound.download(network, url, max_bytes=settings.media_max_bytes,
-                                 time_limit=DOWNLOAD_TIME_LIMIT_S, allow=settings.outbound_allow)
+                                 time_limit=download_limit(settings), allow=settings.outbound_allow)
         media, _ = run(library.add, settings, data, urlsplit(url).path.rsplit("/", 1)[-1])
     except BaseException as exc:
         run(_give_up, post_id, claimed_at)
