@@ -227,6 +227,16 @@ def drain(broker, worker, settings):
 
 
 @pytest.fixture
+def settle(broker, worker, settings):
+    """``settle()`` waits until every webhook and e-mail message, the delayed ones too, has been handled."""
+    def settle():
+        for queue in ("webhooks", "mail"):
+            broker.join(f"{settings.queue_name}-{queue}", timeout=30_000)
+        worker.join()
+    return settle
+
+
+@pytest.fixture
 def sandbox_channels(app, sandbox, sandbox_client):
     """One channel per network, pointed at the sandbox; returns {network: channel id}."""
     from socialpub.intake.channels import create_channel

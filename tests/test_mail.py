@@ -72,14 +72,6 @@ def settings(settings, inbox):
                           public_base_url="https://social.example.test")
 
 
-@pytest.fixture
-def settle(broker, worker, settings):
-    def settle():
-        broker.join(f"{settings.queue_name}-mail", timeout=30_000)
-        worker.join()
-    return settle
-
-
 def test_a_partly_failed_post_tells_its_editor_and_the_admins_at_once(
         client, member, sandbox_channels, sandbox_client, drain, inbox):
     editor, other = member("editor"), member("editor")

@@ -16,25 +16,13 @@ from socialpub.connecting import refresh
 from socialpub.models import Channel, utcnow
 
 from .conftest import TEST_EMAIL
-from .test_mail import Inbox, free_port
+from .test_mail import inbox  # noqa: F401 (the loopback SMTP server)
 from .web_helpers import csrf_token
 from .webhook_receiver import Receiver
 
 
 @pytest.fixture
-def inbox():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{controller.port}"
-    yield inbox
-    controller.stop()
-
-
-@pytest.fixture
-def settings(settings, inbox):
+def settings(settings, inbox):  # noqa: F811
     return settings.with_(smtp_url=inbox.url, public_base_url="https://social.example.test")
 
 
@@ -46,7 +34,7 @@ def hook():
 
 
 def test_invite_approve_publish_partly_fail_and_tell_the_editor_and_the_receiver(
-        app, client, sandbox_channels, sandbox_client, drain, inbox, hook, broker, worker, settings):
+        app, client, sandbox_channels, sandbox_client, drain, inbox, hook, settle):  # noqa: F811
     made = client.post("/api/webhooks", json={"url": hook.url, "events": ["post.partially_published"]})
     hook.secrets = [made.get_json()["secret"]]
     with db.database.connection_context():
@@ -84,16 +72,14 @@ def test_invite_approve_publish_partly_fail_and_tell_the_editor_and_the_receiver
     [event] = hook.wait_for(1)
     assert event["verified_with"] == [0] and event["body"]["type"] == "post.partially_published"
     assert event["body"]["data"]["id"] == post_id
-    broker.join(f"{settings.queue_name}-webhooks", timeout=30_000)
-    worker.join()
+    settle()
     assert len({r["id"] for r in hook.received}) == len(hook.received) == 1
     trail = [(e["action"], e["actor"]) for e in client.get(f"/api/posts/{post_id}/events").get_json()["items"]]
     assert trail[:3] == [("created", "ed@example.com"), ("submitted for approval", "ed@example.com"),
                          ("approved", TEST_EMAIL)]
 
 
-def test_a_token_nothing_will_renew_is_announced_once(client, sandbox_channels, inbox, hook, broker, worker,
-                                                      settings):
+def test_a_token_nothing_will_renew_is_announced_once(client, sandbox_channels, inbox, hook, worker):  # noqa: F811
     hook.secrets = [client.post("/api/webhooks", json={"url": hook.url, "events": ["channel.expires_soon"]})
                     .get_json()["secret"]]
     expires = (utcnow() + dt.timedelta(days=3)).replace(microsecond=0)

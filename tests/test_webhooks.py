@@ -31,15 +31,6 @@ def receiver():
 
 
 @pytest.fixture
-def settle(broker, worker, settings):
-    """Wait until every webhook message, the delayed ones too, has been handled."""
-    def settle():
-        broker.join(f"{settings.queue_name}-webhooks", timeout=30_000)
-        worker.join()
-    return settle
-
-
-@pytest.fixture
 def fast_retries(monkeypatch):
     monkeypatch.setattr(sending, "SCHEDULE", (dt.timedelta(milliseconds=200),) * 3)
 
