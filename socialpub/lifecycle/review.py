@@ -16,6 +16,7 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context
 
 from .. import audit
+from ..auth.roles import EDITOR
 from ..models import Channel, Post, Publication, iso, utcnow
 from .table import POST, PostStatus, moves
 
@@ -27,7 +28,7 @@ def _editor_asking() -> bool:
     if not has_request_context():
         return False
     user = g.get("user")
-    return user is not None and user.role == "editor"
+    return user is not None and user.role == EDITOR
 
 
 def required(channel_ids, approved_at=None) -> bool:

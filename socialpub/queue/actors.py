@@ -340,9 +340,9 @@ def send_digests():
 
 @dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
-    """Every minute: re-drive publications and webhook deliveries the queue
-    lost (see reconciler.py, webhooks/sending.py), and forget idempotency keys
-    past their time."""
+    """Every minute: re-drive the publications, webhook deliveries and e-mails
+    whose message was lost (reconciler.py, webhooks/sending.py, mail/sending.py),
+    and forget idempotency keys past their time."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
         sending.redrive(deliver_webhook.send)
