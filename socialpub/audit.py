@@ -34,15 +34,6 @@ def record(subject: str, subject_id: int, action: str, actor: int | None = -1, *
                  action=action, detail=detail or None).execute()
 
 
-def record_many(subject: str, subject_ids, action: str, **detail) -> None:
-    """The same line for several subjects, in one statement."""
-    actor = actor_id()
-    rows = [{"actor": actor, "subject": subject, "subject_id": i, "action": action, "detail": detail or None}
-            for i in subject_ids]
-    if rows:
-        Event.insert_many(rows).execute()
-
-
 def _lines(where, limit: int) -> list[dict]:
     """Lines matching ``where``, newest first, each ``{id, at, actor, subject,
     subject_id, action, detail}`` (``actor`` an e-mail address, or "socialpub")."""
