@@ -3,7 +3,11 @@ import cycle in socialpub/, every status change in socialpub/lifecycle/, every
 module named in the map, and the map's state diagram equal to the transition
 table."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from socialpub.lifecycle import table
 
@@ -118,3 +122,12 @@ def test_the_map_names_every_module():
 def test_the_maps_state_diagram_is_the_transition_table():
     assert table.diagram() in MAP.read_text(), ("docs/architecture.md's diagram differs from "
                                                 "socialpub.lifecycle.table.diagram(); paste it in again")
+
+
+@pytest.mark.parametrize("module", ["socialpub.queue.broker", "socialpub.lifecycle.publishing",
+                                    "socialpub.webhooks.sending", "socialpub.mail.sending", "socialpub.auth"])
+def test_each_entry_module_imports_first_in_a_fresh_interpreter(module):
+    # The workers import the queue first, the web app the blueprints: a cycle
+    # through a package's __init__ only shows in the order a process meets it.
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
