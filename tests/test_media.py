@@ -246,3 +246,14 @@ def test_the_monitor_shows_the_storage_uploads_use(client, form_client):
     upload(client, data)
     assert client.get("/monitor.json").get_json()["media"] == {"files": 1, "bytes": len(data)}
     assert "1 upload, 0.0 MiB in the media store" in form_client.get("/monitor").get_data(as_text=True)
+
+
+def test_the_same_bytes_added_at_the_same_moment_are_one_file(app, settings, monkeypatch):
+    data = photo(color=(1, 2, 3))
+    with db.database.connection_context():
+        first, created = library.add(settings, data)
+        assert created
+        # Another upload of these bytes read "none yet" just before this one committed.
+        monkeypatch.setattr(library.Media, "get_or_none", classmethod(lambda cls, *a, **k: None))
+        again, created = library.add(settings, data)
+    assert (again.id, created) == (first.id, False)

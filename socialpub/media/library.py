@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 
 from flask import current_app
-from peewee import fn
+from peewee import IntegrityError, fn
 
 from ..config import Settings
 from ..db import write_transaction
@@ -57,14 +57,17 @@ def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
     if image.content_type != "image/jpeg":
         jpeg_key = f"jpeg/{image.sha256}.jpg"
         store.put(jpeg_key, images.as_jpeg(image.data), "image/jpeg")
-    with write_transaction():
-        media = Media.get_or_none(Media.sha256 == image.sha256)
-        if media is not None:  # the same file, uploaded at the same moment
-            return media, False
-        media = Media.create(content_type=image.content_type, sha256=image.sha256, size_bytes=len(image.data),
-                             width=image.width, height=image.height, storage_key=key,
-                             thumbnail_key=thumbnail_key, jpeg_key=jpeg_key,
-                             original_name=(name or "")[:200] or None)
+    try:
+        with write_transaction():
+            media = Media.get_or_none(Media.sha256 == image.sha256)
+            if media is not None:  # the same file, uploaded at the same moment
+                return media, False
+            media = Media.create(content_type=image.content_type, sha256=image.sha256,
+                                 size_bytes=len(image.data), width=image.width, height=image.height,
+                                 storage_key=key, thumbnail_key=thumbnail_key, jpeg_key=jpeg_key,
+                                 original_name=(name or "")[:200] or None)
+    except IntegrityError:  # the same bytes committed by another upload between our read and our insert
+        return Media.get(Media.sha256 == image.sha256), False
     return media, True
 
 

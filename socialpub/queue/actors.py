@@ -222,6 +222,12 @@ def _with_photos(job: delivery.Job) -> delivery.Job:
     except StorageError as exc:
         raise PublishError(job.network, f"the media store did not give the post's images: {exc}",
                            kind=ErrorKind.TRANSIENT) from None
+    except (PublishError, TimeLimitExceeded):
+        raise
+    except Exception as exc:  # nothing was sent to the network yet: not ambiguous
+        logger.exception("Publication %d: the post's images could not be prepared.", job.publication_id)
+        raise PublishError(job.network, f"the post's images could not be prepared: {exc!r}",
+                           kind=ErrorKind.TRANSIENT) from None
     return dataclasses.replace(job, content=dataclasses.replace(job.content, photos=photos)) if photos else job
 
 
