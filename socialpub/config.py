@@ -146,6 +146,17 @@ class Settings:
     instagram_dialog_url: str = "https://www.instagram.com"
     instagram_token_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
+    #: WhatsApp (docs at README "WhatsApp"): the verify token Meta's webhook
+    #: subscription sends, the app secret that signs its POSTs (the Meta app's;
+    #: empty: FACEBOOK_APP_SECRET), how long a send whose answer was lost waits
+    #: for Meta's status before it is unconfirmed, the messaging limit (unique
+    #: people reached by templates per 24 hours: 250, 2000, 10000, 100000; 0:
+    #: unlimited) and the messages per second each number sends.
+    whatsapp_verify_token: str = field(default="", repr=False)
+    whatsapp_app_secret: str = field(default="", repr=False)
+    whatsapp_status_wait_s: int = 600
+    whatsapp_messaging_limit: int = 250
+    whatsapp_send_rate: int = 20
     #: Where uploaded media are kept: "local" (``<instance>/media``) or
     #: ``s3://bucket/prefix`` (with ``media_s3_endpoint_url`` for MinIO, R2, …).
     media_storage: str = "local"
@@ -201,6 +212,9 @@ class Settings:
             "processing_lease_s": "PUBLISH_PROCESSING_LEASE_S",
             "heartbeat_timeout_ms": "DRAMATIQ_HEARTBEAT_TIMEOUT_MS",
             "schedule_max_lateness_s": "SCHEDULE_MAX_LATENESS_S",
+            "whatsapp_status_wait_s": "WHATSAPP_STATUS_WAIT_S",
+            "whatsapp_messaging_limit": "WHATSAPP_MESSAGING_LIMIT",
+            "whatsapp_send_rate": "WHATSAPP_SEND_RATE",
         }
         types = {f.name: f.type for f in fields(cls)}
         for name, var in numeric.items():
@@ -240,10 +254,15 @@ class Settings:
         for name, value in (("PUBLISH_REQUEUE_AFTER_S", self.requeue_after_s),
                             ("MEDIA_MAX_BYTES", self.media_max_bytes), ("MEDIA_MAX_PIXELS", self.media_max_pixels),
                             ("PUBLISH_TIME_LIMIT_S", self.time_limit_s),
-                            ("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", self.heartbeat_timeout_ms)):
+                            ("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", self.heartbeat_timeout_ms),
+                            ("WHATSAPP_SEND_RATE", self.whatsapp_send_rate)):
             if value <= 0:
                 return f"{name} must be positive"
         return None
+
+    def meta_webhook_secret(self) -> str:
+        """The secret that signs Meta's webhook POSTs (X-Hub-Signature-256)."""
+        return self.whatsapp_app_secret or self.facebook_app_secret
 
     def app_secrets(self) -> dict:
         """The secret of each Meta app a channel may be connected through (for ``appsecret_proof``)."""
@@ -278,7 +297,8 @@ TEXT_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secre
                   "linkedin_api_url", "facebook_app_id", "facebook_app_secret", "facebook_config_id",
                   "facebook_dialog_url", "facebook_graph_url", "instagram_app_id", "instagram_app_secret",
                   "instagram_dialog_url", "instagram_token_url", "instagram_graph_url", "media_storage",
-                  "media_s3_endpoint_url", "smtp_url", "mail_from")
+                  "media_s3_endpoint_url", "smtp_url", "mail_from", "whatsapp_verify_token",
+                  "whatsapp_app_secret")
 
 
 def instance_secret(path: Path, generate) -> str:

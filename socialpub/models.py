@@ -13,6 +13,7 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -65,8 +66,11 @@ class Channel(BaseModel):
     token = EncryptedTextField()
     #: API root, e.g. https://graph.facebook.com/v24.0 (or the sandbox's).
     base_url = CharField(max_length=300)
-    #: WhatsApp recipients (E.164 numbers).
+    #: WhatsApp: the numbers given when the channel was added; each is also a
+    #: contact (whatsapp/contacts.py), which is what messages go to.
     recipients = JSONField(default=list)
+    #: WhatsApp: the business account (WABA) whose templates the number sends.
+    business_account_id = CharField(max_length=64, null=True)
     #: LinkedIn-Version header, for LinkedIn channels.
     api_version = CharField(max_length=16, null=True)
     enabled = BooleanField(default=True)
@@ -133,6 +137,10 @@ class Post(BaseModel):
     approved_by = IntegerField(null=True)
     approved_at = DateTimeField(null=True)
     review_comment = TextField(null=True)
+    #: The WhatsApp message (whatsapp/templates.py): {"template": name, "language": code,
+    #: "body": [the body's parameters, in order], "audience": an audience's name or null (every
+    #: opted-in contact)}; NULL: a free-form message, to those whose 24-hour window is open.
+    whatsapp = JSONField(null=True)
 
 
 class Publication(BaseModel):
@@ -436,9 +444,115 @@ class ImageFetch(BaseModel):
     claimed_at = DateTimeField()
 
 
+class Contact(BaseModel):
+    """Someone a WhatsApp channel may message (whatsapp/contacts.py): a number
+    in E.164 with the record of their consent. A message goes only to a
+    contact with an opt-in and without a later opt-out."""
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="contacts", on_delete="CASCADE")
+    phone = CharField(max_length=20)
+    name = CharField(max_length=100, null=True)
+    #: The opt-in: when, how (the words the business uses: "website form", "in store"…), by whom.
+    opted_in_at = DateTimeField(null=True)
+    opt_in_method = CharField(max_length=200, null=True)
+    opt_in_by = CharField(max_length=200, null=True)
+    opted_out_at = DateTimeField(null=True)
+    opt_out_reason = TextField(null=True)
+    #: Their last message to the business (Meta's webhook): the 24-hour window runs from it.
+    last_inbound_at = DateTimeField(null=True)
+    #: A free-form message was refused as outside the window (131047) after last_inbound_at.
+    window_closed_at = DateTimeField(null=True)
+    #: A pair-rate limit (131056): no message to them before this.
+    paused_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("channel", "phone"), True),)
+
+
+class Audience(BaseModel):
+    """A named list of a WhatsApp channel's contacts."""
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="audiences", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("channel", "name"), True),)
+
+
+class AudienceMember(BaseModel):
+    audience = ForeignKeyField(Audience, backref="members", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, backref="memberships", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = CompositeKey("audience", "contact")
+
+
+class Template(BaseModel):
+    """A message template of a WhatsApp channel's business account, as Meta
+    last said (whatsapp/templates.py syncs them)."""
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="templates", on_delete="CASCADE")
+    name = CharField(max_length=512)
+    language = CharField(max_length=16)
+    #: MARKETING, UTILITY or AUTHENTICATION; APPROVED, PENDING, REJECTED, PAUSED or DISABLED.
+    category = CharField(max_length=32)
+    status = CharField(max_length=32)
+    components = JSONField(default=list)
+    synced_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("channel", "name", "language"), True),)
+
+
+class Recipient(BaseModel):
+    """One person of a WhatsApp publication (whatsapp/ledger.py): the message
+    sent to them and what Meta said of it. ``status`` moves pending → sending
+    → sent → delivered → read, or ends failed, window_closed, opted_out,
+    skipped; "waiting" is over a limit, ``not_before`` says until when."""
+
+    id = AutoField()
+    publication = ForeignKeyField(Publication, backref="recipients", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    phone = CharField(max_length=20)
+    status = CharField(max_length=16, default="pending")
+    #: "template" or "text" (free-form, inside the contact's window).
+    kind = CharField(max_length=16, null=True)
+    message_id = CharField(max_length=128, null=True, index=True)
+    error_code = CharField(max_length=32, null=True)
+    error = TextField(null=True)
+    #: The attempt that is sending it: the fence of its writes.
+    attempt = IntegerField(default=0)
+    not_before = DateTimeField(null=True)
+    sending_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True)
+    read_at = DateTimeField(null=True)
+    failed_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("publication", "phone"), True), (("phone", "sent_at"), False))
+
+
+class MetaNotification(BaseModel):
+    """A POST to ``/webhooks/meta`` whose signature was good, kept until the
+    ``apply_meta_notification`` actor has applied it (whatsapp/inbound.py)."""
+
+    id = AutoField()
+    body = TextField()
+    received_at = DateTimeField(default=utcnow)
+    applied_at = DateTimeField(null=True, index=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
-          Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email]
+          Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
+          Audience, AudienceMember, Template, Recipient, MetaNotification]

@@ -18,18 +18,24 @@ from .models import (
     HELD_ITEMS_INDEX,
     TABLES,
     ApiToken,
+    Audience,
+    AudienceMember,
     Channel,
+    Contact,
     Email,
     Event,
     IdempotencyKey,
     ImageFetch,
     Invitation,
     Media,
+    MetaNotification,
     OutboxEvent,
     Post,
     PostMedia,
     Publication,
+    Recipient,
     SchemaVersion,
+    Template,
     User,
     WebhookAttempt,
     WebhookDelivery,
@@ -191,12 +197,32 @@ def _email():
         migrate(SchemaMigrator.from_database(database.obj).add_column("user", "notifications", User.notifications))
 
 
+def _whatsapp():
+    """WhatsApp as Meta allows it: contacts and their consent, audiences,
+    templates, each publication's recipients, Meta's notifications; every
+    channel's recipients become opted-in contacts (they were given as such)."""
+    from .whatsapp.contacts import adopt_channel_recipients
+
+    database.create_tables([Contact, Audience, AudienceMember, Template, Recipient, MetaNotification], safe=True)
+    steps = []
+    if "business_account_id" not in {c.name for c in database.get_columns("channel")}:
+        steps.append(SchemaMigrator.from_database(database.obj).add_column(
+            "channel", "business_account_id", Channel.business_account_id))
+    if "whatsapp" not in {c.name for c in database.get_columns("post")}:
+        steps.append(SchemaMigrator.from_database(database.obj).add_column("post", "whatsapp", Post.whatsapp))
+    if steps:
+        migrate(*steps)
+    for channel in Channel.select().where(Channel.network == "whatsapp"):
+        adopt_channel_recipients(channel, by="socialpub (the channel's recipient list)")
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
-         _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email]
+         _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
+         _whatsapp]
 
 
 def open_existing(settings):

@@ -68,6 +68,7 @@ def post(p: Post, publications, histories=None, images=None) -> dict:
         # What an editor asked an approver for, the approval (voided by an edit), a rejection's reason.
         "approval": {"asked": p.approval_asked, "approved_at": iso(p.approved_at),
                      "review_comment": p.review_comment},
+        "whatsapp": p.whatsapp,
         "publications": [publication(x, histories.get(x.id)) for x in publications],
         **shown_media,
     }
@@ -111,6 +112,7 @@ def channel(c: Channel) -> dict:
         "account_id": c.account_id,
         "base_url": c.base_url,
         "recipients": c.recipients or [],
+        "business_account_id": c.business_account_id,
         "api_version": c.api_version,
         "enabled": c.enabled,
         "requires_approval": c.requires_approval,
@@ -167,3 +169,21 @@ def webhook_delivery(entry: dict) -> dict:
             "created_at": iso(e.created_at), "payload": e.payload,
             "tries": [{"at": iso(t.at), "status_code": t.status_code, "duration_ms": t.duration_ms,
                        "excerpt": t.excerpt} for t in entry["tries"]]}
+
+
+def contact(c, audiences=()) -> dict:
+    return {"id": c.id, "phone": c.phone, "name": c.name, "opted_in_at": iso(c.opted_in_at),
+            "opt_in_method": c.opt_in_method, "opt_in_by": c.opt_in_by, "opted_out_at": iso(c.opted_out_at),
+            "opt_out_reason": c.opt_out_reason, "last_inbound_at": iso(c.last_inbound_at),
+            "audiences": list(audiences), "created_at": iso(c.created_at)}
+
+
+def recipient(r) -> dict:
+    return {"id": r.id, "phone": r.phone, "status": r.status, "kind": r.kind, "message_id": r.message_id,
+            "error_code": r.error_code, "error": r.error, "not_before": iso(r.not_before),
+            "sent_at": iso(r.sent_at), "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at),
+            "failed_at": iso(r.failed_at)}
+
+
+def template(t: dict) -> dict:
+    return {**t, "synced_at": iso(t["synced_at"])}

@@ -4,19 +4,22 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from flask import g, has_request_context
+
 from .. import audit
 from ..db import write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, ChannelState, utcnow
 from ..networks import LABELS, NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
+from ..whatsapp import contacts
 from .composing import check_url, refuse_unstorable_text
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
-          "requires_approval"}
+          "requires_approval", "business_account_id"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).
 MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
-               "api_version": 16}
+               "api_version": 16, "business_account_id": 64}
 #: A WhatsApp channel's recipients: each message is sent to every one of them.
 MAX_RECIPIENTS = 50
 #: E.164: a plus and up to 15 digits (the plus is optional for the Cloud API).
@@ -105,10 +108,15 @@ def parse_channel(data) -> dict:
         if values["api_version"] and not LINKEDIN_VERSION.match(values["api_version"]):
             raise InvalidInput("api_version: LinkedIn versions look like 202601", field="api_version")
     if network == "whatsapp":
-        recipients = data.get("recipients")
-        if not isinstance(recipients, list) or not recipients:
-            raise InvalidInput("recipients: a WhatsApp channel needs a list of phone numbers",
+        recipients = data.get("recipients") or []
+        if not isinstance(recipients, list):
+            raise InvalidInput("recipients: a list of phone numbers (each becomes an opted-in contact)",
                                field="recipients")
+        business = _text(data, "business_account_id", required=False)
+        if business and not GRAPH_ID.fullmatch(business):
+            raise InvalidInput("business_account_id: a WhatsApp Business Account id is a number such as "
+                               "102290129340398", field="business_account_id")
+        values["business_account_id"] = business or None
         if len(recipients) > MAX_RECIPIENTS:
             raise InvalidInput(f"recipients: at most {MAX_RECIPIENTS} phone numbers", field="recipients")
         for number in recipients:
@@ -122,6 +130,8 @@ def parse_channel(data) -> dict:
             raise InvalidInput(f"recipients: {repeated[0]} is listed twice", field="recipients")
     elif data.get("recipients"):
         raise InvalidInput("recipients: only WhatsApp channels have recipients", field="recipients")
+    elif data.get("business_account_id"):
+        raise InvalidInput("business_account_id: only WhatsApp channels have one", field="business_account_id")
     return values
 
 
@@ -140,6 +150,7 @@ def create_channel(data, identify=None) -> Channel:
     with write_transaction():
         channel = Channel.create(created_at=now, updated_at=now, **values)
         audit.record(audit.CHANNEL, channel.id, "created", network=channel.network, name=channel.name)
+        contacts.adopt_channel_recipients(channel, by=_who())
     return channel
 
 
@@ -166,6 +177,7 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
               "enabled": channel.enabled, "requires_approval": channel.requires_approval}
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
+        merged["business_account_id"] = channel.business_account_id
     merged.update({k: v for k, v in data.items() if k != "token"})
     moved = [f for f in ("base_url", "account_id")
              if data.get(f) not in (None, "") and str(data[f]).strip().rstrip("/") != getattr(channel, f)]
@@ -184,7 +196,16 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
         Channel.update(**values).where(Channel.id == channel.id).execute()
         audit.record(audit.CHANNEL, channel.id, "edited", new_token=new_token is not None,
                      fields=sorted(k for k in data if k != "token" and data[k] != getattr(channel, k, None)))
-    return Channel.get_by_id(channel.id)
+        updated = Channel.get_by_id(channel.id)
+        if updated.network == "whatsapp":
+            contacts.adopt_channel_recipients(updated, by=_who())
+    return updated
+
+
+def _who() -> str:
+    """Who listed a channel's recipients: the request's user, or socialpub."""
+    user = g.get("user") if has_request_context() else None
+    return user.email if user is not None else "socialpub"
 
 
 def _identified(values: dict, identify, keep_name: bool):
@@ -207,7 +228,8 @@ def sandbox_channels(sandbox_url: str) -> list:
         {"network": "linkedin", "name": "Sandbox LinkedIn", "account_id": "urn:li:organization:5515715",
          "token": "sandbox-li-token", "base_url": sandbox_url},
         {"network": "whatsapp", "name": "Sandbox WhatsApp", "account_id": "106540352242922",
-         "token": "sandbox-wa-token", "base_url": graph, "recipients": ["+16505551234"]},
+         "token": "sandbox-wa-token", "base_url": graph, "recipients": ["+16505551234"],
+         "business_account_id": "102290129340398"},
     ]
 
 

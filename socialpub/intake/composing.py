@@ -13,6 +13,7 @@ from ..errors import InvalidInput, NotFound, Unprocessable
 from ..models import Channel, Media, Post
 from ..networks import LABELS, LIMITS, NETWORKS, Content
 from ..networks.base import Photo
+from ..whatsapp import templates
 from .schedule_time import parse_schedule
 
 #: The longest text any network takes (Facebook); per-network limits come after.
@@ -25,7 +26,7 @@ MAX_URL = 2000
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone"}
+                 "scheduled_at", "timezone", "whatsapp"}
 
 
 def check_url(value, field, max_length=MAX_URL):
@@ -264,6 +265,8 @@ class NewPost:
     media: list = ()
     scheduled_at: dt.datetime | None = None
     schedule_zone: str | None = None
+    #: The WhatsApp message: template and parameters, audience (whatsapp/templates.check).
+    whatsapp: dict | None = None
 
 
 def check_new_post(data) -> NewPost:
@@ -276,9 +279,14 @@ def check_new_post(data) -> NewPost:
     raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
                                             public_media=_public_media() if values["media"] else True))
     scheduled_at, zone = values["schedule"] or (None, None)
+    whatsapp_channels = [c for c in channels if c.network == "whatsapp"]
+    if data.get("whatsapp") is not None and not whatsapp_channels:
+        raise InvalidInput("whatsapp: the post goes to no WhatsApp channel", field="whatsapp")
+    whatsapp = templates.check(data.get("whatsapp"), whatsapp_channels, values["text"], values["link"],
+                               has_image=bool(values["media"] or values["image_url"]))
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
                    publications=[(c, text) for c, (_, text) in zip(channels, texts)],
-                   media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone)
+                   media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp)
 
 
 def _public_media() -> bool:

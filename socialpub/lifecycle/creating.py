@@ -54,7 +54,7 @@ def _store(new) -> Post:
     if new.scheduled_at and review.required([channel.id for channel, _ in new.publications]):
         state = review.awaiting_status(review.SCHEDULE)
     post = Post.create(text=new.text, image_url=new.image_url, link=new.link, scheduled_at=new.scheduled_at,
-                       schedule_zone=new.schedule_zone, **state)
+                       schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, **state)
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
          "status": PUBLICATION["create"].targets[0]}

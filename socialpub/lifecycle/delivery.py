@@ -388,3 +388,41 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
             events.emit(events.PUBLICATION_FAILED, publication_id)
             roll_up(publication.post_id)
     return bool(expired)
+
+
+def record_waiting(job: Job, started, until: dt.datetime, message: str):
+    """WhatsApp: some recipients wait — for a limit, or for Meta's status of a
+    send whose answer was lost — until ``until``. No retry budget is spent,
+    and the wait counts as a fresh queueing for the maximum age (PUBLISH_MAX_AGE_S)."""
+    now = utcnow()
+    with write_transaction():
+        if not (Publication.update(status=P.RETRYING, last_error=message, last_error_code=None,
+                                   next_attempt_at=until, enqueued_at=now, updated_at=now)
+                .where(_fence(job.publication_id, job.attempt)).execute()):
+            return _superseded(job, started, f"waiting: {message}")
+        _attempt(job, started, "retrying", message=message)
+
+
+def confirm(publication_id: int, status: str, message: str) -> bool:
+    """WhatsApp: Meta's status webhook named every message that was in doubt;
+    the unconfirmed publication ends ``status`` (published, partly_failed or failed)."""
+    now = utcnow()
+    with write_transaction():
+        published = {"published_at": now} if status == P.PUBLISHED else {}
+        if not (Publication.update(status=status, last_error=None if status == P.PUBLISHED else message,
+                                   updated_at=now, finished_at=now, ambiguous_since=None, **published)
+                .where((Publication.id == publication_id) & moves(PUBLICATION, "confirm", Publication.status))
+                .execute()):
+            return False
+        publication = Publication.get_by_id(publication_id)
+        audit.record(audit.POST, publication.post_id, status, network=publication.network,
+                     channel=publication.channel_id, confirmed_by="Meta's status webhook", detail=message)
+        events.emit(events.FOR_PUBLICATION[status], publication_id)
+        roll_up(publication.post_id)
+    return True
+
+
+def wake(publication_id: int) -> bool:
+    """A waiting publication is due now (the statuses it waited for came)."""
+    return bool(Publication.update(next_attempt_at=utcnow())
+                .where((Publication.id == publication_id) & (Publication.status == P.RETRYING)).execute())

@@ -20,7 +20,7 @@ from .creating import create_post
 from .table import POST, PUBLICATION, PostStatus, moves
 
 #: The fields an edit may change (those of a new post, but "publish").
-EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at",
+EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at", "whatsapp",
             "timezone"}
 
 
@@ -32,7 +32,8 @@ def as_request(post: Post) -> dict:
     overrides = {p.network: p.text for p in publications if p.text != adapt_text(p.network, post.text, post.link)}
     request = {"text": post.text, "image_url": post.image_url, "link": post.link,
                "media_ids": [m.id for m in post_media(post.id)] or None,
-               "channels": [p.channel_id for p in publications], "overrides": overrides}
+               "channels": [p.channel_id for p in publications], "overrides": overrides,
+               "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None}
     if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING):
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
         zone = post.schedule_zone if post.schedule_zone and post.schedule_zone[0] not in "+-" else None
@@ -59,7 +60,7 @@ def edit(post_id: int, changes: dict) -> Post:
     new = check_new_post(request)
     with write_transaction():
         # The row's status decides, atomically: a launch that claimed it first wins.
-        edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link,
+        edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link, whatsapp=new.whatsapp,
                               scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone, updated_at=utcnow(),
                               approved_at=None, approved_by=None, **_state_after_edit(post, new))
                   .where((Post.id == post.id) & moves(POST, "edit", Post.status)).execute())

@@ -21,6 +21,7 @@ from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
 from ..models import Channel, ChannelState, Post, PostMedia, Publication, utcnow
 from ..queue.batching import one_round_trip
+from ..whatsapp import ledger
 from . import review
 from .rollup import roll_up
 from .table import POST, PUBLICATION, PostStatus, moves
@@ -93,6 +94,8 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
             raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
                            f"re-authorisation: update its token first", field="channel")
         messages = mark_queued(post.id, chosen, "retry")
+        # WhatsApp: those who did not get it are sent it again; those who did, never.
+        ledger.reopen_for_retry([p.id for p in chosen if p.network == "whatsapp"])
         audit.record(audit.POST, post.id, "retried", networks=sorted({p.network for p in chosen}))
     return send(post.id, chosen, messages)
 

@@ -38,12 +38,15 @@ class PublicationStatus:
     FAILED = "failed"
     #: Could not go out within its maximum age.
     EXPIRED = "expired"
-    #: The network may have accepted it but cannot be asked (WhatsApp): a person decides.
+    #: WhatsApp: some recipients have it, the others could not be sent it (whatsapp/ledger.py).
+    PARTLY_FAILED = "partly_failed"
+    #: The network may have accepted it but cannot be asked (WhatsApp: until
+    #: Meta's status webhook names the messages): a person decides.
     UNCONFIRMED = "unconfirmed"
-    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
-    FINAL = (PUBLISHED, FAILED, EXPIRED, UNCONFIRMED)
-    #: States a person may send again with "retry".
-    RETRYABLE = (FAILED, EXPIRED, UNCONFIRMED)
+    ALL = (PENDING, QUEUED, PROCESSING, RETRYING, PUBLISHED, PARTLY_FAILED, FAILED, EXPIRED, UNCONFIRMED)
+    FINAL = (PUBLISHED, PARTLY_FAILED, FAILED, EXPIRED, UNCONFIRMED)
+    #: States a person may send again with "retry" (WhatsApp: to those who did not get it).
+    RETRYABLE = (PARTLY_FAILED, FAILED, EXPIRED, UNCONFIRMED)
 
 
 P, S = PublicationStatus, PostStatus
@@ -75,8 +78,12 @@ PUBLICATION = {t.name: t for t in (
                "worker: the network holds this post's item (delivery.record_published)"),
     Transition("record retry", (P.PROCESSING,), (P.RETRYING,),
                "worker: a transient error or a rate limit (delivery.record_retry)"),
-    Transition("give up", (P.PROCESSING,), (P.FAILED, P.EXPIRED, P.UNCONFIRMED),
-               "worker: refused, out of retries, too late, or maybe delivered (delivery.record_final)"),
+    Transition("give up", (P.PROCESSING,), (P.PARTLY_FAILED, P.FAILED, P.EXPIRED, P.UNCONFIRMED),
+               "worker: refused, out of retries, too late, maybe delivered, or — WhatsApp — sent to some "
+               "recipients only (delivery.record_final)"),
+    Transition("confirm", (P.UNCONFIRMED,), (P.PUBLISHED, P.PARTLY_FAILED, P.FAILED),
+               "worker: Meta's status webhook named the messages of every recipient in doubt "
+               "(delivery.confirm)"),
     Transition("settle unclaimable", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.EXPIRED, P.FAILED),
                "worker: too old, or its channel needs re-authorisation (delivery.claim)"),
     Transition("expire message", (P.QUEUED, P.RETRYING), (P.EXPIRED,),

@@ -22,9 +22,9 @@ REGISTRY = CollectorRegistry()
 
 #: Final outcomes a worker records after calling a network ("adopted": an
 #: earlier attempt whose answer was lost turned out to have published it).
-PUBLICATION_OUTCOMES = ("published", "adopted", "failed", "unconfirmed")
+PUBLICATION_OUTCOMES = ("published", "adopted", "partly_failed", "failed", "unconfirmed")
 #: Outcomes of one call to a network, as in the Attempt rows.
-ATTEMPT_OUTCOMES = ("published", "adopted", "retrying", "failed", "unconfirmed")
+ATTEMPT_OUTCOMES = ("published", "adopted", "retrying", "partly_failed", "failed", "unconfirmed")
 #: Why a publication waits for another try (networks.ErrorKind values).
 RETRY_KINDS = ("transient", "rate_limited")
 

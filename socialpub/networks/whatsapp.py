@@ -63,6 +63,32 @@ class WhatsAppAdapter(Adapter):
                                kind=ErrorKind.PERMANENT)
         return str(media_id)
 
+    def send(self, target: Target, message: dict) -> str:
+        """``POST /{phone-number-id}/messages`` with one message's body; its ``wamid``.
+
+        Raises:
+          PublishError: Meta refused it, or no answer came (``ambiguous``: it may have arrived).
+        """
+        body = graph_call(self.network, self.timeouts, "POST",
+                          f"{target.base_url.rstrip('/')}/{target.account_id}/messages",
+                          **credentials(target), json={"messaging_product": "whatsapp",
+                                                       "recipient_type": "individual", **message})
+        return _message_id(body)
+
+    def list_templates(self, target: Target, business_account_id: str) -> list:
+        """Every message template of the business account: ``GET /{waba-id}/message_templates``, page by page."""
+        url = f"{target.base_url.rstrip('/')}/{business_account_id}/message_templates"
+        params = {"fields": "name,language,status,category,components", "limit": 100}
+        found = []
+        for _ in range(100):  # 10,000 templates: far past Meta's per-account maximum
+            body = graph_call(self.network, self.timeouts, "GET", url, **credentials(target), params=params)
+            found += [t for t in body.get("data") or () if isinstance(t, dict)]
+            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (body.get("paging") or {}).get("next"):
+                break
+            params = {**params, "after": after}
+        return found
+
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
 
@@ -86,7 +112,7 @@ class WhatsAppAdapter(Adapter):
         for recipient in target.recipients:
             try:
                 body = graph_call(self.network, self.timeouts, "POST", url, **credentials(target),
-                                  json=_message(recipient, content, media_id))
+                                  json=free_form(recipient, content, media_id))
                 delivered[recipient] = _message_id(body)
             except PublishError as err:
                 if delivered:
@@ -110,7 +136,7 @@ class WhatsAppAdapter(Adapter):
                            "answer was lost cannot be confirmed; sending again may duplicate it")
 
 
-def _message(recipient: str, content: Content, media_id: Optional[str] = None) -> dict:
+def free_form(recipient: str, content: Content, media_id: Optional[str] = None) -> dict:
     """The JSON body of one message to ``recipient`` (with an uploaded image's ``media_id``)."""
     text = text_with_link(content)
     message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient}

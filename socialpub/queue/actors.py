@@ -37,9 +37,10 @@ from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import series
 from ..models import PublicationStatus, utcnow
-from ..networks import ErrorKind, PublishError, Unverifiable, get_adapter
+from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter
 from ..networks.base import Timeouts
 from ..webhooks import sending
+from ..whatsapp import broadcast, inbound
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     deliver_webhook.queue_name = webhooks_queue(settings)
     send_email.queue_name = mail_queue(settings)
     notices.configure(settings)
-    for actor in (publish, deliver_webhook, send_email, reconcile, publish_due_posts, prune_media, refresh_tokens,
+    apply_meta_notification.queue_name = webhooks_queue(settings)
+    for actor in (publish, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts, prune_media, refresh_tokens,
                   send_digests):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
@@ -170,6 +172,8 @@ def _connection():
 def _deliver(job: delivery.Job):
     started = utcnow()
     adapter = get_adapter(job.network, Timeouts(_settings.connect_timeout, _settings.read_timeout))
+    if job.network == "whatsapp":
+        return _broadcast(job, adapter, started)
     answer = None
     try:
         job = _with_photos(job)
@@ -201,6 +205,38 @@ def _deliver(job: delivery.Job):
     series.published(job.network, outcome)
     logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
                 receipt.external_id)
+
+
+def _broadcast(job: delivery.Job, adapter, started):
+    """WhatsApp: one message per consenting recipient, each taken in the
+    ledger before it is sent (whatsapp/broadcast.py); the publication's status
+    comes from its recipients'."""
+    try:
+        job = _with_photos(job)
+        with series.network_call(job.network):
+            outcome = broadcast.deliver(job, adapter, _settings, persist,
+                                        lambda state: persist(delivery.save_checkpoint, job, state))
+    except PublishError as exc:  # the image: nothing was sent with it yet
+        return _after_failure(job, exc.redact(job.target.token), started)
+    except TimeLimitExceeded:
+        # The row being sent stays "sending": in doubt until Meta's status names it.
+        outcome = persist(broadcast.settled, job.publication_id, _settings, persist)
+    if outcome.kind == "retry":
+        return _after_failure(job, outcome.error, started)
+    if outcome.kind == "wait":
+        persist(delivery.record_waiting, job, started, outcome.until, outcome.message)
+        delay = max(0, int((outcome.until - utcnow()).total_seconds() * 1000))
+        # A new message, not a Retry: Dramatiq's maximum age would count the wait.
+        publish.send_with_options(args=(job.publication_id,), delay=delay)
+        logger.info("Publication %d waits %d ms: %s", job.publication_id, delay, outcome.message)
+        return
+    if outcome.status == PublicationStatus.PUBLISHED:
+        persist(delivery.record_published, job, Published(external_id=None), started)
+        series.published(job.network, "published")
+        logger.info("Publication %d sent on WhatsApp: %s.", job.publication_id, outcome.message)
+        return
+    _give_up(job, outcome.status, started,
+             PublishError(job.network, outcome.message, kind=ErrorKind.PERMANENT))
 
 
 def _with_photos(job: delivery.Job) -> delivery.Job:
@@ -328,6 +364,14 @@ def deliver_webhook(delivery_id: int):
         deliver_webhook.send_with_options(args=(delivery_id,), delay=delay_ms)
 
 
+@dramatiq.actor(broker=_UNBOUND, queue_name="webhooks", retry_when=should_retry)
+def apply_meta_notification(notification_id: int):
+    """Apply one of Meta's WhatsApp notifications (whatsapp/inbound.py): statuses, inbound messages."""
+    with _connection():
+        touched = inbound.apply(notification_id)
+        inbound.settle(touched, _settings, publish.send)
+
+
 @dramatiq.actor(broker=_UNBOUND, queue_name="mail", max_retries=0)
 def send_email(email_id: int):
     """One try of a queued e-mail (mail/sending.py); the next, if any, as a delayed message."""
@@ -353,6 +397,7 @@ def reconcile():
         reconciler.reconcile(_settings, publish)
         sending.redrive(deliver_webhook.send)
         mail_sending.redrive(send_email.send)
+        inbound.redrive(apply_meta_notification.send)
         idempotency.forget_expired()
 
 

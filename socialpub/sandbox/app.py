@@ -68,6 +68,8 @@ from .meta_oauth import bp as meta_oauth_bp
 from .oauth import bp as linkedin_oauth_bp
 from .settings import NETWORKS
 from .state import HOLD_LIMIT, SandboxState
+from .wa_business import bp as wa_business_bp
+from .wa_business import control as wa_control_bp
 from .whatsapp import bp as whatsapp_bp
 
 control = Blueprint("sandbox", __name__, url_prefix="/_sandbox")
@@ -89,6 +91,8 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     app.url_map.converters["gv"] = GraphVersion
     app.register_blueprint(graph_bp)
     app.register_blueprint(whatsapp_bp)
+    app.register_blueprint(wa_business_bp)
+    app.register_blueprint(wa_control_bp)
     app.register_blueprint(linkedin_bp)
     app.register_blueprint(linkedin_oauth_bp)
     app.register_blueprint(meta_oauth_bp)

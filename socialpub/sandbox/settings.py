@@ -23,6 +23,19 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["container_status"] = None  # None: containers are FINISHED at once
         # A carousel's item containers from the Nth on (1-based) end ERROR: "a failed child container".
         config["fail_carousel_item"] = None
+    if network == "whatsapp":
+        # "open": every number may get free-form messages; "inbound": only those
+        # who wrote within 24 hours (/_sandbox/whatsapp/inbound), as Meta does.
+        config["windows"] = "open"
+        # Status webhooks: "auto" (POSTed as they happen), "manual" (kept until
+        # /_sandbox/whatsapp/flush) or "off"; none go without a webhook_url.
+        config["statuses"] = "auto"
+        config["webhook_url"] = None
+        config["app_secret"] = None
+        # Synchronous refusals by recipient ({digits: code}: 131056, 130429, 131026…),
+        # and numbers whose messages fail later (131026, through the webhook).
+        config["refuse"] = {}
+        config["undeliverable"] = []
     if network == "linkedin":
         config["reject_duplicates"] = True
         # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
@@ -115,6 +128,22 @@ def check_changes(body) -> dict:
         item = change.get("fail_carousel_item")
         if item is not None and (not isinstance(item, int) or isinstance(item, bool) or item < 1):
             raise ValueError("fail_carousel_item must be a whole number from 1 (the first item) on, or null")
+        if change.get("windows", "open") not in ("open", "inbound"):
+            raise ValueError("windows must be 'open' or 'inbound'")
+        if change.get("statuses", "auto") not in ("auto", "manual", "off"):
+            raise ValueError("statuses must be 'auto', 'manual' or 'off'")
+        for key in ("webhook_url", "app_secret"):
+            if change.get(key) is not None and not isinstance(change[key], str):
+                raise ValueError(f"{key} must be text or null")
+        refuse = change.get("refuse", {})
+        if not isinstance(refuse, dict) or not all(isinstance(c, int) for c in refuse.values()):
+            raise ValueError("refuse maps phone numbers (digits) to error codes")
+        if "refuse" in change:
+            change["refuse"] = {"".join(ch for ch in k if ch.isdigit()): v for k, v in refuse.items()}
+        if not isinstance(change.get("undeliverable", []), list):
+            raise ValueError("undeliverable is a list of phone numbers")
+        if "undeliverable" in change:
+            change["undeliverable"] = ["".join(ch for ch in n if ch.isdigit()) for n in change["undeliverable"]]
         if isinstance(change.get("hold"), dict):
             change["hold"] = check_hold(network, change["hold"])
         for flag in ("reject_duplicates", "hold", "refresh_tokens"):

@@ -53,6 +53,9 @@ class SandboxState:
         self.used_codes = set()  # codes redeemed (or tried) once: a second try is told so
         self.tokens = {}       # access token -> {client_id, scopes, expires_at, refresh_token}
         self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
+        from .wa_business import WhatsAppWorld  # (it imports this module's users)
+
+        self.whatsapp = WhatsAppWorld()  # templates, windows, opt-outs, statuses to send
 
     # -- configuration -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_param_error, graph_token_error
+from .wa_business import after_accept, refusal_for, rendered, template_refusal
 
 bp = Blueprint("whatsapp", __name__)
 
@@ -30,8 +31,12 @@ def _whatsapp_content(body: dict):
     if not any(ch.isdigit() for ch in body["to"]):
         return refuse("Invalid parameter", "'to' is not a phone number")
     kind, part = body["type"], body.get(body["type"])
-    if kind not in ("text", "image") or not isinstance(part, dict):
-        return refuse("Invalid parameter", f"the sandbox takes 'text' and 'image' messages, not {kind!r}")
+    if kind not in ("text", "image", "template") or not isinstance(part, dict):
+        return refuse("Invalid parameter", f"the sandbox takes 'text', 'image' and 'template' messages, "
+                                           f"not {kind!r}")
+    if kind == "template":
+        refusal = template_refusal(body)
+        return (None, None, refusal) if refusal else (rendered(body), _header_image(part), None)
     if kind == "text":
         text, image, limit, field = part.get("body"), None, WA_TEXT, "text['body']"
         if not isinstance(part.get("preview_url", False), bool):
@@ -48,6 +53,15 @@ def _whatsapp_content(body: dict):
     if len(text) > limit:
         return refuse(f"Param {field} must be at most {limit} characters long.")
     return text, image, None
+
+
+def _header_image(template: dict):
+    """A template send's header image: its media id or link, or None."""
+    for component in template.get("components") or ():
+        if isinstance(component, dict) and str(component.get("type")).lower() == "header":
+            image = ((component.get("parameters") or [{}])[0] or {}).get("image") or {}
+            return image.get("id") or image.get("link")
+    return None
 
 
 def upload_media(phone_id):
@@ -89,17 +103,24 @@ def messages(version, phone_id):
     text, image, error = _whatsapp_content(body)
     if error:
         return error
+    refusal = refusal_for(body["to"])
+    if refusal is not None:
+        return refusal
     uploaded = {}
-    if body["type"] == "image" and body["image"].get("id"):
-        uploaded = state().get("uploads", f"wa-media:{body['image']['id']}")
+    media_id = body["image"].get("id") if body["type"] == "image" else (
+        image if body["type"] == "template" and image and not str(image).startswith("http") else None)
+    if media_id:
+        uploaded = state().get("uploads", f"wa-media:{media_id}")
         if uploaded is None or uploaded["owner"] != phone_id:
             return graph_param_error("whatsapp", "Invalid parameter",
-                                     details=f"media id {body['image']['id']} was not uploaded by this number")
-        image = f"media:{body['image']['id']}"
+                                     details=f"media id {media_id} was not uploaded by this number")
+        image = f"media:{media_id}"
     wamid = state().new_wamid()
     record(wamid, phone_id, text, image=image, to=body["to"], image_bytes=uploaded.get("bytes"),
            image_sha256=uploaded.get("sha256"), images=[{k: v for k, v in uploaded.items() if k != "owner"}]
            if uploaded else [])
     wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
+    after_accept(phone_id, wamid, body["to"], body["type"], body.get("biz_opaque_callback_data"))
+    message = {"id": wamid, **({"message_status": "accepted"} if body["type"] == "template" else {})}
     return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
-                   messages=[{"id": wamid}])
+                   messages=[message])

@@ -24,6 +24,7 @@ NETWORK_LABELS = LABELS
 STATUS_LABELS = {
     PublicationStatus.PENDING: "Not sent", PublicationStatus.QUEUED: "Queued", PublicationStatus.PROCESSING: "Sending",
     PublicationStatus.RETRYING: "Retrying", PublicationStatus.PUBLISHED: "Published", PublicationStatus.FAILED: "Failed",
+    PublicationStatus.PARTLY_FAILED: "Partly failed",
     PublicationStatus.EXPIRED: "Expired", PublicationStatus.UNCONFIRMED: "Unconfirmed",
     PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.AWAITING: "Awaiting approval",
     PostStatus.PUBLISHING: "Publishing",

@@ -23,14 +23,15 @@ from ..mail import notices
 from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
 
 POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
-PUBLICATION_PUBLISHED, PUBLICATION_FAILED, PUBLICATION_UNCONFIRMED = (
-    "publication.published", "publication.failed", "publication.unconfirmed")
+PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED, PUBLICATION_UNCONFIRMED = (
+    "publication.published", "publication.partly_failed", "publication.failed", "publication.unconfirmed")
 CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON = "channel.needs_reauth", "channel.expires_soon"
-TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_FAILED,
+TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED,
          PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON)
 #: The event a post's final status makes, and a publication's.
 FOR_POST = {"published": POST_PUBLISHED, "partially_published": POST_PARTIAL, "failed": POST_FAILED}
-FOR_PUBLICATION = {"published": PUBLICATION_PUBLISHED, "failed": PUBLICATION_FAILED,
+FOR_PUBLICATION = {"published": PUBLICATION_PUBLISHED, "partly_failed": PUBLICATION_PARTLY_FAILED,
+                   "failed": PUBLICATION_FAILED,
                    "expired": PUBLICATION_FAILED, "unconfirmed": PUBLICATION_UNCONFIRMED}
 
 def send(delivery_id: int) -> None:

@@ -8,13 +8,14 @@
   if (!root) return;
   var LABELS = JSON.parse(document.getElementById("labels").textContent);
   var IN_FLIGHT = ["queued", "processing", "retrying"];
-  var FINAL = ["published", "failed", "expired", "unconfirmed"];
-  var RETRYABLE = ["failed", "expired", "unconfirmed"];
+  var FINAL = ["published", "partly_failed", "failed", "expired", "unconfirmed"];
+  var RETRYABLE = ["partly_failed", "failed", "expired", "unconfirmed"];
   /* The same steps as the timeline macro in post.html. */
   var STEPS = {
     pending: ["todo", "todo", "todo"], queued: ["current", "todo", "todo"],
     processing: ["done", "current", "todo"], retrying: ["done", "warn", "todo"],
     published: ["done", "done", "done"], failed: ["done", "done", "bad"],
+    partly_failed: ["done", "done", "warn"],
     expired: ["done", "bad", "bad"], unconfirmed: ["done", "done", "warn"]
   };
   var FAST_MS = 500, SLOW_MS = 5000, MAX_BACKOFF_MS = 10000;

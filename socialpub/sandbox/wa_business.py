@@ -1,0 +1,319 @@
+"""Meta's side of WhatsApp beyond one message: the business account's
+templates (``GET /{waba-id}/message_templates``), template sends checked
+against them, each person's 24-hour window and opt-out, and the ``messages``
+webhook — signed status notifications (sent → delivered → read, or failed)
+POSTed to the app, in order or shuffled and doubled, and inbound messages.
+
+Steered through ``/_sandbox/whatsapp/*`` and the ``whatsapp`` settings of
+``/_sandbox/config`` (``windows``, ``statuses``, ``webhook_url``,
+``app_secret``, ``refuse``, ``undeliverable``).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import threading
+import time
+
+import requests
+from flask import Blueprint, jsonify, request
+
+from .common import bearer_token, is_bad_token, state
+from .errors import graph_error, graph_token_error
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("wa_business", __name__)
+control = Blueprint("wa_control", __name__, url_prefix="/_sandbox/whatsapp")
+
+WINDOW_S = 24 * 3600
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def default_templates() -> list:
+    """The sandbox business account's templates: approved, pending and rejected ones."""
+    footer = {"type": "FOOTER", "text": "Reply STOP to stop these messages"}
+    return [
+        {"id": "1000000000000001", "name": "post_announcement", "language": "en_US", "status": "APPROVED",
+         "category": "UTILITY", "parameter_format": "POSITIONAL",
+         "components": [{"type": "HEADER", "format": "IMAGE",
+                         "example": {"header_handle": ["https://scontent.whatsapp.net/example.jpg"]}},
+                        {"type": "BODY", "text": "New from us: {{1}}", "example": {"body_text": [["Our spring menu"]]}},
+                        footer]},
+        {"id": "1000000000000002", "name": "weekly_digest", "language": "en_US", "status": "APPROVED",
+         "category": "MARKETING", "parameter_format": "POSITIONAL",
+         "components": [{"type": "BODY", "text": "This week: {{1}}. Read more at {{2}}",
+                         "example": {"body_text": [["three new recipes", "https://example.com"]]}}, footer]},
+        {"id": "1000000000000003", "name": "news_update", "language": "es_ES", "status": "APPROVED",
+         "category": "UTILITY", "parameter_format": "POSITIONAL",
+         "components": [{"type": "BODY", "text": "Novedades: {{1}}", "example": {"body_text": [["horario"]]}}]},
+        {"id": "1000000000000004", "name": "spring_sale", "language": "en_US", "status": "PENDING",
+         "category": "MARKETING", "parameter_format": "POSITIONAL",
+         "components": [{"type": "BODY", "text": "Spring sale: {{1}}", "example": {"body_text": [["20% off"]]}}]},
+        {"id": "1000000000000005", "name": "flash_offer", "language": "en_US", "status": "REJECTED",
+         "category": "MARKETING", "parameter_format": "POSITIONAL",
+         "components": [{"type": "BODY", "text": "Only today!"}]},
+    ]
+
+
+class WhatsAppWorld:
+    """What Meta knows: templates, windows (number → last inbound time),
+    opt-outs, the statuses not yet sent (``statuses: "manual"``)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.templates = default_templates()
+        self.windows = {}
+        self.opted_out = set()
+        self.pending = []
+
+    def template(self, name, language):
+        with self.lock:
+            return next((copy.deepcopy(t) for t in self.templates
+                         if t["name"] == name and t["language"] == language), None)
+
+    def window_open(self, number: str) -> bool:
+        with self.lock:
+            return self.windows.get(number, 0) > time.time() - WINDOW_S
+
+
+def world():
+    return state().whatsapp
+
+
+def digits(number: str) -> str:
+    return "".join(ch for ch in str(number) if ch.isdigit())
+
+
+# -- the Graph endpoint ----------------------------------------------------------------------
+
+@bp.get("/<gv:version>/<waba_id>/message_templates")
+def message_templates(version, waba_id):
+    """The business account's templates, a page at a time (``limit``, ``after``)."""
+    token = request.args.get("access_token") or bearer_token() or ""
+    if not token or is_bad_token(token):
+        return graph_token_error("whatsapp", token)
+    limit = min(max(request.args.get("limit", 25, type=int), 1), 100)
+    start = int(request.args.get("after") or 0) if (request.args.get("after") or "0").isdigit() else 0
+    wanted = [f for f in (request.args.get("fields") or "").split(",") if f] or None
+    with world().lock:
+        listed = copy.deepcopy(world().templates)
+    page = listed[start:start + limit]
+    data = [{k: v for k, v in t.items() if wanted is None or k in wanted or k == "id"} for t in page]
+    body = {"data": data, "paging": {"cursors": {"before": str(start), "after": str(start + len(page))}}}
+    if start + limit < len(listed):
+        body["paging"]["next"] = (f"{request.base_url}?limit={limit}&after={start + len(page)}"
+                                  + (f"&fields={request.args['fields']}" if wanted else ""))
+    return jsonify(body)
+
+
+def template_refusal(body: dict):
+    """None when the template send fits an APPROVED template; else Meta's error answer."""
+    part = body.get("template")
+    if not isinstance(part, dict) or not part.get("name") or not isinstance(part.get("language"), dict):
+        return graph_error("whatsapp", 400, 100, "(#100) Invalid parameter",
+                           details="template['name'] and template['language']['code'] are required")
+    name, language = part["name"], part["language"].get("code")
+    template = world().template(name, language)
+    if template is None or template["status"] != "APPROVED":
+        return graph_error("whatsapp", 400, 132001, "(#132001) Template name does not exist in the translation",
+                           details=f"template name ({name}) does not exist in {language}")
+    given = {str(c.get("type", "")).lower(): c.get("parameters") or []
+             for c in part.get("components") or () if isinstance(c, dict)}
+    for component in template["components"]:
+        kind = component["type"].lower()
+        if kind == "header" and component.get("format") == "IMAGE":
+            params = given.get("header") or []
+            image = params[0].get("image") if params and isinstance(params[0], dict) else None
+            if not isinstance(image, dict) or not (image.get("id") or image.get("link")):
+                return graph_error("whatsapp", 400, 132012,
+                                   "(#132012) Parameter format does not match format in the created template",
+                                   details="header: Format mismatch, expected IMAGE, received UNKNOWN")
+            if image.get("id") and state().get("uploads", f"wa-media:{image['id']}") is None:
+                return graph_error("whatsapp", 400, 131053, "(#131053) Media upload error",
+                                   details=f"media id {image['id']} was not uploaded")
+        if kind == "body":
+            expected = len(set(_VARIABLE.findall(component.get("text", ""))))
+            params = given.get("body") or []
+            if len(params) != expected:
+                return graph_error("whatsapp", 400, 132000, "(#132000) Number of parameters does not match the "
+                                   "expected number of params",
+                                   details=f"body: number of localizable_params ({len(params)}) does not match "
+                                           f"the expected number of params ({expected})")
+            for param in params:
+                text = param.get("text") if isinstance(param, dict) else None
+                if not isinstance(text, str) or re.search(r"[\n\t]| {5,}", text):
+                    return graph_error("whatsapp", 400, 100, "(#100) Invalid parameter",
+                                       details="Param text cannot have new-line/tab characters or more than 4 "
+                                               "consecutive spaces")
+    return None
+
+
+def rendered(body: dict) -> str:
+    """A template send's body text as the recipient sees it."""
+    part = body["template"]
+    template = world().template(part["name"], part["language"]["code"])
+    values = [p.get("text", "") for c in part.get("components") or () if str(c.get("type")).lower() == "body"
+              for p in c.get("parameters") or ()]
+    text = next((c.get("text", "") for c in template["components"] if c["type"] == "BODY"), "")
+    return _VARIABLE.sub(lambda m: values[int(m.group(1)) - 1] if m.group(1).isdigit()
+                         and int(m.group(1)) <= len(values) else m.group(0), text)
+
+
+def refusal_for(to: str):
+    """A synchronous error configured for this recipient (``refuse``: {number: code})."""
+    code = (state().setting("whatsapp", "refuse") or {}).get(digits(to))
+    if code is None:
+        return None
+    words = {131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit", 400,
+                      "Message failed to send because there were too many messages sent from this phone number "
+                      "to the same phone number in a short period of time."),
+             130429: ("(#130429) Rate limit hit", 429, "Cloud API message throughput has been reached."),
+             131026: ("(#131026) Message Undeliverable", 400, "Unable to deliver message."),
+             131021: ("(#131021) Recipient cannot be sender", 400, "Sender and recipient phone number is the same.")}
+    message, status, details = words.get(int(code), (f"(#{code}) Error", 400, "refused by the sandbox"))
+    return graph_error("whatsapp", status, int(code), message, details=details)
+
+
+def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | None):
+    """What Meta says later of an accepted message: the statuses the webhook
+    will carry (a free-form message outside the window, or to an opted-out or
+    undeliverable number, fails)."""
+    number = digits(to)
+    failure = None
+    if kind in ("text", "image") and state().setting("whatsapp", "windows") == "inbound" \
+            and not world().window_open(number):
+        failure = (131047, "Re-engagement message", "Message failed to send because more than 24 hours have "
+                   "passed since the customer last replied to this number.")
+    elif number in world().opted_out and kind == "template":
+        failure = (131050, "Unable to deliver the message. This recipient has chosen to stop receiving "
+                   "marketing messages on WhatsApp from your business.", None)
+    elif number in (state().setting("whatsapp", "undeliverable") or ()):
+        failure = (131026, "Message undeliverable", "Message Undeliverable.")
+    base = {"id": wamid, "recipient_id": number, "phone_number_id": phone_id}
+    if callback:
+        base["biz_opaque_callback_data"] = callback
+    steps = (["failed"] if failure else ["sent", "delivered", "read"])
+    notices = [dict(base, status=s, failure=failure if s == "failed" else None) for s in steps]
+    mode = state().setting("whatsapp", "statuses")
+    if mode == "manual":
+        with world().lock:
+            world().pending.extend(notices)
+    elif mode == "auto" and state().setting("whatsapp", "webhook_url"):
+        threading.Thread(target=_post_in_order, args=(state(), notices), daemon=True).start()
+
+
+def _status_value(notice: dict) -> dict:
+    status = {"id": notice["id"], "status": notice["status"], "timestamp": str(int(time.time())),
+              "recipient_id": notice["recipient_id"]}
+    if notice.get("biz_opaque_callback_data"):
+        status["biz_opaque_callback_data"] = notice["biz_opaque_callback_data"]
+    if notice["status"] in ("sent", "delivered"):
+        status["conversation"] = {"id": "c" + notice["id"][-12:], "origin": {"type": "marketing"}}
+        status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "marketing"}
+    if notice.get("failure"):
+        code, title, details = notice["failure"]
+        error = {"code": code, "title": title, "message": title}
+        if details:
+            error["error_data"] = {"details": details}
+        status["errors"] = [error]
+    return status
+
+
+def envelope(phone_id: str, statuses=(), messages=(), contacts=()) -> dict:
+    """The ``messages`` webhook's body."""
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_id}}
+    if statuses:
+        value["statuses"] = list(statuses)
+    if messages:
+        value["contacts"], value["messages"] = list(contacts), list(messages)
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
+
+
+def post_webhook(sandbox, body: dict) -> int | None:
+    """POST ``body`` signed with the app secret (``X-Hub-Signature-256``); the answer's status."""
+    url, secret = sandbox.setting("whatsapp", "webhook_url"), sandbox.setting("whatsapp", "app_secret") or ""
+    if not url:
+        return None
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    try:
+        return requests.post(url, data=raw, timeout=10, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature,
+            "User-Agent": "facebookexternalua"}).status_code
+    except requests.RequestException as exc:
+        logger.warning("Sandbox: the status webhook to %s failed: %s", url, exc)
+        return None
+
+
+def _post_in_order(sandbox, notices):
+    for notice in notices:
+        post_webhook(sandbox, envelope(notice["phone_number_id"], [_status_value(notice)]))
+
+
+# -- /_sandbox/whatsapp ------------------------------------------------------------------------
+
+@control.post("/flush")
+def flush():
+    """POST the statuses waiting (``statuses: "manual"``), one notification each;
+    ``{"shuffle": true}`` sends them in any order, ``{"duplicate": 0.2}`` a
+    fifth of them twice. Answers how many went and the answers' statuses."""
+    options = request.get_json(force=True, silent=True) or {}
+    with world().lock:
+        notices, world().pending = world().pending, []
+    if options.get("duplicate"):
+        notices += [n for n in notices if random.random() < float(options["duplicate"])]
+    if options.get("shuffle"):
+        random.shuffle(notices)
+    answers = [post_webhook(state(), envelope(n["phone_number_id"], [_status_value(n)])) for n in notices]
+    return jsonify(sent=len(notices), answers=sorted({str(a) for a in answers}))
+
+
+@control.get("/pending")
+def pending():
+    with world().lock:
+        return jsonify(list(world().pending))
+
+
+@control.post("/inbound")
+def inbound():
+    """A person writes to the business: ``{"from": number, "text": …,
+    "phone_number_id": …}`` opens their 24-hour window and is POSTed to the app."""
+    body = request.get_json(force=True, silent=True) or {}
+    number = digits(body.get("from", ""))
+    if not number:
+        return jsonify(error={"message": "from: a phone number"}), 400
+    with world().lock:
+        world().windows[number] = time.time()
+    message = {"from": number, "id": state().new_wamid(), "timestamp": str(int(time.time())), "type": "text",
+               "text": {"body": str(body.get("text") or "Hi")}}
+    answer = post_webhook(state(), envelope(str(body.get("phone_number_id") or "106540352242922"), messages=[message],
+                                            contacts=[{"profile": {"name": "Sandbox person"}, "wa_id": number}]))
+    return jsonify(opened=number, answer=answer)
+
+
+@control.post("/opt_out")
+def opt_out():
+    """``{"numbers": [...]}`` stop accepting marketing messages (template sends then fail with 131050)."""
+    body = request.get_json(force=True, silent=True) or {}
+    with world().lock:
+        world().opted_out |= {digits(n) for n in body.get("numbers") or ()}
+    return jsonify(opted_out=sorted(world().opted_out))
+
+
+@control.post("/templates")
+def set_templates():
+    """Replace the business account's templates with ``{"templates": [...]}``."""
+    body = request.get_json(force=True, silent=True) or {}
+    if not isinstance(body.get("templates"), list):
+        return jsonify(error={"message": "templates: a list"}), 400
+    with world().lock:
+        world().templates = copy.deepcopy(body["templates"])
+    return jsonify(count=len(body["templates"]))

@@ -1,0 +1,231 @@
+"""A WhatsApp publication sent the way Meta allows (the worker's side): to
+each consenting contact of the post's audience, free-form where their
+24-hour window is open, by the post's approved template elsewhere — within
+the limits, one recipient at a time, each send taken in the ledger first.
+
+Limits: the messaging limit (unique people reached by templates in 24 hours,
+WHATSAPP_MESSAGING_LIMIT) holds the rest back as "waiting" until a place
+frees; a pair-rate error (131056) holds back that recipient alone; a
+throughput error (130429) stops the number and retries the publication; each
+number sends at most WHATSAPP_SEND_RATE messages a second (Dramatiq's
+WindowRateLimiter on Redis, shared by every worker).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import dramatiq
+from dramatiq.rate_limits import WindowRateLimiter
+from dramatiq.rate_limits.backends import RedisBackend, StubBackend
+from peewee import fn
+
+from ..models import Contact, Post, Publication, Recipient, utcnow
+from ..networks import ErrorKind, PublishError
+from ..networks.whatsapp import free_form
+from . import contacts, ledger, templates
+
+logger = logging.getLogger(__name__)
+
+WINDOW = dt.timedelta(hours=24)
+#: Meta: about one message every six seconds to the same person; 131056 waits longer each time.
+PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
+#: Errors that refuse the template or the message itself, whoever it goes to:
+#: sending to the others would meet them again.
+MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "132016", "131008", "131009",
+                  "100"}
+#: How long the loop waits for a place under the send rate before trying again.
+RATE_POLL_S = 0.02
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the attempt ended: ``final`` with a publication status, ``wait``
+    until ``until`` (recipients held by a limit, or in doubt), or ``retry``
+    with ``error`` (transient, or the number's throughput)."""
+
+    kind: str
+    status: str | None = None
+    message: str = ""
+    until: dt.datetime | None = None
+    error: PublishError | None = None
+
+
+def _plan(job):
+    """The post's WhatsApp choice and its template on this channel (None: free-form)."""
+    choice = Post.select(Post.whatsapp).where(Post.id == job.post_id).scalar() or {}
+    template = (templates.find(job.channel_id, choice["template"], choice["language"])
+                if choice.get("template") else None)
+    return choice, template
+
+
+def _reached(channel_id: int, since: dt.datetime) -> set:
+    """Whom this number reached with a template since ``since`` (the messaging limit counts them)."""
+    return {p for (p,) in (Recipient.select(fn.DISTINCT(Recipient.phone)).join(Publication)
+                           .where((Publication.channel == channel_id) & (Recipient.kind == "template")
+                                  & (Recipient.sending_at >= since)
+                                  & Recipient.status.not_in(("pending", "waiting", "skipped"))).tuples())}
+
+
+def _limit_frees_at(channel_id: int, since: dt.datetime) -> dt.datetime:
+    first = (Recipient.select(fn.MIN(Recipient.sending_at)).join(Publication)
+             .where((Publication.channel == channel_id) & (Recipient.kind == "template")
+                    & (Recipient.sending_at >= since)).scalar())
+    return (first or utcnow()) + WINDOW
+
+
+def window_open(contact: Contact, now: dt.datetime) -> bool | None:
+    """True: they wrote within 24 hours; False: known closed; None: never heard from."""
+    if contact.last_inbound_at is None:
+        return False if contact.window_closed_at else None
+    if contact.window_closed_at and contact.window_closed_at > contact.last_inbound_at:
+        return False
+    return contact.last_inbound_at > now - WINDOW
+
+
+def rate_limiter(settings, account_id: str):
+    broker = dramatiq.get_broker()
+    client = getattr(broker, "client", None)
+    backend = RedisBackend(client=client) if client is not None else StubBackend()
+    return WindowRateLimiter(backend, f"socialpub:whatsapp-rate:{account_id}",
+                             limit=settings.whatsapp_send_rate, window=1)
+
+
+def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
+    """Send the publication's open rows; say how the attempt ends.
+
+    ``persist`` runs a database write waiting out outages (actors.persist);
+    ``checkpoint`` keeps the uploaded image's media id for the next attempts.
+    """
+    choice, template = persist(_plan, job)
+    total = persist(ledger.prepare, job.publication_id, job.channel_id, choice.get("audience"))
+    if not total:
+        return Outcome("final", "failed", "no contacts: add this channel's contacts (with their opt-in) first")
+    media_id = (job.uploads or {}).get("media_id")
+    limiter = rate_limiter(settings, job.target.account_id)
+    values = [templates.filled(v, job.content.text, job.content.link) for v in choice.get("body") or ()]
+    now = utcnow()
+    limit = settings.whatsapp_messaging_limit
+    reached = persist(_reached, job.channel_id, now - WINDOW) if limit else set()
+    while True:
+        rows = persist(ledger.due, job.publication_id, utcnow())
+        if not rows:
+            break
+        for row in rows:
+            now = utcnow()
+            contact = row.contact
+            if contact.opted_out_at is not None:
+                persist(ledger.skip, row.id, f"opted out {contact.opted_out_at:%Y-%m-%d} before it was sent")
+                continue
+            if contact.paused_until and contact.paused_until > now:
+                persist(ledger.hold, row.id, contact.paused_until, "Meta's pair rate limit (131056)")
+                continue
+            open_window = window_open(contact, now)
+            if open_window or (open_window is None and template is None):
+                kind = "text"
+            elif template is not None:
+                kind = "template"
+            else:
+                persist(ledger.skip, row.id, "window closed — needs a template: they have not written in "
+                        "the last 24 hours, and only a template may start a conversation", "window_closed")
+                continue
+            if kind == "template" and template.category == "MARKETING" and contacts.is_us(row.phone):
+                persist(ledger.skip, row.id, "Meta does not deliver marketing templates to United States "
+                        "(+1) numbers; use a utility template or a free-form reply inside their window")
+                continue
+            if kind == "template" and limit and row.phone not in reached and len(reached) >= limit:
+                until = persist(_limit_frees_at, job.channel_id, now - WINDOW)
+                persist(ledger.hold, row.id, until, f"over the messaging limit of {limit} people per 24 "
+                        f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {until:%Y-%m-%d %H:%M} UTC")
+                continue
+            needs_image = bool(job.content.photos) and (kind == "text" or templates.shape(template)["header"]
+                                                        == "IMAGE")
+            if needs_image and not media_id:
+                media_id = adapter.upload_media(job.target, job.content.photos[0])
+                checkpoint({"uploads": {"media_id": media_id}})
+            _take_a_place(limiter)
+            if not persist(ledger.mark_sending, row.id, job.attempt, kind):
+                continue
+            body = (free_form(row.phone, job.content, media_id if needs_image else None) if kind == "text"
+                    else {"to": row.phone, "type": "template",
+                          "template": templates.message(template, values, media_id)})
+            body["biz_opaque_callback_data"] = f"{ledger.CALLBACK_PREFIX}{row.id}"
+            try:
+                wamid = adapter.send(job.target, body)
+            except PublishError as exc:
+                stop = _refused(job, row, exc.redact(job.target.token), persist)
+                if stop is not None:
+                    return stop
+                continue
+            persist(ledger.record_sent, row.id, wamid)
+            if kind == "template":
+                reached.add(row.phone)
+    return settled(job.publication_id, settings, persist)
+
+
+def _take_a_place(limiter):
+    """Wait for a place under the number's send rate."""
+    while True:
+        with limiter.acquire(raise_on_failure=False) as acquired:
+            if acquired:
+                return
+        time.sleep(RATE_POLL_S)
+
+
+def settled(publication_id: int, settings, persist) -> Outcome:
+    """How a publication stands once no row is left to send now."""
+    tally = persist(ledger.counts, publication_id)
+    if tally.get("waiting"):
+        until = persist(ledger.earliest_wait, publication_id)
+        return Outcome("wait", message=f"{ledger.summarise(tally)}; the next send at {until:%H:%M:%S} UTC",
+                       until=until)
+    if tally.get("sending"):
+        until = persist(ledger.oldest_in_doubt, publication_id) + dt.timedelta(
+            seconds=settings.whatsapp_status_wait_s)
+        if until > utcnow():
+            return Outcome("wait", message=f"{ledger.summarise(tally)}: their answers were lost; waiting "
+                           f"for Meta's status webhook until {until:%H:%M:%S} UTC", until=until)
+        persist(ledger.give_up_doubt, publication_id)
+        tally = persist(ledger.counts, publication_id)
+    status, summary = ledger.outcome(tally)
+    return Outcome("final", status, summary)
+
+
+def _refused(job, row, error: PublishError, persist) -> Outcome | None:
+    """Record a send's refusal on its row; an Outcome when the attempt must stop."""
+    code = error.code
+    if error.ambiguous:
+        logger.warning("WhatsApp send to %s: %s; in doubt until Meta's status names it.", row.phone, error)
+        return None  # the row stays "sending": the webhook, or the wait, settles it
+    if code == "131056":
+        until = utcnow() + PAIR_RATE_PAUSE
+        persist(ledger.hold, row.id, until, f"Meta's pair rate limit: {error.message}", was=("sending",))
+        persist(_pause_contact, row.contact_id, until)
+        return None
+    if code == "130429" or error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED, ErrorKind.AUTH):
+        # Refused before it was queued at Meta: the row may go again with the next attempt.
+        persist(ledger.reopen, row.id)
+        return Outcome("retry", error=error)
+    if code == "131050":
+        persist(ledger.record_refused, row.id, "opted_out", code, error.message)
+        persist(contacts.opt_out, job.channel_id, row.phone, f"Meta: {error.message}")
+        return None
+    if code == "131047":
+        persist(ledger.record_refused, row.id, "window_closed", code,
+                f"window closed — needs a template ({error.message})")
+        return None
+    persist(ledger.record_refused, row.id, "failed", code, error.message)
+    if code in MESSAGE_ERRORS:
+        ended = persist(ledger.settle_open, job.publication_id, "failed", code,
+                        f"not sent: Meta refused the message itself ({error.message})")
+        logger.warning("Publication %d: the message was refused (%s); %d recipient(s) not sent.",
+                       job.publication_id, error, ended)
+    return None
+
+
+def _pause_contact(contact_id, until):
+    if contact_id:
+        Contact.update(paused_until=until).where(Contact.id == contact_id).execute()
+

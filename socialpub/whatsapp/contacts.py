@@ -1,0 +1,237 @@
+"""A WhatsApp channel's contacts and audiences: numbers in E.164 (checked with
+``phonenumbers``), each with the record of its consent — the opt-in (when,
+how, by whom) and any opt-out. Only a contact with an opt-in and no later
+opt-out is ever messaged (:func:`consenting`); Meta's 131050 records an
+opt-out (whatsapp/inbound.py).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import phonenumbers
+from peewee import JOIN, fn
+
+from .. import audit
+from ..db import write_transaction
+from ..errors import InvalidInput, NotFound
+from ..models import Audience, AudienceMember, Channel, Contact, utcnow
+
+#: The columns of a contacts CSV file: "phone" is required.
+COLUMNS = ("phone", "name", "opted_in_at", "opt_in_method", "audience")
+MAX_ROWS = 10_000
+MAX_BYTES = 2 * 1024 * 1024
+
+
+def normalised(number: str, field: str = "phone") -> str:
+    """``number`` in E.164 (+ and digits). A number without + must be given
+    with its country code (WhatsApp numbers are international).
+
+    Raises:
+      InvalidInput: not a possible, valid phone number.
+    """
+    if not isinstance(number, str) or not number.strip():
+        raise InvalidInput(f"{field}: a phone number is required", field=field)
+    text = number.strip()
+    if not text.startswith("+") and text[:1].isdigit():
+        text = "+" + text
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"{field}: {number[:30]!r} is not a phone number ({str(exc).split(') ', 1)[-1]})", field=field) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput(f"{field}: {number[:30]!r} is not a valid phone number (give it with its country "
+                           f"code, such as +33 6 12 34 56 78)", field=field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_us(phone: str) -> bool:
+    """Whether an E.164 number is a United States one (Meta holds marketing templates to them)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) == "US"
+
+
+def whatsapp_channel(channel_id: int) -> Channel:
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None or channel.network != "whatsapp":
+        raise NotFound(f"channel {channel_id}: no WhatsApp channel with this id")
+    return channel
+
+
+def checked(channel: Channel, data, by: str) -> dict:
+    """One contact from a request: ``phone``, ``name``, the opt-in (``opted_in``
+    true, with ``opt_in_method``; or ``opted_in_at``) and ``audiences`` (names).
+
+    Raises:
+      InvalidInput: naming the field.
+    """
+    if not isinstance(data, dict):
+        raise InvalidInput("body: a JSON object is required")
+    phone = normalised(data.get("phone"))
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > 100):
+        raise InvalidInput("name: at most 100 characters of text", field="name")
+    method = data.get("opt_in_method")
+    if method is not None and (not isinstance(method, str) or len(method) > 200):
+        raise InvalidInput("opt_in_method: at most 200 characters of text", field="opt_in_method")
+    opted_in = data.get("opted_in", bool(method))
+    if not isinstance(opted_in, bool):
+        raise InvalidInput("opted_in: must be true or false", field="opted_in")
+    if opted_in and not (method or "").strip():
+        raise InvalidInput("opt_in_method: say how this person opted in (a form, in store, by replying…): "
+                           "Meta requires a record of it", field="opt_in_method")
+    audiences = data.get("audiences") or []
+    if not isinstance(audiences, list) or not all(isinstance(a, str) and 0 < len(a.strip()) <= 100
+                                                  for a in audiences):
+        raise InvalidInput("audiences: a list of audience names (1 to 100 characters)", field="audiences")
+    return {"phone": phone, "name": (name or "").strip() or None, "opted_in": opted_in,
+            "opt_in_method": (method or "").strip() or None, "opt_in_by": by,
+            "audiences": [a.strip() for a in audiences]}
+
+
+def save(channel: Channel, contacts: list) -> list:
+    """Store checked contacts (:func:`checked`): new ones created, known ones
+    given a new opt-in (which lifts an earlier opt-out) and audiences. Returns the Contact rows."""
+    now = utcnow()
+    saved = []
+    with write_transaction():
+        for data in contacts:
+            contact = Contact.get_or_none((Contact.channel == channel.id) & (Contact.phone == data["phone"]))
+            if contact is None:
+                contact = Contact.create(channel=channel.id, phone=data["phone"], name=data["name"], created_at=now)
+            elif data["name"]:
+                Contact.update(name=data["name"]).where(Contact.id == contact.id).execute()
+            if data["opted_in"]:
+                Contact.update(opted_in_at=data.get("opted_in_at") or now, opt_in_method=data["opt_in_method"],
+                               opt_in_by=data["opt_in_by"], opted_out_at=None, opt_out_reason=None
+                               ).where(Contact.id == contact.id).execute()
+            for name in data["audiences"]:
+                audience, _ = Audience.get_or_create(channel=channel.id, name=name)
+                AudienceMember.insert(audience=audience.id, contact=contact.id).on_conflict_ignore().execute()
+            saved.append(contact.id)
+        audit.record(audit.CHANNEL, channel.id, "contacts saved", count=len(saved))
+    return list(Contact.select().where(Contact.id.in_(saved)).order_by(Contact.phone))
+
+
+def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) -> dict:
+    """Contacts from a CSV file (columns: :data:`COLUMNS`; a row's ``opt_in_method``
+    records its opt-in). Every bad row is reported and nothing is saved while any is.
+
+    Returns ``{"saved": n, "problems": [{"line", "message"}]}``.
+
+    Raises:
+      InvalidInput: the file itself is unreadable (not UTF-8, no header, too big).
+    """
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"file: larger than {MAX_BYTES // 1024 // 1024} MiB", field="file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("file: not UTF-8 text (save the sheet as CSV UTF-8)", field="file") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    if "phone" not in header:
+        raise InvalidInput(f"file: the first line must name the columns, phone among them ({', '.join(COLUMNS)})",
+                           field="file")
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise InvalidInput(f"file: unknown column {unknown[0][:40]!r} (the columns are {', '.join(COLUMNS)})",
+                           field="file")
+    reader.fieldnames = header
+    rows, problems, seen = [], [], {}
+    try:
+        for row in reader:
+            if len(rows) + len(problems) >= MAX_ROWS:
+                raise InvalidInput(f"file: more than {MAX_ROWS} contacts; split it", field="file")
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue
+            line = reader.line_num
+            try:
+                contact = checked(channel, {"phone": row.get("phone"), "name": row.get("name") or None,
+                                            "opt_in_method": row.get("opt_in_method") or None,
+                                            "audiences": [row["audience"].strip()] if (row.get("audience") or "")
+                                            .strip() else []}, by)
+            except InvalidInput as exc:
+                problems.append({"line": line, "message": exc.message})
+                continue
+            if contact["phone"] in seen:
+                problems.append({"line": line, "message": f"phone: {contact['phone']} is also on line "
+                                                          f"{seen[contact['phone']]}"})
+                continue
+            seen[contact["phone"]] = line
+            rows.append(contact)
+    except csv.Error as exc:
+        raise InvalidInput(f"line {reader.line_num}: {exc}", field="file") from None
+    if not rows and not problems:
+        raise InvalidInput("file: no contact in it (a header line, then one contact per line)", field="file")
+    if problems or dry_run:
+        return {"saved": 0, "problems": problems, "valid": len(rows)}
+    save(channel, rows)
+    return {"saved": len(rows), "problems": [], "valid": len(rows)}
+
+
+def opt_out(channel_id: int, phone: str, reason: str) -> bool:
+    """Record that ``phone`` no longer wants messages (kept, never deleted:
+    it is the proof). Returns whether a contact was changed."""
+    with write_transaction():
+        changed = (Contact.update(opted_out_at=utcnow(), opt_out_reason=reason[:500])
+                   .where((Contact.channel == channel_id) & (Contact.phone == phone)
+                          & Contact.opted_out_at.is_null()).execute())
+        if changed:
+            audit.record(audit.CHANNEL, channel_id, "contact opted out", phone=phone, reason=reason[:200])
+    return bool(changed)
+
+
+def consenting(channel_id: int, audience: str | None):
+    """The contacts of the audience named ``audience`` (None: all the channel's
+    contacts) and, for each, why it may not be messaged (None: it may)."""
+    query = Contact.select().where(Contact.channel == channel_id)
+    if audience:
+        query = (query.join(AudienceMember, JOIN.INNER, on=(AudienceMember.contact == Contact.id))
+                 .join(Audience, on=(Audience.id == AudienceMember.audience))
+                 .where(Audience.name == audience))
+    for contact in query.order_by(Contact.id):
+        if contact.opted_out_at is not None:
+            yield contact, f"opted out {contact.opted_out_at:%Y-%m-%d}: {contact.opt_out_reason or 'no reason given'}"
+        elif contact.opted_in_at is None:
+            yield contact, "no opt-in recorded"
+        else:
+            yield contact, None
+
+
+def adopt_channel_recipients(channel: Channel, by: str):
+    """The numbers a channel was given as recipients become its contacts, opted
+    in by whoever listed them (listing them was the statement that they agreed)."""
+    contacts = []
+    for number in channel.recipients or ():
+        try:
+            phone = normalised(number)
+        except InvalidInput:
+            continue  # an earlier, laxer check let it in; it stays off the contacts
+        contacts.append({"phone": phone, "name": None, "opted_in": True, "audiences": [],
+                         "opt_in_method": "listed as a recipient of the channel", "opt_in_by": by})
+    known = {p for (p,) in Contact.select(Contact.phone).where(Contact.channel == channel.id).tuples()}
+    fresh = [c for c in contacts if c["phone"] not in known]
+    if fresh:
+        save(channel, fresh)
+
+
+def listed(channel_id: int, audience: str | None = None, limit: int = 500) -> list:
+    """The channel's contacts (of ``audience``), with their audiences' names."""
+    rows = list(Contact.select().where(Contact.channel == channel_id).order_by(Contact.phone).limit(limit))
+    names = {}
+    for contact_id, name in (AudienceMember.select(AudienceMember.contact, Audience.name).join(Audience)
+                             .where(Audience.channel == channel_id).tuples()):
+        names.setdefault(contact_id, []).append(name)
+    result = []
+    for contact in rows:
+        if audience and audience not in names.get(contact.id, ()):
+            continue
+        result.append((contact, sorted(names.get(contact.id, ()))))
+    return result
+
+
+def audiences(channel_id: int) -> list:
+    """``[(name, number of members)]`` of a channel's audiences."""
+    return list(Audience.select(Audience.name, fn.COUNT(AudienceMember.contact))
+                .join(AudienceMember, JOIN.LEFT_OUTER).where(Audience.channel == channel_id)
+                .group_by(Audience.name).order_by(Audience.name).tuples())

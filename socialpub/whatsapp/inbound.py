@@ -1,0 +1,145 @@
+"""Meta's webhook for WhatsApp (``/webhooks/meta``): the subscription's
+verification handshake, POSTs accepted only with a valid
+``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret),
+stored as they came and applied by an actor:
+
+- ``statuses`` move each recipient forward (ledger.apply_status: any order,
+  duplicates harmless; a message that is not ours is logged and ignored); a
+  publication that waited for them ends, or is woken to end;
+- ``messages`` from a contact open their 24-hour window; "STOP" opts them out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+
+from ..db import write_transaction
+from ..lifecycle import delivery
+from ..models import Channel, Contact, MetaNotification, Publication, PublicationStatus, utcnow
+from . import contacts, ledger
+
+logger = logging.getLogger(__name__)
+
+#: Words that, alone in an inbound message, ask the business to stop.
+STOP_WORDS = {"stop", "unsubscribe", "stopp", "baja", "arrêt", "arret"}
+
+
+def handshake(args, verify_token: str) -> str | None:
+    """The challenge to echo when Meta's verification request carries our token, else None."""
+    if not verify_token or args.get("hub.mode") != "subscribe":
+        return None
+    if not hmac.compare_digest(str(args.get("hub.verify_token", "")).encode(), verify_token.encode()):
+        return None
+    return args.get("hub.challenge")
+
+
+def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
+    """Whether ``header`` is ``sha256=<hex HMAC of body keyed with secret>``."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+
+
+def receive(body: bytes) -> int:
+    """Keep a signed notification; returns its id (the actor applies it after the commit)."""
+    with write_transaction():
+        return MetaNotification.insert(body=body.decode("utf-8", "replace"), received_at=utcnow()).execute()
+
+
+def apply(notification_id: int) -> list:
+    """Apply a stored notification (again: harmless). Returns the publications
+    whose waiting may have ended, for the caller to settle (:func:`settle`)."""
+    row = MetaNotification.get_or_none(MetaNotification.id == notification_id)
+    if row is None or row.applied_at is not None:
+        return []
+    try:
+        payload = json.loads(row.body)
+    except ValueError:
+        payload = None
+    touched = set()
+    if isinstance(payload, dict) and payload.get("object") == "whatsapp_business_account":
+        for entry in payload.get("entry") or ():
+            for change in (entry or {}).get("changes") or ():
+                if (change or {}).get("field") == "messages" and isinstance(change.get("value"), dict):
+                    touched |= _apply_value(change["value"])
+    else:
+        logger.warning("Meta notification %d is not a WhatsApp Business Account one; ignored.", notification_id)
+    MetaNotification.update(applied_at=utcnow()).where(MetaNotification.id == notification_id).execute()
+    return sorted(touched)
+
+
+def _apply_value(value: dict) -> set:
+    phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+    touched = set()
+    with write_transaction():
+        for status in value.get("statuses") or ():
+            if not isinstance(status, dict):
+                continue
+            publication_id = ledger.apply_status(phone_number_id, status)
+            if publication_id is None:
+                logger.info("Meta status %s for message %s: not one of ours; ignored.",
+                            status.get("status"), status.get("id"))
+            else:
+                touched.add(publication_id)
+        channels = [c.id for c in Channel.select(Channel.id).where(
+            (Channel.network == "whatsapp") & (Channel.account_id == phone_number_id))]
+        for message in value.get("messages") or ():
+            if isinstance(message, dict) and message.get("from"):
+                _inbound(channels, message)
+    return touched
+
+
+def _inbound(channel_ids: list, message: dict):
+    """A contact wrote: their window opens from the message's time; STOP opts them out."""
+    try:
+        phone = contacts.normalised("+" + str(message["from"]).lstrip("+"))
+    except Exception:  # noqa: BLE001 — a number Meta sent that phonenumbers does not know: nothing to open
+        logger.warning("Inbound WhatsApp message from an unparsable number %r; ignored.", message.get("from"))
+        return
+    try:
+        at = dt.datetime.fromtimestamp(int(message.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):
+        at = utcnow()
+    for channel_id in channel_ids:
+        Contact.update(last_inbound_at=at).where(
+            (Contact.channel == channel_id) & (Contact.phone == phone)
+            & (Contact.last_inbound_at.is_null() | (Contact.last_inbound_at < at))).execute()
+        text = ((message.get("text") or {}).get("body") or "") if message.get("type") == "text" else ""
+        if text.strip().lower() in STOP_WORDS:
+            contacts.opt_out(channel_id, phone, f"replied {text.strip()!r}")
+
+
+def settle(publication_ids: list, settings, send_publish) -> None:
+    """After statuses came: an unconfirmed publication with no message left in
+    doubt is confirmed; a waiting one with nothing left to wait for is woken
+    (``send_publish(id)`` sends its message now)."""
+    for publication_id in publication_ids:
+        status = Publication.select(Publication.status).where(Publication.id == publication_id).scalar()
+        tally = ledger.counts(publication_id)
+        if tally.get("sending"):
+            continue
+        if status == PublicationStatus.UNCONFIRMED:
+            outcome = ledger.outcome(tally)
+            if outcome and outcome[0] != PublicationStatus.UNCONFIRMED:
+                delivery.confirm(publication_id, *outcome)
+        elif status == PublicationStatus.RETRYING and not tally.get("pending"):
+            if delivery.wake(publication_id):
+                send_publish(publication_id)
+
+
+#: A notification not applied this long after it came lost its message (a worker died, Redis restarted).
+REDRIVE_AFTER = dt.timedelta(minutes=1)
+
+
+def redrive(send) -> int:
+    """The reconciler's part: send again the notifications no message carries."""
+    lost = [n for (n,) in MetaNotification.select(MetaNotification.id)
+            .where(MetaNotification.applied_at.is_null()
+                   & (MetaNotification.received_at < utcnow() - REDRIVE_AFTER)).limit(500).tuples()]
+    for notification_id in lost:
+        send(notification_id)
+    return len(lost)

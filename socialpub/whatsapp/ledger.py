@@ -1,0 +1,226 @@
+"""Each WhatsApp publication's recipients (Recipient rows): who gets the
+message, what was sent to them and what Meta said of it.
+
+A row moves pending → sending (one conditional UPDATE just before the call:
+the worker never sends to a row it did not move, so nobody is messaged twice,
+whatever retries and redeliveries do) → sent → delivered → read; or ends
+failed, window_closed (outside the 24-hour window and no template), opted_out
+or skipped (no consent: never sent). "waiting" is held back by a limit until
+``not_before``. A row still "sending" after the call is in doubt — the
+request may have arrived — until Meta's status webhook names it (its
+``biz_opaque_callback_data`` carries the row id), or the wait runs out
+("unconfirmed"). Statuses from webhooks only move forward, so they may arrive
+in any order, and twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import Case, fn
+
+from ..db import write_transaction
+from ..models import Contact, Recipient, utcnow
+from . import contacts
+
+ACCEPTED = ("sent", "delivered", "read")
+REFUSED = ("failed", "window_closed", "opted_out")
+#: Rows a worker may still send to.
+OPEN = ("pending", "waiting")
+#: How far a row has gone: a status from a webhook only moves a row forward.
+RANK = {"pending": 0, "waiting": 0, "sending": 1, "unconfirmed": 1, "sent": 2, "delivered": 3, "read": 4}
+#: What a person's retry sends again: not those who have it, opted out or never consented.
+REOPENED_BY_RETRY = ("failed", "window_closed", "sending", "unconfirmed")
+#: The prefix of ``biz_opaque_callback_data``: the row a status is about, even
+#: when the send's answer (its message id) was lost.
+CALLBACK_PREFIX = "socialpub:recipient:"
+
+
+def prepare(publication_id: int, channel_id: int, audience: str | None) -> int:
+    """The publication's rows, made once (a retry or a second worker finds them
+    made): one per contact of ``audience``; those without consent "skipped"
+    with the reason. Returns how many rows it has."""
+    if Recipient.select().where(Recipient.publication == publication_id).exists():
+        return Recipient.select().where(Recipient.publication == publication_id).count()
+    now = utcnow()
+    rows = [{"publication": publication_id, "contact": contact.id, "phone": contact.phone,
+             "status": "skipped" if reason else "pending", "error": reason, "updated_at": now}
+            for contact, reason in contacts.consenting(channel_id, audience)]
+    with write_transaction():
+        for start in range(0, len(rows), 500):
+            Recipient.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
+    return len(rows)
+
+
+def due(publication_id: int, now: dt.datetime, limit: int = 100) -> list:
+    """Rows to send now, with their contacts: pending, or waiting past ``not_before``."""
+    return list(Recipient.select(Recipient, Contact).join(Contact, on=(Contact.id == Recipient.contact))
+                .where((Recipient.publication == publication_id)
+                       & ((Recipient.status == "pending")
+                          | ((Recipient.status == "waiting") & (Recipient.not_before <= now))))
+                .order_by(Recipient.id).limit(limit))
+
+
+def mark_sending(row_id: int, attempt: int, kind: str) -> bool:
+    """Take a row for one send; False when it is not open any more."""
+    now = utcnow()
+    return bool(Recipient.update(status="sending", attempt=attempt, kind=kind, sending_at=now, updated_at=now,
+                                 not_before=None)
+                .where((Recipient.id == row_id) & Recipient.status.in_(OPEN)).execute())
+
+
+def record_sent(row_id: int, message_id: str):
+    """Meta accepted the row's message (a webhook may have said more already)."""
+    now = utcnow()
+    Recipient.update(message_id=message_id, sent_at=fn.COALESCE(Recipient.sent_at, now), updated_at=now,
+                     status=Case(None, [(Recipient.status.in_(("sending", "unconfirmed")), "sent")],
+                                 Recipient.status)).where(Recipient.id == row_id).execute()
+
+
+def record_refused(row_id: int, status: str, code: str | None, error: str):
+    """Meta refused the row's message: ``status`` is failed, window_closed or opted_out."""
+    now = utcnow()
+    Recipient.update(status=status, error_code=code, error=error[:1000], failed_at=now, updated_at=now
+                     ).where((Recipient.id == row_id) & (Recipient.status == "sending")).execute()
+
+
+def hold(row_id: int, until: dt.datetime, reason: str, was: tuple = OPEN):
+    """Hold a row back until ``until`` (a limit), from ``was``."""
+    Recipient.update(status="waiting", not_before=until, error=reason[:1000], updated_at=utcnow()
+                     ).where((Recipient.id == row_id) & Recipient.status.in_(was)).execute()
+
+
+def reopen(row_id: int):
+    """A send that surely did not arrive (refused before reaching Meta's
+    queue): the row may be sent again."""
+    Recipient.update(status="pending", updated_at=utcnow()).where(
+        (Recipient.id == row_id) & (Recipient.status == "sending")).execute()
+
+
+def settle_open(publication_id: int, status: str, code: str | None, error: str) -> int:
+    """End every open row the same way, without sending (the template itself was refused)."""
+    now = utcnow()
+    return Recipient.update(status=status, error_code=code, error=error[:1000], failed_at=now, updated_at=now
+                            ).where((Recipient.publication == publication_id)
+                                    & Recipient.status.in_(OPEN)).execute()
+
+
+def skip(row_id: int, reason: str, status: str = "skipped"):
+    """End an open row without sending: ``status`` skipped (no consent, a rule) or window_closed."""
+    Recipient.update(status=status, error=reason[:1000], updated_at=utcnow()).where(
+        (Recipient.id == row_id) & Recipient.status.in_(OPEN)).execute()
+
+
+def give_up_doubt(publication_id: int) -> int:
+    """The rows still in doubt when the wait for Meta's statuses ran out."""
+    return (Recipient.update(status="unconfirmed", updated_at=utcnow(),
+                             error="no status from Meta's webhook within the wait: it may have arrived")
+            .where((Recipient.publication == publication_id) & (Recipient.status == "sending")).execute())
+
+
+def reopen_for_retry(publication_ids: list) -> int:
+    """A person's retry: the rows that did not get the message may be sent again."""
+    return (Recipient.update(status="pending", not_before=None, error=None, error_code=None, updated_at=utcnow())
+            .where(Recipient.publication.in_(publication_ids) & Recipient.status.in_(REOPENED_BY_RETRY))
+            .execute())
+
+
+def counts(publication_id: int) -> dict:
+    return dict(Recipient.select(Recipient.status, fn.COUNT(Recipient.id))
+                .where(Recipient.publication == publication_id).group_by(Recipient.status).tuples())
+
+
+def oldest_in_doubt(publication_id: int) -> dt.datetime | None:
+    return (Recipient.select(fn.MIN(Recipient.sending_at))
+            .where((Recipient.publication == publication_id) & (Recipient.status == "sending")).scalar())
+
+
+def earliest_wait(publication_id: int) -> dt.datetime | None:
+    return (Recipient.select(fn.MIN(Recipient.not_before))
+            .where((Recipient.publication == publication_id) & (Recipient.status == "waiting")).scalar())
+
+
+def outcome(tally: dict) -> tuple:
+    """``(publication status, summary)`` of settled rows; None while some are open or in doubt."""
+    if any(tally.get(s) for s in (*OPEN, "sending")):
+        return None
+    accepted = sum(tally.get(s, 0) for s in ACCEPTED)
+    refused = sum(tally.get(s, 0) for s in REFUSED)
+    unconfirmed, skipped = tally.get("unconfirmed", 0), tally.get("skipped", 0)
+    summary = summarise(tally)
+    if unconfirmed:
+        return "unconfirmed", summary
+    if accepted and not refused:
+        return "published", summary
+    if accepted:
+        return "partly_failed", summary
+    if not refused and skipped:
+        return "failed", f"nobody to send it to: {summary}"
+    return "failed", summary
+
+
+def summarise(tally: dict) -> str:
+    """The counts in words: "198 sent (120 delivered, 40 read), 2 failed, 3 skipped"."""
+    accepted = sum(tally.get(s, 0) for s in ACCEPTED)
+    parts = []
+    if accepted:
+        more = [f"{tally[s]} {s}" for s in ("delivered", "read") if tally.get(s)]
+        parts.append(f"{accepted} sent" + (f" ({', '.join(more)} so far)" if more else ""))
+    words = {"failed": "failed", "window_closed": "outside the 24-hour window (need a template)",
+             "opted_out": "opted out", "skipped": "skipped (no consent)", "unconfirmed": "unconfirmed",
+             "sending": "awaiting Meta's status", "waiting": "waiting for a limit", "pending": "not sent yet"}
+    parts += [f"{tally[s]} {w}" for s, w in words.items() if tally.get(s)]
+    return ", ".join(parts) or "no recipients"
+
+
+def apply_status(phone_number_id: str, status: dict) -> int | None:
+    """One status of Meta's webhook applied to its row (found by message id, or
+    by the callback data when the send's answer was lost). Returns the row's
+    publication id, None for a message that is not ours (logged by the caller)."""
+    wamid, state = str(status.get("id") or ""), str(status.get("status") or "")
+    callback = str(status.get("biz_opaque_callback_data") or "")
+    row = None
+    if callback.startswith(CALLBACK_PREFIX) and callback[len(CALLBACK_PREFIX):].isdigit():
+        row = Recipient.get_or_none(Recipient.id == int(callback[len(CALLBACK_PREFIX):]))
+    if row is None and wamid:
+        row = Recipient.get_or_none(Recipient.message_id == wamid)
+    if row is None:
+        return None
+    try:
+        at = dt.datetime.fromtimestamp(int(status.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):
+        at = utcnow()
+    now = utcnow()
+    changes = {"updated_at": now}
+    if wamid:
+        changes["message_id"] = fn.COALESCE(Recipient.message_id, wamid)
+    if state in ("sent", "delivered", "read"):
+        lower = [s for s, rank in RANK.items() if rank < RANK[state]]
+        changes["status"] = Case(None, [(Recipient.status.in_(lower), state)], Recipient.status)
+        changes["sent_at"] = fn.COALESCE(Recipient.sent_at, at)
+        if state in ("delivered", "read"):
+            changes["delivered_at"] = fn.COALESCE(Recipient.delivered_at, at)
+        if state == "read":
+            changes["read_at"] = fn.COALESCE(Recipient.read_at, at)
+        Recipient.update(**changes).where(Recipient.id == row.id).execute()
+    elif state == "failed":
+        error = (status.get("errors") or [{}])[0] if isinstance(status.get("errors"), list) else {}
+        code = str(error.get("code") or "") or None
+        ended = {"131047": "window_closed", "131050": "opted_out"}.get(code, "failed")
+        words = str(error.get("message") or error.get("title") or "failed")
+        details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
+        if details and details not in words:
+            words = f"{words}: {details}"
+        Recipient.update(status=ended, error_code=code, error=words[:1000], failed_at=fn.COALESCE(
+            Recipient.failed_at, at), **changes).where(
+            (Recipient.id == row.id) & Recipient.status.in_(("sending", "unconfirmed", "sent"))).execute()
+        if row.contact_id and ended == "opted_out":
+            contact = Contact.get_or_none(Contact.id == row.contact_id)
+            if contact:
+                contacts.opt_out(contact.channel_id, contact.phone, f"Meta: {words}")
+        elif row.contact_id and ended == "window_closed":
+            Contact.update(window_closed_at=at).where(Contact.id == row.contact_id).execute()
+    return row.publication_id
+
+
+def rows(publication_id: int, limit: int = 1000) -> list:
+    return list(Recipient.select().where(Recipient.publication == publication_id).order_by(Recipient.id).limit(limit))
