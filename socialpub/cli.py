@@ -61,11 +61,17 @@ def db_upgrade():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5055, show_default=True, type=int)
 @click.option("--latency", default="", help="Per-network seconds, e.g. facebook=3,instagram=5")
-def sandbox_command(host, port, latency):
+@click.option("--whatsapp-webhook", default="", help="Where to POST WhatsApp's status webhooks (the app's "
+              "/webhooks/meta), signed with $SANDBOX_WHATSAPP_APP_SECRET")
+@click.option("--whatsapp-windows", type=click.Choice(["open", "inbound"]), default="open", show_default=True,
+              help="open: every number takes free-form messages; inbound: only those who wrote in 24 hours")
+def sandbox_command(host, port, latency, whatsapp_webhook, whatsapp_windows):
     """Serve the loopback stand-in for the four networks' APIs."""
     from .sandbox.server import parse_latencies, run
 
-    run(host, port, parse_latencies(latency))
+    run(host, port, parse_latencies(latency), whatsapp={
+        "webhook_url": whatsapp_webhook or None, "windows": whatsapp_windows,
+        "app_secret": os.environ.get("SANDBOX_WHATSAPP_APP_SECRET") or None})
 
 
 @click.command("worker")
@@ -165,7 +171,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     }
     if not no_sandbox:
         commands["sandbox"] = [py, "-m", "socialpub.cli", "sandbox", "--port", str(sandbox_port),
-                               "--latency", latency]
+                               "--latency", latency, "--whatsapp-webhook", f"http://{host}:{port}/webhooks/meta"]
     children = Supervisor(commands, envs, env, say=lambda line: click.echo(line, err=True))
     children.start()
     click.echo(f"\nsocialpub is starting: web http://{host}:{port}  "
@@ -234,6 +240,13 @@ def sandbox_apps(settings, sandbox_url: str) -> dict:
         env.update(INSTAGRAM_APP_ID=INSTAGRAM_APP[0], INSTAGRAM_APP_SECRET=INSTAGRAM_APP[1],
                    INSTAGRAM_DIALOG_URL=sandbox_url, INSTAGRAM_TOKEN_URL=sandbox_url,
                    INSTAGRAM_GRAPH_URL=sandbox_url)
+    if not settings.meta_webhook_secret():
+        # The sandbox signs its WhatsApp webhooks as the sandbox's Meta app would.
+        env.update(WHATSAPP_APP_SECRET=FACEBOOK_APP[1], SANDBOX_WHATSAPP_APP_SECRET=FACEBOOK_APP[1])
+    else:
+        env["SANDBOX_WHATSAPP_APP_SECRET"] = settings.meta_webhook_secret()
+    if not settings.whatsapp_verify_token:
+        env["WHATSAPP_VERIFY_TOKEN"] = "sandbox-verify-token"
     return env
 
 

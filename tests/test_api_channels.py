@@ -88,7 +88,7 @@ def test_a_whatsapp_channel_keeps_its_recipients(client, sandbox):
     ({"network": "linkedin", "account_id": "12345", "token": "t"}, "account_id"),
     ({"network": "linkedin", "account_id": "urn:li:person:abc", "token": "t", "api_version": "v2"},
      "api_version"),
-    ({"network": "whatsapp", "account_id": "1", "token": "t"}, "recipients"),
+    ({"network": "whatsapp", "account_id": "1", "token": "t", "business_account_id": "waba"}, "business_account_id"),
     ({"network": "whatsapp", "account_id": "1", "token": "t", "recipients": ["call me"]}, "recipients"),
     ({"network": "facebook", "account_id": "1", "token": "t", "recipients": ["+16505551234"]},
      "recipients"),

@@ -63,6 +63,7 @@ class WorkerCLI:
             PUBLISH_MIN_BACKOFF_MS=str(settings.min_backoff_ms),
             PUBLISH_MAX_BACKOFF_MS=str(settings.max_backoff_ms),
             PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100",
+            WHATSAPP_STATUS_WAIT_S=str(settings.whatsapp_status_wait_s),
             OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url)
         self.log = open(log_path, "a")
         self.proc = None

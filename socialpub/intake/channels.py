@@ -238,8 +238,18 @@ def seed_sandbox_channels(sandbox_url: str) -> int:
     if Channel.select().exists():
         return 0
     for data in sandbox_channels(sandbox_url):
-        create_channel(data)
+        channel = create_channel(data)
+        if channel.network == "whatsapp":
+            contacts.save(channel, [contacts.checked(channel, {
+                "phone": phone, "name": name, "opted_in": True, "audiences": ["Newsletter"],
+                "opt_in_method": "sandbox demo: ticked the box on the website's sign-up form"}, "socialpub")
+                for phone, name in SANDBOX_CONTACTS])
     return 4
+
+
+#: The sandbox WhatsApp channel's demo contacts (the "Newsletter" audience).
+SANDBOX_CONTACTS = (("+33612345601", "Ana"), ("+34612345602", "Bruno"), ("+447911123456", "Chloé"),
+                    ("+4915112345604", "Dieter"))
 
 
 def set_queue(channel: Channel, queue: dict | None) -> Channel:

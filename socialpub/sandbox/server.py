@@ -83,9 +83,13 @@ def parse_latencies(text: Optional[str]) -> dict:
     return latencies
 
 
-def run(host: str = "127.0.0.1", port: int = SANDBOX_PORT, latencies: Optional[dict] = None):
-    """Serve the sandbox in the foreground until interrupted."""
+def run(host: str = "127.0.0.1", port: int = SANDBOX_PORT, latencies: Optional[dict] = None,
+        whatsapp: Optional[dict] = None):
+    """Serve the sandbox in the foreground until interrupted; ``whatsapp``: its
+    first settings (where to POST the status webhooks, and their secret)."""
     app = create_sandbox_app(latencies)
+    if whatsapp:
+        app.extensions["sandbox"].configure({"whatsapp": whatsapp})
     server = make_server(host, port, app, threaded=True)
     logger.info("Sandbox serving on http://%s:%d (latencies %s)", host, server.port, latencies or {})
     print(f"socialpub sandbox on http://{host}:{server.port}  (Ctrl-C to stop)", flush=True)

@@ -188,7 +188,10 @@ def settled(publication_id: int, settings, persist) -> Outcome:
             return Outcome("wait", message=f"{ledger.summarise(tally)}: their answers were lost; waiting "
                            f"for Meta's status webhook until {until:%H:%M:%S} UTC", until=until)
         persist(ledger.give_up_doubt, publication_id)
-        tally = persist(ledger.counts, publication_id)
+        status, summary = ledger.outcome(persist(ledger.counts, publication_id))
+        return Outcome("final", status, f"{summary}: no status came from Meta's webhook within "
+                       f"{settings.whatsapp_status_wait_s} s of sending, so whether they got it is not known; "
+                       f"check, then retry by hand (a retry sends it to them again)")
     status, summary = ledger.outcome(tally)
     return Outcome("final", status, summary)
 
