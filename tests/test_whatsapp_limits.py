@@ -1,0 +1,91 @@
+"""Meta's limits, respected before sending: the messaging limit (unique
+people per 24 hours), the pair rate (131056) for one recipient, the number's
+throughput (130429)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from socialpub import db
+from socialpub.lifecycle import delivery
+from socialpub.models import Publication, Recipient, utcnow
+
+from .test_faults import wait_for
+from .whatsapp_fixtures import (  # noqa: F401 (fixtures)
+    WHATSAPP_SETTINGS,
+    add_contacts,
+    numbers,
+    recipient_statuses,
+    served_app,
+    whatsapp,
+)
+
+
+def template_post(client, channel_id, text):
+    response = client.post("/api/posts", json={
+        "text": text, "channels": [channel_id], "publish": True,
+        "whatsapp": {"template": "weekly_digest", "language": "en_US", "body": ["{text}", "x"],
+                     "audience": "Everyone"}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["publications"][0]["id"]
+
+
+def publication(publication_id):
+    with db.database.connection_context():
+        return Publication.get_by_id(publication_id)
+
+
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "whatsapp_messaging_limit": 3})
+def test_recipients_over_the_messaging_limit_wait_visibly_then_go_once_a_place_frees(
+        client, whatsapp, sandbox_client, worker, broker, publish_actor):
+    phones = numbers(5)
+    add_contacts(client, whatsapp, phones)
+    publication_id = template_post(client, whatsapp, "Limited")
+    wait_for(lambda: publication(publication_id).status == "retrying", 30, "the publication to wait")
+    statuses = recipient_statuses(publication_id)
+    assert sorted(statuses.values()) == ["sent", "sent", "sent", "waiting", "waiting"]
+    pub = publication(publication_id)
+    assert "waiting for a limit" in pub.last_error
+    assert pub.next_attempt_at > utcnow() + dt.timedelta(hours=23)
+    with db.database.connection_context():
+        reasons = {r.error for r in Recipient.select().where(Recipient.status == "waiting")}
+        assert len(reasons) == 1 and "messaging limit of 3 people per 24 hours" in reasons.pop()
+        # A day passes: the first three no longer count.
+        Recipient.update(sending_at=utcnow() - dt.timedelta(hours=25)).where(Recipient.status == "sent").execute()
+        Recipient.update(not_before=utcnow()).where(Recipient.status == "waiting").execute()
+        assert delivery.wake(publication_id)
+    publish_actor.send(publication_id)
+    wait_for(lambda: publication(publication_id).status == "published", 30, "the rest to be sent")
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones
+    broker.flush_all()  # the first wait's delayed message, a day from now
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_a_pair_rate_error_holds_back_that_recipient_alone(client, whatsapp, sandbox_client, worker, broker):
+    phones = numbers(3)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"refuse": {phones[1]: 131056}})
+    publication_id = template_post(client, whatsapp, "Pair rate")
+    wait_for(lambda: recipient_statuses(publication_id) == {phones[0]: "sent", phones[1]: "waiting",
+                                                            phones[2]: "sent"}, 30, "the others sent")
+    with db.database.connection_context():
+        held = Recipient.get((Recipient.publication == publication_id) & (Recipient.phone == phones[1]))
+    assert "pair rate limit" in held.error and held.not_before > utcnow()
+    sandbox_client.configure(whatsapp={"refuse": {}})
+    wait_for(lambda: publication(publication_id).status == "published", 30, "the held one to go after its pause")
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_a_throughput_error_stops_the_number_and_the_retry_sends_only_the_rest(
+        client, whatsapp, sandbox_client, drain):
+    phones = numbers(4)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"refuse": {phones[2]: 130429}})
+    publication_id = template_post(client, whatsapp, "Throughput")
+    wait_for(lambda: publication(publication_id).rate_limit_waits >= 1, 30, "a rate-limit wait")
+    sandbox_client.configure(whatsapp={"refuse": {}})
+    drain()
+    assert publication(publication_id).status == "published"
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
