@@ -3,7 +3,20 @@
 Server-rendered Jinja with a little JavaScript; every form carries a CSRF
 token (Flask-WTF's :data:`csrf`, which the JSON API under /api is exempt from).
 """
-from . import calendar, channels, compose, connect, editing, importing, media, meta_webhook, posts, webhooks  # noqa: F401  (their routes register on the blueprint)
+# Their routes register on the blueprint.
+from . import (  # noqa: F401
+    calendar,
+    channels,
+    compose,
+    connect,
+    editing,
+    importing,
+    media,
+    meta_webhook,
+    posts,
+    webhooks,
+    whatsapp,
+)
 from .blueprint import bp, csrf
 
 __all__ = ["bp", "csrf"]

@@ -13,6 +13,7 @@ from ..lifecycle import creating, publishing, queueing
 from ..models import Media
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
+from ..whatsapp import contacts, templates
 from . import forms
 from .blueprint import bp, enabled_channels, limits_data, page_error
 
@@ -36,11 +37,29 @@ def panes(values, channels) -> dict:
     return result
 
 
+def whatsapp_choices(channels, chosen: dict) -> dict:
+    """What the WhatsApp block offers: the WhatsApp channels' synced templates
+    (each once, with what it takes and why it cannot be chosen, if so), their
+    audiences, and the current choice."""
+    offered, audiences = {}, set()
+    for channel in (c for c in channels if c.network == "whatsapp"):
+        for item in templates.listed(channel.id):
+            key = f"{item['name']}|{item['language']}"
+            offered.setdefault(key, {**item, "key": key, "synced_at": None, "channels": []})["channels"].append(
+                channel.id)
+        audiences |= {name for name, _ in contacts.audiences(channel.id)}
+    key = f"{chosen.get('template')}|{chosen.get('language')}" if chosen.get("template") else ""
+    return {"templates": sorted(offered.values(), key=lambda t: t["key"]), "audiences": sorted(audiences),
+            "chosen": key, "body": list(chosen.get("body") or []), "audience": chosen.get("audience") or "",
+            "channels": [c.id for c in channels if c.network == "whatsapp"]}
+
+
 def render_compose(values, errors=None, status=200, editing=None):
     channels = enabled_channels()
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
     return render_template("web/compose.html", values=values, errors=errors or {}, channels=channels,
                            panes=panes(values, channels), limits=limits_data(),
+                           whatsapp=whatsapp_choices(channels, values.get("whatsapp") or {}),
                            media=[found[i] for i in values["media_ids"] if i in found],
                            max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20,
                            editing=editing), status
@@ -52,7 +71,8 @@ def compose():
     """An empty compose form, every enabled channel ticked (``?media=<id>``: with that photo)."""
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
               "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC",
-              "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media"))}
+              "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media")),
+              "whatsapp": {}}
     at = request.args.get("at", "")
     if len(at) == 16 and at[4] == "-" and at[10] == "T":  # a calendar day's "+": the viewer's local time
         values["scheduled_at"] = at

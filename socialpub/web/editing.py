@@ -31,7 +31,8 @@ def _values_of(post: Post) -> dict:
             "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
             "scheduled_at": "", "scheduled_utc": iso(post.scheduled_at),
-            "timezone": post.schedule_zone or "UTC", "form_key": forms.new_form_key()}
+            "timezone": post.schedule_zone or "UTC", "form_key": forms.new_form_key(),
+            "whatsapp": post.whatsapp or {}}
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])

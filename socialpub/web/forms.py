@@ -11,6 +11,7 @@ from collections import defaultdict
 from ..errors import AppError
 from ..intake import idempotency
 from ..intake.composing import adapt_text
+from ..models import Channel
 from ..networks import NETWORKS
 from .blueprint import NETWORK_LABELS
 
@@ -42,7 +43,17 @@ def post_values(form) -> dict:
         "scheduled_at": (form.get("scheduled_at") or "").strip(),
         "timezone": (form.get("timezone") or "").strip() or "UTC",
         "form_key": _form_key(form) or new_form_key(),
+        "whatsapp": whatsapp_values(form),
     }
+
+
+def whatsapp_values(form) -> dict:
+    """The WhatsApp block: the template chosen ("name|language", empty: free-form),
+    its body parameters in order, the audience (empty: every opted-in contact)."""
+    name, _, language = (form.get("whatsapp_template") or "").partition("|")
+    return {"template": name or None, "language": language or None,
+            "body": [clean_text(v) for v in form.getlist("whatsapp_body")] if name else [],
+            "audience": (form.get("whatsapp_audience") or "").strip() or None}
 
 
 def ids_of(values) -> list:
@@ -82,9 +93,19 @@ def post_request(values: dict, schedule: bool = False) -> dict:
             overrides[network] = override
     request = {"text": text, "image_url": values["image_url"] or None, "link": link,
                "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None}
+    whatsapp = values.get("whatsapp") or {}
+    if "whatsapp" in values:
+        # Free-form to everyone is no choice at all; a choice for a post that goes to no
+        # WhatsApp channel (its pane hidden, the block with it) is none either.
+        chosen = whatsapp.get("template") or whatsapp.get("audience")
+        request["whatsapp"] = whatsapp if chosen and _to_whatsapp(values["channels"]) else None
     if schedule:
         request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
     return request
+
+
+def _to_whatsapp(channel_ids) -> bool:
+    return Channel.select().where(Channel.id.in_(channel_ids or [0]) & (Channel.network == "whatsapp")).exists()
 
 
 def _without_prefix(message: str, field: str | None) -> str:
@@ -114,6 +135,8 @@ def post_errors(exc: AppError) -> dict:
             key = "scheduled_at"
         elif field in ("channels", "networks"):
             key = "channels"
+        elif field and field.split(".")[0] == "whatsapp":
+            key = "whatsapp"
         else:
             key = FORM
         if network and not key.startswith("override_"):

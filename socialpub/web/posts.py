@@ -14,6 +14,7 @@ from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library
 from ..models import Attempt, Channel, Post, PostMedia, PostStatus, Publication, User
+from ..whatsapp import ledger
 from .blueprint import NETWORK_LABELS, bp, wants_json
 from .channels import reconnect_url
 from .compose import publish_now
@@ -132,7 +133,18 @@ def post(post_id):
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
                            status=serialize.status(post, pubs), media=library.post_media(post.id),
-                           trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by))
+                           trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
+                           recipients=_recipients(pubs))
+
+
+def _recipients(pubs) -> dict:
+    """Each WhatsApp publication's recipients, as the page first shows them (recipients.js keeps them current)."""
+    shown = {}
+    for p in pubs:
+        if p.network == "whatsapp":
+            tally = ledger.counts(p.id)
+            shown[p.id] = {"summary": ledger.summarise(tally) if tally else "none yet", "rows": ledger.rows(p.id)}
+    return shown
 
 
 def _email_of(user_id):

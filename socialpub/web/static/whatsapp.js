@@ -1,0 +1,75 @@
+/* The compose form's WhatsApp message: the chosen template's body parameters
+   (rebuilt when another is chosen) and a preview of the message as the recipient
+   sees it, with {text} and {link} filled in from the post. */
+(function () {
+  "use strict";
+  var select = document.getElementById("whatsapp_template");
+  if (!select) return;
+  var templates = JSON.parse(document.getElementById("wa-templates").textContent);
+  var body = document.getElementById("wa-body");
+  var preview = document.getElementById("wa-preview");
+  var text = document.getElementById("text");
+  var link = document.getElementById("link");
+
+  function chosen() {
+    for (var i = 0; i < templates.length; i++) if (templates[i].key === select.value) return templates[i];
+    return null;
+  }
+  function oneLine(value) {
+    return value.trim().replace(/\s*\n\s*/g, " · ").replace(/[\t ]{2,}/g, " ");
+  }
+  function filled(value) {
+    return value.split("{text}").join(oneLine(text ? text.value : ""))
+                .split("{link}").join(link ? link.value.trim() : "");
+  }
+  function inputs() { return body.querySelectorAll("input[name=whatsapp_body]"); }
+
+  function rebuild() {
+    var template = chosen();
+    var old = inputs();
+    for (var i = 0; i < old.length; i++) { old[i].previousElementSibling.remove(); old[i].remove(); }
+    if (!template) { render(); return; }
+    var hint = body.querySelector(".hint");
+    for (var n = 1; n <= template.body; n++) {
+      var label = document.createElement("label");
+      label.htmlFor = "whatsapp_body_" + n;
+      label.textContent = "Body {{" + n + "}}";
+      var input = document.createElement("input");
+      input.type = "text"; input.id = "whatsapp_body_" + n; input.name = "whatsapp_body";
+      input.value = n === 1 ? "{text}" : "";
+      body.insertBefore(label, hint); body.insertBefore(input, hint);
+    }
+    render();
+  }
+
+  function render() {
+    var template = chosen();
+    // The pane's own preview shows the free-form message; a template replaces it.
+    var freeForm = document.querySelector("#pane-whatsapp .preview-box");
+    if (freeForm) freeForm.hidden = !!template;
+    var header = preview.querySelector(".wa-header"), footer = preview.querySelector(".wa-footer");
+    var out = preview.querySelector(".wa-text");
+    if (!template) {
+      var pane = document.getElementById("override_whatsapp");
+      out.textContent = pane ? pane.value : "";
+      header.hidden = footer.hidden = true;
+      return;
+    }
+    var values = Array.prototype.map.call(inputs(), function (input) { return filled(input.value); });
+    out.textContent = template.preview.body.replace(/\{\{(\d+)\}\}/g, function (whole, n) {
+      var value = values[Number(n) - 1];
+      return value ? value : whole;
+    });
+    header.hidden = !template.preview.header;
+    header.textContent = template.preview.header === "[image]" ? "[the post's photo]" : (template.preview.header || "");
+    footer.hidden = !template.preview.footer;
+    footer.textContent = template.preview.footer || "";
+  }
+
+  select.addEventListener("change", rebuild);
+  body.addEventListener("input", render);
+  [text, link, document.getElementById("override_whatsapp")].forEach(function (el) {
+    if (el) el.addEventListener("input", render);
+  });
+  render();
+})();

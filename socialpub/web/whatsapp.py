@@ -1,0 +1,89 @@
+"""A WhatsApp channel's page of contacts and templates: who may be messaged
+(each with their opt-in), adding one, importing a CSV file (every bad line
+shown, nothing saved while there is one), recording an opt-out, the
+audiences, and the templates synced from Meta (whatsapp/ holds the rules)."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from ..auth.roles import ADMIN, EDITOR, requires
+from ..errors import AppError
+from ..models import Contact
+from ..whatsapp import contacts, templates
+from . import forms
+from .blueprint import bp
+
+
+def render_page(channel_id, errors=None, values=None, problems=None, status=200):
+    channel = contacts.whatsapp_channel(channel_id)
+    return render_template("web/whatsapp_contacts.html", channel=channel,
+                           contacts=contacts.listed(channel_id, request.args.get("audience") or None),
+                           audiences=contacts.audiences(channel_id), templates=templates.listed(channel_id),
+                           audience=request.args.get("audience") or "", errors=errors or {},
+                           values=values or {}, problems=problems or []), status
+
+
+@bp.get("/channels/<int:channel_id>/contacts")
+def whatsapp_contacts(channel_id):
+    return render_page(channel_id)
+
+
+@bp.post("/channels/<int:channel_id>/contacts")
+@requires(EDITOR)
+def add_whatsapp_contact(channel_id):
+    channel = contacts.whatsapp_channel(channel_id)
+    form = request.form
+    values = {"phone": form.get("phone", ""), "name": form.get("name", ""),
+              "opt_in_method": form.get("opt_in_method", ""), "audience": form.get("audience", "")}
+    data = {"phone": values["phone"], "name": values["name"] or None, "opted_in": True,
+            "opt_in_method": values["opt_in_method"] or None,
+            "audiences": [values["audience"].strip()] if values["audience"].strip() else []}
+    try:
+        [contact] = contacts.save(channel, [contacts.checked(channel, data, g.user.email)])
+    except AppError as exc:
+        return render_page(channel_id, {exc.field or forms.FORM: [forms._without_prefix(exc.message, exc.field)]},
+                           values, status=422)
+    flash(f"{contact.phone} added, opted in ({contact.opt_in_method}).", "success")
+    return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/contacts/import")
+@requires(EDITOR)
+def import_whatsapp_contacts(channel_id):
+    channel = contacts.whatsapp_channel(channel_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise AppError("file: choose a CSV file", field="file")
+        report = contacts.import_csv(channel, upload.read(), g.user.email)
+    except AppError as exc:
+        return render_page(channel_id, {"file": [forms._without_prefix(exc.message, exc.field)]}, status=422)
+    if report["problems"]:
+        return render_page(channel_id, {"file": [f"{len(report['problems'])} line(s) cannot be imported, so "
+                                                 f"none was: correct them and import the file again."]},
+                           problems=report["problems"], status=422)
+    flash(f"{report['saved']} contact(s) imported.", "success")
+    return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/contacts/<int:contact_id>/opt_out")
+@requires(EDITOR)
+def opt_out_whatsapp_contact(channel_id, contact_id):
+    contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.channel == channel_id))
+    if contact is not None:
+        contacts.opt_out(channel_id, contact.phone, f"recorded by {g.user.email}")
+        flash(f"{contact.phone} will not be messaged again.", "success")
+    return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/templates/sync")
+@requires(ADMIN)
+def sync_whatsapp_templates(channel_id):
+    channel = contacts.whatsapp_channel(channel_id)
+    try:
+        count = templates.sync(channel, current_app.extensions["socialpub"])
+    except AppError as exc:
+        return render_page(channel_id, {"templates": [forms._without_prefix(exc.message, exc.field)]},
+                           status=exc.status)
+    flash(f"{count} template(s) synced from Meta.", "success")
+    return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
