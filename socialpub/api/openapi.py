@@ -103,6 +103,8 @@ def schemas() -> dict:
             "scheduled_at_utc": nullable(TIME), "timezone": nullable(STRING),
             "created_at": TIME, "updated_at": TIME, "publish_requested_at": nullable(TIME),
             "finished_at": nullable(TIME), "publications": array(ref("Publication")),
+            "whatsapp": {"anyOf": [ref("WhatsAppMessage"), {"type": "null"}],
+                         "description": "The WhatsApp message: a template and its parameters, the audience."},
             "approval": obj({"asked": {"anyOf": [{"type": "string", "enum": ["publish", "schedule"]},
                                                  {"type": "null"}],
                                        "description": "What an editor asked for, while it awaits approval."},
@@ -130,6 +132,8 @@ def schemas() -> dict:
         "Channel": obj({
             "id": INTEGER, "network": NETWORK, "name": STRING, "account_id": STRING, "base_url": STRING,
             "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
+            "business_account_id": {**nullable(STRING), "description": "WhatsApp: the business account (WABA) "
+                                                                       "whose templates it sends."},
             "requires_approval": {"type": "boolean", "description": "An editor's post to it waits for approval."},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
@@ -226,6 +230,7 @@ def schemas() -> dict:
                       "subject_id": INTEGER, "action": STRING, "detail": {"type": "object"}}),
         "EventList": obj({"items": array(ref("Event"))}),
         "Empty": {**obj({}), "description": "Nothing to give: no body, or {}."},
+        **whatsapp_schemas(),
         "CreateChannel": obj({
             "network": NETWORK,
             "account_id": {**STRING, "minLength": 1, "maxLength": MAX_LENGTHS["account_id"],
@@ -238,12 +243,93 @@ def schemas() -> dict:
                            "description": "WhatsApp only: E.164 phone numbers."},
             "api_version": {**nullable(STRING), "maxLength": MAX_LENGTHS["api_version"],
                             "description": "LinkedIn only, such as 202601."},
+            "business_account_id": {**nullable(STRING), "maxLength": MAX_LENGTHS["business_account_id"],
+                                    "description": "WhatsApp only: the WhatsApp Business Account id (digits)."},
             "enabled": {"type": "boolean", "default": True},
             "requires_approval": {"type": "boolean", "default": False},
         }, required=["network", "account_id", "token"]) | {"examples": [
             {"network": "facebook", "account_id": "546349135390552", "token": "EAAB…"},
             {"network": "whatsapp", "account_id": "106540352242922", "token": "EAAB…",
              "recipients": ["+16505551234"]}]},
+    }
+
+
+def whatsapp_schemas() -> dict:
+    """Contacts, templates and recipients (api/whatsapp.py)."""
+    phone = {**STRING, "maxLength": 40, "description": "With its country code; stored in E.164."}
+    contact_in = obj({"phone": phone, "name": {**nullable(STRING), "maxLength": 100},
+                      "opted_in": {"type": "boolean", "description": "With opt_in_method: they agreed."},
+                      "opt_in_method": {**nullable(STRING), "maxLength": 200,
+                                        "description": "How they opted in (Meta requires a record)."},
+                      "audiences": array({**STRING, "minLength": 1, "maxLength": 100})}, required=["phone"])
+    template_preview = obj({"header": nullable(STRING), "body": STRING, "footer": nullable(STRING)})
+    return {
+        "WhatsAppMessage": obj({"template": nullable(STRING), "language": nullable(STRING),
+                                "body": array(STRING), "audience": {**nullable(STRING), "description":
+                                                                    "An audience's name; null: every opted-in "
+                                                                    "contact."}}, required=[]),
+        "Contact": obj({"id": INTEGER, "phone": STRING, "name": nullable(STRING), "opted_in_at": nullable(TIME),
+                        "opt_in_method": nullable(STRING), "opt_in_by": nullable(STRING),
+                        "opted_out_at": nullable(TIME), "opt_out_reason": nullable(STRING),
+                        "last_inbound_at": {**nullable(TIME), "description": "Their last message: the 24-hour "
+                                                                             "window runs from it."},
+                        "audiences": array(STRING), "created_at": TIME}),
+        "ContactList": obj({"items": array(ref("Contact")),
+                            "audiences": array(obj({"name": STRING, "members": INTEGER}))}),
+        "NewContacts": {"anyOf": [contact_in, obj({"contacts": array(contact_in, minItems=1, maxItems=10_000)})]},
+        "ContactsSaved": obj({"items": array(ref("Contact"))}),
+        "ContactsCsv": obj({"file": {"type": "string", "format": "binary", "description":
+                                     "UTF-8 CSV: phone, and optionally name, opt_in_method, audience"}},
+                           required=["file"]),
+        "ContactsImported": obj({"saved": INTEGER, "valid": INTEGER,
+                                 "problems": array(obj({"line": INTEGER, "message": STRING}))}),
+        "OptOut": obj({"reason": {**nullable(STRING), "maxLength": 500}}, required=[]),
+        "Template": obj({"name": STRING, "language": STRING, "category": STRING, "status": STRING,
+                         "header": nullable(STRING), "body": {**INTEGER, "description": "Its body's parameters."},
+                         "usable": {**nullable(STRING), "description": "Why it cannot be sent; null: it can."},
+                         "preview": template_preview, "synced_at": TIME}),
+        "TemplateList": obj({"items": array(ref("Template"))}),
+        "Recipient": obj({"id": INTEGER, "phone": STRING, "status": {"type": "string", "enum": [
+            "pending", "waiting", "sending", "sent", "delivered", "read", "failed", "window_closed", "opted_out",
+            "skipped", "unconfirmed"]}, "kind": nullable(STRING), "message_id": nullable(STRING),
+            "error_code": nullable(STRING), "error": nullable(STRING), "not_before": nullable(TIME),
+            "sent_at": nullable(TIME), "delivered_at": nullable(TIME), "read_at": nullable(TIME),
+            "failed_at": nullable(TIME)}),
+        "RecipientList": obj({"publication_id": INTEGER, "status": STRING,
+                              "counts": {"type": "object", "additionalProperties": INTEGER}, "summary": STRING,
+                              "items": array(ref("Recipient"))}),
+    }
+
+
+def whatsapp_paths(channel_id, publication_id) -> dict:
+    dry_run = {"name": "dry_run", "in": "query", "schema": {"type": "string", "enum": ["1", "true", "0"]},
+               "description": "Check only: report every bad line, save nothing."}
+    imported = operation("Import contacts from a CSV file: every bad line is reported (422) and none is saved "
+                         "while there is one (editors)", 201, "ContactsImported", 400, 404, 413, 422,
+                         params=[channel_id, dry_run])
+    imported["responses"]["200"] = imported["responses"]["201"]
+    imported["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref("ContactsCsv")}}}
+    return {
+        "/api/channels/{channel_id}/contacts": {
+            "get": operation("A WhatsApp channel's contacts with their consent (`?audience=` one audience's), "
+                             "and its audiences", 200, "ContactList", 404, params=[channel_id, {
+                                 "name": "audience", "in": "query", "schema": {**STRING, "maxLength": 100}}]),
+            "post": operation("Add contacts, or give known ones a new opt-in and audiences (editors)", 201,
+                              "ContactsSaved", 404, body="NewContacts", params=[channel_id]),
+        },
+        "/api/channels/{channel_id}/contacts/import": {"post": imported},
+        "/api/channels/{channel_id}/contacts/{contact_id}/opt_out": {"post": operation(
+            "Record that a contact asked not to be messaged (editors)", 200, "Contact", 404, body="OptOut",
+            body_required=False, params=[channel_id, path_id("contact_id")])},
+        "/api/channels/{channel_id}/templates": {"get": operation(
+            "Its message templates as last synced: category, status, what each takes, a preview", 200,
+            "TemplateList", 404, params=[channel_id])},
+        "/api/channels/{channel_id}/templates/sync": {"post": operation(
+            "Fetch the business account's templates from Meta now (admins)", 200, "TemplateList", 404, 422, 502,
+            body="Empty", body_required=False, params=[channel_id])},
+        "/api/publications/{publication_id}/recipients": {"get": operation(
+            "A WhatsApp publication's recipients: counts by status, each one's message and what Meta said", 200,
+            "RecipientList", 404, params=[publication_id])},
     }
 
 
@@ -265,6 +351,10 @@ def _create_post_schema(text, url) -> dict:
                          "description": "ISO 8601, with an offset or with timezone; within a year. "
                                         "Not with publish."},
         "timezone": {**nullable(STRING), "maxLength": MAX_ZONE, "description": "An IANA name."},
+        "whatsapp": {"anyOf": [ref("WhatsAppMessage"), {"type": "null"}],
+                     "description": "WhatsApp: an APPROVED template (synced) and one text per {{n}} of its body "
+                                    "({text} and {link} stand for the post's); null: free-form, only to contacts "
+                                    "whose 24-hour window is open. Checked against the template (400)."},
     }, required=["text"]) | {"x-network-limits": network_limits(), "examples": [
         {"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
         {"text": "Hello", "networks": ["linkedin"], "publish": True}]}
@@ -503,6 +593,7 @@ def document(cfg) -> dict:
             "The user's audit trail (admins)", 200, "EventList", 404, params=[user_id])},
         "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
                                                           media_id)},
+        **whatsapp_paths(channel_id, publication_id),
     }
     return {
         "openapi": "3.1.0",
