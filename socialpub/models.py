@@ -159,7 +159,8 @@ class Publication(BaseModel):
     rate_limit_waits = IntegerField(default=0)
     #: The Dramatiq message id of the latest enqueue.
     task_id = CharField(max_length=64, null=True)
-    #: The network's id for the item; WhatsApp: one message id per recipient, comma-separated.
+    #: The network's id for the item; WhatsApp: the accepted messages' ids, comma-separated (past 100, none:
+    #: each recipient's is in the Recipient table).
     external_id = TextField(null=True)
     external_url = TextField(null=True)
     #: Instagram: the media container, kept so a lost answer can be checked, not re-posted.

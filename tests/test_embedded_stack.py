@@ -35,7 +35,13 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
                 "published"] == 4
         wait_for(all_published, 30, "all four networks to publish")
         received = requests.get(f"{up.sandbox_url}/_sandbox/received", timeout=5).json()
-        assert len(received) == 4
+        # One item on each network; on WhatsApp, one message to each of the demo channel's contacts.
+        from socialpub.intake.channels import SANDBOX_CONTACTS
+
+        assert sorted(r["network"] for r in received if r["network"] != "whatsapp") == ["facebook", "instagram",
+                                                                                          "linkedin"]
+        assert sorted(r["to"] for r in received if r["network"] == "whatsapp") == sorted(
+            ["+16505551234", *(phone for phone, _ in SANDBOX_CONTACTS)])
     assert up.returncode == 0, up.output
     assert "socialpub stopped." in up.output
     # Once start-up has settled, the sign-in address and the first user's password.

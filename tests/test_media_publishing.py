@@ -12,7 +12,6 @@ from PIL import Image
 
 from socialpub import db
 from socialpub.media import public
-from socialpub.models import Channel
 
 from .test_media import photo, upload
 
@@ -35,9 +34,10 @@ def by_network(sandbox_client):
 
 
 def test_one_photo_reaches_every_network_as_the_same_bytes(client, sandbox_channels, sandbox_client, drain):
-    with db.database.connection_context():  # two WhatsApp recipients: one upload for both
-        Channel.update(recipients=["+16505551234", "+16505551235"]).where(
-            Channel.id == sandbox_channels["whatsapp"]).execute()
+    # Two WhatsApp recipients: one upload for both.
+    added = client.post(f"/api/channels/{sandbox_channels['whatsapp']}/contacts", json={
+        "phone": "+16505551235", "opted_in": True, "opt_in_method": "a test"})
+    assert added.status_code == 201, added.get_json()
     data = photo(size=(1080, 1080))
     media = uploaded(client, data)
     post = client.post("/api/posts", json={"text": "One photo, four networks", "media_ids": [media["id"]],

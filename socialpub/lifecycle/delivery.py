@@ -403,12 +403,12 @@ def record_waiting(job: Job, started, until: dt.datetime, message: str):
         _attempt(job, started, "retrying", message=message)
 
 
-def confirm(publication_id: int, status: str, message: str) -> bool:
+def confirm(publication_id: int, status: str, message: str, external_id: str | None = None) -> bool:
     """WhatsApp: Meta's status webhook named every message that was in doubt;
     the unconfirmed publication ends ``status`` (published, partly_failed or failed)."""
     now = utcnow()
     with write_transaction():
-        published = {"published_at": now} if status == P.PUBLISHED else {}
+        published = {"published_at": now, "external_id": external_id} if status == P.PUBLISHED else {}
         if not (Publication.update(status=status, last_error=None if status == P.PUBLISHED else message,
                                    updated_at=now, finished_at=now, ambiguous_since=None, **published)
                 .where((Publication.id == publication_id) & moves(PUBLICATION, "confirm", Publication.status))

@@ -35,7 +35,8 @@ from ..queue.middleware import read_workers
 
 NAMESPACE = "dramatiq"
 #: Publication statuses that are not a success, as the monitor counts failure.
-NOT_PUBLISHED = (PublicationStatus.FAILED, PublicationStatus.EXPIRED, PublicationStatus.UNCONFIRMED)
+NOT_PUBLISHED = (PublicationStatus.FAILED, PublicationStatus.PARTLY_FAILED, PublicationStatus.EXPIRED,
+                 PublicationStatus.UNCONFIRMED)
 #: At most this many attempts are read to compute attempt times.
 MAX_ATTEMPT_ROWS = 100_000
 

@@ -40,7 +40,7 @@ from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter
 from ..networks.base import Timeouts
 from ..webhooks import sending
-from ..whatsapp import broadcast, inbound
+from ..whatsapp import broadcast, inbound, ledger
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,8 @@ def _broadcast(job: delivery.Job, adapter, started):
         logger.info("Publication %d waits %d ms: %s", job.publication_id, delay, outcome.message)
         return
     if outcome.status == PublicationStatus.PUBLISHED:
-        persist(delivery.record_published, job, Published(external_id=None), started)
+        persist(delivery.record_published, job, Published(external_id=persist(ledger.message_ids, job.publication_id)),
+                started)
         series.published(job.network, "published")
         logger.info("Publication %d sent on WhatsApp: %s.", job.publication_id, outcome.message)
         return

@@ -125,7 +125,7 @@ def settle(publication_ids: list, settings, send_publish) -> None:
         if status == PublicationStatus.UNCONFIRMED:
             outcome = ledger.outcome(tally)
             if outcome and outcome[0] != PublicationStatus.UNCONFIRMED:
-                delivery.confirm(publication_id, *outcome)
+                delivery.confirm(publication_id, *outcome, external_id=ledger.message_ids(publication_id))
         elif status == PublicationStatus.RETRYING and not tally.get("pending"):
             if delivery.wake(publication_id):
                 send_publish(publication_id)

@@ -222,5 +222,18 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
     return row.publication_id
 
 
+#: Past this many, a publication's message ids stay in its recipients alone.
+MAX_JOINED_IDS = 100
+
+
+def message_ids(publication_id: int) -> str | None:
+    """The accepted messages' ids, comma-joined (Publication.external_id), or
+    None past MAX_JOINED_IDS: the recipients table holds them all."""
+    ids = [m for (m,) in Recipient.select(Recipient.message_id).where(
+        (Recipient.publication == publication_id) & Recipient.status.in_(ACCEPTED)
+        & Recipient.message_id.is_null(False)).order_by(Recipient.id).limit(MAX_JOINED_IDS + 1).tuples()]
+    return ",".join(ids) if 0 < len(ids) <= MAX_JOINED_IDS else None
+
+
 def rows(publication_id: int, limit: int = 1000) -> list:
     return list(Recipient.select().where(Recipient.publication == publication_id).order_by(Recipient.id).limit(limit))
