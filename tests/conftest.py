@@ -283,3 +283,7 @@ def publish_actor(app):
     from socialpub.queue.actors import publish
 
     return publish
+
+
+# WhatsApp's fixtures: the app served over HTTP, and the sandbox channel with its webhooks and templates.
+from .whatsapp_fixtures import served_app, whatsapp  # noqa: E402, F401

@@ -10,14 +10,7 @@ from socialpub import db
 from socialpub.models import Publication
 
 from .test_faults import FAST, Reconciling, WorkerCLI, held, wait_for
-from .whatsapp_fixtures import (  # noqa: F401 (fixtures)
-    WHATSAPP_SETTINGS,
-    add_contacts,
-    numbers,
-    recipient_statuses,
-    served_app,
-    whatsapp,
-)
+from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 
 def publication_status(publication_id):

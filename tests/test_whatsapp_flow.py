@@ -12,15 +12,7 @@ import requests
 from socialpub import db
 from socialpub.models import MetaNotification, Publication
 
-from .whatsapp_fixtures import (  # noqa: F401 (fixtures)
-    VERIFY_TOKEN,
-    WHATSAPP_SETTINGS,
-    add_contacts,
-    numbers,
-    recipient_statuses,
-    served_app,
-    whatsapp,
-)
+from .whatsapp_fixtures import VERIFY_TOKEN, WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

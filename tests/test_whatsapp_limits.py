@@ -12,14 +12,7 @@ from socialpub.lifecycle import delivery
 from socialpub.models import Publication, Recipient, utcnow
 
 from .test_faults import wait_for
-from .whatsapp_fixtures import (  # noqa: F401 (fixtures)
-    WHATSAPP_SETTINGS,
-    add_contacts,
-    numbers,
-    recipient_statuses,
-    served_app,
-    whatsapp,
-)
+from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 
 def template_post(client, channel_id, text):

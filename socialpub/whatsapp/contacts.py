@@ -33,7 +33,9 @@ def normalised(number: str, field: str = "phone") -> str:
     if not isinstance(number, str) or not number.strip():
         raise InvalidInput(f"{field}: a phone number is required", field=field)
     text = number.strip()
-    if not text.startswith("+") and text[:1].isdigit():
+    if text.startswith("00"):  # the international prefix dialled in much of the world
+        text = "+" + text[2:]
+    elif not text.startswith("+") and text[:1].isdigit():
         text = "+" + text
     try:
         parsed = phonenumbers.parse(text, None)
