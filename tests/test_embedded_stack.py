@@ -42,6 +42,20 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
                                                                                           "linkedin"]
         assert sorted(r["to"] for r in received if r["network"] == "whatsapp") == sorted(
             ["+16505551234", *(phone for phone, _ in SANDBOX_CONTACTS)])
+
+        # WhatsApp as Meta allows it: an approved template to the demo audience, and each
+        # recipient's status back from the sandbox's signed webhook to the app's /webhooks/meta.
+        whatsapp = next(c["id"] for c in channels if c["network"] == "whatsapp")
+        synced = api.post(f"{up.url}/api/channels/{whatsapp}/templates/sync", timeout=10)
+        assert synced.status_code == 200, synced.text
+        post = api.post(f"{up.url}/api/posts", json={
+            "text": "Our spring menu", "image_url": f"{up.sandbox_url}/_sandbox/image.jpg", "channels": [whatsapp],
+            "publish": True, "whatsapp": {"template": "post_announcement", "language": "en_US", "body": ["{text}"],
+                                          "audience": "Newsletter"}}, timeout=5)
+        assert post.status_code == 201, post.text
+        recipients_url = f"{up.url}/api/publications/{post.json()['publications'][0]['id']}/recipients"
+        wait_for(lambda: api.get(recipients_url, timeout=5).json()["counts"] == {"read": len(SANDBOX_CONTACTS)},
+                 30, "every demo contact's message read, as the sandbox's webhooks say")
     assert up.returncode == 0, up.output
     assert "socialpub stopped." in up.output
     # Once start-up has settled, the sign-in address and the first user's password.

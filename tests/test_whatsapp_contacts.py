@@ -140,3 +140,29 @@ def test_a_stop_reply_opts_the_contact_out(client, whatsapp, sandbox, settle):
     with db.database.connection_context():
         contact = Contact.get(Contact.phone == phone)
     assert contact.opted_out_at is not None and "STOP" in contact.opt_out_reason
+
+
+def test_the_periodic_sync_follows_meta_and_a_post_whose_template_went_away_fails_sending_nothing(
+        app, client, whatsapp, sandbox, sandbox_client, settings, drain):
+    from socialpub.whatsapp import templates
+
+    add_contacts(client, whatsapp, numbers(2))
+    created = client.post("/api/posts", json={
+        "text": "Later", "channels": [whatsapp],
+        "whatsapp": {"template": "weekly_digest", "language": "en_US", "body": ["{text}", "x"],
+                     "audience": "Everyone"}}).get_json()
+    listed = requests.get(f"{sandbox.url}/v24.0/102290129340398/message_templates",
+                          headers={"Authorization": "Bearer sandbox-wa-token"}, timeout=5).json()["data"]
+    paused = [dict(t, status="PAUSED") if t["name"] == "weekly_digest" else t for t in listed]
+    requests.post(f"{sandbox.url}/_sandbox/whatsapp/templates", json={"templates": paused},
+                  timeout=5).raise_for_status()
+    with db.database.connection_context():
+        assert templates.sync_all(settings) == 1
+    statuses = {t["name"]: t["status"] for t in client.get(f"/api/channels/{whatsapp}/templates").get_json()["items"]}
+    assert statuses["weekly_digest"] == "PAUSED"
+    assert client.post(f"/api/posts/{created['id']}/publish").status_code == 202
+    drain()
+    publication = client.get(f"/api/posts/{created['id']}").get_json()["publications"][0]
+    assert publication["status"] == "failed"
+    assert "its status is PAUSED" in publication["last_error"] and "nothing was sent" in publication["last_error"]
+    assert sandbox_client.received("whatsapp") == []

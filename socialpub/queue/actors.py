@@ -1,7 +1,10 @@
 """The actors: ``publish`` (one claim, one network call, one write of the
-outcome), and the periodic ones the periodiq scheduler runs: every minute
-``reconcile`` (re-drives what the queue lost) and ``publish_due_posts``; every
-15 minutes ``refresh_tokens`` (connected tokens about to expire).
+outcome; WhatsApp's goes through whatsapp/broadcast.py), ``deliver_webhook``,
+``send_email``, ``apply_meta_notification`` (Meta's WhatsApp webhook), and the
+periodic ones the periodiq scheduler runs: every minute ``reconcile``
+(re-drives what the queue lost) and ``publish_due_posts``; every 15 minutes
+``refresh_tokens`` (connected tokens about to expire); hourly ``send_digests``
+and ``prune_media``; every six hours ``sync_whatsapp_templates``.
 
 Actors receive ids, never content or tokens, and are safe to run twice: the
 claim is a conditional UPDATE, so a redelivered or duplicated message finds
@@ -40,7 +43,7 @@ from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter
 from ..networks.base import Timeouts
 from ..webhooks import sending
-from ..whatsapp import broadcast, inbound, ledger
+from ..whatsapp import broadcast, inbound, ledger, templates
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +70,8 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     send_email.queue_name = mail_queue(settings)
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
-    for actor in (publish, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts, prune_media, refresh_tokens,
-                  send_digests):
+    for actor in (publish, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts,
+                  prune_media, refresh_tokens, send_digests, sync_whatsapp_templates):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -416,6 +419,13 @@ def prune_media():
         removed = library.prune_unused(_settings)
     if removed:
         logger.info("Removed %d unused upload(s) older than %d days.", removed, _settings.media_retention_days)
+
+
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("41 */6 * * *"), max_retries=0)
+def sync_whatsapp_templates():
+    """Every six hours: each WhatsApp channel's templates, as Meta now says (whatsapp/templates.py)."""
+    with database.connection_context():
+        templates.sync_all(_settings)
 
 
 @dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("*/15 * * * *"), max_retries=0)

@@ -100,6 +100,10 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     ``checkpoint`` keeps the uploaded image's media id for the next attempts.
     """
     choice, template = persist(_plan, job)
+    if choice.get("template") and (template is None or templates.shape(template)["usable"]):
+        why = (templates.shape(template)["usable"] if template else "it is no longer among the synced templates")
+        return Outcome("final", "failed", f"template {choice['template']!r} ({choice['language']}) cannot be "
+                       f"sent: {why}; nothing was sent — choose another and retry")
     total = persist(ledger.prepare, job.publication_id, job.channel_id, choice.get("audience"))
     if not total:
         return Outcome("final", "failed", "no contacts: add this channel's contacts (with their opt-in) first")

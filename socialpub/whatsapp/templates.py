@@ -12,14 +12,17 @@ variable, are shown but cannot be chosen yet.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from .. import audit
 from ..db import write_transaction
-from ..errors import InvalidInput, NetworkUnreachable, Unprocessable
+from ..errors import AppError, InvalidInput, NetworkUnreachable, Unprocessable
 from ..models import Channel, Template, utcnow
 from ..networks import ErrorKind, PublishError, Target, get_adapter
 from ..networks.base import Timeouts
+
+logger = logging.getLogger(__name__)
 
 #: Meta: a parameter's text has no new line or tab, and no more than four spaces in a row.
 _BAD_PARAM = re.compile(r"[\n\t]| {5,}")
@@ -64,6 +67,21 @@ def sync(channel: Channel, settings) -> int:
                             components=item.get("components") or [], synced_at=now)
         audit.record(audit.CHANNEL, channel.id, "templates synced", count=len(listed))
     return len(listed)
+
+
+def sync_all(settings) -> int:
+    """The scheduler's job: sync every WhatsApp channel that has a business
+    account; one that fails is logged and tried again next time. Returns how
+    many channels were synced."""
+    synced = 0
+    for channel in Channel.select().where((Channel.network == "whatsapp") & Channel.enabled
+                                          & Channel.business_account_id.is_null(False)):
+        try:
+            sync(channel, settings)
+            synced += 1
+        except AppError as exc:
+            logger.warning("Templates of channel %d not synced: %s", channel.id, exc.message)
+    return synced
 
 
 def part(template: Template, kind: str) -> dict | None:
