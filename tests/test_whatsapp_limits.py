@@ -82,3 +82,16 @@ def test_a_throughput_error_stops_the_number_and_the_retry_sends_only_the_rest(
     drain()
     assert publication(publication_id).status == "published"
     assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
+
+
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "time_limit_s": 1})
+def test_a_broadcast_longer_than_its_share_of_the_time_limit_goes_on_in_fresh_messages(
+        client, whatsapp, sandbox_client, drain):
+    phones = numbers(30)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"latency": 0.05})
+    publication_id = template_post(client, whatsapp, "Long")
+    drain()
+    pub = publication(publication_id)
+    assert pub.status == "published" and pub.attempts >= 2
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once

@@ -1,10 +1,15 @@
-"""WhatsApp Cloud API messages: one text or image message per recipient.
+"""WhatsApp Cloud API calls: one message (``send``: free-form text or image,
+or a template), a media upload, the business account's templates.
+
+Publications go through whatsapp/broadcast.py, which sends one recipient at
+a time from its ledger; ``publish`` (a free-form message to each of
+``target.recipients``) is the adapter interface's, for one-off sends.
 
 A 200 only means Meta *accepted* the message; 131047 (outside the 24-hour
 window) or 131026 (undeliverable) may still arrive later through webhooks.
-Every POST is a new message, so when a later recipient fails, the ids already
-sent are kept on the error as ``PublishError.delivered``. Nor can sent messages
-be listed: whether a lost send went out cannot be found out (``Unverifiable``).
+Every POST is a new message, and sent messages cannot be listed: whether a
+lost send went out is known only from Meta's status webhook (``Unverifiable``
+here).
 """
 from __future__ import annotations
 
@@ -100,7 +105,6 @@ class WhatsAppAdapter(Adapter):
         """
         if not target.recipients:
             raise PublishError(self.network, "no recipients", kind=ErrorKind.PERMANENT)
-        url = f"{target.base_url.rstrip('/')}/{target.account_id}/messages"
         # An uploaded image goes up once (an earlier attempt's upload is reused);
         # every recipient's message names its media id.
         media_id = ((resume or {}).get("uploads") or {}).get("media_id")
@@ -111,9 +115,7 @@ class WhatsAppAdapter(Adapter):
         delivered = {}
         for recipient in target.recipients:
             try:
-                body = graph_call(self.network, self.timeouts, "POST", url, **credentials(target),
-                                  json=free_form(recipient, content, media_id))
-                delivered[recipient] = _message_id(body)
+                delivered[recipient] = self.send(target, free_form(recipient, content, media_id))
             except PublishError as err:
                 if delivered:
                     logger.warning("WhatsApp send to %s failed after %d recipient(s) got it.",

@@ -36,6 +36,8 @@ PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
 #: sending to the others would meet them again.
 MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "132016", "131008", "131009",
                   "100"}
+#: The share of PUBLISH_TIME_LIMIT_S one attempt sends for; the rest goes on in the next message.
+ATTEMPT_SHARE = 0.5
 #: How long the loop waits for a place under the send rate before trying again.
 RATE_POLL_S = 0.02
 
@@ -113,11 +115,15 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     now = utcnow()
     limit = settings.whatsapp_messaging_limit
     reached = persist(_reached, job.channel_id, now - WINDOW) if limit else set()
-    while True:
+    # A long broadcast goes on in a fresh message rather than meet the time limit mid-send.
+    deadline = time.monotonic() + settings.time_limit_s * ATTEMPT_SHARE
+    while time.monotonic() < deadline:
         rows = persist(ledger.due, job.publication_id, utcnow())
         if not rows:
             break
         for row in rows:
+            if time.monotonic() >= deadline:
+                break
             now = utcnow()
             contact = row.contact
             if contact.opted_out_at is not None:
@@ -181,6 +187,8 @@ def _take_a_place(limiter):
 def settled(publication_id: int, settings, persist) -> Outcome:
     """How a publication stands once no row is left to send now."""
     tally = persist(ledger.counts, publication_id)
+    if tally.get("pending"):  # the attempt used its share of the time limit: the next one goes on at once
+        return Outcome("wait", message=f"{ledger.summarise(tally)}; sending goes on", until=utcnow())
     if tally.get("waiting"):
         until = persist(ledger.earliest_wait, publication_id)
         return Outcome("wait", message=f"{ledger.summarise(tally)}; the next send at {until:%H:%M:%S} UTC",
