@@ -5,9 +5,9 @@ request; its shape is checked here, its content by composing.check_new_post
 from __future__ import annotations
 
 import csv
-import io
 
 from ..errors import InvalidInput
+from . import csv_file
 
 #: The columns a file may have; "text" is required, and "networks" (names such as
 #: facebook;linkedin) or "channels" (ids) says where (neither: every enabled channel).
@@ -25,22 +25,7 @@ def requests_of(data: bytes, default_zone: str | None = None) -> list:
       InvalidInput: not UTF-8 text, no header with a text column, an unknown
         column, a malformed row, or more than MAX_ROWS rows (naming the line).
     """
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"file: larger than {MAX_BYTES // 1024 // 1024} MiB", field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("file: not UTF-8 text (save the sheet as CSV UTF-8)", field="file") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    if "text" not in header:
-        raise InvalidInput(f"file: the first line must name the columns, text among them ({', '.join(COLUMNS)})",
-                           field="file")
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"file: unknown column {unknown[0][:40]!r} (the columns are {', '.join(COLUMNS)})",
-                           field="file")
-    reader.fieldnames = header
+    reader = csv_file.reader(data, COLUMNS, "text", MAX_BYTES)
     rows = []
     try:
         for row in reader:

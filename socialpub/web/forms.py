@@ -108,7 +108,7 @@ def _to_whatsapp(channel_ids) -> bool:
     return Channel.select().where(Channel.id.in_(channel_ids or [0]) & (Channel.network == "whatsapp")).exists()
 
 
-def _without_prefix(message: str, field: str | None) -> str:
+def without_prefix(message: str, field: str | None) -> str:
     """"text: must not be empty" → "Must not be empty": the field is where it is shown."""
     if field and message.startswith(f"{field}: "):
         message = message[len(field) + 2:]
@@ -122,7 +122,7 @@ def post_errors(exc: AppError) -> dict:
     errors = defaultdict(list)
     for item in exc.details or [{"field": exc.field, "message": exc.message}]:
         field, network = item.get("field"), item.get("network")
-        message = _without_prefix(item["message"], field)
+        message = without_prefix(item["message"], field)
         if network and message.endswith(f" ({network})"):
             message = message[:-len(network) - 3]
         if field == "text" and network:
@@ -169,4 +169,4 @@ def channel_errors(exc: AppError) -> dict:
     fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients", "queue"}
     field = "queue" if (exc.field or "").startswith("queue") else exc.field
     key = field if field in fields else FORM
-    return {key: [_without_prefix(exc.message, exc.field)]}
+    return {key: [without_prefix(exc.message, exc.field)]}

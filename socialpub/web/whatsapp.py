@@ -41,7 +41,7 @@ def add_whatsapp_contact(channel_id):
     try:
         [contact] = contacts.save(channel, [contacts.checked(channel, data, g.user.email)])
     except AppError as exc:
-        return render_page(channel_id, {exc.field or forms.FORM: [forms._without_prefix(exc.message, exc.field)]},
+        return render_page(channel_id, {exc.field or forms.FORM: [forms.without_prefix(exc.message, exc.field)]},
                            values, status=422)
     flash(f"{contact.phone} added, opted in ({contact.opt_in_method}).", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
@@ -57,7 +57,7 @@ def import_whatsapp_contacts(channel_id):
             raise AppError("file: choose a CSV file", field="file")
         report = contacts.import_csv(channel, upload.read(), g.user.email)
     except AppError as exc:
-        return render_page(channel_id, {"file": [forms._without_prefix(exc.message, exc.field)]}, status=422)
+        return render_page(channel_id, {"file": [forms.without_prefix(exc.message, exc.field)]}, status=422)
     if report["problems"]:
         return render_page(channel_id, {"file": [f"{len(report['problems'])} line(s) cannot be imported, so "
                                                  f"none was: correct them and import the file again."]},
@@ -83,7 +83,7 @@ def sync_whatsapp_templates(channel_id):
     try:
         count = templates.sync(channel, current_app.extensions["socialpub"])
     except AppError as exc:
-        return render_page(channel_id, {"templates": [forms._without_prefix(exc.message, exc.field)]},
+        return render_page(channel_id, {"templates": [forms.without_prefix(exc.message, exc.field)]},
                            status=exc.status)
     flash(f"{count} template(s) synced from Meta.", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))

@@ -7,7 +7,6 @@ opt-out (whatsapp/inbound.py).
 from __future__ import annotations
 
 import csv
-import io
 
 import phonenumbers
 from peewee import JOIN, fn
@@ -15,6 +14,7 @@ from peewee import JOIN, fn
 from .. import audit
 from ..db import write_transaction
 from ..errors import InvalidInput, NotFound
+from ..intake import csv_file
 from ..models import Audience, AudienceMember, Channel, Contact, utcnow
 
 #: The columns of a contacts CSV file: "phone" is required.
@@ -123,22 +123,7 @@ def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) ->
     Raises:
       InvalidInput: the file itself is unreadable (not UTF-8, no header, too big).
     """
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"file: larger than {MAX_BYTES // 1024 // 1024} MiB", field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("file: not UTF-8 text (save the sheet as CSV UTF-8)", field="file") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    if "phone" not in header:
-        raise InvalidInput(f"file: the first line must name the columns, phone among them ({', '.join(COLUMNS)})",
-                           field="file")
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"file: unknown column {unknown[0][:40]!r} (the columns are {', '.join(COLUMNS)})",
-                           field="file")
-    reader.fieldnames = header
+    reader = csv_file.reader(data, COLUMNS, "phone", MAX_BYTES)
     rows, problems, seen = [], [], {}
     try:
         for row in reader:
