@@ -260,7 +260,7 @@ def test_a_failing_network_shows_its_error_and_a_retry_that_succeeds(browser, li
 def test_the_pages_fit_a_phone_screen(browser, live_server, sandbox):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
-    for path in ("/compose", "/posts", "/channels", "/channels/1/edit"):
+    for path in ("/compose", "/posts", "/channels", "/channels/1/edit", "/channels/4/contacts"):
         browser.get(f"{live_server}{path}")
         overflow = browser.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
@@ -285,7 +285,7 @@ def test_the_compose_form_can_be_filled_and_sent_with_the_keyboard_alone(browser
 
     browser.get(f"{live_server}/compose")
     focused = []
-    for _ in range(40):
+    for _ in range(60):  # the fields, the channels, each network's pane (WhatsApp's message block too)
         ActionChains(browser).send_keys(Keys.TAB).perform()
         active = browser.switch_to.active_element
         name = active.get_attribute("id") or active.get_attribute("value") or active.text
