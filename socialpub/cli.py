@@ -1,5 +1,5 @@
 """The ``socialpub`` command: ``up`` (the whole embedded stack), ``db upgrade``,
-``sandbox``, ``worker``, ``seed-sandbox-channels``, ``rotate-key``."""
+``sandbox``, ``worker``, ``seed-sandbox-channels``, ``rotate-key``, ``prune``."""
 from __future__ import annotations
 
 import logging
@@ -111,6 +111,24 @@ def rotate_key_command():
             raise click.ClickException(f"{exc.message} (nothing was changed)") from None
     click.echo(f"{changed} secret(s) re-encrypted with the first key; {current} already were. "
                f"Keys after the first may now be removed.")
+
+
+@click.command("prune")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def prune_command(dry_run):
+    """Remove what is past its retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS), as the hourly job does."""
+    from . import retention
+
+    settings = Settings.from_env()
+    database = _bind(settings)
+    with database.connection_context():
+        done = retention.prune(settings, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in done:
+        if item.cutoff is None:
+            click.echo(f"{item.kind}: kept for ever")
+        else:
+            click.echo(f"{item.kind}: {verb} {item.rows} (older than {item.cutoff:%Y-%m-%d %H:%M} UTC)")
 
 
 @click.command("up")
@@ -290,7 +308,7 @@ def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _command in (db_group, sandbox_command, worker_command, seed_command, rotate_key_command,
+for _command in (db_group, sandbox_command, worker_command, seed_command, rotate_key_command, prune_command,
                  up_command, *auth_commands.COMMANDS):
     main.add_command(_command)
 

@@ -157,6 +157,11 @@ class Settings:
     whatsapp_status_wait_s: int = 600
     whatsapp_messaging_limit: int = 250
     whatsapp_send_rate: int = 20
+    #: Retention (retention.py): attempt rows, finished webhook deliveries and
+    #: events, sent e-mails are removed after this many days, the audit trail
+    #: after its own; 0 keeps them for ever.
+    retention_days: int = 90
+    audit_retention_days: int = 365
     #: Where uploaded media are kept: "local" (``<instance>/media``) or
     #: ``s3://bucket/prefix`` (with ``media_s3_endpoint_url`` for MinIO, R2, …).
     media_storage: str = "local"
@@ -215,6 +220,8 @@ class Settings:
             "whatsapp_status_wait_s": "WHATSAPP_STATUS_WAIT_S",
             "whatsapp_messaging_limit": "WHATSAPP_MESSAGING_LIMIT",
             "whatsapp_send_rate": "WHATSAPP_SEND_RATE",
+            "retention_days": "RETENTION_DAYS",
+            "audit_retention_days": "AUDIT_RETENTION_DAYS",
         }
         types = {f.name: f.type for f in fields(cls)}
         for name, var in numeric.items():

@@ -200,7 +200,8 @@ class Attempt(BaseModel):
     publication = ForeignKeyField(Publication, backref="attempt_rows", on_delete="CASCADE")
     number = IntegerField()
     started_at = DateTimeField()
-    finished_at = DateTimeField()
+    #: Indexed for retention (retention.py) and the monitor's recent attempts.
+    finished_at = DateTimeField(index=True)
     #: published | adopted (an earlier attempt had published it) | retrying |
     #: failed | expired | unconfirmed | superseded (answered after losing its
     #: claim to a later attempt; not applied)
@@ -273,7 +274,7 @@ class Event(BaseModel):
     workers, the scheduler)."""
 
     id = AutoField()
-    at = DateTimeField(default=utcnow)
+    at = DateTimeField(default=utcnow, index=True)
     actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
     subject = CharField(max_length=16)
     subject_id = IntegerField()
@@ -336,7 +337,8 @@ class WebhookDelivery(BaseModel):
     delivered_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False))
+        indexes = ((("status", "next_attempt_at"), False), (("endpoint", "id"), False),
+                   (("status", "touched_at"), False))
 
 
 class WebhookAttempt(BaseModel):
@@ -371,7 +373,7 @@ class Email(BaseModel):
     sent_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "next_attempt_at"), False),)
+        indexes = ((("status", "next_attempt_at"), False), (("status", "touched_at"), False))
 
 
 class IdempotencyKey(BaseModel):

@@ -18,6 +18,7 @@ from .models import (
     HELD_ITEMS_INDEX,
     TABLES,
     ApiToken,
+    Attempt,
     Audience,
     AudienceMember,
     Channel,
@@ -216,13 +217,22 @@ def _whatsapp():
         adopt_channel_recipients(channel, by="socialpub (the channel's recipient list)")
 
 
+def _retention():
+    """Indexes on the times retention (retention.py) prunes by."""
+    for model, fields in ((Attempt, (Attempt.finished_at,)), (Event, (Event.at,)),
+                          (WebhookDelivery, (WebhookDelivery.status, WebhookDelivery.touched_at)),
+                          (Email, (Email.status, Email.touched_at))):
+        name = "_".join([model._meta.table_name, *(f.column_name for f in fields)])
+        database.execute(model.index(*fields, name=name).safe(True))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp]
+         _whatsapp, _retention]
 
 
 def open_existing(settings):

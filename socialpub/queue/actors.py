@@ -3,8 +3,8 @@ outcome; WhatsApp's goes through whatsapp/broadcast.py), ``deliver_webhook``,
 ``send_email``, ``apply_meta_notification`` (Meta's WhatsApp webhook), and the
 periodic ones the periodiq scheduler runs: every minute ``reconcile``
 (re-drives what the queue lost) and ``publish_due_posts``; every 15 minutes
-``refresh_tokens`` (connected tokens about to expire); hourly ``send_digests``
-and ``prune_media``; every six hours ``sync_whatsapp_templates``.
+``refresh_tokens`` (connected tokens about to expire); hourly ``send_digests``,
+``prune_media`` and ``prune_history``; every six hours ``sync_whatsapp_templates``.
 
 Actors receive ids, never content or tokens, and are safe to run twice: the
 claim is a conditional UPDATE, so a redelivered or duplicated message finds
@@ -28,6 +28,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware, cron
 
+from .. import retention
 from ..config import Settings
 from ..connecting import refresh
 from ..db import database
@@ -71,7 +72,7 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
     for actor in (publish, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts,
-                  prune_media, refresh_tokens, send_digests, sync_whatsapp_templates):
+                  prune_media, refresh_tokens, send_digests, sync_whatsapp_templates, prune_history):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -433,3 +434,10 @@ def refresh_tokens():
     """Every 15 minutes: refresh the connected tokens about to expire (see connecting/refresh.py)."""
     with database.connection_context():
         refresh.refresh_due(_settings)
+
+
+@dramatiq.actor(broker=_UNBOUND, queue_name="maintenance", periodic=cron("29 * * * *"), max_retries=0)
+def prune_history():
+    """Every hour: what is past its retention (retention.py), in small batches."""
+    with database.connection_context():
+        retention.prune(_settings)

@@ -1,0 +1,90 @@
+"""Retention: what is past its age goes, in small batches, and only what is
+finished; ``socialpub prune --dry-run`` says what would go and removes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+
+from socialpub import db, retention
+from socialpub.cli import main
+from socialpub.models import (
+    Attempt,
+    Email,
+    Event,
+    MetaNotification,
+    OutboxEvent,
+    Post,
+    Publication,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
+
+
+@pytest.fixture
+def history(app, sandbox_channels):
+    """Of each kind, rows past their retention and rows that must stay (recent, or not finished)."""
+    now = utcnow()
+    old, recent = now - dt.timedelta(days=100), now - dt.timedelta(days=1)
+    with db.database.connection_context():
+        post = Post.create(text="Old news", status="published")
+        pub = Publication.create(post=post, channel=sandbox_channels["facebook"], network="facebook",
+                                 text="Old news", status="published")
+        for number, at in enumerate((old, old, old, recent), start=1):
+            Attempt.create(publication=pub, number=number, started_at=at, finished_at=at, outcome="published")
+        endpoint = WebhookEndpoint.create(url="https://example.com/hook", secret="whsec_x")
+        events = [OutboxEvent.create(msg_id=f"msg_{i}", type="post.published", payload={}, created_at=old)
+                  for i in range(4)]
+        delivered = WebhookDelivery.create(event=events[0], endpoint=endpoint, status="delivered", touched_at=old)
+        WebhookAttempt.create(delivery=delivered, duration_ms=5, at=old)
+        WebhookDelivery.create(event=events[1], endpoint=endpoint, status="pending", touched_at=old)  # stays
+        WebhookDelivery.create(event=events[2], endpoint=endpoint, status="failed", touched_at=recent)
+        Email.create(to="a@example.com", subject="s", status="sent", touched_at=old)
+        Email.create(to="a@example.com", subject="s", status="pending", touched_at=old)  # stays: not sent
+        MetaNotification.create(body="{}", received_at=old, applied_at=old)
+        MetaNotification.create(body="{}", received_at=old, applied_at=None)  # stays: not applied
+        Event.create(subject="post", subject_id=post.id, action="created", at=now - dt.timedelta(days=400))
+        Event.create(subject="post", subject_id=post.id, action="published", at=recent)
+    return pub
+
+
+def counts():
+    with db.database.connection_context():
+        return {m.__name__: m.select().count() for m in (Attempt, WebhookDelivery, WebhookAttempt, OutboxEvent,
+                                                           Email, MetaNotification, Event)}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_prune_removes_only_what_is_old_and_finished_in_small_batches(history, settings, monkeypatch):
+    monkeypatch.setattr(retention, "BATCH", 2)  # several batches of a kind
+    before = counts()
+    with db.database.connection_context():
+        done = {p.kind: p.rows for p in retention.prune(settings)}
+    assert done == {"attempts": 3, "webhook deliveries": 1, "webhook events": 2, "e-mails": 1,
+                    "Meta notifications": 1, "audit trail": 1}
+    after = counts()
+    assert {k: before[k] - after[k] for k in before} == {
+        "Attempt": 3, "WebhookDelivery": 1, "WebhookAttempt": 1, "OutboxEvent": 2, "Email": 1,
+        "MetaNotification": 1, "Event": 1}
+    with db.database.connection_context():
+        assert Publication.get_by_id(history.id).status == "published"  # the publication stays
+        assert [a.number for a in Attempt.select()] == [4]
+        assert WebhookDelivery.select().where(WebhookDelivery.status == "pending").count() == 1
+
+
+def test_the_dry_run_says_what_would_go_and_removes_nothing(history, settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SOCIALPUB_INSTANCE", settings.instance_dir)
+    before = counts()
+    result = CliRunner().invoke(main, ["prune", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "attempts: would remove 3 (older than" in result.output
+    assert "webhook events: would remove 2" in result.output and "audit trail: would remove 1" in result.output
+    assert counts() == before
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", "0")
+    result = CliRunner().invoke(main, ["prune"])
+    assert "audit trail: kept for ever" in result.output and "attempts: removed 3" in result.output
+    assert counts()["Event"] == before["Event"]
