@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench bench-scale clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP)
 ## 127.0.0.1); `make bench BENCH_ARGS=--quick` for a run under a minute.
 bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+## The reads at 100 k and 4 M publications of history (PostgreSQL at 127.0.0.1:5432; about 15 minutes):
+## `make bench-scale SCALE_ARGS=--sizes=100000` for one small size.
+bench-scale: $(STAMP) $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)
 
 $(VENV)/.bench-installed: setup.cfg
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -181,7 +181,8 @@ class Publication(BaseModel):
     started_at = DateTimeField(null=True)
     next_attempt_at = DateTimeField(null=True)
     published_at = DateTimeField(null=True)
-    finished_at = DateTimeField(null=True)
+    #: Indexed: the monitor reads the last hour's and day's outcomes by it.
+    finished_at = DateTimeField(null=True, index=True)
 
     class Meta:
         indexes = ((("post", "channel"), True),)
@@ -193,6 +194,12 @@ HELD_ITEMS_INDEX = (Publication.index(Publication.network, Publication.external_
                                       where=(Publication.network != "whatsapp"))
                     .safe(True))
 Publication.add_index(HELD_ITEMS_INDEX)
+#: The monitor's latest failures, newest first, without sorting every failure of history.
+UNSUCCESSFUL = (PublicationStatus.FAILED, PublicationStatus.PARTLY_FAILED, PublicationStatus.EXPIRED,
+                PublicationStatus.UNCONFIRMED, PublicationStatus.RETRYING)
+UNSUCCESSFUL_INDEX = (Publication.index(Publication.updated_at, where=Publication.status.in_(list(UNSUCCESSFUL)))
+                      .safe(True))
+Publication.add_index(UNSUCCESSFUL_INDEX)
 
 
 class Attempt(BaseModel):
@@ -552,10 +559,32 @@ class MetaNotification(BaseModel):
     applied_at = DateTimeField(null=True, index=True)
 
 
+class PublicationTally(BaseModel):
+    """How many publications a network has in a status, as of the last fold
+    (metrics/tally.py); the deltas since are in PublicationDelta."""
+
+    network = CharField(max_length=16)
+    status = CharField(max_length=16)
+    count = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("network", "status")
+
+
+class PublicationDelta(BaseModel):
+    """+1 or −1 for a network and status, written by the database's trigger in
+    the transaction of each change of a publication (metrics/tally.py)."""
+
+    id = AutoField()
+    network = CharField(max_length=16)
+    status = CharField(max_length=16)
+    change = IntegerField()
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
 
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
-          Audience, AudienceMember, Template, Recipient, MetaNotification]
+          Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta]

@@ -17,6 +17,7 @@ from .encryption import encrypt_plaintext
 from .models import (
     HELD_ITEMS_INDEX,
     TABLES,
+    UNSUCCESSFUL_INDEX,
     ApiToken,
     Attempt,
     Audience,
@@ -34,6 +35,8 @@ from .models import (
     Post,
     PostMedia,
     Publication,
+    PublicationDelta,
+    PublicationTally,
     Recipient,
     SchemaVersion,
     Template,
@@ -226,13 +229,24 @@ def _retention():
         database.execute(model.index(*fields, name=name).safe(True))
 
 
+def _tally():
+    """Publication counts kept by triggers (metrics/tally.py), started from one
+    count of the table; the indexes the monitor's recent reads use."""
+    from .metrics import tally
+
+    database.create_tables([PublicationTally, PublicationDelta], safe=True)
+    tally.install(database)
+    database.execute(Publication.index(Publication.finished_at, name="publication_finished_at").safe(True))
+    database.execute(UNSUCCESSFUL_INDEX)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention]
+         _whatsapp, _retention, _tally]
 
 
 def open_existing(settings):

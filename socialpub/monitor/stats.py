@@ -19,7 +19,9 @@ import redis
 from peewee import fn
 
 from ..connecting.refresh import WARN_AHEAD, unrenewable
+from ..metrics import tally
 from ..models import (
+    UNSUCCESSFUL,
     Attempt,
     Channel,
     ChannelState,
@@ -75,12 +77,10 @@ def clear_dead_letters(client, queues) -> int:
 
 
 def publication_counts() -> dict:
-    """``{(network, status): count}`` for every network and status, zeros included."""
+    """``{(network, status): count}`` for every network and status, zeros
+    included — from the tally the triggers keep (metrics/tally.py), not a count of the table."""
     counts = {(network, status): 0 for network in NETWORKS for status in PublicationStatus.ALL}
-    rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
-            .group_by(Publication.network, Publication.status).tuples())
-    for network, status, count in rows:
-        counts[(network, status)] = count
+    counts.update(tally.counts())
     return counts
 
 
@@ -172,8 +172,8 @@ def latest_failures(limit=10) -> list:
     """The publications that most recently failed, expired, ended unconfirmed
     or are waiting to retry, each with its network's own message."""
     rows = (Publication.select()
-            .where(Publication.status.in_(NOT_PUBLISHED + (PublicationStatus.RETRYING,))
-                   & Publication.last_error.is_null(False))
+            # The partial index's own condition (models.UNSUCCESSFUL_INDEX), so that it is used.
+            .where(Publication.status.in_(list(UNSUCCESSFUL)) & Publication.last_error.is_null(False))
             .order_by(Publication.updated_at.desc(), Publication.id.desc()).limit(limit))
     return [{"publication_id": p.id, "post_id": p.post_id, "network": p.network, "status": p.status,
              "error_code": p.last_error_code, "error": p.last_error, "at": iso(p.updated_at)}
