@@ -240,13 +240,29 @@ def _tally():
     database.execute(UNSUCCESSFUL_INDEX)
 
 
+def _text_search():
+    """PostgreSQL: a trigram index for the posts' text search (LIKE '%…%' on
+    lower(text)), from the pg_trgm extension. Where it cannot be created (an
+    account without the right), searching works without it, by reading the table."""
+    if isinstance(database.obj, SqliteDatabase):
+        return
+    try:
+        with database.atomic():  # a savepoint: a refusal leaves the upgrade's transaction usable
+            database.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except PeeweeException as exc:
+        logger.warning("pg_trgm could not be created (%s); the text search reads the whole post table.",
+                       str(exc).strip().splitlines()[0])
+        return
+    database.execute_sql("CREATE INDEX IF NOT EXISTS post_text_trigrams ON post USING gin (lower(text) gin_trgm_ops)")
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention, _tally]
+         _whatsapp, _retention, _tally, _text_search]
 
 
 def open_existing(settings):

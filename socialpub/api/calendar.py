@@ -37,10 +37,13 @@ def window_posts(start: dt.datetime, end: dt.datetime) -> list:
     """Posts whose time falls in [start, end): scheduled ones by ``scheduled_at``, those
     published without a schedule by ``publish_requested_at`` (drafts have no time)."""
     timed = Post.status != PostStatus.DRAFT
-    scheduled = Post.select().where(timed & (Post.scheduled_at >= start) & (Post.scheduled_at < end))
-    asked = Post.select().where(timed & Post.scheduled_at.is_null() & (Post.publish_requested_at >= start)
-                                & (Post.publish_requested_at < end))
-    return list((scheduled | asked).order_by(Post.id).limit(MAX_POSTS + 1))
+    # Each kind read in its index's order and cut at the limit: a busy window costs no more than MAX_POSTS.
+    scheduled = list(Post.select().where(timed & (Post.scheduled_at >= start) & (Post.scheduled_at < end))
+                     .order_by(Post.scheduled_at).limit(MAX_POSTS + 1))
+    asked = list(Post.select().where(timed & Post.scheduled_at.is_null() & (Post.publish_requested_at >= start)
+                                     & (Post.publish_requested_at < end))
+                 .order_by(Post.publish_requested_at).limit(MAX_POSTS + 1))
+    return sorted(scheduled + asked, key=lambda p: p.scheduled_at or p.publish_requested_at)[:MAX_POSTS + 1]
 
 
 @bp.get("/calendar")

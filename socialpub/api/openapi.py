@@ -117,7 +117,12 @@ def schemas() -> dict:
                                                             "not in lists)."},
         }, optional=("results", "media", "note")),
         "PostPage": obj({"items": array(ref("Post")), "page": INTEGER, "per_page": INTEGER,
-                         "total": INTEGER, "pages": INTEGER}),
+                         "total": {**INTEGER, "description": "Counted up to 10,000 (then total_capped)."},
+                         "total_capped": {"type": "boolean", "description": "More posts match than total says."},
+                         "pages": INTEGER,
+                         "next": {**nullable(INTEGER), "description": "Give it as `before` for the next page; "
+                                                                      "null on the last one."}},
+                        optional=("page", "total", "total_capped", "pages")),
         "PostStatus": obj({
             "post_id": INTEGER, "status": {"type": "string", "enum": list(PostStatus.ALL)},
             "by_status": obj({s: INTEGER for s in PublicationStatus.ALL}),
@@ -436,6 +441,8 @@ def document(cfg) -> dict:
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                    "default": 1}},
+        {"name": "before", "in": "query", "schema": ID,
+         "description": "A keyset page: the posts after this one (a page's `next`), without page counts."},
         {"name": "per_page", "in": "query", "schema": {
             "type": "integer", "minimum": 1, "maximum": cfg.max_page_size, "default": cfg.page_size}},
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(PostStatus.ALL)}},

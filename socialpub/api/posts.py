@@ -7,7 +7,7 @@ from flask import jsonify, request, url_for
 from peewee import JOIN
 
 from ..auth.roles import ADMIN, requires
-from ..db import Prepared, Slot, row_to
+from ..db import MAX_ID, Prepared, Slot, row_to
 from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ..intake import composing, csv_posts, post_search
 from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling
@@ -57,21 +57,25 @@ def create_post():
 @bp.get("/posts")
 def list_posts():
     """Posts, newest first, a page at a time; ``q`` (text), ``channel``, ``status``,
-    ``since`` and ``until`` (dates of the post's time) filter them."""
+    ``since`` and ``until`` (dates of the post's time) filter them. ``before=<id>``
+    (the previous page's ``next``) gives the page after that post, as fast deep in
+    the history as at its top; ``page`` counts from the top (``total`` stops at
+    post_search.COUNT_CAP, ``total_capped`` then says so)."""
     cfg = settings()
-    page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", cfg.page_size, 1, cfg.max_page_size)
     query = post_search.matching(post_search.filters_of(request.args))
-    total = query.count()
-    posts = list(query.order_by(Post.created_at.desc(), Post.id.desc()).paginate(page, per_page))
+    if "before" in request.args:
+        rows = post_search.newest_first(post_search.before(query, int_arg("before", 1, 1, MAX_ID)))
+        posts, body = list(rows.limit(per_page)), {"per_page": per_page}
+    else:
+        page = int_arg("page", 1, 1, MAX_PAGE)
+        total, capped = post_search.capped_count(query)
+        posts = list(post_search.newest_first(query).paginate(page, per_page))
+        body = {"page": page, "per_page": per_page, "total": total, "total_capped": capped,
+                "pages": (total + per_page - 1) // per_page}
     pubs = _publications([p.id for p in posts]) if posts else {}
-    return jsonify({
-        "items": [serialize.post(p, pubs.get(p.id, [])) for p in posts],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": (total + per_page - 1) // per_page,
-    })
+    return jsonify({"items": [serialize.post(p, pubs.get(p.id, [])) for p in posts], **body,
+                    "next": posts[-1].id if len(posts) == per_page else None})
 
 
 @bp.get("/posts/<int:post_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peewee import SQL, NodeList, fn
+from peewee import SQL, NodeList, Tuple, fn
 
 from ..db import MAX_ID
 from ..errors import InvalidInput
@@ -65,3 +65,32 @@ def matching(filters: dict):
     if filters["until"]:
         query = query.where(when < dt.datetime.combine(filters["until"] + dt.timedelta(days=1), dt.time()))
     return query
+
+
+#: Lists count their matches up to this many: past it a total says "10,000 or more"
+#: (a count of every post of years of history costs more than the page it heads).
+COUNT_CAP = 10_000
+
+
+def capped_count(query) -> tuple:
+    """``(total, capped)``: how many posts ``query`` matches, counted up to COUNT_CAP."""
+    total = Post.select(fn.COUNT(SQL("*"))).from_(query.select(Post.id).limit(COUNT_CAP + 1).alias("m")).scalar()
+    return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def newest_first(query):
+    return query.order_by(Post.created_at.desc(), Post.id.desc())
+
+
+def before(query, post_id: int):
+    """The posts of ``query`` listed after post ``post_id`` (newest first): a keyset page,
+    as fast deep in the history as at its top.
+
+    Raises:
+      InvalidInput: no post has that id.
+    """
+    cursor = Post.select(Post.created_at, Post.id).where(Post.id == post_id).tuples().first()
+    if cursor is None:
+        raise InvalidInput(f"before: no post with id {post_id} (give the `next` of the previous page)",
+                           field="before")
+    return query.where(Tuple(Post.created_at, Post.id) < Tuple(*cursor))

@@ -43,10 +43,10 @@ def posts():
     except AppError as exc:
         error, filters = exc.message, post_search.filters_of({})
     query = post_search.matching(filters)
-    total = query.count()
+    total, capped = post_search.capped_count(query)
     pages = max(1, (total + per_page - 1) // per_page)
     page = min(_int_arg("page", 1), pages)
-    items = list(query.order_by(Post.created_at.desc(), Post.id.desc()).paginate(page, per_page))
+    items = list(post_search.newest_first(query).paginate(page, per_page))
     pubs = defaultdict(list)
     for p in (Publication.select().where(Publication.post.in_([x.id for x in items] or [0]))
               .order_by(Publication.id)):
@@ -56,7 +56,7 @@ def posts():
                         .where(PostMedia.post.in_([x.id for x in items] or [0]) & (PostMedia.position == 0)).tuples())
     shown = {k: request.args.get(k, "") for k in ("q", "channel", "status", "since", "until")}
     return render_template("web/posts.html", posts=items, pubs=pubs, status=filters["status"], page=page,
-                           pages=pages, total=total, statuses=PostStatus.ALL, filters=shown, error=error,
+                           pages=pages, total=total, total_capped=capped, statuses=PostStatus.ALL, filters=shown, error=error,
                            channels=list(Channel.select().order_by(Channel.network, Channel.name)),
                            first_photos=first_photos,
                            filtered=any(shown.values()))
