@@ -206,7 +206,7 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
         "latest_failures": latest_failures(),
         "media": media_storage(),
         "queues": {},
-        "workers": {"alive": 0, "threads": 0, "items": []},
+        "workers": {"alive": 0, "threads": 0, "items": [], "lost": []},
         "redis_error": None,
     }
     try:
@@ -223,6 +223,10 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
                        "started_at": iso(dt.datetime.fromtimestamp(w["started_at"], dt.timezone.utc)
                                          .replace(tzinfo=None)) if w.get("started_at") else None,
                        "last_seen_s": _round(w["last_seen_s"])} for w in alive],
+            # Registered, and silent past the heartbeat timeout: died, or cut off from Redis (their
+            # messages go to the others); forgotten when a worker next starts.
+            "lost": [{"host": w.get("host"), "pid": w.get("pid"), "last_seen_s": _round(w["last_seen_s"])}
+                     for w in workers if not w["alive"]],
         }
     return data
 
