@@ -19,6 +19,7 @@ import threading
 import time
 
 from .settings import NETWORKS, check_changes, check_latencies, default_config
+from .wa_world import WhatsAppWorld
 
 #: How many received items / requests are kept; older ones are dropped.
 HISTORY = 10000
@@ -53,8 +54,6 @@ class SandboxState:
         self.used_codes = set()  # codes redeemed (or tried) once: a second try is told so
         self.tokens = {}       # access token -> {client_id, scopes, expires_at, refresh_token}
         self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
-        from .wa_business import WhatsAppWorld  # (it imports this module's users)
-
         self.whatsapp = WhatsAppWorld()  # templates, windows, opt-outs, statuses to send
 
     # -- configuration -------------------------------------------------------------------
