@@ -1,6 +1,7 @@
 """`make bench-scale`: the reads people and Prometheus make, timed against a
 PostgreSQL database filled with history the way a busy team makes it — posts
-spread over a year, four publications each, ~1.1 attempts per publication,
+spread over a year (``--same-density``: over as many years as it takes to
+keep the 100 k one's posts per day), four publications each, ~1.1 attempts per publication,
 95 % published, an audit line per post — at each size asked (100 k and 4 M
 publications by default).
 
@@ -35,7 +36,7 @@ FILL = (
     """INSERT INTO post (text, status, created_at, updated_at, publish_requested_at, finished_at)
        SELECT 'Scale post ' || g || CASE WHEN g %% 7 = 0 THEN ' spring menu' ELSE ' news' END,
               CASE WHEN g %% 20 = 0 THEN 'partially_published' ELSE 'published' END, at, at, at, at + interval '6 s'
-       FROM (SELECT g, (now() AT TIME ZONE 'utc') - interval '365 days' * (%(posts)s - g) / %(posts)s AS at
+       FROM (SELECT g, (now() AT TIME ZONE 'utc') - interval '1 day' * (%(days)s * (%(posts)s - g)::float8 / %(posts)s) AS at
              FROM generate_series(1, %(posts)s) g) s""",
     """INSERT INTO publication (post_id, channel_id, network, text, status, attempts, retries, rate_limit_waits,
                                 created_at, updated_at, enqueued_at, started_at, published_at, finished_at,
@@ -65,12 +66,12 @@ FILL = (
 )
 
 
-def fill(stack: Stack, publications: int) -> float:
+def fill(stack: Stack, publications: int, days: int) -> float:
     started = time.monotonic()
     posts = max(1, publications // 4)
     with stack.pg.cursor() as cur:
         for statement in FILL:
-            cur.execute(statement, {"posts": posts})
+            cur.execute(statement, {"posts": posts, "days": days})
     return time.monotonic() - started
 
 
@@ -172,20 +173,26 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,4000000", help="publications per database [100000,4000000]")
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--same-density", action="store_true",
+                        help="spread each size over size/100,000 years (the 100 k one's posts per day), "
+                             "instead of one year: what grows is the history alone")
     parser.add_argument("--database", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/socialpub_scale"))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"))
     parser.add_argument("--out", help="JSON file [benchmarks/results/scale-<time>.json]")
     args = parser.parse_args(argv)
-    results = {"calls": args.calls, "machine": {"cpus": os.cpu_count()}, "sizes": {}}
+    results = {"calls": args.calls, "machine": {"cpus": os.cpu_count()}, "same_density": args.same_density,
+               "sizes": {}}
     for size in (int(s) for s in args.sizes.split(",")):
         stack = Stack(args.database, args.redis)
         try:
             print(f"[scale] {size:,} publications: starting the stack and filling…", file=sys.stderr, flush=True)
             stack.start()
-            fill_s = fill(stack, size)
+            days = round(365 * size / 100_000) if args.same_density else 365
+            fill_s = fill(stack, size, days)
             print(f"[scale] filled in {fill_s:.0f} s; reading…", file=sys.stderr, flush=True)
-            results["sizes"][str(size)] = {"fill_s": round(fill_s, 1), "reads": reads(stack, args.calls)}
+            results["sizes"][str(size)] = {"fill_s": round(fill_s, 1), "days_of_history": days,
+                                           "reads": reads(stack, args.calls)}
         finally:
             stack.stop()
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json")

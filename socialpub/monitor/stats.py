@@ -39,8 +39,8 @@ NAMESPACE = "dramatiq"
 #: Publication statuses that are not a success, as the monitor counts failure.
 NOT_PUBLISHED = (PublicationStatus.FAILED, PublicationStatus.PARTLY_FAILED, PublicationStatus.EXPIRED,
                  PublicationStatus.UNCONFIRMED)
-#: At most this many attempts are read to compute attempt times.
-MAX_ATTEMPT_ROWS = 100_000
+#: The latest attempts whose durations give the monitor's average and 95th percentile.
+DURATION_SAMPLE = 1000
 
 
 def queue_depths(client, queues) -> dict:
@@ -148,19 +148,22 @@ def outcomes(since) -> dict:
 
 
 def attempt_times(since) -> dict:
-    """Per network: attempts made since ``since``, their average and 95th
-    percentile duration in seconds (from the Attempt rows)."""
+    """Per network: how many attempts were made since ``since`` (counted), and
+    the average and 95th percentile duration in seconds of the latest
+    DURATION_SAMPLE of them — a day of a busy team costs what an hour does."""
+    counts = dict(Attempt.select(Publication.network, fn.COUNT(Attempt.id)).join(Publication)
+                  .where(Attempt.finished_at >= since).group_by(Publication.network).tuples())
     rows = (Attempt.select(Publication.network, Attempt.started_at, Attempt.finished_at)
             .join(Publication).where(Attempt.finished_at >= since)
-            .order_by(Attempt.id.desc()).limit(MAX_ATTEMPT_ROWS).tuples())
+            .order_by(Attempt.finished_at.desc()).limit(DURATION_SAMPLE).tuples())
     durations = defaultdict(list)
     for network, started, finished in rows:
         durations[network].append(max(0.0, (finished - started).total_seconds()))
     table = {}
-    for network in sorted(set(NETWORKS) | set(durations), key=_network_order):
+    for network in sorted(set(NETWORKS) | set(counts), key=_network_order):
         values = sorted(durations.get(network, []))
         table[network] = {
-            "attempts": len(values),
+            "attempts": counts.get(network, 0),
             "avg_s": round(sum(values) / len(values), 3) if values else None,
             # Nearest rank: the smallest duration that 95 % of attempts do not exceed.
             "p95_s": round(values[math.ceil(0.95 * len(values)) - 1], 3) if values else None,
