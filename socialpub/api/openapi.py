@@ -117,7 +117,7 @@ def schemas() -> dict:
                                                             "not in lists)."},
         }, optional=("results", "media", "note")),
         "PostPage": obj({"items": array(ref("Post")), "page": INTEGER, "per_page": INTEGER,
-                         "total": {**INTEGER, "description": "Counted up to 10,000 (then total_capped)."},
+                         "total": {**INTEGER, "description": "Counted up to 1,000 (then total_capped)."},
                          "total_capped": {"type": "boolean", "description": "More posts match than total says."},
                          "pages": INTEGER,
                          "next": {**nullable(INTEGER), "description": "Give it as `before` for the next page; "

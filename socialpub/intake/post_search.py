@@ -67,9 +67,9 @@ def matching(filters: dict):
     return query
 
 
-#: Lists count their matches up to this many: past it a total says "10,000 or more"
+#: Lists count their matches up to this many: past it a total says "1,000 or more"
 #: (a count of every post of years of history costs more than the page it heads).
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 def capped_count(query) -> tuple:

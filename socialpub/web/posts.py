@@ -45,8 +45,10 @@ def posts():
     query = post_search.matching(filters)
     total, capped = post_search.capped_count(query)
     pages = max(1, (total + per_page - 1) // per_page)
-    page = min(_int_arg("page", 1), pages)
+    # Past a capped total the pages go on as long as they are full.
+    page = _int_arg("page", 1) if capped else min(_int_arg("page", 1), pages)
     items = list(post_search.newest_first(query).paginate(page, per_page))
+    pages = max(pages, page + 1) if capped and len(items) == per_page else max(pages, page)
     pubs = defaultdict(list)
     for p in (Publication.select().where(Publication.post.in_([x.id for x in items] or [0]))
               .order_by(Publication.id)):
