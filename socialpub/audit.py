@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask import g, has_request_context
 from peewee import JOIN
 
-from .models import Event, User
+from .db import Prepared, Slot
+from .models import Event, User, utcnow
 
 POST, CHANNEL, USER, INVITATION, WEBHOOK = "post", "channel", "user", "invitation", "webhook"
 #: Lines a trail shows, newest last; older ones stay in the table.
@@ -30,8 +31,13 @@ def actor_id() -> int | None:
 def record(subject: str, subject_id: int, action: str, actor: int | None = -1, **detail) -> None:
     """Write one line (call it inside the change's transaction). ``actor``:
     a user id, None for socialpub, or by default the request's user."""
-    Event.insert(actor=actor_id() if actor == -1 else actor, subject=subject, subject_id=subject_id,
-                 action=action, detail=detail or None).execute()
+    _INSERT.execute(at=utcnow(), actor=actor_id() if actor == -1 else actor, subject=subject,
+                    subject_id=subject_id, action=action, detail=Event.detail.db_value(detail or None))
+
+
+#: Compiled once: every change writes a line, the publish call among them.
+_INSERT = Prepared(lambda: Event.insert({f: Slot(f.name) for f in (
+    Event.at, Event.actor, Event.subject, Event.subject_id, Event.action, Event.detail)}))
 
 
 def _lines(where, limit: int) -> list[dict]:
