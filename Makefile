@@ -30,7 +30,7 @@ test: $(STAMP)
 bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
-## The reads at 100 k and 4 M publications of history (PostgreSQL at 127.0.0.1:5432; about 15 minutes):
+## The reads at 100 k and 4 M publications of history (PostgreSQL at 127.0.0.1:5432; about 5 minutes):
 ## `make bench-scale SCALE_ARGS=--sizes=100000` for one small size.
 bench-scale: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)

@@ -79,7 +79,6 @@ class Hosts:
         for forwarder in self.forwarders:
             forwarder.close()
         for name in self.names:
-            subprocess.run(["ip", "netns", "pids", name], capture_output=True)
             for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True,
                                       text=True).stdout.split():
                 try:
@@ -97,7 +96,7 @@ class Forwarder:
 
     def __init__(self, listen_host, listen_port, target_host, target_port):
         self.target = (target_host, target_port)
-        self.server = socket.create_server((listen_host, listen_port), reuse_port=False)
+        self.server = socket.create_server((listen_host, listen_port))
         self.port = self.server.getsockname()[1]
         self.sockets, self.lock, self.closed = [], threading.Lock(), False
         threading.Thread(target=self._accept, daemon=True).start()

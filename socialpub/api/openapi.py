@@ -441,10 +441,10 @@ def document(cfg) -> dict:
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                                                    "default": 1}},
-        {"name": "before", "in": "query", "schema": ID,
-         "description": "A keyset page: the posts after this one (a page's `next`), without page counts."},
         {"name": "per_page", "in": "query", "schema": {
             "type": "integer", "minimum": 1, "maximum": cfg.max_page_size, "default": cfg.page_size}},
+        {"name": "before", "in": "query", "schema": ID,
+         "description": "A keyset page: the posts after this one (a page's `next`), without page counts."},
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(PostStatus.ALL)}},
         {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
          "description": "Words in the text (case-insensitive; % and _ are literal)."},
