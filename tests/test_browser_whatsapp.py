@@ -52,11 +52,14 @@ def test_a_template_post_with_the_image_as_header_shows_each_recipients_status_a
     click(browser, browser.find_element("css selector", "button[value=publish]"))
 
     wait(browser, lambda d: "/posts/" in d.current_url, "the post page")
-    rows = "details.recipients tbody tr"
-    wait(browser, lambda d: [r.get_attribute("data-phone") for r in d.find_elements("css selector", rows)]
-         == phones, "the three recipients", timeout=60)
-    wait(browser, lambda d: all("read" in r.text for r in d.find_elements("css selector", rows)),
-         "every recipient's message read", timeout=60)
+    def rows(d):
+        """Each recipient row's number and text, read in one go: the page's script rebuilds the rows."""
+        return d.execute_script("return Array.from(document.querySelectorAll('details.recipients tbody tr'))"
+                                ".map(r => [r.dataset.phone, r.textContent])")
+
+    wait(browser, lambda d: [phone for phone, _ in rows(d)] == phones, "the three recipients", timeout=60)
+    wait(browser, lambda d: all("read" in text for _, text in rows(d)), "every recipient's message read",
+         timeout=60)
     assert "3 sent (3 read so far)" in browser.find_element("css selector", "details.recipients summary").text
     screenshot(browser, "whatsapp-recipients.png")
     received = sandbox_client.received("whatsapp")

@@ -34,7 +34,7 @@ WINDOW = dt.timedelta(hours=24)
 PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
 #: Errors that refuse the template or the message itself, whoever it goes to:
 #: sending to the others would meet them again.
-MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "132016", "131008", "131009",
+MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "132016", "131008", "131009", "131053",
                   "100"}
 #: The share of PUBLISH_TIME_LIMIT_S one attempt sends for; the rest goes on in the next message.
 ATTEMPT_SHARE = 0.5
