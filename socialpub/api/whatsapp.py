@@ -43,7 +43,8 @@ def add_contacts(channel_id):
         except InvalidInput as exc:
             if len(items) == 1:
                 raise
-            raise InvalidInput(f"contacts[{number}].{exc.message}", field=f"contacts[{number}].{exc.field}") from None
+            raise InvalidInput(f"contacts[{number}].{exc.message}",
+                               field=f"contacts[{number}].{exc.field or 'contact'}") from None
     saved = contacts.save(channel, checked)
     response = jsonify({"items": [serialize.contact(c) for c in saved]})
     response.status_code = 201

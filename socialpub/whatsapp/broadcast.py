@@ -38,6 +38,8 @@ MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "1
                   "100"}
 #: The share of PUBLISH_TIME_LIMIT_S one attempt sends for; the rest goes on in the next message.
 ATTEMPT_SHARE = 0.5
+#: A template send that counts against the messaging limit: it went, or may have.
+REACHED = ("sending", "sent", "delivered", "read", "unconfirmed")
 #: How long the loop waits for a place under the send rate before trying again.
 RATE_POLL_S = 0.02
 
@@ -68,13 +70,13 @@ def _reached(channel_id: int, since: dt.datetime) -> set:
     return {p for (p,) in (Recipient.select(fn.DISTINCT(Recipient.phone)).join(Publication)
                            .where((Publication.channel == channel_id) & (Recipient.kind == "template")
                                   & (Recipient.sending_at >= since)
-                                  & Recipient.status.not_in(("pending", "waiting", "skipped"))).tuples())}
+                                  & Recipient.status.in_(REACHED)).tuples())}
 
 
 def _limit_frees_at(channel_id: int, since: dt.datetime) -> dt.datetime:
     first = (Recipient.select(fn.MIN(Recipient.sending_at)).join(Publication)
              .where((Publication.channel == channel_id) & (Recipient.kind == "template")
-                    & (Recipient.sending_at >= since)).scalar())
+                    & (Recipient.sending_at >= since) & Recipient.status.in_(REACHED)).scalar())
     return (first or utcnow()) + WINDOW
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 
 from ..db import write_transaction
+from ..errors import InvalidInput
 from ..lifecycle import delivery
 from ..models import Channel, Contact, MetaNotification, Publication, PublicationStatus, utcnow
 from . import contacts, ledger
@@ -97,7 +98,7 @@ def _inbound(channel_ids: list, message: dict):
     """A contact wrote: their window opens from the message's time; STOP opts them out."""
     try:
         phone = contacts.normalised("+" + str(message["from"]).lstrip("+"))
-    except Exception:  # noqa: BLE001 — a number Meta sent that phonenumbers does not know: nothing to open
+    except InvalidInput:  # a number Meta sent that phonenumbers does not know: nothing to open
         logger.warning("Inbound WhatsApp message from an unparsable number %r; ignored.", message.get("from"))
         return
     try:
