@@ -566,3 +566,15 @@ def test_instagram_media_lists_published_media_with_caption_and_timestamp(own_sa
                          params={"fields": "id,caption,timestamp", "access_token": "t"}).json()["data"]
     assert [(m["id"], m["caption"]) for m in media] == [(media_id, "on the grid")]
     assert media[0]["timestamp"].endswith("+0000")
+
+
+def test_a_request_still_sleeping_its_latency_at_a_reset_does_not_take_the_next_tests_failure(own_sandbox):
+    configure(own_sandbox, {"facebook": {"latency": 0.5}})
+    with pytest.raises(requests.ReadTimeout):  # its client gives up; the sandbox's thread sleeps on
+        requests.post(f"{own_sandbox.url}{GRAPH}/1/feed", data={"message": "old", "access_token": "t"},
+                      timeout=(1, 0.05))
+    requests.post(f"{own_sandbox.url}/_sandbox/reset", timeout=5).raise_for_status()
+    configure(own_sandbox, {"facebook": {"fail": {"error": "server_error"}}})
+    # The old request wakes now; nothing outside the sandbox can see it do so.
+    time.sleep(0.6)
+    assert fb_post(own_sandbox, "new").status_code == 500  # the failure was still there for it
