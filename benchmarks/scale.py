@@ -26,6 +26,9 @@ from pathlib import Path
 import requests
 
 from benchmarks.stack import Stack
+from socialpub.db import bind
+from socialpub.metrics import recent
+from socialpub.monitor import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +75,16 @@ def fill(stack: Stack, publications: int, days: int) -> float:
     with stack.pg.cursor() as cur:
         for statement in FILL:
             cur.execute(statement, {"posts": posts, "days": days})
+    # What the triggers would have counted of the last day, for the monitor (metrics/recent.py).
+    database = _bind(stack)
+    with database.connection_context(), database.atomic():
+        recent.install(database)
     return time.monotonic() - started
+
+
+def _bind(stack: Stack):
+    os.environ.setdefault("SOCIALPUB_INSTANCE", str(stack.folder))
+    return bind(stack.database_url)
 
 
 def timed(call, calls: int) -> dict:
@@ -126,11 +138,7 @@ def reads(stack: Stack, calls: int) -> dict:
 
 def monitor_reads(stack: Stack, calls: int) -> dict:
     """The monitor's database reads, alone (in this process, on the same database)."""
-    os.environ.setdefault("SOCIALPUB_INSTANCE", str(stack.folder))
-    from socialpub.db import bind
-    from socialpub.monitor import stats
-
-    database = bind(stack.database_url)
+    database = _bind(stack)
     since = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=1)
     with database.connection_context():
         return {

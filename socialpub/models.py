@@ -15,6 +15,7 @@ from peewee import (
     CharField,
     CompositeKey,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -573,12 +574,53 @@ class PublicationTally(BaseModel):
 
 class PublicationDelta(BaseModel):
     """+1 or −1 for a network and status, written by the database's trigger in
-    the transaction of each change of a publication (metrics/tally.py)."""
+    the transaction of each change of a publication (metrics/tally.py); with
+    the publication's finished_at, for the recent outcomes (metrics/recent.py)."""
 
     id = AutoField()
     network = CharField(max_length=16)
     status = CharField(max_length=16)
     change = IntegerField()
+    finished_at = DateTimeField(null=True)
+
+
+class AttemptDelta(BaseModel):
+    """An attempt's network, end and duration, written by the database's
+    trigger when the attempt is recorded (metrics/recent.py)."""
+
+    id = AutoField()
+    network = CharField(max_length=16)
+    finished_at = DateTimeField()
+    seconds = FloatField()
+
+
+class RecentOutcome(BaseModel):
+    """Publications that reached a final status in one minute or one hour of
+    the last day, by network and status (metrics/recent.py)."""
+
+    span = CharField(max_length=6)
+    start = DateTimeField()
+    network = CharField(max_length=16)
+    status = CharField(max_length=16)
+    count = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("span", "start", "network", "status")
+
+
+class RecentAttempts(BaseModel):
+    """Attempts that ended in one minute or one hour of the last day, by network
+    and by duration bucket (each 5 % wide): how many, and their seconds (metrics/recent.py)."""
+
+    span = CharField(max_length=6)
+    start = DateTimeField()
+    network = CharField(max_length=16)
+    bucket = IntegerField()
+    count = IntegerField(default=0)
+    seconds = FloatField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("span", "start", "network", "bucket")
 
 
 class SchemaVersion(BaseModel):
@@ -587,4 +629,5 @@ class SchemaVersion(BaseModel):
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
-          Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta]
+          Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta,
+          AttemptDelta, RecentOutcome, RecentAttempts]

@@ -20,6 +20,7 @@ from .models import (
     UNSUCCESSFUL_INDEX,
     ApiToken,
     Attempt,
+    AttemptDelta,
     Audience,
     AudienceMember,
     Channel,
@@ -37,6 +38,8 @@ from .models import (
     Publication,
     PublicationDelta,
     PublicationTally,
+    RecentAttempts,
+    RecentOutcome,
     Recipient,
     SchemaVersion,
     Template,
@@ -256,13 +259,28 @@ def _text_search():
     database.execute_sql("CREATE INDEX IF NOT EXISTS post_text_trigrams ON post USING gin (lower(text) gin_trgm_ops)")
 
 
+def _recent():
+    """The monitor's recent outcomes and attempt times, by the minute and the
+    hour (metrics/recent.py): the deltas carry when a publication finished, a
+    trigger counts each attempt; both started from the tables' last day."""
+    from .metrics import recent, tally
+
+    have = {c.name for c in database.get_columns("publicationdelta")}
+    if "finished_at" not in have:
+        migrator = SchemaMigrator.from_database(database.obj)
+        migrate(migrator.add_column("publicationdelta", "finished_at", PublicationDelta.finished_at))
+    database.create_tables([AttemptDelta, RecentOutcome, RecentAttempts], safe=True)
+    tally.install(database)
+    recent.install(database)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention, _tally, _text_search]
+         _whatsapp, _retention, _tally, _text_search, _recent]
 
 
 def open_existing(settings):

@@ -67,7 +67,8 @@ def test_the_monitor_json_shows_the_known_workload(client, known_workload, worke
         times = data["attempt_times"]["last_day"][network]
         assert times["attempts"] == count == len(durations)
         assert times["avg_s"] == pytest.approx(sum(durations) / count, abs=0.001)
-        assert times["p95_s"] == pytest.approx(durations[math.ceil(0.95 * count) - 1], abs=0.001)
+        # The recent counts keep durations in buckets 5 % wide (metrics/recent.py).
+        assert times["p95_s"] == pytest.approx(durations[math.ceil(0.95 * count) - 1], rel=0.05)
     assert data["attempt_times"]["last_day"]["instagram"]["avg_s"] >= 0.2  # the sandbox's latency
 
     [channel] = data["channels_needing_reauth"]

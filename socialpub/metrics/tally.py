@@ -2,7 +2,8 @@
 the table: database triggers write a +1 and a −1 row (``publicationdelta``)
 in the very transaction of every INSERT, DELETE and status change of a
 publication, whoever makes it; ``fold`` adds them into ``publicationtally``
-every minute (the reconciler's run). A read sums the tally and the few deltas
+every minute (the reconciler's run), and what finished lately into the
+recent outcomes (metrics/recent.py). A read sums the tally and the few deltas
 not yet folded — exact, and as cheap at a million publications as at ten.
 
 Deltas are only ever inserted, so concurrent status changes never wait on a
@@ -14,16 +15,19 @@ from peewee import fn
 
 from ..db import supports_row_locks, write_transaction
 from ..models import PublicationDelta, PublicationTally
+from . import recent
 
 #: The triggers, per database. PostgreSQL's run once per changed row.
 POSTGRES_TRIGGERS = (
     """CREATE OR REPLACE FUNCTION socialpub_publication_delta() RETURNS trigger AS $$
     BEGIN
       IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO publicationdelta (network, status, change) VALUES (OLD.network, OLD.status, -1);
+        INSERT INTO publicationdelta (network, status, change, finished_at)
+        VALUES (OLD.network, OLD.status, -1, OLD.finished_at);
       END IF;
       IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        INSERT INTO publicationdelta (network, status, change) VALUES (NEW.network, NEW.status, 1);
+        INSERT INTO publicationdelta (network, status, change, finished_at)
+        VALUES (NEW.network, NEW.status, 1, NEW.finished_at);
       END IF;
       RETURN NULL;
     END $$ LANGUAGE plpgsql""",
@@ -31,8 +35,10 @@ POSTGRES_TRIGGERS = (
     "DROP TRIGGER IF EXISTS publication_delta_status ON publication",
     """CREATE TRIGGER publication_delta_rows AFTER INSERT OR DELETE ON publication
        FOR EACH ROW EXECUTE FUNCTION socialpub_publication_delta()""",
-    """CREATE TRIGGER publication_delta_status AFTER UPDATE OF status, network ON publication
-       FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.network IS DISTINCT FROM NEW.network)
+    # finished_at too: the recent outcomes (metrics/recent.py) count by the minute a publication ended.
+    """CREATE TRIGGER publication_delta_status AFTER UPDATE OF status, network, finished_at ON publication
+       FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.network IS DISTINCT FROM NEW.network
+                          OR OLD.finished_at IS DISTINCT FROM NEW.finished_at)
        EXECUTE FUNCTION socialpub_publication_delta()""",
 )
 SQLITE_TRIGGERS = (
@@ -40,13 +46,18 @@ SQLITE_TRIGGERS = (
     "DROP TRIGGER IF EXISTS publication_delta_delete",
     "DROP TRIGGER IF EXISTS publication_delta_status",
     """CREATE TRIGGER publication_delta_insert AFTER INSERT ON publication BEGIN
-       INSERT INTO publicationdelta (network, status, change) VALUES (NEW.network, NEW.status, 1); END""",
+       INSERT INTO publicationdelta (network, status, change, finished_at)
+       VALUES (NEW.network, NEW.status, 1, NEW.finished_at); END""",
     """CREATE TRIGGER publication_delta_delete AFTER DELETE ON publication BEGIN
-       INSERT INTO publicationdelta (network, status, change) VALUES (OLD.network, OLD.status, -1); END""",
-    """CREATE TRIGGER publication_delta_status AFTER UPDATE OF status, network ON publication
-       WHEN OLD.status IS NOT NEW.status OR OLD.network IS NOT NEW.network BEGIN
-       INSERT INTO publicationdelta (network, status, change) VALUES (OLD.network, OLD.status, -1);
-       INSERT INTO publicationdelta (network, status, change) VALUES (NEW.network, NEW.status, 1); END""",
+       INSERT INTO publicationdelta (network, status, change, finished_at)
+       VALUES (OLD.network, OLD.status, -1, OLD.finished_at); END""",
+    """CREATE TRIGGER publication_delta_status AFTER UPDATE OF status, network, finished_at ON publication
+       WHEN OLD.status IS NOT NEW.status OR OLD.network IS NOT NEW.network
+            OR OLD.finished_at IS NOT NEW.finished_at BEGIN
+       INSERT INTO publicationdelta (network, status, change, finished_at)
+       VALUES (OLD.network, OLD.status, -1, OLD.finished_at);
+       INSERT INTO publicationdelta (network, status, change, finished_at)
+       VALUES (NEW.network, NEW.status, 1, NEW.finished_at); END""",
 )
 
 
@@ -91,14 +102,16 @@ def fold(limit: int = 100_000) -> int:
         if last is None:
             return 0
         moved = list(PublicationDelta.delete().where(PublicationDelta.id <= last)
-                     .returning(PublicationDelta.network, PublicationDelta.status, PublicationDelta.change)
+                     .returning(PublicationDelta.network, PublicationDelta.status, PublicationDelta.change,
+                                PublicationDelta.finished_at)
                      .tuples().execute())
         sums = {}
-        for network, status, change in moved:
+        for network, status, change, _ in moved:
             sums[(network, status)] = sums.get((network, status), 0) + change
         for (network, status), change in sums.items():
             (PublicationTally.insert(network=network, status=status, count=change)
              .on_conflict(conflict_target=[PublicationTally.network, PublicationTally.status],
                           update={PublicationTally.count: PublicationTally.count + change})
              .execute())
+        recent.add_outcomes(moved)
         return len(moved)

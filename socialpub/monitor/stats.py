@@ -12,17 +12,14 @@ is the sorted set of dead-lettered ids.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import defaultdict
 
 import redis
 from peewee import fn
 
 from ..connecting.refresh import WARN_AHEAD, unrenewable
-from ..metrics import tally
+from ..metrics import recent, tally
 from ..models import (
     UNSUCCESSFUL,
-    Attempt,
     Channel,
     ChannelState,
     Media,
@@ -39,8 +36,6 @@ NAMESPACE = "dramatiq"
 #: Publication statuses that are not a success, as the monitor counts failure.
 NOT_PUBLISHED = (PublicationStatus.FAILED, PublicationStatus.PARTLY_FAILED, PublicationStatus.EXPIRED,
                  PublicationStatus.UNCONFIRMED)
-#: The latest attempts whose durations give the monitor's average and 95th percentile.
-DURATION_SAMPLE = 1000
 
 
 def queue_depths(client, queues) -> dict:
@@ -129,13 +124,11 @@ def in_progress(now=None) -> list:
 
 
 def outcomes(since) -> dict:
-    """Per network, publications that finished since ``since``: counts by
-    final status, and success/failure percentages (None when none finished)."""
-    rows = (Publication.select(Publication.network, Publication.status, fn.COUNT(Publication.id))
-            .where((Publication.finished_at >= since) & Publication.status.in_(PublicationStatus.FINAL))
-            .group_by(Publication.network, Publication.status).tuples())
+    """Per network, publications that reached a final status since ``since``
+    (to the minute: metrics/recent.py): counts by final status, and
+    success/failure percentages (None when none finished)."""
     table = {n: {"finished": 0, **{s: 0 for s in PublicationStatus.FINAL}} for n in NETWORKS}
-    for network, status, count in rows:
+    for (network, status), count in recent.outcomes(since).items():
         table.setdefault(network, {"finished": 0, **{s: 0 for s in PublicationStatus.FINAL}})
         table[network][status] = count
         table[network]["finished"] += count
@@ -148,27 +141,13 @@ def outcomes(since) -> dict:
 
 
 def attempt_times(since) -> dict:
-    """Per network: how many attempts were made since ``since`` (counted), and
-    the average and 95th percentile duration in seconds of the latest
-    DURATION_SAMPLE of them — a day of a busy team costs what an hour does."""
-    counts = dict(Attempt.select(Publication.network, fn.COUNT(Attempt.id)).join(Publication)
-                  .where(Attempt.finished_at >= since).group_by(Publication.network).tuples())
-    rows = (Attempt.select(Publication.network, Attempt.started_at, Attempt.finished_at)
-            .join(Publication).where(Attempt.finished_at >= since)
-            .order_by(Attempt.finished_at.desc()).limit(DURATION_SAMPLE).tuples())
-    durations = defaultdict(list)
-    for network, started, finished in rows:
-        durations[network].append(max(0.0, (finished - started).total_seconds()))
-    table = {}
-    for network in sorted(set(NETWORKS) | set(counts), key=_network_order):
-        values = sorted(durations.get(network, []))
-        table[network] = {
-            "attempts": counts.get(network, 0),
-            "avg_s": round(sum(values) / len(values), 3) if values else None,
-            # Nearest rank: the smallest duration that 95 % of attempts do not exceed.
-            "p95_s": round(values[math.ceil(0.95 * len(values)) - 1], 3) if values else None,
-        }
-    return table
+    """Per network: how many attempts ended since ``since`` (to the minute),
+    their average duration in seconds and their 95th percentile (within 5 %:
+    metrics/recent.py)."""
+    times = recent.attempt_times(since)
+    empty = {"attempts": 0, "avg_s": None, "p95_s": None}
+    return {network: times.get(network, empty) for network in sorted(set(NETWORKS) | set(times),
+                                                                      key=_network_order)}
 
 
 def latest_failures(limit=10) -> list:

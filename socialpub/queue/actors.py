@@ -39,7 +39,7 @@ from ..mail import notices
 from ..mail import sending as mail_sending
 from ..media import library, remote
 from ..media.storage import StorageError
-from ..metrics import series, tally
+from ..metrics import recent, series, tally
 from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter
 from ..networks.base import Timeouts
@@ -404,6 +404,7 @@ def reconcile():
         mail_sending.redrive(send_email.send)
         inbound.redrive(apply_meta_notification.send)
         tally.fold()
+        recent.fold_attempts()
         idempotency.forget_expired()
 
 
