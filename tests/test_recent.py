@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import threading
 
 import pytest
 from peewee import fn
@@ -120,3 +121,45 @@ def test_install_counts_the_last_day_from_the_tables_and_folds_forget_what_is_pa
         recent.fold_attempts()
         assert not RecentOutcome.select().where(RecentOutcome.start < utcnow() - recent.KEEP).exists()
         assert_recent_equals_the_tables(now)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_reads_while_folds_run_never_count_a_fold_twice_or_not_at_all(app, sandbox_channels):
+    """Publications only ever finish here, so each read must see at least what
+    the one before it saw, and the last one all of them."""
+    with db.database.connection_context():
+        ids = [Publication.create(post=Post.create(text=f"p{i}"), channel=sandbox_channels["facebook"],
+                                  network="facebook", text="x", status="processing").id for i in range(150)]
+    since = utcnow() - dt.timedelta(hours=1)
+    errors, seen = [], []
+
+    def finish_all():
+        with db.database.connection_context():
+            for pub_id in ids:
+                Publication.update(status="published", finished_at=utcnow()).where(Publication.id == pub_id).execute()
+
+    def fold_often(stop):
+        with db.database.connection_context():
+            while not stop.is_set():
+                tally.fold(limit=7)
+
+    def read_often(stop):
+        with db.database.connection_context():
+            while not stop.is_set():
+                seen.append(recent.outcomes(since).get(("facebook", "published"), 0))
+
+    stop = threading.Event()
+    helpers = [threading.Thread(target=fold_often, args=(stop,)), threading.Thread(target=read_often, args=(stop,))]
+    for thread in helpers:
+        thread.start()
+    try:
+        finish_all()
+    except Exception as exc:  # noqa: BLE001 — reported below
+        errors.append(exc)
+    stop.set()
+    for thread in helpers:
+        thread.join()
+    assert not errors
+    assert len(seen) > 10 and seen == sorted(seen)
+    with db.database.connection_context():
+        assert recent.outcomes(since)[("facebook", "published")] == 150

@@ -24,10 +24,10 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from peewee import fn
+from peewee import Value, fn
 
 from ..db import supports_row_locks, write_transaction
-from ..models import AttemptDelta, PublicationStatus, RecentAttempts, RecentOutcome, utcnow
+from ..models import AttemptDelta, PublicationDelta, PublicationStatus, RecentAttempts, RecentOutcome, utcnow
 
 MINUTE, HOUR = "minute", "hour"
 #: Rows older than this are forgotten: the longest window is a day, and its
@@ -139,42 +139,36 @@ def outcomes(since) -> dict:
     """``{(network, status): count}`` of the publications that reached a final
     status since the start of ``since``'s minute."""
     counts = defaultdict(int)
-    for network, status, count in (RecentOutcome
-                                   .select(RecentOutcome.network, RecentOutcome.status, fn.SUM(RecentOutcome.count))
-                                   .where(_window(RecentOutcome, since))
-                                   .group_by(RecentOutcome.network, RecentOutcome.status).tuples()):
+    kept = (RecentOutcome.select(RecentOutcome.network, RecentOutcome.status, fn.SUM(RecentOutcome.count))
+            .where(_window(RecentOutcome, since)).group_by(RecentOutcome.network, RecentOutcome.status))
+    unfolded = (PublicationDelta.select(PublicationDelta.network, PublicationDelta.status,
+                                        fn.SUM(PublicationDelta.change))
+                .where((PublicationDelta.finished_at >= _minute(since))
+                       & PublicationDelta.status.in_(PublicationStatus.FINAL))
+                .group_by(PublicationDelta.network, PublicationDelta.status))
+    # One statement, so one snapshot: a fold between two reads would count its deltas twice or not at all.
+    for network, status, count in kept.union_all(unfolded).tuples():
         counts[(network, status)] += int(count)
-    from ..models import PublicationDelta
-
-    for network, status, change in (PublicationDelta
-                                    .select(PublicationDelta.network, PublicationDelta.status,
-                                            fn.SUM(PublicationDelta.change))
-                                    .where((PublicationDelta.finished_at >= _minute(since))
-                                           & PublicationDelta.status.in_(PublicationStatus.FINAL))
-                                    .group_by(PublicationDelta.network, PublicationDelta.status).tuples()):
-        counts[(network, status)] += int(change)
     return {key: count for key, count in counts.items() if count}
 
 
 def attempt_times(since) -> dict:
     """``{network: {"attempts", "avg_s", "p95_s"}}`` of the attempts that ended
     since the start of ``since``'s minute (networks without attempts left out)."""
+    kept = (RecentAttempts.select(RecentAttempts.network, RecentAttempts.bucket, fn.SUM(RecentAttempts.count),
+                                  fn.SUM(RecentAttempts.seconds))
+            .where(_window(RecentAttempts, since)).group_by(RecentAttempts.network, RecentAttempts.bucket))
+    # The unfolded deltas in the same statement (one snapshot), their bucket left to _bucket.
+    unfolded = (AttemptDelta.select(AttemptDelta.network, Value(None), Value(1), AttemptDelta.seconds)
+                .where(AttemptDelta.finished_at >= _minute(since)))
     buckets = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for network, bucket, count, seconds in (RecentAttempts
-                                            .select(RecentAttempts.network, RecentAttempts.bucket,
-                                                    fn.SUM(RecentAttempts.count), fn.SUM(RecentAttempts.seconds))
-                                            .where(_window(RecentAttempts, since))
-                                            .group_by(RecentAttempts.network, RecentAttempts.bucket).tuples()):
+    for network, bucket, count, seconds in kept.union_all(unfolded).tuples():
+        if bucket is None:
+            seconds = max(SHORTEST_S, seconds)
+            bucket = _bucket(seconds)
         cell = buckets[network][bucket]
         cell[0] += int(count)
         cell[1] += float(seconds)
-    for network, finished, seconds in (AttemptDelta
-                                       .select(AttemptDelta.network, AttemptDelta.finished_at, AttemptDelta.seconds)
-                                       .where(AttemptDelta.finished_at >= _minute(since)).tuples()):
-        seconds = max(SHORTEST_S, seconds)
-        cell = buckets[network][_bucket(seconds)]
-        cell[0] += 1
-        cell[1] += seconds
     return {network: _summary(cells) for network, cells in buckets.items()}
 
 

@@ -79,14 +79,13 @@ def install(database) -> None:
 def counts() -> dict:
     """``{(network, status): count}`` of the statuses that have publications."""
     totals = {}
-    for network, status, count in PublicationTally.select(PublicationTally.network, PublicationTally.status,
-                                                          PublicationTally.count).tuples():
-        totals[(network, status)] = count
-    for network, status, change in (PublicationDelta
-                                    .select(PublicationDelta.network, PublicationDelta.status,
-                                            fn.SUM(PublicationDelta.change))
-                                    .group_by(PublicationDelta.network, PublicationDelta.status).tuples()):
-        totals[(network, status)] = totals.get((network, status), 0) + int(change)
+    folded = PublicationTally.select(PublicationTally.network, PublicationTally.status, PublicationTally.count)
+    unfolded = (PublicationDelta.select(PublicationDelta.network, PublicationDelta.status,
+                                        fn.SUM(PublicationDelta.change))
+                .group_by(PublicationDelta.network, PublicationDelta.status))
+    # One statement, so one snapshot: a fold between two reads would count its deltas twice or not at all.
+    for network, status, count in folded.union_all(unfolded).tuples():
+        totals[(network, status)] = totals.get((network, status), 0) + int(count)
     return totals
 
 
