@@ -2,7 +2,7 @@
 PostgreSQL database filled with history the way a busy team makes it — posts
 spread over a year (``--same-density``: over as many years as it takes to
 keep the 100 k one's posts per day), four publications each, ~1.1 attempts per publication,
-95 % published, an audit line per post — at each size asked (100 k and 4 M
+95 % published, an audit line and a delivered webhook per post — at each size asked (100 k and 4 M
 publications by default).
 
 The web runs as in production (gunicorn 2 × 4, benchmarks/stack.py); each
@@ -59,6 +59,15 @@ FILL = (
        FROM publication CROSS JOIN LATERAL generate_series(1, attempts) n""",
     """INSERT INTO event (at, actor_id, subject, subject_id, action, detail)
        SELECT created_at, NULL, 'post', id, 'created', NULL FROM post""",
+    # A webhook event per post, delivered at the first try to the one endpoint (made by fill()).
+    """INSERT INTO outboxevent (msg_id, type, payload, created_at)
+       SELECT 'msg_scale_' || id, 'post.published', '{"type": "post.published"}', finished_at FROM post""",
+    """INSERT INTO webhookdelivery (event_id, endpoint_id, status, attempts, next_attempt_at, touched_at,
+                                   last_status_code, delivered_at)
+       SELECT o.id, e.id, 'delivered', 1, o.created_at, o.created_at, 200, o.created_at
+       FROM outboxevent o CROSS JOIN (SELECT min(id) AS id FROM webhookendpoint) e""",
+    """INSERT INTO webhookattempt (delivery_id, at, status_code, duration_ms, excerpt)
+       SELECT id, delivered_at, 200, 40, 'ok' FROM webhookdelivery""",
     "SET session_replication_role = DEFAULT",
     # What the triggers would have counted.
     "DELETE FROM publicationdelta",
@@ -72,6 +81,8 @@ FILL = (
 def fill(stack: Stack, publications: int, days: int) -> float:
     started = time.monotonic()
     posts = max(1, publications // 4)
+    requests.post(f"{stack.web}/api/webhooks", json={"url": f"{stack.sandbox}/hooks/scale"},
+                  headers={"Authorization": f"Bearer {stack.token}"}, timeout=30).raise_for_status()
     with stack.pg.cursor() as cur:
         for statement in FILL:
             cur.execute(statement, {"posts": posts, "days": days})
@@ -114,6 +125,8 @@ def reads(stack: Stack, calls: int) -> dict:
         last_post, total = cur.fetchone()
         cur.execute("SELECT id FROM post WHERE id <= %s ORDER BY id DESC LIMIT 1", (last_post // 2,))
         middle_post = cur.fetchone()[0]
+        cur.execute("SELECT min(id) FROM webhookendpoint")
+        endpoint = cur.fetchone()[0]
     first = session.get(f"{web}/api/posts", params={"per_page": 20}, timeout=60).json()
     middle_page = max(1, min(total // 20 // 2, 500))
     now = dt.datetime.now(dt.timezone.utc)
@@ -130,6 +143,7 @@ def reads(stack: Stack, calls: int) -> dict:
         "GET /api/posts/<id>": timed(get(f"/api/posts/{middle_post}"), calls),
         "GET /api/posts/<id>/status": timed(get(f"/api/posts/{middle_post}/status"), calls),
         "GET /api/posts/<id>/events": timed(get(f"/api/posts/{middle_post}/events"), calls),
+        "GET /api/webhooks/<id>/deliveries": timed(get(f"/api/webhooks/{endpoint}/deliveries"), calls),
     }
     measured.update(monitor_reads(stack, calls))
     measured["POST /api/posts/<id>/publish"] = publish_calls(stack, session, calls)
