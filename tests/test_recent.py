@@ -9,11 +9,22 @@ import random
 import threading
 
 import pytest
-from peewee import fn
+from peewee import SqliteDatabase, fn
+from playhouse.migrate import SchemaMigrator, migrate
 
-from socialpub import db
+from socialpub import db, schema
 from socialpub.metrics import recent, tally
-from socialpub.models import Attempt, Post, Publication, PublicationStatus, RecentOutcome, utcnow
+from socialpub.models import (
+    Attempt,
+    AttemptDelta,
+    Post,
+    Publication,
+    PublicationStatus,
+    RecentAttempts,
+    RecentOutcome,
+    SchemaVersion,
+    utcnow,
+)
 
 #: How long ago each publication finished: inside the hour, the day, and past both.
 AGES = [dt.timedelta(minutes=m) for m in (1, 20, 59, 61, 150, 23 * 60 + 50, 24 * 60 + 30, 30 * 60)]
@@ -163,3 +174,26 @@ def test_reads_while_folds_run_never_count_a_fold_twice_or_not_at_all(app, sandb
     assert len(seen) > 10 and seen == sorted(seen)
     with db.database.connection_context():
         assert recent.outcomes(since)[("facebook", "published")] == 150
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrading_a_database_from_before_the_recent_counts_counts_its_last_day(app, sandbox_channels):
+    step = schema.STEPS.index(schema._recent) + 1
+    with db.database.connection_context():
+        for age in AGES:
+            finish(sandbox_channels["linkedin"], "linkedin", "published", age, [0.4, 3.0])
+        # As the database was before this step: its triggers, tables and column not there.
+        on = "" if isinstance(db.database.obj, SqliteDatabase) else " ON publication"
+        for trigger in ("publication_delta_rows", "publication_delta_insert", "publication_delta_delete",
+                        "publication_delta_status"):
+            db.database.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}{on}")
+        db.database.execute_sql("DROP TRIGGER IF EXISTS attempt_delta" + on.replace("publication", "attempt"))
+        db.database.drop_tables([AttemptDelta, RecentOutcome, RecentAttempts])
+        migrate(SchemaMigrator.from_database(db.database.obj).drop_column("publicationdelta", "finished_at"))
+        SchemaVersion.delete().where(SchemaVersion.version >= step).execute()
+
+        assert schema.upgrade()[0] == step - 1
+        assert_recent_equals_the_tables(utcnow())
+        # And the triggers count what happens next.
+        finish(sandbox_channels["linkedin"], "linkedin", "failed", dt.timedelta(minutes=3), [1.5])
+        assert_recent_equals_the_tables(utcnow())
