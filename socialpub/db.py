@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import urlparse
 
-from peewee import ColumnBase, DatabaseProxy, SqliteDatabase
+from peewee import ColumnBase, DatabaseProxy, SqliteDatabase, fn
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
@@ -148,6 +148,17 @@ class Prepared:
 def row_to(model, fields, row):
     """A ``model`` instance from the values of ``fields`` as the database returned them."""
     return model(**{f.name: f.python_value(v) for f, v in zip(fields, row)})
+
+
+def take_oldest(model, limit: int, *fields) -> list:
+    """Delete the oldest ``limit`` rows of ``model`` (by id) and return their
+    ``fields`` as tuples, in one DELETE … RETURNING: a row committed meanwhile
+    with a lower id than those taken stays for the next call."""
+    last = (model.select(model.id).order_by(model.id).offset(limit - 1).limit(1).scalar()
+            or model.select(fn.MAX(model.id)).scalar())
+    if last is None:
+        return []
+    return list(model.delete().where(model.id <= last).returning(*fields).tuples().execute())
 
 
 def supports_row_locks() -> bool:

@@ -24,9 +24,9 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from peewee import Value, fn
+from peewee import EXCLUDED, Value, fn
 
-from ..db import supports_row_locks, write_transaction
+from ..db import supports_row_locks, take_oldest, write_transaction
 from ..models import AttemptDelta, PublicationDelta, PublicationStatus, RecentAttempts, RecentOutcome, utcnow
 
 MINUTE, HOUR = "minute", "hour"
@@ -88,27 +88,23 @@ def add_outcomes(deltas) -> None:
         if finished is not None and finished >= oldest and status in PublicationStatus.FINAL:
             for span, start in _spans(finished):
                 counts[(span, start, network, status)] += change
-    for (span, start, network, status), change in counts.items():
-        if change:
-            (RecentOutcome.insert(span=span, start=start, network=network, status=status, count=change)
-             .on_conflict(conflict_target=[RecentOutcome.span, RecentOutcome.start, RecentOutcome.network,
-                                           RecentOutcome.status],
-                          update={RecentOutcome.count: RecentOutcome.count + change})
-             .execute())
+    rows = [{"span": span, "start": start, "network": network, "status": status, "count": change}
+            for (span, start, network, status), change in counts.items() if change]
+    if rows:
+        (RecentOutcome.insert_many(rows)
+         .on_conflict(conflict_target=[RecentOutcome.span, RecentOutcome.start, RecentOutcome.network,
+                                       RecentOutcome.status],
+                      update={RecentOutcome.count: RecentOutcome.count + EXCLUDED.count})
+         .execute())
 
 
 def fold_attempts(limit: int = 100_000) -> int:
     """Add the oldest attempt deltas (at most ``limit``) into the counts and
     forget the rows past ``KEEP``, in one transaction; returns how many were folded."""
     with write_transaction():
-        last = (AttemptDelta.select(AttemptDelta.id).order_by(AttemptDelta.id).offset(limit - 1).limit(1).scalar()
-                or AttemptDelta.select(fn.MAX(AttemptDelta.id)).scalar())
-        moved = []
-        if last is not None:
-            moved = list(AttemptDelta.delete().where(AttemptDelta.id <= last)
-                         .returning(AttemptDelta.network, AttemptDelta.finished_at, AttemptDelta.seconds)
-                         .tuples().execute())
-            _add_attempts(moved)
+        moved = take_oldest(AttemptDelta, limit, AttemptDelta.network, AttemptDelta.finished_at,
+                            AttemptDelta.seconds)
+        _add_attempts(moved)
         oldest = utcnow() - KEEP
         RecentOutcome.delete().where(RecentOutcome.start < oldest).execute()
         RecentAttempts.delete().where(RecentAttempts.start < oldest).execute()
@@ -125,13 +121,14 @@ def _add_attempts(deltas) -> None:
                 cell = sums[(span, start, network, _bucket(seconds))]
                 cell[0] += 1
                 cell[1] += seconds
-    for (span, start, network, bucket), (count, seconds) in sums.items():
-        (RecentAttempts.insert(span=span, start=start, network=network, bucket=bucket, count=count,
-                               seconds=seconds)
+    rows = [{"span": span, "start": start, "network": network, "bucket": bucket, "count": count,
+             "seconds": seconds} for (span, start, network, bucket), (count, seconds) in sums.items()]
+    if rows:
+        (RecentAttempts.insert_many(rows)
          .on_conflict(conflict_target=[RecentAttempts.span, RecentAttempts.start, RecentAttempts.network,
                                        RecentAttempts.bucket],
-                      update={RecentAttempts.count: RecentAttempts.count + count,
-                              RecentAttempts.seconds: RecentAttempts.seconds + seconds})
+                      update={RecentAttempts.count: RecentAttempts.count + EXCLUDED.count,
+                              RecentAttempts.seconds: RecentAttempts.seconds + EXCLUDED.seconds})
          .execute())
 
 

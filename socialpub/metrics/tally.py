@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from ..db import supports_row_locks, write_transaction
+from ..db import supports_row_locks, take_oldest, write_transaction
 from ..models import PublicationDelta, PublicationTally
 from . import recent
 
@@ -95,15 +95,10 @@ def fold(limit: int = 100_000) -> int:
     those deleted (one DELETE … RETURNING): a delta committed meanwhile stays
     for the next fold."""
     with write_transaction():
-        last = (PublicationDelta.select(PublicationDelta.id).order_by(PublicationDelta.id)
-                .offset(limit - 1).limit(1).scalar()
-                or PublicationDelta.select(fn.MAX(PublicationDelta.id)).scalar())
-        if last is None:
+        moved = take_oldest(PublicationDelta, limit, PublicationDelta.network, PublicationDelta.status,
+                            PublicationDelta.change, PublicationDelta.finished_at)
+        if not moved:
             return 0
-        moved = list(PublicationDelta.delete().where(PublicationDelta.id <= last)
-                     .returning(PublicationDelta.network, PublicationDelta.status, PublicationDelta.change,
-                                PublicationDelta.finished_at)
-                     .tuples().execute())
         sums = {}
         for network, status, change, _ in moved:
             sums[(network, status)] = sums.get((network, status), 0) + change
