@@ -249,7 +249,8 @@ def phase_throughput(stack: Stack, posts, processes, threads, latency=0.0, concu
 
 
 def run(args) -> dict:
-    stack = Stack(args.database, args.redis, sandbox_threads=max(160, args.io_processes * args.io_threads + 32))
+    stack = Stack(args.database, args.redis, sandbox_threads=max(160, args.io_processes * args.io_threads + 32),
+                  web_workers=args.web_workers, web_threads=args.web_threads)
     results = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count(), "loadavg_start": loadavg()},
                "config": {k: v for k, v in vars(args).items() if k != "out"}}
@@ -370,6 +371,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=8, help="threads per worker process [8]")
     parser.add_argument("--e2e-posts", type=int, help="posts timed end to end [5]")
     parser.add_argument("--io-publications", type=int, help="publications in the I/O-bound run [2000]")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes [2]")
+    parser.add_argument("--web-threads", type=int, default=4, help="threads per gunicorn worker [4]")
     parser.add_argument("--io-processes", type=int, default=2)
     parser.add_argument("--io-threads", type=int, default=32)
     parser.add_argument("--database", default=os.environ.get(
