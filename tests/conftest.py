@@ -37,8 +37,12 @@ def postgres_base_url():
     if url is None:
         pytest.skip(f"no PostgreSQL: {services.postgres_unavailable_reason()}")
     # SOCIALPUB_TEST_DB lets two runs on one machine keep out of each other's way
-    # (with REDIS_URL pointing them at different Redis databases).
-    return services.fresh_postgres_database(url, os.environ.get("SOCIALPUB_TEST_DB", "socialpub_test"))
+    # (with REDIS_URL pointing them at different Redis databases); xdist's workers
+    # each have a database of their own within a run.
+    name = os.environ.get("SOCIALPUB_TEST_DB", "socialpub_test")
+    if services.xdist_worker() is not None:
+        name = f"{name}_gw{services.xdist_worker()}"
+    return services.fresh_postgres_database(url, name)
 
 
 @pytest.fixture

@@ -14,6 +14,11 @@ Set ``SOCIALPUB_TEST_EMBEDDED=1`` to skip the machine's services and always star
 embedded ones (to try what a fresh machine without Redis/PostgreSQL will do).
 
 Each server is started at most once per process and stopped at interpreter exit.
+
+Under pytest-xdist (``make test`` runs two worker processes), worker ``gwN`` keeps
+apart from the others: on a shared Redis it uses the database N below the one
+chosen above (15, 14, …; with ``REDIS_URL=…/13``: 13, 12, …), and its PostgreSQL
+database name ends in ``_gwN``. Embedded servers are per process already.
 """
 from __future__ import annotations
 
@@ -57,14 +62,33 @@ def redis_answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def xdist_worker() -> int | None:
+    """N for pytest-xdist's worker ``gwN``; None when the tests run in one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else None
+
+
+def redis_db_for_worker(url: str, worker: int | None) -> str:
+    """``url`` (``redis://host:port/N``) with its database number lowered by
+    ``worker``, so that workers sharing one Redis never see each other's keys."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0) - worker if parts.scheme in ("redis", "rediss") else -1
+    if db < 0:
+        raise RuntimeError(f"REDIS_URL={url}: xdist worker gw{worker} needs a redis:// URL "
+                           f"whose database number is at least {worker}")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 @lru_cache(maxsize=None)
 def redis_url() -> str:
     """URL of a Redis server for the tests (see the module docstring for the order)."""
     if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"]
+        return redis_db_for_worker(os.environ["REDIS_URL"], xdist_worker())
     if not _embedded_only() and redis_answers(LOCAL_REDIS_URL):
-        return LOCAL_REDIS_URL
-    return start_embedded_redis()
+        return redis_db_for_worker(LOCAL_REDIS_URL, xdist_worker())
+    return start_embedded_redis()  # this process's own: nothing to keep apart from
 
 
 def start_embedded_redis(timeout: float = 10.0) -> str:

@@ -20,6 +20,7 @@ from socialpub.lifecycle import reconciler
 from socialpub.models import OutboxEvent, Publication, PublicationStatus, WebhookDelivery, utcnow
 from socialpub.webhooks import sending
 
+from . import services
 from .conftest import add_test_user
 from .webhook_receiver import Receiver
 
@@ -184,6 +185,17 @@ def test_killing_workers_mid_publish_loses_nothing_and_sends_nothing_twice(
           f"statuses {sorted({p.status for p in pubs})}")
 
 
+@pytest.fixture
+def redis_url(request, redis_url):
+    """A test marked ``private_redis`` gets a Redis server of its own: what it does
+    to its server (flush it, cut every client) must not reach the tests that
+    other xdist workers, or other runs on this machine, are running meanwhile."""
+    if request.node.get_closest_marker("private_redis"):
+        return services.start_embedded_redis()
+    return redis_url
+
+
+@pytest.mark.private_redis
 @pytest.mark.settings(**FAST)
 def test_redis_losing_its_data_and_connections_mid_run_loses_no_publication(
         client, app, sandbox, sandbox_client, sandbox_channels, settings, broker, worker):
