@@ -4,19 +4,20 @@ costs the monitor what a quiet one does.
 
 The publications' deltas (metrics/tally.py) carry the ``finished_at`` of the
 row they count; a trigger on ``attempt`` writes an ``attemptdelta`` (network,
-end, duration) in the transaction that records each attempt. ``fold`` (the
-tally's, every minute, and ``fold_attempts``) adds them to one row per minute
-and one per hour of ``recentoutcome`` and ``recentattempts``, and forgets
-rows older than ``KEEP``. A window's read takes the hours it covers whole,
-the minutes before its first whole hour and the deltas not yet folded: at
-most 84 rows per network and status (or duration bucket), and exact to the minute — a window starts at the
-start of the minute ``since`` falls in.
+end, duration) in the transaction that records each attempt. The folds
+(the tally's, every minute, and ``fold_attempts``) add them to one row per
+minute and one per hour of ``recentoutcome`` and ``recentattempts``, and
+forget rows older than ``KEEP``. A window's read takes the hours it covers
+whole, the minutes before its first whole hour and the deltas not yet
+folded: at most 84 rows per network and status (or duration bucket). It is
+exact to the minute: a window starts at the start of the minute ``since``
+falls in.
 
-Durations are counted in buckets 5 % wide (``GROWTH``), each with its
-count and total seconds: the average is exact, and the 95th percentile is
-the mean duration of the bucket the 95th-percentile attempt falls in, so
-within 5 % of the true one (exact when that bucket's attempts took one time). Attempts stay counted when their post is deleted later:
-they were made.
+Durations are counted in buckets 5 % wide (``GROWTH``), each with its count
+and total seconds: the average is exact, and the 95th percentile is the mean
+duration of the bucket the 95th-percentile attempt falls in — within 5 % of
+the true one, exact when that bucket's attempts all took one time. Attempts
+stay counted when their post is deleted later: they were made.
 """
 from __future__ import annotations
 
@@ -27,7 +28,16 @@ from collections import defaultdict
 from peewee import EXCLUDED, Value, fn
 
 from ..db import supports_row_locks, take_oldest, write_transaction
-from ..models import AttemptDelta, PublicationDelta, PublicationStatus, RecentAttempts, RecentOutcome, utcnow
+from ..models import (
+    Attempt,
+    AttemptDelta,
+    Publication,
+    PublicationDelta,
+    PublicationStatus,
+    RecentAttempts,
+    RecentOutcome,
+    utcnow,
+)
 
 MINUTE, HOUR = "minute", "hour"
 #: Rows older than this are forgotten: the longest window is a day, and its
@@ -63,8 +73,6 @@ def install(database) -> None:
     """Create the trigger and count the last ``KEEP`` from the tables, in the
     caller's transaction, after ``tally.install`` (which drops the
     publications' deltas: they would count twice)."""
-    from ..models import Attempt, Publication
-
     for statement in (POSTGRES_TRIGGERS if supports_row_locks() else SQLITE_TRIGGERS):
         database.execute_sql(statement)
     AttemptDelta.delete().execute()
