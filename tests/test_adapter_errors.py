@@ -108,7 +108,7 @@ def test_a_read_timeout_is_transient_and_warns_the_post_may_exist(sandbox):
     ("whatsapp", 131047, None, 400, ErrorKind.PERMANENT),
     ("facebook", 102, None, 400, ErrorKind.AUTH),
     ("facebook", 613, 1996, 400, ErrorKind.RATE_LIMITED),
-    ("facebook", 230, None, 403, ErrorKind.PERMANENT),
+    ("facebook", 230, None, 403, ErrorKind.AUTH),
     ("facebook", 999999, None, 400, ErrorKind.PERMANENT),
     ("facebook", 999999, None, 503, ErrorKind.TRANSIENT),
     ("facebook", 100, None, 500, ErrorKind.PERMANENT),

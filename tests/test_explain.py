@@ -33,3 +33,15 @@ def test_the_post_page_shows_the_meaning_and_no_retry_for_a_channel_needing_reau
     form = text.split(f'action="/publications/{pub.id}/retry" class="retry-form"')[1].split(">")[0]
     assert form.startswith(" hidden") and "cannot be retried yet" in text
     assert f'href="/channels/{sandbox_channels["facebook"]}/edit">Update the token of Sandbox Page' in text
+
+
+def test_the_codes_the_error_table_changed_are_explained_in_plain_words():
+    assert "Nobody is marked failed" in meaning("whatsapp", "131064", "(#131064) Messaging limit reached")
+    assert "quality rating" in meaning("whatsapp", "131048", "(#131048) Spam rate limit hit")
+    assert "Do not resend at once" in meaning("whatsapp", "131049", "(#131049) This message was not delivered")
+    assert "experiment" in meaning("whatsapp", "130472", "(#130472) User's number is part of an experiment")
+    for code in ("10", "200", "230", "299"):
+        assert "needs re-authorisation" in meaning("facebook", code, "(#200) Requires a permission")
+    assert meaning("facebook", "300", "x") is None  # past the permission range
+    assert "needs re-authorisation" in meaning("whatsapp", "131005", "(#131005) Access denied")
+    assert "no longer serves the API version" in meaning("linkedin", "426", "NONEXISTENT_VERSION")

@@ -1,15 +1,17 @@
 """Meta's limits, respected before sending: the messaging limit (unique
 people per 24 hours), the pair rate (131056) for one recipient, the number's
-throughput (130429)."""
+throughput (130429), the number stopped for its quality (131064), Meta's
+marketing cap for one person (131049)."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+import requests
 
 from socialpub import db
 from socialpub.lifecycle import delivery
-from socialpub.models import Publication, Recipient, utcnow
+from socialpub.models import Channel, Publication, Recipient, utcnow
 
 from .test_faults import wait_for
 from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
@@ -95,3 +97,73 @@ def test_a_broadcast_longer_than_its_share_of_the_time_limit_goes_on_in_fresh_me
     pub = publication(publication_id)
     assert pub.status == "published" and pub.attempts >= 2
     assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
+
+
+def _stopped_number_hold(publication_id):
+    """The publication's waiting rows' reasons, and whether any row failed."""
+    with db.database.connection_context():
+        rows = list(Recipient.select().where(Recipient.publication == publication_id))
+    return {r.error.split(";")[0] for r in rows if r.status == "waiting"}, [r for r in rows if r.status == "failed"]
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_a_broadcast_that_meets_131064_holds_the_unsent_recipients_and_finishes_when_the_sandbox_lifts_the_limit(
+        client, whatsapp, sandbox_client, worker, broker, publish_actor):
+    phones = numbers(4)
+    add_contacts(client, whatsapp, phones)
+    with db.database.connection_context():
+        number = Channel.get_by_id(whatsapp).account_id
+    sandbox_client.configure(whatsapp={"limit_reached": [number]})
+    publication_id = template_post(client, whatsapp, "Quality limit")
+    wait_for(lambda: publication(publication_id).status == "retrying", 30, "the publication to wait")
+    assert recipient_statuses(publication_id) == {p: "waiting" for p in phones}
+    reasons, failed = _stopped_number_hold(publication_id)
+    assert failed == [] and reasons == {"Meta stopped this number: it reached its messaging limit after "
+                                        "template-quality violations (131064)"}
+    pub = publication(publication_id)
+    assert "131064" in pub.last_error and "4 waiting for a limit" in pub.last_error
+    assert utcnow() + dt.timedelta(minutes=59) < pub.next_attempt_at <= utcnow() + dt.timedelta(hours=1)
+    assert sandbox_client.received("whatsapp") == []
+    sandbox_client.configure(whatsapp={"limit_reached": []})
+    with db.database.connection_context():  # the hour passes
+        Recipient.update(not_before=utcnow()).where(Recipient.publication == publication_id).execute()
+        assert delivery.wake(publication_id)
+    publish_actor.send(publication_id)
+    wait_for(lambda: publication(publication_id).status == "published", 30, "the held ones to go")
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
+    broker.flush_all()  # the wait's delayed message, an hour from now
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_131064_in_mid_broadcast_keeps_those_sent_and_holds_the_rest_without_trying_them(
+        client, whatsapp, sandbox_client, worker, broker):
+    phones = numbers(4)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"refuse": {phones[1]: 131064}})
+    publication_id = template_post(client, whatsapp, "Quality limit midway")
+    wait_for(lambda: publication(publication_id).status == "retrying", 30, "the publication to wait")
+    assert recipient_statuses(publication_id) == {phones[0]: "sent", phones[1]: "waiting",
+                                                  phones[2]: "waiting", phones[3]: "waiting"}
+    assert [m["to"] for m in sandbox_client.received("whatsapp")] == [phones[0]]  # the others never tried
+    assert _stopped_number_hold(publication_id)[1] == []
+    broker.flush_all()
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_131049_fails_that_recipient_alone_and_the_others_go(client, whatsapp, sandbox_client, drain):
+    phones = numbers(3)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"refuse": {phones[1]: 131049}})
+    publication_id = template_post(client, whatsapp, "Marketing cap")
+    drain()
+    assert recipient_statuses(publication_id) == {phones[0]: "sent", phones[1]: "failed", phones[2]: "sent"}
+    assert publication(publication_id).status == "partly_failed"
+    with db.database.connection_context():
+        held_back = Recipient.get((Recipient.publication == publication_id) & (Recipient.phone == phones[1]))
+    assert held_back.error_code == "131049" and "healthy ecosystem engagement" in held_back.error
+
+
+def test_the_sandbox_refuses_a_limit_reached_setting_that_is_not_a_list_of_ids(sandbox_client):
+    response = requests.post(f"{sandbox_client.url}/_sandbox/config", json={"whatsapp": {"limit_reached": "1"}},
+                             timeout=5)
+    assert response.status_code == 400 and "limit_reached" in response.text

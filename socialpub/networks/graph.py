@@ -14,43 +14,17 @@ import json
 import logging
 from typing import Optional
 
+from . import error_table
 from .base import ErrorKind, PublishError, Timeouts
 from .http import json_body, retry_after_header, send
 
 logger = logging.getLogger(__name__)
 
-#: Codes Meta documents as temporary: server trouble, media not ready yet.
-TRANSIENT_CODES = frozenset({1, 2, -1, -2, 24, 9007})
-#: Throttling codes: app, user, page, BUC, WhatsApp throughput, spam and pair limits.
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80007, 80008,
-                              130429, 131048, 131056})
-#: Token invalid/expired and session errors: the channel needs re-authorisation.
-AUTH_CODES = frozenset({190, 102})
-#: Documented permanent codes (permission, parameter, policy, content, ...).
-PERMANENT_CODES = frozenset({3, 9, 10, 25, 100, 324, 368, 506, 1609005, 9004,
-                             36000, 36001, 36002, 36003, 36004, 131026, 131047,
-                             132000, 132001, *range(200, 300)})
-#: (code, subcode) pairs that override the tables above.
-SPECIAL = {
-    (9, 2207042): ErrorKind.RATE_LIMITED,   # Instagram daily publishing limit
-    (4, 2207051): ErrorKind.PERMANENT,      # "activity restricted as spam"; may be published
-}
-
-
 def classify(network: str, code: Optional[int], subcode: Optional[int], http_status: int) -> ErrorKind:
-    """Map a Graph error code (plus subcode) to an :class:`ErrorKind`."""
-    if (code, subcode) in SPECIAL:
-        return SPECIAL[(code, subcode)]
-    if code in AUTH_CODES or (network == "whatsapp" and code == 0):
-        return ErrorKind.AUTH
-    if code in RATE_LIMIT_CODES:
-        return ErrorKind.RATE_LIMITED
-    if code in TRANSIENT_CODES:
-        return ErrorKind.TRANSIENT
-    if code in PERMANENT_CODES:
-        return ErrorKind.PERMANENT
-    # An unknown code on a 5xx is most likely the server's own trouble.
-    return ErrorKind.TRANSIENT if http_status >= 500 else ErrorKind.PERMANENT
+    """Map a Graph error code (plus subcode) to an :class:`ErrorKind`, by Meta's
+    own tables (:mod:`.error_table`); an unknown code by its HTTP status."""
+    row = error_table.graph_row(network, code, subcode)
+    return row.kind if row is not None else error_table.by_status(http_status)
 
 
 def buc_retry_after(response) -> Optional[float]:

@@ -14,6 +14,7 @@ import logging
 import re
 from typing import Optional
 
+from . import error_table
 from .base import (
     DEFAULT_LINKEDIN_VERSION,
     Adapter,
@@ -54,22 +55,19 @@ def linkedin_error(response) -> PublishError:
     """Turn a failed LinkedIn response into a PublishError.
 
     The body is ``{"message", "serviceErrorCode"?, "status", "code"?}``; the
-    status decides the kind, since LinkedIn's service codes are not documented.
+    status decides the kind, by LinkedIn's table (:data:`.error_table.LINKEDIN`),
+    since its service codes are not documented.
     """
     body = json_body(response)
     body = body if isinstance(body, dict) else {}
     status = response.status_code
     message = str(body.get("message") or f"HTTP {status}: {response.text[:200]!r}")
     code = body.get("serviceErrorCode") or body.get("code") or status
-    retry_after = None
-    if status == 401:
-        kind = ErrorKind.AUTH
-    elif status == 429:
-        kind, retry_after = ErrorKind.RATE_LIMITED, retry_after_header(response)
-    elif status >= 500 or status == 408:
-        kind = ErrorKind.TRANSIENT
-    else:
-        kind = ErrorKind.PERMANENT
+    row = error_table.linkedin_row(status, message)
+    kind = row.kind if row is not None else error_table.by_status(status)
+    if row is not None and row.told:
+        message = f"{message} — {row.meaning}"
+    retry_after = retry_after_header(response) if kind is ErrorKind.RATE_LIMITED else None
     return PublishError("linkedin", message, kind=kind, code=code, http_status=status,
                         retry_after=retry_after)
 

@@ -36,6 +36,9 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         # and numbers whose messages fail later (131026, through the webhook).
         config["refuse"] = {}
         config["undeliverable"] = []
+        # Business numbers (phone-number ids) Meta stopped over their messaging limit after template-quality
+        # violations: every send from them is refused with 131064 until the id is taken out of the list.
+        config["limit_reached"] = []
     if network == "linkedin":
         config["reject_duplicates"] = True
         # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
@@ -144,6 +147,9 @@ def check_changes(body) -> dict:
             raise ValueError("undeliverable is a list of phone numbers")
         if "undeliverable" in change:
             change["undeliverable"] = ["".join(ch for ch in n if ch.isdigit()) for n in change["undeliverable"]]
+        limited = change.get("limit_reached", [])
+        if not isinstance(limited, list) or not all(isinstance(n, str) and n for n in limited):
+            raise ValueError("limit_reached is a list of phone-number ids")
         if isinstance(change.get("hold"), dict):
             change["hold"] = check_hold(network, change["hold"])
         for flag in ("reject_duplicates", "hold", "refresh_tokens"):

@@ -6,7 +6,7 @@ POSTed to the app, in order or shuffled and doubled, and inbound messages.
 
 Steered through ``/_sandbox/whatsapp/*`` and the ``whatsapp`` settings of
 ``/_sandbox/config`` (``windows``, ``statuses``, ``webhook_url``,
-``app_secret``, ``refuse``, ``undeliverable``).
+``app_secret``, ``refuse``, ``undeliverable``, ``limit_reached``).
 """
 from __future__ import annotations
 
@@ -117,6 +117,11 @@ def rendered(body: dict) -> str:
                          and int(m.group(1)) <= len(values) else m.group(0), text)
 
 
+#: 131064's answer. Its title and details are the sandbox's words; the code and the 400 are what socialpub reads.
+LIMIT_REACHED = ("(#131064) Messaging limit reached", 400, "Message failed to send because this phone number "
+                 "reached its messaging limit after template quality violations.")
+
+
 def refusal_for(to: str):
     """A synchronous error configured for this recipient (``refuse``: {number: code})."""
     code = (state().setting("whatsapp", "refuse") or {}).get(digits(to))
@@ -127,9 +132,20 @@ def refusal_for(to: str):
                       "to the same phone number in a short period of time."),
              130429: ("(#130429) Rate limit hit", 429, "Cloud API message throughput has been reached."),
              131026: ("(#131026) Message Undeliverable", 400, "Unable to deliver message."),
-             131021: ("(#131021) Recipient cannot be sender", 400, "Sender and recipient phone number is the same.")}
+             131021: ("(#131021) Recipient cannot be sender", 400, "Sender and recipient phone number is the same."),
+             131049: ("(#131049) This message was not delivered to maintain healthy ecosystem engagement.", 400,
+                      "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
+             131064: LIMIT_REACHED}
     message, status, details = words.get(int(code), (f"(#{code}) Error", 400, "refused by the sandbox"))
     return graph_error("whatsapp", status, int(code), message, details=details)
+
+
+def limit_refusal(phone_id: str):
+    """131064 for every send of a number in ``limit_reached``, whoever it is to."""
+    if phone_id not in (state().setting("whatsapp", "limit_reached") or ()):
+        return None
+    message, status, details = LIMIT_REACHED
+    return graph_error("whatsapp", status, 131064, message, details=details)
 
 
 def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | None):

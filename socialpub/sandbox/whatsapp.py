@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_param_error, graph_token_error
-from .wa_business import after_accept, refusal_for, rendered, template_refusal
+from .wa_business import after_accept, limit_refusal, refusal_for, rendered, template_refusal
 
 bp = Blueprint("whatsapp", __name__)
 
@@ -103,7 +103,7 @@ def messages(version, phone_id):
     text, image, error = _whatsapp_content(body)
     if error:
         return error
-    refusal = refusal_for(body["to"])
+    refusal = limit_refusal(phone_id) or refusal_for(body["to"])
     if refusal is not None:
         return refusal
     uploaded = {}

@@ -6,8 +6,10 @@ the limits, one recipient at a time, each send taken in the ledger first.
 Limits: the messaging limit (unique people reached by templates in 24 hours,
 WHATSAPP_MESSAGING_LIMIT) holds the rest back as "waiting" until a place
 frees; a pair-rate error (131056) holds back that recipient alone; a
-throughput error (130429) stops the number and retries the publication; each
-number sends at most WHATSAPP_SEND_RATE messages a second (Dramatiq's
+throughput error (130429) stops the number and retries the publication; Meta
+stopping the number for its quality (131064, 131048) holds every unsent
+recipient as "waiting" and tries again each NUMBER_HOLD until Meta lifts it;
+each number sends at most WHATSAPP_SEND_RATE messages a second (Dramatiq's
 WindowRateLimiter on Redis, shared by every worker).
 """
 from __future__ import annotations
@@ -32,6 +34,15 @@ logger = logging.getLogger(__name__)
 WINDOW = dt.timedelta(hours=24)
 #: Meta: about one message every six seconds to the same person; 131056 waits longer each time.
 PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
+#: Meta stops a number (not one message) for its quality, and lifts it on its own terms: over its rolling
+#: 24-hour messaging limit for 131064, once the quality recovers for 131048. The number is tried again this
+#: often — one refused send per try, which costs nothing — so the broadcast goes on soon after the lift.
+NUMBER_HOLD = dt.timedelta(hours=1)
+#: The codes that stop the number, in plain words (Meta's own follow on each recipient).
+NUMBER_STOPPED = {
+    "131064": "Meta stopped this number: it reached its messaging limit after template-quality violations (131064)",
+    "131048": "Meta limited this number's sends because earlier messages were blocked or flagged as spam (131048)",
+}
 #: Errors that refuse the template or the message itself, whoever it goes to:
 #: sending to the others would meet them again.
 MESSAGE_ERRORS = {"132000", "132001", "132005", "132007", "132012", "132015", "132016", "131008", "131009", "131053",
@@ -221,6 +232,8 @@ def _refused(job, row, error: PublishError, persist) -> Outcome | None:
         persist(ledger.hold, row.id, until, f"Meta's pair rate limit: {error.message}", was=("sending",))
         persist(_pause_contact, row.contact_id, until)
         return None
+    if code in NUMBER_STOPPED:
+        return _hold_number(job, row, error, persist)
     if code == "130429" or error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED, ErrorKind.AUTH):
         # Refused before it was queued at Meta: the row may go again with the next attempt.
         persist(ledger.reopen, row.id)
@@ -240,6 +253,18 @@ def _refused(job, row, error: PublishError, persist) -> Outcome | None:
         logger.warning("Publication %d: the message was refused (%s); %d recipient(s) not sent.",
                        job.publication_id, error, ended)
     return None
+
+
+def _hold_number(job, row, error: PublishError, persist) -> Outcome:
+    """Meta stopped the number: this recipient and every unsent one wait (none
+    is failed for it), and the publication tries again after NUMBER_HOLD."""
+    until = utcnow() + NUMBER_HOLD
+    why = f"{NUMBER_STOPPED[error.code]}; tried again at {until:%Y-%m-%d %H:%M} UTC"
+    persist(ledger.hold, row.id, until, f"{why} ({error.message})", was=("sending",))
+    held = persist(ledger.hold_open, job.publication_id, until, why)
+    logger.warning("Publication %d: %s; %d more recipient(s) held.", job.publication_id, error, held)
+    tally = persist(ledger.counts, job.publication_id)
+    return Outcome("wait", message=f"{why}: {ledger.summarise(tally)} — Meta: {error.message}", until=until)
 
 
 def _pause_contact(contact_id, until):

@@ -89,6 +89,14 @@ def hold(row_id: int, until: dt.datetime, reason: str, was: tuple = OPEN):
                      ).where((Recipient.id == row_id) & Recipient.status.in_(was)).execute()
 
 
+def hold_open(publication_id: int, until: dt.datetime, reason: str) -> int:
+    """Hold every open row of the publication until ``until`` at least (the
+    sending number was stopped); a row already held longer keeps its time."""
+    return (Recipient.update(status="waiting", not_before=until, error=reason[:1000], updated_at=utcnow())
+            .where((Recipient.publication == publication_id) & Recipient.status.in_(OPEN)
+                   & (Recipient.not_before.is_null() | (Recipient.not_before < until))).execute())
+
+
 def reopen(row_id: int):
     """A send that surely did not arrive (refused before reaching Meta's
     queue): the row may be sent again."""
