@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .. import __version__
 from .base import ErrorKind, PublishError, Refused, Timeouts
 from .outbound import api_call_adapter
 from .transport import transport_error
@@ -53,7 +54,8 @@ def session() -> requests.Session:
     s = getattr(_local, "session", None)
     if s is None:
         s = _local.session = requests.Session()
-        s.headers["User-Agent"] = "socialpub"
+        # product/version, as Meta's WhatsApp description's User-Agent parameter has it.
+        s.headers["User-Agent"] = f"socialpub/{__version__}"
         # requests would read the environment's proxy settings on every call (a
         # scan of os.environ, about a fifth of a network call's CPU): the
         # caller passes them, read once per host (env_proxies).

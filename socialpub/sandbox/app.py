@@ -43,7 +43,9 @@ Control endpoints:
     Rejected API requests (status >= 400, or None when the client got no
     answer: ``code`` then names the fault), or every API request with
     ``all=1``: ``{"network", "method", "path", "status", "code",
-    "started_at", "finished_at"}``.
+    "started_at", "finished_at", "query", "headers", "json", "form", "files",
+    "answer"}`` (what was sent, without tokens — ``common.sent`` —, and the
+    JSON answer).
 ``POST /_sandbox/tokens/expire``
     Every access token issued by the sandbox's OAuth endpoints (oauth.py,
     meta_oauth.py) expires now: the APIs answer them as expired.

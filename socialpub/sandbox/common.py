@@ -71,9 +71,13 @@ def record(item_id: str, account_id: str, text, *, image=None, link=None, to=Non
     })
 
 
+#: API views without ``@endpoint`` (no hold, latency or failure applies to them), logged all the same.
+_UNDECORATED_APIS = {"wa_business": "whatsapp"}
+
+
 def log_request(response):
     """``after_request`` hook: remember every API request for ``GET /_sandbox/requests``."""
-    network = g.get("sandbox_network")
+    network = g.get("sandbox_network") or _UNDECORATED_APIS.get(request.blueprint)
     if network is None:
         return response
     body = response.get_json(silent=True) if response.is_json else None
@@ -83,12 +87,33 @@ def log_request(response):
         code = error.get("code") if isinstance(error, dict) else body.get("serviceErrorCode")
     if g.get("sandbox_unanswered"):
         status, code = None, g.sandbox_unanswered  # the client got no answer at all
-    state().log_request(g.sandbox_epoch, {
+    state().log_request(g.get("sandbox_epoch", state().epoch), {
         "network": network, "method": request.method, "path": request.path,
         "status": status, "code": code,
-        "started_at": g.started_at, "finished_at": time.time(),
+        "started_at": g.get("started_at", time.time()), "finished_at": time.time(),
+        **sent(request), "answer": body,
     })
     return response
+
+
+#: Never kept: tokens, secrets and codes (an ``Authorization`` header is kept as its scheme alone).
+_SECRET_PARAMS = frozenset({"access_token", "appsecret_proof", "client_secret", "refresh_token", "code",
+                            "fb_exchange_token", "input_token", "code_verifier"})
+
+
+def sent(req) -> dict:
+    """What a request carried, for conformance tests: ``query``, ``headers``
+    (``Content-Type``, ``User-Agent``, and ``Authorization`` as ``"<scheme>
+    REDACTED"``), a JSON ``json`` body, ``form`` fields and ``files``
+    (``{field: {"filename", "content_type"}}``, never their bytes)."""
+    headers = {name: req.headers[name] for name in ("Content-Type", "User-Agent") if name in req.headers}
+    if req.headers.get("Authorization"):
+        headers["Authorization"] = f"{req.headers['Authorization'].partition(' ')[0]} REDACTED"
+    return {"query": {k: v for k, v in req.args.items() if k not in _SECRET_PARAMS},
+            "headers": headers,
+            "json": req.get_json(silent=True) if req.is_json else None,
+            "form": {k: v for k, v in req.form.items() if k not in _SECRET_PARAMS},
+            "files": {k: {"filename": f.filename, "content_type": f.content_type} for k, f in req.files.items()}}
 
 
 def bearer_token():
