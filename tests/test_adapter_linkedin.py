@@ -11,6 +11,7 @@ from .adapters import (
     AUTHOR,
     all_requests,
     clean,  # noqa: F401  (autouse: the sandbox reset before every test)
+    configure,
     publish_error,
     received,
     target,
@@ -48,9 +49,27 @@ def test_linkedin_duplicate_422_is_a_permanent_error_naming_the_existing_post(sa
     assert len(received(sandbox)) == 1
 
 
-def test_linkedin_sends_the_targets_api_version(sandbox):
-    error = publish_error(sandbox, "linkedin", Content("v"), api_version="2026-01")
+def test_linkedin_sends_the_targets_api_version_which_linkedin_refuses_once_retired(sandbox):
+    # LinkedIn's clock at 2027-02-01: 202601 retired on 2027-01-15, 202603 served until 2027-03-16.
+    configure(sandbox, {"linkedin": {"today": "2027-02-01"}})
+    error = publish_error(sandbox, "linkedin", Content("v"), api_version="202601")
     assert (error.kind, error.http_status, error.code) == (ErrorKind.PERMANENT, 426, "NONEXISTENT_VERSION")
+    assert "20260101 is not active" in error.message
+    published = get_adapter("linkedin").publish(target(sandbox, "linkedin", api_version="202603"), Content("v"))
+    assert published.external_id.startswith("urn:li:share:")
+
+
+def test_linkedin_default_version_is_served_after_the_old_ones_sunset(sandbox):
+    configure(sandbox, {"linkedin": {"today": "2027-02-01"}})
+    published = get_adapter("linkedin").publish(target(sandbox, "linkedin"), Content("after the sunset"))
+    assert published.external_id.startswith("urn:li:share:")
+
+
+def test_linkedin_version_linkedin_has_not_released_is_refused_before_any_call(sandbox):
+    error = publish_error(sandbox, "linkedin", Content("v"), api_version="209912")
+    assert (error.kind, error.http_status, error.code) == (ErrorKind.PERMANENT, None, "version")
+    assert "has no version 209912 yet" in error.message
+    assert all_requests(sandbox) == []
 
 
 def test_linkedin_expired_token_is_classified_as_auth(sandbox):

@@ -14,7 +14,7 @@ carries ``appsecret_proof``.
 from __future__ import annotations
 
 from ..config import Settings
-from ..networks.base import DEFAULT_GRAPH_VERSION, ErrorKind, PublishError, Timeouts
+from ..networks.base import ErrorKind, PublishError, Timeouts
 from ..networks.graph import graph_call, graph_error
 from ..networks.http import json_body, send
 from .store import Account, NotConnected
@@ -47,7 +47,7 @@ MAX_PAGES = 10
 
 
 def graph_base(settings: Settings) -> str:
-    return f"{settings.facebook_graph_url}/{DEFAULT_GRAPH_VERSION}"
+    return f"{settings.facebook_graph_url}/{settings.graph_api_version}"
 
 
 def _get(settings: Settings, path: str, token: str, **params) -> dict:

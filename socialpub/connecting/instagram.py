@@ -9,7 +9,7 @@ who the account is; only professional accounts (Business, Creator) may publish.
 from __future__ import annotations
 
 from ..config import Settings
-from ..networks.base import DEFAULT_GRAPH_VERSION, ErrorKind, PublishError, Timeouts
+from ..networks.base import ErrorKind, PublishError, Timeouts
 from ..networks.graph import graph_call, graph_error
 from ..networks.http import json_body, send
 from .store import Account, NotConnected
@@ -25,7 +25,7 @@ TIMEOUTS = Timeouts(connect=5, read=15)
 
 
 def graph_base(settings: Settings) -> str:
-    return f"{settings.instagram_graph_url}/{DEFAULT_GRAPH_VERSION}"
+    return f"{settings.instagram_graph_url}/{settings.graph_api_version}"
 
 
 def reshape_token(body: dict) -> dict:

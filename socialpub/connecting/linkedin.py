@@ -5,7 +5,7 @@ using OpenID Connect) and the organization pages they administer
 Management API)."""
 from __future__ import annotations
 
-from ..networks.base import DEFAULT_LINKEDIN_VERSION, ErrorKind, PublishError, Timeouts
+from ..networks.base import ErrorKind, PublishError, Timeouts
 from ..networks.http import json_body, send
 from ..networks.linkedin import linkedin_error
 from .store import Account
@@ -34,8 +34,8 @@ def missing_scopes(choice: str, granted: str | None) -> list:
     return [s for s in SCOPES[choice] if s not in have]
 
 
-def accounts(api_url: str, token: str, choice: str) -> list:
-    """The member (``choice`` "member") or the pages they administer.
+def accounts(api_url: str, token: str, choice: str, version: str) -> list:
+    """The member (``choice`` "member") or the pages they administer (``version``: the LinkedIn-Version header).
 
     Raises:
       PublishError: LinkedIn refused or did not answer, in its words.
@@ -44,7 +44,7 @@ def accounts(api_url: str, token: str, choice: str) -> list:
     me = _get(f"{api_url}/v2/userinfo", headers)
     if choice == "member":
         return [Account("linkedin", f"urn:li:person:{me['sub']}", me.get("name") or me["sub"], me.get("picture"))]
-    rest = dict(headers, **{"LinkedIn-Version": DEFAULT_LINKEDIN_VERSION, "X-Restli-Protocol-Version": "2.0.0"})
+    rest = dict(headers, **{"LinkedIn-Version": version, "X-Restli-Protocol-Version": "2.0.0"})
     acls = _get(f"{api_url}/rest/organizationAcls", rest,
                 params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
     found = []

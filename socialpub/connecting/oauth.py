@@ -12,7 +12,6 @@ from authlib.integrations.flask_client import OAuth
 from flask import current_app
 
 from ..config import Settings
-from ..networks.base import DEFAULT_GRAPH_VERSION
 from ..networks.http import json_body
 
 #: Seconds a call to a token endpoint may take.
@@ -40,8 +39,8 @@ def init_app(app, settings: Settings):
         # (still "in testing"), so the code flow is protected by state alone.
         registry.register("facebook", client_id=settings.facebook_app_id,
                           client_secret=settings.facebook_app_secret,
-                          authorize_url=f"{settings.facebook_dialog_url}/{DEFAULT_GRAPH_VERSION}/dialog/oauth",
-                          access_token_url=f"{settings.facebook_graph_url}/{DEFAULT_GRAPH_VERSION}/oauth/access_token",
+                          authorize_url=f"{settings.facebook_dialog_url}/{settings.graph_api_version}/dialog/oauth",
+                          access_token_url=f"{settings.facebook_graph_url}/{settings.graph_api_version}/oauth/access_token",
                           # A GET, so the app's credentials go in the query as Facebook documents
                           # (Authlib's client authentication would put them in a GET's body).
                           access_token_params={"method": "GET", "client_id": settings.facebook_app_id,

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import g, has_request_context
 
-from .. import audit
+from .. import api_versions, audit
+from ..api_versions import DEFAULT_LINKEDIN_VERSION
 from ..db import write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, ChannelState, utcnow
@@ -27,7 +28,7 @@ PHONE = re.compile(r"\+?[1-9][0-9]{6,14}")
 #: Pages, Instagram accounts and WhatsApp numbers are Graph ids: digits, put in URL paths.
 GRAPH_ID = re.compile(r"[0-9]{1,30}")
 LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
-LINKEDIN_VERSION = re.compile(r"^[0-9]{6}(\.[0-9]{2})?$")  # ASCII: it is sent in a header
+LINKEDIN_VERSION = api_versions.LINKEDIN_VERSION
 
 
 #: How the fields are called where people read the message.
@@ -106,7 +107,12 @@ def parse_channel(data) -> dict:
             raise InvalidInput("account_id: a LinkedIn author URN such as urn:li:organization:123 "
                                "or urn:li:person:abc", field="account_id")
         if values["api_version"] and not LINKEDIN_VERSION.match(values["api_version"]):
-            raise InvalidInput("api_version: LinkedIn versions look like 202601", field="api_version")
+            raise InvalidInput(f"api_version: LinkedIn versions look like {DEFAULT_LINKEDIN_VERSION}",
+                               field="api_version")
+        refused = values["api_version"] and api_versions.refusal("linkedin", values["api_version"],
+                                                                 api_versions.today())
+        if refused:
+            raise InvalidInput(f"api_version: {refused}", field="api_version")
     if network == "whatsapp":
         recipients = data.get("recipients") or []
         if not isinstance(recipients, list):
@@ -219,7 +225,7 @@ def _identified(values: dict, identify, keep_name: bool):
 def sandbox_channels(sandbox_url: str) -> list:
     """One channel per network pointed at the sandbox, for the embedded default."""
     sandbox_url = sandbox_url.rstrip("/")
-    graph = f"{sandbox_url}/v24.0"
+    graph = f"{sandbox_url}/{api_versions.DEFAULT_GRAPH_VERSION}"
     return [
         {"network": "facebook", "name": "Sandbox Page", "account_id": "546349135390552",
          "token": "sandbox-page-token", "base_url": graph},

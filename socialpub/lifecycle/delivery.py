@@ -64,7 +64,8 @@ class Deadlines:
     lease: dt.timedelta
 
 
-def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = None) -> Job | None:
+def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = None,
+          linkedin_version: str | None = None) -> Job | None:
     """Take a publication for this worker, or return None if it is not ours to
     take: already finished, being worked on, a retry not yet due — or, settled
     here without calling the network, too old or on a channel that needs
@@ -75,7 +76,8 @@ def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = 
     network is asked before anything is sent twice.
 
     ``app_secrets`` (Settings.app_secrets) signs the Graph calls of a channel
-    connected through one of this app's Meta apps."""
+    connected through one of this app's Meta apps; ``linkedin_version``
+    (Settings.linkedin_api_version) is the version of a LinkedIn channel that names none."""
     now = utcnow()
     row = _claim_row(id=publication_id, now=now, due=now + RETRY_EARLY_SLACK,
                      lease_start=now - deadlines.lease, oldest=now - deadlines.max_age)
@@ -87,7 +89,7 @@ def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = 
     pub.post = row_to(Post, _CLAIMED[2], row[len(_CLAIMED[0]) + len(_CLAIMED[1]):])
     secret = (app_secrets or {}).get(pub.channel.connected_via) or None
     try:
-        return _job(pub, pub.channel.token, secret)
+        return _job(pub, pub.channel.token, secret, linkedin_version)
     except SecretUnreadable as exc:
         # No configured key opens the token: nothing can be sent until a person
         # restores the key or enters the token again, then retries.
@@ -97,14 +99,14 @@ def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = 
         return None
 
 
-def _job(pub: Publication, token: str, app_secret: str | None = None) -> Job:
+def _job(pub: Publication, token: str, app_secret: str | None = None, linkedin_version: str | None = None) -> Job:
     channel, post = pub.channel, pub.post
     return Job(
         publication_id=pub.id, post_id=post.id, channel_id=channel.id, network=pub.network,
         attempt=pub.attempts,
         target=Target(network=channel.network, account_id=channel.account_id, token=token,
                       base_url=channel.base_url, recipients=tuple(channel.recipients or ()),
-                      api_version=channel.api_version, app_secret=app_secret),
+                      api_version=channel.api_version or linkedin_version, app_secret=app_secret),
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,

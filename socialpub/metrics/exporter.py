@@ -58,6 +58,7 @@ class StateCollector:
         expiring = stats.channels_expiring_soon()
         oldest = stats.oldest_queued_age_s()
         failing = stats.webhooks_failing()
+        in_use = stats.api_versions_in_use(self.settings.api_versions())
         by_status = GaugeMetricFamily("socialpub_publications_by_status",
                                       "Publications in each status now (database).",
                                       labels=["network", "status"])
@@ -81,7 +82,14 @@ class StateCollector:
                                   "(0: the last one worked).", labels=["endpoint"])
         for endpoint_id, seconds in failing:
             hooks.add_metric([str(endpoint_id)], seconds)
-        return [by_status, channels, soon, age, hooks]
+        days_left = GaugeMetricFamily("socialpub_api_version_days_left",
+                                      "Days until the network stops serving an API version socialpub uses "
+                                      "(configured, or a channel's own); versions without an announced end "
+                                      "are left out.", labels=["network", "version"])
+        for row in in_use:
+            if row["days_left"] is not None:
+                days_left.add_metric([row["network"], row["version"]], row["days_left"])
+        return [by_status, channels, soon, age, hooks, days_left]
 
     def _redis_gauges(self, stats):
         depths = stats.queue_depths(self.redis, self.queues)

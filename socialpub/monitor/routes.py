@@ -2,6 +2,7 @@
 import redis
 from flask import current_app, flash, jsonify, redirect, render_template, url_for
 
+from .. import api_versions
 from ..auth.roles import ADMIN, requires
 from ..queue.broker import declared_queues, redis_client
 from . import stats
@@ -11,7 +12,7 @@ from .blueprint import bp
 def _snapshot() -> dict:
     settings = current_app.extensions["socialpub"]
     return stats.snapshot(redis_client(current_app), declared_queues(settings),
-                          settings.heartbeat_timeout_ms)
+                          settings.heartbeat_timeout_ms, settings.api_versions())
 
 
 @bp.get("/monitor")
@@ -19,7 +20,7 @@ def page():
     """Workers, queues, what is being sent, success rates and the latest failures."""
     settings = current_app.extensions["socialpub"]
     return render_template("monitor/monitor.html", data=_snapshot(), queue_name=settings.queue_name,
-                           media_retention_days=settings.media_retention_days)
+                           media_retention_days=settings.media_retention_days, warn_days=api_versions.WARN_DAYS)
 
 
 @bp.post("/monitor/dead-letters/clear")

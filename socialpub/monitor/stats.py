@@ -16,6 +16,7 @@ import datetime as dt
 import redis
 from peewee import fn
 
+from .. import api_versions
 from ..connecting.refresh import WARN_AHEAD, unrenewable
 from ..metrics import recent, tally
 from ..models import (
@@ -95,6 +96,35 @@ def channels_expiring_soon(now=None) -> list:
             .order_by(Channel.token_expires_at)]
 
 
+def api_versions_in_use(defaults: dict, today=None) -> list:
+    """Each network's API versions in use and when each stops being served
+    (api_versions.py), soonest first: the configured ones (``defaults``:
+    ``{"graph": …, "linkedin": …}``, what new channels and LinkedIn channels
+    naming none use) and those channels are pinned to. Versions without an
+    announced end come last."""
+    today = today or api_versions.today()
+    channels: dict = {}
+    for network, base_url, pinned, count in (Channel.select(Channel.network, Channel.base_url, Channel.api_version,
+                                                            fn.COUNT(Channel.id))
+                                             .group_by(Channel.network, Channel.base_url, Channel.api_version)
+                                             .tuples()):
+        version = api_versions.channel_version(network, base_url, pinned, defaults["linkedin"])
+        if version and api_versions.is_version(network, version):
+            channels[(network, version)] = channels.get((network, version), 0) + count
+    for network in NETWORKS:
+        channels.setdefault((network, defaults[api_versions.family(network)]), 0)
+    rows = []
+    for (network, version), count in channels.items():
+        end = api_versions.sunset(network, version)
+        left = end.days_left(today)
+        rows.append({"network": network, "version": version, "channels": count,
+                     "sunset": end.day.isoformat() if end.day else None, "estimated": end.estimated,
+                     "days_left": left, "source": end.source, "words": end.describe(today),
+                     "warn": left is not None and left <= api_versions.WARN_DAYS,
+                     "fix": api_versions.how_to_move(network, version, defaults)})
+    return sorted(rows, key=lambda r: (r["days_left"] is None, r["days_left"] or 0, _network_order(r["network"])))
+
+
 def oldest_queued_age_s(now=None) -> float | None:
     """How long the oldest publication queued (not yet taken) has waited, or None."""
     now = now or utcnow()
@@ -168,9 +198,10 @@ def media_storage() -> dict:
     return {"files": files, "bytes": int(size)}
 
 
-def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
+def snapshot(redis_client, queues, heartbeat_timeout_ms: int, api_defaults: dict, now=None) -> dict:
     """Everything the monitor page shows, as JSON-ready data. Redis being
-    unreachable leaves ``queues`` and ``workers`` empty and says why in ``redis_error``."""
+    unreachable leaves ``queues`` and ``workers`` empty and says why in ``redis_error``.
+    ``api_defaults``: the configured API versions (see :func:`api_versions_in_use`)."""
     now = now or utcnow()
     counts = publication_counts()
     data = {
@@ -185,6 +216,7 @@ def snapshot(redis_client, queues, heartbeat_timeout_ms: int, now=None) -> dict:
                           "last_day": attempt_times(now - dt.timedelta(days=1))},
         "channels_needing_reauth": channels_needing_reauth(),
         "channels_expiring_soon": channels_expiring_soon(now),
+        "api_versions": api_versions_in_use(api_defaults),
         "latest_failures": latest_failures(),
         "media": media_storage(),
         "queues": {},

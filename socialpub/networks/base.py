@@ -12,13 +12,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ..api_versions import DEFAULT_GRAPH_VERSION
+
 #: The networks socialpub publishes to, in the order they are shown.
 NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
 
-#: Graph API version used when a channel does not name one.
-DEFAULT_GRAPH_VERSION = "v24.0"
-#: LinkedIn-Version header (YYYYMM) used when a channel does not name one.
-DEFAULT_LINKEDIN_VERSION = "202601"
 
 #: Shortest token :meth:`PublishError.redact` blanks out of messages.
 MIN_SECRET_LENGTH = 8
@@ -138,7 +136,7 @@ class Target:
     base_url: str
     #: WhatsApp only: the numbers the message is sent to.
     recipients: tuple = ()
-    #: LinkedIn only: the LinkedIn-Version header.
+    #: LinkedIn only: the LinkedIn-Version header (None: versions.DEFAULT_LINKEDIN_VERSION).
     api_version: Optional[str] = None
     #: Meta networks: the secret of the app the token was granted to (the channel
     #: was connected through it), for ``appsecret_proof``; None for pasted tokens.

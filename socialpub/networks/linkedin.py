@@ -14,9 +14,10 @@ import logging
 import re
 from typing import Optional
 
+from .. import api_versions
+from ..api_versions import DEFAULT_LINKEDIN_VERSION
 from . import error_table
 from .base import (
-    DEFAULT_LINKEDIN_VERSION,
     Adapter,
     Content,
     ErrorKind,
@@ -200,9 +201,15 @@ def _base(target: Target) -> str:
 
 
 def _headers(target: Target) -> dict:
+    """The headers of every REST call; a retired version is refused here, before
+    LinkedIn answers 426 to a call that reached it for nothing."""
+    version = target.api_version or DEFAULT_LINKEDIN_VERSION
+    refused = api_versions.refusal("linkedin", version, api_versions.today())
+    if refused:
+        raise PublishError("linkedin", f"Not sent: {refused}", kind=ErrorKind.PERMANENT, code="version")
     return {
         "Authorization": f"Bearer {target.token}",
-        "LinkedIn-Version": target.api_version or DEFAULT_LINKEDIN_VERSION,
+        "LinkedIn-Version": version,
         "X-Restli-Protocol-Version": "2.0.0",
         "Content-Type": "application/json",
     }

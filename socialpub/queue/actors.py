@@ -152,7 +152,7 @@ def publish(publication_id: int):
     # while it waits on the network: threads × processes would otherwise need as
     # many PostgreSQL connections.
     with _connection():
-        job = delivery.claim(publication_id, deadlines(), _settings.app_secrets())
+        job = delivery.claim(publication_id, deadlines(), _settings.app_secrets(), _settings.linkedin_api_version)
     if job is None:
         logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
         return

@@ -9,12 +9,14 @@ recorded text shows whether the adapter escaped it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import time
 
 from flask import Blueprint, Response, jsonify, request
 
+from .. import api_versions
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import linkedin_error
 from .image import described
@@ -51,6 +53,29 @@ def read_little(commentary: str) -> str:
     return "".join(out)
 
 
+def _active(version: str) -> bool:
+    """Whether LinkedIn serves ``version`` today: released (one a month) and not past its sunset."""
+    if not VERSION.match(version):
+        return False
+    configured = state().setting("linkedin", "today")
+    today = dt.date.fromisoformat(configured) if configured else api_versions.today()
+    return api_versions.refusal("linkedin", version, today) is None
+
+
+def version_error():
+    """The answer to a REST call without a served ``LinkedIn-Version``, else None:
+    400 when it is missing, 426 when it is retired or not released yet (LinkedIn
+    names a month's version by its first day)."""
+    version = request.headers.get("LinkedIn-Version")
+    if not version:
+        return linkedin_error(400, "A version must be present. Please specify a version by "
+                              "adding the LinkedIn-Version header.", code="VERSION_MISSING")
+    if not _active(version):
+        named = f"{version[:6]}01" if VERSION.match(version) else version
+        return linkedin_error(426, f"Requested version {named} is not active", code="NONEXISTENT_VERSION")
+    return None
+
+
 def _unprocessable(path: str, problem: str):
     return linkedin_error(422, f"ERROR :: {path} :: {problem}", code="UNPROCESSABLE_ENTITY")
 
@@ -78,13 +103,9 @@ def _checked_request():
     error = _token_error()
     if error:
         return None, error
-    version = request.headers.get("LinkedIn-Version")
-    if not version:
-        return None, linkedin_error(400, "A version must be present. Please specify a version by "
-                                    "adding the LinkedIn-Version header.", code="VERSION_MISSING")
-    if not VERSION.match(version):
-        return None, linkedin_error(426, f"Requested version {version} is not active",
-                                    code="NONEXISTENT_VERSION")
+    error = version_error()
+    if error:
+        return None, error
     if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
         return None, linkedin_error(400, "This API requires the header "
                                     "X-Restli-Protocol-Version: 2.0.0", code="BAD_REQUEST")

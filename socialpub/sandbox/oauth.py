@@ -22,6 +22,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 
 from .common import bearer_token, is_bad_token, state
 from .errors import linkedin_error
+from .linkedin import version_error
 
 bp = Blueprint("linkedin_oauth", __name__)
 
@@ -178,6 +179,7 @@ def userinfo():
 def organization_acls():
     """The pages the member administers (``q=roleAssignee&role=ADMINISTRATOR&state=APPROVED``)."""
     _, error = _member_token("r_organization_admin", "rw_organization_admin")
+    error = error or version_error()
     if error:
         return error
     if request.args.get("q") != "roleAssignee":
@@ -190,6 +192,7 @@ def organization_acls():
 @bp.get("/rest/organizations/<org_id>")
 def organization(org_id):
     _, error = _member_token("r_organization_admin", "rw_organization_admin")
+    error = error or version_error()
     if error:
         return error
     if org_id not in ORGANIZATIONS:

@@ -3,6 +3,8 @@ and the checks that turn a bad request into one clear message.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
 #: Presets answered with an error in the network's envelope (errors.py).
 ERROR_PRESETS = ("server_error", "rate_limit", "token", "bad_parameter", "policy", "bad_gateway")
@@ -43,6 +45,8 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["reject_duplicates"] = True
         # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
         config["refresh_tokens"] = True
+        # The day LinkedIn believes it is, for its version sunsets ("2027-02-01"; None: today, UTC).
+        config["today"] = None
     return config
 
 
@@ -106,6 +110,15 @@ def check_hold(network: str, hold: dict) -> dict:
     return {"path": hold["path"], "after": after, "seen": 0}
 
 
+def check_day(text) -> str:
+    """An ISO day (``2027-02-01``), as given."""
+    try:
+        dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"today must be a day such as 2027-02-01, not {text!r}") from None
+    return text
+
+
 def check_changes(body) -> dict:
     """Validate a ``POST /_sandbox/config`` body; return ``{network: {key: value}}``.
 
@@ -147,6 +160,8 @@ def check_changes(body) -> dict:
             raise ValueError("undeliverable is a list of phone numbers")
         if "undeliverable" in change:
             change["undeliverable"] = ["".join(ch for ch in n if ch.isdigit()) for n in change["undeliverable"]]
+        if change.get("today") is not None:
+            change["today"] = check_day(change["today"])
         limited = change.get("limit_reached", [])
         if not isinstance(limited, list) or not all(isinstance(n, str) and n for n in limited):
             raise ValueError("limit_reached is a list of phone-number ids")

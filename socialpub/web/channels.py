@@ -2,8 +2,9 @@
 Tokens are write-only: a form never shows one back."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from .. import api_versions
 from ..auth.roles import ADMIN, requires
 from ..connecting import refresh, verify
 from ..errors import AppError, SecretUnreadable
@@ -37,9 +38,12 @@ def channels():
     """Every channel with its network, state and last success."""
     items = list(Channel.select().order_by(Channel.network, Channel.id))
     apps = connectable()
+    defaults, today = current_app.extensions["socialpub"].api_versions(), api_versions.today()
+    versions = {c.id: api_versions.channel_notice(c.network, c.base_url, c.api_version, defaults, today)
+                for c in items}
     return render_template("web/channels.html", channels=items, connectable=apps,
                            reconnect={c.id: reconnect_url(c, apps) for c in items},
-                           expiring={c.id for c in items if refresh.expiring_soon(c)})
+                           expiring={c.id for c in items if refresh.expiring_soon(c)}, versions=versions)
 
 
 def token_hint(channel) -> str | None:

@@ -147,7 +147,8 @@ def _accounts(network: str, token: dict, choice: str) -> tuple:
         needs = "; ".join(f"{s} ({linkedin.PURPOSE[s]})" for s in missing)
         raise NotConnected(f"LinkedIn did not grant every permission socialpub needs: {needs}. Nothing was "
                            f"connected: connect again and allow them.")
-    found = linkedin.accounts(settings.linkedin_api_url, token["access_token"], choice)
+    found = linkedin.accounts(settings.linkedin_api_url, token["access_token"], choice,
+                            settings.linkedin_api_version)
     return found, token, [] if found else ["You administer no LinkedIn page."]
 
 
