@@ -457,12 +457,19 @@ class ImageFetch(BaseModel):
 
 class Contact(BaseModel):
     """Someone a WhatsApp channel may message (whatsapp/contacts.py): a number
-    in E.164 with the record of their consent. A message goes only to a
+    in E.164, or Meta's business-scoped user id (BSUID) for a person whose
+    WhatsApp username hides their number — or both, once a webhook names
+    both — with the record of their consent. A message goes only to a
     contact with an opt-in and without a later opt-out."""
 
     id = AutoField()
     channel = ForeignKeyField(Channel, backref="contacts", on_delete="CASCADE")
-    phone = CharField(max_length=20)
+    #: None for a person known only by their BSUID.
+    phone = CharField(max_length=20, null=True)
+    #: Meta's business-scoped user id ("CC.digits…", webhooks' ``user_id``): stable for this business.
+    user_id = CharField(max_length=140, null=True)
+    #: Their WhatsApp username as Meta last sent it (they may change it; user_id stays).
+    username = CharField(max_length=100, null=True)
     name = CharField(max_length=100, null=True)
     #: The opt-in: when, how (the words the business uses: "website form", "in store"…), by whom.
     opted_in_at = DateTimeField(null=True)
@@ -479,7 +486,14 @@ class Contact(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("channel", "phone"), True),)
+        indexes = ((("channel", "phone"), True), (("channel", "user_id"), True))
+
+    @property
+    def shown(self) -> str:
+        """How people see the contact: the number, else the username and BSUID."""
+        if self.phone:
+            return self.phone
+        return f"@{self.username} ({self.user_id})" if self.username else (self.user_id or "?")
 
 
 class Audience(BaseModel):
@@ -529,7 +543,9 @@ class Recipient(BaseModel):
     id = AutoField()
     publication = ForeignKeyField(Publication, backref="recipients", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
-    phone = CharField(max_length=20)
+    #: Where the message goes: the number, or (a contact known only by it) the BSUID.
+    phone = CharField(max_length=20, null=True)
+    user_id = CharField(max_length=140, null=True)
     status = CharField(max_length=16, default="pending")
     #: "template" or "text" (free-form, inside the contact's window).
     kind = CharField(max_length=16, null=True)
@@ -547,7 +563,13 @@ class Recipient(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("publication", "phone"), True), (("phone", "sent_at"), False))
+        indexes = ((("publication", "phone"), True), (("phone", "sent_at"), False),
+                   (("publication", "user_id"), True))
+
+    @property
+    def address(self) -> str:
+        """Whom the message went to: the number, else the BSUID."""
+        return self.phone or self.user_id
 
 
 class MetaNotification(BaseModel):

@@ -274,13 +274,50 @@ def _recent():
     recent.install(database)
 
 
+def _business_scoped_ids():
+    """WhatsApp people known by Meta's business-scoped user id (BSUID): a
+    contact's and a recipient's ``user_id`` (unique per channel, per
+    publication), the contact's username, and a number no longer required —
+    a person whose username hides it is known by the BSUID alone."""
+    migrator = SchemaMigrator.from_database(database.obj)
+    for model, fields in ((Contact, (Contact.user_id, Contact.username)), (Recipient, (Recipient.user_id,))):
+        table = model._meta.table_name
+        have = {c.name: c for c in database.get_columns(table)}
+        missing = [migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in have]
+        if missing:
+            migrate(*missing)
+        if not have["phone"].null:
+            _drop_not_null(migrator, table, "phone", "VARCHAR(20)")
+    database.create_tables([Contact, Recipient], safe=True)  # the tables are there: their new indexes
+
+
+def _drop_not_null(migrator, table: str, column: str, datatype: str):
+    """Let ``column`` be empty. SQLite cannot alter a column, and rebuilding the
+    table would fire its children's ON DELETE (a contact's audience memberships,
+    its recipients): the column is copied to a new one instead, its indexes
+    dropped and made again."""
+    if not isinstance(database.obj, SqliteDatabase):
+        migrate(migrator.drop_not_null(table, column))
+        return
+    indexes = [i for i in database.get_indexes(table) if column in i.columns]
+    for index in indexes:
+        database.execute_sql(f'DROP INDEX "{index.name}"')
+    spare = f"{column}__nullable"
+    database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{spare}" {datatype}')
+    database.execute_sql(f'UPDATE "{table}" SET "{spare}" = "{column}"')
+    database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    database.execute_sql(f'ALTER TABLE "{table}" RENAME COLUMN "{spare}" TO "{column}"')
+    for index in indexes:
+        database.execute_sql(index.sql)
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention, _tally, _text_search, _recent]
+         _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids]
 
 
 def open_existing(settings):

@@ -262,18 +262,24 @@ def schemas() -> dict:
 def whatsapp_schemas() -> dict:
     """Contacts, templates and recipients (api/whatsapp.py)."""
     phone = {**STRING, "maxLength": 40, "description": "With its country code; stored in E.164."}
-    contact_in = obj({"phone": phone, "name": {**nullable(STRING), "maxLength": 100},
+    user_id = {**STRING, "maxLength": 140, "description": "Meta's business-scoped user id (BSUID), such as "
+               "US.13491208655302741918: the one way to know a person whose WhatsApp username hides their number."}
+    contact_in = obj({"phone": phone, "user_id": user_id, "name": {**nullable(STRING), "maxLength": 100},
                       "opted_in": {"type": "boolean", "description": "With opt_in_method: they agreed."},
                       "opt_in_method": {**nullable(STRING), "maxLength": 200,
                                         "description": "How they opted in (Meta requires a record)."},
-                      "audiences": array({**STRING, "minLength": 1, "maxLength": 100})}, required=["phone"])
+                      "audiences": array({**STRING, "minLength": 1, "maxLength": 100})},
+                     required=[]) | {"anyOf": [{"required": ["phone"]}, {"required": ["user_id"]}]}
     template_preview = obj({"header": nullable(STRING), "body": STRING, "footer": nullable(STRING)})
     return {
         "WhatsAppMessage": obj({"template": nullable(STRING), "language": nullable(STRING),
                                 "body": array(STRING), "audience": {**nullable(STRING), "description":
                                                                     "An audience's name; null: every opted-in "
                                                                     "contact."}}, required=[]),
-        "Contact": obj({"id": INTEGER, "phone": STRING, "name": nullable(STRING), "opted_in_at": nullable(TIME),
+        "Contact": obj({"id": INTEGER, "phone": {**nullable(STRING), "description": "null: known by user_id alone."},
+                        "user_id": nullable(STRING), "username": nullable(STRING),
+                        "shown": {**STRING, "description": "The number, else the username and user id."},
+                        "name": nullable(STRING), "opted_in_at": nullable(TIME),
                         "opt_in_method": nullable(STRING), "opt_in_by": nullable(STRING),
                         "opted_out_at": nullable(TIME), "opt_out_reason": nullable(STRING),
                         "last_inbound_at": {**nullable(TIME), "description": "Their last message: the 24-hour "
@@ -294,7 +300,9 @@ def whatsapp_schemas() -> dict:
                          "usable": {**nullable(STRING), "description": "Why it cannot be sent; null: it can."},
                          "preview": template_preview, "synced_at": TIME}),
         "TemplateList": obj({"items": array(ref("Template"))}),
-        "Recipient": obj({"id": INTEGER, "phone": STRING, "status": {"type": "string", "enum": [
+        "Recipient": obj({"id": INTEGER, "phone": nullable(STRING), "user_id": nullable(STRING),
+                          "to": {**STRING, "description": "The number, else the user id (BSUID) it went to."},
+                          "status": {"type": "string", "enum": [
             "pending", "waiting", "sending", "sent", "delivered", "read", "failed", "window_closed", "opted_out",
             "skipped", "unconfirmed"]}, "kind": nullable(STRING), "message_id": nullable(STRING),
             "error_code": nullable(STRING), "error": nullable(STRING), "not_before": nullable(TIME),

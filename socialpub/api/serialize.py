@@ -172,14 +172,16 @@ def webhook_delivery(entry: dict) -> dict:
 
 
 def contact(c, audiences=()) -> dict:
-    return {"id": c.id, "phone": c.phone, "name": c.name, "opted_in_at": iso(c.opted_in_at),
+    return {"id": c.id, "phone": c.phone, "user_id": c.user_id, "username": c.username, "shown": c.shown,
+            "name": c.name, "opted_in_at": iso(c.opted_in_at),
             "opt_in_method": c.opt_in_method, "opt_in_by": c.opt_in_by, "opted_out_at": iso(c.opted_out_at),
             "opt_out_reason": c.opt_out_reason, "last_inbound_at": iso(c.last_inbound_at),
             "audiences": list(audiences), "created_at": iso(c.created_at)}
 
 
 def recipient(r) -> dict:
-    return {"id": r.id, "phone": r.phone, "status": r.status, "kind": r.kind, "message_id": r.message_id,
+    return {"id": r.id, "phone": r.phone, "user_id": r.user_id, "to": r.address, "status": r.status,
+            "kind": r.kind, "message_id": r.message_id,
             "error_code": r.error_code, "error": r.error, "not_before": iso(r.not_before),
             "sent_at": iso(r.sent_at), "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at),
             "failed_at": iso(r.failed_at)}

@@ -81,7 +81,7 @@ def opt_out_contact(channel_id, contact_id):
     reason = body.get("reason") or f"recorded by {_by()}"
     if not isinstance(reason, str) or len(reason) > 500:
         raise InvalidInput("reason: at most 500 characters of text", field="reason")
-    contacts.opt_out(channel_id, contact.phone, reason)
+    contacts.opt_out(channel_id, contact.id, reason)
     return jsonify(serialize.contact(Contact.get_by_id(contact_id)))
 
 

@@ -4,6 +4,11 @@ against them, each person's 24-hour window and opt-out, and the ``messages``
 webhook — signed status notifications (sent → delivered → read, or failed)
 POSTed to the app, in order or shuffled and doubled, and inbound messages.
 
+Webhooks are in Meta's current shape: every person is named by their
+business-scoped user id (``contacts[].user_id``, ``from_user_id``,
+``recipient_user_id``), and the number of a person who took a username
+(``/_sandbox/whatsapp/usernames``) is left out, as Meta withholds it.
+
 Steered through ``/_sandbox/whatsapp/*`` and the ``whatsapp`` settings of
 ``/_sandbox/config`` (``windows``, ``statuses``, ``webhook_url``,
 ``app_secret``, ``refuse``, ``undeliverable``, ``limit_reached``).
@@ -148,10 +153,11 @@ def limit_refusal(phone_id: str):
     return graph_error("whatsapp", status, 131064, message, details=details)
 
 
-def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | None):
+def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | None, by_user_id: bool = False):
     """What Meta says later of an accepted message: the statuses the webhook
     will carry (a free-form message outside the window, or to an opted-out or
-    undeliverable number, fails)."""
+    undeliverable number, fails). ``by_user_id``: it was sent to the person's
+    BSUID (``recipient``) rather than to their number."""
     number = digits(to)
     failure = None
     if kind in ("text", "image") and state().setting("whatsapp", "windows") == "inbound" \
@@ -163,7 +169,9 @@ def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | 
                    "marketing messages on WhatsApp from your business.", None)
     elif number in (state().setting("whatsapp", "undeliverable") or ()):
         failure = (131026, "Message undeliverable", "Message Undeliverable.")
-    base = {"id": wamid, "recipient_id": number, "phone_number_id": phone_id}
+    base = {"id": wamid, "recipient_id": number, "phone_number_id": phone_id,
+            "recipient_user_id": world().user_id(number), "by_user_id": by_user_id,
+            "username": world().hidden(number)}
     if callback:
         base["biz_opaque_callback_data"] = callback
     steps = (["failed"] if failure else ["sent", "delivered", "read"])
@@ -177,8 +185,14 @@ def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | 
 
 
 def _status_value(notice: dict) -> dict:
-    status = {"id": notice["id"], "status": notice["status"], "timestamp": str(int(time.time())),
-              "recipient_id": notice["recipient_id"]}
+    """One status as Meta sends it: the number left out when it was sent to the
+    BSUID of someone whose username hides it; the BSUID left out of a failure
+    of a message sent to the number."""
+    status = {"id": notice["id"], "status": notice["status"], "timestamp": str(int(time.time()))}
+    if not (notice.get("by_user_id") and notice.get("username")):
+        status["recipient_id"] = notice["recipient_id"]
+    if notice.get("recipient_user_id") and (notice["status"] != "failed" or notice.get("by_user_id")):
+        status["recipient_user_id"] = notice["recipient_user_id"]
     if notice.get("biz_opaque_callback_data"):
         status["biz_opaque_callback_data"] = notice["biz_opaque_callback_data"]
     if notice["status"] in ("sent", "delivered"):
@@ -193,14 +207,33 @@ def _status_value(notice: dict) -> dict:
     return status
 
 
+def _status_contacts(notice: dict) -> list:
+    """The ``contacts`` beside a status: none for a failure; the BSUID, the
+    number where Meta shows it, the username on delivered and read."""
+    if notice["status"] == "failed" or not notice.get("recipient_user_id"):
+        return []
+    contact = {"user_id": notice["recipient_user_id"]}
+    if not (notice.get("by_user_id") and notice.get("username")):
+        contact["wa_id"] = notice["recipient_id"]
+    if notice.get("username") and notice["status"] in ("delivered", "read"):
+        contact["profile"] = {"username": notice["username"]}
+    return [contact]
+
+
+def status_envelope(notice: dict) -> dict:
+    return envelope(notice["phone_number_id"], [_status_value(notice)], contacts=_status_contacts(notice))
+
+
 def envelope(phone_id: str, statuses=(), messages=(), contacts=()) -> dict:
     """The ``messages`` webhook's body."""
     value = {"messaging_product": "whatsapp",
              "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_id}}
+    if contacts:
+        value["contacts"] = list(contacts)
     if statuses:
         value["statuses"] = list(statuses)
     if messages:
-        value["contacts"], value["messages"] = list(contacts), list(messages)
+        value["messages"] = list(messages)
     return {"object": "whatsapp_business_account",
             "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
 
@@ -223,7 +256,7 @@ def post_webhook(sandbox, body: dict) -> int | None:
 
 def _post_in_order(sandbox, notices):
     for notice in notices:
-        post_webhook(sandbox, envelope(notice["phone_number_id"], [_status_value(notice)]))
+        post_webhook(sandbox, status_envelope(notice))
 
 
 # -- /_sandbox/whatsapp ------------------------------------------------------------------------
@@ -240,7 +273,7 @@ def flush():
         notices += [n for n in notices if random.random() < float(options["duplicate"])]
     if options.get("shuffle"):
         random.shuffle(notices)
-    answers = [post_webhook(state(), envelope(n["phone_number_id"], [_status_value(n)])) for n in notices]
+    answers = [post_webhook(state(), status_envelope(n)) for n in notices]
     return jsonify(sent=len(notices), answers=sorted({str(a) for a in answers}))
 
 
@@ -253,18 +286,42 @@ def pending():
 @control.post("/inbound")
 def inbound():
     """A person writes to the business: ``{"from": number, "text": …,
-    "phone_number_id": …}`` opens their 24-hour window and is POSTed to the app."""
+    "phone_number_id": …}`` (or ``"user_id"``: their BSUID instead of the
+    number) opens their 24-hour window and is POSTed to the app — without
+    the number when they hide it behind a username."""
     body = request.get_json(force=True, silent=True) or {}
-    number = digits(body.get("from", ""))
+    number = digits(body.get("from", "")) or world().number_for(str(body.get("user_id") or ""))
     if not number:
-        return jsonify(error={"message": "from: a phone number"}), 400
+        return jsonify(error={"message": "from: a phone number (or user_id: a BSUID the sandbox gave)"}), 400
     with world().lock:
         world().windows[number] = time.time()
-    message = {"from": number, "id": state().new_wamid(), "timestamp": str(int(time.time())), "type": "text",
-               "text": {"body": str(body.get("text") or "Hi")}}
+    user_id, username = world().user_id(number), world().hidden(number)
+    message = {"from_user_id": user_id, "id": state().new_wamid(), "timestamp": str(int(time.time())),
+               "type": "text", "text": {"body": str(body.get("text") or "Hi")}}
+    contact = {"profile": {"name": "Sandbox person"}, "user_id": user_id}
+    if username:
+        contact["profile"]["username"] = username
+    else:
+        message["from"] = contact["wa_id"] = number
     answer = post_webhook(state(), envelope(str(body.get("phone_number_id") or "106540352242922"), messages=[message],
-                                            contacts=[{"profile": {"name": "Sandbox person"}, "wa_id": number}]))
-    return jsonify(opened=number, answer=answer)
+                                            contacts=[contact]))
+    return jsonify(opened=number, user_id=user_id, answer=answer)
+
+
+@control.post("/usernames")
+def usernames():
+    """``{"numbers": {number: username}}`` (or a list: usernames made up) take
+    WhatsApp usernames: webhooks then leave their numbers out. Answers each
+    one's BSUID, by which the business can still write to them."""
+    body = request.get_json(force=True, silent=True) or {}
+    given = body.get("numbers")
+    if isinstance(given, list):
+        given = {n: f"sandbox_{digits(n)[-4:]}" for n in given}
+    if not isinstance(given, dict) or not all(isinstance(n, str) and digits(n) for n in given):
+        return jsonify(error={"message": "numbers: phone numbers, or {number: username}"}), 400
+    with world().lock:
+        world().usernames.update({digits(n): str(u)[:35] for n, u in given.items()})
+    return jsonify(user_ids={n: world().user_id(digits(n)) for n in given})
 
 
 @control.post("/opt_out")

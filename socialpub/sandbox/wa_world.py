@@ -1,11 +1,16 @@
 """What the sandbox's Meta knows of WhatsApp: its business account's
-templates, each person's last message (their 24-hour window), opt-outs, and
-the status notifications not yet sent (wa_business.py serves them)."""
+templates, each person's last message (their 24-hour window), opt-outs,
+each person's business-scoped user id (BSUID) and who hides their number
+behind a username, and the status notifications not yet sent
+(wa_business.py serves them)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 import time
+
+import phonenumbers
 
 WINDOW_S = 24 * 3600
 
@@ -38,7 +43,8 @@ def default_templates() -> list:
 
 class WhatsAppWorld:
     """What Meta knows: templates, windows (number → last inbound time),
-    opt-outs, the statuses not yet sent (``statuses: "manual"``)."""
+    opt-outs, usernames (number → username: webhooks withhold that number),
+    the statuses not yet sent (``statuses: "manual"``)."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -46,6 +52,31 @@ class WhatsAppWorld:
         self.windows = {}
         self.opted_out = set()
         self.pending = []
+        self.usernames = {}
+        self._numbers = {}  # BSUID → number, for sends that name the BSUID
+
+    def user_id(self, number: str) -> str:
+        """The person's BSUID for this business (a number's digits): stable, in
+        Meta's shape — the country of the number, a dot, digits."""
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + number)) or "ZZ"
+        except phonenumbers.NumberParseException:
+            region = "ZZ"
+        digest = hashlib.sha256(f"sandbox-business:{number}".encode()).digest()
+        user_id = f"{region}.{int.from_bytes(digest[:8], 'big')}"
+        with self.lock:
+            self._numbers[user_id] = number
+        return user_id
+
+    def number_for(self, user_id: str) -> str | None:
+        """Whose BSUID this is (None: nobody this business has met)."""
+        with self.lock:
+            return self._numbers.get(user_id)
+
+    def hidden(self, number: str) -> str | None:
+        """The username behind which this number is withheld, if any."""
+        with self.lock:
+            return self.usernames.get(number)
 
     def template(self, name, language):
         with self.lock:

@@ -8,8 +8,8 @@ import time
 from flask import Blueprint, Response, g, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
-from .errors import graph_param_error, graph_token_error
-from .wa_business import after_accept, limit_refusal, refusal_for, rendered, template_refusal
+from .errors import graph_error, graph_param_error, graph_token_error
+from .wa_business import after_accept, digits, limit_refusal, refusal_for, rendered, template_refusal, world
 
 bp = Blueprint("whatsapp", __name__)
 
@@ -21,19 +21,28 @@ def _whatsapp_content(body: dict):
     def refuse(message, details=None):
         return None, None, graph_param_error("whatsapp", message, details=details)
 
-    for name in ("messaging_product", "to", "type"):
+    # `to` names a number, `recipient` a business-scoped user id (BSUID); Meta takes `to` when both are there.
+    address = "to" if body.get("to") or not body.get("recipient") else "recipient"
+    for name in ("messaging_product", address, "type"):
         if not isinstance(body.get(name), str) or not body[name]:
-            return refuse(f"The parameter {name} is required.")
+            return refuse(f"The parameter {'to' if name == address else name} is required.")
     if body["messaging_product"] != "whatsapp":
         return refuse("Invalid parameter", "messaging_product must be 'whatsapp'")
     if body.get("recipient_type", "individual") != "individual":
         return refuse("Invalid parameter", "recipient_type must be 'individual'")
-    if not any(ch.isdigit() for ch in body["to"]):
+    if address == "to" and not any(ch.isdigit() for ch in body["to"]):
         return refuse("Invalid parameter", "'to' is not a phone number")
+    if address == "recipient" and world().number_for(body["recipient"]) is None:
+        return refuse("Invalid parameter", "'recipient' is not the user id of anyone who wrote to this business")
     kind, part = body["type"], body.get(body["type"])
     if kind not in ("text", "image", "template") or not isinstance(part, dict):
         return refuse("Invalid parameter", f"the sandbox takes 'text', 'image' and 'template' messages, "
                                            f"not {kind!r}")
+    if kind == "template" and address == "recipient" and (world().template(
+            part.get("name"), (part.get("language") or {}).get("code")) or {}).get("category") == "AUTHENTICATION":
+        return None, None, graph_error("whatsapp", 400, 131062, "(#131062) Business-scoped user ID recipients "
+                                       "are not supported for this message", details="authentication templates "
+                                       "go to phone numbers only")
     if kind == "template":
         refusal = template_refusal(body)
         return (None, None, refusal) if refusal else (rendered(body), _header_image(part), None)
@@ -103,7 +112,9 @@ def messages(version, phone_id):
     text, image, error = _whatsapp_content(body)
     if error:
         return error
-    refusal = limit_refusal(phone_id) or refusal_for(body["to"])
+    by_user_id = not body.get("to")
+    number = world().number_for(body["recipient"]) if by_user_id else digits(body["to"])
+    refusal = limit_refusal(phone_id) or refusal_for(number)
     if refusal is not None:
         return refusal
     uploaded = {}
@@ -116,11 +127,14 @@ def messages(version, phone_id):
                                      details=f"media id {media_id} was not uploaded by this number")
         image = f"media:{media_id}"
     wamid = state().new_wamid()
-    record(wamid, phone_id, text, image=image, to=body["to"], image_bytes=uploaded.get("bytes"),
+    record(wamid, phone_id, text, image=image, to=body["recipient"] if by_user_id else body["to"],
+           image_bytes=uploaded.get("bytes"),
            image_sha256=uploaded.get("sha256"), images=[{k: v for k, v in uploaded.items() if k != "owner"}]
            if uploaded else [])
-    wa_id = "".join(ch for ch in body["to"] if ch.isdigit())
-    after_accept(phone_id, wamid, body["to"], body["type"], body.get("biz_opaque_callback_data"))
+    after_accept(phone_id, wamid, number, body["type"], body.get("biz_opaque_callback_data"), by_user_id)
     message = {"id": wamid, **({"message_status": "accepted"} if body["type"] == "template" else {})}
-    return jsonify(messaging_product="whatsapp", contacts=[{"input": body["to"], "wa_id": wa_id}],
+    # Meta answers the id the send named: wa_id for a number, user_id for a BSUID.
+    contact = ({"input": body["recipient"], "user_id": body["recipient"]} if by_user_id
+               else {"input": body["to"], "wa_id": number})
+    return jsonify(messaging_product="whatsapp", contacts=[contact],
                    messages=[message])

@@ -33,9 +33,10 @@ def whatsapp_contacts(channel_id):
 def add_whatsapp_contact(channel_id):
     channel = contacts.whatsapp_channel(channel_id)
     form = request.form
-    values = {"phone": form.get("phone", ""), "name": form.get("name", ""),
+    values = {"phone": form.get("phone", ""), "user_id": form.get("user_id", ""), "name": form.get("name", ""),
               "opt_in_method": form.get("opt_in_method", ""), "audience": form.get("audience", "")}
-    data = {"phone": values["phone"], "name": values["name"] or None, "opted_in": True,
+    data = {"phone": values["phone"], "user_id": values["user_id"].strip() or None,
+            "name": values["name"] or None, "opted_in": True,
             "opt_in_method": values["opt_in_method"] or None,
             "audiences": [values["audience"].strip()] if values["audience"].strip() else []}
     try:
@@ -43,7 +44,7 @@ def add_whatsapp_contact(channel_id):
     except AppError as exc:
         return render_page(channel_id, {exc.field or forms.FORM: [forms.without_prefix(exc.message, exc.field)]},
                            values, status=422)
-    flash(f"{contact.phone} added, opted in ({contact.opt_in_method}).", "success")
+    flash(f"{contact.shown} added, opted in ({contact.opt_in_method}).", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
 
 
@@ -71,8 +72,8 @@ def import_whatsapp_contacts(channel_id):
 def opt_out_whatsapp_contact(channel_id, contact_id):
     contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.channel == channel_id))
     if contact is not None:
-        contacts.opt_out(channel_id, contact.phone, f"recorded by {g.user.email}")
-        flash(f"{contact.phone} will not be messaged again.", "success")
+        contacts.opt_out(channel_id, contact.id, f"recorded by {g.user.email}")
+        flash(f"{contact.shown} will not be messaged again.", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
 
 

@@ -78,7 +78,8 @@ def _plan(job):
 
 def _reached(channel_id: int, since: dt.datetime) -> set:
     """Whom this number reached with a template since ``since`` (the messaging limit counts them)."""
-    return {p for (p,) in (Recipient.select(fn.DISTINCT(Recipient.phone)).join(Publication)
+    return {p for (p,) in (Recipient.select(fn.DISTINCT(fn.COALESCE(Recipient.phone, Recipient.user_id)))
+                           .join(Publication)
                            .where((Publication.channel == channel_id) & (Recipient.kind == "template")
                                   & (Recipient.sending_at >= since)
                                   & Recipient.status.in_(REACHED)).tuples())}
@@ -154,11 +155,16 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 persist(ledger.skip, row.id, "window closed — needs a template: they have not written in "
                         "the last 24 hours, and only a template may start a conversation", "window_closed")
                 continue
-            if kind == "template" and template.category == "MARKETING" and contacts.is_us(row.phone):
+            if kind == "template" and template.category == "MARKETING" and contacts.is_us(row.address):
                 persist(ledger.skip, row.id, "Meta does not deliver marketing templates to United States "
                         "(+1) numbers; use a utility template or a free-form reply inside their window")
                 continue
-            if kind == "template" and limit and row.phone not in reached and len(reached) >= limit:
+            if kind == "template" and template.category == "AUTHENTICATION" and not row.phone:
+                persist(ledger.skip, row.id, "unreachable by this template: Meta sends no authentication "
+                        "template to a person known only by their WhatsApp user id (131062) — it needs "
+                        "their phone number")
+                continue
+            if kind == "template" and limit and row.address not in reached and len(reached) >= limit:
                 until = persist(_limit_frees_at, job.channel_id, now - WINDOW)
                 persist(ledger.hold, row.id, until, f"over the messaging limit of {limit} people per 24 "
                         f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {until:%Y-%m-%d %H:%M} UTC")
@@ -171,9 +177,11 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
             _take_a_place(limiter)
             if not persist(ledger.mark_sending, row.id, job.attempt, kind):
                 continue
-            body = (free_form(row.phone, job.content, media_id if needs_image else None) if kind == "text"
-                    else {"to": row.phone, "type": "template",
+            body = (free_form(row.address, job.content, media_id if needs_image else None) if kind == "text"
+                    else {"to": row.address, "type": "template",
                           "template": templates.message(template, values, media_id)})
+            if not row.phone:  # known only by their BSUID: Meta takes it in `recipient`, `to` is for numbers
+                body["recipient"] = body.pop("to")
             body["biz_opaque_callback_data"] = f"{ledger.CALLBACK_PREFIX}{row.id}"
             try:
                 wamid = adapter.send(job.target, body)
@@ -184,7 +192,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 continue
             persist(ledger.record_sent, row.id, wamid)
             if kind == "template":
-                reached.add(row.phone)
+                reached.add(row.address)
     return settled(job.publication_id, settings, persist)
 
 
@@ -225,7 +233,7 @@ def _refused(job, row, error: PublishError, persist) -> Outcome | None:
     """Record a send's refusal on its row; an Outcome when the attempt must stop."""
     code = error.code
     if error.ambiguous:
-        logger.warning("WhatsApp send to %s: %s; in doubt until Meta's status names it.", row.phone, error)
+        logger.warning("WhatsApp send to %s: %s; in doubt until Meta's status names it.", row.address, error)
         return None  # the row stays "sending": the webhook, or the wait, settles it
     if code == "131056":
         until = utcnow() + PAIR_RATE_PAUSE
@@ -240,7 +248,7 @@ def _refused(job, row, error: PublishError, persist) -> Outcome | None:
         return Outcome("retry", error=error)
     if code == "131050":
         persist(ledger.record_refused, row.id, "opted_out", code, error.message)
-        persist(contacts.opt_out, job.channel_id, row.phone, f"Meta: {error.message}")
+        persist(contacts.opt_out, job.channel_id, row.contact_id, f"Meta: {error.message}")
         return None
     if code == "131047":
         persist(ledger.record_refused, row.id, "window_closed", code,

@@ -1,12 +1,14 @@
 """A WhatsApp channel's contacts and audiences: numbers in E.164 (checked with
-``phonenumbers``), each with the record of its consent — the opt-in (when,
-how, by whom) and any opt-out. Only a contact with an opt-in and no later
-opt-out is ever messaged (:func:`consenting`); Meta's 131050 records an
-opt-out (whatsapp/inbound.py).
+``phonenumbers``) or Meta's business-scoped user ids (BSUID: a person whose
+WhatsApp username hides their number is known by it alone), each with the
+record of its consent — the opt-in (when, how, by whom) and any opt-out.
+Only a contact with an opt-in and no later opt-out is ever messaged
+(:func:`consenting`); Meta's 131050 records an opt-out (whatsapp/inbound.py).
 """
 from __future__ import annotations
 
 import csv
+import re
 
 import phonenumbers
 from peewee import JOIN, fn
@@ -21,6 +23,8 @@ from ..models import Audience, AudienceMember, Channel, Contact, utcnow
 COLUMNS = ("phone", "name", "opted_in_at", "opt_in_method", "audience")
 MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
+#: Meta's BSUID: the ISO country code of the person's number, a dot, up to 128 letters and digits.
+BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
 
 
 def normalised(number: str, field: str = "phone") -> str:
@@ -47,9 +51,26 @@ def normalised(number: str, field: str = "phone") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def is_us(phone: str) -> bool:
-    """Whether an E.164 number is a United States one (Meta holds marketing templates to them)."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None)) == "US"
+def checked_user_id(value, field: str = "user_id") -> str:
+    """A BSUID as Meta gives it (``US.13491208655302741918``).
+
+    Raises:
+      InvalidInput: not one.
+    """
+    if not isinstance(value, str) or not BSUID.fullmatch(value.strip()):
+        raise InvalidInput(f"{field}: {str(value)[:40]!r} is not a WhatsApp business-scoped user id (two "
+                           f"capital letters, a dot, then letters and digits, such as US.13491208655302741918)",
+                           field=field)
+    return value.strip()
+
+
+def is_us(address: str) -> bool:
+    """Whether a contact is in the United States (Meta holds marketing templates
+    to them): an E.164 number's region, or a BSUID's prefix, which is the
+    country of the person's number."""
+    if not address.startswith("+"):
+        return address.startswith("US.")
+    return phonenumbers.region_code_for_number(phonenumbers.parse(address, None)) == "US"
 
 
 def whatsapp_channel(channel_id: int) -> Channel:
@@ -60,15 +81,17 @@ def whatsapp_channel(channel_id: int) -> Channel:
 
 
 def checked(channel: Channel, data, by: str) -> dict:
-    """One contact from a request: ``phone``, ``name``, the opt-in (``opted_in``
-    true, with ``opt_in_method``; or ``opted_in_at``) and ``audiences`` (names).
+    """One contact from a request: ``phone`` or ``user_id`` (a BSUID) or both,
+    ``name``, the opt-in (``opted_in`` true, with ``opt_in_method``; or
+    ``opted_in_at``) and ``audiences`` (names).
 
     Raises:
       InvalidInput: naming the field.
     """
     if not isinstance(data, dict):
         raise InvalidInput("body: a JSON object is required")
-    phone = normalised(data.get("phone"))
+    user_id = checked_user_id(data["user_id"]) if data.get("user_id") is not None else None
+    phone = normalised(data.get("phone")) if user_id is None or data.get("phone") else None
     name = data.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise InvalidInput("name: at most 100 characters of text", field="name")
@@ -85,23 +108,32 @@ def checked(channel: Channel, data, by: str) -> dict:
     if not isinstance(audiences, list) or not all(isinstance(a, str) and 0 < len(a.strip()) <= 100
                                                   for a in audiences):
         raise InvalidInput("audiences: a list of audience names (1 to 100 characters)", field="audiences")
-    return {"phone": phone, "name": (name or "").strip() or None, "opted_in": opted_in,
+    return {"phone": phone, "user_id": user_id, "name": (name or "").strip() or None, "opted_in": opted_in,
             "opt_in_method": (method or "").strip() or None, "opt_in_by": by,
             "audiences": [a.strip() for a in audiences]}
 
 
 def save(channel: Channel, contacts: list) -> list:
     """Store checked contacts (:func:`checked`): new ones created, known ones
-    given a new opt-in (which lifts an earlier opt-out) and audiences. Returns the Contact rows."""
+    given a new opt-in (which lifts an earlier opt-out) and audiences. Returns the Contact rows.
+
+    Raises:
+      InvalidInput: a number and a BSUID that belong to two different contacts.
+    """
     now = utcnow()
     saved = []
     with write_transaction():
         for data in contacts:
-            contact = Contact.get_or_none((Contact.channel == channel.id) & (Contact.phone == data["phone"]))
+            user_id = data.get("user_id")
+            contact = _known(channel.id, data["phone"], user_id)
             if contact is None:
-                contact = Contact.create(channel=channel.id, phone=data["phone"], name=data["name"], created_at=now)
-            elif data["name"]:
-                Contact.update(name=data["name"]).where(Contact.id == contact.id).execute()
+                contact = Contact.create(channel=channel.id, phone=data["phone"], user_id=user_id,
+                                         name=data["name"], created_at=now)
+            else:
+                learnt = {k: v for k, v in (("phone", data["phone"]), ("user_id", user_id), ("name", data["name"]))
+                          if v and getattr(contact, k) != v}
+                if learnt:
+                    Contact.update(**learnt).where(Contact.id == contact.id).execute()
             if data["opted_in"]:
                 Contact.update(opted_in_at=data.get("opted_in_at") or now, opt_in_method=data["opt_in_method"],
                                opt_in_by=data["opt_in_by"], opted_out_at=None, opt_out_reason=None
@@ -111,7 +143,22 @@ def save(channel: Channel, contacts: list) -> list:
                 AudienceMember.insert(audience=audience.id, contact=contact.id).on_conflict_ignore().execute()
             saved.append(contact.id)
         audit.record(audit.CHANNEL, channel.id, "contacts saved", count=len(saved))
-    return list(Contact.select().where(Contact.id.in_(saved)).order_by(Contact.phone))
+    return list(Contact.select().where(Contact.id.in_(saved)).order_by(Contact.phone, Contact.user_id))
+
+
+def _known(channel_id: int, phone: str | None, user_id: str | None) -> Contact | None:
+    """The contact with this number or this BSUID.
+
+    Raises:
+      InvalidInput: they are two people's.
+    """
+    by_phone = Contact.get_or_none((Contact.channel == channel_id) & (Contact.phone == phone)) if phone else None
+    by_id = Contact.get_or_none((Contact.channel == channel_id) & (Contact.user_id == user_id)) if user_id else None
+    if (by_phone and by_id and by_phone.id != by_id.id) or (by_phone and user_id and by_phone.user_id not in (
+            None, user_id)) or (by_id and phone and by_id.phone not in (None, phone)):
+        raise InvalidInput(f"user_id: {user_id} and {phone} are two different contacts' (a new number "
+                           f"gets a new user id from Meta)", field="user_id")
+    return by_phone or by_id
 
 
 def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) -> dict:
@@ -156,16 +203,44 @@ def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) ->
     return {"saved": len(rows), "problems": [], "valid": len(rows)}
 
 
-def opt_out(channel_id: int, phone: str, reason: str) -> bool:
-    """Record that ``phone`` no longer wants messages (kept, never deleted:
-    it is the proof). Returns whether a contact was changed."""
+def opt_out(channel_id: int, contact_id: int, reason: str) -> bool:
+    """Record that the contact no longer wants messages (kept, never deleted:
+    it is the proof). Returns whether it was changed."""
     with write_transaction():
         changed = (Contact.update(opted_out_at=utcnow(), opt_out_reason=reason[:500])
-                   .where((Contact.channel == channel_id) & (Contact.phone == phone)
+                   .where((Contact.channel == channel_id) & (Contact.id == contact_id)
                           & Contact.opted_out_at.is_null()).execute())
         if changed:
-            audit.record(audit.CHANNEL, channel_id, "contact opted out", phone=phone, reason=reason[:200])
+            contact = Contact.get_by_id(contact_id)
+            audit.record(audit.CHANNEL, channel_id, "contact opted out", phone=contact.phone,
+                         user_id=contact.user_id, reason=reason[:200])
     return bool(changed)
+
+
+def identified(channel_ids: list, phone: str | None, user_id: str | None, username: str | None = None) -> list:
+    """The contacts a webhook names, by number or BSUID, on these channels; a
+    contact known by one learns the other (and the username) when both are
+    named. Returns ``[(channel id, contact id)]``."""
+    found = []
+    for channel_id in channel_ids:
+        contact = Contact.get_or_none((Contact.channel == channel_id) & (Contact.user_id == user_id)) \
+            if user_id else None
+        if contact is None and phone:
+            contact = Contact.get_or_none((Contact.channel == channel_id) & (Contact.phone == phone))
+            if contact is not None and user_id and contact.user_id is None:
+                # Only a contact without a BSUID learns one: a changed number gets a new BSUID from
+                # Meta, and the old contact keeps its own.
+                Contact.update(user_id=user_id).where(
+                    (Contact.id == contact.id) & Contact.user_id.is_null()).execute()
+        if contact is None:
+            continue
+        if phone and contact.phone is None and not Contact.select().where(
+                (Contact.channel == channel_id) & (Contact.phone == phone)).exists():
+            Contact.update(phone=phone).where((Contact.id == contact.id) & Contact.phone.is_null()).execute()
+        if username and contact.username != username:
+            Contact.update(username=username[:100]).where(Contact.id == contact.id).execute()
+        found.append((channel_id, contact.id))
+    return found
 
 
 def consenting(channel_id: int, audience: str | None):
@@ -204,7 +279,8 @@ def adopt_channel_recipients(channel: Channel, by: str):
 
 def listed(channel_id: int, audience: str | None = None, limit: int = 500) -> list:
     """The channel's contacts (of ``audience``), with their audiences' names."""
-    rows = list(Contact.select().where(Contact.channel == channel_id).order_by(Contact.phone).limit(limit))
+    rows = list(Contact.select().where(Contact.channel == channel_id).order_by(Contact.phone, Contact.user_id)
+                .limit(limit))
     names = {}
     for contact_id, name in (AudienceMember.select(AudienceMember.contact, Audience.name).join(Audience)
                              .where(Audience.channel == channel_id).tuples()):

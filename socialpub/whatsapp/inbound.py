@@ -7,6 +7,12 @@ stored as they came and applied by an actor:
   duplicates harmless; a message that is not ours is logged and ignored); a
   publication that waited for them ends, or is woken to end;
 - ``messages`` from a contact open their 24-hour window; "STOP" opts them out.
+
+A sender is known by their number (``from``, ``contacts[].wa_id``) or by
+Meta's business-scoped user id (``from_user_id``, ``contacts[].user_id``):
+Meta withholds the number of a person who took a WhatsApp username, so the
+BSUID may be all there is. A notification naming both teaches the contact
+the one it lacked.
 """
 from __future__ import annotations
 
@@ -88,30 +94,55 @@ def _apply_value(value: dict) -> set:
                 touched.add(publication_id)
         channels = [c.id for c in Channel.select(Channel.id).where(
             (Channel.network == "whatsapp") & (Channel.account_id == phone_number_id))]
+        senders = [c for c in value.get("contacts") or () if isinstance(c, dict)]
         for message in value.get("messages") or ():
-            if isinstance(message, dict) and message.get("from"):
-                _inbound(channels, message)
+            if isinstance(message, dict):
+                _inbound(channels, message, senders)
     return touched
 
 
-def _inbound(channel_ids: list, message: dict):
+def _sender(message: dict, senders: list) -> tuple:
+    """``(phone, BSUID, username)`` of a message's sender, from the message and
+    its ``contacts`` entry (matched by BSUID or number; the only one when the
+    message names neither)."""
+    number, user_id = str(message.get("from") or ""), str(message.get("from_user_id") or "")
+    entry = next((c for c in senders if (user_id and c.get("user_id") == user_id)
+                  or (number and str(c.get("wa_id") or "") == number)), None)
+    if entry is None and len(senders) == 1 and not (number and user_id):
+        entry = senders[0]
+    entry = entry or {}
+    number = number or str(entry.get("wa_id") or "")
+    user_id = user_id or str(entry.get("user_id") or "")
+    username = ((entry.get("profile") or {}).get("username") if isinstance(entry.get("profile"), dict) else None)
+    phone = None
+    if number:
+        try:
+            phone = contacts.normalised("+" + number.lstrip("+"))
+        except InvalidInput:  # a number phonenumbers does not know: the BSUID may still name them
+            logger.warning("Inbound WhatsApp message from an unparsable number %r.", number)
+    if user_id and not contacts.BSUID.fullmatch(user_id):
+        logger.warning("Inbound WhatsApp message with an unexpected user id %r; the number alone is used.", user_id)
+        user_id = ""
+    return phone, user_id or None, username or None
+
+
+def _inbound(channel_ids: list, message: dict, senders: list):
     """A contact wrote: their window opens from the message's time; STOP opts them out."""
-    try:
-        phone = contacts.normalised("+" + str(message["from"]).lstrip("+"))
-    except InvalidInput:  # a number Meta sent that phonenumbers does not know: nothing to open
-        logger.warning("Inbound WhatsApp message from an unparsable number %r; ignored.", message.get("from"))
+    phone, user_id, username = _sender(message, senders)
+    if not (phone or user_id):
+        logger.warning("Inbound WhatsApp message %s names no sender Meta's way; ignored.", message.get("id"))
         return
     try:
         at = dt.datetime.fromtimestamp(int(message.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError):
         at = utcnow()
-    for channel_id in channel_ids:
+    text = ((message.get("text") or {}).get("body") or "") if message.get("type") == "text" else ""
+    for channel_id, contact_id in contacts.identified(channel_ids, phone, user_id, username):
         Contact.update(last_inbound_at=at).where(
-            (Contact.channel == channel_id) & (Contact.phone == phone)
+            (Contact.id == contact_id)
             & (Contact.last_inbound_at.is_null() | (Contact.last_inbound_at < at))).execute()
-        text = ((message.get("text") or {}).get("body") or "") if message.get("type") == "text" else ""
         if text.strip().lower() in STOP_WORDS:
-            contacts.opt_out(channel_id, phone, f"replied {text.strip()!r}")
+            contacts.opt_out(channel_id, contact_id, f"replied {text.strip()!r}")
 
 
 def settle(publication_ids: list, settings, send_publish) -> None:

@@ -10,7 +10,8 @@ or skipped (no consent: never sent). "waiting" is held back by a limit until
 request may have arrived — until Meta's status webhook names it (its
 ``biz_opaque_callback_data`` carries the row id), or the wait runs out
 ("unconfirmed"). Statuses from webhooks only move forward, so they may arrive
-in any order, and twice.
+in any order, and twice. A status naming the recipient's business-scoped
+user id (``recipient_user_id``) teaches it to a contact known by number only.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def prepare(publication_id: int, channel_id: int, audience: str | None) -> int:
         return Recipient.select().where(Recipient.publication == publication_id).count()
     now = utcnow()
     rows = [{"publication": publication_id, "contact": contact.id, "phone": contact.phone,
+             "user_id": contact.user_id,
              "status": "skipped" if reason else "pending", "error": reason, "updated_at": now}
             for contact, reason in contacts.consenting(channel_id, audience)]
     with write_transaction():
@@ -193,6 +195,8 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         row = Recipient.get_or_none(Recipient.message_id == wamid)
     if row is None:
         return None
+    if row.contact_id and status.get("recipient_user_id"):
+        _learn_user_id(row.contact_id, str(status["recipient_user_id"]))
     try:
         at = dt.datetime.fromtimestamp(int(status.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError):
@@ -224,10 +228,21 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         if row.contact_id and ended == "opted_out":
             contact = Contact.get_or_none(Contact.id == row.contact_id)
             if contact:
-                contacts.opt_out(contact.channel_id, contact.phone, f"Meta: {words}")
+                contacts.opt_out(contact.channel_id, contact.id, f"Meta: {words}")
         elif row.contact_id and ended == "window_closed":
             Contact.update(window_closed_at=at).where(Contact.id == row.contact_id).execute()
     return row.publication_id
+
+
+def _learn_user_id(contact_id: int, user_id: str):
+    """The contact's BSUID, from a status about a message sent to its number —
+    unless it has one, or another contact of the channel does (both stay as they are)."""
+    if not contacts.BSUID.fullmatch(user_id):
+        return
+    channel_id = Contact.select(Contact.channel).where(Contact.id == contact_id).scalar()
+    if Contact.select().where((Contact.channel == channel_id) & (Contact.user_id == user_id)).exists():
+        return
+    Contact.update(user_id=user_id).where((Contact.id == contact_id) & Contact.user_id.is_null()).execute()
 
 
 #: Past this many, a publication's message ids stay in its recipients alone.

@@ -24,9 +24,9 @@
     body.textContent = "";
     data.items.forEach(function (row) {
       var tr = document.createElement("tr");
-      tr.dataset.phone = row.phone;
+      tr.dataset.phone = row.to;
       var when = row.read_at || row.delivered_at || row.sent_at || row.failed_at;
-      tr.appendChild(cell(row.phone));
+      tr.appendChild(cell(row.to));
       tr.appendChild(cell(row.status.replace(/_/g, " "), "badge badge-" + row.status));
       tr.appendChild(cell(row.kind || ""));
       tr.appendChild(cell(when ? new Date(when).toLocaleString() : "—"));
