@@ -115,6 +115,18 @@ def test_a_webhook_naming_both_phone_and_bsuid_links_them(client, whatsapp, sand
         assert Contact.select().where(Contact.channel == whatsapp).count() == 2  # and the channel's listed number
 
 
+def test_a_stop_from_a_person_entered_by_number_and_by_bsuid_opts_out_both(client, whatsapp, sandbox, settle):
+    [phone] = numbers(1)
+    user_id = writes(sandbox, "Hi", **{"from": phone})["user_id"]  # nobody's contact yet: ignored
+    settle()
+    by_id = add_by_user_id(client, whatsapp, user_id)
+    [by_phone] = add_contacts(client, whatsapp, [phone])
+    writes(sandbox, "STOP", **{"from": phone})
+    settle()
+    assert contact_by_id(by_id["id"]).opted_out_at is not None
+    assert contact_by_id(by_phone["id"]).opted_out_at is not None
+
+
 def test_a_status_naming_the_bsuid_of_a_message_sent_to_the_number_teaches_it(client, whatsapp, sandbox, drain,
                                                                              settle):
     [phone] = numbers(1)

@@ -220,26 +220,26 @@ def opt_out(channel_id: int, contact_id: int, reason: str) -> bool:
 def identified(channel_ids: list, phone: str | None, user_id: str | None, username: str | None = None) -> list:
     """The contacts a webhook names, by number or BSUID, on these channels; a
     contact known by one learns the other (and the username) when both are
-    named. Returns ``[(channel id, contact id)]``."""
+    named. A person entered twice — once by number, once by BSUID — is both
+    contacts: what they say (a STOP above all) holds for both. Returns
+    ``[(channel id, contact id)]``."""
     found = []
     for channel_id in channel_ids:
-        contact = Contact.get_or_none((Contact.channel == channel_id) & (Contact.user_id == user_id)) \
+        by_id = Contact.get_or_none((Contact.channel == channel_id) & (Contact.user_id == user_id)) \
             if user_id else None
-        if contact is None and phone:
-            contact = Contact.get_or_none((Contact.channel == channel_id) & (Contact.phone == phone))
-            if contact is not None and user_id and contact.user_id is None:
-                # Only a contact without a BSUID learns one: a changed number gets a new BSUID from
-                # Meta, and the old contact keeps its own.
-                Contact.update(user_id=user_id).where(
-                    (Contact.id == contact.id) & Contact.user_id.is_null()).execute()
-        if contact is None:
-            continue
-        if phone and contact.phone is None and not Contact.select().where(
-                (Contact.channel == channel_id) & (Contact.phone == phone)).exists():
-            Contact.update(phone=phone).where((Contact.id == contact.id) & Contact.phone.is_null()).execute()
-        if username and contact.username != username:
-            Contact.update(username=username[:100]).where(Contact.id == contact.id).execute()
-        found.append((channel_id, contact.id))
+        by_phone = Contact.get_or_none((Contact.channel == channel_id) & (Contact.phone == phone)) \
+            if phone else None
+        if by_phone is not None and by_id is None and user_id and by_phone.user_id is None:
+            # Only a contact without a BSUID learns one: a changed number gets a new BSUID from
+            # Meta, and the old contact keeps its own.
+            Contact.update(user_id=user_id).where(
+                (Contact.id == by_phone.id) & Contact.user_id.is_null()).execute()
+        if by_id is not None and by_phone is None and phone and by_id.phone is None:
+            Contact.update(phone=phone).where((Contact.id == by_id.id) & Contact.phone.is_null()).execute()
+        for contact_id in dict.fromkeys(c.id for c in (by_id, by_phone) if c is not None):
+            if username:
+                Contact.update(username=username[:100]).where(Contact.id == contact_id).execute()
+            found.append((channel_id, contact_id))
     return found
 
 
