@@ -58,10 +58,21 @@ def database_url(request, tmp_path):
     return url
 
 
+#: Where the tests' images are served (the sandbox's own, the app's /m/ links, tests' image hosts),
+#: which socialpub's fetches allow too (the ``settings`` fixture's ``outbound_allow``).
+LOOPBACK = ("127.0.0.1/32",)
+
+
+def loopback_fetching(sandbox_app):
+    """``sandbox_app``, its Instagram allowed to fetch images served on loopback."""
+    sandbox_app.extensions["sandbox"].fetch_allow = LOOPBACK
+    return sandbox_app
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """The four networks' stand-in, on an ephemeral loopback port."""
-    handle = serve_in_thread(create_sandbox_app())
+    handle = serve_in_thread(loopback_fetching(create_sandbox_app()))
     yield handle
     handle.stop()
 
@@ -96,14 +107,40 @@ def sandbox_client(sandbox):
     client.reset()
 
 
+class PublicServer:
+    """A loopback port that serves the test's app once it is made (the ``app``
+    fixture hands it over), so that its address can be in the app's settings."""
+
+    app = None
+    url = ""
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def public_server():
+    """This test's app on a loopback port, which is its ``public_base_url``: the
+    sandbox's Instagram fetches the signed ``/m/`` links there, as Meta fetches
+    them from an installation's public address."""
+    server = PublicServer()
+    handle = serve_in_thread(server)
+    server.url = handle.url
+    yield server
+    handle.stop()
+
+
 @pytest.fixture
 def settings(request, database_url, redis_url, tmp_path):
-    """Fast retries for tests; ``@pytest.mark.settings(name=value)`` overrides."""
+    """Fast retries for tests; ``@pytest.mark.settings(name=value)`` overrides;
+    a test using ``public_server`` has it as its ``public_base_url``."""
     marker = request.node.get_closest_marker("settings")
     overrides = marker.kwargs if marker else {}
+    if "public_server" in request.fixturenames:
+        overrides = {"public_base_url": request.getfixturevalue("public_server").url, **overrides}
     return Settings(database_url=database_url, redis_url=redis_url, instance_dir=str(tmp_path),
                     secret_key="test", max_retries=2, min_backoff_ms=50, max_backoff_ms=200,
-                    read_timeout=10, outbound_allow=("127.0.0.1/32",),  # the sandbox
+                    read_timeout=10, outbound_allow=LOOPBACK,  # the sandbox
                     # A WhatsApp send whose answer was lost is unconfirmed at once, unless a test waits for Meta.
                     whatsapp_status_wait_s=0).with_(**overrides)
 
@@ -163,9 +200,11 @@ def forget_sign_in_attempts(app):
 
 
 @pytest.fixture
-def app(settings):
+def app(request, settings):
     app = create_app(settings)
     app.config["TESTING"] = True
+    if "public_server" in request.fixturenames:
+        request.getfixturevalue("public_server").app = app
     database = db.database.obj
     with database.connection_context():
         schema.upgrade()

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from socialpub.networks import LIMITS, Content, ErrorKind, PublishError, get_adapter
+from socialpub.networks.base import Photo
 from socialpub.networks.instagram import InstagramAdapter
 
 from .adapters import (
@@ -176,3 +177,22 @@ def test_instagram_find_published_is_none_until_the_container_is_published(sandb
     assert adapter.find_published(to, content, since, resume={"container_id": "17999999999999999"}) is None
     published = adapter.publish_container(to, container)
     assert adapter.find_published(to, content, since, resume={"container_id": container}) == published
+
+
+@pytest.mark.parametrize("path", ["/no-such-photo.jpg", "/_sandbox/config"])
+def test_a_photo_link_instagram_cannot_fetch_fails_permanently_naming_the_link(sandbox, path):
+    link = f"{sandbox.url}{path}"  # nothing there, then JSON: not an image
+    error = publish_error(sandbox, "instagram", Content("Unreachable", image_url=link))
+    assert (error.kind, error.code, error.subcode) == (ErrorKind.PERMANENT, "9004", "2207052")
+    assert f"could not fetch the photo at {link}" in error.message
+    assert error.container_id is None and received(sandbox) == []
+
+
+def test_a_carousel_photo_instagram_cannot_fetch_fails_permanently_naming_it_and_its_place(sandbox):
+    good, bad = image_url(sandbox), f"{sandbox.url}/gone.jpg"
+    photos = tuple(Photo("image/jpeg", 64, 64, public_url=url) for url in (good, bad))
+    with pytest.raises(PublishError) as caught:
+        get_adapter("instagram").publish(target(sandbox, "instagram"), Content("Two", photos=photos))
+    assert (caught.value.kind, caught.value.subcode) == (ErrorKind.PERMANENT, "2207052")
+    assert f"could not fetch image 2 of the carousel at {bad}" in caught.value.message
+    assert received(sandbox) == []

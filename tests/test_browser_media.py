@@ -12,13 +12,8 @@ import requests
 from .test_browser import browser, chrome, live_server, screenshot, wait  # noqa: F401 (fixtures)
 from .test_media import photo
 
-#: Instagram's links point here; the sandbox does not fetch them, the test does (from the live server).
-PUBLIC = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def settings(settings):
-    return settings.with_(public_base_url=PUBLIC)
+#: Instagram's links point at the app served on loopback (``public_server``), where the sandbox fetches them.
+pytestmark = pytest.mark.usefixtures("public_server")
 
 
 def click(browser, element):  # noqa: F811

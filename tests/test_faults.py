@@ -65,7 +65,9 @@ class WorkerCLI:
             PUBLISH_MAX_BACKOFF_MS=str(settings.max_backoff_ms),
             PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100",
             WHATSAPP_STATUS_WAIT_S=str(settings.whatsapp_status_wait_s),
-            OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url)
+            OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url,
+            # The app's key, with which the served app checks the photo links the worker signs.
+            SECRET_KEY=settings.secret_key)
         self.log = open(log_path, "a")
         self.proc = None
 
@@ -306,7 +308,7 @@ def kill_while_held(client, cli, sandbox, sandbox_client, network, hold, post_id
     wait_for(all_final, 60, "the publication to reach a final state", interval=0.5)
 
 
-@pytest.mark.settings(**FAST, public_base_url="http://social.example.test")
+@pytest.mark.settings(**FAST)
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("network,hold,release,uploads", [
     # Between the three unpublished photos and the post, which never arrives: the photos are reused.
@@ -321,7 +323,7 @@ def kill_while_held(client, cli, sandbox, sandbox_client, network, hold, post_id
 ])
 def test_killing_a_worker_mid_photo_post_makes_it_once_with_every_photo_in_order(
         client, app, sandbox, sandbox_client, sandbox_channels, settings, tmp_path, network, hold, release,
-        uploads):
+        uploads, public_server):
     post_id, digests = photo_post(client, network, f"kill at {hold['path']}")
     cli = WorkerCLI(settings, tmp_path / "worker.log")
     try:
@@ -335,7 +337,7 @@ def test_killing_a_worker_mid_photo_post_makes_it_once_with_every_photo_in_order
     [item] = [r for r in sandbox_client.received() if r["network"] == network]  # once
     assert item["item_id"] == pub.external_id
     if network == "instagram":
-        assert len(item["images"]) == 3  # their URLs: this app's, which the test client cannot fetch from here
+        assert len(item["images"]) == 3  # their URLs: this app's signed links, which the sandbox fetched
         assert len({i["url"] for i in item["images"]}) == 3
     else:
         assert [i["sha256"] for i in item["images"]] == digests

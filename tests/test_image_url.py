@@ -16,7 +16,6 @@ from socialpub.models import ImageFetch, Post, utcnow
 
 from .test_media import photo
 
-PUBLIC = "http://social.example.test"
 PNG = photo(fmt="PNG", size=(1080, 1080))
 
 
@@ -58,9 +57,8 @@ def published(client, post_id) -> dict:
     return {p["network"]: p for p in client.get(f"/api/posts/{post_id}").get_json()["publications"]}
 
 
-@pytest.mark.settings(public_base_url=PUBLIC)
 def test_an_image_url_is_fetched_once_and_every_network_gets_its_bytes(
-        client, sandbox_channels, sandbox_client, drain, image_host, anon_client):
+        client, sandbox_channels, sandbox_client, drain, image_host, anon_client, public_server):
     response = client.post("/api/posts", json={"text": "One URL, four networks", "publish": True,
                                                "image_url": f"{image_host.url}/photo.png"})
     assert response.status_code == 201, response.get_json()
@@ -75,7 +73,7 @@ def test_an_image_url_is_fetched_once_and_every_network_gets_its_bytes(
         assert received[network]["image_sha256"] == digest, network
     # Instagram fetched this app's copy, as the JPEG it takes, without signing in.
     url = received["instagram"]["image"]
-    assert url.startswith(f"{PUBLIC}/m/")
+    assert url.startswith(f"{public_server.url}/m/")
     served = anon_client.get(urlsplit(url).path)
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     with db.database.connection_context():

@@ -15,12 +15,8 @@ from socialpub.media import public
 
 from .test_media import photo, upload
 
-PUBLIC = "http://social.example.test"
-
-
-@pytest.fixture
-def settings(settings):
-    return settings.with_(public_base_url=PUBLIC)
+#: This app is served on loopback and is its own PUBLIC_BASE_URL: the sandbox's Instagram fetches the photos.
+pytestmark = pytest.mark.usefixtures("public_server")
 
 
 def uploaded(client, data):
@@ -33,7 +29,8 @@ def by_network(sandbox_client):
     return {item["network"]: item for item in sandbox_client.received()}
 
 
-def test_one_photo_reaches_every_network_as_the_same_bytes(client, sandbox_channels, sandbox_client, drain):
+def test_one_photo_reaches_every_network_as_the_same_bytes(client, sandbox_channels, sandbox_client, drain,
+                                                          public_server):
     # Two WhatsApp recipients: one upload for both.
     added = client.post(f"/api/channels/{sandbox_channels['whatsapp']}/contacts", json={
         "phone": "+16505551235", "opted_in": True, "opt_in_method": "a test"})
@@ -59,7 +56,7 @@ def test_one_photo_reaches_every_network_as_the_same_bytes(client, sandbox_chann
     assert len(uploads) == 1
     # Instagram was given this app's signed URL, which serves the same bytes without signing in.
     url = by_network(sandbox_client)["instagram"]["image"]
-    assert url.startswith(f"{PUBLIC}/m/")
+    assert url.startswith(f"{public_server.url}/m/")
     served = client.get(urlsplit(url).path)
     assert served.status_code == 200 and served.data == data
 
@@ -176,3 +173,22 @@ def test_a_failed_carousel_item_fails_the_instagram_post_saying_so_and_nothing_i
 def test_more_photos_than_a_post_may_carry_are_refused(client, sandbox_channels):
     response = client.post("/api/posts", json={"text": "Eleven", "media_ids": list(range(1, 12))})
     assert response.status_code == 400 and "at most 10" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.settings(public_base_url="http://127.0.0.1:9")  # nothing serves there: Meta cannot fetch the photo
+def test_a_photo_instagram_cannot_fetch_fails_instagram_with_2207052_while_facebook_and_linkedin_publish(
+        client, sandbox_channels, sandbox_client, drain):
+    media = uploaded(client, photo(size=(1080, 1080)))
+    post = client.post("/api/posts", json={"text": "Meta cannot fetch this one", "media_ids": [media["id"]],
+                                           "publish": True, "networks": ["facebook", "instagram", "linkedin"]})
+    assert post.status_code == 201, post.get_json()
+    drain()
+    publications = {p["network"]: p for p in client.get(f"/api/posts/{post.get_json()['id']}")
+                    .get_json()["publications"]}
+    assert {n: p["status"] for n, p in publications.items()} == {
+        "facebook": "published", "linkedin": "published", "instagram": "failed"}
+    instagram = publications["instagram"]
+    assert instagram["attempts"] == 1                                   # permanent: not retried
+    assert instagram["last_error_code"] == "9004/2207052"
+    assert "could not fetch the photo at http://127.0.0.1:9/m/" in instagram["last_error"]
+    assert {i["network"] for i in sandbox_client.received()} == {"facebook", "linkedin"}

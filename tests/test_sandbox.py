@@ -1,6 +1,7 @@
 """The sandbox over real HTTP: control endpoints, latency, overlap of the four
 networks, injected failures and the validation the real APIs would do.
 """
+import json
 import struct
 import threading
 import time
@@ -10,6 +11,8 @@ import requests
 
 from socialpub.sandbox import SANDBOX_PORT, create_sandbox_app
 from socialpub.sandbox.server import parse_latencies, serve_in_thread
+
+from .conftest import loopback_fetching
 
 GRAPH = "/v24.0"
 LI_HEADERS = {"Authorization": "Bearer li-token", "LinkedIn-Version": "202601",
@@ -28,7 +31,7 @@ def li_post(text="Hello LinkedIn", author="urn:li:person:abc123", **extra):
 @pytest.fixture(scope="module")
 def own_sandbox():
     """A sandbox of this module's own, WhatsApp answering after 50 ms."""
-    handle = serve_in_thread(create_sandbox_app({"whatsapp": 0.05}))
+    handle = serve_in_thread(loopback_fetching(create_sandbox_app({"whatsapp": 0.05})))
     yield handle
     handle.stop()
 
@@ -134,7 +137,7 @@ def test_rejected_requests_are_listed_in_requests_and_never_received(own_sandbox
     assert fb_post(own_sandbox).status_code == 200
     failed = requests.get(f"{own_sandbox.url}/_sandbox/requests", timeout=5).json()
     assert [(r["network"], r["path"], r["status"], r["code"]) for r in failed] == \
-        [("facebook", f"{GRAPH}/111/feed", 400, 190)]
+        [("facebook", f"{GRAPH}/111/feed", 400, 104)]
     every = requests.get(f"{own_sandbox.url}/_sandbox/requests", params={"all": "1"}, timeout=5).json()
     assert [r["status"] for r in every] == [400, 200]
     assert len(received(own_sandbox)) == 1
@@ -172,7 +175,7 @@ def test_instagram_latency_applies_to_media_publish_not_to_container_creation(ow
     configure(own_sandbox, {"instagram": {"latency": 0.3}})
     started = time.monotonic()
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"}).json()["id"]
     assert time.monotonic() - started < 0.3
     started = time.monotonic()
     requests.post(f"{own_sandbox.url}{GRAPH}/222/media_publish", timeout=5,
@@ -183,7 +186,7 @@ def test_instagram_latency_applies_to_media_publish_not_to_container_creation(ow
 def test_requests_to_the_four_networks_overlap_in_time(own_sandbox):
     configure(own_sandbox, {n: {"latency": 0.3} for n in ("facebook", "instagram", "linkedin", "whatsapp")})
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"}).json()["id"]
     calls = [
         lambda: fb_post(own_sandbox),
         lambda: requests.post(f"{own_sandbox.url}{GRAPH}/222/media_publish", timeout=5,
@@ -247,11 +250,21 @@ def test_linkedin_failures_use_linkedin_error_bodies_and_retry_after(own_sandbox
 
 # -- validation like the real APIs -------------------------------------------------------------
 
-@pytest.mark.parametrize("token, subcode", [("", None), ("invalid-token", 467), ("expired-2024", 463)])
-def test_graph_refuses_missing_invalid_and_expired_tokens_with_190(own_sandbox, token, subcode):
+@pytest.mark.parametrize("token, subcode", [("invalid-token", 467), ("expired-2024", 463)])
+def test_graph_refuses_invalid_and_expired_tokens_with_190(own_sandbox, token, subcode):
     error = fb_post(own_sandbox, token=token).json()["error"]
     assert error["code"] == 190 and error["type"] == "OAuthException"
     assert error.get("error_subcode") == subcode
+
+
+@pytest.mark.parametrize("path", ["/111/feed", "/222/media", "/17841400000000001"])
+def test_a_graph_request_without_any_token_is_refused_with_104_not_190(own_sandbox, path):
+    send = requests.get if path.count("/") == 1 else requests.post
+    response = send(f"{own_sandbox.url}{GRAPH}{path}", timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"] == {"message": "An access token is required to request this resource.",
+                                        "type": "OAuthException", "code": 104,
+                                        "fbtrace_id": response.json()["error"]["fbtrace_id"]}
 
 
 @pytest.mark.parametrize("version", ["v19.0", "v26.0"])
@@ -270,7 +283,7 @@ def test_facebook_photos_need_a_caption_not_the_deprecated_message(own_sandbox):
 
 def test_instagram_caption_over_2200_characters_is_refused_with_36004(own_sandbox):
     response = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "x" * 2201, "access_token": "t"})
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "x" * 2201, "access_token": "t"})
     error = response.json()["error"]
     assert (response.status_code, error["code"], error["error_subcode"]) == (400, 36004, 2207010)
 
@@ -281,7 +294,7 @@ def test_instagram_container_status_follows_config_and_publishing(own_sandbox):
                             params={"fields": "status_code", "access_token": "t"}).json()
 
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"}).json()["id"]
     assert status(container) == {"id": container, "status_code": "FINISHED"}
     configure(own_sandbox, {"instagram": {"container_status": "IN_PROGRESS"}})
     assert status(container)["status_code"] == "IN_PROGRESS"
@@ -307,7 +320,7 @@ def test_whatsapp_refuses_bad_json_and_answers_401_without_a_token(own_sandbox):
                         headers={"Authorization": "Bearer t", "Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
     anonymous = requests.post(f"{own_sandbox.url}{GRAPH}/999/messages", json=WA_TEXT, timeout=5)
-    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == 190
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == 104
 
 
 @pytest.mark.parametrize("header, status", [("Authorization", 401), ("LinkedIn-Version", 400),
@@ -418,7 +431,7 @@ def test_drop_after_record_records_the_item_then_closes_the_connection(own_sandb
 def test_drop_after_record_of_media_publish_leaves_the_container_published(own_sandbox):
     configure(own_sandbox, {"instagram": {"fail": {"error": "drop_after_record"}}})
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"}).json()["id"]
     with pytest.raises(requests.ConnectionError):
         requests.post(f"{own_sandbox.url}{GRAPH}/222/media_publish", timeout=5,
                       data={"creation_id": container, "access_token": "t"})
@@ -481,7 +494,7 @@ def test_hold_blocks_item_creating_requests_until_released(own_sandbox):
 def test_hold_leaves_requests_that_create_nothing_alone(own_sandbox):
     configure(own_sandbox, {"instagram": {"hold": True}})
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "c", "access_token": "t"})
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"})
     assert container.status_code == 200
 
 
@@ -554,12 +567,13 @@ def test_feed_pages_through_a_next_url(own_sandbox):
 
 def test_feed_needs_an_access_token(own_sandbox):
     response = requests.get(f"{own_sandbox.url}{GRAPH}/111/feed", timeout=5)
-    assert response.status_code == 400 and response.json()["error"]["code"] == 190
+    assert response.status_code == 400 and response.json()["error"]["code"] == 104
 
 
 def test_instagram_media_lists_published_media_with_caption_and_timestamp(own_sandbox):
     container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
-        "image_url": "https://example.com/a.jpg", "caption": "on the grid", "access_token": "t"}).json()["id"]
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "on the grid",
+        "access_token": "t"}).json()["id"]
     media_id = requests.post(f"{own_sandbox.url}{GRAPH}/222/media_publish", timeout=5,
                              data={"creation_id": container, "access_token": "t"}).json()["id"]
     media = requests.get(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5,
@@ -578,3 +592,148 @@ def test_a_request_still_sleeping_its_latency_at_a_reset_does_not_take_the_next_
     # The old request wakes now; nothing outside the sandbox can see it do so.
     time.sleep(0.6)
     assert fb_post(own_sandbox, "new").status_code == 500  # the failure was still there for it
+
+
+# -- the encodings, paths and fetches Meta accepts (issue 26) ----------------------------------------
+
+def unpublished_photo(own_sandbox, width=64):
+    jpeg = requests.get(f"{own_sandbox.url}/_sandbox/image.jpg?width={width}", timeout=5).content
+    response = requests.post(f"{own_sandbox.url}{GRAPH}/111/photos", data={"published": "false", "access_token": "t"},
+                             files={"source": ("p.jpg", jpeg, "image/jpeg")}, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def carousel_item(own_sandbox):
+    response = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "is_carousel_item": "true", "access_token": "t"})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+@pytest.mark.parametrize("encoding", ["indexed", "sdk form value", "json body"])
+def test_a_feed_post_attaches_photos_sent_indexed_or_as_one_json_list_as_metas_sdk_sends_them(own_sandbox, encoding):
+    ids = [unpublished_photo(own_sandbox, width) for width in (64, 96)]
+    attached = [{"media_fbid": photo_id} for photo_id in ids]
+    if encoding == "indexed":
+        sent = {"data": {f"attached_media[{i}]": json.dumps(a) for i, a in enumerate(attached)}}
+    elif encoding == "sdk form value":
+        sent = {"data": {"attached_media": json.dumps(attached)}}
+    else:
+        sent = {"json": {"attached_media": attached}}
+    sent[next(iter(sent))].update(message="Two photos", access_token="t")
+    response = requests.post(f"{own_sandbox.url}{GRAPH}/111/feed", timeout=5, **sent)
+    assert response.status_code == 200, response.text
+    [item] = received(own_sandbox, "facebook")
+    assert [image["width"] for image in item["images"]] == [64, 96]
+
+
+@pytest.mark.parametrize("attached", ['{"media_fbid": "1"}', '[{"id": "1"}]', "[not json"])
+def test_attached_media_that_is_not_a_list_of_media_fbids_is_refused_with_100(own_sandbox, attached):
+    response = requests.post(f"{own_sandbox.url}{GRAPH}/111/feed", timeout=5, data={
+        "message": "m", "attached_media": attached, "access_token": "t"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == 100
+    assert received(own_sandbox) == []
+
+
+@pytest.mark.parametrize("encode", [",".join, json.dumps, lambda ids: ids])
+def test_a_carousel_takes_its_children_comma_separated_or_as_a_json_list(own_sandbox, encode):
+    children = [carousel_item(own_sandbox) for _ in range(2)]
+    body = {"media_type": "CAROUSEL", "children": encode(children), "caption": "Two", "access_token": "t"}
+    sent = {"json": body} if isinstance(body["children"], list) else {"data": body}
+    carousel = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, **sent)
+    assert carousel.status_code == 200, carousel.text
+    requests.post(f"{own_sandbox.url}{GRAPH}/222/media_publish", timeout=5,
+                  data={"creation_id": carousel.json()["id"], "access_token": "t"}).raise_for_status()
+    assert len(received(own_sandbox, "instagram")[0]["images"]) == 2
+
+
+def test_children_in_json_that_is_no_list_of_ids_are_refused_with_100(own_sandbox):
+    children = [carousel_item(own_sandbox) for _ in range(2)]
+    response = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "media_type": "CAROUSEL", "children": json.dumps({"ids": children}), "caption": "c", "access_token": "t"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == 100
+
+
+@pytest.mark.parametrize("fields", ["name,picture", "username,profile_picture_url", "status_code"])
+def test_a_node_read_with_a_trailing_slash_is_answered_like_one_without(own_sandbox, fields):
+    container = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=5, data={
+        "image_url": f"{own_sandbox.url}/_sandbox/image.jpg", "caption": "c", "access_token": "t"}).json()["id"]
+    node = container if fields == "status_code" else "17841400000000001"
+    answers = [requests.get(f"{own_sandbox.url}{GRAPH}/{node}{slash}", params={"fields": fields, "access_token": "t"},
+                            timeout=5, allow_redirects=False) for slash in ("", "/")]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].headers["Content-Type"] == "application/json"
+    without, with_slash = (a.json() for a in answers)
+    assert with_slash == without and with_slash["id"] == node
+
+
+@pytest.mark.parametrize("where", ["missing", "not an image", "private address"])
+def test_instagram_refuses_a_container_whose_image_it_cannot_fetch_with_9004_2207052(own_sandbox, where):
+    link = {"missing": f"{own_sandbox.url}/no-such.jpg", "not an image": f"{own_sandbox.url}/_sandbox/config",
+            "private address": "http://10.255.255.1/photo.jpg"}[where]
+    for extra in ({"caption": "c"}, {"is_carousel_item": "true"}):
+        response = requests.post(f"{own_sandbox.url}{GRAPH}/222/media", timeout=15,
+                                 data={"image_url": link, "access_token": "t", **extra})
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], error["error_subcode"], error["type"]) == \
+            (400, 9004, 2207052, "OAuthException")
+        assert error["message"] == "Only photo or video can be accepted as media type."
+        assert error["error_user_title"] == "Media download has failed."
+        assert error["error_user_msg"] == f"The media could not be fetched from this uri: {link}"
+        assert error["is_transient"] is False
+
+
+class SlowImage:
+    """A loopback server that answers with the sandbox's JPEG after ``delay`` seconds."""
+
+    def __init__(self, jpeg, delay):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(jpeg)))
+                self.end_headers()
+                self.wfile.write(jpeg)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/slow.jpg"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_instagram_fetching_a_slow_image_holds_up_no_other_request(own_sandbox):
+    jpeg = requests.get(f"{own_sandbox.url}/_sandbox/image.jpg", timeout=5).content
+    slow = SlowImage(jpeg, delay=1.0)
+    try:
+        started = time.monotonic()
+        container = {}
+        fetching = threading.Thread(target=lambda: container.update(requests.post(
+            f"{own_sandbox.url}{GRAPH}/222/media", timeout=10,
+            data={"image_url": slow.url, "caption": "slow", "access_token": "t"}).json()))
+        fetching.start()
+        time.sleep(0.2)
+        assert fb_post(own_sandbox).status_code == 200       # the state is not locked meanwhile
+        assert time.monotonic() - started < 0.9
+        fetching.join()
+        assert "id" in container and time.monotonic() - started >= 1.0
+    finally:
+        slow.server.shutdown()
+        slow.server.server_close()
+
+
+def test_the_sandboxs_instagram_fetches_from_where_socialpub_may_and_from_the_apps_own_public_address():
+    from socialpub.sandbox.state import allowed_from_environment
+
+    # What `socialpub up` gives its children: the sandbox's port allowed, the app on loopback as its public address.
+    assert allowed_from_environment({"OUTBOUND_ALLOW_NETWORKS": "127.0.0.1:5055",
+                                     "PUBLIC_BASE_URL": "http://127.0.0.1:8000"}) == \
+        ("127.0.0.1:5055", "127.0.0.1:8000")
+    # A public name is fetched when it resolves to a public address, like any other: nothing to allow.
+    assert allowed_from_environment({"PUBLIC_BASE_URL": "https://social.example.com"}) == ()
+    assert allowed_from_environment({}) == ()

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 #: Container states that mean "stop polling, this will never publish".
 FAILED_STATES = ("ERROR", "EXPIRED")
+#: Graph's subcode for "Media download has failed" (code 9004): Meta could not fetch the image URL.
+UNFETCHABLE = "2207052"
 
 
 class InstagramAdapter(Adapter):
@@ -174,10 +176,13 @@ class InstagramAdapter(Adapter):
                                "no text-only posts", kind=ErrorKind.PERMANENT)
         # A container is not a publication: a lost answer here leaves at most
         # an unpublished container that expires, so the error is not ambiguous.
-        body = graph_call(self.network, self.timeouts, "POST",
-                          f"{_base(target)}/{target.account_id}/media", creates_item=False,
-                          **credentials(target),
-                          data={"image_url": image_url, "caption": content.text})
+        try:
+            body = graph_call(self.network, self.timeouts, "POST",
+                              f"{_base(target)}/{target.account_id}/media", creates_item=False,
+                              **credentials(target),
+                              data={"image_url": image_url, "caption": content.text})
+        except PublishError as err:
+            raise _naming_the_link(err, "the photo", image_url) from None
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
         return container_id
@@ -192,10 +197,13 @@ class InstagramAdapter(Adapter):
           PublishError: PERMANENT naming the image Instagram could not take.
         """
         children = list(((resume or {}).get("uploads") or {}).get("children") or [])
-        for photo in content.photos[len(children):]:
-            body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{target.account_id}/media",
-                              creates_item=False, **credentials(target),
-                              data={"image_url": photo.public_url, "is_carousel_item": "true"})
+        for number, photo in enumerate(content.photos[len(children):], start=len(children) + 1):
+            try:
+                body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{target.account_id}/media",
+                                  creates_item=False, **credentials(target),
+                                  data={"image_url": photo.public_url, "is_carousel_item": "true"})
+            except PublishError as err:
+                raise _naming_the_link(err, f"image {number} of the carousel", photo.public_url) from None
             children.append(field(self.network, body, "id"))
             if checkpoint is not None:
                 checkpoint({"uploads": {"children": children}})
@@ -276,6 +284,17 @@ class InstagramAdapter(Adapter):
                                    f"after {self.poll_timeout:g}s", kind=ErrorKind.TRANSIENT, code=state)
             time.sleep(min(interval, remaining))
             interval = min(interval * 2, self.max_poll_interval)
+
+
+def _naming_the_link(err: PublishError, what: str, url: str) -> PublishError:
+    """``err``, its message naming the link when Meta could not fetch it (9004,
+    subcode 2207052: Meta's own words, "Only photo or video can be accepted as
+    media type.", do not say which link, nor that it is the link at fault).
+    Still PERMANENT: the same link is fetched the same way next time."""
+    if err.subcode == UNFETCHABLE:
+        err.message = f"Instagram could not fetch {what} at {url} (Meta: {err.message})"
+        err.args = (err.message,)
+    return err
 
 
 def _base(target: Target) -> str:

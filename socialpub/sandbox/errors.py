@@ -31,13 +31,17 @@ RATE_LIMIT_MESSAGES = {
 
 
 def graph_error(network: str, status: int, code: int, message: str, *, subcode=None,
-                details=None, headers=None, error_type="OAuthException") -> Response:
-    """A Graph error response."""
+                details=None, headers=None, error_type="OAuthException", user_title=None,
+                user_msg=None) -> Response:
+    """A Graph error response; ``user_title`` and ``user_msg`` are the
+    ``error_user_title``/``error_user_msg`` Meta adds for a person to read."""
     error = {"message": message, "type": error_type, "code": code}
     if subcode is not None:
         error["error_subcode"] = subcode
     if code in (1, 2):
         error["is_transient"] = True
+    if user_title is not None:
+        error.update(is_transient=False, error_user_title=user_title, error_user_msg=user_msg)
     if network == "whatsapp":
         error["error_data"] = {"messaging_product": "whatsapp", "details": details or message}
     error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
@@ -53,10 +57,16 @@ def graph_param_error(network: str, message: str, details=None, subcode=None) ->
 
 
 def graph_token_error(network: str, token) -> Response:
-    """The 190 answer for a missing, invalid or expired token; WhatsApp answers 401, the others 400."""
+    """The answer to a request without a token (code 104) or with an invalid or
+    expired one (190); WhatsApp answers 401, the others 400.
+
+    104 is what Graph answers when no token came at all (Meta's WhatsApp
+    Business Platform specification, its ``Unauthorized`` examples; Graph's
+    own answers carry the final full stop); 190 is for a token it cannot use.
+    """
     status = 401 if network == "whatsapp" else 400
     if not token:
-        return graph_error(network, status, 190, "An access token is required to request this resource.")
+        return graph_error(network, status, 104, "An access token is required to request this resource.")
     if token.startswith("expired"):
         return graph_error(network, status, 190, "Error validating access token: Session has expired.",
                            subcode=463)

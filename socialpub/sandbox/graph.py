@@ -5,6 +5,10 @@ media list (WhatsApp's messages are in whatsapp.py).
 It is a little stricter than Meta in one place: ``/photos`` and ``/media``
 need a ``caption`` (socialpub always has text), so an adapter that sends the
 deprecated ``message`` field to ``/photos`` is caught here, not in production.
+
+Instagram fetches the ``image_url`` of every container, as Meta does, through
+socialpub's own outbound rules (image.fetch_image): a URL it cannot fetch is
+refused as Meta refuses it, so that failure is met before production.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 import urllib.parse
@@ -21,10 +26,11 @@ from werkzeug.routing import BaseConverter
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
-from .image import described
+from .image import described, fetch_image
 from .meta_apps import APP_SECRETS, FACEBOOK_APP
 
 bp = Blueprint("graph", __name__)
+logger = logging.getLogger(__name__)
 
 #: Instagram caption limits: "Maximum 2200 characters, 30 hashtags, and 20 @ tags".
 IG_CAPTION, IG_HASHTAGS, IG_MENTIONS = 2200, 30, 20
@@ -44,8 +50,9 @@ def _params(network):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return None, graph_param_error(network, "The request body is not a valid JSON object")
-        # Graph reads every parameter as text, whatever JSON type it came as.
-        values.update({k: v if isinstance(v, str) else str(v) for k, v in body.items()})
+        # Graph reads every parameter as text, whatever JSON type it came as: a
+        # list or an object as its JSON (the encoding of Meta's Business SDK), true as "true".
+        values.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
     token = values.get("access_token") or bearer_token() or ""
     if not token or is_bad_token(token):
         return None, graph_token_error(network, token)
@@ -129,22 +136,42 @@ def _unpublished_photo(page_id):
 
 
 def _attached_media(values, page_id):
-    """``(uploads, None)`` of the ``attached_media[i]`` fields, in order, or ``(None, error)``."""
-    found, i = [], 0
-    while f"attached_media[{i}]" in values:
+    """``(uploads, None)`` of the photos a feed post attaches, in order, or ``(None, error)``.
+
+    Graph takes them as ``attached_media[0]``, ``attached_media[1]``… each
+    ``{"media_fbid": id}`` (Meta's multi-photo guide), or as one
+    ``attached_media`` holding the JSON list, as Meta's Business SDK sends it.
+    """
+    if "attached_media" in values:
         try:
-            photo_id = str(json.loads(values[f"attached_media[{i}]"])["media_fbid"])
-        except (ValueError, KeyError, TypeError):
-            return None, graph_param_error("facebook", f"attached_media[{i}] must be {{\"media_fbid\": id}}")
+            entries = json.loads(values["attached_media"])
+        except ValueError:
+            entries = None
+        if not isinstance(entries, list):
+            return None, graph_param_error("facebook", "attached_media must be a list of {\"media_fbid\": id}")
+        fields = [(f"attached_media[{i}]", entry) for i, entry in enumerate(entries)]
+    else:
+        fields, i = [], 0
+        while f"attached_media[{i}]" in values:
+            try:
+                fields.append((f"attached_media[{i}]", json.loads(values[f"attached_media[{i}]"])))
+            except ValueError:
+                fields.append((f"attached_media[{i}]", None))
+            i += 1
+    found = []
+    for name, entry in fields:
+        photo_id = entry.get("media_fbid") if isinstance(entry, dict) else None
+        if not isinstance(photo_id, (str, int)) or isinstance(photo_id, bool):
+            return None, graph_param_error("facebook", f"{name} must be {{\"media_fbid\": id}}")
+        photo_id = str(photo_id)
         upload = state().get("uploads", f"fb-photo:{photo_id}")
         if upload is None or upload["page"] != page_id:
-            return None, graph_param_error("facebook", f"attached_media[{i}]: {photo_id} is not an unpublished "
+            return None, graph_param_error("facebook", f"{name}: {photo_id} is not an unpublished "
                                            f"photo of this Page")
         if upload["attached"]:
-            return None, graph_param_error("facebook", f"attached_media[{i}]: photo {photo_id} is already "
+            return None, graph_param_error("facebook", f"{name}: photo {photo_id} is already "
                                            f"attached to a post")
         found.append((photo_id, upload))
-        i += 1
     return found, None
 
 
@@ -204,6 +231,9 @@ def create_container(version, ig_user_id):
     if not values.get("image_url"):
         return graph_param_error("instagram", "The parameter image_url is required")
     if values.get("is_carousel_item") == "true":
+        refusal = _fetch_refusal(values["image_url"])
+        if refusal is not None:
+            return refusal
         container_id = str(state().new_number())
         items = 1 + state().count("containers", lambda c: c.get("carousel_item") and c["account_id"] == ig_user_id)
         failing_from = state().setting("instagram", "fail_carousel_item")
@@ -221,10 +251,31 @@ def create_container(version, ig_user_id):
     if _count(caption, "#") > IG_HASHTAGS or _count(caption, "@") > IG_MENTIONS:
         return graph_param_error("instagram", f"Too many tags: at most {IG_HASHTAGS} hashtags "
                                  f"and {IG_MENTIONS} @ tags", subcode=2207040)
+    refusal = _fetch_refusal(values["image_url"])
+    if refusal is not None:
+        return refusal
     container_id = str(state().new_number())
     state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED",
                                              "image_url": values["image_url"], "caption": caption})
     return jsonify(id=container_id)
+
+
+def _fetch_refusal(image_url: str):
+    """None when Instagram can fetch the image at ``image_url``, else Graph's
+    answer to the container request: 9004, subcode 2207052 ("Media download has
+    failed", Instagram's error codes page), in the words Meta's answers use.
+
+    Meta fetches an image while the container is created ("We cURL media used
+    in publishing attempts"), so the refusal is the answer to that request.
+    The fetch runs in this request's thread and holds no lock of the state.
+    """
+    image, why = fetch_image(image_url, state().fetch_allow)
+    if image is not None:
+        return None
+    logger.info("Sandbox Instagram could not fetch %s: %s", image_url, why)
+    return graph_error("instagram", 400, 9004, "Only photo or video can be accepted as media type.",
+                       subcode=2207052, user_title="Media download has failed.",
+                       user_msg=f"The media could not be fetched from this uri: {image_url}")
 
 
 #: Items of one carousel, as Instagram documents them.
@@ -233,7 +284,9 @@ CAROUSEL_ITEMS = (2, 10)
 
 def _carousel_container(ig_user_id, values):
     """The ``CAROUSEL`` container of 2 to 10 FINISHED item containers of this account."""
-    children = [c.strip() for c in (values.get("children") or "").split(",") if c.strip()]
+    children = _children(values.get("children") or "")
+    if children is None:
+        return graph_param_error("instagram", "children must be a list of container ids")
     if not CAROUSEL_ITEMS[0] <= len(children) <= CAROUSEL_ITEMS[1]:
         return graph_param_error("instagram", f"A carousel has {CAROUSEL_ITEMS[0]} to {CAROUSEL_ITEMS[1]} "
                                  f"children, not {len(children)}", subcode=2207036)
@@ -250,6 +303,21 @@ def _carousel_container(ig_user_id, values):
     state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED", "image_url": None,
                                              "caption": values["caption"], "children": children})
     return jsonify(id=container_id)
+
+
+def _children(value: str):
+    """The container ids of ``children``: a comma-separated list (Meta's
+    content-publishing guide), or a JSON list of ids as Meta's Business SDK
+    encodes it (``["1","2"]``); None when it is JSON but not a list of ids."""
+    if not value.lstrip().startswith("["):
+        return [c.strip() for c in value.split(",") if c.strip()]
+    try:
+        ids = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
+        return None
+    return [str(i).strip() for i in ids if str(i).strip()]
 
 
 def _container_status(container: dict) -> str:
@@ -275,7 +343,8 @@ ACCOUNT_NODES = (
 )
 
 
-@bp.get("/<gv:version>/<container_id>")
+# Graph answers a node read with a trailing slash as it answers one without.
+@bp.get("/<gv:version>/<container_id>", strict_slashes=False)
 @endpoint("instagram")
 def read_container(version, container_id):
     """Read a container's requested ``fields`` (``status_code``, ``status``) — or,

@@ -1,10 +1,19 @@
 """A small valid JPEG built in code, so the sandbox can serve an image for
-uploads without shipping a binary file.
+uploads without shipping a binary file; and what Instagram finds when it
+fetches the media URL a container names.
 """
 from __future__ import annotations
 
 import functools
 import struct
+
+from ..networks import outbound
+from ..networks.base import PublishError, Timeouts
+
+#: "The image is too large to download. It should be less than 8 MiB." (Instagram's error codes page.)
+FETCH_MAX_BYTES = 8 * 1024 * 1024
+#: Meta does not say how long it waits for a media URL; the sandbox gives up after this.
+FETCH_TIME_LIMIT_S = 10.0
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
@@ -47,3 +56,21 @@ def described(data: bytes):
         return None
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "width": image.width,
             "height": image.height, "format": image.format}
+
+
+def fetch_image(url: str, allow) -> tuple:
+    """``(described(image), None)`` of the image at ``url``, or ``(None, why)``
+    when it cannot be had: refused, unreachable, answered other than 2xx, larger
+    than FETCH_MAX_BYTES, slower than FETCH_TIME_LIMIT_S, or not an image.
+
+    Fetched as socialpub fetches (networks/outbound.py): public addresses only,
+    or those in ``allow``, since Meta cannot reach a private network either.
+    """
+    try:
+        data = outbound.download("instagram", url, max_bytes=FETCH_MAX_BYTES, time_limit=FETCH_TIME_LIMIT_S,
+                                 timeouts=Timeouts(connect=FETCH_TIME_LIMIT_S, read=FETCH_TIME_LIMIT_S),
+                                 allow=allow)
+    except PublishError as err:
+        return None, err.message
+    image = described(data)
+    return (image, None) if image is not None else (None, "not an image")

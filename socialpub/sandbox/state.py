@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import collections
 import copy
+import ipaddress
 import itertools
+import os
 import random
 import secrets
 import threading
 import time
+from urllib.parse import urlsplit
 
+from ..config import format_allowed, parse_networks
 from .settings import NETWORKS, check_changes, check_latencies, default_config
 from .wa_world import WhatsAppWorld
 
@@ -27,12 +31,32 @@ HISTORY = 10000
 HOLD_LIMIT = 120.0
 
 
+def allowed_from_environment(env=None) -> tuple:
+    """What the sandbox's Instagram may fetch although it is not public: what
+    socialpub's own fetches may (``OUTBOUND_ALLOW_NETWORKS``), and the address of
+    ``PUBLIC_BASE_URL`` when it is an IP address — the one socialpub declares
+    the networks can fetch its media from, which ``socialpub up`` sets to the
+    app on loopback."""
+    env = os.environ if env is None else env
+    allowed = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
+    public = urlsplit(env.get("PUBLIC_BASE_URL", ""))
+    try:
+        address = ipaddress.ip_address(public.hostname or "")
+        port = public.port or (443 if public.scheme == "https" else 80)
+    except ValueError:  # a name (fetched if it resolves to a public address), or no URL
+        return allowed
+    return allowed + (format_allowed(ipaddress.ip_network(address), port),)
+
+
 class SandboxState:
     """The sandbox's memory. Every method takes the lock; none sleeps while holding it
     (the waiting methods wait on ``changed``, which releases it).
     """
 
-    def __init__(self, latencies=None, hold_limit: float = HOLD_LIMIT):
+    def __init__(self, latencies=None, hold_limit: float = HOLD_LIMIT, fetch_allow=None):
+        #: What Instagram may fetch media from although it is not public (image.fetch_image);
+        #: set before the sandbox serves (tests: loopback), then only read, without the lock.
+        self.fetch_allow = tuple(fetch_allow) if fetch_allow is not None else allowed_from_environment()
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.hold_limit = hold_limit
