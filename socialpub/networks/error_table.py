@@ -70,6 +70,7 @@ GRAPH = (
     Row(100, PERMANENT, "invalid parameter", "graph"),
     Row(100, PERMANENT, "the object does not exist, or this token cannot see it", "graph", subcode=33),
     Row(102, AUTH, "the session is no longer valid", "graph"),
+    Row(104, AUTH, "no access token was sent: the channel has none", "graph"),
     Row(190, AUTH, "the access token is invalid or expired (subcodes: expired, password changed, app removed…)",
         "graph"),
     Row(200, AUTH, "a permission was not granted, or was removed", "graph", through=299),

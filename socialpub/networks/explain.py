@@ -12,6 +12,8 @@ PERMISSION_MISSING = ("Meta took back, or was never given, a permission this nee
 #: (network or "*" for the Meta ones, code — "190" matches "190/463", "200-299" a range —,
 #: words the message must hold or None) → what it means and what to do. The first match wins.
 MEANINGS = (
+    ("*", "104", None, "The channel has no token to send (it was never entered, or was cleared): reconnect the "
+                       "channel or enter its token, then retry."),
     ("*", "190", None, "The network no longer accepts this channel's token (expired, revoked, or the password "
                        "changed): reconnect the channel, then retry."),
     ("*", "10", None, PERMISSION_MISSING),
