@@ -14,7 +14,7 @@ ACCOUNTS = {"facebook": "546349135390552", "instagram": "17841400008460056", "li
 
 @pytest.fixture(autouse=True)
 def clean(sandbox):
-    requests.post(f"{sandbox.url}/_sandbox/reset", json={"latencies": True}, timeout=5).raise_for_status()
+    requests.post(f"{sandbox.url}/_sandbox/reset", json={"latencies": True, "webhook": True}, timeout=5).raise_for_status()
 
 
 def target(sandbox, network, token="token-1", **extra):

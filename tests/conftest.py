@@ -83,8 +83,10 @@ class SandboxClient:
     def __init__(self, url):
         self.url = url
 
-    def reset(self):
-        requests.post(f"{self.url}/_sandbox/reset", json={"latencies": True}, timeout=5).raise_for_status()
+    def reset(self, webhook: bool = False):
+        """Forget what the sandbox received; ``webhook`` also forgets where its WhatsApp webhooks go."""
+        requests.post(f"{self.url}/_sandbox/reset", json={"latencies": True, "webhook": webhook},
+                      timeout=5).raise_for_status()
 
     def configure(self, **networks):
         requests.post(f"{self.url}/_sandbox/config", json=networks, timeout=5).raise_for_status()
@@ -102,9 +104,9 @@ class SandboxClient:
 @pytest.fixture
 def sandbox_client(sandbox):
     client = SandboxClient(sandbox.url)
-    client.reset()
+    client.reset(webhook=True)
     yield client
-    client.reset()
+    client.reset(webhook=True)  # no later test gets this one's webhooks
 
 
 class PublicServer:

@@ -38,7 +38,8 @@ def own_sandbox():
 
 @pytest.fixture(autouse=True)
 def clean(own_sandbox):
-    requests.post(f"{own_sandbox.url}/_sandbox/reset", json={"latencies": True}, timeout=5).raise_for_status()
+    requests.post(f"{own_sandbox.url}/_sandbox/reset", json={"latencies": True, "webhook": True},
+                  timeout=5).raise_for_status()
 
 
 def configure(own_sandbox, body):
@@ -506,6 +507,34 @@ def test_reset_releases_held_requests_and_forgets_them(own_sandbox):
     thread.join(5)
     assert answers[0].status_code == 200  # it went on...
     assert received(own_sandbox) == []          # ...but belongs to the forgotten epoch
+
+
+def test_reset_keeps_the_whatsapp_webhook_so_statuses_still_reach_the_app_after_it(own_sandbox):
+    import flask
+
+    heard, arrived = [], threading.Event()
+    app = flask.Flask("webhook_receiver")
+
+    @app.post("/webhooks/meta")
+    def meta():
+        heard.append((flask.request.headers.get("X-Hub-Signature-256"), flask.request.get_json()))
+        arrived.set()
+        return ""
+
+    with serve_in_thread(app) as receiver:
+        configure(own_sandbox, {"whatsapp": {"webhook_url": f"{receiver.url}/webhooks/meta", "app_secret": "s",
+                                             "latency": 0.2, "statuses": "auto"}})
+        config = requests.post(f"{own_sandbox.url}/_sandbox/reset", timeout=5).json()
+        assert (config["whatsapp"]["webhook_url"], config["whatsapp"]["app_secret"]) == \
+            (f"{receiver.url}/webhooks/meta", "s")
+        assert config["whatsapp"]["statuses"] == "auto"       # everything else as it starts
+        assert wa_send(own_sandbox, WA_TEXT).status_code == 200
+        assert arrived.wait(10), "no status webhook after the reset"
+        signature, body = heard[0]
+        assert signature.startswith("sha256=") and body["object"] == "whatsapp_business_account"
+        # A reset between tests may forget it too.
+        config = requests.post(f"{own_sandbox.url}/_sandbox/reset", json={"webhook": True}, timeout=5).json()
+        assert (config["whatsapp"]["webhook_url"], config["whatsapp"]["app_secret"]) == (None, None)
 
 
 def test_a_held_request_gives_up_after_the_hold_limit():

@@ -33,8 +33,10 @@ Control endpoints:
 ``POST /_sandbox/reset``
     Forget received items, requests, containers, posts, uploads and failures,
     release held and waiting requests, and restore hold/container_status/
-    reject_duplicates. Latencies are kept unless the body is
-    ``{"latencies": true}``, which restores the start-up ones.
+    reject_duplicates and the rest of WhatsApp's settings. Latencies are kept
+    unless the body is ``{"latencies": true}``, which restores the start-up
+    ones; WhatsApp's ``webhook_url`` and ``app_secret`` are kept unless it is
+    ``{"webhook": true}``.
 ``GET /_sandbox/received[?network=]``
     Accepted items, oldest first, one per acceptance: ``{"network", "item_id",
     "account_id", "text", "image", "link", "to", "image_bytes", "image_sha256", "started_at",
@@ -126,9 +128,11 @@ def set_config():
 
 @control.post("/reset")
 def reset():
-    """Forget everything received and every failure (latencies too with ``{"latencies": true}``)."""
-    body = request.get_json(force=True, silent=True) or {}
-    state().reset(latencies=bool(body.get("latencies")) if isinstance(body, dict) else False)
+    """Forget everything received and every failure (latencies too with ``{"latencies": true}``,
+    the WhatsApp webhook's address and secret with ``{"webhook": true}``)."""
+    body = request.get_json(force=True, silent=True)
+    body = body if isinstance(body, dict) else {}
+    state().reset(latencies=bool(body.get("latencies")), webhook=bool(body.get("webhook")))
     return jsonify(state().snapshot())
 
 

@@ -29,6 +29,8 @@ from .wa_world import WhatsAppWorld
 HISTORY = 10000
 #: Longest a held request waits to be released before it gives up.
 HOLD_LIMIT = 120.0
+#: WhatsApp's settings a reset keeps unless told otherwise: where Meta's webhooks go and their secret.
+WEBHOOK_KEYS = ("webhook_url", "app_secret")
 
 
 def allowed_from_environment(env=None) -> tuple:
@@ -106,15 +108,19 @@ class SandboxState:
         with self.lock:
             return self.config[network][key]
 
-    def reset(self, latencies: bool = False):
-        """Forget items, requests, created objects and failures; keep latencies unless asked."""
+    def reset(self, latencies: bool = False, webhook: bool = False):
+        """Forget items, requests, created objects and failures; keep latencies,
+        and WhatsApp's webhook address and secret, unless asked: they describe
+        where the app listens, which a reset between two cases does not move."""
         with self.lock:
             self.epoch += 1
             self._clear()
+            kept = {key: self.config["whatsapp"][key] for key in WEBHOOK_KEYS} if not webhook else {}
             for network in NETWORKS:
                 latency = self.initial_latencies.get(network, 0.0) if latencies \
                     else self.config[network]["latency"]
                 self.config[network] = default_config(network, latency)
+            self.config["whatsapp"].update(kept)
             self.changed.notify_all()
 
     def take_fault(self, network: str):
