@@ -5,18 +5,21 @@ server refuses is tried again and never holds up a publication; the SMTP
 password is never logged."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
 import socket
 import threading
+import time
 from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from socialpub import db
-from socialpub.mail import notices
+from socialpub.mail import notices, smtp
 from socialpub.mail import sending as mail_sending
 from socialpub.models import Email, utcnow
 
@@ -184,3 +187,59 @@ def test_a_post_text_with_line_breaks_makes_a_one_line_subject(client, sandbox_c
     drain()
     [mail] = inbox.wait_for(1)
     assert mail["Subject"] == f"Post #{post_id} failed: Two lines"
+
+
+class TricklingSMTP(SMTP):
+    """An SMTP server that answers one byte every 20 ms: each read is quick, the conversation slow."""
+
+    async def push(self, status):
+        reply = (status.encode() if isinstance(status, str) else status) + b"\r\n"
+        for at in range(len(reply)):
+            self._writer.write(reply[at:at + 1])
+            await self._writer.drain()
+            await asyncio.sleep(0.02)
+
+
+class TricklingController(Controller):
+    def factory(self):
+        return TricklingSMTP(self.handler)
+
+
+def test_a_slow_server_makes_the_send_give_up_before_its_lease_so_the_email_is_not_sent_twice(
+        app, settings, monkeypatch):
+    inbox = Inbox()
+    controller = TricklingController(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    # Scaled down from 15 s / 30 s / 60 s: no single read waits a second, the whole exchange takes seconds.
+    monkeypatch.setattr(smtp, "TIMEOUT_S", 1)
+    monkeypatch.setattr(mail_sending, "TIME_LIMIT", dt.timedelta(seconds=1))
+    monkeypatch.setattr(mail_sending, "LEASE", dt.timedelta(seconds=2))
+    server = settings.with_(smtp_url=f"smtp://127.0.0.1:{controller.port}", mail_from="socialpub@example.test")
+    with db.database.connection_context():
+        email_id = Email.create(to="once@example.com", subject="Once", body="Only once, please.").id
+    took = {}
+
+    def deliver(name):
+        started = time.monotonic()
+        with db.database.connection_context():
+            took[name] = (mail_sending.deliver(email_id, server), time.monotonic() - started)
+
+    try:
+        first = threading.Thread(target=deliver, args=("first",))
+        first.start()
+        # Past the lease, another worker (a re-driven message) may take an e-mail still "sending".
+        time.sleep(2.2)
+        second = threading.Thread(target=deliver, args=("second",))
+        second.start()
+        for thread in (first, second):
+            thread.join(30)
+        time.sleep(0.5)  # a message still on its way would arrive now
+    finally:
+        controller.stop()
+    assert len(inbox.messages) <= 1
+    assert took["first"][1] < 2  # gave up within its time limit, before the lease ended
+    assert took["first"][0] == 60_000 and took["second"][0] is None
+    with db.database.connection_context():
+        email = Email.get_by_id(email_id)
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert "not answered within the 1 s allowed" in email.last_error

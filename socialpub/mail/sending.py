@@ -19,7 +19,11 @@ logger = logging.getLogger(__name__)
 
 #: The pause before each retry.
 SCHEDULE = tuple(dt.timedelta(seconds=s) for s in (60, 300, 1800, 7200, 21600))
-LEASE = dt.timedelta(seconds=smtp.TIMEOUT_S * 4)
+#: The whole conversation with the server, however slowly it answers.
+TIME_LIMIT = dt.timedelta(seconds=smtp.TIMEOUT_S * 2)
+#: An e-mail "sending" for longer than this lost its worker and may be taken
+#: again: twice the time limit, so that a send still running is never one.
+LEASE = TIME_LIMIT * 2
 GRACE = dt.timedelta(seconds=60)
 
 
@@ -43,7 +47,8 @@ def deliver(email_id: int, settings: Settings) -> int | None:
     mine = (Email.id == email_id) & (Email.status == "sending")
     try:
         try:
-            smtp.send(settings.smtp_url, settings.mail_from, email.to, email.subject, email.body or "")
+            smtp.send(settings.smtp_url, settings.mail_from, email.to, email.subject, email.body or "",
+                      time_limit=TIME_LIMIT.total_seconds())
         except (ValueError, TypeError) as exc:  # a message the library will not build: a try, counted
             raise smtp.NotSent(f"the e-mail could not be composed: {exc}") from None
     except smtp.NotSent as exc:

@@ -147,11 +147,12 @@ def _is_ip(host: str) -> bool:
 
 
 class Deadline:
-    """A download's total time limit, enforced on its sockets.
+    """A call's total time limit (a download, a webhook, an API call, an
+    e-mail's conversation), enforced on its sockets.
 
     Per-read timeouts restart with every byte, so a server dripping one byte a
     second would hold a worker for hours. When the limit passes, every socket
-    the download opened is shut down, which wakes any read blocked on it;
+    the call opened (or :meth:`watch` was given) is shut down, which wakes any read blocked on it;
     ``expired`` then tells the caller why the read ended.
 
     Parameters:
@@ -174,9 +175,13 @@ class Deadline:
     def __exit__(self, *exc_info):
         self._timer.cancel()
 
+    def left(self) -> float:
+        """Seconds until the limit (0 once it has passed)."""
+        return max(0.0, self._ends - time.monotonic())
+
     def timeouts(self, timeouts: Timeouts) -> tuple:
         """``(connect, read)`` timeouts no longer than the time left."""
-        left = self._ends - time.monotonic()
+        left = self.left()
         if left <= 0:
             self.expired = True
             raise _OutOfTime()
