@@ -19,8 +19,8 @@ import datetime as dt
 
 from peewee import Case, fn
 
-from ..db import write_transaction
-from ..models import Contact, Recipient, utcnow
+from ..db import MAX_ID, write_transaction
+from ..models import Channel, Contact, Publication, Recipient, utcnow
 from . import contacts
 
 ACCEPTED = ("sent", "delivered", "read")
@@ -29,6 +29,8 @@ REFUSED = ("failed", "window_closed", "opted_out")
 OPEN = ("pending", "waiting")
 #: How far a row has gone: a status from a webhook only moves a row forward.
 RANK = {"pending": 0, "waiting": 0, "sending": 1, "unconfirmed": 1, "sent": 2, "delivered": 3, "read": 4}
+#: A send that may have gone and whose message id is not known: only its callback data can name it.
+IN_DOUBT = ("sending", "unconfirmed")
 #: What a person's retry sends again: not those who have it, opted out or never consented.
 REOPENED_BY_RETRY = ("failed", "window_closed", "sending", "unconfirmed")
 #: The prefix of ``biz_opaque_callback_data``: the row a status is about, even
@@ -182,17 +184,41 @@ def summarise(tally: dict) -> str:
     return ", ".join(parts) or "no recipients"
 
 
-def apply_status(phone_number_id: str, status: dict) -> int | None:
-    """One status of Meta's webhook applied to its row (found by message id, or
-    by the callback data when the send's answer was lost). Returns the row's
-    publication id, None for a message that is not ours (logged by the caller)."""
-    wamid, state = str(status.get("id") or ""), str(status.get("status") or "")
+def _row_of(phone_number_id: str, wamid: str, status: dict) -> Recipient | None:
+    """The row a status is about: sent from this number (``phone_number_id``,
+    the channel's account) and holding its message id; else, by the callback
+    data, a row whose send is in doubt with no message id yet, to the person
+    the status names. The callback alone never settles a row with another
+    message id: a row id may name another send than the one Meta speaks of."""
+    if not phone_number_id:
+        return None
+    ours = (Recipient.select().join(Publication).join(Channel, on=(Channel.id == Publication.channel))
+            .where((Channel.network == "whatsapp") & (Channel.account_id == phone_number_id)))
+    if wamid:
+        row = ours.where(Recipient.message_id == wamid).first()
+        if row is not None:
+            return row
     callback = str(status.get("biz_opaque_callback_data") or "")
-    row = None
-    if callback.startswith(CALLBACK_PREFIX) and callback[len(CALLBACK_PREFIX):].isdigit():
-        row = Recipient.get_or_none(Recipient.id == int(callback[len(CALLBACK_PREFIX):]))
-    if row is None and wamid:
-        row = Recipient.get_or_none(Recipient.message_id == wamid)
+    row_id = callback[len(CALLBACK_PREFIX):] if callback.startswith(CALLBACK_PREFIX) else ""
+    if not row_id.isdigit() or int(row_id) > MAX_ID:
+        return None
+    row = ours.where((Recipient.id == int(row_id)) & Recipient.message_id.is_null()
+                     & Recipient.status.in_(IN_DOUBT)).first()
+    if row is None:
+        return None
+    number, user_id = str(status.get("recipient_id") or ""), str(status.get("recipient_user_id") or "")
+    if (number and row.phone and number.lstrip("+") != row.phone.lstrip("+")) or (
+            user_id and row.user_id and user_id != row.user_id):
+        return None  # the status is about someone else
+    return row
+
+
+def apply_status(phone_number_id: str, status: dict) -> int | None:
+    """One status of Meta's webhook applied to its row (:func:`_row_of`).
+    Returns the row's publication id, None for a message that is not ours
+    (logged by the caller)."""
+    wamid, state = str(status.get("id") or ""), str(status.get("status") or "")
+    row = _row_of(phone_number_id, wamid, status)
     if row is None:
         return None
     if row.contact_id and status.get("recipient_user_id"):
@@ -203,8 +229,11 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         at = utcnow()
     now = utcnow()
     changes = {"updated_at": now}
+    # Written only where the row still has no message id or this one: a send's answer recorded meanwhile wins.
+    same_message = Recipient.message_id.is_null()
     if wamid:
         changes["message_id"] = fn.COALESCE(Recipient.message_id, wamid)
+        same_message |= (Recipient.message_id == wamid)
     if state in ("sent", "delivered", "read"):
         lower = [s for s, rank in RANK.items() if rank < RANK[state]]
         changes["status"] = Case(None, [(Recipient.status.in_(lower), state)], Recipient.status)
@@ -213,7 +242,7 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
             changes["delivered_at"] = fn.COALESCE(Recipient.delivered_at, at)
         if state == "read":
             changes["read_at"] = fn.COALESCE(Recipient.read_at, at)
-        Recipient.update(**changes).where(Recipient.id == row.id).execute()
+        Recipient.update(**changes).where((Recipient.id == row.id) & same_message).execute()
     elif state == "failed":
         error = (status.get("errors") or [{}])[0] if isinstance(status.get("errors"), list) else {}
         code = str(error.get("code") or "") or None
@@ -222,9 +251,12 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
         if details and details not in words:
             words = f"{words}: {details}"
-        Recipient.update(status=ended, error_code=code, error=words[:1000], failed_at=fn.COALESCE(
+        failed = Recipient.update(status=ended, error_code=code, error=words[:1000], failed_at=fn.COALESCE(
             Recipient.failed_at, at), **changes).where(
-            (Recipient.id == row.id) & Recipient.status.in_(("sending", "unconfirmed", "sent"))).execute()
+            (Recipient.id == row.id) & same_message
+            & Recipient.status.in_(("sending", "unconfirmed", "sent"))).execute()
+        if not failed:
+            return row.publication_id
         if row.contact_id and ended == "opted_out":
             contact = Contact.get_or_none(Contact.id == row.contact_id)
             if contact:
