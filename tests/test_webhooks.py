@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 
 import pytest
 
@@ -15,6 +17,8 @@ from socialpub.db import write_transaction
 from socialpub.models import OutboxEvent, WebhookDelivery, utcnow
 from socialpub.webhooks import events, sending
 
+from . import slow_server
+from .slow_server import Trickler
 from .webhook_receiver import Receiver
 
 
@@ -241,3 +245,42 @@ def test_a_second_rotation_waits_for_the_first_ones_overlap(client):
     assert client.post(f"/api/webhooks/{made['id']}/rotate").status_code == 200
     again = client.post(f"/api/webhooks/{made['id']}/rotate")
     assert again.status_code == 409 and "previous secret still signs" in again.get_json()["error"]["message"]
+
+
+def test_a_slow_endpoint_makes_the_delivery_give_up_before_its_lease_so_it_is_not_sent_twice(
+        app, settings, sandbox_channels, client, monkeypatch):
+    slow = Trickler(slow_server.response(), pause=0.1)  # about 9 s in all, 100 ms a byte
+    monkeypatch.setattr(sending, "TIMEOUT_S", 1.0)  # scaled down from 15 s and 60 s
+    monkeypatch.setattr(sending, "LEASE", dt.timedelta(seconds=2))
+    monkeypatch.setattr(events, "send", lambda delivery_id: None)  # tried below, by hand
+    endpoint(client, slow.url + "/hooks", events=["post.failed"])
+    post_id = client.post("/api/posts", json={"text": "Slowly told", "networks": ["facebook"]}).get_json()["id"]
+    with db.database.connection_context():
+        with write_transaction():
+            events.emit(events.POST_FAILED, post_id)
+        [delivery_id] = [d.id for d in WebhookDelivery.select()]
+    took = {}
+
+    def deliver(name):
+        started = time.monotonic()
+        with db.database.connection_context():
+            took[name] = (sending.deliver(delivery_id, settings), time.monotonic() - started)
+
+    try:
+        first = threading.Thread(target=deliver, args=("first",))
+        first.start()
+        # Past the lease, another worker (a re-driven message) may take a delivery still "sending".
+        time.sleep(2.2)
+        second = threading.Thread(target=deliver, args=("second",))
+        second.start()
+        for thread in (first, second):
+            thread.join(30)
+    finally:
+        slow.close()
+    assert len(slow.requests) == 1
+    assert took["first"][1] < 2 and took["first"][0] is not None  # gave up in time; tried again later
+    assert took["second"][0] is None
+    with db.database.connection_context():
+        delivery = WebhookDelivery.get_by_id(delivery_id)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert "no answer within the 1 s allowed" in delivery.last_error
