@@ -10,10 +10,13 @@ import time
 import pytest
 
 from socialpub import db
-from socialpub.models import Attempt, Publication
+from socialpub.media import remote
+from socialpub.models import Attempt, ImageFetch, Publication
 from socialpub.networks import ErrorKind, PublishError
 from socialpub.networks.base import Timeouts
 from socialpub.networks.outbound import download
+
+from .slow_server import Trickler, response
 
 #: Small limits, so that the tests that hit them are quick.
 MAX_BYTES = 1000
@@ -312,3 +315,24 @@ def test_a_linkedin_image_on_a_refused_address_fails_the_publication_without_fet
         assert Attempt.select().join(Publication).where(Publication.post == post_id).count() == 1
     assert image_host.requests == []
     assert [r for r in sandbox_client.requests(everything=True) if r["network"] == "linkedin"] == []
+
+
+def test_a_slow_image_host_makes_the_fetch_give_up_before_its_claim_lease(app, settings, client, sandbox_channels):
+    # An attempt of 3 s gives the download 1 s and the claim a 1.25 s lease (60 s and 75 s by default).
+    settings = settings.with_(time_limit_s=3, processing_lease_s=4)
+    slow = Trickler(response(body=b"\x89PNG" + b"x" * 60, content_type="image/png"), pause=0.05)
+    post_id = client.post("/api/posts", json={"text": "A slow picture", "networks": ["linkedin"]}).get_json()["id"]
+    try:
+        with db.database.connection_context(), pytest.raises(PublishError) as caught:
+            began = time.monotonic()
+            try:
+                remote.fetched(settings, post_id, f"{slow.url}/cat.png", "linkedin")
+            finally:
+                took = time.monotonic() - began
+    finally:
+        slow.close()
+    assert caught.value.kind == ErrorKind.TRANSIENT and "not downloaded within the 1 s allowed" in caught.value.message
+    assert took < remote.claim_lease(settings), took  # no second worker took the fetch over meanwhile
+    with db.database.connection_context():
+        assert ImageFetch.select().where(ImageFetch.post == post_id).count() == 0  # given up: the next try fetches
+    assert len(slow.requests) == 1
