@@ -10,15 +10,19 @@ import datetime as dt
 import json
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
     CompositeKey,
+    DatabaseProxy,
     DateTimeField,
     FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
+    SqliteDatabase,
     TextField,
 )
 
@@ -42,6 +46,23 @@ class BaseModel(Model):
         database = database
 
 
+class IdField(AutoField):
+    """An id handed out once, never again after its row is deleted: pages,
+    links, API clients, webhook consumers, Meta's callbacks and queued messages
+    name rows by it. SQLite's plain INTEGER PRIMARY KEY gives the highest
+    deleted id to the next row; AUTOINCREMENT does not (its ``sqlite_sequence``
+    remembers). PostgreSQL's SERIAL sequences never go back, and know no such
+    keyword — which is why this is not playhouse's AutoIncrementField, whose
+    DDL fails there."""
+
+    def ddl(self, ctx):
+        column = super().ddl(ctx)
+        database = self.model._meta.database
+        if isinstance(database, DatabaseProxy):
+            database = database.obj
+        return NodeList((column, SQL("AUTOINCREMENT"))) if isinstance(database, SqliteDatabase) else column
+
+
 class JSONField(TextField):
     def db_value(self, value):
         return None if value is None else json.dumps(value)
@@ -58,7 +79,7 @@ class ChannelState:
 
 
 class Channel(BaseModel):
-    id = AutoField()
+    id = IdField()
     network = CharField(max_length=16, index=True)
     name = CharField(max_length=100)
     #: Page id, IG user id, author URN or phone-number id, by network.
@@ -115,7 +136,7 @@ class Channel(BaseModel):
 
 
 class Post(BaseModel):
-    id = AutoField()
+    id = IdField()
     text = TextField()
     image_url = TextField(null=True)
     link = TextField(null=True)
@@ -145,7 +166,7 @@ class Post(BaseModel):
 
 
 class Publication(BaseModel):
-    id = AutoField()
+    id = IdField()
     post = ForeignKeyField(Post, backref="publications", on_delete="CASCADE")
     channel = ForeignKeyField(Channel, backref="publications")
     network = CharField(max_length=16)
@@ -204,7 +225,7 @@ Publication.add_index(UNSUCCESSFUL_INDEX)
 
 
 class Attempt(BaseModel):
-    id = AutoField()
+    id = IdField()
     publication = ForeignKeyField(Publication, backref="attempt_rows", on_delete="CASCADE")
     number = IntegerField()
     started_at = DateTimeField()
@@ -225,7 +246,7 @@ class User(BaseModel):
     """A person who may sign in. Everyone signed in shares the same channels and
     posts; their role (auth/roles.py) says what they may do with them."""
 
-    id = AutoField()
+    id = IdField()
     #: Lower-cased; the sign-in name.
     email = CharField(max_length=254, unique=True)
     #: viewer, editor or admin; users from before roles existed are admins (schema step 16).
@@ -247,7 +268,7 @@ class User(BaseModel):
 class ApiToken(BaseModel):
     """A bearer token for the JSON API. Only its SHA-256 is kept: it is shown once."""
 
-    id = AutoField()
+    id = IdField()
     user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
     name = CharField(max_length=100)
     #: The token's first characters, so people can tell their tokens apart.
@@ -263,7 +284,7 @@ class Invitation(BaseModel):
     an invitation to join (``user`` empty until accepted), or an admin's reset
     of someone's access (``user`` set). Only the link token's SHA-256 is kept."""
 
-    id = AutoField()
+    id = IdField()
     email = CharField(max_length=254, index=True)
     role = CharField(max_length=16)
     digest = CharField(max_length=64, unique=True)
@@ -281,7 +302,7 @@ class Event(BaseModel):
     channel or user, and when. ``actor`` is empty for socialpub itself (the
     workers, the scheduler)."""
 
-    id = AutoField()
+    id = IdField()
     at = DateTimeField(default=utcnow, index=True)
     actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
     subject = CharField(max_length=16)
@@ -299,7 +320,7 @@ class WebhookEndpoint(BaseModel):
     Webhooks specification with its secret — and, for a day after a rotation,
     with the previous one too."""
 
-    id = AutoField()
+    id = IdField()
     url = TextField()
     description = CharField(max_length=200, default="")
     #: Event types it receives; empty: all of them.
@@ -321,7 +342,7 @@ class OutboxEvent(BaseModel):
     causes it (webhooks/events.py), so none is lost: ``{"type", "timestamp",
     "data"}`` is its body, ``msg_id`` its ``webhook-id`` on every delivery."""
 
-    id = AutoField()
+    id = IdField()
     msg_id = CharField(max_length=40, unique=True)
     type = CharField(max_length=40)
     payload = JSONField()
@@ -332,7 +353,7 @@ class WebhookDelivery(BaseModel):
     """One event to one endpoint: pending until it is sent (retried with a
     growing pause for about three days), then delivered or failed."""
 
-    id = AutoField()
+    id = IdField()
     event = ForeignKeyField(OutboxEvent, on_delete="CASCADE")
     endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
     status = CharField(max_length=16, default="pending")
@@ -352,7 +373,7 @@ class WebhookDelivery(BaseModel):
 class WebhookAttempt(BaseModel):
     """One try of a delivery, for the endpoint's delivery log."""
 
-    id = AutoField()
+    id = IdField()
     delivery = ForeignKeyField(WebhookDelivery, backref="tries", on_delete="CASCADE")
     at = DateTimeField(default=utcnow)
     status_code = IntegerField(null=True)
@@ -367,7 +388,7 @@ class Email(BaseModel):
     waits to be gathered into its user's next digest. The body is cleared once
     sent (an invitation's holds a single-use link)."""
 
-    id = AutoField()
+    id = IdField()
     user = ForeignKeyField(User, null=True, on_delete="CASCADE")
     to = CharField(max_length=254)
     subject = CharField(max_length=300)
@@ -389,7 +410,7 @@ class IdempotencyKey(BaseModel):
     key), and the answer it got: the same request again gets the same answer
     instead of being carried out twice (see idempotency.py)."""
 
-    id = AutoField()
+    id = IdField()
     user = ForeignKeyField(User, on_delete="CASCADE")
     key = CharField(max_length=255)
     #: SHA-256 of the method, path and body: a key reused for another request is refused.
@@ -414,7 +435,7 @@ class Media(BaseModel):
     """An uploaded file in the media store, judged by its content (media/images.py).
     The same bytes uploaded twice are one row (``sha256`` is unique)."""
 
-    id = AutoField()
+    id = IdField()
     kind = CharField(max_length=16, default=MediaKind.IMAGE)
     content_type = CharField(max_length=64)
     sha256 = CharField(max_length=64, unique=True)
@@ -435,7 +456,7 @@ class Media(BaseModel):
 class PostMedia(BaseModel):
     """A post's images, in order."""
 
-    id = AutoField()
+    id = IdField()
     post = ForeignKeyField(Post, backref="media_links", on_delete="CASCADE")
     media = ForeignKeyField(Media, backref="post_links")
     position = IntegerField()
@@ -462,7 +483,7 @@ class Contact(BaseModel):
     both — with the record of their consent. A message goes only to a
     contact with an opt-in and without a later opt-out."""
 
-    id = AutoField()
+    id = IdField()
     channel = ForeignKeyField(Channel, backref="contacts", on_delete="CASCADE")
     #: None for a person known only by their BSUID.
     phone = CharField(max_length=20, null=True)
@@ -499,7 +520,7 @@ class Contact(BaseModel):
 class Audience(BaseModel):
     """A named list of a WhatsApp channel's contacts."""
 
-    id = AutoField()
+    id = IdField()
     channel = ForeignKeyField(Channel, backref="audiences", on_delete="CASCADE")
     name = CharField(max_length=100)
     created_at = DateTimeField(default=utcnow)
@@ -520,7 +541,7 @@ class Template(BaseModel):
     """A message template of a WhatsApp channel's business account, as Meta
     last said (whatsapp/templates.py syncs them)."""
 
-    id = AutoField()
+    id = IdField()
     channel = ForeignKeyField(Channel, backref="templates", on_delete="CASCADE")
     name = CharField(max_length=512)
     language = CharField(max_length=16)
@@ -540,7 +561,7 @@ class Recipient(BaseModel):
     → sent → delivered → read, or ends failed, window_closed, opted_out,
     skipped; "waiting" is over a limit, ``not_before`` says until when."""
 
-    id = AutoField()
+    id = IdField()
     publication = ForeignKeyField(Publication, backref="recipients", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     #: Where the message goes: the number, or (a contact known only by it) the BSUID.
@@ -576,7 +597,7 @@ class MetaNotification(BaseModel):
     """A POST to ``/webhooks/meta`` whose signature was good, kept until the
     ``apply_meta_notification`` actor has applied it (whatsapp/inbound.py)."""
 
-    id = AutoField()
+    id = IdField()
     body = TextField()
     received_at = DateTimeField(default=utcnow)
     applied_at = DateTimeField(null=True, index=True)
@@ -599,7 +620,7 @@ class PublicationDelta(BaseModel):
     the transaction of each change of a publication (metrics/tally.py); with
     the publication's finished_at, for the recent outcomes (metrics/recent.py)."""
 
-    id = AutoField()
+    id = AutoField()  # plain, as PublicationDelta's
     network = CharField(max_length=16)
     status = CharField(max_length=16)
     change = IntegerField()
@@ -610,6 +631,9 @@ class AttemptDelta(BaseModel):
     """An attempt's network, end and duration, written by the database's
     trigger when the attempt is recorded (metrics/recent.py)."""
 
+    #: A plain key, not an IdField: a delta is folded and deleted within a minute and never
+    #: named outside the database; reusing its id harms nothing, and spares every change of
+    #: a publication a write to SQLite's sqlite_sequence.
     id = AutoField()
     network = CharField(max_length=16)
     finished_at = DateTimeField()

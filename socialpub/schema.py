@@ -28,6 +28,7 @@ from .models import (
     Email,
     Event,
     IdempotencyKey,
+    IdField,
     ImageFetch,
     Invitation,
     Media,
@@ -311,13 +312,136 @@ def _drop_not_null(migrator, table: str, column: str, datatype: str):
         database.execute_sql(index.sql)
 
 
+def _ids_never_reused():
+    """SQLite: every table whose ids leave the database (models.IdField) gets an
+    AUTOINCREMENT key — a plain INTEGER PRIMARY KEY gives the highest deleted
+    id to the next row — and its sequence starts above the highest id that
+    something kept still names (``_named_ids``), so that an id handed out and
+    deleted before this step is not handed out again either. Each table is
+    rebuilt by SQLite's 12-step procedure from its own DDL (whatever columns
+    other steps gave it), its indexes and every trigger made again as they
+    were; ``upgrade`` has turned foreign keys off, so dropping the old table
+    fires no ON DELETE, and checks them once every step has run. PostgreSQL's
+    sequences never go back: nothing to do there."""
+    if not isinstance(database.obj, SqliteDatabase):
+        return
+    if database.execute_sql("PRAGMA foreign_keys").fetchone()[0]:
+        raise RuntimeError("rebuilding tables with foreign keys on would fire their ON DELETE: run the upgrade "
+                           "outside a transaction (SQLite turns foreign keys off only there)")
+    plain = [model._meta.table_name for model in TABLES if isinstance(model._meta.primary_key, IdField)
+             and "AUTOINCREMENT" not in _table_sql(model._meta.table_name).upper()]
+    if not plain:
+        return
+    # A trigger that names a table being rebuilt stops the rename that ends its rebuild
+    # (SQLite checks the whole schema then): all are put aside and made again exactly.
+    triggers = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        database.execute_sql(f'DROP TRIGGER "{name}"')
+    for table in plain:
+        _rebuild_with_autoincrement(table)
+    for _, sql in triggers:
+        database.execute_sql(sql)
+    named = _named_ids()
+    for table in plain:
+        if table not in named:
+            continue
+        seq = database.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        if seq is None:
+            database.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, named[table]))
+        elif seq[0] < named[table]:
+            database.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (named[table], table))
+
+
+def _table_sql(table: str) -> str:
+    return database.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone()[0]
+
+
+def _rebuild_with_autoincrement(table: str) -> None:
+    """Steps 4 to 8 of SQLite's procedure (https://sqlite.org/lang_altertable.html#otheralter):
+    a new table from the old one's DDL with AUTOINCREMENT after its key, the rows
+    copied (AUTOINCREMENT's sequence starts at the highest id copied), the old
+    table dropped with its indexes, the new one renamed, the indexes made again."""
+    create = _table_sql(table)
+    key = next(c.name for c in database.get_columns(table) if c.primary_key)
+    spare = f"{table}__rebuilt"
+    create, headers = re.subn(rf'^CREATE TABLE "{re.escape(table)}"', f'CREATE TABLE "{spare}"', create)
+    create, keys = re.subn(rf'"{re.escape(key)}" INTEGER NOT NULL PRIMARY KEY\b', r"\g<0> AUTOINCREMENT", create)
+    if (headers, keys) != (1, 1):
+        raise RuntimeError(f"table {table} is not as socialpub made it, not rebuilt: {_table_sql(table)}")
+    indexes = [sql for (sql,) in database.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+    columns = ", ".join(f'"{c.name}"' for c in database.get_columns(table))
+    database.execute_sql(create)
+    database.execute_sql(f'INSERT INTO "{spare}" ({columns}) SELECT {columns} FROM "{table}"')
+    database.execute_sql(f'DROP TABLE "{table}"')
+    database.execute_sql(f'ALTER TABLE "{spare}" RENAME TO "{table}"')
+    for sql in indexes:
+        database.execute_sql(sql)
+
+
+#: Where an id stays named once its row may be gone, besides the text scanned by
+#: ``_named_ids``: (table, expression, source, condition). The audit trail keeps
+#: every post, channel, user, invitation and endpoint it speaks of; webhook
+#: events (the outbox) keep the posts, publications and channels their bodies
+#: carry; a post keeps who submitted and approved it (plain integers).
+_NAMED_COLUMNS = (
+    ("post", "subject_id", "event", "subject = 'post'"),
+    ("channel", "subject_id", "event", "subject = 'channel'"),
+    ("user", "subject_id", "event", "subject = 'user'"),
+    ("invitation", "subject_id", "event", "subject = 'invitation'"),
+    ("webhookendpoint", "subject_id", "event", "subject = 'webhook'"),
+    ("post", "json_extract(detail, '$.source')", "event", "subject = 'post'"),
+    ("channel", "json_extract(detail, '$.channel')", "event", "subject = 'post'"),
+    ("webhookdelivery", "json_extract(detail, '$.delivery')", "event", "subject = 'webhook'"),
+    ("user", "submitted_by", "post", "1"),
+    ("user", "approved_by", "post", "1"),
+    ("post", "json_extract(payload, '$.data.id')", "outboxevent", "type LIKE 'post.%'"),
+    ("publication", "json_extract(payload, '$.data.id')", "outboxevent", "type LIKE 'publication.%'"),
+    ("channel", "json_extract(payload, '$.data.id')", "outboxevent", "type LIKE 'channel.%'"),
+    ("post", "json_extract(payload, '$.data.post_id')", "outboxevent", "1"),
+    ("channel", "json_extract(payload, '$.data.channel_id')", "outboxevent", "1"),
+    ("publication", "json_extract(item.value, '$.id')",
+     "outboxevent, json_each(outboxevent.payload, '$.data.publications') AS item", "1"),
+    ("channel", "json_extract(item.value, '$.channel_id')",
+     "outboxevent, json_each(outboxevent.payload, '$.data.publications') AS item", "1"),
+)
+
+
+def _named_ids() -> dict:
+    """``{table: the highest of its ids named somewhere}``: in the columns of
+    ``_NAMED_COLUMNS``, in Meta's notifications (a recipient row's id in
+    ``biz_opaque_callback_data``) and in e-mails not sent yet (a post's link).
+    What only lived outside the database (a queued message, a link someone
+    kept) cannot be known here."""
+    from .whatsapp.ledger import CALLBACK_PREFIX
+
+    named = {}
+
+    def note(table, found):
+        if found:
+            named[table] = max(named.get(table, 0), found)
+
+    for table, expression, source, condition in _NAMED_COLUMNS:
+        note(table, database.execute_sql(
+            f"SELECT MAX(CAST({expression} AS INTEGER)) FROM {source} WHERE {condition}").fetchone()[0])
+    # Text that names an id right after a marker (LIKE narrows the rows; a wildcard in it would only widen them).
+    for table, marker, source, column in (("recipient", CALLBACK_PREFIX, "metanotification", "body"),
+                                          ("post", "/posts/", "email", "body")):
+        pattern = re.compile(re.escape(marker) + r"(\d+)")
+        for (text,) in database.execute_sql(f"SELECT {column} FROM {source} WHERE {column} LIKE ?",
+                                            (f"%{marker}%",)):
+            note(table, max(map(int, pattern.findall(text)), default=0))
+    return named
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids]
+         _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused]
 
 
 def open_existing(settings):
@@ -358,12 +482,37 @@ def current_version() -> int:
 
 
 def upgrade() -> tuple[int, int]:
-    """Apply the missing steps; return (version before, version after)."""
+    """Apply the missing steps, all in one transaction; return (version before,
+    version after). On SQLite, foreign keys are off while steps run — a step
+    may rebuild a table (SQLite's way to change one), and dropping the old
+    table would fire its children's ON DELETE — and checked before the commit:
+    an upgrade that would leave a reference broken is rolled back."""
+    if not isinstance(database.obj, SqliteDatabase) or current_version() == len(STEPS):
+        return _apply_steps(check_foreign_keys=False)
+    was = database.execute_sql("PRAGMA foreign_keys").fetchone()[0]
+    database.execute_sql("PRAGMA foreign_keys = OFF")  # outside the transaction: SQLite ignores it inside one
+    try:
+        return _apply_steps(check_foreign_keys=True)
+    finally:
+        database.execute_sql(f"PRAGMA foreign_keys = {was}")
+
+
+def _apply_steps(check_foreign_keys: bool) -> tuple[int, int]:
     with database.atomic():
         database.create_tables([SchemaVersion])
         before = current_version()
+        broken = _broken_references() if check_foreign_keys else set()
         for number, step in enumerate(STEPS[before:], start=before + 1):
             logger.info("Applying schema step %d (%s).", number, step.__name__)
             step()
             SchemaVersion.create(version=number)
+        if check_foreign_keys and (_broken_references() - broken):
+            raise RuntimeError(f"the schema upgrade would break references (table, row, parent, key): "
+                               f"{sorted(_broken_references() - broken)[:10]}; nothing was changed")
     return before, len(STEPS)
+
+
+def _broken_references() -> set:
+    """SQLite's rows whose foreign key names no row; compared before and after the
+    steps, so that one broken before the upgrade does not stop it."""
+    return set(database.execute_sql("PRAGMA foreign_key_check").fetchall())
