@@ -2,6 +2,9 @@
 
 A new step is appended to ``STEPS`` (use ``playhouse.migrate`` for changes to
 existing tables); ``upgrade`` runs the ones the database has not seen yet.
+A step that rebuilds a SQLite table must carry its ``sqlite_sequence`` row
+over: copying the rows starts the sequence at the highest id left, and the
+ids of deleted rows above it would be handed out again.
 """
 from __future__ import annotations
 
@@ -325,13 +328,13 @@ def _ids_never_reused():
     sequences never go back: nothing to do there."""
     if not isinstance(database.obj, SqliteDatabase):
         return
-    if database.execute_sql("PRAGMA foreign_keys").fetchone()[0]:
-        raise RuntimeError("rebuilding tables with foreign keys on would fire their ON DELETE: run the upgrade "
-                           "outside a transaction (SQLite turns foreign keys off only there)")
     plain = [model._meta.table_name for model in TABLES if isinstance(model._meta.primary_key, IdField)
              and "AUTOINCREMENT" not in _table_sql(model._meta.table_name).upper()]
     if not plain:
         return
+    if database.execute_sql("PRAGMA foreign_keys").fetchone()[0]:
+        raise RuntimeError("rebuilding tables with foreign keys on would fire their ON DELETE: run the upgrade "
+                           "outside a transaction (SQLite turns foreign keys off only there)")
     # A trigger that names a table being rebuilt stops the rename that ends its rebuild
     # (SQLite checks the whole schema then): all are put aside and made again exactly.
     triggers = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()

@@ -199,3 +199,17 @@ def test_a_sqlite_database_made_before_the_fix_keeps_everything_when_upgraded_an
         last.delete_instance()
         assert new_contact(sandbox_channels).id > last.id
         assert schema.upgrade()[0] == len(schema.STEPS)  # once only
+
+
+def test_an_upgrade_that_would_leave_a_reference_broken_changes_nothing(app, sandbox_channels, monkeypatch):
+    """Foreign keys are off while the steps run (a rebuilt table's drop must fire
+    no ON DELETE): what a step would have cascaded is refused instead."""
+    with db.database.connection_context():
+        post = new_publication(sandbox_channels).post
+        monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, lambda: Post.delete().execute()])
+
+        with pytest.raises(RuntimeError, match="would break references"):
+            schema.upgrade()
+        assert Post.get_by_id(post.id).publications.count() == 1
+        assert schema.current_version() == len(schema.STEPS) - 1
+        assert db.database.execute_sql("PRAGMA foreign_keys").fetchone() == (1,)
