@@ -496,6 +496,8 @@ class Contact(BaseModel):
     opted_in_at = DateTimeField(null=True)
     opt_in_method = CharField(max_length=200, null=True)
     opt_in_by = CharField(max_length=200, null=True)
+    #: What proves a consent recorded to lift an opt-out (a form's reference, the person's message).
+    opt_in_evidence = TextField(null=True)
     opted_out_at = DateTimeField(null=True)
     opt_out_reason = TextField(null=True)
     #: Their last message to the business (Meta's webhook): the 24-hour window runs from it.

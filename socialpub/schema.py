@@ -438,13 +438,22 @@ def _named_ids() -> dict:
     return named
 
 
+def _consent_evidence():
+    """A WhatsApp contact's ``opt_in_evidence``: what proves the consent that
+    lifted an opt-out, kept with the consent itself (the audit trail is pruned)."""
+    if "opt_in_evidence" not in {c.name for c in database.get_columns("contact")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("contact", "opt_in_evidence",
+                                                                      Contact.opt_in_evidence))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
-         _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused]
+         _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
+         _consent_evidence]
 
 
 def open_existing(settings):

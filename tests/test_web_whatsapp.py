@@ -70,3 +70,33 @@ def test_the_compose_form_offers_the_approved_templates_and_sends_the_choice(for
     post = form_client.get(response.headers["Location"].replace("/posts/", "/api/posts/")).get_json()
     assert post["whatsapp"] == {"template": "weekly_digest", "language": "en_US", "body": ["{text}", "{link}x"],
                                 "audience": None}
+
+
+def test_the_page_lists_an_imports_lines_kept_opted_out_and_lifts_one_only_with_the_new_consents_evidence(
+        form_client, whatsapp):
+    with db.database.connection_context():
+        us = Contact.get(Contact.phone == "+16505551234")
+    assert form_client.post(f"/channels/{whatsapp}/contacts/{us.id}/opt_out").status_code == 302
+    data = "phone,opt_in_method\n+33612340001,form\n+16505551234,CRM export\n"
+    response = form_client.post(f"/channels/{whatsapp}/contacts/import",
+                                data={"file": (io.BytesIO(data.encode()), "c.csv")})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "1 kept opted out" in page and "Line 3: kept opted out: +16505551234 opted out on" in page
+    with db.database.connection_context():
+        assert Contact.get_by_id(us.id).opted_out_at is not None
+    # The new consent's form comes back with what was typed when the evidence is missing.
+    response = form_client.post(f"/channels/{whatsapp}/contacts/{us.id}/opt_in",
+                                data={"opt_in_method": "asked again at the till", "evidence": " "})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="asked again at the till"' in page and 'id="consent_evidence-error"' in page
+    with db.database.connection_context():
+        assert Contact.get_by_id(us.id).opted_out_at is not None
+    response = form_client.post(f"/channels/{whatsapp}/contacts/{us.id}/opt_in", data={
+        "opt_in_method": "asked again at the till", "evidence": "signed slip 42", "opted_in_at": ""})
+    assert response.status_code == 302
+    with db.database.connection_context():
+        contact = Contact.get_by_id(us.id)
+    assert contact.opted_out_at is None and contact.opt_in_evidence == "signed slip 42"
+    assert contact.opt_in_by == "tester@example.com"

@@ -58,7 +58,8 @@ def test_a_csv_import_reports_every_bad_line_and_saves_none_until_all_are_good(c
     good = "phone,name,opt_in_method,audience\n+33612340001,Ana,website form,Newsletter\n+33612340002,Bo,,\n"
     checked = client.post(f"/api/channels/{whatsapp}/contacts/import?dry_run=1",
                           data={"file": (io.BytesIO(good.encode()), "contacts.csv")})
-    assert checked.status_code == 200 and checked.get_json() == {"saved": 0, "problems": [], "valid": 2}
+    assert checked.status_code == 200 and checked.get_json() == {"saved": 0, "problems": [], "valid": 2,
+                                                             "kept_opted_out": []}
     assert contact_phones(client, whatsapp) == before
     response = client.post(f"/api/channels/{whatsapp}/contacts/import",
                            data={"file": (io.BytesIO(good.encode()), "contacts.csv")})

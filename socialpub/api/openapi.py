@@ -268,6 +268,9 @@ def whatsapp_schemas() -> dict:
                       "opted_in": {"type": "boolean", "description": "With opt_in_method: they agreed."},
                       "opt_in_method": {**nullable(STRING), "maxLength": 200,
                                         "description": "How they opted in (Meta requires a record)."},
+                      "opted_in_at": {**nullable(STRING), "maxLength": 40, "description":
+                                      "When they opted in: an ISO 8601 date, or date and time (UTC unless "
+                                      "it has an offset); not in the future. Default: now."},
                       "audiences": array({**STRING, "minLength": 1, "maxLength": 100})},
                      required=[]) | {"anyOf": [{"required": ["phone"]}, {"required": ["user_id"]}]}
     template_preview = obj({"header": nullable(STRING), "body": STRING, "footer": nullable(STRING)})
@@ -281,6 +284,8 @@ def whatsapp_schemas() -> dict:
                         "shown": {**STRING, "description": "The number, else the username and user id."},
                         "name": nullable(STRING), "opted_in_at": nullable(TIME),
                         "opt_in_method": nullable(STRING), "opt_in_by": nullable(STRING),
+                        "opt_in_evidence": {**nullable(STRING), "description": "What proves the consent "
+                                            "recorded to lift an opt-out."},
                         "opted_out_at": nullable(TIME), "opt_out_reason": nullable(STRING),
                         "last_inbound_at": {**nullable(TIME), "description": "Their last message: the 24-hour "
                                                                              "window runs from it."},
@@ -288,12 +293,25 @@ def whatsapp_schemas() -> dict:
         "ContactList": obj({"items": array(ref("Contact")),
                             "audiences": array(obj({"name": STRING, "members": INTEGER}))}),
         "NewContacts": {"anyOf": [contact_in, obj({"contacts": array(contact_in, minItems=1, maxItems=10_000)})]},
-        "ContactsSaved": obj({"items": array(ref("Contact"))}),
+        "ContactsSaved": obj({"items": array(ref("Contact")), "kept_opted_out": {**array(ref("Contact")),
+                              "description": "Those whose opt-in was not recorded: they had opted out, which "
+                                             "only they, or a new consent with its evidence, lift."}}),
         "ContactsCsv": obj({"file": {"type": "string", "format": "binary", "description":
-                                     "UTF-8 CSV: phone, and optionally name, opt_in_method, audience"}},
+                                     "UTF-8 CSV: phone, and optionally name, opt_in_method, opted_in_at, "
+                                     "audience"}},
                            required=["file"]),
         "ContactsImported": obj({"saved": INTEGER, "valid": INTEGER,
-                                 "problems": array(obj({"line": INTEGER, "message": STRING}))}),
+                                 "problems": array(obj({"line": INTEGER, "message": STRING})),
+                                 "kept_opted_out": {**array(obj({"line": INTEGER, "contact": STRING,
+                                                                 "message": STRING})), "description":
+                                                    "Lines saved without their opt-in: the person had opted out."}}),
+        "NewConsent": obj({"opt_in_method": {**STRING, "minLength": 1, "maxLength": 200},
+                           "evidence": {**STRING, "minLength": 1, "maxLength": 500, "description":
+                                        "What proves it: a signed form's reference, where the message is kept…"},
+                           "opted_in_at": {**nullable(STRING), "maxLength": 40, "description":
+                                           "When they agreed (ISO 8601); default: now. An opt-out recorded "
+                                           "after it stands (409)."}},
+                          required=["opt_in_method", "evidence"]),
         "OptOut": obj({"reason": {**nullable(STRING), "maxLength": 500}}, required=[]),
         "Template": obj({"name": STRING, "language": STRING, "category": STRING, "status": STRING,
                          "header": nullable(STRING), "body": {**INTEGER, "description": "Its body's parameters."},
@@ -334,6 +352,10 @@ def whatsapp_paths(channel_id, publication_id) -> dict:
         "/api/channels/{channel_id}/contacts/{contact_id}/opt_out": {"post": operation(
             "Record that a contact asked not to be messaged (editors)", 200, "Contact", 404, body="OptOut",
             body_required=False, params=[channel_id, path_id("contact_id")])},
+        "/api/channels/{channel_id}/contacts/{contact_id}/opt_in": {"post": operation(
+            "Record a contact's new consent with its evidence, lifting an earlier opt-out; on the channel's audit "
+            "trail (editors)", 200, "Contact", 404, 409, body="NewConsent",
+            params=[channel_id, path_id("contact_id")])},
         "/api/channels/{channel_id}/templates": {"get": operation(
             "Its message templates as last synced: category, status, what each takes, a preview", 200,
             "TemplateList", 404, params=[channel_id])},

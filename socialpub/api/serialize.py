@@ -174,7 +174,8 @@ def webhook_delivery(entry: dict) -> dict:
 def contact(c, audiences=()) -> dict:
     return {"id": c.id, "phone": c.phone, "user_id": c.user_id, "username": c.username, "shown": c.shown,
             "name": c.name, "opted_in_at": iso(c.opted_in_at),
-            "opt_in_method": c.opt_in_method, "opt_in_by": c.opt_in_by, "opted_out_at": iso(c.opted_out_at),
+            "opt_in_method": c.opt_in_method, "opt_in_by": c.opt_in_by, "opt_in_evidence": c.opt_in_evidence,
+            "opted_out_at": iso(c.opted_out_at),
             "opt_out_reason": c.opt_out_reason, "last_inbound_at": iso(c.last_inbound_at),
             "audiences": list(audiences), "created_at": iso(c.created_at)}
 

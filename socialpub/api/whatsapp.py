@@ -7,6 +7,7 @@ from flask import g, jsonify, request
 
 from ..auth.roles import ADMIN, EDITOR, requires
 from ..errors import InvalidInput, NotFound
+from ..intake.composing import refuse_unstorable_text
 from ..models import Contact, Publication
 from ..whatsapp import contacts, ledger, templates
 from . import serialize
@@ -30,7 +31,8 @@ def list_contacts(channel_id):
 @bp.post("/channels/<int:channel_id>/contacts")
 @requires(EDITOR)
 def add_contacts(channel_id):
-    """One contact, or ``{"contacts": [...]}``: each ``{phone, name?, opted_in, opt_in_method, audiences?}``."""
+    """One contact, or ``{"contacts": [...]}``: each ``{phone, name?, opted_in, opt_in_method, opted_in_at?,
+    audiences?}``. A contact who opted out keeps it (listed in ``kept_opted_out``)."""
     channel = contacts.whatsapp_channel(channel_id)
     body = json_body()
     items = body.get("contacts") if isinstance(body, dict) and "contacts" in body else [body]
@@ -46,7 +48,8 @@ def add_contacts(channel_id):
             raise InvalidInput(f"contacts[{number}].{exc.message}",
                                field=f"contacts[{number}].{exc.field or 'contact'}") from None
     saved = contacts.save(channel, checked)
-    response = jsonify({"items": [serialize.contact(c) for c in saved]})
+    response = jsonify({"items": [serialize.contact(c) for c in saved.contacts],
+                        "kept_opted_out": [serialize.contact(c) for _, c in saved.kept_opted_out]})
     response.status_code = 201
     return response
 
@@ -81,8 +84,19 @@ def opt_out_contact(channel_id, contact_id):
     reason = body.get("reason") or f"recorded by {_by()}"
     if not isinstance(reason, str) or len(reason) > 500:
         raise InvalidInput("reason: at most 500 characters of text", field="reason")
+    refuse_unstorable_text(reason, "reason")
     contacts.opt_out(channel_id, contact.id, reason)
     return jsonify(serialize.contact(Contact.get_by_id(contact_id)))
+
+
+@bp.post("/channels/<int:channel_id>/contacts/<int:contact_id>/opt_in")
+@requires(EDITOR)
+def opt_in_contact(channel_id, contact_id):
+    """Record a contact's new consent (``{"opt_in_method", "evidence", "opted_in_at"?}``), lifting an
+    earlier opt-out: the one way besides the person's own START, on the channel's audit trail."""
+    contacts.whatsapp_channel(channel_id)
+    consent = contacts.checked_consent(json_body())
+    return jsonify(serialize.contact(contacts.opt_in_again(channel_id, contact_id, consent, _by())))
 
 
 @bp.get("/channels/<int:channel_id>/templates")

@@ -1,7 +1,9 @@
 """A WhatsApp channel's page of contacts and templates: who may be messaged
 (each with their opt-in), adding one, importing a CSV file (every bad line
-shown, nothing saved while there is one), recording an opt-out, the
-audiences, and the templates synced from Meta (whatsapp/ holds the rules)."""
+shown, nothing saved while there is one; the lines kept opted out listed),
+recording an opt-out, recording a new consent with its evidence (which lifts
+an opt-out), the audiences, and the templates synced from Meta (whatsapp/
+holds the rules)."""
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
@@ -14,13 +16,16 @@ from . import forms
 from .blueprint import bp
 
 
-def render_page(channel_id, errors=None, values=None, problems=None, status=200):
+def render_page(channel_id, errors=None, values=None, problems=None, status=200, kept=None, consent=None):
+    """``kept``: an import's lines kept opted out; ``consent``: the contact id whose
+    new-consent form comes back with its problem (``errors``, ``values``)."""
     channel = contacts.whatsapp_channel(channel_id)
     return render_template("web/whatsapp_contacts.html", channel=channel,
                            contacts=contacts.listed(channel_id, request.args.get("audience") or None),
                            audiences=contacts.audiences(channel_id), templates=templates.listed(channel_id),
                            audience=request.args.get("audience") or "", errors=errors or {},
-                           values=values or {}, problems=problems or []), status
+                           values=values or {}, problems=problems or [], kept=kept or [],
+                           consent=consent), status
 
 
 @bp.get("/channels/<int:channel_id>/contacts")
@@ -40,11 +45,15 @@ def add_whatsapp_contact(channel_id):
             "opt_in_method": values["opt_in_method"] or None,
             "audiences": [values["audience"].strip()] if values["audience"].strip() else []}
     try:
-        [contact] = contacts.save(channel, [contacts.checked(channel, data, g.user.email)])
+        saved = contacts.save(channel, [contacts.checked(channel, data, g.user.email)])
     except AppError as exc:
         return render_page(channel_id, {exc.field or forms.FORM: [forms.without_prefix(exc.message, exc.field)]},
                            values, status=422)
-    flash(f"{contact.shown} added, opted in ({contact.opt_in_method}).", "success")
+    [contact] = saved.contacts
+    if saved.kept_opted_out:
+        flash(f"{contact.shown} saved, but {contacts.kept_words(contact)}.", "error")
+    else:
+        flash(f"{contact.shown} added, opted in ({contact.opt_in_method}).", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
 
 
@@ -63,6 +72,10 @@ def import_whatsapp_contacts(channel_id):
         return render_page(channel_id, {"file": [f"{len(report['problems'])} line(s) cannot be imported, so "
                                                  f"none was: correct them and import the file again."]},
                            problems=report["problems"], status=422)
+    if report["kept_opted_out"]:
+        # Shown on the page itself rather than flashed: the list may be long, and each line matters.
+        flash(f"{report['saved']} contact(s) imported; {len(report['kept_opted_out'])} kept opted out.", "error")
+        return render_page(channel_id, kept=report["kept_opted_out"])
     flash(f"{report['saved']} contact(s) imported.", "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
 
@@ -74,6 +87,26 @@ def opt_out_whatsapp_contact(channel_id, contact_id):
     if contact is not None:
         contacts.opt_out(channel_id, contact.id, f"recorded by {g.user.email}")
         flash(f"{contact.shown} will not be messaged again.", "success")
+    return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/contacts/<int:contact_id>/opt_in")
+@requires(EDITOR)
+def opt_in_whatsapp_contact(channel_id, contact_id):
+    """A new consent recorded with its evidence: the one way on this page to lift an opt-out."""
+    contacts.whatsapp_channel(channel_id)
+    values = {"opt_in_method": request.form.get("opt_in_method", ""), "evidence": request.form.get("evidence", ""),
+              "opted_in_at": request.form.get("opted_in_at", "")}
+    try:
+        consent = contacts.checked_consent({**values, "opted_in_at": values["opted_in_at"].strip() or None})
+        contact = contacts.opt_in_again(channel_id, contact_id, consent, g.user.email)
+    except AppError as exc:
+        field = f"consent_{exc.field}" if exc.field else forms.FORM
+        return render_page(channel_id, {field: [forms.without_prefix(exc.message, exc.field)]},
+                           {f"consent_{k}": v for k, v in values.items()},
+                           status=exc.status if exc.status != 400 else 422, consent=contact_id)
+    flash(f"{contact.shown} opted in again ({contact.opt_in_method}; evidence: {contact.opt_in_evidence}).",
+          "success")
     return redirect(url_for("web.whatsapp_contacts", channel_id=channel_id))
 
 

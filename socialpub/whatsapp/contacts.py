@@ -4,19 +4,25 @@ WhatsApp username hides their number is known by it alone), each with the
 record of its consent — the opt-in (when, how, by whom) and any opt-out.
 Only a contact with an opt-in and no later opt-out is ever messaged
 (:func:`consenting`); Meta's 131050 records an opt-out (whatsapp/inbound.py).
+An opt-out outlives every import and every re-added contact: only the
+person (whatsapp/inbound.py: their "START") or someone recording a new
+consent with its evidence (:func:`opt_in_again`) lifts it.
 """
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
+from dataclasses import dataclass
 
 import phonenumbers
 from peewee import JOIN, fn
 
 from .. import audit
 from ..db import write_transaction
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..intake import csv_file
+from ..intake.composing import refuse_unstorable_text
 from ..models import Audience, AudienceMember, Channel, Contact, utcnow
 
 #: The columns of a contacts CSV file: "phone" is required.
@@ -25,6 +31,13 @@ MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
 #: Meta's BSUID: the ISO country code of the person's number, a dot, up to 128 letters and digits.
 BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
+#: The earliest consent to WhatsApp messages there can be: WhatsApp began in 2009. An earlier
+#: date in a CRM export is a placeholder (0001-01-01, 1970-01-01), not the day someone agreed.
+EARLIEST_CONSENT = dt.datetime(2009, 1, 1)
+#: Longest text taken as the evidence of a new consent, and as a consent's time.
+MAX_EVIDENCE, MAX_WHEN = 500, 40
+#: The contacts an audit line names at most (an import's whole file would bloat the trail).
+AUDIT_NAMES = 100
 
 
 def normalised(number: str, field: str = "phone") -> str:
@@ -73,6 +86,33 @@ def is_us(address: str) -> bool:
     return phonenumbers.region_code_for_number(phonenumbers.parse(address, None)) == "US"
 
 
+def consent_time(value, field: str = "opted_in_at", now: dt.datetime | None = None) -> dt.datetime:
+    """When a consent was given, as a CSV file or a request says it: an ISO 8601
+    date (``2025-06-01``) or date and time (UTC unless it carries an offset).
+    Honoured rather than ignored: the consent's record must say when the
+    person agreed, which an import's own time would misstate.
+
+    Raises:
+      InvalidInput: not a real date, before WhatsApp existed, or in the future.
+    """
+    words = "an ISO 8601 date (2025-06-01) or date and time (2025-06-01T09:30:00+02:00)"
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_WHEN:
+        raise InvalidInput(f"{field}: {words}", field=field)
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{field}: {value.strip()!r} is not a date: {words}", field=field) from None
+    if moment < EARLIEST_CONSENT:
+        raise InvalidInput(f"{field}: {value.strip()!r} is before WhatsApp existed, so not when this person "
+                           f"agreed to its messages", field=field)
+    if moment > (now or utcnow()):
+        raise InvalidInput(f"{field}: {value.strip()!r} is in the future: a consent is recorded once given",
+                           field=field)
+    return moment
+
+
 def whatsapp_channel(channel_id: int) -> Channel:
     channel = Channel.get_or_none(Channel.id == channel_id)
     if channel is None or channel.network != "whatsapp":
@@ -82,14 +122,15 @@ def whatsapp_channel(channel_id: int) -> Channel:
 
 def checked(channel: Channel, data, by: str) -> dict:
     """One contact from a request: ``phone`` or ``user_id`` (a BSUID) or both,
-    ``name``, the opt-in (``opted_in`` true, with ``opt_in_method``; or
-    ``opted_in_at``) and ``audiences`` (names).
+    ``name``, the opt-in (``opted_in`` true, with ``opt_in_method`` and
+    optionally ``opted_in_at``: :func:`consent_time`) and ``audiences`` (names).
 
     Raises:
       InvalidInput: naming the field.
     """
     if not isinstance(data, dict):
         raise InvalidInput("body: a JSON object is required")
+    refuse_unstorable_text(data)
     user_id = checked_user_id(data["user_id"]) if data.get("user_id") is not None else None
     phone = normalised(data.get("phone")) if user_id is None or data.get("phone") else None
     name = data.get("name")
@@ -98,9 +139,12 @@ def checked(channel: Channel, data, by: str) -> dict:
     method = data.get("opt_in_method")
     if method is not None and (not isinstance(method, str) or len(method) > 200):
         raise InvalidInput("opt_in_method: at most 200 characters of text", field="opt_in_method")
-    opted_in = data.get("opted_in", bool(method))
+    opted_in_at = consent_time(data["opted_in_at"]) if data.get("opted_in_at") is not None else None
+    opted_in = data.get("opted_in", bool(method) or opted_in_at is not None)
     if not isinstance(opted_in, bool):
         raise InvalidInput("opted_in: must be true or false", field="opted_in")
+    if opted_in_at is not None and not opted_in:
+        raise InvalidInput("opted_in_at: the time of a consent given with opted_in false", field="opted_in_at")
     if opted_in and not (method or "").strip():
         raise InvalidInput("opt_in_method: say how this person opted in (a form, in store, by replying…): "
                            "Meta requires a record of it", field="opt_in_method")
@@ -109,19 +153,37 @@ def checked(channel: Channel, data, by: str) -> dict:
                                                   for a in audiences):
         raise InvalidInput("audiences: a list of audience names (1 to 100 characters)", field="audiences")
     return {"phone": phone, "user_id": user_id, "name": (name or "").strip() or None, "opted_in": opted_in,
-            "opt_in_method": (method or "").strip() or None, "opt_in_by": by,
+            "opt_in_method": (method or "").strip() or None, "opt_in_by": by, "opted_in_at": opted_in_at,
             "audiences": [a.strip() for a in audiences]}
 
 
-def save(channel: Channel, contacts: list) -> list:
+@dataclass
+class Saved:
+    """What :func:`save` stored: the contacts, and those of them whose opt-in
+    was not recorded because the person had opted out (``(position in the
+    input, contact)``)."""
+
+    contacts: list
+    kept_opted_out: list
+
+
+def kept_words(contact: Contact) -> str:
+    """Why a line's opt-in was not recorded, in the words of the page and the API."""
+    return (f"kept opted out: {contact.shown} opted out on {contact.opted_out_at:%Y-%m-%d} "
+            f"({contact.opt_out_reason or 'no reason given'}); an import does not undo that — record their new "
+            f"consent with its evidence on the contacts page, or they write START")
+
+
+def save(channel: Channel, contacts: list) -> Saved:
     """Store checked contacts (:func:`checked`): new ones created, known ones
-    given a new opt-in (which lifts an earlier opt-out) and audiences. Returns the Contact rows.
+    given their name, audiences and a new opt-in — unless they opted out: an
+    opt-out outlives any import (see :func:`opt_in_again`).
 
     Raises:
       InvalidInput: a number and a BSUID that belong to two different contacts.
     """
     now = utcnow()
-    saved = []
+    saved, kept = [], []
     with write_transaction():
         for data in contacts:
             user_id = data.get("user_id")
@@ -134,16 +196,22 @@ def save(channel: Channel, contacts: list) -> list:
                           if v and getattr(contact, k) != v}
                 if learnt:
                     Contact.update(**learnt).where(Contact.id == contact.id).execute()
-            if data["opted_in"]:
-                Contact.update(opted_in_at=data.get("opted_in_at") or now, opt_in_method=data["opt_in_method"],
-                               opt_in_by=data["opt_in_by"], opted_out_at=None, opt_out_reason=None
-                               ).where(Contact.id == contact.id).execute()
+            # Recorded only where no opt-out stands, in the same statement: a STOP applied meanwhile wins.
+            if data["opted_in"] and not (Contact.update(
+                    opted_in_at=data.get("opted_in_at") or now, opt_in_method=data["opt_in_method"],
+                    opt_in_by=data["opt_in_by"], opt_in_evidence=None)
+                    .where((Contact.id == contact.id) & Contact.opted_out_at.is_null()).execute()):
+                kept.append((len(saved), contact.id))
             for name in data["audiences"]:
                 audience, _ = Audience.get_or_create(channel=channel.id, name=name)
                 AudienceMember.insert(audience=audience.id, contact=contact.id).on_conflict_ignore().execute()
             saved.append(contact.id)
-        audit.record(audit.CHANNEL, channel.id, "contacts saved", count=len(saved))
-    return list(Contact.select().where(Contact.id.in_(saved)).order_by(Contact.phone, Contact.user_id))
+        rows = {c.id: c for c in Contact.select().where(Contact.id.in_(saved))}
+        audit.record(audit.CHANNEL, channel.id, "contacts saved", count=len(saved),
+                     opted_in=sum(1 for d in contacts if d["opted_in"]) - len(kept),
+                     kept_opted_out=[rows[c].shown for _, c in kept[:AUDIT_NAMES]])
+    return Saved(sorted(rows.values(), key=lambda c: (c.phone or "", c.user_id or "")),
+                 [(position, rows[c]) for position, c in kept])
 
 
 def _known(channel_id: int, phone: str | None, user_id: str | None) -> Contact | None:
@@ -165,13 +233,15 @@ def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) ->
     """Contacts from a CSV file (columns: :data:`COLUMNS`; a row's ``opt_in_method``
     records its opt-in). Every bad row is reported and nothing is saved while any is.
 
-    Returns ``{"saved": n, "problems": [{"line", "message"}]}``.
+    Returns ``{"saved": n, "problems": [{"line", "message"}], "valid": n,
+    "kept_opted_out": [{"line", "contact", "message"}]}`` — the lines whose
+    person had opted out, saved without their opt-in.
 
     Raises:
       InvalidInput: the file itself is unreadable (not UTF-8, no header, too big).
     """
     reader = csv_file.reader(data, COLUMNS, "phone", MAX_BYTES)
-    rows, problems, seen = [], [], {}
+    rows, lines, problems, seen = [], [], [], {}
     try:
         for row in reader:
             if len(rows) + len(problems) >= MAX_ROWS:
@@ -182,6 +252,7 @@ def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) ->
             try:
                 contact = checked(channel, {"phone": row.get("phone"), "name": row.get("name") or None,
                                             "opt_in_method": row.get("opt_in_method") or None,
+                                            "opted_in_at": (row.get("opted_in_at") or "").strip() or None,
                                             "audiences": [row["audience"].strip()] if (row.get("audience") or "")
                                             .strip() else []}, by)
             except InvalidInput as exc:
@@ -193,21 +264,38 @@ def import_csv(channel: Channel, data: bytes, by: str, dry_run: bool = False) ->
                 continue
             seen[contact["phone"]] = line
             rows.append(contact)
+            lines.append(line)
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num}: {exc}", field="file") from None
     if not rows and not problems:
         raise InvalidInput("file: no contact in it (a header line, then one contact per line)", field="file")
-    if problems or dry_run:
-        return {"saved": 0, "problems": problems, "valid": len(rows)}
-    save(channel, rows)
-    return {"saved": len(rows), "problems": [], "valid": len(rows)}
+    if problems:
+        return {"saved": 0, "problems": problems, "valid": len(rows), "kept_opted_out": []}
+    kept = _opted_out_among(channel.id, rows) if dry_run else save(channel, rows).kept_opted_out
+    return {"saved": 0 if dry_run else len(rows), "problems": [], "valid": len(rows),
+            "kept_opted_out": [{"line": lines[position], "contact": contact.shown, "message": kept_words(contact)}
+                               for position, contact in kept]}
 
 
-def opt_out(channel_id: int, contact_id: int, reason: str) -> bool:
+def _opted_out_among(channel_id: int, rows: list) -> list:
+    """``(position, contact)`` of the checked rows with an opt-in whose person
+    opted out: what :func:`save` would keep opted out (a dry run's report)."""
+    wanted = {row["phone"]: position for position, row in enumerate(rows) if row["opted_in"]}
+    found = []
+    numbers = list(wanted)
+    for start in range(0, len(numbers), 500):
+        found.extend(Contact.select().where((Contact.channel == channel_id)
+                                            & Contact.phone.in_(numbers[start:start + 500])
+                                            & Contact.opted_out_at.is_null(False)))
+    return sorted(((wanted[c.phone], c) for c in found), key=lambda pair: pair[0])
+
+
+def opt_out(channel_id: int, contact_id: int, reason: str, at: dt.datetime | None = None) -> bool:
     """Record that the contact no longer wants messages (kept, never deleted:
-    it is the proof). Returns whether it was changed."""
+    it is the proof), said at ``at`` (their message's time; now by default).
+    Returns whether it was changed."""
     with write_transaction():
-        changed = (Contact.update(opted_out_at=utcnow(), opt_out_reason=reason[:500])
+        changed = (Contact.update(opted_out_at=at or utcnow(), opt_out_reason=reason[:500])
                    .where((Contact.channel == channel_id) & (Contact.id == contact_id)
                           & Contact.opted_out_at.is_null()).execute())
         if changed:
@@ -215,6 +303,62 @@ def opt_out(channel_id: int, contact_id: int, reason: str) -> bool:
             audit.record(audit.CHANNEL, channel_id, "contact opted out", phone=contact.phone,
                          user_id=contact.user_id, reason=reason[:200])
     return bool(changed)
+
+
+def checked_consent(data) -> dict:
+    """A new consent someone records for a contact: ``opt_in_method`` (how they
+    agreed), ``evidence`` (what proves it: a form's reference, a recording)
+    and optionally ``opted_in_at`` (:func:`consent_time`; now by default).
+
+    Raises:
+      InvalidInput: naming the field.
+    """
+    if not isinstance(data, dict):
+        raise InvalidInput("body: a JSON object is required")
+    refuse_unstorable_text(data)
+    method, evidence = data.get("opt_in_method"), data.get("evidence")
+    if not isinstance(method, str) or not method.strip() or len(method) > 200:
+        raise InvalidInput("opt_in_method: say how this person agreed again (at most 200 characters)",
+                           field="opt_in_method")
+    if not isinstance(evidence, str) or not evidence.strip() or len(evidence) > MAX_EVIDENCE:
+        raise InvalidInput(f"evidence: what proves this new consent (a signed form's reference, where the "
+                           f"message is kept…; at most {MAX_EVIDENCE} characters): it is what shows the "
+                           f"opt-out was lifted at their request", field="evidence")
+    at = consent_time(data["opted_in_at"]) if data.get("opted_in_at") is not None else None
+    return {"opt_in_method": method.strip(), "evidence": evidence.strip(), "opted_in_at": at}
+
+
+def opt_in_again(channel_id: int, contact_id: int, consent: dict, by: str) -> Contact:
+    """Record a contact's new consent (:func:`checked_consent`), lifting an
+    opt-out given before it — never one given after: that one stands. The one
+    way besides the person's own START (whatsapp/inbound.py), and on the
+    audit trail with its evidence.
+
+    Raises:
+      NotFound: no such contact on the channel.
+      Conflict: the contact opted out after the consent's time.
+    """
+    at = consent["opted_in_at"] or utcnow()
+    with write_transaction():
+        contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.channel == channel_id))
+        if contact is None:
+            raise NotFound(f"contact {contact_id}: not a contact of channel {channel_id}")
+        # One conditional UPDATE: a STOP recorded since the consent's time is never lifted by it
+        # (one of the same second is: the person's START right after their STOP).
+        if not (Contact.update(opted_in_at=at, opt_in_method=consent["opt_in_method"][:200], opt_in_by=by[:200],
+                               opt_in_evidence=consent["evidence"], opted_out_at=None, opt_out_reason=None)
+                .where((Contact.id == contact_id)
+                       & (Contact.opted_out_at.is_null() | (Contact.opted_out_at <= at))).execute()):
+            latest = Contact.get_by_id(contact_id)
+            raise Conflict(f"opted_in_at: {latest.shown} opted out on {latest.opted_out_at:%Y-%m-%d %H:%M} UTC "
+                           f"({latest.opt_out_reason or 'no reason given'}), after this consent of "
+                           f"{at:%Y-%m-%d %H:%M} UTC: only a consent given since then lifts it", field="opted_in_at")
+        lifted = (f"opted out {contact.opted_out_at:%Y-%m-%d %H:%M} UTC: {contact.opt_out_reason or 'no reason given'}"
+                  if contact.opted_out_at else None)
+        audit.record(audit.CHANNEL, channel_id, "contact opted in again" if lifted else "contact opted in",
+                     phone=contact.phone, user_id=contact.user_id, method=consent["opt_in_method"][:200],
+                     evidence=consent["evidence"], opted_in_at=f"{at:%Y-%m-%dT%H:%M:%S}Z", lifted=lifted)
+    return Contact.get_by_id(contact_id)
 
 
 def identified(channel_ids: list, phone: str | None, user_id: str | None, username: str | None = None) -> list:

@@ -6,7 +6,8 @@ stored as they came and applied by an actor:
 - ``statuses`` move each recipient forward (ledger.apply_status: any order,
   duplicates harmless; a message that is not ours is logged and ignored); a
   publication that waited for them ends, or is woken to end;
-- ``messages`` from a contact open their 24-hour window; "STOP" opts them out.
+- ``messages`` from a contact open their 24-hour window; "STOP" opts them
+  out, "START" is their own new opt-in (it lifts an earlier STOP).
 
 A sender is known by their number (``from``, ``contacts[].wa_id``) or by
 Meta's business-scoped user id (``from_user_id``, ``contacts[].user_id``):
@@ -23,7 +24,7 @@ import json
 import logging
 
 from ..db import write_transaction
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..lifecycle import delivery
 from ..models import Channel, Contact, MetaNotification, Publication, PublicationStatus, utcnow
 from . import contacts, ledger
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 #: Words that, alone in an inbound message, ask the business to stop.
 STOP_WORDS = {"stop", "unsubscribe", "stopp", "baja", "arrêt", "arret"}
+#: Words that, alone in an inbound message, ask to be messaged (again): the person's own opt-in.
+START_WORDS = {"start", "unstop", "subscribe", "alta"}
 
 
 def handshake(args, verify_token: str) -> str | None:
@@ -127,7 +130,7 @@ def _sender(message: dict, senders: list) -> tuple:
 
 
 def _inbound(channel_ids: list, message: dict, senders: list):
-    """A contact wrote: their window opens from the message's time; STOP opts them out."""
+    """A contact wrote: their window opens from the message's time; STOP opts them out, START in."""
     phone, user_id, username = _sender(message, senders)
     if not (phone or user_id):
         logger.warning("Inbound WhatsApp message %s names no sender Meta's way; ignored.", message.get("id"))
@@ -142,7 +145,23 @@ def _inbound(channel_ids: list, message: dict, senders: list):
             (Contact.id == contact_id)
             & (Contact.last_inbound_at.is_null() | (Contact.last_inbound_at < at))).execute()
         if text.strip().lower() in STOP_WORDS:
-            contacts.opt_out(channel_id, contact_id, f"replied {text.strip()!r}")
+            contacts.opt_out(channel_id, contact_id, f"replied {text.strip()!r}", at)
+        elif text.strip().lower() in START_WORDS:
+            _opted_in_by_message(channel_id, contact_id, text.strip(), str(message.get("id") or "?"), at)
+
+
+def _opted_in_by_message(channel_id: int, contact_id: int, word: str, message_id: str, at: dt.datetime):
+    """The person asked to be messaged: their consent, from the message's time.
+    A consent already on record, and not undone, stays as it is."""
+    contact = Contact.get_by_id(contact_id)
+    if contact.opted_in_at is not None and contact.opted_out_at is None:
+        return
+    try:
+        contacts.opt_in_again(channel_id, contact_id, {
+            "opt_in_method": f"replied {word!r} on WhatsApp", "opted_in_at": at,
+            "evidence": f"their WhatsApp message {message_id[:200]} of {at:%Y-%m-%d %H:%M:%S} UTC"}, "the contact")
+    except Conflict:  # a STOP of theirs after this message came first: the later word stands
+        logger.info("WhatsApp contact %d wrote %r before their latest opt-out; it stays.", contact_id, word)
 
 
 def settle(publication_ids: list, settings, send_publish) -> None:
