@@ -66,6 +66,30 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class Stale(AppError):
+    """A change made on a version of a post that has changed since (412): the
+    answer gives the current version and what was done since, so nothing is
+    overwritten unseen (lifecycle/versions.py)."""
+
+    status = 412
+    code = "stale"
+
+    def __init__(self, message, *, current_version: str, changes: list, field=None):
+        super().__init__(message, field=field)
+        self.current_version = current_version
+        #: ``[{at, by, action, fields}]``, oldest first.
+        self.changes = changes
+
+    @property
+    def changed(self) -> list[str]:
+        """The fields changed since, each once."""
+        return sorted({f for change in self.changes for f in change["fields"]})
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "current_version": self.current_version, "changed": self.changed,
+                "changes": self.changes}
+
+
 class Unprocessable(AppError):
     """Well-formed input that cannot be carried out, such as content a
     network would reject (422)."""

@@ -4,12 +4,16 @@ with a comment; an edit after approval asks again; admins never wait."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import random
+import threading
+import time
 
 import pytest
 
 from socialpub import db
 from socialpub.lifecycle import scheduling
-from socialpub.models import Channel, Post, utcnow
+from socialpub.models import Channel, Post, Publication, utcnow
 
 from .conftest import TEST_EMAIL
 
@@ -208,3 +212,77 @@ def test_approving_a_post_changed_since_it_was_reviewed_is_refused(client, membe
     fresh = status_of(client, post["id"])
     assert client.post(f"/api/posts/{post['id']}/approve",
                        json={"seen_updated_at": fresh["updated_at"]}).status_code == 200
+
+
+#: Rounds of the approval-against-edit race, and the most it may take.
+RACE_ROUNDS, RACE_SECONDS = 60, 120
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_an_edit_racing_an_approval_is_never_published_unseen(client, member, facebook_needs_approval, broker):
+    """Many times over: an admin approves the post as they saw it (``seen_updated_at``)
+    while its editor changes the text. Either the approval wins (what goes out is
+    what the admin saw, and the edit is refused) or the edit does (the approval is
+    refused): never both, never the edited text under the admin's approval."""
+    editor = member("editor")
+    outcomes = {"approval": 0, "edit": 0}
+    # Which request reaches the database first depends on the machine's load: the
+    # edit's start is shifted (negative: the approval's) around a centre that moves
+    # towards the side that lost the last round, with a random spread, so that both win.
+    jitter, centre, deadline = random.Random(7), 0.0, time.monotonic() + RACE_SECONDS
+    for round_ in range(RACE_ROUNDS):
+        assert time.monotonic() < deadline, f"the race took over {RACE_SECONDS} s: {outcomes}"
+        post = editor.post("/api/posts", json={"text": f"As reviewed {round_}", "networks": ["facebook"],
+                                               "publish": True}).get_json()
+        seen = status_of(client, post["id"])
+        assert seen["status"] == "awaiting_approval"
+        shift = centre + jitter.uniform(-0.003, 0.003)
+        barrier, answers = threading.Barrier(2), {}
+
+        def admin():
+            barrier.wait()
+            time.sleep(max(-shift, 0))
+            answers["approval"] = client.post(f"/api/posts/{post['id']}/approve",
+                                              json={"seen_updated_at": seen["updated_at"]})
+
+        def edit():
+            barrier.wait()
+            time.sleep(max(shift, 0))
+            answers["edit"] = editor.patch(f"/api/posts/{post['id']}", json={"text": f"Changed {round_}"})
+
+        threads = [threading.Thread(target=admin), threading.Thread(target=edit)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        approved, edited = answers["approval"].status_code == 200, answers["edit"].status_code == 200
+        assert approved or answers["approval"].status_code == 409, answers["approval"].get_json()
+        assert edited or answers["edit"].status_code == 409, answers["edit"].get_json()
+        assert approved != edited, (round_, answers["approval"].get_json(), answers["edit"].get_json())
+        with db.database.connection_context():
+            queued = [p.text for p in Publication.select().where(
+                (Publication.post == post["id"]) & (Publication.status != "pending"))]
+        assert queued == ([f"As reviewed {round_}"] if approved else []), (round_, queued)
+        outcomes["approval" if approved else "edit"] += 1
+        centre = max(centre - 0.001, -0.1) if approved else min(centre + 0.001, 0.1)
+    print(f"\napproval vs edit, {RACE_ROUNDS} rounds: {outcomes}")
+    assert outcomes["approval"] and outcomes["edit"], f"one side always won: {outcomes}"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("comment", ["Fix\x00this", "Fix \ud800 this"], ids=["nul", "lone surrogate"])
+def test_a_reject_comment_a_database_cannot_store_is_a_400_naming_the_field(
+        client, form_client, member, facebook_needs_approval, comment):
+    editor = member("editor")
+    post_id = editor.post("/api/posts", json={"text": "Odd comment", "networks": ["facebook"],
+                                              "publish": True}).get_json()["id"]
+    refused = client.post(f"/api/posts/{post_id}/reject", data=json.dumps({"comment": comment}),
+                          content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["error"]["field"] == "comment"
+    odd = client.post(f"/api/posts/{post_id}/approve", data=json.dumps({"seen_updated_at": comment}),
+                      content_type="application/json")
+    assert odd.status_code == 400 and odd.get_json()["error"]["field"] == "seen_updated_at"
+    # The post page's form: the refusal is said on the page, and the post still waits.
+    page = form_client.post(f"/posts/{post_id}/reject", data={"comment": "Fix\x00this"}, follow_redirects=True)
+    assert page.status_code == 200 and "comment:" in page.get_data(as_text=True)
+    assert status_of(client, post_id)["status"] == "awaiting_approval"

@@ -71,3 +71,22 @@ def test_a_post_that_went_out_cannot_be_moved(form_client, sandbox_channels, pub
 def test_the_calendars_plus_opens_the_compose_form_at_that_time(form_client, sandbox_channels):
     page = form_client.get("/compose?at=2027-03-04T09:00").get_data(as_text=True)
     assert 'value="2027-03-04T09:00"' in page
+
+
+def test_moving_a_post_someone_changed_since_the_calendar_showed_it_is_refused_saying_so(
+        form_client, client, sandbox_channels):
+    later = (utcnow() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    post_id = client.post("/api/posts", json={"text": "Shown on the calendar", "networks": ["facebook"],
+                                              "scheduled_at": later}).get_json()["id"]
+    window = {"from": (utcnow() - dt.timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z"),
+              "to": (utcnow() + dt.timedelta(days=10)).strftime("%Y-%m-%dT00:00:00Z")}
+    shown = next(i for i in client.get("/api/calendar", query_string=window).get_json()["items"] if i["id"] == post_id)
+    assert shown["version"] == client.get(f"/api/posts/{post_id}").get_json()["updated_at"]
+    client.patch(f"/api/posts/{post_id}", json={"text": "Rewritten meanwhile"})
+    local = (utcnow() + dt.timedelta(days=4)).strftime("%Y-%m-%dT09:00")
+    refused = move(form_client, post_id=post_id, scheduled_at=local, timezone="UTC", version=shown["version"])
+    assert refused.status_code == 409
+    assert "changed by someone else" in refused.get_json()["error"]["message"]
+    assert client.get(f"/api/posts/{post_id}").get_json()["scheduled_at"].startswith(later[:16])
+    fresh = client.get(f"/api/posts/{post_id}").get_json()["updated_at"]
+    assert move(form_client, post_id=post_id, scheduled_at=local, timezone="UTC", version=fresh).status_code == 200

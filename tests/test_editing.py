@@ -186,3 +186,83 @@ def test_photos_are_kept_in_order_through_edits(client, draft):
     with db.database.connection_context():
         assert [m.media_id for m in PostMedia.select().where(PostMedia.post == post["id"])
                 .order_by(PostMedia.position)] == ids[::-1]
+
+
+#: Rounds of the edit-against-edit races, and the most they may take.
+EDIT_RACE_ROUNDS, EDIT_RACE_SECONDS = 20, 60
+
+
+def at_once(*requests):
+    """Run each of ``requests`` (callables) in its own thread, released together; their answers."""
+    barrier, answers = threading.Barrier(len(requests)), [None] * len(requests)
+
+    def run(i):
+        barrier.wait()
+        answers[i] = requests[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_two_edits_at_once_without_if_match_keep_both_changes(client, draft):
+    """Without If-Match (clients from before it), each edit changes only what it
+    names, on the post as it is when it is written: two people changing two
+    fields at once both see their change kept."""
+    deadline = time.monotonic() + EDIT_RACE_SECONDS
+    for round_ in range(EDIT_RACE_ROUNDS):
+        assert time.monotonic() < deadline, f"over {EDIT_RACE_SECONDS} s at round {round_}"
+        post = draft(text=f"Both {round_}")
+        text, link = at_once(
+            lambda: client.patch(f"/api/posts/{post['id']}", json={"text": f"New text {round_}"}),
+            lambda: client.patch(f"/api/posts/{post['id']}", json={"link": f"https://example.com/{round_}"}))
+        assert (text.status_code, link.status_code) == (200, 200), (text.get_json(), link.get_json())
+        now = client.get(f"/api/posts/{post['id']}").get_json()
+        assert (now["text"], now["link"]) == (f"New text {round_}", f"https://example.com/{round_}"), round_
+
+
+def test_an_edit_made_on_an_older_version_is_refused_saying_what_changed(client, draft):
+    post = draft(text="Version one")
+    first = client.get(f"/api/posts/{post['id']}")
+    etag = first.headers["ETag"]
+    assert etag == f'"{first.get_json()["updated_at"]}"'
+    mine = client.patch(f"/api/posts/{post['id']}", json={"text": "Version two"}, headers={"If-Match": etag})
+    assert mine.status_code == 200 and mine.headers["ETag"] != etag
+    assert mine.headers["ETag"] == client.get(f"/api/posts/{post['id']}").headers["ETag"]
+    stale = client.patch(f"/api/posts/{post['id']}", json={"link": "https://example.com/late"},
+                         headers={"If-Match": etag})
+    assert stale.status_code == 412
+    error = stale.get_json()["error"]
+    assert error["code"] == "stale" and error["field"] == "If-Match"
+    assert error["current_version"] == mine.headers["ETag"] and error["changed"] == ["text"]
+    assert [c["fields"] for c in error["changes"]] == [["text"]] and error["changes"][0]["by"]
+    assert client.get(f"/api/posts/{post['id']}").get_json()["link"] is None  # nothing written
+    # A time alone (a move) is checked the same way; "*" is any version.
+    assert client.patch(f"/api/posts/{post['id']}", json={"scheduled_at": iso_in(60)},
+                        headers={"If-Match": etag}).status_code == 412
+    assert client.patch(f"/api/posts/{post['id']}", json={"scheduled_at": iso_in(60)},
+                        headers={"If-Match": "*"}).status_code == 200
+    assert client.patch(f"/api/posts/{post['id']}", json={"text": "x"},
+                        headers={"If-Match": "yesterday"}).get_json()["error"]["field"] == "If-Match"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_racing_edits_of_one_version_exactly_one_is_kept_and_the_other_refused(client, draft):
+    deadline = time.monotonic() + EDIT_RACE_SECONDS
+    for round_ in range(EDIT_RACE_ROUNDS):
+        assert time.monotonic() < deadline, f"over {EDIT_RACE_SECONDS} s at round {round_}"
+        post = draft(text=f"One of two {round_}")
+        etag = client.get(f"/api/posts/{post['id']}").headers["ETag"]
+        answers = at_once(*[
+            lambda who=who: client.patch(f"/api/posts/{post['id']}", json={"text": f"{who} {round_}"},
+                                         headers={"If-Match": etag}) for who in ("Ana", "Ben")])
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200, 412], [a.get_json() for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).get_json()["text"]
+        with db.database.connection_context():
+            assert Post.get_by_id(post["id"]).text == winner
+            assert {p.text for p in Publication.select().where(Publication.post == post["id"])} == {winner}

@@ -5,7 +5,7 @@ import html
 import re
 
 from .test_editing import iso_in
-from .web_helpers import page
+from .web_helpers import input_value, page, textarea
 
 
 def new_post(client, **fields):
@@ -73,3 +73,28 @@ def test_a_published_posts_record_is_deleted_only_when_asked(form_client, client
     assert "its record is kept as history" in page(refused)
     done = form_client.post(f"/posts/{post_id}/delete", data={"include_history": "1"}, follow_redirects=True)
     assert f"Post #{post_id} deleted" in page(done)
+
+
+def test_a_form_saved_over_someone_elses_change_comes_back_as_typed_saying_what_changed(
+        form_client, client, sandbox_channels):
+    post_id = new_post(client)
+    opened = page(form_client.get(f"/posts/{post_id}/edit"))
+    version = input_value(opened, "version")
+    assert version == client.get(f"/api/posts/{post_id}").get_json()["updated_at"]
+    # Someone else saves a change while the form is open.
+    assert client.patch(f"/api/posts/{post_id}", json={"link": "https://example.com/theirs"}).status_code == 200
+    response = form_client.post(f"/posts/{post_id}/edit", data={
+        **form_of(opened), "version": version, "text": "My careful rewrite",
+        "channels": [sandbox_channels["facebook"]], "action": "save"})
+    assert response.status_code == 409
+    shown = page(response)
+    assert textarea(shown, "text") == "My careful rewrite"  # the input is kept
+    assert "Someone else changed this post" in html.unescape(shown) and "https://example.com/theirs" in shown
+    assert client.get(f"/api/posts/{post_id}").get_json()["text"] == "From the page"  # nothing written
+    # The form now carries the version it was shown against: saving again is a choice, and it holds.
+    assert input_value(shown, "version") == client.get(f"/api/posts/{post_id}").get_json()["updated_at"]
+    again = form_client.post(f"/posts/{post_id}/edit", data={
+        **form_of(shown), "version": input_value(shown, "version"), "text": "My careful rewrite",
+        "link": "https://example.com/theirs", "channels": [sandbox_channels["facebook"]], "action": "save"})
+    assert again.status_code == 302
+    assert client.get(f"/api/posts/{post_id}").get_json()["text"] == "My careful rewrite"

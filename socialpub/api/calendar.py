@@ -36,7 +36,7 @@ def _instant(name: str) -> dt.datetime:
 
 #: What the calendar shows of a post, read as plain rows (not models): a busy window is thousands.
 _SHOWN = (Post.id, fn.SUBSTR(Post.text, 1, 140).alias("text"), Post.status, Post.scheduled_at,
-          Post.publish_requested_at)
+          Post.publish_requested_at, Post.updated_at)
 
 
 def window_posts(start: dt.datetime, end: dt.datetime) -> list:
@@ -56,7 +56,7 @@ def window_posts(start: dt.datetime, end: dt.datetime) -> list:
 @bp.get("/calendar")
 def calendar():
     """``?from=&to=`` (ISO instants with offsets, at most MAX_DAYS apart):
-    ``{"items": [{id, text, status, at, movable, channels: [{id, network, name}]}], "truncated",
+    ``{"items": [{id, text, status, at, movable, version, channels: [{id, network, name}]}], "truncated",
     "drafts": [...], "slots": [{at, channel}]}`` (the latest drafts, which have no time yet,
     and the channels' free posting times from now on)."""
     start, end = _instant("from"), _instant("to")
@@ -76,6 +76,7 @@ def calendar():
         return {"id": p["id"], "text": p["text"], "status": p["status"],
                 "at": iso(p["scheduled_at"] or p["publish_requested_at"]),
                 "movable": p["status"] in (PostStatus.SCHEDULED, PostStatus.DRAFT),
+                "version": iso(p["updated_at"]),
                 "channels": channels.get(p["id"], [])}
     queued = list(Channel.select().where(Channel.enabled & Channel.queue.is_null(False)))
     slots = [{"at": iso(moment), "channel": {"id": c.id, "network": c.network, "name": c.name}}

@@ -93,6 +93,13 @@ def schemas() -> dict:
                                  optional=("network",)),
                              description="Every problem, when there are several (422)."),
         }, optional=("field", "details"))}),
+        "StaleError": obj({"error": obj({
+            "code": {"type": "string", "enum": ["stale"]}, "message": STRING, "field": STRING,
+            "current_version": {**STRING, "description": "The post's version now: its ETag."},
+            "changed": {**array(STRING), "description": "The fields changed since the version sent."},
+            "changes": {**array(obj({"at": TIME, "by": STRING, "action": STRING, "fields": array(STRING)})),
+                        "description": "What was done since, oldest first (from the post's audit trail)."},
+        })}),
         "Attempt": obj({"number": INTEGER, "started_at": TIME, "finished_at": TIME, "outcome": STRING,
                         "error_code": nullable(STRING), "error": nullable(STRING)}),
         "Publication": obj(publication_fields, optional=("history",)),
@@ -165,6 +172,8 @@ def schemas() -> dict:
         "CalendarPost": obj({"id": INTEGER, "text": STRING, "status": {"type": "string", "enum": list(PostStatus.ALL)},
                              "at": {**nullable(TIME), "description": "Its time; null for a draft."},
                              "movable": {"type": "boolean", "description": "Scheduled or draft: it may be moved."},
+                             "version": {**TIME, "description": "The post's version (its updated_at): a move "
+                                                                "made on it is refused once the post changed."},
                              "channels": array(obj({"id": INTEGER, "network": NETWORK, "name": STRING}))}),
         "Calendar": obj({"items": array(ref("CalendarPost")), "truncated": {"type": "boolean"},
                          "drafts": {**array(ref("CalendarPost")), "description": "The latest drafts, to schedule."},
@@ -410,12 +419,15 @@ def error_responses(max_body: int) -> dict:
         "Unavailable": "The database or the queue is unreachable; nothing changed.",
         "NetworkUnreachable": "The network could not be asked (checking a channel's token); nothing was saved.",
     }
-    return {name: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
-            for name, text in said.items()}
+    return {**{name: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+               for name, text in said.items()},
+            "Stale": {"description": "The post changed since the version in If-Match: nothing was written; "
+                                     "the answer says what changed and gives the current version.",
+                      "content": {"application/json": {"schema": ref("StaleError")}}}}
 
 
-ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
-               415: "NotJson", 422: "Unprocessable", 502: "NetworkUnreachable", 503: "Unavailable"}
+ERROR_NAMES = {400: "Invalid", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 412: "Stale",
+               413: "TooLarge", 415: "NotJson", 422: "Unprocessable", 502: "NetworkUnreachable", 503: "Unavailable"}
 
 
 def operation(summary: str, status: int, schema: str, *errors: int, body=None, body_required=True,
@@ -431,6 +443,12 @@ def operation(summary: str, status: int, schema: str, *errors: int, body=None, b
     if body:
         op["requestBody"] = {"required": body_required,
                              "content": {"application/json": {"schema": ref(body)}}}
+    return op
+
+
+def with_headers(op: dict, status: str, headers: dict) -> dict:
+    """``op`` with ``headers`` on its ``status`` answer."""
+    op["responses"][status] = {**op["responses"][status], "headers": headers}
     return op
 
 
@@ -461,6 +479,18 @@ IDEMPOTENCY_KEY = {
                    "answer instead of being carried out twice (kept 24 h); with another request, 422; "
                    "while the first still runs, 409.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+}
+
+
+#: A post's version (lifecycle/versions.py), as GET /api/posts/{post_id} gives it.
+ETAG = {"ETag": {"description": "The post's version: its updated_at, quoted. Send it as If-Match with an edit.",
+                 "schema": {"type": "string"}}}
+IF_MATCH = {
+    "name": "If-Match", "in": "header", "required": False,
+    "description": "The ETag the edit was made on: if the post changed since, 412 and nothing is written. "
+                   "Without it (or `*`), the edit is applied to the post as it is when written — accepted so "
+                   "that clients from before versions keep working; the fields it names win.",
+    "schema": {"type": "string", "maxLength": 100},
 }
 
 
@@ -503,11 +533,13 @@ def document(cfg) -> dict:
             "problem)", 201, "Imported", 400, 413, 415, 422),
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("CsvUpload")}}}}},
         "/api/posts/{post_id}": {
-            "get": operation("A post, its publications and their attempts", 200, "Post", 404,
-                             params=[post_id]),
-            "patch": operation("Edit a draft or a scheduled post (any field of a new post but publish), "
-                               "or schedule or move it", 200, "Post", 404, 409, 422, body="EditPost",
-                               params=[post_id]),
+            "get": with_headers(operation("A post, its publications and their attempts; its version as the "
+                                          "ETag", 200, "Post", 404, params=[post_id]), "200", ETAG),
+            "patch": with_headers(operation("Edit a draft or a scheduled post (any field of a new post but "
+                                            "publish), or schedule or move it; with If-Match, only if it has "
+                                            "not changed since (else 412, saying what changed)", 200, "Post",
+                                            404, 409, 412, 422, body="EditPost", params=[post_id, IF_MATCH]),
+                                  "200", ETAG),
             "delete": {**operation("Delete a draft, scheduled or failed post (a published one with "
                                    "include_history=true); nothing is deleted on the networks", 204, "Empty",
                                    400, 404, 409, params=[post_id, {

@@ -10,7 +10,7 @@ from ..auth.roles import ADMIN, requires
 from ..db import MAX_ID, Prepared, Slot, row_to
 from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ..intake import composing, csv_posts, post_search
-from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling
+from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling, versions
 from ..media import library
 from ..models import Attempt, Post, PostStatus, Publication
 from . import serialize
@@ -87,8 +87,10 @@ def get_post(post_id):
     for a in (Attempt.select().join(Publication).where(Publication.post == post.id)
               .order_by(Attempt.publication, Attempt.number)):
         histories[a.publication_id].append(a)
-    return jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs},
-                                  images=library.post_media(post.id)))
+    response = jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs},
+                                      images=library.post_media(post.id)))
+    response.headers["ETag"] = versions.tag(post)
+    return response
 
 
 @bp.post("/posts/<int:post_id>/publish")
@@ -198,7 +200,11 @@ def import_posts():
 def edit_post(post_id):
     """Change a draft or a scheduled post: any field of a new post but ``publish``
     (``{"scheduled_at", "timezone"?}`` alone schedules or moves it). 409 once
-    publishing has started."""
+    publishing has started. ``If-Match`` (the ETag of ``GET``): 412 when the
+    post changed since, with what changed. Without it, the change is applied to
+    the post as it is when written: clients from before versions keep working,
+    and what they do not name is never written back from an older read."""
+    version = _if_match()
     data = json_body()
     unknown = sorted(set(data) - editing.EDITABLE)
     if unknown:
@@ -207,12 +213,22 @@ def edit_post(post_id):
     if not data:
         raise InvalidInput("body: name at least one field to change", field="body")
     if set(data) <= {"scheduled_at", "timezone"} and data.get("scheduled_at") is not None:
-        post = scheduling.schedule(post_id, data["scheduled_at"], data.get("timezone"))
+        post = scheduling.schedule(post_id, data["scheduled_at"], data.get("timezone"), version)
     elif "timezone" in data and "scheduled_at" not in data:
         raise InvalidInput("timezone: give it with scheduled_at", field="timezone")
     else:
-        post = editing.edit(post_id, data)
-    return jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+        post = editing.edit(post_id, data, version)
+    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+    response.headers["ETag"] = versions.tag(post)
+    return response
+
+
+def _if_match():
+    """The version named by ``If-Match`` (one ETag, or ``*``), or None."""
+    raw = request.headers.get("If-Match")
+    if raw is not None and "," in raw:
+        raise InvalidInput("If-Match: one ETag, the one GET /api/posts/<id> gave", field="If-Match")
+    return versions.parse(raw, "If-Match")
 
 
 @bp.delete("/posts/<int:post_id>")

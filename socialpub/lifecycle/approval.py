@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from .. import audit
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
-from ..intake.composing import get_post
-from ..models import Post, iso, utcnow
-from . import publishing, review, scheduling
+from ..intake.composing import get_post, refuse_unstorable_text
+from ..models import Post, utcnow
+from . import publishing, review, scheduling, versions
 from .table import POST, PUBLICATION, moves
 
 MAX_COMMENT = 2000
@@ -42,20 +42,28 @@ def approve(post_id: int, seen: str | None = None) -> Approved:
         already), or it changed since the approver saw it.
       BrokerUnavailable: the queue refused; the post stays approved, as a draft, for Publish now.
     """
+    seen = versions.parse(seen, "seen_updated_at")
     now = utcnow()
     with write_transaction():
         post = get_post(post_id)
-        if seen is not None and seen != iso(post.updated_at):
-            raise Conflict(f"post {post.id} was changed since you opened it: look at it again before approving")
+        if seen is not None and seen != post.updated_at:
+            raise _changed(post, seen)
         draft, scheduled = POST["approve"].targets
         due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now
+        # On the version read (the one seen): under READ COMMITTED an edit committed since
+        # the read would otherwise be approved — and published — unseen.
         moved = (Post.update(status=scheduled if due_later else draft, approved_at=now,
                              approved_by=audit.actor_id(), approval_asked=None, review_comment=None,
                              scheduled_at=post.scheduled_at if due_later else None,
-                             schedule_zone=post.schedule_zone if due_later else None, updated_at=now)
-                 .where((Post.id == post.id) & moves(POST, "approve", Post.status)).execute())
+                             schedule_zone=post.schedule_zone if due_later else None,
+                             updated_at=versions.after(post.updated_at))
+                 .where((Post.id == post.id) & moves(POST, "approve", Post.status)
+                        & (Post.updated_at == post.updated_at)).execute())
         if not moved:
-            raise _not_awaiting(post)
+            current = get_post(post.id)
+            if current.status in POST["approve"].sources:
+                raise _changed(current, post.updated_at)
+            raise _not_awaiting(current)
         note = None
         if post.approval_asked == review.SCHEDULE and not due_later:
             note = "its scheduled time had passed, so it is published now"
@@ -74,9 +82,11 @@ def reject(post_id: int, comment) -> Post:
     """Send it back to its editor as a draft, saying why.
 
     Raises:
-      InvalidInput: no comment, or one too long (naming the field).
+      InvalidInput: no comment, one too long, or one no database can store (naming the field).
       NotFound, Conflict: no such post, or it is not awaiting approval.
     """
+    # NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8) would fail as a 500 when stored.
+    refuse_unstorable_text(comment, "comment")
     if not isinstance(comment, str) or not comment.strip():
         raise InvalidInput("comment: say what to change, so the editor knows", field="comment")
     comment = comment.strip()
@@ -91,6 +101,14 @@ def reject(post_id: int, comment) -> Post:
             raise _not_awaiting(post)
         audit.record(audit.POST, post.id, "rejected", comment=comment)
     return get_post(post_id)
+
+
+def _changed(post: Post, seen) -> Conflict:
+    """An approval of a version that is no longer the post's: what changed, in words."""
+    words = versions.said(versions.changes_since(post.id, seen))
+    return Conflict(f"seen_updated_at: post {post.id} was changed since you opened it"
+                    f"{' (' + words + ')' if words else ''}: look at it again before approving",
+                    field="seen_updated_at")
 
 
 def _not_awaiting(post: Post) -> Conflict:

@@ -4,9 +4,14 @@ statement on the post's status from table.py, so racing the scheduler's
 launch (or a Publish now) exactly one of the two wins: the other gets a
 Conflict, or finds nothing to launch. An edit is checked exactly as a new post
 is (intake/composing.py) and replaces the post's pending publications and
-photos in the same transaction.
+photos in the same transaction. Its UPDATE also requires the version it was
+made on (versions.py): a change made in between is never written over — an
+edit made on a version (If-Match, the form) is refused saying what changed,
+one without is applied again to the post as it is then.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 from .. import audit
 from ..db import write_transaction
@@ -15,13 +20,15 @@ from ..intake.composing import adapt_text, check_new_post, get_post
 from ..intake.schedule_time import shown
 from ..media.library import post_media
 from ..models import Post, PostMedia, Publication, utcnow
-from . import review, scheduling
+from . import review, scheduling, versions
 from .creating import create_post
 from .table import POST, PUBLICATION, PostStatus, moves
 
 #: The fields an edit may change (those of a new post, but "publish").
 EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at", "whatsapp",
             "timezone"}
+#: Reads and writes of an edit without a version, when others keep changing the post in between.
+TRIES = 5
 
 
 def as_request(post: Post) -> dict:
@@ -41,46 +48,61 @@ def as_request(post: Post) -> dict:
     return request
 
 
-def edit(post_id: int, changes: dict) -> Post:
+def edit(post_id: int, changes: dict, version: dt.datetime | None = None) -> Post:
     """Change a draft or a scheduled post: ``changes`` holds fields of
     :data:`EDITABLE`; the others stay as they are. ``scheduled_at: null``
-    makes a scheduled post a draft again.
+    makes a scheduled post a draft again. ``version``: the post's version the
+    change was made on (versions.py); None: the post as it is when written.
 
     Raises:
       NotFound, Conflict: no such post, or it started publishing (409, saying so).
+      Stale: the post changed since ``version`` (412, saying what changed).
       AppError: the edited post would be refused as a new one is (naming the field).
     """
-    post = get_post(post_id)
-    _refuse_unless_editable(post)
-    request = dict(as_request(post), **changes)
-    if changes.get("scheduled_at", "") is None:
-        request.pop("scheduled_at"), request.pop("timezone", None)
-    if "networks" in changes:
-        request.pop("channels", None)
-    new = check_new_post(request)
-    with write_transaction():
-        # The row's status decides, atomically: a launch that claimed it first wins.
-        edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link, whatsapp=new.whatsapp,
-                              scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone, updated_at=utcnow(),
-                              approved_at=None, approved_by=None, **_state_after_edit(post, new))
-                  .where((Post.id == post.id) & moves(POST, "edit", Post.status)).execute())
-        if not edited:
-            _refuse_unless_editable(get_post(post.id))
-        Publication.delete().where((Publication.post == post.id)
-                                   & moves(PUBLICATION, "replace", Publication.status)).execute()
-        if Publication.select().where(Publication.post == post.id).exists():
-            # Some were sent already (then put back as a draft): their record stays; nothing changes.
-            raise Conflict(f"post {post.id} has publications that were sent already, so it can no longer "
-                           f"be edited — duplicate it to make a new draft")
-        Publication.insert_many([
-            {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
-             "status": PUBLICATION["create"].targets[0]} for channel, text in new.publications]).execute()
-        PostMedia.delete().where(PostMedia.post == post.id).execute()
-        if new.media:
-            PostMedia.insert_many([{"post": post.id, "media": m.id, "position": i}
-                                   for i, m in enumerate(new.media)]).execute()
-        audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
-    return scheduling.launch_if_soon(get_post(post.id))
+    for _ in range(TRIES):
+        post = get_post(post_id)
+        _refuse_unless_editable(post)
+        if version is not None and post.updated_at != version:
+            raise versions.stale(post, version, "If-Match")
+        request = dict(as_request(post), **changes)
+        if changes.get("scheduled_at", "") is None:
+            request.pop("scheduled_at"), request.pop("timezone", None)
+        if "networks" in changes:
+            request.pop("channels", None)
+        new = check_new_post(request)
+        with write_transaction():
+            # The row's status and version decide, atomically: a launch that claimed it
+            # first wins, and so does any change made since it was read (another edit,
+            # a move, an approval) — it is not written over with what was read before it.
+            edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link, whatsapp=new.whatsapp,
+                                  scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone,
+                                  updated_at=versions.after(post.updated_at), approved_at=None, approved_by=None,
+                                  **_state_after_edit(post, new))
+                      .where((Post.id == post.id) & moves(POST, "edit", Post.status)
+                             & (Post.updated_at == post.updated_at)).execute())
+            if edited:
+                _replace_publications(post, new)
+                audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
+                return scheduling.launch_if_soon(get_post(post.id))
+        # Changed since it was read: made on a version, refused; else applied to the post as it is now.
+    raise Conflict(f"post {post_id} kept being changed by others while this edit was made; send it again")
+
+
+def _replace_publications(post: Post, new) -> None:
+    """In the edit's transaction: its pending publications and photos, as the edited post has them."""
+    Publication.delete().where((Publication.post == post.id)
+                               & moves(PUBLICATION, "replace", Publication.status)).execute()
+    if Publication.select().where(Publication.post == post.id).exists():
+        # Some were sent already (then put back as a draft): their record stays; nothing changes.
+        raise Conflict(f"post {post.id} has publications that were sent already, so it can no longer "
+                       f"be edited — duplicate it to make a new draft")
+    Publication.insert_many([
+        {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
+         "status": PUBLICATION["create"].targets[0]} for channel, text in new.publications]).execute()
+    PostMedia.delete().where(PostMedia.post == post.id).execute()
+    if new.media:
+        PostMedia.insert_many([{"post": post.id, "media": m.id, "position": i}
+                               for i, m in enumerate(new.media)]).execute()
 
 
 def _state_after_edit(post: Post, new) -> dict:

@@ -23,7 +23,7 @@ from ..intake.composing import get_post
 from ..intake.schedule_time import parse_schedule
 from ..models import Post, Publication, iso, utcnow
 from ..webhooks import events
-from . import publishing, review
+from . import publishing, review, versions
 from .rollup import roll_up
 from .table import POST, PUBLICATION, PostStatus, moves
 
@@ -31,13 +31,22 @@ logger = logging.getLogger(__name__)
 
 #: The sweep runs every minute; it launches what falls due before the next one.
 HORIZON = dt.timedelta(seconds=LAUNCH_AHEAD_S)
-def schedule(post_id: int, when, zone=None) -> Post:
+def schedule(post_id: int, when, zone=None, version: dt.datetime | None = None,
+             version_field: str = "If-Match") -> Post:
     """Schedule a draft, or move a scheduled post to another time; where an
     editor needs approval, or the post awaits it already, it then awaits
     approval at that time (review.py). Refused (409) once the post started
-    publishing."""
+    publishing; with ``version`` (versions.py), refused (Stale, naming
+    ``version_field``) when the post changed since that version."""
     instant, label = parse_schedule(when, zone)
     with write_transaction():
+        if version is not None:
+            # First, one conditional UPDATE on the version seen: it fails if anything changed
+            # the post since, and holds the row until this move commits.
+            taken = (Post.update(updated_at=versions.after(version))
+                     .where((Post.id == post_id) & (Post.updated_at == version)).execute())
+            if not taken:
+                raise versions.stale(get_post(post_id), version, version_field)
         post = get_post(post_id)
         if post.status == PostStatus.AWAITING or review.required_for(post):
             moved = review.submit(post, review.SCHEDULE, instant, label)

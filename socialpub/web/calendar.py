@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 
-from ..errors import AppError
-from ..lifecycle import scheduling
+from ..errors import AppError, Stale
+from ..lifecycle import scheduling, versions
 from ..networks import NETWORKS
 from .blueprint import bp
 
@@ -21,14 +21,22 @@ def calendar():
 
 @bp.post("/calendar/move")
 def move_post():
-    """``{post_id, scheduled_at, timezone}`` (the viewer's wall-clock time and
-    zone): the post moved (scheduling.schedule), or the API's error shape."""
+    """``{post_id, scheduled_at, timezone, version}`` (the viewer's wall-clock
+    time and zone; the post's version as the calendar showed it): the post
+    moved (scheduling.schedule), or the API's error shape — a 409 when the post
+    changed since the calendar showed it."""
     data = request.get_json(silent=True) or {}
     try:
         post_id = data.get("post_id")
         if type(post_id) is not int:
             raise AppError("post_id: the post to move", field="post_id")
-        post = scheduling.schedule(post_id, data.get("scheduled_at"), data.get("timezone"))
+        post = scheduling.schedule(post_id, data.get("scheduled_at"), data.get("timezone"),
+                                   versions.parse(data.get("version"), "version"), version_field="version")
+    except Stale as exc:
+        response = jsonify(error={**exc.as_dict(), "message": f"Post {post_id} was changed by someone else since "
+                                  f"the calendar showed it, so it was not moved: the calendar now shows it as it is."})
+        response.status_code = 409
+        return response
     except AppError as exc:
         response = jsonify(error=exc.as_dict())
         response.status_code = exc.status

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from ..auth.roles import ADMIN, EDITOR, requires
-from ..errors import AppError
+from ..errors import AppError, Stale
 from ..intake.composing import adapt_text
-from ..lifecycle import approval, editing, queueing, scheduling
+from ..lifecycle import approval, editing, queueing, scheduling, versions
 from ..lifecycle.table import POST
 from ..models import Post, iso
 from ..networks import NETWORKS
@@ -32,7 +32,7 @@ def _values_of(post: Post) -> dict:
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
             "scheduled_at": "", "scheduled_utc": iso(post.scheduled_at),
             "timezone": post.schedule_zone or "UTC", "form_key": forms.new_form_key(),
-            "whatsapp": post.whatsapp or {}}
+            "whatsapp": post.whatsapp or {}, "version": iso(post.updated_at)}
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -47,6 +47,8 @@ def edit_post(post_id):
     if request.method == "GET":
         return render_compose(_values_of(post), editing=post)
     values = forms.post_values(request.form)
+    # The version the form was filled from (a form from before versions has none: saved as it is).
+    values["version"] = request.form.get("version", "")
     refused = keep_photos(values)
     if refused:
         return render_compose(values, {"media_ids": [refused]}, 422, editing=post)
@@ -57,7 +59,12 @@ def edit_post(post_id):
     changes = forms.post_request(values, schedule=bool(values["scheduled_at"]) and action != "publish")
     changes.setdefault("scheduled_at", None)  # no time: a draft
     try:
-        editing.edit(post.id, changes)
+        editing.edit(post.id, changes, versions.parse(values["version"] or None, "version"))
+    except Stale as exc:
+        # Kept as typed, against the post as it is now: saving again replaces the other change, knowingly.
+        current = _post_or_404(post.id)
+        values["version"] = iso(current.updated_at)
+        return render_compose(values, {forms.FORM: [_changed_meanwhile(current, exc)]}, 409, editing=current)
     except AppError as exc:
         return render_compose(values, forms.post_errors(exc), exc.status if exc.status == 409 else 422,
                               editing=post)
@@ -66,6 +73,30 @@ def edit_post(post_id):
     else:
         flash("Saved." + (" It is scheduled." if values["scheduled_at"] else " It is a draft."), "success")
     return redirect(url_for("web.post", post_id=post.id))
+
+
+#: How a change since the form was opened is shown: the field's words, and its value now (if short to show).
+_SHOWN_FIELDS = {"text": "the text", "link": "the link", "image_url": "the image link", "scheduled_at": "the time",
+                 "channels": "the channels", "networks": "the channels", "overrides": "a network's own text",
+                 "media_ids": "the photos", "whatsapp": "the WhatsApp message", "timezone": "the time zone",
+                 "status": "its status"}
+
+
+def _changed_meanwhile(post: Post, exc: Stale) -> str:
+    """In plain words: who changed what while the form was open, and what those fields hold now."""
+    who = sorted({c["by"] for c in exc.changes}) or ["someone else"]
+    now = {"text": post.text, "link": post.link or "(none)", "image_url": post.image_url or "(none)",
+           "scheduled_at": (f"{post.scheduled_at:%Y-%m-%d %H:%M} UTC" if post.scheduled_at else "not scheduled"),
+           "status": post.status.replace("_", " ")}
+    what = [f"{_SHOWN_FIELDS.get(f, f)} is now “{_short(now[f])}”" if f in now else f"{_SHOWN_FIELDS.get(f, f)} changed"
+            for f in exc.changed]
+    return (f"Someone else changed this post while you were editing it, so nothing was saved: "
+            f"{', '.join(who)} changed it" + (f" — {'; '.join(what)}" if what else "") +
+            ". Your version is below: check it against theirs, then save again to replace it.")
+
+
+def _short(value: str, most: int = 200) -> str:
+    return value if len(value) <= most else value[:most - 1] + "…"
 
 
 def _act(post_id, action, done: str, to=None):

@@ -225,9 +225,14 @@
     return fetch(root.dataset.moveUrl, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf},
-      body: JSON.stringify({post_id: post.id, scheduled_at: localValue(at), timezone: zone})
+      // The version shown: a post someone changed since is refused (409), not moved over their change.
+      body: JSON.stringify({post_id: post.id, scheduled_at: localValue(at), timezone: zone, version: post.version})
     }).then(function (response) {
       return response.json().then(function (body) {
+        if (response.status === 409 && body.error && body.error.code === "stale") {
+          // Said, then the calendar redrawn with the post as it is now (load() leaves the message).
+          say(body.error.message, true); return load();
+        }
         if (!response.ok) { say("Not moved: " + (body.error ? body.error.message : response.status), true); return; }
         say("Post " + post.id + " moved to " + at.toLocaleString() + ".");
         return load();
