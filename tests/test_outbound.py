@@ -8,15 +8,18 @@ import threading
 import time
 
 import pytest
+from dramatiq.middleware import TimeLimit
 
 from socialpub import db
+from socialpub.intake.channels import create_channel
 from socialpub.media import remote
 from socialpub.models import Attempt, ImageFetch, Publication
 from socialpub.networks import ErrorKind, PublishError
 from socialpub.networks.base import Timeouts
+from socialpub.networks import outbound
 from socialpub.networks.outbound import download
 
-from .slow_server import Trickler, response
+from .slow_server import Trickler, response, self_signed
 
 #: Small limits, so that the tests that hit them are quick.
 MAX_BYTES = 1000
@@ -317,6 +320,30 @@ def test_a_linkedin_image_on_a_refused_address_fails_the_publication_without_fet
     assert [r for r in sandbox_client.requests(everything=True) if r["network"] == "linkedin"] == []
 
 
+@pytest.mark.timeout(10)
+def test_an_https_server_dripping_its_answer_is_cut_off_at_the_total_time_limit_too(tmp_path, monkeypatch):
+    # TLS detaches the socket the deadline watched: the cut-off once missed HTTPS and took the whole drip.
+    tls, certificate = self_signed(tmp_path)
+    slow = Trickler(response(body=b"x" * 100, content_type="image/png"), pause=0.05, tls=tls)  # about 8 s
+    made = outbound._session
+
+    def trusting(guard, deadline):  # the test's certificate, instead of the system's trust store
+        session = made(guard, deadline)
+        session.verify = certificate
+        return session
+
+    monkeypatch.setattr(outbound, "_session", trusting)
+    began = time.monotonic()
+    try:
+        with pytest.raises(PublishError) as caught:
+            fetch(f"{slow.url}/image.png", allow=("127.0.0.1/32",))
+        took = time.monotonic() - began
+    finally:
+        slow.close()
+    assert caught.value.message == f"not downloaded within the {TIME_LIMIT:g} s allowed"
+    assert TIME_LIMIT <= took < TIME_LIMIT + 1, took
+
+
 def test_a_slow_image_host_makes_the_fetch_give_up_before_its_claim_lease(app, settings, client, sandbox_channels):
     # An attempt of 3 s gives the download 1 s and the claim a 1.25 s lease (60 s and 75 s by default).
     settings = settings.with_(time_limit_s=3, processing_lease_s=4)
@@ -335,4 +362,30 @@ def test_a_slow_image_host_makes_the_fetch_give_up_before_its_claim_lease(app, s
     assert took < remote.claim_lease(settings), took  # no second worker took the fetch over meanwhile
     with db.database.connection_context():
         assert ImageFetch.select().where(ImageFetch.post == post_id).count() == 0  # given up: the next try fetches
+    assert len(slow.requests) == 1
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.settings(time_limit_s=2, processing_lease_s=3, read_timeout=5, max_retries=0)
+def test_a_network_answering_a_byte_every_few_seconds_cannot_keep_an_attempt_past_its_lease(
+        app, client, settings, broker, drain):
+    # What the dramatiq command does at start-up, and an in-process worker does not: Dramatiq's time limit runs.
+    [limit] = [m for m in broker.middleware if isinstance(m, TimeLimit)]
+    limit.after_process_boot(broker)
+    # A byte every 4 s: each read well within the 5 s read timeout, the attempt's 2 s long gone after the first.
+    slow = Trickler(response(body=b'{"id": "1_2"}', content_type="application/json"), pause=4)
+    with db.database.connection_context():
+        channel = create_channel({"network": "facebook", "name": "Slow Page", "account_id": "546349135390552",
+                                  "token": "slow-page-token", "base_url": f"{slow.url}/v25.0"})
+    post_id = client.post("/api/posts", json={"text": "Slowly answered", "channels": [channel.id],
+                                              "publish": True}).get_json()["id"]
+    try:
+        drain()
+    finally:
+        slow.close()
+    with db.database.connection_context():
+        [attempt] = Attempt.select().join(Publication).where(Publication.post == post_id)
+    took = (attempt.finished_at - attempt.started_at).total_seconds()
+    assert took < settings.processing_lease_s, took  # ended while its claim was still its own
+    assert attempt.outcome == "unconfirmed" and "no answer within" in attempt.error
     assert len(slow.requests) == 1

@@ -1,5 +1,6 @@
 """HTTP plumbing every adapter shares: one call with the thread's Session
-(guarded by outbound.py) and the configured timeouts, a call that got no
+(guarded by outbound.py) and the configured timeouts, bounded in all by the
+publish attempt's deadline (outbound.calls_within), a call that got no
 answer turned into a PublishError (transport.py), and tolerant reading of
 bodies and Retry-After headers."""
 from __future__ import annotations
@@ -17,7 +18,7 @@ import requests
 
 from .. import __version__
 from .base import ErrorKind, PublishError, Refused, Timeouts
-from .outbound import api_call_adapter
+from .outbound import api_call_adapter, calls_deadline
 from .transport import transport_error
 
 logger = logging.getLogger(__name__)
@@ -93,17 +94,34 @@ def send(network: str, timeouts: Timeouts, method: str, url: str, *,
     Raises:
       PublishError: no answer came (connection refused, timeout, ...).
     """
-    kwargs.setdefault("timeout", (timeouts.connect, timeouts.read))
-    kwargs.setdefault("proxies", env_proxies(url))
     if creates_item is None:
         creates_item = method.upper() != "GET"
+    deadline = calls_deadline()
+    connect, read = timeouts.connect, timeouts.read
+    if deadline is not None:  # a publish attempt's: no call outlives it (nor, so, the attempt's lease)
+        left = deadline.left()
+        if left <= 0:
+            raise PublishError(network, f"not sent: the attempt's {deadline.seconds:g} s for network calls "
+                               f"are over", kind=ErrorKind.TRANSIENT)
+        connect, read = min(connect, left), min(read, left)
+    kwargs.setdefault("timeout", (connect, read))
+    kwargs.setdefault("proxies", env_proxies(url))
     try:
         response = session().request(method, url, **kwargs)
     except requests.RequestException as exc:
+        if deadline is not None and deadline.expired:  # the deadline shut the connection down
+            raise _out_of_time(network, deadline, creates_item) from None
         raise transport_error(network, exc, timeouts, creates_item) from None
     except Refused as refusal:
         raise PublishError(network, f"refused to connect to {urlsplit(url).hostname}: {refusal}",
                            kind=ErrorKind.PERMANENT) from None
+    if deadline is not None and deadline.expired:  # a shut-down connection can look like a whole answer
+        raise _out_of_time(network, deadline, creates_item)
     logger.debug("%s %s %s -> %s", network, method, url.split("?")[0], response.status_code)
     return response
 
+
+def _out_of_time(network: str, deadline, creates_item: bool) -> PublishError:
+    return PublishError(network, f"no answer within the attempt's {deadline.seconds:g} s for network calls"
+                        + ("; the request may have arrived" if creates_item else ""),
+                        kind=ErrorKind.TRANSIENT, ambiguous=creates_item)

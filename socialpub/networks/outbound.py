@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Optional
 from urllib.parse import urljoin, urlsplit
@@ -174,6 +176,7 @@ class Deadline:
 
     def __exit__(self, *exc_info):
         self._timer.cancel()
+        self._close()
 
     def left(self) -> float:
         """Seconds until the limit (0 once it has passed)."""
@@ -188,11 +191,20 @@ class Deadline:
         return min(timeouts.connect, left), min(timeouts.read, left)
 
     def watch(self, sock: socket.socket):
-        """Shut ``sock`` down when the limit passes (at once if it already has)."""
+        """Shut ``sock``'s connection down when the limit passes (at once if it already has).
+
+        What is kept is a duplicate of its descriptor: wrapping a socket in TLS
+        detaches the object that was given (which then shuts nothing down), and
+        a TLS socket cannot be duplicated itself; the duplicate reaches the
+        same connection either way, and is closed with the deadline."""
+        try:
+            copy = socket.socket(fileno=os.dup(sock.fileno()))
+        except OSError:  # already closed: nothing can block on it
+            return
         with self._lock:
-            self._sockets.append(sock)
+            self._sockets.append(copy)
             if self.expired:
-                _shut(sock)
+                _shut(copy)
 
     def _expire(self):
         with self._lock:
@@ -200,9 +212,37 @@ class Deadline:
             for sock in self._sockets:
                 _shut(sock)
 
+    def _close(self):
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
 
 class _OutOfTime(Exception):
     """The download's time limit passed."""
+
+
+_thread = threading.local()
+
+
+@contextmanager
+def calls_within(seconds: float):
+    """Every API call this thread makes in the block (the networks' calls of a
+    publish attempt) ends within ``seconds`` from now, however slowly it is
+    answered: each new or kept-alive connection it uses is watched by one
+    :class:`Deadline`, and no timeout is longer than the time left."""
+    with Deadline(seconds) as deadline:
+        _thread.deadline = deadline
+        try:
+            yield deadline
+        finally:
+            _thread.deadline = None
+
+
+def calls_deadline() -> Optional[Deadline]:
+    """The deadline :func:`calls_within` set for this thread's API calls, if any."""
+    return getattr(_thread, "deadline", None)
 
 
 def _shut(sock: socket.socket):
@@ -226,6 +266,16 @@ class _GuardedConnectionMixin:
         self.deadline = deadline
         super().__init__(*args, **kwargs)
 
+    def _watching(self) -> Optional[Deadline]:
+        # A download's or a webhook's own, else the API call's (its connections are pooled per thread).
+        return self.deadline or calls_deadline()
+
+    def request(self, *args, **kwargs):
+        deadline = self._watching()
+        if deadline is not None and self.sock is not None:  # a kept-alive connection, opened before
+            deadline.watch(self.sock)
+        return super().request(*args, **kwargs)
+
     def _new_conn(self) -> socket.socket:
         host = self._dns_host.strip("[]")
         try:
@@ -241,8 +291,9 @@ class _GuardedConnectionMixin:
             except OSError as exc:
                 error = exc
                 continue
-            if self.deadline is not None:
-                self.deadline.watch(sock)
+            deadline = self._watching()
+            if deadline is not None:
+                deadline.watch(sock)
             return sock
         if isinstance(error, socket.timeout):
             raise ConnectTimeoutError(

@@ -41,7 +41,7 @@ from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import recent, series, tally
 from ..models import PublicationStatus, utcnow
-from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter
+from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter, outbound
 from ..networks.base import Timeouts
 from ..webhooks import sending
 from ..whatsapp import broadcast, inbound, ledger, templates
@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 DATABASE_RETRIES = 20
 #: How long an outcome already obtained from a network is held while the database is away.
 PERSIST_PATIENCE_S = 120
+#: An attempt's network calls end this long before its time limit (calls_limit).
+CALLS_WRAP_UP_S = 5
 
 _settings = Settings()
 
@@ -156,7 +158,16 @@ def publish(publication_id: int):
     if job is None:
         logger.info("Publication %d is not claimable (done, taken or not due).", publication_id)
         return
-    _deliver(job)
+    with outbound.calls_within(calls_limit(_settings)):
+        _deliver(job)
+
+
+def calls_limit(settings: Settings) -> float:
+    """Seconds an attempt's network calls may take in all: Dramatiq's time limit
+    only interrupts Python code, so a call blocked in a read would outlive it (and
+    the lease) by up to the read timeout; ending a little before it lets the
+    attempt record its own outcome."""
+    return max(settings.time_limit_s / 2, settings.time_limit_s - CALLS_WRAP_UP_S)
 
 
 @contextmanager
