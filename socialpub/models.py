@@ -622,7 +622,10 @@ class PublicationDelta(BaseModel):
     the transaction of each change of a publication (metrics/tally.py); with
     the publication's finished_at, for the recent outcomes (metrics/recent.py)."""
 
-    id = AutoField()  # plain, as PublicationDelta's
+    #: A plain key, not an IdField: a delta is folded and deleted within a minute and never
+    #: named outside the database; reusing its id harms nothing, and spares every change of
+    #: a publication a write to SQLite's sqlite_sequence.
+    id = AutoField()
     network = CharField(max_length=16)
     status = CharField(max_length=16)
     change = IntegerField()
@@ -633,10 +636,7 @@ class AttemptDelta(BaseModel):
     """An attempt's network, end and duration, written by the database's
     trigger when the attempt is recorded (metrics/recent.py)."""
 
-    #: A plain key, not an IdField: a delta is folded and deleted within a minute and never
-    #: named outside the database; reusing its id harms nothing, and spares every change of
-    #: a publication a write to SQLite's sqlite_sequence.
-    id = AutoField()
+    id = AutoField()  # plain, as PublicationDelta's
     network = CharField(max_length=16)
     finished_at = DateTimeField()
     seconds = FloatField()
