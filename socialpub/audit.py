@@ -33,6 +33,18 @@ def record(subject: str, subject_id: int, action: str, actor: int | None = -1, *
     a user id, None for socialpub, or by default the request's user."""
     _INSERT.execute(at=utcnow(), actor=actor_id() if actor == -1 else actor, subject=subject,
                     subject_id=subject_id, action=action, detail=Event.detail.db_value(detail or None))
+    watcher = g.get("audit_watcher") if has_request_context() else None
+    if watcher is not None:
+        watcher(subject, subject_id)
+
+
+def watch(callback) -> None:
+    """For the rest of the request being served, ``callback(subject, subject_id)``
+    runs after each line is written — inside the change's own transaction, so what
+    it writes commits with the change or not at all, and an error it raises undoes
+    the change (intake/idempotency.py: a request holding a key records there what it
+    changed, and one that lost its key changes nothing)."""
+    g.audit_watcher = callback
 
 
 #: Compiled once: every change writes a line, the publish call among them.

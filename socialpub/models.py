@@ -420,6 +420,13 @@ class IdempotencyKey(BaseModel):
     body = TextField(null=True)
     location = TextField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+    #: While it runs: the request holding the key (a random token) and until when; past
+    #: that, a retry takes the key over (the holder's process is taken to have died).
+    owner = CharField(max_length=32, null=True)
+    lease_until = DateTimeField(null=True)
+    #: The post the request changed first, written in that change's own transaction:
+    #: a retry after the lease answers from it instead of doing it again.
+    changed_post = IntegerField(null=True)
 
     class Meta:
         indexes = ((("user", "key"), True),)

@@ -438,6 +438,19 @@ def _named_ids() -> dict:
     return named
 
 
+def _idempotency_leases():
+    """An Idempotency-Key's holder and lease, and the post its request changed
+    first (intake/idempotency.py). Keys left running before this step have no
+    lease: a retry takes them over at once."""
+    have = {c.name for c in database.get_columns("idempotencykey")}
+    migrator = SchemaMigrator.from_database(database.obj)
+    missing = [migrator.add_column("idempotencykey", f.column_name, f)
+               for f in (IdempotencyKey.owner, IdempotencyKey.lease_until, IdempotencyKey.changed_post)
+               if f.column_name not in have]
+    if missing:
+        migrate(*missing)
+
+
 def _consent_evidence():
     """A WhatsApp contact's ``opt_in_evidence``: what proves the consent that
     lifted an opt-out, kept with the consent itself (the audit trail is pruned)."""
@@ -453,7 +466,7 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
-         _consent_evidence]
+         _consent_evidence, _idempotency_leases]
 
 
 def open_existing(settings):

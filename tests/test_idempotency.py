@@ -1,6 +1,8 @@
 """Idempotency-Key on the API and the compose form's one-time key: the same
 request twice — a double click, a client retrying after a lost answer — is
 carried out once, and the second gets the first's answer."""
+import datetime as dt
+import json
 import threading
 
 import pytest
@@ -124,3 +126,144 @@ def test_a_form_sent_back_edited_with_the_same_key_is_a_new_post(form_client, sa
     form_client.post("/compose", data=dict(data, text="Edited after going back"))
     with db.database.connection_context():
         assert sorted(p.text for p in Post.select()) == ["Edited after going back", "First words"]
+
+
+class WorkerKilled(BaseException):
+    """The web worker's process ending mid-request (gunicorn's timeout, the OOM killer): nothing after runs."""
+
+
+def die(monkeypatch, module, name):
+    """The next request dies when it reaches ``module.name``: it neither keeps its answer nor gives
+    its key back, as a killed process would not."""
+    def killed(*args, **kwargs):
+        raise WorkerKilled()
+    monkeypatch.setattr(module, name, killed)
+    monkeypatch.setattr(idempotency, "finish", lambda *a, **k: None)
+    monkeypatch.setattr(idempotency, "release", lambda *a, **k: None)
+
+
+def after_the_lease(monkeypatch):
+    """From now on the clock reads past the lease of a key taken before."""
+    lease = getattr(idempotency, "LEASE", dt.timedelta(minutes=1))
+    monkeypatch.setattr(idempotency, "utcnow", lambda: utcnow() + lease + dt.timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_key_left_by_a_request_that_died_before_writing_is_carried_out_after_its_lease(
+        client, sandbox_channels, monkeypatch):
+    from socialpub.lifecycle import creating
+
+    body, headers = {"text": "Died early", "image_url": IMAGE}, {"Idempotency-Key": "died-early"}
+    with monkeypatch.context() as dying:
+        die(dying, creating, "create_post")
+        with pytest.raises(WorkerKilled):
+            client.post("/api/posts", json=body, headers=headers)
+    assert count_rows() == (0, 0)
+    monkeypatch.setattr(idempotency, "WAIT_S", 0.1)
+    early = client.post("/api/posts", json=body, headers=headers)  # within the lease: the first may still run
+    assert early.status_code == 409 and int(early.headers["Retry-After"]) >= 1
+    after_the_lease(monkeypatch)
+    retried = client.post("/api/posts", json=body, headers=headers)
+    assert retried.status_code == 201 and count_rows() == (1, 4)
+    again = client.post("/api/posts", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json()["id"] == retried.get_json()["id"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_key_left_by_a_request_that_died_after_writing_is_answered_with_what_it_made(
+        client, sandbox_channels, monkeypatch):
+    from socialpub.api import serialize
+
+    body, headers = {"text": "Died late", "image_url": IMAGE}, {"Idempotency-Key": "died-late"}
+    with monkeypatch.context() as dying:
+        die(dying, serialize, "post")  # after the post was stored, before the answer was kept
+        with pytest.raises(WorkerKilled):
+            client.post("/api/posts", json=body, headers=headers)
+    assert count_rows() == (1, 4)
+    after_the_lease(monkeypatch)
+    retried = client.post("/api/posts", json=body, headers=headers)
+    assert count_rows() == (1, 4)  # not made twice
+    with db.database.connection_context():
+        made = Post.get().id
+    assert retried.status_code == 201 and retried.get_json()["id"] == made
+    assert retried.headers["Location"].endswith(f"/api/posts/{made}")
+    again = client.post("/api/posts", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json()["id"] == made
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_retries_past_the_lease_take_the_key_once(app, client, sandbox_channels, monkeypatch):
+    from socialpub.lifecycle import creating
+
+    body, headers = {"text": "Retried by many", "image_url": IMAGE}, {"Idempotency-Key": "many"}
+    with monkeypatch.context() as dying:
+        die(dying, creating, "create_post")
+        with pytest.raises(WorkerKilled):
+            client.post("/api/posts", json=body, headers=headers)
+    after_the_lease(monkeypatch)
+    barrier, answers = threading.Barrier(8), []
+
+    def retry():
+        barrier.wait()
+        answers.append(app.test_client().post("/api/posts", json=body, headers=headers))
+
+    threads = [threading.Thread(target=retry) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert count_rows() == (1, 4)
+    assert {a.status_code for a in answers} <= {201, 409}
+    assert len({a.get_json()["id"] for a in answers if a.status_code == 201}) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_request_that_outlived_its_lease_changes_nothing_once_a_retry_took_its_key(
+        app, client, sandbox_channels, monkeypatch):
+    from socialpub.lifecycle import creating
+
+    body, headers = {"text": "Slow then overtaken", "image_url": IMAGE}, {"Idempotency-Key": "slow"}
+    create, paused, resume, answers = creating.create_post, threading.Event(), threading.Event(), {}
+
+    def slow_first(data):
+        if not paused.is_set():
+            paused.set()
+            resume.wait(30)
+        return create(data)
+
+    monkeypatch.setattr(creating, "create_post", slow_first)
+    slow = threading.Thread(target=lambda: answers.setdefault(
+        "slow", app.test_client().post("/api/posts", json=body, headers=headers)))
+    slow.start()
+    assert paused.wait(30)
+    after_the_lease(monkeypatch)
+    retried = client.post("/api/posts", json=body, headers=headers)
+    resume.set()
+    slow.join(30)
+    assert retried.status_code == 201
+    assert answers["slow"].status_code == 409 and answers["slow"].get_json()["error"]["field"] == "Idempotency-Key"
+    assert count_rows() == (1, 4)
+    again = client.post("/api/posts", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json()["id"] == retried.get_json()["id"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_schema_step_gives_keys_a_lease_and_one_left_running_before_it_is_taken_over(
+        client, sandbox_channels):
+    from socialpub import schema
+    from socialpub.models import SchemaVersion, User
+
+    step = schema.STEPS.index(schema._idempotency_leases) + 1
+    body = {"text": "Left running by the old version", "image_url": IMAGE}
+    with db.database.connection_context():
+        for column in ("owner", "lease_until", "changed_post"):
+            db.database.execute_sql(f'ALTER TABLE "idempotencykey" DROP COLUMN "{column}"')
+        # As the version before leases left a request that died: no answer, no owner, no lease.
+        IdempotencyKey.insert(user=User.get().id, key="old", created_at=utcnow(), fingerprint=idempotency.fingerprint(
+            "POST", "/api/posts", json.dumps(body).encode())).execute()
+        SchemaVersion.delete().where(SchemaVersion.version >= step).execute()
+        assert schema.upgrade() == (step - 1, len(schema.STEPS))
+        assert schema.upgrade() == (len(schema.STEPS), len(schema.STEPS))  # once only
+    retried = client.post("/api/posts", data=json.dumps(body), content_type="application/json",
+                          headers={"Idempotency-Key": "old"})
+    assert retried.status_code == 201 and count_rows() == (1, 4)

@@ -70,9 +70,13 @@ def settings():
     return current_app.extensions["socialpub"]
 
 
-def idempotent(view):
+def idempotent(view=None, *, made=None):
     """Honour an ``Idempotency-Key`` header on ``view`` (see idempotency.py):
-    the same request again gets the first answer, refusals included."""
+    the same request again gets the first answer, refusals included. ``made(post_id, **view_args)``:
+    the answer to give, from the post it changed, for a request whose process died before
+    its answer was kept (None: the post is gone, so the request is carried out again)."""
+    if view is None:
+        return functools.partial(idempotent, made=made)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -81,9 +85,14 @@ def idempotent(view):
             return view(*args, **kwargs)
         key = idempotency.check_key(key.strip())
         user_id = g.user.id
-        stored = idempotency.begin(user_id, key, idempotency.fingerprint(
-            request.method, request.path, request.get_data(cache=True)))
-        if stored is not None:
+        try:
+            stored = idempotency.begin(user_id, key, idempotency.fingerprint(
+                request.method, request.path, request.get_data(cache=True)))
+        except idempotency.StillRunning as exc:
+            response = make_response(jsonify({"error": exc.as_dict()}), exc.status)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if isinstance(stored, idempotency.Answer):
             response = current_app.response_class(stored.body, status=stored.status,
                                                   mimetype="application/json")
             if stored.location:
@@ -91,7 +100,8 @@ def idempotent(view):
             response.headers["Idempotent-Replayed"] = "true"
             return response
         try:
-            response = make_response(view(*args, **kwargs))
+            answer = made(stored.post_id, **kwargs) if isinstance(stored, idempotency.Made) and made else None
+            response = make_response(answer if answer is not None else view(*args, **kwargs))
         except AppError as exc:  # a refusal is an answer too: kept, and given again
             response = make_response(jsonify({"error": exc.as_dict()}), exc.status)
         except BaseException:

@@ -477,7 +477,8 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "A unique value per request: the same request sent again with it gets the first "
                    "answer instead of being carried out twice (kept 24 h); with another request, 422; "
-                   "while the first still runs, 409.",
+                   "while the first still runs, 409 with Retry-After. A first request that died holds it "
+                   "60 s at most: then the retry carries it out, or answers from the post it had made.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
 }
 

@@ -12,7 +12,7 @@ from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, Unsupp
 from ..intake import composing, csv_posts, post_search
 from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling, versions
 from ..media import library
-from ..models import Attempt, Post, PostStatus, Publication
+from ..models import Attempt, Post, PostStatus, Publication, PublicationStatus
 from . import serialize
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
@@ -29,8 +29,31 @@ def _publications(post_ids):
     return by_post
 
 
+def _created(post_id, **_):
+    """The answer of a create whose process died once the post was stored: the post as it is
+    (without ``results``: whether its publishing was asked shows in its status)."""
+    post = Post.get_or_none(Post.id == post_id)
+    if post is None:
+        return None
+    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_post", post_id=post.id)
+    return response
+
+
+def _asked(post_id, **_):
+    """The answer of a publish or a retry whose process died once it had queued the post's
+    publications: those it queued (the reconciler sends any whose message was lost)."""
+    queued = (Publication.select().where((Publication.post == post_id) & Publication.task_id.is_null(False)
+                                         & (Publication.status != PublicationStatus.PENDING))
+              .order_by(Publication.id))
+    return jsonify({"post_id": post_id, "results": [
+        {"publication_id": p.id, "network": p.network, "status": "enqueued", "task_id": p.task_id}
+        for p in queued]}), 202
+
+
 @bp.post("/posts")
-@idempotent
+@idempotent(made=_created)
 def create_post():
     """Create a post with one publication per channel; publish it too if asked.
     If the queue cannot take it, nothing is kept: the answer is a 503, and the
@@ -94,7 +117,7 @@ def get_post(post_id):
 
 
 @bp.post("/posts/<int:post_id>/publish")
-@idempotent
+@idempotent(made=_asked)
 def publish_post(post_id):
     """Enqueue every pending publication, one message each; answer at once."""
     data = json_body(required=False)
@@ -128,7 +151,7 @@ _STATUS = Prepared(lambda: (
 
 
 @bp.post("/posts/<int:post_id>/retry")
-@idempotent
+@idempotent(made=_asked)
 def retry_post(post_id):
     """Send again every failed, expired or unconfirmed publication of a post."""
     json_body(required=False, fields=set())
@@ -136,7 +159,7 @@ def retry_post(post_id):
 
 
 @bp.post("/publications/<int:publication_id>/retry")
-@idempotent
+@idempotent(made=_asked)
 def retry_publication(publication_id):
     """Send one failed, expired or unconfirmed publication again."""
     json_body(required=False, fields=set())

@@ -89,6 +89,10 @@ def create():
     if key is None:
         return _create()
     stored = idempotency.begin(g.user.id, key, key)
+    if isinstance(stored, idempotency.Made):  # the first sending died once the post was stored
+        location = url_for("web.post", post_id=stored.post_id)
+        idempotency.finish(g.user.id, key, idempotency.Answer(302, "", location))
+        stored = idempotency.Answer(302, "", location)
     if stored is not None:
         flash("This form had already been sent: here is the post it made.", "success")
         return redirect(stored.location)
