@@ -3,6 +3,7 @@ the time is malformed, zoneless, in the past or skipped by a DST change;
 published on the second through the same path as "Publish now", once, even
 with two schedulers; missed with a reason when the scheduler was down too long."""
 import datetime as dt
+import io
 import statistics
 import threading
 
@@ -243,3 +244,33 @@ def test_two_periodiq_schedulers_running_at_once_publish_each_post_once(
     lateness = [r["started_at"] - due.replace(tzinfo=dt.timezone.utc).timestamp() for r in received]
     print(f"\ntwo schedulers: {len(received)} items, lateness worst {max(lateness) * 1000:.0f} ms")
     assert min(lateness) > -0.05 and max(lateness) < 3.0
+
+
+@pytest.mark.parametrize("zone", ["America", "Etc", "America/Argentina"])
+def test_a_time_zone_name_that_is_a_folder_of_the_tz_database_is_refused_naming_its_field(
+        zone, client, form_client, sandbox_channels):
+    later = (utcnow() + dt.timedelta(days=3)).strftime("%Y-%m-%dT09:00:00")
+    # Composing (API and CSV import), moving in the API and on the calendar, a channel's posting times.
+    made = client.post("/api/posts", json={"text": "Zoned", "networks": ["facebook"], "scheduled_at": later,
+                                           "timezone": zone})
+    assert made.status_code == 400 and made.get_json()["error"]["field"] == "timezone", made.get_json()
+    draft = client.post("/api/posts", json={"text": "Draft", "networks": ["facebook"]}).get_json()["id"]
+    moved = client.patch(f"/api/posts/{draft}", json={"scheduled_at": later, "timezone": zone})
+    assert moved.status_code == 400 and moved.get_json()["error"]["field"] == "timezone", moved.get_json()
+    token = form_client.get("/calendar").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+    dragged = form_client.post("/calendar/move", json={"post_id": draft, "scheduled_at": later[:16], "timezone": zone},
+                               headers={"X-CSRFToken": token})
+    assert dragged.status_code == 400 and dragged.get_json()["error"]["field"] == "timezone", dragged.get_json()
+    imported = client.post("/api/posts/import", data={"file": (io.BytesIO(f"text,networks,scheduled_at\nA,facebook,"
+                                                                         f"{later}\n".encode()), "posts.csv"),
+                                                      "timezone": zone}, content_type="multipart/form-data")
+    assert imported.status_code in (400, 422) and "time zone" in str(imported.get_json()), imported.get_json()
+    channel = sandbox_channels["facebook"]
+    queued = client.put(f"/api/channels/{channel}/queue", json={"zone": zone, "slots": []})
+    assert queued.status_code == 400 and queued.get_json()["error"]["field"] == "queue.zone", queued.get_json()
+    form = form_client.post(f"/channels/{channel}/edit", data={
+        "name": "Sandbox Page", "account_id": "546349135390552", "queue": "mon 09:00", "queue_zone": zone})
+    assert form.status_code == 422 and f"Unknown time zone &#39;{zone}&#39;" in form.get_data(as_text=True)
+    assert f'name="queue_zone" value="{zone}"' in form.get_data(as_text=True)  # the form comes back as typed
+    with db.database.connection_context():
+        assert Post.select().count() == 1  # the draft alone

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ..errors import InvalidInput
+from .schedule_time import named_zone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SLOTS = 7 * 24
@@ -26,13 +27,9 @@ def check(data) -> dict | None:
     if not isinstance(data, dict) or set(data) - {"zone", "slots"}:
         raise InvalidInput("queue: {\"zone\": an IANA time zone, \"slots\": [{\"weekday\", \"time\"}]}", field="queue")
     zone = data.get("zone") or "UTC"
-    try:
-        if not isinstance(zone, str) or len(zone) > 64:
-            raise ValueError
-        ZoneInfo(zone)
-    except (ValueError, ZoneInfoNotFoundError):
+    if not isinstance(zone, str) or len(zone) > 64 or named_zone(zone) is None:
         raise InvalidInput(f"queue.zone: unknown time zone {str(zone)[:40]!r} (an IANA name such as Europe/Madrid)",
-                           field="queue.zone") from None
+                           field="queue.zone")
     slots = data.get("slots") or []
     if not isinstance(slots, list) or len(slots) > MAX_SLOTS:
         raise InvalidInput(f"queue.slots: a list of at most {MAX_SLOTS} slots", field="queue.slots")

@@ -16,6 +16,18 @@ MAX_AHEAD = dt.timedelta(days=366)
 MAX_WHEN, MAX_ZONE = 64, 64
 
 
+def named_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone called ``name``, or None when there is none.
+
+    Besides an unknown or malformed name, ZoneInfo raises OSError for a name
+    that is a folder of the tz database (``America``, ``Etc``) rather than a
+    zone in it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
     """``(UTC naive datetime, zone label)`` from what the user sent.
 
@@ -38,11 +50,10 @@ def parse_schedule(when, zone=None, *, now=None) -> tuple[dt.datetime, str]:
     if zone is not None:
         if not isinstance(zone, str) or len(zone) > MAX_ZONE:
             raise InvalidInput("timezone: an IANA time zone name such as Europe/Madrid", field="timezone")
-        try:
-            tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        tz = named_zone(zone)
+        if tz is None:
             raise InvalidInput(f"timezone: unknown time zone {zone[:40]!r} (an IANA name such as "
-                               f"Europe/Madrid)", field="timezone") from None
+                               f"Europe/Madrid)", field="timezone")
     if moment.tzinfo is None and tz is None:
         raise InvalidInput("scheduled_at: give an offset (…+01:00 or …Z) or a timezone field; "
                            "a time without a zone is ambiguous", field="scheduled_at")
