@@ -73,3 +73,16 @@ def test_the_import_page_lists_the_problems_and_imports_a_good_file(form_client,
     good = form_client.post("/posts/import", data={"file": (io.BytesIO(b"text,networks\nHello,facebook\n"), "b.csv")},
                             content_type="multipart/form-data", follow_redirects=True)
     assert "Imported 1 post." in page(good)
+
+
+def test_a_header_cell_longer_than_the_csv_modules_limit_is_refused_naming_the_file_on_both_imports(
+        client, sandbox_channels):
+    huge = "text," + "x" * 131_073 + "\nHello\n"  # one field past csv.field_size_limit()
+    posts = send(client, huge)
+    assert posts.status_code == 400 and posts.get_json()["error"]["field"] == "file", posts.get_json()
+    contacts = client.post(f"/api/channels/{sandbox_channels['whatsapp']}/contacts/import",
+                           data={"file": (io.BytesIO(huge.replace("text", "phone").encode()), "contacts.csv")},
+                           content_type="multipart/form-data")
+    assert contacts.status_code == 400 and contacts.get_json()["error"]["field"] == "file", contacts.get_json()
+    assert "line 1" in contacts.get_json()["error"]["message"]
+    assert count_posts() == (0, 0)

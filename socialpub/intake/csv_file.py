@@ -14,7 +14,7 @@ def reader(data: bytes, columns: tuple, required: str, max_bytes: int) -> csv.Di
     ``columns``, ``required`` among them.
 
     Raises:
-      InvalidInput: too big, not UTF-8, no such header, an unknown column (field "file").
+      InvalidInput: too big, not UTF-8, an unreadable or missing header, an unknown column (field "file").
     """
     if len(data) > max_bytes:
         raise InvalidInput(f"file: larger than {max_bytes // 1024 // 1024} MiB", field="file")
@@ -23,7 +23,11 @@ def reader(data: bytes, columns: tuple, required: str, max_bytes: int) -> csv.Di
     except UnicodeDecodeError:
         raise InvalidInput("file: not UTF-8 text (save the sheet as CSV UTF-8)", field="file") from None
     rows = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in rows.fieldnames or []]
+    try:
+        fieldnames = rows.fieldnames  # the first line, read now
+    except csv.Error as exc:  # such as a cell longer than csv.field_size_limit() (131,072 characters)
+        raise InvalidInput(f"file: line 1 cannot be read as CSV ({exc})", field="file") from None
+    header = [name.strip().lower() for name in fieldnames or []]
     if required not in header:
         raise InvalidInput(f"file: the first line must name the columns, {required} among them "
                            f"({', '.join(columns)})", field="file")
