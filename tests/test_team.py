@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
@@ -216,3 +217,31 @@ def test_an_admin_made_an_editor_loses_the_invitations_they_sent(app, client, me
     link = other.post("/api/invitations", json={"email": "friend@example.com", "role": "admin"}).get_json()["link"]
     assert client.patch(f"/api/users/{other.user_id}", json={"role": "editor"}).status_code == 200
     assert visitor(app).get(path_of(link)).status_code == 410
+
+
+@pytest.mark.parametrize("address", [
+    "ana,bob@example.com",            # two recipients once in a To header: "ana" and "bob@example.com"
+    "ana@example.com,bob",
+    '"Ana" <ana@example.com>',
+    "ana@example.com (Ana)",
+    "ana@example.com;bob@example.com",
+    "undisclosed-recipients:;ana@example.com",
+])
+def test_an_invitation_is_for_one_plain_address_and_nothing_else(client, form_client, address):
+    api = client.post("/api/invitations", json={"email": address, "role": "editor"})
+    assert api.status_code == 400 and api.get_json()["error"]["field"] == "email", api.get_json()
+    page = form_client.post("/team/invitations", data={"email": address, "role": "editor"})
+    assert page.status_code == 400 and "email: must be " in page.get_data(as_text=True)
+    with db.database.connection_context():
+        assert Invitation.select().count() == 0
+
+
+@pytest.mark.parametrize("address", ["ana\x00@example.com", "ana\ud800@example.com"])
+def test_an_invitation_with_text_no_database_stores_is_refused_naming_the_field(client, form_client, address):
+    api = client.post("/api/invitations", json={"email": address, "role": "editor"})
+    assert api.status_code == 400 and api.get_json()["error"]["field"] == "email", api.get_json()
+    if "\x00" in address:  # a form cannot carry a lone surrogate
+        page = form_client.post("/team/invitations", data={"email": address, "role": "editor"})
+        assert page.status_code == 400 and "email: " in page.get_data(as_text=True)
+    with db.database.connection_context():
+        assert Invitation.select().count() == 0

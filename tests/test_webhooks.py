@@ -14,7 +14,7 @@ import pytest
 
 from socialpub import db
 from socialpub.db import write_transaction
-from socialpub.models import OutboxEvent, WebhookDelivery, utcnow
+from socialpub.models import OutboxEvent, WebhookDelivery, WebhookEndpoint, utcnow
 from socialpub.webhooks import events, sending
 
 from . import slow_server
@@ -284,3 +284,18 @@ def test_a_slow_endpoint_makes_the_delivery_give_up_before_its_lease_so_it_is_no
         delivery = WebhookDelivery.get_by_id(delivery_id)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert "no answer within the 1 s allowed" in delivery.last_error
+
+
+@pytest.mark.parametrize("description", ["Our\x00CRM", "Our \ud800 CRM"])
+def test_a_description_no_database_stores_is_refused_naming_the_field(client, form_client, description):
+    made = client.post("/api/webhooks", json={"url": "https://example.com/hooks", "description": description})
+    assert made.status_code == 400 and made.get_json()["error"]["field"] == "description", made.get_json()
+    existing = endpoint(client, "https://example.com/hooks")
+    changed = client.patch(f"/api/webhooks/{existing['id']}", json={"description": description})
+    assert changed.status_code == 400 and changed.get_json()["error"]["field"] == "description", changed.get_json()
+    if "\x00" in description:  # a form cannot carry a lone surrogate
+        page = form_client.post("/webhooks", data={"url": "https://example.com/other", "description": description})
+        assert page.status_code == 400 and "description: " in page.get_data(as_text=True)
+        assert 'value="https://example.com/other"' in page.get_data(as_text=True)  # the form comes back as typed
+    with db.database.connection_context():
+        assert [e.description for e in WebhookEndpoint.select()] == [""]

@@ -11,11 +11,13 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from email.utils import getaddresses
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import Prepared, Slot, row_to
 from ..errors import Conflict, InvalidInput, NotFound
+from ..intake.composing import refuse_unstorable_text
 from ..models import ApiToken, User, utcnow
 from . import roles
 
@@ -32,9 +34,21 @@ _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
 def normalise_email(email) -> str:
+    """One plain address, lower-cased.
+
+    An address goes into an e-mail's To header, where a comma, a semicolon, a
+    group (``list:;``), a display name or a comment would add a recipient or
+    hide one: the standard library's reading of an address header
+    (``email.utils.getaddresses``, what smtplib reads the recipients with)
+    must find exactly the address given, and nothing else."""
     if not isinstance(email, str) or not EMAIL.match(email.strip()):
         raise InvalidInput("email: must be an email address such as ana@example.com", field="email")
-    return email.strip().lower()
+    refuse_unstorable_text(email, "email")
+    address = email.strip()
+    if getaddresses([address]) != [("", address)]:
+        raise InvalidInput("email: must be one email address alone, such as ana@example.com (no name, "
+                           "comment or second address)", field="email")
+    return address.lower()
 
 
 def check_role(role) -> str:

@@ -12,7 +12,7 @@ import secrets
 from .. import audit
 from ..db import after_commit, write_transaction
 from ..errors import Conflict, InvalidInput, NotFound
-from ..intake.composing import check_url
+from ..intake.composing import check_url, refuse_unstorable_text
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from . import events
 
@@ -27,6 +27,7 @@ def new_secret() -> str:
 
 
 def _checked(data: dict, partial: bool) -> dict:
+    refuse_unstorable_text(data)  # a NUL or a lone surrogate: a 400 naming the field, not the database's 500
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise InvalidInput(f"{unknown[0][:100]}: unknown field (expected one of {', '.join(sorted(FIELDS))})",
