@@ -167,3 +167,30 @@ def test_the_sandbox_refuses_a_limit_reached_setting_that_is_not_a_list_of_ids(s
     response = requests.post(f"{sandbox_client.url}/_sandbox/config", json={"whatsapp": {"limit_reached": "1"}},
                              timeout=5)
     assert response.status_code == 400 and "limit_reached" in response.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "whatsapp_messaging_limit": 3})
+def test_two_broadcasts_at_once_reach_no_more_people_than_the_messaging_limit_together(
+        client, whatsapp, sandbox_client, worker, broker):
+    first, second = numbers(3), numbers(3, start=100)
+    add_contacts(client, whatsapp, first, audience="First")
+    add_contacts(client, whatsapp, second, audience="Second")
+    # Each send takes a while, so that both broadcasts are sending at the same time.
+    sandbox_client.configure(whatsapp={"latency": 0.2})
+    ids = []
+    for audience in ("First", "Second"):
+        response = client.post("/api/posts", json={
+            "text": f"To {audience}", "channels": [whatsapp], "whatsapp": {
+                "template": "weekly_digest", "language": "en_US", "body": ["{text}", "x"], "audience": audience}})
+        assert response.status_code == 201, response.get_json()
+        ids.append((response.get_json()["id"], response.get_json()["publications"][0]["id"]))
+    for post_id, _ in ids:
+        assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+    wait_for(lambda: all(publication(p).status in ("retrying", "published") for _, p in ids), 60,
+             "both broadcasts to send what they may")
+    reached = {m["to"] for m in sandbox_client.received("whatsapp")}
+    assert len(reached) == 3, f"{len(reached)} people reached with a messaging limit of 3"
+    statuses = [s for _, p in ids for s in recipient_statuses(p).values()]
+    assert sorted(statuses) == ["sent"] * 3 + ["waiting"] * 3
+    broker.flush_all()  # the waits' delayed messages, a day from now

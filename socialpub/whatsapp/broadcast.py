@@ -4,8 +4,9 @@ each consenting contact of the post's audience, free-form where their
 the limits, one recipient at a time, each send taken in the ledger first.
 
 Limits: the messaging limit (unique people reached by templates in 24 hours,
-WHATSAPP_MESSAGING_LIMIT) holds the rest back as "waiting" until a place
-frees; a pair-rate error (131056) holds back that recipient alone; a
+WHATSAPP_MESSAGING_LIMIT), a place reserved by every worker in turn just
+before each template send (:func:`_take_within_limit`), holds the rest back as
+"waiting" until a place frees; a pair-rate error (131056) holds back that recipient alone; a
 throughput error (130429) stops the number and retries the publication; Meta
 stopping the number for its quality (131064, 131048) holds every unsent
 recipient as "waiting" and tries again each NUMBER_HOLD until Meta lifts it;
@@ -24,7 +25,8 @@ from dramatiq.rate_limits import WindowRateLimiter
 from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 from peewee import fn
 
-from ..models import Contact, Post, Publication, Recipient, utcnow
+from ..db import supports_row_locks, write_transaction
+from ..models import Channel, Contact, Post, Publication, Recipient, utcnow
 from ..networks import ErrorKind, PublishError
 from ..networks.whatsapp import free_form
 from . import contacts, ledger, templates
@@ -76,13 +78,33 @@ def _plan(job):
     return choice, template
 
 
-def _reached(channel_id: int, since: dt.datetime) -> set:
-    """Whom this number reached with a template since ``since`` (the messaging limit counts them)."""
-    return {p for (p,) in (Recipient.select(fn.DISTINCT(fn.COALESCE(Recipient.phone, Recipient.user_id)))
-                           .join(Publication)
-                           .where((Publication.channel == channel_id) & (Recipient.kind == "template")
-                                  & (Recipient.sending_at >= since)
-                                  & Recipient.status.in_(REACHED)).tuples())}
+def _reached(channel_id: int, since: dt.datetime):
+    """The rows of people this number reached with a template since ``since`` (the messaging limit counts them)."""
+    return (Recipient.select().join(Publication)
+            .where((Publication.channel == channel_id) & (Recipient.kind == "template")
+                   & (Recipient.sending_at >= since) & Recipient.status.in_(REACHED)))
+
+
+def _take_within_limit(channel_id: int, row, attempt: int, limit: int, since: dt.datetime):
+    """Take a row for a template send, its person's place under the messaging
+    limit reserved in the same transaction: True when taken, False when the row
+    is not open any more, else when a place frees.
+
+    The reservation is the row itself — "sending" with its time counts as a
+    person reached — so nothing else needs releasing: a refused send (failed)
+    or one never made (reopened) stops counting by its own status change.
+    Workers take places one at a time: the channel's row is locked on
+    PostgreSQL (two transactions would each count the other's place as free),
+    and SQLite's write transaction is one at a time already."""
+    with write_transaction():
+        if supports_row_locks():
+            Channel.select(Channel.id).where(Channel.id == channel_id).for_update().execute()
+        reached = _reached(channel_id, since)
+        counted = reached.where((Recipient.phone == row.address) | (Recipient.user_id == row.address)).exists()
+        people = reached.select(fn.COUNT(fn.DISTINCT(fn.COALESCE(Recipient.phone, Recipient.user_id)))).scalar()
+        if not counted and people >= limit:
+            return _limit_frees_at(channel_id, since)
+        return ledger.mark_sending(row.id, attempt, "template")
 
 
 def _limit_frees_at(channel_id: int, since: dt.datetime) -> dt.datetime:
@@ -126,9 +148,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     media_id = (job.uploads or {}).get("media_id")
     limiter = rate_limiter(settings, job.target.account_id)
     values = [templates.filled(v, job.content.text, job.content.link) for v in choice.get("body") or ()]
-    now = utcnow()
     limit = settings.whatsapp_messaging_limit
-    reached = persist(_reached, job.channel_id, now - WINDOW) if limit else set()
     # A long broadcast goes on in a fresh message rather than meet the time limit mid-send.
     deadline = time.monotonic() + settings.time_limit_s * ATTEMPT_SHARE
     while time.monotonic() < deadline:
@@ -164,18 +184,19 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                         "template to a person known only by their WhatsApp user id (131062) — it needs "
                         "their phone number")
                 continue
-            if kind == "template" and limit and row.address not in reached and len(reached) >= limit:
-                until = persist(_limit_frees_at, job.channel_id, now - WINDOW)
-                persist(ledger.hold, row.id, until, f"over the messaging limit of {limit} people per 24 "
-                        f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {until:%Y-%m-%d %H:%M} UTC")
-                continue
             needs_image = bool(job.content.photos) and (kind == "text" or templates.shape(template)["header"]
                                                         == "IMAGE")
             if needs_image and not media_id:
                 media_id = adapter.upload_media(job.target, job.content.photos[0])
                 checkpoint({"uploads": {"media_id": media_id}})
             _take_a_place(limiter)
-            if not persist(ledger.mark_sending, row.id, job.attempt, kind):
+            taken = (persist(_take_within_limit, job.channel_id, row, job.attempt, limit, utcnow() - WINDOW)
+                     if kind == "template" and limit else persist(ledger.mark_sending, row.id, job.attempt, kind))
+            if isinstance(taken, dt.datetime):
+                persist(ledger.hold, row.id, taken, f"over the messaging limit of {limit} people per 24 "
+                        f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
+                continue
+            if not taken:
                 continue
             body = (free_form(row.address, job.content, media_id if needs_image else None) if kind == "text"
                     else {"to": row.address, "type": "template",
@@ -191,8 +212,6 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                     return stop
                 continue
             persist(ledger.record_sent, row.id, wamid)
-            if kind == "template":
-                reached.add(row.address)
     return settled(job.publication_id, settings, persist)
 
 
