@@ -97,11 +97,15 @@ def test_channel_changes_and_a_refused_token_are_in_the_channels_trail(
     assert trail[1]["detail"] == {"slots": 1}
 
 
-def test_a_viewer_reads_a_posts_trail_but_not_a_users(client, member, sandbox_channels):
-    viewer = member("viewer")
+def test_a_viewer_reads_a_posts_trail_but_not_a_users_or_a_channels(client, member, sandbox_channels):
+    viewer, editor = member("viewer"), member("editor")
     post_id = client.post("/api/posts", json={"text": "Seen", "networks": ["facebook"]}).get_json()["id"]
     assert viewer.get(f"/api/posts/{post_id}/events").status_code == 200
     assert viewer.get(f"/api/users/{viewer.user_id}/events").status_code == 403
+    # Who connected it, when its token changed, whose consent its contacts gave: for admins, as docs/team.md says.
+    channel_events = f"/api/channels/{sandbox_channels['facebook']}/events"
+    assert viewer.get(channel_events).status_code == editor.get(channel_events).status_code == 403
+    assert client.get(channel_events).status_code == 200
 
 
 def test_the_trail_is_written_in_the_changes_transaction(client, sandbox_channels):

@@ -31,7 +31,9 @@ ROLE_NEEDED = {
     "metrics": V,
     # the API
     "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
-    "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.channel_events": V,
+    "api.calendar": V, "api.list_channels": V, "api.get_channel": V,
+    # Who connected a channel, its token changes and its contacts' opt-ins: the admins' business, like a user's trail.
+    "api.channel_events": A,
     "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V,
     "api.create_post": E, "api.edit_post": E, "api.delete_post": E, "api.publish_post": E,
     "api.retry_post": E, "api.retry_publication": E, "api.cancel_post": E, "api.duplicate_post": E,

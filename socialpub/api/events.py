@@ -20,7 +20,9 @@ def post_events(post_id):
 
 
 @bp.get("/channels/<int:channel_id>/events")
+@requires(ADMIN)
 def channel_events(channel_id):
+    """Who did what to the channel (admins: who connected it, its token changes, its contacts' consent)."""
     return _trail(audit.CHANNEL, channel_id, lambda: Channel.get_by_id(channel_id))
 
 

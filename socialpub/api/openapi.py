@@ -658,7 +658,7 @@ def document(cfg) -> dict:
             "The post's audit trail: who did what and when, oldest first (kept after the post is deleted)",
             200, "EventList", 404, params=[post_id])},
         "/api/channels/{channel_id}/events": {"get": operation(
-            "The channel's audit trail", 200, "EventList", 404, params=[channel_id])},
+            "The channel's audit trail (admins)", 200, "EventList", 404, params=[channel_id])},
         "/api/users/{user_id}/events": {"get": operation(
             "The user's audit trail (admins)", 200, "EventList", 404, params=[user_id])},
         "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
