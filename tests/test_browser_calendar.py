@@ -9,7 +9,7 @@ import re
 import pytest
 
 from socialpub import db
-from socialpub.models import Post
+from socialpub.models import Post, utcnow
 
 from .test_browser import browser, chrome, live_server, screenshot, wait  # noqa: F401 (fixtures)
 from .test_browser_media import click
@@ -112,3 +112,35 @@ def test_draft_edit_schedule_by_dragging_move_cancel_duplicate_delete_and_watch_
     wait(browser, lambda d: d.find_elements("css selector", f".cal-grid .status-published[data-id='{post_id}']"),
          "it shown published on the calendar, without a reload", timeout=LIVE_S)
     assert [r["text"] for r in sandbox_client.received()] == ["Our launch post, edited"]
+
+
+@pytest.mark.timeout(120)
+def test_dragging_a_post_someone_changed_since_the_calendar_showed_it_says_so_and_moves_nothing(
+        browser, live_server):  # noqa: F811
+    browser.get(f"{live_server}/compose")
+    browser.find_element("id", "text").send_keys("Changed behind the calendar")
+    only_facebook(browser)
+    click(browser, browser.find_element("css selector", "button[name=action][value=draft]"))
+    wait(browser, lambda d: re.search(r"/posts/\d+$", d.current_url), "the draft's page")
+    post_id = int(browser.current_url.rsplit("/", 1)[1])
+    browser.get(f"{live_server}/calendar")
+    wait(browser, lambda d: d.find_elements("css selector", f".cal-drafts [data-id='{post_id}']"), "the drafts")
+    with db.database.connection_context():  # someone else's change, after the calendar was drawn
+        Post.update(text="Rewritten elsewhere", updated_at=utcnow()).where(Post.id == post_id).execute()
+    day = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    if not browser.find_elements("css selector", f".cal-cell[data-day='{day}']"):
+        click(browser, browser.find_element("css selector", "[data-step='1']"))  # next month
+        wait(browser, lambda d: d.find_elements("css selector", f".cal-cell[data-day='{day}']"), "next month")
+    browser.execute_script(DRAG_AND_DROP, browser.find_element("css selector", f"[data-id='{post_id}']"),
+                           browser.find_element("css selector", f".cal-cell[data-day='{day}']"))
+    wait(browser, lambda d: "changed by someone else" in d.find_element("id", "calendar-message").text,
+         "the calendar saying the post changed")
+    assert status_of(post_id) == "draft"
+    # Redrawn with the post as it is now: dragged again, it moves.
+    wait(browser, lambda d: "Rewritten elsewhere" in d.find_element("css selector", f"[data-id='{post_id}']").text,
+         "the post as it is now")
+    browser.execute_script(DRAG_AND_DROP, browser.find_element("css selector", f"[data-id='{post_id}']"),
+                           browser.find_element("css selector", f".cal-cell[data-day='{day}']"))
+    wait(browser, lambda d: d.find_elements("css selector", f".cal-cell[data-day='{day}'] [data-id='{post_id}']"),
+         "the post on that day")
+    assert status_of(post_id) == "scheduled"
