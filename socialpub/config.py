@@ -177,6 +177,11 @@ class Settings:
     #: Largest upload (bytes) and most pixels an image may have.
     media_max_bytes: int = 8 * 1024 * 1024
     media_max_pixels: int = 60_000_000
+    #: The most memory judging one image may take (its pixels × bytes per pixel,
+    #: with the decoder's copies), and all the images one process judges at
+    #: once: their ratio is how many it decodes at a time (2 by default).
+    media_decode_max_bytes: int = 256 * 1024 * 1024
+    media_decode_memory: int = 512 * 1024 * 1024
     #: Keep the GPS location a photo's EXIF holds (removed by default).
     media_keep_location: bool = False
     #: Uploads no post uses are removed this many days after their upload.
@@ -217,6 +222,8 @@ class Settings:
             "max_body_bytes": "MAX_BODY_BYTES",
             "media_max_bytes": "MEDIA_MAX_BYTES",
             "media_max_pixels": "MEDIA_MAX_PIXELS",
+            "media_decode_max_bytes": "MEDIA_DECODE_MAX_BYTES",
+            "media_decode_memory": "MEDIA_DECODE_MEMORY",
             "media_retention_days": "MEDIA_RETENTION_DAYS",
             "max_rate_limit_waits": "PUBLISH_MAX_RATE_LIMIT_WAITS",
             "max_age_s": "PUBLISH_MAX_AGE_S",
@@ -264,10 +271,14 @@ class Settings:
             return "PUBLISH_MIN_BACKOFF_MS must not be larger than PUBLISH_MAX_BACKOFF_MS"
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             return "SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS from the start)"
+        if self.media_decode_memory < self.media_decode_max_bytes:
+            return ("MEDIA_DECODE_MEMORY must be at least MEDIA_DECODE_MAX_BYTES: a process must be able to "
+                    "decode one image")
         if self.media_storage != "local" and not self.media_storage.startswith("s3://"):
             return f"MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {self.media_storage!r}"
         for name, value in (("PUBLISH_REQUEUE_AFTER_S", self.requeue_after_s),
                             ("MEDIA_MAX_BYTES", self.media_max_bytes), ("MEDIA_MAX_PIXELS", self.media_max_pixels),
+                            ("MEDIA_DECODE_MAX_BYTES", self.media_decode_max_bytes),
                             ("PUBLISH_TIME_LIMIT_S", self.time_limit_s),
                             ("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", self.heartbeat_timeout_ms),
                             ("WHATSAPP_SEND_RATE", self.whatsapp_send_rate)):

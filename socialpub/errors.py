@@ -129,6 +129,13 @@ class StoreUnavailable(AppError):
     code = "media_store_unavailable"
 
 
+class Busy(AppError):
+    """socialpub is doing as much of this at once as it allows itself; try again (503)."""
+
+    status = 503
+    code = "busy"
+
+
 class NetworkUnreachable(AppError):
     """A network that had to be asked before anything is stored (checking a
     channel's token) did not answer; nothing was stored (502)."""

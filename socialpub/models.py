@@ -446,6 +446,9 @@ class Media(BaseModel):
     kind = CharField(max_length=16, default=MediaKind.IMAGE)
     content_type = CharField(max_length=64)
     sha256 = CharField(max_length=64, unique=True)
+    #: The SHA-256 of the bytes as they were uploaded (they differ from ``sha256``
+    #: when the location was taken out): sent again, they are found without decoding.
+    received_sha256 = CharField(max_length=64, null=True, index=True)
     size_bytes = IntegerField()
     width = IntegerField()
     height = IntegerField()
@@ -481,6 +484,8 @@ class ImageFetch(BaseModel):
     url = TextField()
     media = ForeignKeyField(Media, null=True)
     claimed_at = DateTimeField()
+    #: Why the last fetch failed (shown to the post's reviewer), until one succeeds.
+    error = TextField(null=True)
 
 
 class Contact(BaseModel):

@@ -438,6 +438,19 @@ def _named_ids() -> dict:
     return named
 
 
+def _media_digests_and_fetch_errors():
+    """Each upload's SHA-256 as received (Media.received_sha256, indexed), and
+    why a post's image_url could not be fetched (ImageFetch.error)."""
+    migrator = SchemaMigrator.from_database(database.obj)
+    steps = []
+    if "received_sha256" not in {c.name for c in database.get_columns("media")}:
+        steps.append(migrator.add_column("media", "received_sha256", Media.received_sha256))
+    if "error" not in {c.name for c in database.get_columns("imagefetch")}:
+        steps.append(migrator.add_column("imagefetch", "error", ImageFetch.error))
+    if steps:
+        migrate(*steps)
+
+
 def _idempotency_leases():
     """An Idempotency-Key's holder and lease, and the post its request changed
     first (intake/idempotency.py). Keys left running before this step have no
@@ -466,7 +479,7 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
-         _consent_evidence, _idempotency_leases]
+         _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors]
 
 
 def open_existing(settings):

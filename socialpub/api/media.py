@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request, url_for
 
-from ..errors import InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
+from ..errors import Busy, InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
 from ..intake import csv_posts
 from ..media import images, library
 from ..media.storage import StorageError
@@ -18,7 +18,7 @@ from .helpers import int_arg
 ENVELOPE_BYTES = 64 * 1024
 #: Files one compose form may carry when sent without its script.
 MAX_FILES_PER_FORM = 10
-REFUSALS = {413: TooLarge, 415: UnsupportedMediaType, 422: UnprocessableImage}
+REFUSALS = {413: TooLarge, 415: UnsupportedMediaType, 422: UnprocessableImage, 503: Busy}
 
 
 def _settings():

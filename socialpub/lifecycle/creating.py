@@ -3,11 +3,13 @@ stored as a draft or scheduled (the "create" transition), one pending
 publication per channel."""
 from __future__ import annotations
 
+from peewee import IntegrityError
+
 from .. import audit
 from ..db import write_transaction
 from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
-from ..models import Post, PostMedia, Publication, iso
+from ..models import Media, Post, PostMedia, Publication, iso
 from . import review, scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
 
@@ -61,11 +63,32 @@ def _store(new) -> Post:
         for channel, text in new.publications
     ]).execute()
     if new.media:
-        PostMedia.insert_many([{"post": post.id, "media": media.id, "position": position}
-                               for position, media in enumerate(new.media)]).execute()
+        attach_media(post.id, new.media)
     audit.record(audit.POST, post.id, "created", status=post.status, scheduled_at=iso(new.scheduled_at),
                  channels=[channel.id for channel, _ in new.publications], photos=len(new.media or ()))
     return post
+
+
+def attach_media(post_id: int, media: list) -> None:
+    """Give the post ``media`` (Media rows, in order), in the caller's transaction.
+
+    Raises:
+      Unprocessable: one of them was deleted since the request was checked
+        (naming ``media_ids``); the caller's transaction then rolls back.
+    """
+    ids = [m.id for m in media]
+    there = {m.id for m in Media.select(Media.id).where(Media.id.in_(ids))}
+    gone = [i for i in ids if i not in there]
+    if not gone:
+        try:
+            with write_transaction():  # a savepoint: the post's transaction can still say which
+                PostMedia.insert_many([{"post": post_id, "media": media_id, "position": position}
+                                       for position, media_id in enumerate(ids)]).execute()
+            return
+        except IntegrityError:  # PostgreSQL: deleted between that read and this insert
+            there = {m.id for m in Media.select(Media.id).where(Media.id.in_(ids))}
+            gone = [i for i in ids if i not in there] or ids
+    raise Unprocessable(f"media_ids: media {gone[0]} was deleted meanwhile; upload it again", field="media_ids")
 
 
 def discard_unsent(post_id: int) -> bool:

@@ -1,11 +1,13 @@
 """The media library: an upload judged (images.py), put in the store
 (storage.py) under a key made from its SHA-256, and recorded as a Media row.
-The same bytes uploaded again are the same row, stored once; a file no post
-uses can be deleted, and one a post uses cannot."""
+The same bytes uploaded again are the same row, stored once, found before
+anything is decoded; a file no post uses can be deleted, and one a post uses
+cannot."""
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 
 from flask import current_app
 from peewee import IntegrityError, fn
@@ -34,41 +36,81 @@ def app_store():
     return store_of(current_app.extensions["socialpub"])
 
 
+def decode_slots(settings: Settings) -> int:
+    """How many images this process decodes at once: as many budgets of one
+    decode (MEDIA_DECODE_MAX_BYTES) as fit in MEDIA_DECODE_MEMORY."""
+    return max(1, settings.media_decode_memory // settings.media_decode_max_bytes)
+
+
+#: Tries at keeping an upload whose bytes other uploads keep committing (and deleting) meanwhile.
+KEEP_TRIES = 3
+
+
 def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
-    """Judge and keep an upload; return ``(media, created)``.
+    """Judge and keep an upload; return ``(media, created)``. Bytes seen before
+    (as they were kept, or as they came before their location was taken out)
+    are that file again, found by their SHA-256 before anything is decoded.
 
     Raises:
-      images.Refused: not an image socialpub takes (nothing is stored).
+      images.Refused: not an image socialpub takes (nothing is stored), or no
+        decoding slot free in time (503).
       storage.StorageError: the store did not take it (nothing is recorded).
     """
+    images.check_size(data, max_bytes=settings.media_max_bytes)
+    received = hashlib.sha256(data).hexdigest()
+    known = _known(received)
+    if known is not None:
+        return known, False
     image = images.inspect(data, max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels,
+                           max_decode_bytes=settings.media_decode_max_bytes, slots=decode_slots(settings),
                            keep_location=settings.media_keep_location)
-    existing = Media.get_or_none(Media.sha256 == image.sha256)
-    if existing is not None:
-        return existing, False
+    for _ in range(KEEP_TRIES):
+        known = _known(image.sha256)
+        if known is not None:
+            return known, False
+        try:
+            return _keep(settings, image, received, name), True
+        except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
+            pass
+    return Media.get(Media.sha256 == image.sha256), False
+
+
+def _known(sha256: str) -> Media | None:
+    """The file with these bytes, touched: its upload time moved to now, in one
+    conditional UPDATE, so that it is there as the upload is answered — a
+    delete that came first leaves nothing to touch (then None) — and pruning
+    counts its retention from this upload."""
+    with write_transaction():
+        media = Media.get_or_none((Media.sha256 == sha256) | (Media.received_sha256 == sha256))
+        if media is None or not Media.update(created_at=utcnow()).where(Media.id == media.id).execute():
+            return None
+        return media
+
+
+def _keep(settings: Settings, image: images.Inspected, received: str, name: str | None) -> Media:
+    """A new row for ``image``, its bytes put in the store inside the row's
+    transaction: the row is seen only with its bytes. A delete of an earlier row
+    with the same content (whose keys these are) has finished by then — this
+    INSERT waits for it on the unique ``sha256`` — so it cannot remove them after.
+
+    Raises:
+      IntegrityError: a row with these bytes was committed meanwhile.
+      storage.StorageError: nothing is recorded.
+    """
     key = f"{image.sha256}.{EXTENSIONS[image.content_type]}"
     thumbnail_key = f"thumbs/{image.sha256}.jpg"
+    jpeg_key = f"jpeg/{image.sha256}.jpg" if image.jpeg is not None else None
     store = store_of(settings)
-    # Bytes first, row second: a row always has its bytes; bytes without a row
-    # (a crash between the two) are overwritten by the same upload again.
-    store.put(key, image.data, image.content_type)
-    store.put(thumbnail_key, image.thumbnail, "image/jpeg")
-    jpeg_key = None
-    if image.content_type != "image/jpeg":
-        jpeg_key = f"jpeg/{image.sha256}.jpg"
-        store.put(jpeg_key, images.as_jpeg(image.data), "image/jpeg")
-    try:
-        with write_transaction():
-            media = Media.get_or_none(Media.sha256 == image.sha256)
-            if media is not None:  # the same file, uploaded at the same moment
-                return media, False
-            media = Media.create(content_type=image.content_type, sha256=image.sha256,
-                                 size_bytes=len(image.data), width=image.width, height=image.height,
-                                 storage_key=key, thumbnail_key=thumbnail_key, jpeg_key=jpeg_key,
-                                 original_name=(name or "")[:200] or None)
-    except IntegrityError:  # the same bytes committed by another upload between our read and our insert
-        return Media.get(Media.sha256 == image.sha256), False
-    return media, True
+    with write_transaction():
+        media = Media.create(content_type=image.content_type, sha256=image.sha256, received_sha256=received,
+                             size_bytes=len(image.data), width=image.width, height=image.height,
+                             storage_key=key, thumbnail_key=thumbnail_key, jpeg_key=jpeg_key,
+                             original_name=(name or "")[:200] or None)
+        store.put(key, image.data, image.content_type)
+        store.put(thumbnail_key, image.thumbnail, "image/jpeg")
+        if jpeg_key:
+            store.put(jpeg_key, image.jpeg, "image/jpeg")
+    return media
 
 
 def get(media_id: int) -> Media:
@@ -85,16 +127,22 @@ def delete(settings: Settings, media_id: int):
       NotFound, Conflict: no such file, or a post uses it (say which).
     """
     media = get(media_id)
-    with write_transaction():
-        user = (PostMedia.get_or_none(PostMedia.media == media.id)
-                or ImageFetch.get_or_none(ImageFetch.media == media.id))
-        if user is not None:
-            raise Conflict(f"media {media_id} is used by post {user.post_id}: remove it from the post first")
-        Media.delete().where(Media.id == media.id).execute()
     store = store_of(settings)
-    for key in (media.storage_key, media.thumbnail_key, media.jpeg_key):
-        if key:
-            store.delete(key)
+    try:
+        with write_transaction():
+            user = (PostMedia.get_or_none(PostMedia.media == media.id)
+                    or ImageFetch.get_or_none(ImageFetch.media == media.id))
+            if user is not None:
+                raise Conflict(f"media {media_id} is used by post {user.post_id}: remove it from the post first")
+            if not Media.delete().where(Media.id == media.id).execute():
+                raise NotFound(f"media {media_id} does not exist")
+            # Inside the transaction: an upload of the same bytes again inserts its row (and
+            # puts these keys back) only once this has committed (see _keep).
+            for key in (media.thumbnail_key, media.jpeg_key, media.storage_key):
+                if key:
+                    store.delete(key)
+    except IntegrityError:  # PostgreSQL: a post took it between the check and the DELETE
+        raise Conflict(f"media {media_id} was just added to a post: remove it from the post first") from None
 
 
 #: Unused uploads removed per batch: short transactions, nothing held for long.

@@ -157,8 +157,9 @@ def _explained(network: str, url: str, exc: BaseException) -> BaseException:
     """``exc`` as a PublishError that names the image; other errors as they are."""
     if isinstance(exc, PublishError):
         return PublishError(network, f"image {url}: {exc.message}", kind=exc.kind, http_status=exc.http_status)
-    if isinstance(exc, images.Refused):
-        return PublishError(network, f"image {url}: {exc.message}", kind=ErrorKind.PERMANENT)
+    if isinstance(exc, images.Refused):  # a busy decoder (503) is tried again later
+        return PublishError(network, f"image {url}: {exc.message}",
+                            kind=ErrorKind.TRANSIENT if exc.status == 503 else ErrorKind.PERMANENT)
     if isinstance(exc, StorageError):
         return PublishError(network, f"image {url} could not be stored: {exc}", kind=ErrorKind.TRANSIENT)
     return exc
