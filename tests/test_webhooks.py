@@ -12,12 +12,13 @@ import time
 
 import pytest
 
-from socialpub import db
+from socialpub import audit, db
 from socialpub.db import write_transaction
 from socialpub.models import OutboxEvent, WebhookDelivery, WebhookEndpoint, utcnow
 from socialpub.webhooks import events, sending
 
 from . import slow_server
+from .conftest import TEST_EMAIL
 from .slow_server import Trickler
 from .webhook_receiver import Receiver
 
@@ -299,3 +300,40 @@ def test_a_description_no_database_stores_is_refused_naming_the_field(client, fo
         assert 'value="https://example.com/other"' in page.get_data(as_text=True)  # the form comes back as typed
     with db.database.connection_context():
         assert [e.description for e in WebhookEndpoint.select()] == [""]
+
+
+def test_a_leaked_previous_secret_stops_signing_at_once_when_an_admin_revokes_it(
+        client, member, sandbox_channels, drain, receiver, settle):
+    hook = receiver()
+    made = endpoint(client, hook.url, events=["post.published"])
+    new = client.post(f"/api/webhooks/{made['id']}/rotate").get_json()["secret"]
+    assert member("editor").post(f"/api/webhooks/{made['id']}/revoke_previous").status_code == 403
+    revoked = client.post(f"/api/webhooks/{made['id']}/revoke_previous")
+    assert revoked.status_code == 200, revoked.get_json()
+    assert revoked.get_json()["previous_secret_until"] is None and "secret" not in revoked.get_json()
+    hook.secrets = [made["secret"], new]
+    client.post("/api/posts", json={"text": "New key only", "networks": ["facebook"], "publish": True})
+    drain()
+    [request] = hook.wait_for(1)
+    assert request["verified_with"] == [1] and len(request["headers"]["webhook-signature"].split(" ")) == 1
+    again = client.post(f"/api/webhooks/{made['id']}/revoke_previous")
+    assert again.status_code == 409 and "no previous secret" in again.get_json()["error"]["message"]
+    # Revoked, the previous secret no longer holds a rotation back: the current one can be replaced now too.
+    assert client.post(f"/api/webhooks/{made['id']}/rotate").status_code == 200
+    with db.database.connection_context():
+        trail = [(e["action"], e["actor"]) for e in audit.trail(audit.WEBHOOK, made["id"])]
+    assert ("previous secret revoked", TEST_EMAIL) in trail
+
+
+def test_the_webhooks_page_revokes_the_previous_secret_during_a_rotation(form_client, client):
+    made = endpoint(client, "https://example.com/hooks")
+    page = form_client.get("/webhooks").get_data(as_text=True)
+    assert "Stop signing with the previous secret" not in page  # no rotation, nothing to revoke
+    form_client.post(f"/webhooks/{made['id']}/rotate")
+    page = form_client.get("/webhooks").get_data(as_text=True)
+    assert f'action="/webhooks/{made["id"]}/revoke_previous"' in page
+    done = form_client.post(f"/webhooks/{made['id']}/revoke_previous", follow_redirects=True)
+    assert done.status_code == 200 and "only the new secret signs" in done.get_data(as_text=True)
+    assert client.get(f"/api/webhooks/{made['id']}").get_json()["previous_secret_until"] is None
+    again = form_client.post(f"/webhooks/{made['id']}/revoke_previous", follow_redirects=True)
+    assert "no previous secret" in again.get_data(as_text=True)

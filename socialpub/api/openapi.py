@@ -646,8 +646,13 @@ def document(cfg) -> dict:
                            str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"} for c in (401, 403, 404, 503)}}},
         },
         "/api/webhooks/{endpoint_id}/rotate": {"post": operation(
-            "A new signing secret (in the answer, this once); the previous one also signs for 24 h (admins)", 200,
-            "Webhook", 404, body="Empty", body_required=False, params=[endpoint_id])},
+            "A new signing secret (in the answer, this once); the previous one also signs for 24 h; 409 while an "
+            "earlier rotation's previous secret still signs (admins)", 200,
+            "Webhook", 404, 409, body="Empty", body_required=False, params=[endpoint_id])},
+        "/api/webhooks/{endpoint_id}/revoke_previous": {"post": operation(
+            "Stop signing with the previous secret now, before its 24 h end (a leaked secret: rotate, then this); "
+            "409 when no previous secret signs (admins)", 200,
+            "Webhook", 404, 409, body="Empty", body_required=False, params=[endpoint_id])},
         "/api/webhooks/{endpoint_id}/deliveries": {"get": operation(
             "The latest 50 deliveries, newest first, each with its tries (admins)", 200, "WebhookDeliveryList", 404,
             params=[endpoint_id])},

@@ -57,6 +57,14 @@ def rotate_webhook_secret(endpoint_id):
     return jsonify(serialize.webhook(endpoint, secret))
 
 
+@bp.post("/webhooks/<int:endpoint_id>/revoke_previous")
+@requires(ADMIN)
+def revoke_previous_webhook_secret(endpoint_id):
+    """Stop signing with the previous secret now (a rotation's overlap cut short); 409 when none signs."""
+    json_body(required=False, fields=set())
+    return jsonify(serialize.webhook(endpoints.revoke_previous(endpoint_id)))
+
+
 @bp.get("/webhooks/<int:endpoint_id>/deliveries")
 @requires(ADMIN)
 def webhook_deliveries(endpoint_id):

@@ -1,13 +1,14 @@
 """The Webhooks page (admins): endpoints, their secret shown once when made
-or rotated, turning them on and off, and each one's delivery log with "send
-again" (webhooks/endpoints.py holds the rules)."""
+or rotated, the previous secret's overlap cut short, turning them on and
+off, and each one's delivery log with "send again" (webhooks/endpoints.py
+holds the rules)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
 from ..auth.roles import ADMIN, requires
 from ..errors import AppError
-from ..models import WebhookEndpoint
+from ..models import WebhookEndpoint, utcnow
 from ..webhooks import endpoints, events
 from .blueprint import bp
 
@@ -15,7 +16,7 @@ from .blueprint import bp
 def render_list(new_secret=None, errors=None, status=200):
     return render_template("web/webhooks.html", endpoints=list(WebhookEndpoint.select().order_by(WebhookEndpoint.id)),
                            types=events.TYPES, new_secret=new_secret, errors=errors or {},
-                           values=request.form if errors else {}), status
+                           values=request.form if errors else {}, now=utcnow()), status
 
 
 @bp.get("/webhooks")
@@ -42,6 +43,18 @@ def create_webhook():
 def rotate_webhook(endpoint_id):
     endpoint, secret = endpoints.rotate(endpoint_id)
     return render_list(new_secret={"endpoint": endpoint, "value": secret, "rotated": True})
+
+
+@bp.post("/webhooks/<int:endpoint_id>/revoke_previous")
+@requires(ADMIN)
+def revoke_previous_webhook_secret(endpoint_id):
+    try:
+        endpoint = endpoints.revoke_previous(endpoint_id)
+    except AppError as exc:
+        flash(f"Nothing revoked: {exc.message}", "error")
+    else:
+        flash(f"The previous secret of {endpoint.url} no longer signs: only the new secret signs.", "ok")
+    return redirect(url_for("web.webhooks"))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/enabled")

@@ -1,7 +1,8 @@
 """Webhook endpoints (admins): their URL, the events they take, whether they
 are on; their signing secret — ``whsec_`` and 24 random bytes in base64, as
 the Standard Webhooks specification has it — shown once, and rotated with a
-day's overlap during which both secrets sign; the delivery log and "send again".
+day's overlap during which both secrets sign (the previous one revocable at
+once, when it leaked); the delivery log and "send again".
 """
 from __future__ import annotations
 
@@ -102,6 +103,27 @@ def rotate(endpoint_id: int) -> tuple[WebhookEndpoint, str]:
          .where(WebhookEndpoint.id == endpoint.id).execute())
         audit.record(audit.WEBHOOK, endpoint.id, "secret rotated")
     return get(endpoint_id), secret
+
+
+def revoke_previous(endpoint_id: int) -> WebhookEndpoint:
+    """Stop signing with the previous secret now, before its overlap ends: the
+    answer to a leaked secret (rotate, then revoke the previous one), which
+    also lets the endpoint be rotated again at once.
+
+    Raises:
+      Conflict: no previous secret signs now.
+    """
+    with write_transaction():
+        endpoint = get(endpoint_id)
+        # Conditional on what was read, so that two admins revoking at once record it once.
+        revoked = (WebhookEndpoint.update(previous_secret=None, previous_secret_until=None)
+                   .where((WebhookEndpoint.id == endpoint.id) & (WebhookEndpoint.previous_secret_until > utcnow()))
+                   .execute())
+        if not revoked:
+            raise Conflict("no previous secret signs now: only the current one does")
+        audit.record(audit.WEBHOOK, endpoint.id, "previous secret revoked",
+                     would_have_signed_until=endpoint.previous_secret_until.isoformat())
+    return get(endpoint_id)
 
 
 def delete(endpoint_id: int) -> None:
