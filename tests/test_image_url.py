@@ -25,11 +25,15 @@ class ImageHost:
     def __init__(self):
         self.files = {"/photo.png": ("image/png", PNG), "/notes.jpg": ("image/jpeg", b"not an image at all")}
         self.gets: list = []
+        #: Paths whose answer waits until their event is set.
+        self.held: dict = {}
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 host.gets.append(self.path)
+                if self.path in host.held:
+                    host.held[self.path].wait(timeout=30)
                 content_type, body = host.files.get(self.path, ("text/plain", None))
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", content_type)
@@ -107,7 +111,8 @@ def test_a_url_that_is_not_an_image_fails_the_post_saying_so_and_keeps_nothing(
         assert "not an image" in publications[network]["last_error"]
     assert sandbox_client.received() == []
     with db.database.connection_context():
-        assert ImageFetch.select().count() == 0  # the claim was given up: a retry fetches again
+        fetch = ImageFetch.get()  # the claim was given up, saying why: a retry fetches again
+        assert fetch.media is None and "not an image" in fetch.error
         assert library.Media.select().count() == 0
 
 

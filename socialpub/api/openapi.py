@@ -226,7 +226,9 @@ def schemas() -> dict:
             "tries": array(obj({"at": TIME, "status_code": nullable(INTEGER), "duration_ms": INTEGER,
                                 "excerpt": nullable(STRING)}))}),
         "WebhookDeliveryList": obj({"items": array(ref("WebhookDelivery"))}),
-        "Approve": obj({"seen_updated_at": {**TIME, "description": "The post's updated_at as reviewed"}},
+        "Approve": obj({"seen_updated_at": {**TIME, "description": "The post's updated_at as reviewed"},
+                        "seen_image_sha256": {**STRING, "pattern": "^[0-9a-f]{64}$",
+                                              "description": "The SHA-256 of the image's copy as reviewed"}},
                        required=[]),
         "Reject": obj({"comment": {**STRING, "minLength": 1, "maxLength": 2000}}),
         "ChangeUser": {**obj({"role": ROLE, "disabled": {"type": "boolean"}}, required=[]), "minProperties": 1},
@@ -567,7 +569,8 @@ def document(cfg) -> dict:
         "/api/posts/{post_id}/approve": {"post": operation(
             "Approve a post awaiting approval (admins): published at once (`results`), or scheduled at its "
             "time — at once when that time has passed (`note` says so); with `seen_updated_at`, a post "
-            "changed since it was reviewed is a 409", 200, "Post", 404, 409, 422,
+            "changed since it was reviewed is a 409; so is an image_url not yet fetched into the media store, "
+            "one that could not be, or (`seen_image_sha256`) another copy than the one reviewed", 200, "Post", 404, 409, 422,
             body="Approve", body_required=False, params=[post_id])},
         "/api/posts/{post_id}/reject": {"post": operation(
             "Send a post awaiting approval back to its editor as a draft, saying why (admins)", 200, "Post",

@@ -297,9 +297,16 @@ def cancel_post(post_id):
 def approve_post(post_id):
     """Approve a post awaiting approval: published at once, or scheduled at its
     time (at once when that time has passed: ``note`` says so). With
-    ``seen_updated_at`` (the post's ``updated_at`` as reviewed), a post changed since is a 409."""
-    data = json_body(required=False, fields={"seen_updated_at"})
-    approved = approval.approve(post_id, data.get("seen_updated_at"))
+    ``seen_updated_at`` (the post's ``updated_at`` as reviewed), a post changed since is a 409;
+    with ``seen_image_sha256`` (its image's copy as reviewed), another image is a 409. An image
+    still being fetched, or that could not be, is a 409 too."""
+    data = json_body(required=False, fields={"seen_updated_at", "seen_image_sha256"})
+    seen_image = data.get("seen_image_sha256")
+    if seen_image is not None and not (isinstance(seen_image, str) and len(seen_image) == 64
+                                       and set(seen_image) <= set("0123456789abcdef")):
+        raise InvalidInput("seen_image_sha256: the SHA-256 of the image as reviewed, 64 hex digits",
+                           field="seen_image_sha256")
+    approved = approval.approve(post_id, data.get("seen_updated_at"), seen_image)
     body = serialize.post(approved.post, _publications([post_id])[post_id])
     if approved.results is not None:
         body["results"] = approved.results

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from .. import audit
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
 from ..intake.composing import get_post, refuse_unstorable_text
+from ..media import remote
 from ..models import Post, utcnow
 from . import publishing, review, scheduling, versions
 from .table import POST, PUBLICATION, moves
@@ -31,11 +34,14 @@ class Approved:
     note: str | None = None
 
 
-def approve(post_id: int, seen: str | None = None) -> Approved:
+def approve(post_id: int, seen: str | None = None, seen_image: str | None = None) -> Approved:
     """Approve what the editor asked for, and do it — in the same transaction,
     so no edit slips in between the approval and the publishing. ``seen``: the
     post's ``updated_at`` as the approver saw it (ISO 8601); a post changed
-    since is refused, to be looked at again.
+    since is refused, to be looked at again. A post with an image_url is
+    approved only once its image is in the media store (media/remote.py), and —
+    with ``seen_image``, the SHA-256 the approver was shown — only as that copy:
+    publishing then sends exactly those bytes.
 
     Raises:
       NotFound, Conflict: no such post, it is not awaiting approval (answered
@@ -48,6 +54,8 @@ def approve(post_id: int, seen: str | None = None) -> Approved:
         post = get_post(post_id)
         if seen is not None and seen != post.updated_at:
             raise _changed(post, seen)
+        if post.status in POST["approve"].sources:
+            remote.check_reviewed(current_app.extensions["socialpub"], post, seen_image)
         draft, scheduled = POST["approve"].targets
         due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now
         # On the version read (the one seen): under READ COMMITTED an edit committed since

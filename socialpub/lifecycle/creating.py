@@ -64,6 +64,8 @@ def _store(new) -> Post:
     ]).execute()
     if new.media:
         attach_media(post.id, new.media)
+    if post.status == PostStatus.AWAITING:
+        review.fetch_for_review(post)
     audit.record(audit.POST, post.id, "created", status=post.status, scheduled_at=iso(new.scheduled_at),
                  channels=[channel.id for channel, _ in new.publications], photos=len(new.media or ()))
     return post

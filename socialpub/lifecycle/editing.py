@@ -21,7 +21,7 @@ from ..intake.schedule_time import shown
 from ..media.library import post_media
 from ..models import Post, PostMedia, Publication, utcnow
 from . import review, scheduling, versions
-from .creating import create_post
+from .creating import attach_media, create_post
 from .table import POST, PUBLICATION, PostStatus, moves
 
 #: The fields an edit may change (those of a new post, but "publish").
@@ -83,7 +83,10 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None) -> Pos
             if edited:
                 _replace_publications(post, new)
                 audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
-                return scheduling.launch_if_soon(get_post(post.id))
+                edited_post = get_post(post.id)
+                if edited_post.status == PostStatus.AWAITING:
+                    review.fetch_for_review(edited_post)
+                return scheduling.launch_if_soon(edited_post)
         # Changed since it was read: made on a version, refused; else applied to the post as it is now.
     raise Conflict(f"post {post_id} kept being changed by others while this edit was made; send it again")
 
@@ -101,8 +104,7 @@ def _replace_publications(post: Post, new) -> None:
          "status": PUBLICATION["create"].targets[0]} for channel, text in new.publications]).execute()
     PostMedia.delete().where(PostMedia.post == post.id).execute()
     if new.media:
-        PostMedia.insert_many([{"post": post.id, "media": m.id, "position": i}
-                               for i, m in enumerate(new.media)]).execute()
+        attach_media(post.id, new.media)
 
 
 def _state_after_edit(post: Post, new) -> dict:

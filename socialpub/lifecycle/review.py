@@ -5,7 +5,9 @@ with REQUIRE_APPROVAL) does not go out when they publish or schedule it: it
 waits, *awaiting approval*, with what they asked for, until an admin approves
 or rejects it (approval.py). Admins' own posts, and socialpub's own steps
 (the scheduler, the workers), never wait. An approval holds until the post is
-edited: an editor's edit after it asks again.
+edited: an editor's edit after it asks again. A post's image_url is fetched
+into the media store as it starts waiting (``fetch_for_review``): the
+approval is of that copy.
 
 The checks run inside the lifecycle's own functions (creating, publishing,
 scheduling, editing), so every way in — the API, the pages, the calendar,
@@ -16,6 +18,7 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context
 
 from .. import audit
+from ..media import remote
 from ..models import Channel, Post, Publication, iso, utcnow
 from .table import POST, PostStatus, moves
 
@@ -64,7 +67,16 @@ def submit(post: Post, asked: str, scheduled_at=None, zone=None) -> bool:
     if moved:
         audit.record(audit.POST, post.id, "submitted for approval", asked=asked,
                      scheduled_at=iso(scheduled_at) if asked == SCHEDULE else None)
+        fetch_for_review(post)
     return bool(moved)
+
+
+def fetch_for_review(post: Post) -> None:
+    """In the transaction that makes ``post`` await approval: its image_url is
+    fetched into the media store once it commits, so that the reviewer sees —
+    and approves — the bytes that will be published (media/remote.py)."""
+    if post.image_url:
+        remote.request_fetch(post.id)
 
 
 def awaiting_status(asked: str) -> dict:

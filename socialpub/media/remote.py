@@ -11,25 +11,38 @@ woken the moment it is done; the others look again every POLL_S.
 
 The claim is one row per post (ImageFetch), written with conditional
 statements: an INSERT that only one worker can make, or an UPDATE fenced by
-the ``claimed_at`` the worker read. A fetch that fails gives the claim up, so
-the next attempt tries again.
+the ``claimed_at`` the worker read. A fetch that fails gives the claim up,
+saying why, so the next attempt tries again.
+
+A post that waits for approval has its image fetched as soon as it is
+submitted (``request_fetch`` → the ``fetch_image`` actor): the reviewer is
+shown that copy from the store — the page never loads the image's own
+address — an approval is of those bytes (``check_reviewed``: none while it is
+being fetched or has failed), and publishing finds and sends that same copy.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from peewee import IntegrityError
 
+import dramatiq
+
 from ..config import Settings
-from ..db import write_transaction
-from ..models import ImageFetch, Media, utcnow
+from ..db import after_commit, write_transaction
+from ..errors import Conflict
+from ..models import ImageFetch, Media, Post, Publication, utcnow
 from ..networks import outbound
 from ..networks.base import ErrorKind, PublishError
 from . import images, library, public
 from .storage import StorageError
+
+logger = logging.getLogger(__name__)
 
 #: The whole download may take this long, redirects included — and at most a
 #: third of the attempt's time limit, so that waiting for a stalled fetch and
@@ -116,12 +129,13 @@ def _claim(post_id: int, url: str, row: ImageFetch | None, lease: float):
             return now
         except IntegrityError:  # another worker inserted it first
             return None
-    stalled = row.media_id is None and row.claimed_at < now - dt.timedelta(seconds=lease)
+    stalled = row.media_id is None and (row.error is not None or row.claimed_at < now - dt.timedelta(seconds=lease))
     if row.url == url and not stalled:
         return None
-    # The URL changed since (an edit), or the fetcher is gone: take over, fenced by what was read.
+    # The URL changed since (an edit), the last fetch failed, or the fetcher is gone:
+    # take over, fenced by what was read.
     with write_transaction():
-        taken = (ImageFetch.update(url=url, media=None, claimed_at=now)
+        taken = (ImageFetch.update(url=url, media=None, error=None, claimed_at=now)
                  .where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == row.claimed_at)).execute())
     return now if taken else None
 
@@ -136,21 +150,109 @@ def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at,
                                  time_limit=download_limit(settings), allow=settings.outbound_allow)
         media, _ = run(library.add, settings, data, urlsplit(url).path.rsplit("/", 1)[-1])
     except BaseException as exc:
-        run(_give_up, post_id, claimed_at)
-        raise _explained(network, url, exc) from None
+        explained = _explained(network, url, exc)
+        run(_give_up, post_id, claimed_at, getattr(explained, "message", None) or "the fetch was interrupted")
+        raise explained from None
     run(_done, post_id, claimed_at, media.id)
     return media
 
 
-def _give_up(post_id: int, claimed_at) -> None:
+def _give_up(post_id: int, claimed_at, error: str) -> None:
+    """The claim given up, saying why (for the post's reviewer): the next fetch takes it over."""
     with write_transaction():
-        ImageFetch.delete().where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)).execute()
+        (ImageFetch.update(error=error[:2000])
+         .where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)).execute())
 
 
 def _done(post_id: int, claimed_at, media_id: int) -> None:
     with write_transaction():
         (ImageFetch.update(media=media_id)
          .where((ImageFetch.post == post_id) & (ImageFetch.claimed_at == claimed_at)).execute())
+
+
+# -- For the reviewer: the copy an approval approves --------------------------------------------
+
+
+def request_fetch(post_id: int) -> None:
+    """Once the caller's transaction commits: a worker fetches the post's
+    ``image_url`` into the library (``fetch_image``), so that its reviewer sees,
+    and approves, the bytes that will be published."""
+    after_commit(lambda: _send_fetch(post_id))
+
+
+def _send_fetch(post_id: int) -> None:
+    try:
+        dramatiq.get_broker().get_actor("fetch_image").send(post_id)
+    except Exception:  # the queue is away: approving asks again (check_reviewed)
+        logger.warning("Post %d: its image could not be queued for fetching.", post_id, exc_info=True)
+
+
+def prefetch(settings: Settings, post_id: int, run=_direct) -> Media | None:
+    """The ``fetch_image`` actor's work: the post's ``image_url`` fetched into
+    the library now (None: the post is gone or has none). Errors are reported
+    as its first network's, as publishing would report them.
+
+    Raises:
+      PublishError: as ``fetched`` (the error is kept on the claim for the reviewer).
+    """
+    post = run(Post.get_or_none, Post.id == post_id)
+    if post is None or not post.image_url:
+        return None
+    first = run(Publication.select(Publication.network).where(Publication.post == post_id)
+                .order_by(Publication.id).first)
+    return fetched(settings, post_id, post.image_url, first.network if first else "facebook", run)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """What the library holds of a post's ``image_url``: ``state`` is "none"
+    (no image_url), "fetching", "failed" (``error`` says why) or "ready" (``media``)."""
+
+    state: str
+    media: Media | None = None
+    error: str | None = None
+
+
+def review_copy(post: Post) -> Copy:
+    """The copy of the post's image_url its reviewer is shown (and approves)."""
+    if not post.image_url:
+        return Copy("none")
+    row = ImageFetch.get_or_none(ImageFetch.post == post.id)
+    if row is None or row.url != post.image_url:
+        return Copy("fetching")
+    if row.media_id is not None:
+        return Copy("ready", media=library.get(row.media_id))
+    return Copy("failed", error=row.error) if row.error else Copy("fetching")
+
+
+def check_reviewed(settings: Settings, post: Post, seen_sha256: str | None = None) -> None:
+    """In the approval's transaction: refuse unless the post's image (if any) is
+    in the library — and is the copy the approver saw (``seen_sha256``), and one
+    every network of the post gets as those bytes.
+
+    Raises:
+      Conflict: still being fetched, the fetch failed (both fetched again), not
+        the copy seen, or Instagram would fetch the original address itself.
+    """
+    copy = review_copy(post)
+    if copy.state == "none":
+        return
+    if copy.state != "ready":
+        _send_fetch(post.id)  # now, not after the commit: this refusal rolls back
+        if copy.state == "failed":
+            raise Conflict(f"post {post.id}: its image could not be fetched ({copy.error}); it is being tried "
+                           f"again — approve it once the page shows the image, or reject it", field="image_url")
+        raise Conflict(f"post {post.id}: its image is still being fetched into the media store; approve it "
+                       f"once the page shows it", field="image_url")
+    if seen_sha256 is not None and seen_sha256 != copy.media.sha256:
+        raise Conflict(f"post {post.id}: its image is not the one you saw; look at it again before approving",
+                       field="image_url")
+    networks = {p.network for p in Publication.select(Publication.network).where(Publication.post == post.id)}
+    blind = sorted(n for n in networks if not worth_fetching(settings, n))
+    if blind:
+        raise Conflict(f"post {post.id}: {', '.join(blind)} would fetch the image from its address itself and "
+                       f"could get other bytes than the ones approved; set PUBLIC_BASE_URL (or S3 storage) so "
+                       f"that it gets the approved copy", field="image_url")
 
 
 def _explained(network: str, url: str, exc: BaseException) -> BaseException:

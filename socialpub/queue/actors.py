@@ -1,5 +1,6 @@
 """The actors: ``publish`` (one claim, one network call, one write of the
-outcome; WhatsApp's goes through whatsapp/broadcast.py), ``deliver_webhook``,
+outcome; WhatsApp's goes through whatsapp/broadcast.py), ``fetch_image`` (a
+post's image_url fetched for its reviewer), ``deliver_webhook``,
 ``send_email``, ``apply_meta_notification`` (Meta's WhatsApp webhook), and the
 periodic ones the periodiq scheduler runs: every minute ``reconcile``
 (re-drives what the queue lost) and ``publish_due_posts``; every 15 minutes
@@ -69,11 +70,13 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     _settings = settings
     publish.options.update(max_age=settings.max_age_s * 1000, time_limit=settings.time_limit_s * 1000)
     publish.queue_name = settings.queue_name
+    fetch_image.options.update(time_limit=settings.time_limit_s * 1000)
+    fetch_image.queue_name = settings.queue_name
     deliver_webhook.queue_name = webhooks_queue(settings)
     send_email.queue_name = mail_queue(settings)
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
-    for actor in (publish, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts,
+    for actor in (publish, fetch_image, deliver_webhook, apply_meta_notification, send_email, reconcile, publish_due_posts,
                   prune_media, refresh_tokens, send_digests, sync_whatsapp_templates, prune_history):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
@@ -369,6 +372,17 @@ def _give_up(job, status, started, error, message=None) -> NoReturn:
     persist(delivery.record_final, job, status, error, started, message)
     series.gave_up(job.network, status, error)
     raise PublicationFailed(f"publication {job.publication_id} {status}: {message or error}")
+
+
+@dramatiq.actor(broker=_UNBOUND, queue_name="publish", max_retries=0)
+def fetch_image(post_id: int):
+    """A post submitted for approval: its image_url fetched into the media store,
+    for its reviewer to see and approve (media/remote.py). A failure is kept on
+    the fetch for the page to show; approving asks for another try."""
+    try:
+        remote.prefetch(_settings, post_id, run=persist)
+    except PublishError as exc:
+        logger.info("Post %d: its image could not be fetched for review: %s", post_id, exc.message)
 
 
 @dramatiq.actor(broker=_UNBOUND, queue_name="webhooks", max_retries=0)

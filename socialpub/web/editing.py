@@ -121,7 +121,8 @@ def cancel_post(post_id):
 def approve_post(post_id):
     _post_or_404(post_id)
     try:
-        approved = approval.approve(post_id, request.form.get("seen") or None)
+        approved = approval.approve(post_id, request.form.get("seen") or None,
+                                    request.form.get("seen_image") or None)
     except AppError as exc:
         flash(f"Not approved: {exc.message}", "error")
         return redirect(url_for("web.post", post_id=post_id))

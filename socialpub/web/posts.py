@@ -12,8 +12,8 @@ from ..errors import AppError
 from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
-from ..media import library
-from ..models import Attempt, Channel, Post, PostMedia, PostStatus, Publication, User
+from ..media import library, remote
+from ..models import Attempt, Channel, ImageFetch, Post, PostMedia, PostStatus, Publication, User
 from ..whatsapp import ledger
 from .blueprint import NETWORK_LABELS, bp, wants_json
 from .channels import reconnect_url
@@ -56,6 +56,11 @@ def posts():
     # Each listed post's first photo, in one query for the page.
     first_photos = dict(PostMedia.select(PostMedia.post, PostMedia.media)
                         .where(PostMedia.post.in_([x.id for x in items] or [0]) & (PostMedia.position == 0)).tuples())
+    # Or the copy of its image_url in the store: the page never loads another host's image.
+    urls = {x.id: x.image_url for x in items if x.image_url}
+    first_photos.update({post_id: media_id for post_id, url, media_id in ImageFetch.select(
+        ImageFetch.post, ImageFetch.url, ImageFetch.media).where(
+        ImageFetch.post.in_(list(urls) or [0]) & ImageFetch.media.is_null(False)).tuples() if urls[post_id] == url})
     shown = {k: request.args.get(k, "") for k in ("q", "channel", "status", "since", "until")}
     return render_template("web/posts.html", posts=items, pubs=pubs, status=filters["status"], page=page,
                            pages=pages, total=total, total_capped=capped, statuses=PostStatus.ALL, filters=shown, error=error,
@@ -135,6 +140,7 @@ def post(post_id):
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
                            status=serialize.status(post, pubs), media=library.post_media(post.id),
+                           image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
                            recipients=_recipients(pubs))
 
