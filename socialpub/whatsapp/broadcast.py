@@ -27,7 +27,7 @@ from peewee import fn
 
 from ..db import supports_row_locks, write_transaction
 from ..models import Channel, Contact, Post, Publication, Recipient, utcnow
-from ..networks import ErrorKind, PublishError
+from ..networks import ErrorKind, PublishError, outbound
 from ..networks.whatsapp import free_form
 from . import contacts, ledger, templates
 
@@ -151,6 +151,11 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     limit = settings.whatsapp_messaging_limit
     # A long broadcast goes on in a fresh message rather than meet the time limit mid-send.
     deadline = time.monotonic() + settings.time_limit_s * ATTEMPT_SHARE
+    calls = outbound.calls_deadline()
+    if calls is not None:
+        # The attempt's network calls are cut off at their own deadline (a send cut off is in doubt):
+        # the last send starts with as long again left.
+        deadline = min(deadline, time.monotonic() + calls.left() * ATTEMPT_SHARE)
     while time.monotonic() < deadline:
         rows = persist(ledger.due, job.publication_id, utcnow())
         if not rows:
