@@ -27,7 +27,7 @@ ROLE_NEEDED = {
     "web.webhooks": A, "web.create_webhook": A, "web.rotate_webhook": A, "web.toggle_webhook": A,
     "web.delete_webhook": A, "web.webhook_log": A, "web.resend_webhook": A, "web.revoke_previous_webhook_secret": A,
     "web.whatsapp_contacts": V, "web.add_whatsapp_contact": E, "web.import_whatsapp_contacts": E,
-    "web.opt_out_whatsapp_contact": E, "web.sync_whatsapp_templates": A,
+    "web.opt_out_whatsapp_contact": E, "web.opt_in_whatsapp_contact": E, "web.sync_whatsapp_templates": A,
     "metrics": V,
     # the API
     "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
@@ -46,7 +46,7 @@ ROLE_NEEDED = {
     "api.delete_webhook": A, "api.rotate_webhook_secret": A, "api.webhook_deliveries": A, "api.resend_webhook": A,
     "api.revoke_previous_webhook_secret": A,
     "api.list_contacts": V, "api.publication_recipients": V, "api.list_templates": V, "api.add_contacts": E,
-    "api.import_contacts": E, "api.opt_out_contact": E, "api.sync_templates": A,
+    "api.import_contacts": E, "api.opt_out_contact": E, "api.opt_in_contact": E, "api.sync_templates": A,
 }
 
 
