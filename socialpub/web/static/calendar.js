@@ -3,7 +3,8 @@
    hour). A scheduled post moves by dragging it to another day or hour, or
    with its Move button (a dialog with a time field: the keyboard way); a
    draft, listed above the grid, is scheduled the same way; a day's + opens
-   the compose form at that time. It reloads every 10 s, so a
+   the compose form at that time (moving and +: for those whose role may, to
+   whom the page gives the URLs). It reloads every 10 s, so a
    post that goes out changes colour without a reload. */
 (function () {
   "use strict";
@@ -17,6 +18,7 @@
   var anchor = root.dataset.date ? parseDay(root.dataset.date) : today();
   var posts = [], drafts = [], slots = [], moving = null;
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  var editor = Boolean(root.dataset.moveUrl);
 
   function today() { var d = new Date(); d.setHours(0, 0, 0, 0); return d; }
   function parseDay(text) {
@@ -63,7 +65,7 @@
     var item = document.createElement("li");
     item.className = "cal-post status-" + post.status;
     item.dataset.id = post.id;
-    if (post.movable) {
+    if (post.movable && editor) {
       item.draggable = true;
       item.addEventListener("dragstart", function (e) {
         e.dataTransfer.setData("text/plain", String(post.id));
@@ -82,7 +84,7 @@
     link.textContent = (at ? pad(at.getHours()) + ":" + pad(at.getMinutes()) + " " : "") + post.text;
     link.title = post.text + " (" + post.status.replace("_", " ") + ")";
     item.appendChild(dots); item.appendChild(link);
-    if (post.movable) {
+    if (post.movable && editor) {
       var move = document.createElement("button");
       move.type = "button"; move.className = "btn-link cal-move"; move.textContent = "Move";
       move.textContent = post.at ? "Move" : "Schedule";
@@ -106,6 +108,7 @@
   }
 
   function newPostLink(day, hour) {
+    if (!editor) return document.createTextNode("");
     var a = document.createElement("a");
     var at = new Date(day); at.setHours(hour, 0, 0, 0);
     a.href = root.dataset.composeUrl + "?at=" + encodeURIComponent(localValue(at));
@@ -156,7 +159,7 @@
       tray.className = "cal-drafts card";
       tray.setAttribute("aria-label", "Drafts to schedule");
       var heading = document.createElement("h2");
-      heading.textContent = "Drafts — drag one onto a day to schedule it";
+      heading.textContent = editor ? "Drafts — drag one onto a day to schedule it" : "Drafts";
       tray.appendChild(heading); tray.appendChild(cellList(drafts));
       root.appendChild(tray);
     }
