@@ -1,5 +1,6 @@
 """The pages' blueprint and what its modules share: labels, template helpers,
 error pages, ``/healthz``, the CSRF protection."""
+import datetime as dt
 from dataclasses import asdict
 
 from flask import Blueprint, g, jsonify, render_template, request
@@ -38,16 +39,28 @@ def limits_data() -> dict:
     return {n: dict(asdict(LIMITS[n]), label=NETWORK_LABELS[n]) for n in NETWORKS}
 
 
+def moment(value):
+    """A stored (naive UTC) time, or an ISO 8601 string as the monitor's JSON holds them, as naive UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
 @bp.app_template_filter("when")
 def when(value):
-    """A stored (naive UTC) time as ISO 8601 for <time datetime=…>."""
-    return iso(value) or ""
+    """A time as ISO 8601 for <time datetime=…>."""
+    return iso(moment(value)) if value else ""
 
 
 @bp.app_template_filter("utc")
 def utc(value):
-    """A stored time as people read it; the page's script turns it into local time."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A time as people read it before the page's script shows it in their zone (common.js)."""
+    if not value:
+        return ""
+    value = moment(value)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
 @bp.app_template_global()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from .. import audit
 from ..api import serialize
@@ -15,7 +16,7 @@ from ..lifecycle import publishing
 from ..media import library, remote
 from ..models import Attempt, Channel, ImageFetch, Post, PostMedia, PostStatus, Publication, User
 from ..whatsapp import ledger
-from .blueprint import NETWORK_LABELS, bp, wants_json
+from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
 from .compose import publish_now
 from .connect import connectable
@@ -107,22 +108,23 @@ def published_at(publications):
 
 
 @bp.app_template_global()
-def event_detail(event) -> str:
-    """What a line of the audit trail adds to its action, in a few words."""
+def event_detail(event) -> Markup:
+    """What a line of the audit trail adds to its action, in a few words (escaped; a time as every page shows one)."""
     detail, words = event["detail"], []
     if detail.get("network"):
         words.append(f"on {NETWORK_LABELS.get(detail['network'], detail['network'])}")
     if detail.get("networks"):
         words.append("to " + ", ".join(NETWORK_LABELS.get(n, n) for n in detail["networks"]))
     if detail.get("scheduled_at") and event["action"] in ("created", "scheduled"):
-        words.append(f"for {detail['scheduled_at'].replace('T', ' ')}")
+        at = detail["scheduled_at"]
+        words.append(Markup('for <time datetime="{}">{}</time>').format(when(at), utc(at)))
     if detail.get("fields"):
         words.append(f"({', '.join(detail['fields'])})")
     if detail.get("source"):
         words.append(f"from post #{detail['source']}")
     if detail.get("error"):
         words.append(f"— {detail['error']}")
-    return (" " + " ".join(words)) if words else ""
+    return Markup(" ") + Markup(" ").join(words) if words else Markup("")
 
 
 @bp.get("/posts/<int:post_id>")

@@ -237,7 +237,7 @@
           say(body.error.message, true); return load();
         }
         if (!response.ok) { say("Not moved: " + (body.error ? body.error.message : response.status), true); return; }
-        say("Post " + post.id + " moved to " + at.toLocaleString() + ".");
+        say("Post " + post.id + " moved to " + window.socialpub.localTime(at) + ".");
         return load();
       });
     }).catch(function () { say("Not moved: the server did not answer.", true); });

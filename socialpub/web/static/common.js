@@ -1,20 +1,52 @@
-/* Shared by every page: stored times (UTC) shown in the reader's own time zone. */
+/* Shared by every page: every time shown, in one format, in the reader's own
+   zone and locale. The server writes <time datetime="ISO">readable UTC</time>;
+   localTime formats it here — on load, and whenever a script adds one later. */
 (function () {
   "use strict";
-  var FORMAT = {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"};
+  var DATE = {year: "numeric", month: "short", day: "numeric"};
+  var CLOCK = Object.assign({hour: "2-digit", minute: "2-digit"}, DATE);
+  var TIME = new Intl.DateTimeFormat(undefined, CLOCK);
+  var UTC = new Intl.DateTimeFormat(undefined, Object.assign({timeZone: "UTC"}, CLOCK));
+  // A day alone is a calendar date, not an instant: shown as written, whatever the zone.
+  var DAY = new Intl.DateTimeFormat(undefined, Object.assign({timeZone: "UTC"}, DATE));
 
-  function localTime(iso, withSeconds) {
-    var d = new Date(iso);
-    if (isNaN(d)) return iso;
-    var options = Object.assign({}, FORMAT, withSeconds ? {second: "2-digit"} : {});
-    return d.toLocaleString(undefined, options);
+  /* The one way a time reads: an ISO 8601 string or a Date. */
+  function localTime(value) {
+    var d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d)) return String(value);
+    return (typeof value === "string" && value.indexOf("T") < 0 ? DAY : TIME).format(d);
+  }
+
+  /* A <time> element for a script to insert: formatted like every other. */
+  function timeElement(iso) {
+    var t = document.createElement("time");
+    t.setAttribute("datetime", iso);
+    shown(t);
+    return t;
   }
 
   function localise(root) {
-    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
-      el.title = el.textContent;
-      el.textContent = localTime(el.getAttribute("datetime"), el.hasAttribute("data-seconds"));
-    });
+    var found = root.matches && root.matches("time[datetime]") ? [root] : [];
+    Array.prototype.push.apply(found, root.querySelectorAll ? root.querySelectorAll("time[datetime]") : []);
+    found.forEach(function (el) { if (!el.hasAttribute("data-shown")) shown(el); });
+  }
+
+  function shown(el) {
+    var iso = el.getAttribute("datetime"), d = new Date(iso);
+    el.dataset.shown = "";
+    el.textContent = localTime(iso);
+    if (!isNaN(d) && iso.indexOf("T") >= 0) el.title = UTC.format(d) + " UTC";
+  }
+
+  /* The page's own times once parsed, then those a script adds later (live
+     updates, tables redrawn) as they come: all read the same. */
+  function localiseAll() {
+    localise(document);
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) {
+        change.addedNodes.forEach(function (node) { if (node.nodeType === 1) localise(node); });
+      });
+    }).observe(document.body, {childList: true, subtree: true});
   }
 
   /* A "Schedule for" field means the reader's wall-clock time: send their zone with it. */
@@ -62,6 +94,6 @@
     selection.removeAllRanges(); selection.addRange(range);
   }
 
-  window.socialpub = {localTime: localTime, localise: localise};
-  document.addEventListener("DOMContentLoaded", function () { localise(); fillTimeZone(); });
+  window.socialpub = {localTime: localTime, timeElement: timeElement};
+  document.addEventListener("DOMContentLoaded", function () { localiseAll(); fillTimeZone(); });
 })();

@@ -32,12 +32,7 @@
 
   function field(card, name) { return card.querySelector('[data-field="' + name + '"]'); }
 
-  function time(iso) {
-    var t = document.createElement("time");
-    t.setAttribute("datetime", iso);
-    t.textContent = window.socialpub ? window.socialpub.localTime(iso, true) : iso;
-    return t;
-  }
+  function time(iso) { return window.socialpub.timeElement(iso); }
 
   function setContent(el, node) {
     el.textContent = "";

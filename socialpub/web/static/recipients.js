@@ -29,7 +29,9 @@
       tr.appendChild(cell(row.to));
       tr.appendChild(cell(row.status.replace(/_/g, " "), "badge badge-" + row.status));
       tr.appendChild(cell(row.kind || ""));
-      tr.appendChild(cell(when ? new Date(when).toLocaleString() : "—"));
+      var at = cell(when ? "" : "—");
+      if (when) at.appendChild(window.socialpub.timeElement(when));
+      tr.appendChild(at);
       tr.appendChild(cell(row.error || ""));
       body.appendChild(tr);
     });
