@@ -26,6 +26,7 @@ ROLE_NEEDED = {
     "auth.disable": A, "auth.enable": A, "auth.reset": A, "web.approve_post": A, "web.reject_post": A,
     "web.webhooks": A, "web.create_webhook": A, "web.rotate_webhook": A, "web.toggle_webhook": A,
     "web.delete_webhook": A, "web.webhook_log": A, "web.resend_webhook": A, "web.revoke_previous_webhook_secret": A,
+    "web.test_webhook": A,
     "web.whatsapp_contacts": V, "web.add_whatsapp_contact": E, "web.import_whatsapp_contacts": E,
     "web.opt_out_whatsapp_contact": E, "web.opt_in_whatsapp_contact": E, "web.sync_whatsapp_templates": A,
     "metrics": V,
@@ -44,7 +45,7 @@ ROLE_NEEDED = {
     "api.user_events": A, "api.approve_post": A, "api.reject_post": A,
     "api.list_webhooks": A, "api.create_webhook": A, "api.get_webhook": A, "api.change_webhook": A,
     "api.delete_webhook": A, "api.rotate_webhook_secret": A, "api.webhook_deliveries": A, "api.resend_webhook": A,
-    "api.revoke_previous_webhook_secret": A,
+    "api.revoke_previous_webhook_secret": A, "api.test_webhook": A,
     "api.list_contacts": V, "api.publication_recipients": V, "api.list_templates": V, "api.add_contacts": E,
     "api.import_contacts": E, "api.opt_out_contact": E, "api.opt_in_contact": E, "api.sync_templates": A,
 }

@@ -15,7 +15,7 @@ import pytest
 from socialpub import audit, db
 from socialpub.db import write_transaction
 from socialpub.models import OutboxEvent, WebhookDelivery, WebhookEndpoint, utcnow
-from socialpub.webhooks import events, sending
+from socialpub.webhooks import endpoints, events, sending
 
 from . import slow_server
 from .conftest import TEST_EMAIL
@@ -168,8 +168,44 @@ def test_a_delivery_whose_message_was_lost_is_re_driven_once(
     assert len(hook.received) == 1 and hook.received[0]["verified_with"] == [0]
 
 
-def test_a_private_address_is_refused_unless_allowed(client, sandbox_channels, drain, settle):
-    made = endpoint(client, "http://10.1.2.3/hooks", events=["post.published"])
+@pytest.mark.settings(outbound_allow=())
+def test_an_address_deliveries_may_not_reach_is_refused_when_registered_naming_the_setting(
+        client, form_client, monkeypatch):
+    refused = client.post("/api/webhooks", json={"url": "http://10.1.2.3/hooks"})
+    error = refused.get_json()["error"]
+    assert refused.status_code == 422 and error["field"] == "url"
+    assert "10.1.2.3 is a private address" in error["message"]
+    assert "OUTBOUND_ALLOW_NETWORKS=10.1.2.3:80 " in error["message"]
+    local = client.post("/api/webhooks", json={"url": "https://localhost:8443/hooks"}).get_json()["error"]
+    assert local["field"] == "url" and "localhost is a loopback address" in local["message"]
+    assert "OUTBOUND_ALLOW_NETWORKS=127.0.0.1:8443 " in local["message"]
+    mapped = client.post("/api/webhooks", json={"url": "http://[::ffff:169.254.169.254]:81/"}).get_json()["error"]
+    assert "OUTBOUND_ALLOW_NETWORKS=169.254.169.254:81 " in mapped["message"]
+    assert WebhookEndpoint.select().count() == 0
+    # A host name is not resolved on the request path (no DNS wait): its delivery checks it.
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: pytest.fail("DNS asked on the request path"))
+    made = endpoint(client, "https://hooks.example.com/x")
+    # An edit is checked the same way, and the form gives the input back with the reason.
+    moved = client.patch(f"/api/webhooks/{made['id']}", json={"url": "http://192.168.1.9:8080/x"})
+    assert moved.status_code == 422 and "192.168.1.9:8080" in moved.get_json()["error"]["message"]
+    assert client.get(f"/api/webhooks/{made['id']}").get_json()["url"] == "https://hooks.example.com/x"
+    page = form_client.post("/webhooks", data={"url": "http://10.0.0.7:9000/in"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'value="http://10.0.0.7:9000/in"' in text
+    assert "OUTBOUND_ALLOW_NETWORKS=10.0.0.7:9000" in text
+
+
+@pytest.mark.settings(outbound_allow=("127.0.0.1/32", "10.1.2.3:80"))
+def test_an_address_the_setting_allows_is_accepted(client):
+    assert endpoint(client, "http://10.1.2.3/hooks")["url"] == "http://10.1.2.3/hooks"
+    assert client.post("/api/webhooks", json={"url": "http://10.1.2.3:81/hooks"}).status_code == 422
+
+
+def test_a_private_address_is_refused_at_delivery_unless_allowed(client, sandbox_channels, drain, settle):
+    # Registered while the setting allowed it (or a host name that now resolves to it): each delivery checks.
+    with db.database.connection_context():
+        made = {"id": WebhookEndpoint.create(url="http://10.1.2.3/hooks", secret=endpoints.new_secret(),
+                                             events=["post.published"]).id}
     client.post("/api/posts", json={"text": "Not to a private address", "networks": ["facebook"],
                                     "publish": True})
     drain()
@@ -337,3 +373,41 @@ def test_the_webhooks_page_revokes_the_previous_secret_during_a_rotation(form_cl
     assert client.get(f"/api/webhooks/{made['id']}").get_json()["previous_secret_until"] is None
     again = form_client.post(f"/webhooks/{made['id']}/revoke_previous", follow_redirects=True)
     assert "no previous secret" in again.get_data(as_text=True)
+
+
+def test_a_test_event_goes_signed_to_that_endpoint_alone_and_shows_in_its_log(
+        client, form_client, drain, receiver, settle):
+    hook, other = receiver(), receiver()
+    made = endpoint(client, hook.url, events=["post.failed"])  # a test event ignores the endpoint's filter
+    hook.secrets = [made["secret"]]
+    endpoint(client, other.url)
+    sent = client.post(f"/api/webhooks/{made['id']}/test")
+    assert sent.status_code == 202 and sent.get_json()["event_type"] == "webhook.test"
+    drain()
+    [got] = hook.wait_for(1)
+    assert got["verified_with"] == [0] and got["id"] == sent.get_json()["webhook_id"]
+    assert got["body"]["type"] == "webhook.test"
+    assert got["body"]["data"] == {"endpoint_id": made["id"], "url": hook.url}
+    settle()
+    assert other.received == []
+    [logged] = client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"]
+    assert logged["status"] == "delivered" and logged["tries"][0]["status_code"] == 200
+    # The page's button: to the log, where it is listed.
+    assert "Send test event" in form_client.get("/webhooks").get_data(as_text=True)
+    page = form_client.post(f"/webhooks/{made['id']}/test", follow_redirects=True)
+    assert page.status_code == 200 and "A test event (webhook.test) is on its way" in page.get_data(as_text=True)
+    drain()
+    hook.wait_for(2)
+    settle()
+    assert "webhook.test" in form_client.get(f"/webhooks/{made['id']}").get_data(as_text=True)
+
+
+def test_a_test_event_is_not_sent_to_an_endpoint_turned_off(client, form_client):
+    made = endpoint(client, "https://hooks.example.com/x", enabled=False)
+    refused = client.post(f"/api/webhooks/{made['id']}/test")
+    assert refused.status_code == 409 and "turn it on" in refused.get_json()["error"]["message"]
+    assert "Send test event" not in form_client.get("/webhooks").get_data(as_text=True)
+    page = form_client.post(f"/webhooks/{made['id']}/test", follow_redirects=True)
+    assert "No test event sent" in page.get_data(as_text=True)
+    assert client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"] == []
+    assert client.post("/api/webhooks/999999/test").status_code == 404

@@ -636,7 +636,9 @@ def document(cfg) -> dict:
                 str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"} for c in (401, 403, 404, 503)}}}},
         "/api/webhooks": {
             "get": operation("Outcome webhook endpoints (admins)", 200, "WebhookList"),
-            "post": operation("Add an endpoint; the answer's `secret` (whsec_…) is shown this once (admins)", 201,
+            "post": operation("Add an endpoint; the answer's `secret` (whsec_…) is shown this once; an address "
+                              "written as such (or `localhost`) that deliveries may not reach — not public and "
+                              "not in OUTBOUND_ALLOW_NETWORKS — is a 422 naming `url` and the setting (admins)", 201,
                               "Webhook", 422, body="CreateWebhook"),
         },
         "/api/webhooks/{endpoint_id}": {
@@ -656,6 +658,11 @@ def document(cfg) -> dict:
             "Stop signing with the previous secret now, before its 24 h end (a leaked secret: rotate, then this); "
             "409 when no previous secret signs (admins)", 200,
             "Webhook", 404, 409, body="Empty", body_required=False, params=[endpoint_id])},
+        "/api/webhooks/{endpoint_id}/test": {"post": operation(
+            "Send the endpoint a signed `webhook.test` event (to it alone, whatever events it takes), through the "
+            "outbox like every event; the answer is its delivery, also in the delivery log; 409 when the endpoint "
+            "is turned off (admins)", 202, "WebhookDelivery", 404, 409, body="Empty", body_required=False,
+            params=[endpoint_id])},
         "/api/webhooks/{endpoint_id}/deliveries": {"get": operation(
             "The latest 50 deliveries, newest first, each with its tries (admins)", 200, "WebhookDeliveryList", 404,
             params=[endpoint_id])},

@@ -1,5 +1,5 @@
-"""Outcome webhooks (admins): endpoints, their secrets (shown once), their
-delivery log and "send again" (webhooks/)."""
+"""Outcome webhooks (admins): endpoints, their secrets (shown once), a test
+event, their delivery log and "send again" (webhooks/)."""
 from __future__ import annotations
 
 from flask import jsonify, url_for
@@ -9,7 +9,7 @@ from ..models import WebhookEndpoint
 from ..webhooks import endpoints
 from . import serialize
 from .blueprint import bp
-from .helpers import json_body
+from .helpers import json_body, settings
 
 
 @bp.get("/webhooks")
@@ -22,7 +22,7 @@ def list_webhooks():
 @requires(ADMIN)
 def create_webhook():
     """``{"url", "events"?, "enabled"?, "description"?}``; the answer holds the ``whsec_`` secret, this once."""
-    endpoint, secret = endpoints.create(json_body())
+    endpoint, secret = endpoints.create(json_body(), settings().outbound_allow)
     response = jsonify(serialize.webhook(endpoint, secret))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_webhook", endpoint_id=endpoint.id)
@@ -38,7 +38,7 @@ def get_webhook(endpoint_id):
 @bp.patch("/webhooks/<int:endpoint_id>")
 @requires(ADMIN)
 def change_webhook(endpoint_id):
-    return jsonify(serialize.webhook(endpoints.update(endpoint_id, json_body())))
+    return jsonify(serialize.webhook(endpoints.update(endpoint_id, json_body(), settings().outbound_allow)))
 
 
 @bp.delete("/webhooks/<int:endpoint_id>")
@@ -63,6 +63,19 @@ def revoke_previous_webhook_secret(endpoint_id):
     """Stop signing with the previous secret now (a rotation's overlap cut short); 409 when none signs."""
     json_body(required=False, fields=set())
     return jsonify(serialize.webhook(endpoints.revoke_previous(endpoint_id)))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/test")
+@requires(ADMIN)
+def test_webhook(endpoint_id):
+    """Send the endpoint a signed ``webhook.test`` event, alone, the way every event goes; 409 when it is off."""
+    json_body(required=False, fields=set())
+    delivery_id = endpoints.send_test(endpoint_id)
+    [entry] = endpoints.log(endpoint_id, delivery_id=delivery_id)
+    response = jsonify(serialize.webhook_delivery(entry))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.webhook_deliveries", endpoint_id=endpoint_id)
+    return response
 
 
 @bp.get("/webhooks/<int:endpoint_id>/deliveries")

@@ -38,7 +38,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
-from ..config import parse_allowed
+from ..config import format_allowed, parse_allowed
 from .base import ErrorKind, PublishError, Refused, Timeouts
 from .transport import transport_error
 
@@ -118,6 +118,13 @@ class Guard:
             if kind:
                 return (f"{address} ({reached})" if reached != ip else address), kind
         return None
+
+    def to_allow(self, address: str, port: int) -> list:
+        """The ``OUTBOUND_ALLOW_NETWORKS`` entries (``address:port``) that
+        would let ``address`` and ``port`` through: none when it already passes."""
+        ip = ipaddress.ip_address(address.split("%")[0])
+        return [format_allowed(ipaddress.ip_network(reached), port) for reached in _reached(ip)
+                if self.refusal(str(reached), port)]
 
     def resolve(self, host: str, port: int) -> list:
         """Resolve ``host`` and return its addresses, every one of them checked.

@@ -1,10 +1,10 @@
 """The Webhooks page (admins): endpoints, their secret shown once when made
 or rotated, the previous secret's overlap cut short, turning them on and
-off, and each one's delivery log with "send again" (webhooks/endpoints.py
+off, a test event, and each one's delivery log with "send again" (webhooks/endpoints.py
 holds the rules)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..auth.roles import ADMIN, requires
 from ..errors import AppError
@@ -32,7 +32,7 @@ def create_webhook():
     data = {"url": (form.get("url") or "").strip(), "description": (form.get("description") or "").strip(),
             "events": form.getlist("events")}
     try:
-        endpoint, secret = endpoints.create(data)
+        endpoint, secret = endpoints.create(data, current_app.extensions["socialpub"].outbound_allow)
     except AppError as exc:
         return render_list(errors={exc.field or "form": [exc.message]}, status=exc.status)
     return render_list(new_secret={"endpoint": endpoint, "value": secret})
@@ -64,6 +64,18 @@ def toggle_webhook(endpoint_id):
     endpoints.update(endpoint_id, {"enabled": on})
     flash("Endpoint turned on." if on else "Endpoint turned off: nothing is sent to it.", "ok")
     return redirect(url_for("web.webhooks"))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/test")
+@requires(ADMIN)
+def test_webhook(endpoint_id):
+    try:
+        endpoints.send_test(endpoint_id)
+    except AppError as exc:
+        flash(f"No test event sent: {exc.message}", "error")
+        return redirect(url_for("web.webhooks"))
+    flash("A test event (webhook.test) is on its way, signed like every event: its delivery is listed below.", "ok")
+    return redirect(url_for("web.webhook_log", endpoint_id=endpoint_id))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/delete")

@@ -2,19 +2,22 @@
 are on; their signing secret — ``whsec_`` and 24 random bytes in base64, as
 the Standard Webhooks specification has it — shown once, and rotated with a
 day's overlap during which both secrets sign (the previous one revocable at
-once, when it leaked); the delivery log and "send again".
+once, when it leaked); a test event; the delivery log and "send again".
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 from .. import audit
 from ..db import after_commit, write_transaction
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, Unprocessable
 from ..intake.composing import check_url, refuse_unstorable_text
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from ..networks.outbound import Guard
 from . import events
 
 FIELDS = {"url", "events", "enabled", "description"}
@@ -27,7 +30,45 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def _checked(data: dict, partial: bool) -> dict:
+def refuse_unreachable(url: str, allow) -> None:
+    """Refuse an endpoint whose every delivery the outbound guard would refuse
+    (``allow``: ``OUTBOUND_ALLOW_NETWORKS``), naming the setting that would
+    allow it — instead of accepting it and failing each event later.
+
+    Only what is known without network I/O on the request path: an address
+    written as such, and ``localhost`` (RFC 6761: loopback; always
+    ``127.0.0.1``, so that is what must be allowed — where it also means
+    ``::1`` the delivery says to allow that too). A host name's addresses can
+    only be known by resolving it, which can take seconds and may differ by
+    the time an event is sent: the delivery checks them then, and a refused
+    one fails at once, naming the same setting.
+
+    Raises:
+      Unprocessable: the address is not public and not allowed.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if host == "localhost" or host.endswith(".localhost"):
+        addresses, named = ["127.0.0.1"], host
+    else:
+        try:
+            ipaddress.ip_address(host.split("%")[0])
+        except ValueError:  # a host name: checked at each delivery
+            return
+        addresses, named = [host], None
+    guard = Guard(allow)
+    refusals = [refused for refused in (guard.refusal(a, port) for a in addresses) if refused]
+    if refusals:
+        needed = [entry for a in addresses for entry in guard.to_allow(a, port)]
+        shown, kind = refusals[0]
+        raise Unprocessable(f"url: {named or shown} is {kind}, and socialpub sends events only to public "
+                            f"addresses unless told otherwise: to allow this one, set "
+                            f"OUTBOUND_ALLOW_NETWORKS={','.join(needed)} in socialpub's environment and restart it",
+                            field="url")
+
+
+def _checked(data: dict, partial: bool, allow) -> dict:
     refuse_unstorable_text(data)  # a NUL or a lone surrogate: a 400 naming the field, not the database's 500
     unknown = sorted(set(data) - FIELDS)
     if unknown:
@@ -39,6 +80,7 @@ def _checked(data: dict, partial: bool) -> dict:
         if not url:
             raise InvalidInput("url: the endpoint's address is required, such as https://example.com/hooks",
                                field="url")
+        refuse_unreachable(url, allow)
         values["url"] = url
     if "events" in data:
         chosen = data["events"]
@@ -68,9 +110,10 @@ def get(endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def create(data: dict) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (returned here only)."""
-    values = _checked(data, partial=False)
+def create(data: dict, allow=()) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (returned here only); ``allow``: the
+    outbound guard's ``OUTBOUND_ALLOW_NETWORKS`` (:func:`refuse_unreachable`)."""
+    values = _checked(data, partial=False, allow=allow)
     secret = new_secret()
     with write_transaction():
         endpoint = WebhookEndpoint.create(secret=secret, **values)
@@ -78,8 +121,8 @@ def create(data: dict) -> tuple[WebhookEndpoint, str]:
     return endpoint, secret
 
 
-def update(endpoint_id: int, data: dict) -> WebhookEndpoint:
-    values = _checked(data, partial=True)
+def update(endpoint_id: int, data: dict, allow=()) -> WebhookEndpoint:
+    values = _checked(data, partial=True, allow=allow)
     if values.get("enabled"):
         values.update(disabled_reason=None, failing_since=None)
     with write_transaction():
@@ -124,6 +167,21 @@ def revoke_previous(endpoint_id: int) -> WebhookEndpoint:
         audit.record(audit.WEBHOOK, endpoint.id, "previous secret revoked",
                      would_have_signed_until=endpoint.previous_secret_until.isoformat())
     return get(endpoint_id)
+
+
+def send_test(endpoint_id: int) -> int:
+    """Send the endpoint a ``webhook.test`` event now (events.emit_test); return its delivery's id.
+
+    Raises:
+      Conflict: the endpoint is turned off (nothing is sent to it).
+    """
+    with write_transaction():
+        endpoint = get(endpoint_id)
+        if not endpoint.enabled:
+            raise Conflict("the endpoint is turned off, so nothing is sent to it: turn it on, then send the test")
+        delivery_id = events.emit_test(endpoint)
+        audit.record(audit.WEBHOOK, endpoint.id, "test event sent", delivery=delivery_id)
+    return delivery_id
 
 
 def delete(endpoint_id: int) -> None:

@@ -26,6 +26,8 @@ POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_pu
 PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED, PUBLICATION_UNCONFIRMED = (
     "publication.published", "publication.partly_failed", "publication.failed", "publication.unconfirmed")
 CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON = "channel.needs_reauth", "channel.expires_soon"
+#: Sent by an admin to one endpoint to try it (:func:`emit_test`): not among TYPES, as no endpoint subscribes to it.
+WEBHOOK_TEST = "webhook.test"
 TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED,
          PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON)
 #: The event a post's final status makes, and a publication's.
@@ -59,6 +61,22 @@ def emit(event_type: str, subject_id: int) -> int:
            .execute() for endpoint in endpoints]
     after_commit(lambda: [send(i) for i in ids])
     return len(ids)
+
+
+def emit_test(endpoint: WebhookEndpoint) -> int:
+    """Store a ``webhook.test`` event and its one delivery, to ``endpoint``
+    alone whatever events it takes, in the caller's transaction; return the
+    delivery's id. It then goes the way every event goes — the outbox, the
+    ``deliver_webhook`` actor, signed, retried, in the delivery log — so a
+    receiver tried with it is tried as the real events will find it."""
+    now = utcnow()
+    event = OutboxEvent.create(msg_id=f"msg_{secrets.token_urlsafe(18)}", type=WEBHOOK_TEST, created_at=now,
+                               payload={"type": WEBHOOK_TEST, "timestamp": iso(now),
+                                        "data": {"endpoint_id": endpoint.id, "url": endpoint.url}})
+    delivery_id = WebhookDelivery.insert(event=event.id, endpoint=endpoint.id, next_attempt_at=now,
+                                         touched_at=now).execute()
+    after_commit(lambda: send(delivery_id))
+    return delivery_id
 
 
 def post_data(post_id: int) -> dict:
