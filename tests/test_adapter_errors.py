@@ -117,12 +117,15 @@ def test_graph_codes_are_classified_by_code_and_subcode_not_status(network, code
     assert classify(network, code, subcode, status) is kind
 
 
-def test_a_token_in_a_failed_urls_query_is_not_repeated_in_the_error():
+def test_a_token_in_a_failed_urls_query_is_not_repeated_in_the_error_nor_the_log(caplog):
     exc = requests.ConnectionError("Max retries exceeded with url: /v24.0/1?fields=status_code"
                                    "&access_token=EAAB-secret (Caused by refused)")
+    caplog.set_level("INFO", logger="socialpub.networks.transport")
     error = transport_error("instagram", exc, Timeouts())
     assert error.kind is ErrorKind.TRANSIENT
-    assert "EAAB-secret" not in error.message and "access_token=***" in error.message
+    # The exception's text goes to the log only, redacted; the message is in plain words.
+    assert "EAAB-secret" not in error.message and "Max retries" not in error.message
+    assert "EAAB-secret" not in caplog.text and "access_token=***" in caplog.text
 
 
 def _response(**headers):

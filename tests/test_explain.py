@@ -31,7 +31,7 @@ def test_the_post_page_shows_the_meaning_and_no_retry_for_a_channel_needing_reau
         pub = Publication.get(Publication.post == post_id)
     text = page(form_client.get(f"/posts/{post_id}"))
     form = text.split(f'action="/publications/{pub.id}/retry" class="retry-form"')[1].split(">")[0]
-    assert form.startswith(" hidden") and "cannot be retried yet" in text
+    assert form.startswith(" hidden") and "no longer accepts this channel&#39;s connection" in text
     assert f'href="/channels/{sandbox_channels["facebook"]}/edit">Update the token of Sandbox Page' in text
 
 

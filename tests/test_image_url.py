@@ -107,7 +107,7 @@ def test_a_url_that_is_not_an_image_fails_the_post_saying_so_and_keeps_nothing(
     publications = published(client, response.get_json()["id"])
     for network in ("facebook", "linkedin"):
         assert publications[network]["status"] == "failed"
-        assert f"image {image_host.url}/notes.jpg" in publications[network]["last_error"]
+        assert "the photo: " in publications[network]["last_error"]
         assert "not an image" in publications[network]["last_error"]
     assert sandbox_client.received() == []
     with db.database.connection_context():
@@ -135,9 +135,9 @@ def test_an_image_given_at_publish_time_replaces_the_one_fetched_before(
     response = client.post("/api/posts", json={"text": "Changed image", "networks": ["facebook"],
                                                "image_url": f"{image_host.url}/photo.png"})
     post_id = response.get_json()["id"]
-    with db.database.connection_context():  # fetched by an earlier attempt
-        media, _ = library.add(client.application.extensions["socialpub"], PNG)
-        ImageFetch.create(post=post_id, url=f"{image_host.url}/photo.png", media=media.id, claimed_at=utcnow())
+    drain()  # fetched when the post was created
+    with db.database.connection_context():
+        assert ImageFetch.get_by_id(post_id).media_id is not None
     client.post(f"/api/posts/{post_id}/publish", json={"image_url": f"{sandbox.url}/_sandbox/image.jpg"})
     drain()
     item = sandbox_client.received("facebook")[0]
@@ -171,4 +171,4 @@ def test_an_image_url_larger_than_the_limit_is_refused_naming_it(client, sandbox
     drain()
     [publication] = client.get(f"/api/posts/{response.get_json()['id']}").get_json()["publications"]
     assert publication["status"] == "failed"
-    assert f"image {url}: {len(PNG)} bytes, more than the 100 allowed" in publication["last_error"]
+    assert f"the photo: {len(PNG)} bytes, more than the 100 allowed" in publication["last_error"]

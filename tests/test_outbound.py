@@ -299,7 +299,7 @@ def test_a_server_dripping_its_answer_is_cut_off_at_the_total_time_limit(serve, 
 
 # -- end to end ---------------------------------------------------------------------------------
 
-def test_a_linkedin_image_on_a_refused_address_fails_the_publication_without_fetching_it(
+def test_a_linkedin_image_on_a_refused_address_is_found_when_composed_and_never_fetched_nor_sent(
         client, sandbox_channels, sandbox_client, drain, serve):
     # The test settings allow only the sandbox (127.0.0.1/32); 127.0.0.3 is loopback like it.
     image_host = serve(image, host="127.0.0.3")
@@ -308,14 +308,18 @@ def test_a_linkedin_image_on_a_refused_address_fails_the_publication_without_fet
                                                "networks": ["linkedin"]})
     assert response.status_code == 201, response.get_json()
     post_id = response.get_json()["id"]
-    assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
-    drain()
-
-    [publication] = client.get(f"/api/posts/{post_id}/status").get_json()["publications"]
-    assert publication["status"] == "failed"
-    assert f"image {image_url}: refused, 127.0.0.3 is a loopback address" in publication["last_error"]
+    drain()  # the fetch asked for when the post was stored
     with db.database.connection_context():
-        assert Attempt.select().join(Publication).where(Publication.post == post_id).count() == 1
+        assert "the photo: refused, 127.0.0.3 is a loopback address" in ImageFetch.get_by_id(post_id).error
+
+    refused = client.post(f"/api/posts/{post_id}/publish")
+    assert refused.status_code == 409 and refused.get_json()["error"]["field"] == "image_url"
+    assert "private network that socialpub does not fetch from" in refused.get_json()["error"]["message"]
+    drain()  # fetched again meanwhile (the site may have been away): refused again
+    [publication] = client.get(f"/api/posts/{post_id}/status").get_json()["publications"]
+    assert publication["status"] == "pending"
+    with db.database.connection_context():
+        assert Attempt.select().join(Publication).where(Publication.post == post_id).count() == 0
     assert image_host.requests == []
     assert [r for r in sandbox_client.requests(everything=True) if r["network"] == "linkedin"] == []
 

@@ -1,5 +1,7 @@
 """One JSON error shape for the API and every JSON answer of the web app:
 ``{"error": {"code", "message", "field"?, "details"?}}``."""
+import secrets
+
 from flask import current_app, jsonify, request
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -19,12 +21,18 @@ def describe(exc: BaseException) -> tuple[int, dict]:
         code = (exc.name or "error").lower().replace(" ", "_")
         message = f"{request.method} is not allowed here" if exc.code == 405 else \
             HTTP_MESSAGES.get(exc.code, exc.description)
+        if (exc.code or 500) >= 500:  # werkzeug's "Internal Server Error" says neither what happened nor what to do
+            message = "something went wrong on our side; try again in a moment, or tell your admin"
         return exc.code or 500, {"code": code, "message": message}
     if isinstance(exc, (OperationalError, InterfaceError)):
         current_app.logger.warning("Database unavailable: %s", exc)
         return 503, {"code": "database_unavailable", "message": "the database is unreachable; try again"}
-    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return 500, {"code": "internal_error", "message": "an unexpected error occurred; it has been logged"}
+    # A reference that finds the log's traceback: a person passes it on, and reads no exception.
+    reference = secrets.token_hex(4)
+    current_app.logger.exception("Unhandled error %s on %s %s", reference, request.method, request.path, exc_info=exc)
+    return 500, {"code": "internal_error", "reference": reference,
+                 "message": f"something went wrong on our side; it was logged. Try again, or tell your admin "
+                            f"this reference: {reference}"}
 
 
 def error_response(exc: BaseException):

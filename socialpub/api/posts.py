@@ -12,7 +12,7 @@ from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, Unsupp
 from ..intake import composing, csv_posts, post_search
 from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling, versions
 from ..media import library
-from ..models import Attempt, Post, PostStatus, Publication, PublicationStatus
+from ..models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from . import serialize
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
@@ -141,7 +141,10 @@ def post_status(post_id):
     post = row_to(Post, post_fields, rows[0])
     pubs = [row_to(Publication, pub_fields, row[len(post_fields):]) for row in rows
             if row[len(post_fields)] is not None]  # a post without publications: one row of NULLs
-    return jsonify(serialize.status(post, pubs))
+    # Which of its channels need re-authorisation: the live page then offers Reconnect, not Retry.
+    needs_reauth = {c for (c,) in Channel.select(Channel.id).where(
+        Channel.id.in_([p.channel_id for p in pubs] or [0]) & (Channel.state == ChannelState.NEEDS_REAUTH)).tuples()}
+    return jsonify(serialize.status(post, pubs, needs_reauth))
 
 
 _STATUS = Prepared(lambda: (

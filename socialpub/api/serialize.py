@@ -5,12 +5,22 @@ from flask import url_for
 
 from ..intake.schedule_time import shown
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
-from ..networks.explain import meaning
+from ..networks.explain import explain, meaning
 
 
 def error_meaning(p: Publication):
     """What the publication's last error means and what to do (networks/explain.py), or None."""
     return meaning(p.network, p.last_error_code, p.last_error) if p.last_error else None
+
+
+def failure(p: Publication, needs_reauth: bool = False):
+    """The publication's failure in plain words: sentence, who caused it, the fix, whose words
+    ``last_error`` holds (networks/explain.py); None when it has none."""
+    if p.status in (PublicationStatus.PUBLISHED, PublicationStatus.PENDING, PublicationStatus.QUEUED,
+                    PublicationStatus.PROCESSING) and not needs_reauth:
+        return None
+    explained = explain(p.network, p.status, p.last_error_code, p.last_error, needs_reauth=needs_reauth)
+    return explained.as_dict() if explained else None
 
 
 def publication(p: Publication, history=None) -> dict:
@@ -30,6 +40,7 @@ def publication(p: Publication, history=None) -> dict:
         "last_error": p.last_error,
         "last_error_code": p.last_error_code,
         "error_meaning": error_meaning(p),
+        "failure": failure(p),
         "next_attempt_at": iso(p.next_attempt_at),
         "ambiguous_since": iso(p.ambiguous_since),
         "enqueued_at": iso(p.enqueued_at),
@@ -74,8 +85,9 @@ def post(p: Post, publications, histories=None, images=None) -> dict:
     }
 
 
-def status(p: Post, publications) -> dict:
-    """The seed's status shape, plus the post's own status."""
+def status(p: Post, publications, needs_reauth=frozenset()) -> dict:
+    """The seed's status shape, plus the post's own status; ``needs_reauth``: the ids of
+    the post's channels that need re-authorisation (the page offers Reconnect, not Retry)."""
     by_status = {s: 0 for s in PublicationStatus.ALL}
     for x in publications:
         by_status[x.status] = by_status.get(x.status, 0) + 1
@@ -87,7 +99,9 @@ def status(p: Post, publications) -> dict:
             {"id": x.id, "network": x.network, "channel_id": x.channel_id, "status": x.status,
              "attempts": x.attempts, "published_at": iso(x.published_at), "external_id": x.external_id,
              "url": x.external_url, "last_error": x.last_error, "last_error_code": x.last_error_code,
-             "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at)}
+             "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at),
+             "channel_needs_reauth": x.channel_id in needs_reauth,
+             "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE)}
             for x in publications
         ],
     }

@@ -9,6 +9,7 @@ from .. import audit
 from ..db import write_transaction
 from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
+from ..media import remote
 from ..models import Media, Post, PostMedia, Publication, iso
 from . import review, scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
@@ -66,6 +67,10 @@ def _store(new) -> Post:
         attach_media(post.id, new.media)
     if post.status == PostStatus.AWAITING:
         review.fetch_for_review(post)
+    elif post.image_url:
+        # Fetched by a worker once stored, so that an address that cannot be fetched shows on the post's page
+        # while the post can still be changed, rather than when each of its networks fails on it.
+        remote.request_fetch(post.id)
     audit.record(audit.POST, post.id, "created", status=post.status, scheduled_at=iso(new.scheduled_at),
                  channels=[channel.id for channel, _ in new.publications], photos=len(new.media or ()))
     return post

@@ -18,6 +18,7 @@ from ..db import write_transaction
 from ..errors import Conflict
 from ..intake.composing import adapt_text, check_new_post, get_post
 from ..intake.schedule_time import shown
+from ..media import remote
 from ..media.library import post_media
 from ..models import Post, PostMedia, Publication, utcnow
 from . import review, scheduling, versions
@@ -86,6 +87,8 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None) -> Pos
                 edited_post = get_post(post.id)
                 if edited_post.status == PostStatus.AWAITING:
                     review.fetch_for_review(edited_post)
+                elif edited_post.image_url:  # fetched again: the address may be new, or its site back
+                    remote.request_fetch(post.id)
                 return scheduling.launch_if_soon(edited_post)
         # Changed since it was read: made on a version, refused; else applied to the post as it is now.
     raise Conflict(f"post {post_id} kept being changed by others while this edit was made; send it again")

@@ -19,6 +19,7 @@ from .. import audit
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
+from ..media import remote
 from ..models import Channel, ChannelState, Post, PostMedia, Publication, utcnow
 from ..queue.batching import one_round_trip
 from ..whatsapp import ledger
@@ -55,6 +56,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         if post.status == PostStatus.AWAITING:
             raise Conflict(f"post {post.id} is awaiting approval: an admin approves it (then it is published) "
                            f"or rejects it")
+        if not image_url or image_url == post.image_url:  # (a new one is fetched as it is sent)
+            remote.refuse_unfetchable(post)
         changes = {}
         if image_url and image_url != post.image_url:
             post.image_url = changes["image_url"] = image_url
@@ -92,7 +95,7 @@ def retry(post_id: int, publication_id: int | None = None) -> list:
         blocked = [p for p in chosen if p.channel.state == ChannelState.NEEDS_REAUTH]
         if blocked:
             raise Conflict(f"channel {blocked[0].channel.name!r} ({blocked[0].network}) needs "
-                           f"re-authorisation: update its token first", field="channel")
+                           f"re-authorisation: reconnect it (or update its token), then retry", field="channel")
         messages = mark_queued(post.id, chosen, "retry")
         # WhatsApp: those who did not get it are sent it again; those who did, never.
         ledger.reopen_for_retry([p.id for p in chosen if p.network == "whatsapp"])

@@ -39,6 +39,7 @@ from ..errors import Conflict
 from ..models import ImageFetch, Media, Post, Publication, utcnow
 from ..networks import outbound
 from ..networks.base import ErrorKind, PublishError
+from ..networks.explain import IMAGE, STORE, explain
 from . import images, library, public
 from .storage import StorageError
 
@@ -151,10 +152,28 @@ def _fetch(settings: Settings, post_id: int, url: str, network: str, claimed_at,
         media, _ = run(library.add, settings, data, urlsplit(url).path.rsplit("/", 1)[-1])
     except BaseException as exc:
         explained = _explained(network, url, exc)
-        run(_give_up, post_id, claimed_at, getattr(explained, "message", None) or "the fetch was interrupted")
+        run(_give_up, post_id, claimed_at, _plain(explained))
         raise explained from None
     run(_done, post_id, claimed_at, media.id)
     return media
+
+
+def _plain(error: BaseException) -> str:
+    """What the post page says of a failed fetch: the catalogue's sentence, then the details (plain too)."""
+    if not isinstance(error, PublishError):
+        return "The photo's fetch was interrupted; it is tried again when the post is published."
+    explained = explain(error.network, "failed", error.error_code, error.message)
+    return f"{explained.sentence} (Details: {error.message}.)"
+
+
+def refuse_unfetchable(post: Post) -> None:
+    """In "Publish now"'s transaction: refuse (409) a post whose image_url could not be fetched, rather than let
+    each of its networks fail on it; it is fetched again meanwhile, in case the site was only away."""
+    copy = review_copy(post)
+    if copy.state == "failed":
+        _send_fetch(post.id)  # now, not after the commit: this refusal rolls back
+        raise Conflict(f"Not published: {copy.error} It is being fetched again; publish once the post's page "
+                       f"shows the photo, or edit the photo.", field="image_url")
 
 
 def _give_up(post_id: int, claimed_at, error: str) -> None:
@@ -256,12 +275,17 @@ def check_reviewed(settings: Settings, post: Post, seen_sha256: str | None = Non
 
 
 def _explained(network: str, url: str, exc: BaseException) -> BaseException:
-    """``exc`` as a PublishError that names the image; other errors as they are."""
+    """``exc`` as a PublishError that says it is about the photo (not its address: the post shows that, and a
+    person's page never reads a host:port); other errors as they are."""
     if isinstance(exc, PublishError):
-        return PublishError(network, f"image {url}: {exc.message}", kind=exc.kind, http_status=exc.http_status)
+        return PublishError(network, f"the photo: {exc.message}", kind=exc.kind, http_status=exc.http_status,
+                            code=exc.code or IMAGE, subcode=exc.subcode)
     if isinstance(exc, images.Refused):  # a busy decoder (503) is tried again later
-        return PublishError(network, f"image {url}: {exc.message}",
+        return PublishError(network, f"the photo: {exc.message}", code=IMAGE,
+                            subcode="busy" if exc.status == 503 else "invalid",
                             kind=ErrorKind.TRANSIENT if exc.status == 503 else ErrorKind.PERMANENT)
     if isinstance(exc, StorageError):
-        return PublishError(network, f"image {url} could not be stored: {exc}", kind=ErrorKind.TRANSIENT)
+        logger.warning("Image %s could not be stored: %s", url, exc)
+        return PublishError(network, "the photo could not be stored in the media store", kind=ErrorKind.TRANSIENT,
+                            code=STORE)
     return exc

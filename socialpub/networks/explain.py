@@ -3,6 +3,7 @@ own words (which are kept as they are): the codes people meet most, by
 network, as each network documents them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 #: Graph's permission errors (10, 200–299; WhatsApp's 131005) flag the channel like an expired token.
@@ -79,3 +80,122 @@ def _matches(number: str, base: str) -> bool:
     if not last:
         return base == number
     return base.isdigit() and int(first) <= int(base) <= int(last)
+
+
+# -- Every failure a person can meet: one sentence, who caused it, the fix ---------------------------------------
+#
+# The sentences above explain the networks' codes; a failure can also be socialpub's own finding (the photo could
+# not be fetched, no answer, a time missed, an outcome it cannot check), so the page needs more than a meaning: who
+# caused it and the one action that fixes it, and whether the stored words are the network's (shown below the
+# sentence, labelled as the network's) or socialpub's own (never labelled "<Network> said").
+
+#: Codes socialpub gives the failures it finds itself, stored as ``last_error_code`` like a network's (a small,
+#: bounded set: they label the error metrics too). "image/<why>": the post's image_url could not be fetched.
+IMAGE, NO_ANSWER, INTERNAL, STORE, VERSION = "image", "no_answer", "internal", "store", "version"
+OWN_CODES = (IMAGE, NO_ANSWER, INTERNAL, STORE, VERSION)
+
+#: Who caused a failure, as the page says it.
+WHO = {"socialpub": "socialpub", "network": "the network", "link": "the photo's address",
+       "account": "the account", "post": "the post"}
+
+#: The fixes; the page draws each as a button where there is one.
+RECONNECT, EDIT_PHOTO, EDIT, RETRY, WAIT, CHECK, CHANNEL = (
+    "reconnect", "edit_photo", "edit", "retry", "wait", "check", "channel")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A failure in plain words: ``sentence``; ``who`` caused it (a key of :data:`WHO`); ``fix`` (one of the
+    fixes above, or None: nothing to do but read); ``said_by``: "network" when the stored words are the
+    network's own, "socialpub" when socialpub wrote them."""
+
+    sentence: str
+    who: str
+    fix: Optional[str]
+    said_by: str
+
+    def as_dict(self) -> dict:
+        return {"sentence": self.sentence, "who": self.who, "who_label": WHO[self.who], "fix": self.fix,
+                "said_by": self.said_by}
+
+
+#: Why a photo could not be fetched (the subcode of IMAGE) → the sentence and who caused it.
+IMAGE_REASONS = {
+    "unresolved": ("The photo's address names a site that does not exist (its name does not resolve): "
+                   "correct the address, or upload the photo instead.", "link"),
+    "missing": ("The photo's address answers that there is no such file (for example 404 Not Found): "
+                "correct the address, or upload the photo instead.", "link"),
+    "denied": ("The photo's address refuses to give the file (for example 403 Forbidden): "
+               "use an address anyone can open, or upload the photo.", "link"),
+    "refused": ("The photo's address points into a private network that socialpub does not fetch from: "
+                "use a public address or upload the photo.", "link"),
+    "invalid": ("What the photo's address gives is not a photo socialpub can send (not a JPEG, PNG, WebP or GIF, "
+                "or too large): use another photo.", "link"),
+    "unreachable": ("The site of the photo's address did not answer: check the address, or upload the photo "
+                    "instead.", "link"),
+    "busy": ("socialpub was too busy to read the photo; it tries again by itself.", "socialpub"),
+}
+IMAGE_DEFAULT = ("The photo at the post's address could not be fetched: check the address, or "
+                 "upload the photo instead.", "link")
+
+
+def explain(network: str, status: str, code: Optional[str], message: Optional[str], *,
+            needs_reauth: bool = False) -> Optional[Explanation]:
+    """A publication's failure (its ``status``, stored ``code`` and ``message``) explained; None when it has none.
+    ``needs_reauth``: its channel is marked as needing re-authorisation (whatever the error was)."""
+    from .error_table import graph_row, linkedin_row  # the tables import base; this module stays import-free
+    from . import LABELS
+
+    if not message and status not in ("expired", "unconfirmed") and not needs_reauth:
+        return None
+    name = LABELS.get(network, network)
+    base, _, sub = (code or "").partition("/")
+    said_by = "socialpub" if (not code or base in OWN_CODES) else "network"
+    if needs_reauth:
+        return Explanation(f"{name} no longer accepts this channel's connection (the token expired, was revoked, "
+                           f"or a permission was removed): reconnect the channel, then retry.", "account",
+                           RECONNECT, said_by)
+    if status == "unconfirmed":
+        return Explanation(f"socialpub cannot tell whether this reached {name} (the answer was lost): look on "
+                           f"{name}, and retry only if it is not there.", "network", CHECK, said_by)
+    if status == "expired":
+        return Explanation("It was not sent in time (socialpub was stopped, or the network kept asking to wait), "
+                           "so it was given up: retry to send it now.", "socialpub", RETRY, said_by)
+    final = status in ("failed", "partly_failed")
+    if base == IMAGE:
+        sentence, who = IMAGE_REASONS.get(sub, IMAGE_DEFAULT)
+        return Explanation(sentence, who, RETRY if who == "socialpub" else EDIT_PHOTO, said_by)
+    if base == NO_ANSWER:
+        return Explanation(f"socialpub could not reach {name} (no connection, or no answer in time)"
+                           + ("; it tries again by itself." if not final else ": retry."),
+                           "network", RETRY if final else WAIT, said_by)
+    if base == INTERNAL:
+        return Explanation("Something went wrong inside socialpub; it was logged"
+                           + (": retry, or tell your admin." if final else "; it tries again by itself."),
+                           "socialpub", RETRY if final else WAIT, said_by)
+    if base == STORE:
+        return Explanation("socialpub's media store did not give the post's photos"
+                           + (": retry, or tell your admin." if final else "; it tries again by itself."),
+                           "socialpub", RETRY if final else WAIT, said_by)
+    if base == VERSION:
+        return Explanation(f"{name} no longer serves the API version this channel is set to use: an admin moves "
+                           f"the channel to a current version, then retry.", "socialpub", CHANNEL, said_by)
+    if not code:  # socialpub's own account of what happened (a WhatsApp wait, a broadcast's summary)
+        return Explanation(message, "socialpub", RETRY if final else None, said_by)
+    row = linkedin_row(int(base), message or "") if network == "linkedin" and base.isdigit() else \
+        graph_row(network, int(base), int(sub) if sub.lstrip("-").isdigit() else None) \
+        if base.lstrip("-").isdigit() else None
+    kind = row.kind.value if row else ("transient" if base.isdigit() and int(base) >= 500 else "permanent")
+    told = meaning(network, code, message)
+    if kind == "auth":
+        return Explanation(told or f"{name} no longer accepts this channel's token: reconnect the channel, then "
+                           f"retry.", "account", RECONNECT, said_by)
+    if kind == "rate_limited":
+        return Explanation(told or f"{name} asked socialpub to slow down ({row.meaning if row else 'a limit'}): it "
+                           f"tries again by itself.", "network", WAIT if not final else RETRY, said_by)
+    if kind == "transient":
+        return Explanation(told or f"{name} had a problem of its own ({row.meaning if row else 'a server error'})"
+                           + ("; socialpub tries again by itself." if not final else ": retry later."),
+                           "network", WAIT if not final else RETRY, said_by)
+    return Explanation(told or f"{name} refused the post ({row.meaning if row else 'its words are below'}): change "
+                       f"what it names, then retry.", "network", EDIT if final else None, said_by)

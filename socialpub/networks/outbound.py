@@ -40,6 +40,7 @@ from urllib3.util.connection import allowed_gai_family, create_connection
 
 from ..config import format_allowed, parse_allowed
 from .base import ErrorKind, PublishError, Refused, Timeouts
+from .explain import IMAGE
 from .transport import transport_error
 
 #: The only schemes fetched: file://, gopher:// and the like reach what HTTP cannot.
@@ -455,24 +456,35 @@ def download(network: str, url: str, *, max_bytes: int, time_limit: float,
                 response = _get(session, url, timeouts, deadline, max_redirects)
                 with response:
                     if response.status_code >= 400:
-                        kind = ErrorKind.TRANSIENT if response.status_code >= 500 else ErrorKind.PERMANENT
+                        # A 4xx is the host's answer about this address (no such file, not yours): the same
+                        # address gets it again, so it is not retried.
+                        kind, why = ((ErrorKind.TRANSIENT, "unreachable") if response.status_code >= 500 else
+                                     (ErrorKind.PERMANENT, "missing" if response.status_code in (404, 410)
+                                      else "denied"))
                         raise PublishError(network, f"download failed with HTTP {response.status_code}",
-                                           kind=kind, http_status=response.status_code)
+                                           kind=kind, http_status=response.status_code, code=IMAGE, subcode=why)
                     body = _read(response, max_bytes)
             except requests.RequestException as exc:
                 if deadline.expired:  # the watchdog broke the connection
                     raise _OutOfTime() from None
-                raise transport_error(network, exc, timeouts, creates_item=False) from None
+                lost = transport_error(network, exc, timeouts, creates_item=False)
+                # A name the resolver says does not exist stays so for this post: not retried. Other
+                # trouble (a refused or broken connection, a resolver that failed) may pass.
+                unresolved = lost.subcode == "unresolved"
+                raise PublishError(network, lost.message, code=IMAGE,
+                                   subcode="unresolved" if unresolved else "unreachable",
+                                   kind=ErrorKind.PERMANENT if unresolved else lost.kind) from None
             if deadline.expired:  # a shut-down socket can also look like a clean end of body
                 raise _OutOfTime()
             return body
     except Refused as refusal:
-        raise PublishError(network, f"refused, {refusal}", kind=ErrorKind.PERMANENT) from None
+        raise PublishError(network, f"refused, {refusal}", kind=ErrorKind.PERMANENT, code=IMAGE,
+                           subcode="refused") from None
     except _TooLarge as too_large:
-        raise PublishError(network, str(too_large), kind=ErrorKind.PERMANENT) from None
+        raise PublishError(network, str(too_large), kind=ErrorKind.PERMANENT, code=IMAGE, subcode="invalid") from None
     except _OutOfTime:
         raise PublishError(network, f"not downloaded within the {time_limit:g} s allowed",
-                           kind=ErrorKind.TRANSIENT) from None
+                           kind=ErrorKind.TRANSIENT, code=IMAGE, subcode="unreachable") from None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from ..metrics import recent, series, tally
 from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter, outbound
 from ..networks.base import Timeouts
+from ..networks.explain import INTERNAL, STORE
 from ..webhooks import sending
 from ..whatsapp import broadcast, inbound, ledger, templates
 
@@ -213,8 +214,8 @@ def _deliver(job: delivery.Job):
                                  kind=ErrorKind.TRANSIENT, ambiguous=True)
     except Exception as exc:  # a bug or an unforeseen answer: maybe after sending, so ambiguous
         logger.exception("Publication %d: unexpected error.", job.publication_id)
-        error = PublishError(job.network, f"unexpected error: {exc!r}", kind=ErrorKind.TRANSIENT,
-                             ambiguous=True).redact(job.target.token)
+        error = PublishError(job.network, "socialpub met an unexpected problem (it is in the worker's log)",
+                             kind=ErrorKind.TRANSIENT, code=INTERNAL, ambiguous=True)
     if answer is None:
         _after_failure(job, error, started)
         return
@@ -275,14 +276,15 @@ def _with_photos(job: delivery.Job) -> delivery.Job:
             media = remote.fetched(_settings, job.post_id, job.content.image_url, job.network, run=persist)
             photos = persist(library.photos_of, _settings, [media], job.network)
     except StorageError as exc:
-        raise PublishError(job.network, f"the media store did not give the post's images: {exc}",
-                           kind=ErrorKind.TRANSIENT) from None
+        logger.warning("Publication %d: the media store did not give the post's images: %s", job.publication_id, exc)
+        raise PublishError(job.network, "the media store did not give the post's images",
+                           kind=ErrorKind.TRANSIENT, code=STORE) from None
     except (PublishError, TimeLimitExceeded):
         raise
     except Exception as exc:  # nothing was sent to the network yet: not ambiguous
         logger.exception("Publication %d: the post's images could not be prepared.", job.publication_id)
-        raise PublishError(job.network, f"the post's images could not be prepared: {exc!r}",
-                           kind=ErrorKind.TRANSIENT) from None
+        raise PublishError(job.network, "the post's images could not be prepared (the worker's log says why)",
+                           kind=ErrorKind.TRANSIENT, code=INTERNAL) from None
     return dataclasses.replace(job, content=dataclasses.replace(job.content, photos=photos)) if photos else job
 
 

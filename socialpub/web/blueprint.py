@@ -104,17 +104,17 @@ def page_error(exc):
     if isinstance(exc, CSRFError):
         title = "This form has expired"
         message = "The page was open too long or came from elsewhere. Go back, reload it and submit again."
-    elif isinstance(exc, HTTPException):
+    elif isinstance(exc, HTTPException) and status < 500:
         title, message = exc.name, exc.description
     else:
-        title, message = PAGE_TEXTS.get(error["code"], ("That did not work", error["message"]))
+        title, message = PAGE_TEXTS.get(error["code"], ("Something went wrong on our side", None))
+        message = message or error["message"][:1].upper() + error["message"][1:] + "."
     return render_template("web/error.html", title=title, message=message, status=status), status
 
 
 #: How a page says what the API says in its error codes.
 PAGE_TEXTS = {
     "database_unavailable": ("Database unavailable", "The database is unreachable; try again shortly."),
-    "internal_error": ("Something went wrong", "An unexpected error occurred; it has been logged."),
 }
 
 

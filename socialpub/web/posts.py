@@ -14,7 +14,8 @@ from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library, remote
-from ..models import Attempt, Channel, ImageFetch, Post, PostMedia, PostStatus, Publication, User
+from ..models import (Attempt, Channel, ChannelState, ImageFetch, Post, PostMedia, PostStatus, Publication,
+                      PublicationStatus, User)
 from ..whatsapp import ledger
 from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
@@ -94,6 +95,13 @@ def error_meaning(publication):
     return serialize.error_meaning(publication)
 
 
+@bp.app_template_global()
+def failure_of(publication):
+    """The publication's failure in plain words, with who caused it and the fix (serialize.failure)."""
+    return serialize.failure(publication, publication.channel.state == ChannelState.NEEDS_REAUTH
+                             and publication.status in PublicationStatus.RETRYABLE)
+
+
 @bp.app_template_global("reconnect_url")
 def reconnect_url_of(channel):
     """Where "Reconnect" goes for this channel, or None (channels.reconnect_url)."""
@@ -141,7 +149,9 @@ def post(post_id):
         history[a.publication_id].append(a)
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
-                           status=serialize.status(post, pubs), media=library.post_media(post.id),
+                           status=serialize.status(post, pubs, {p.channel_id for p in pubs
+                                                                if p.channel.state == ChannelState.NEEDS_REAUTH}),
+                           media=library.post_media(post.id),
                            image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
                            recipients=_recipients(pubs))

@@ -73,14 +73,19 @@
     var next = field(card, "next_attempt_at");
     next.hidden = !(p.status === "retrying" && p.next_attempt_at);
     if (!next.hidden) { next.textContent = "Next try "; next.appendChild(time(p.next_attempt_at)); }
+    var f = p.failure;
+    field(card, "failure").hidden = !f;
+    field(card, "failure-sentence").textContent = f ? f.sentence : "";
+    field(card, "failure-who").textContent = f ? f.who_label : "";
+    /* The fix's button: Reconnect the moment the channel needs it, Edit the photo, … (none for a viewer). */
+    card.querySelectorAll("[data-fix]").forEach(function (b) { b.hidden = !f || f.fix !== b.dataset.fix; });
     var error = field(card, "last_error");
     error.hidden = !p.last_error;
+    /* Whose words these are: a network's, or socialpub's own (never "<Network> said" for those). */
+    field(card, "said-by").textContent = f && f.said_by === "network" ? network + " said:" : "socialpub's details:";
     error.querySelector("blockquote").textContent = p.last_error || "";
     var retry = card.querySelector(".retry-form");  // none for a viewer
-    if (retry) retry.hidden = RETRYABLE.indexOf(p.status) < 0 || retry.dataset.needsReauth === "true";
-    var means = field(card, "error_meaning");
-    means.hidden = !p.error_meaning;
-    means.textContent = p.error_meaning || "";
+    if (retry) retry.hidden = RETRYABLE.indexOf(p.status) < 0 || p.channel_needs_reauth;
   }
 
   function draw(s) {
@@ -93,7 +98,9 @@
     });
     var bar = document.getElementById("progress");
     bar.setAttribute("aria-valuenow", String(done));
-    bar.querySelector("span").style.width = (total ? Math.round(100 * done / total) : 0) + "%";
+    /* Green for what was published, red for what finished without: a failure never shows green. */
+    bar.querySelector(".progress-ok").style.width = (total ? Math.round(100 * published / total) : 0) + "%";
+    bar.querySelector(".progress-bad").style.width = (total ? Math.round(100 * (done - published) / total) : 0) + "%";
     document.getElementById("progress-text").textContent =
       published + " of " + total + " published" + (done > published ? " · " + (done - published) + " not" : "");
     var publish = document.getElementById("publish-form");
@@ -198,6 +205,7 @@
         })
         .then(function (res) {
           message.textContent = res.ok ? "" : "Not retried: " + ((res.body.error && res.body.error.message) || "the server refused.");
+          if (!res.ok) schedule(0);  // redraw from the server: a channel that needs reconnecting shows Reconnect
           if (res.ok) {
             var id = Number(form.closest("[data-publication]").dataset.publication);
             state.publications.forEach(function (p) { if (p.id === id) { p.status = "queued"; } });
