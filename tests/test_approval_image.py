@@ -88,7 +88,7 @@ def test_a_fetch_that_failed_is_shown_and_approval_says_why(
     post_id = submitted(editor, f"{image_host.url}/notes.jpg")  # not an image
     drain()
     page = form_client.get(f"/posts/{post_id}").get_data(as_text=True)
-    assert "The image could not be fetched" in page and "not an image" in page
+    assert "not a photo socialpub can send" in page and "not an image" in page
     refused = client.post(f"/api/posts/{post_id}/approve")
     assert refused.status_code == 409 and "could not be fetched" in refused.get_json()["error"]["message"]
     drain()

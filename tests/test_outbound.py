@@ -3,6 +3,7 @@ it lets through, and its size and time limits; then a LinkedIn publication
 whose image is on a refused address, end to end.
 """
 import http.server
+import re
 import socket
 import threading
 import time
@@ -300,7 +301,7 @@ def test_a_server_dripping_its_answer_is_cut_off_at_the_total_time_limit(serve, 
 # -- end to end ---------------------------------------------------------------------------------
 
 def test_a_linkedin_image_on_a_refused_address_is_found_when_composed_and_never_fetched_nor_sent(
-        client, sandbox_channels, sandbox_client, drain, serve):
+        client, form_client, sandbox_channels, sandbox_client, drain, serve):
     # The test settings allow only the sandbox (127.0.0.1/32); 127.0.0.3 is loopback like it.
     image_host = serve(image, host="127.0.0.3")
     image_url = f"{image_host.url}/cat.png"
@@ -311,6 +312,10 @@ def test_a_linkedin_image_on_a_refused_address_is_found_when_composed_and_never_
     drain()  # the fetch asked for when the post was stored
     with db.database.connection_context():
         assert "the photo: refused, 127.0.0.3 is a loopback address" in ImageFetch.get_by_id(post_id).error
+
+    shown = form_client.get(f"/posts/{post_id}").get_data(as_text=True)  # on the post's page, with its fix
+    assert "private network that socialpub does not fetch from" in shown
+    assert re.search(r'data-fix="edit_photo" href="/posts/%d/edit">Edit the photo' % post_id, shown)
 
     refused = client.post(f"/api/posts/{post_id}/publish")
     assert refused.status_code == 409 and refused.get_json()["error"]["field"] == "image_url"
