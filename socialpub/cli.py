@@ -15,7 +15,7 @@ import click
 from .auth import commands as auth_commands
 from .auth import first_user
 from .config import EMBEDDED_REDIS, Settings
-from .supervisor import Supervisor
+from .supervisor import Output, Supervisor
 
 logger = logging.getLogger("socialpub")
 
@@ -23,6 +23,9 @@ logger = logging.getLogger("socialpub")
 #: many milliseconds (Dramatiq's default, 1000, adds up to a second before an
 #: idle worker picks up a publish). 100 ms costs a few cheap polls a second.
 WORKER_POLL_MS = "100"
+
+#: `up`'s log, in the instance folder: every line of every process (supervisor.Output).
+LOG_FILE = "socialpub.log"
 
 #: The seed's per-network latencies, in seconds: the demo's "slow networks".
 SEED_LATENCIES = "facebook=3,instagram=5,linkedin=4,whatsapp=2"
@@ -154,6 +157,9 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         raise click.ClickException(f"port {taken[0]} is in use (another socialpub up?); stop it or "
                                    f"choose another with --port / --sandbox-port")
     settings = Settings.from_env()
+    os.makedirs(settings.instance_dir, exist_ok=True)
+    output = Output(os.path.join(settings.instance_dir, LOG_FILE))
+    output.take_logging()
     redis_url = settings.redis_url
     if redis_url == EMBEDDED_REDIS:
         redis_url = embedded_redis.ensure_running(settings.instance_dir)
@@ -162,7 +168,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     with database.connection_context():
         schema.upgrade()
         if not no_sandbox and seed_sandbox_channels(sandbox_url):
-            click.echo(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).")
+            output.tell(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).", sys.stdout)
         first_user.ensure(settings.instance_dir)
 
     env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
@@ -190,13 +196,14 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     if not no_sandbox:
         commands["sandbox"] = [py, "-m", "socialpub.cli", "sandbox", "--port", str(sandbox_port),
                                "--latency", latency, "--whatsapp-webhook", f"http://{host}:{port}/webhooks/meta"]
-    children = Supervisor(commands, envs, env, say=lambda line: click.echo(line, err=True))
+    children = Supervisor(commands, envs, env, say=output.tell, output=output)
     children.start()
-    click.echo(f"\nsocialpub is starting: web http://{host}:{port}  "
-               f"sandbox {sandbox_url if not no_sandbox else '(off)'}  redis {redis_url}\n"
-               f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
-               f"  workers http://{host}:{metrics_port}/metrics\n"
-               f"Press Ctrl-C to stop.\n")
+    output.tell(f"\nsocialpub is starting: web http://{host}:{port}  "
+                f"sandbox {sandbox_url if not no_sandbox else '(off)'}  redis {redis_url}\n"
+                f"Monitor: http://{host}:{port}/monitor  Prometheus metrics: web http://{host}:{port}/metrics"
+                f"  workers http://{host}:{metrics_port}/metrics\n"
+                f"{_logs_line(output.path)}\n"
+                f"Press Ctrl-C to stop.\n", sys.stdout)
 
     stopping = False
 
@@ -213,14 +220,15 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         while not stopping and children.check():
             if not announced and _port_taken(host, port) and _answers(f"{web_url}/healthz"):
                 # Once start-up has settled, where the workers' first lines no longer bury it.
-                click.echo(_ready_banner(web_url, settings.instance_dir))
+                output.tell(_ready_banner(web_url, settings.instance_dir, output.path), sys.stdout)
                 announced = True
             time.sleep(0.2)
     finally:
         children.stop()
         if settings.redis_url == EMBEDDED_REDIS:
             embedded_redis.stop(settings.instance_dir)
-        click.echo("socialpub stopped.")
+        output.tell("socialpub stopped.", sys.stdout)
+        output.close()
     if children.given_up:
         raise SystemExit(1)
 
@@ -233,12 +241,16 @@ def _answers(url) -> bool:
         return False
 
 
-def _ready_banner(web_url, instance_dir) -> str:
+def _ready_banner(web_url, instance_dir, log_path) -> str:
     password = first_user.password(instance_dir)
     sign_in = (f"Sign in at {web_url} as {first_user.EMAIL} with the password {password}\n"
                f"(kept in {first_user.path(instance_dir)} until you change it on the Account page)"
                if password else f"Sign in at {web_url}")
-    return f"\nsocialpub is ready. {sign_in}\n"
+    return f"\nsocialpub is ready. {sign_in}\n{_logs_line(log_path)}\n"
+
+
+def _logs_line(log_path) -> str:
+    return f"Logs: {log_path} (every request and job; here only warnings and errors)"
 
 
 def sandbox_apps(settings, sandbox_url: str) -> dict:

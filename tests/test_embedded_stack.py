@@ -68,6 +68,31 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
     assert Path(tmp_path / "instance" / "socialpub.db").exists()
 
 
+def test_the_terminal_shows_the_banner_and_warnings_while_the_log_file_named_in_it_holds_every_line(tmp_path):
+    with SocialpubUp(tmp_path, "--latency", "facebook=0,instagram=0,linkedin=0,whatsapp=0",
+                     "--worker-threads", "2") as up:
+        assert up.session.get(f"{up.url}/api/channels", timeout=5).status_code == 200
+        # A warning of the web app's: an unsigned POST where Meta's signed notifications arrive.
+        assert requests.post(f"{up.url}/webhooks/meta", json={}, timeout=5).status_code in (401, 403)
+        wait_for(lambda: "without a valid X-Hub-Signature-256" in up.log_text(), 30, "the warning on the terminal")
+        wait_for(lambda: "socialpub is ready" in up.log_text(), 30, "the ready banner")
+    assert up.returncode == 0, up.output
+    path = tmp_path / "instance" / "socialpub.log"
+    ready = up.output[up.output.index("socialpub is ready"):]
+    assert f"Logs: {path} (every request and job; here only warnings and errors)" in ready
+    access = re.compile(r'"(GET|POST) /\S* HTTP/1\.1" \d{3}')
+    assert not access.search(up.output), up.output
+    assert not re.search(r"\[INFO\]| INFO ", up.output), up.output
+    assert re.search(r"^web: .* WARNING socialpub\.web\.meta_webhook: A POST to /webhooks/meta without", up.output,
+                     re.M)
+    log = path.read_text()
+    assert re.search(r'^web: 127\.0\.0\.1 - - \[.*\] "GET /api/channels HTTP/1\.1" 200', log, re.M)
+    assert re.search(r'^web: .*"POST /webhooks/meta HTTP/1\.1" 40[13]', log, re.M)
+    assert re.search(r"^workers: \[.*\] \[INFO\] ", log, re.M) and re.search(r"^scheduler: \[.*\] \[INFO\]", log, re.M)
+    assert "INFO socialpub.schema: Applying schema step 1 " in log  # socialpub up's own lines too
+    assert "socialpub is ready" in log and log.rstrip().endswith("socialpub stopped.")
+
+
 def children_of(pid: int) -> dict:
     """``{pid: command line}`` of the processes whose parent is ``pid``."""
     found = {}
