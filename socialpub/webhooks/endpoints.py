@@ -178,7 +178,7 @@ def send_test(endpoint_id: int) -> int:
     with write_transaction():
         endpoint = get(endpoint_id)
         if not endpoint.enabled:
-            raise Conflict("the endpoint is turned off, so nothing is sent to it: turn it on, then send the test")
+            raise Conflict("the endpoint is turned off, so nothing is sent to it; turn it on, then send the test")
         delivery_id = events.emit_test(endpoint)
         audit.record(audit.WEBHOOK, endpoint.id, "test event sent", delivery=delivery_id)
     return delivery_id
