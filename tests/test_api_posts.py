@@ -114,15 +114,15 @@ def test_a_json_array_body_is_a_400(client, sandbox_channels):
     ({"text": "x", "link": "example.com"}, "link", "http"),
     ({"text": "x", "channels": [999]}, "channels", "999"),
 ])
-def test_content_a_network_would_reject_is_a_422_before_anything_is_stored(
+def test_content_a_network_would_reject_is_a_422_before_anything_is_stored_when_it_is_to_go_out(
         client, sandbox_channels, payload, field, words):
-    error = assert_error(client.post("/api/posts", json=payload), 422, field)
+    error = assert_error(client.post("/api/posts", json={**payload, "publish": True}), 422, field)
     assert words in error["message"]
     assert count_rows() == (0, 0)
 
 
 def test_every_network_problem_is_listed(client, sandbox_channels):
-    error = assert_error(client.post("/api/posts", json={"text": "x" * 5000}), 422, "image_url")
+    error = assert_error(client.post("/api/posts", json={"text": "x" * 5000, "publish": True}), 422, "image_url")
     networks = {d["network"] for d in error["details"]}
     assert networks == {"instagram", "linkedin", "whatsapp"}
 

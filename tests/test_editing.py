@@ -50,9 +50,9 @@ def test_an_edit_changes_the_text_channels_and_photos_of_a_draft(client, draft, 
     assert [m["id"] for m in again["media"]] == [media] and again["link"] == "https://example.com/more"
 
 
-def test_an_edit_is_checked_as_a_new_post_and_a_refused_one_changes_nothing(client, draft):
+def test_an_edit_that_schedules_is_checked_as_a_new_post_and_a_refused_one_changes_nothing(client, draft):
     post = draft()
-    refused = client.patch(f"/api/posts/{post['id']}", json={"text": "x" * 3001})
+    refused = client.patch(f"/api/posts/{post['id']}", json={"text": "x" * 3001, "scheduled_at": iso_in(60)})
     assert refused.status_code == 422 and "linkedin" in refused.get_json()["error"]["message"]
     unknown = client.patch(f"/api/posts/{post['id']}", json={"publish": True})
     assert unknown.status_code == 400 and unknown.get_json()["error"]["field"] == "publish"

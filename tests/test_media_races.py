@@ -35,8 +35,8 @@ def test_a_photo_deleted_while_a_post_is_created_with_it_is_refused_naming_media
     deleter = app.test_client()
     deleted = []
 
-    def check_then_delete(data):
-        new = checked(data)  # the photo was there when the request was checked…
+    def check_then_delete(data, **how):
+        new = checked(data, **how)  # the photo was there when the request was checked…
         deleted.append(deleter.delete(f"/api/media/{data['media_ids'][0]}").status_code)  # …and is gone now
         return new
 

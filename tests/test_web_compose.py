@@ -60,7 +60,7 @@ def test_every_input_of_the_compose_page_has_a_label(form_client, sandbox_channe
 
 def test_instagram_without_an_image_comes_back_with_the_input_kept_and_the_problem_by_the_image(
         form_client, sandbox_channels):
-    response = compose(form_client, sandbox_channels, text="Hello #launch\nsecond line",
+    response = compose(form_client, sandbox_channels, action="publish", text="Hello #launch\nsecond line",
                        link="https://example.com/a", override_linkedin="For LinkedIn only")
     assert response.status_code == 422
     html = page(response)
@@ -84,7 +84,8 @@ def test_empty_text_is_refused_next_to_the_text_with_the_other_fields_kept(form_
 
 def test_an_over_limit_override_is_shown_in_that_networks_pane(form_client, sandbox_channels):
     too_long = "x" * (LIMITS["linkedin"].max_text + 1)
-    response = compose(form_client, sandbox_channels, image_url=IMAGE, override_linkedin=too_long)
+    response = compose(form_client, sandbox_channels, action="publish", image_url=IMAGE,
+                       override_linkedin=too_long)
     assert response.status_code == 422
     html = page(response)
     assert textarea(html, "override_linkedin") == too_long
@@ -96,7 +97,7 @@ def test_an_over_limit_override_is_shown_in_that_networks_pane(form_client, sand
 
 def test_too_many_instagram_hashtags_are_reported_on_the_instagram_pane(form_client, sandbox_channels):
     text = " ".join(f"#tag{i}" for i in range(31))
-    html = page(compose(form_client, sandbox_channels, text=text, image_url=IMAGE))
+    html = page(compose(form_client, sandbox_channels, action="queue", text=text, image_url=IMAGE))
     assert field_errors(html, "override_instagram") == ["31 hashtags; the limit is 30"]
 
 

@@ -56,7 +56,7 @@ def test_the_compose_form_offers_the_approved_templates_and_sends_the_choice(for
     assert 'value="weekly_digest|en_US"' in page and 'value="spring_sale|en_US" data-body="1"' in page
     assert "spring_sale (en_US) · marketing — its status is PENDING" in page
     response = form_client.post("/compose", data={
-        "text": "Menu", "channels": [str(whatsapp)], "action": "draft", "whatsapp_template": "weekly_digest|en_US",
+        "text": "Menu", "channels": [str(whatsapp)], "action": "publish", "whatsapp_template": "weekly_digest|en_US",
         "whatsapp_body": ["{text}"], "whatsapp_audience": ""})
     assert response.status_code == 422  # one parameter of two: kept as typed, the problem by the block
     page = response.get_data(as_text=True)

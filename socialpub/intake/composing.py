@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
-from ..models import Channel, Media, Post
+from ..lifecycle.table import PUBLICATION, moves
+from ..models import Channel, Media, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
 from ..networks.base import Photo
 from ..whatsapp import templates
@@ -109,11 +109,6 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
         for field, message in found:
             problems.append({"field": field, "network": network, "message": f"{field}: {message} ({network})"})
     return problems
-
-
-#: Stands for a post's photos once they were checked as it was composed (their
-#: number and shapes cannot change since): what publishing needs to know of them.
-CHECKED_PHOTOS = (SimpleNamespace(content_type="image/jpeg", width=1, height=1),)
 
 
 def check_media_ids(value, image_url) -> list:
@@ -269,24 +264,52 @@ class NewPost:
     whatsapp: dict | None = None
 
 
-def check_new_post(data) -> NewPost:
+def check_new_post(data, ready: bool = False) -> NewPost:
     """Check ``data`` (a create-post request) and adapt each network's text.
+    A draft is checked for its shape only: the networks' rules (limits, the
+    WhatsApp template) are checked when it is to go out — published or
+    scheduled (``publish``, ``scheduled_at``, or ``ready``: it is about to be),
+    here or later by :func:`check_ready`, with the same messages.
     Raises an AppError naming the field when anything is wrong."""
     values = parse_create_request(data)
     channels = resolve_channels(values["networks"], values["channels"])
     texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
                                      values["link"])) for c in channels]
-    raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
-                                            public_media=_public_media() if values["media"] else True))
+    draft = not (ready or values["publish"] or values["schedule"])
+    if not draft:
+        raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
+                                                public_media=_public_media() if values["media"] else True))
     scheduled_at, zone = values["schedule"] or (None, None)
     whatsapp_channels = [c for c in channels if c.network == "whatsapp"]
     if data.get("whatsapp") is not None and not whatsapp_channels:
         raise InvalidInput("whatsapp: the post goes to no WhatsApp channel", field="whatsapp")
     whatsapp = templates.check(data.get("whatsapp"), whatsapp_channels, values["text"], values["link"],
-                               has_image=bool(values["media"] or values["image_url"]))
+                               has_image=bool(values["media"] or values["image_url"]), draft=draft)
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
                    publications=[(c, text) for c, (_, text) in zip(channels, texts)],
                    media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp)
+
+
+def check_ready(post: Post) -> None:
+    """Check a stored post against the networks' rules as it is about to go out
+    (scheduled, queued, approved or published): its publications still to be
+    sent, its image or photos, its WhatsApp template — what
+    :func:`check_new_post` checks of a post created to go out, with the same
+    messages. A draft was stored without these checks.
+
+    Raises:
+      Unprocessable, InvalidInput: naming the field, as check_new_post does.
+    """
+    pending = list(Publication.select(Publication, Channel).join(Channel)
+                   .where((Publication.post == post.id) & moves(PUBLICATION, "publish", Publication.status))
+                   .order_by(Publication.id))
+    media = list(Media.select().join(PostMedia).where(PostMedia.post == post.id).order_by(PostMedia.position))
+    raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url, post.link,
+                                            media, public_media=_public_media() if media else True))
+    whatsapp_channels = [p.channel for p in pending if p.network == "whatsapp"]
+    if whatsapp_channels:
+        templates.check(post.whatsapp, whatsapp_channels, post.text, post.link,
+                        has_image=bool(media or post.image_url))
 
 
 def _public_media() -> bool:

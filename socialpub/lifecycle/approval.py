@@ -16,7 +16,7 @@ from flask import current_app
 from .. import audit
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
-from ..intake.composing import get_post, refuse_unstorable_text
+from ..intake.composing import check_ready, get_post, refuse_unstorable_text
 from ..media import remote
 from ..models import Post, utcnow
 from . import publishing, review, scheduling, versions
@@ -55,6 +55,8 @@ def approve(post_id: int, seen: str | None = None, seen_image: str | None = None
         if seen is not None and seen != post.updated_at:
             raise _changed(post, seen)
         if post.status in POST["approve"].sources:
+            # An edit may have kept it waiting as a draft is saved: the networks' rules hold from here on.
+            check_ready(post)
             remote.check_reviewed(current_app.extensions["socialpub"], post, seen_image)
         draft, scheduled = POST["approve"].targets
         due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now

@@ -15,12 +15,14 @@ from . import review, scheduling
 from .table import POST, PUBLICATION, PostStatus, moves
 
 
-def create_post(data) -> Post:
+def create_post(data, ready: bool = False) -> Post:
     """Check ``data`` (a create-post request), store the post and its
     publications in one transaction, and launch it now if it is scheduled
     before the scheduler's next sweep. Raises an AppError and stores nothing
-    when anything is wrong."""
-    new = check_new_post(data)
+    when anything is wrong; a draft is kept whatever the networks' rules,
+    unless ``ready`` (it is to be published or queued next: refused now, as
+    a post that goes out is)."""
+    new = check_new_post(data, ready=ready)
     with write_transaction():
         post = _store(new)
     return scheduling.launch_if_soon(post)

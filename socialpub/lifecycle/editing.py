@@ -49,11 +49,13 @@ def as_request(post: Post) -> dict:
     return request
 
 
-def edit(post_id: int, changes: dict, version: dt.datetime | None = None) -> Post:
+def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready: bool = False) -> Post:
     """Change a draft or a scheduled post: ``changes`` holds fields of
     :data:`EDITABLE`; the others stay as they are. ``scheduled_at: null``
     makes a scheduled post a draft again. ``version``: the post's version the
     change was made on (versions.py); None: the post as it is when written.
+    The networks' rules are checked unless it stays a draft (neither scheduled,
+    nor waiting for approval to be published, nor ``ready`` to be published next).
 
     Raises:
       NotFound, Conflict: no such post, or it started publishing (409, saying so).
@@ -70,7 +72,8 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None) -> Pos
             request.pop("scheduled_at"), request.pop("timezone", None)
         if "networks" in changes:
             request.pop("channels", None)
-        new = check_new_post(request)
+        asked_to_publish = post.status == PostStatus.AWAITING and post.approval_asked == review.PUBLISH
+        new = check_new_post(request, ready=ready or asked_to_publish)
         with write_transaction():
             # The row's status and version decide, atomically: a launch that claimed it
             # first wins, and so does any change made since it was read (another edit,

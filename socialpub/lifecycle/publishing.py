@@ -13,14 +13,14 @@ import functools
 import logging
 
 import dramatiq
-from peewee import Case, fn
+from peewee import Case
 
 from .. import audit
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
-from ..intake.composing import CHECKED_PHOTOS, check_url, content_problems, get_post, raise_if_unpublishable
+from ..intake.composing import check_ready, check_url, get_post
 from ..media import remote
-from ..models import Channel, ChannelState, Post, PostMedia, Publication, utcnow
+from ..models import Channel, ChannelState, Post, Publication, utcnow
 from ..queue.batching import one_round_trip
 from ..whatsapp import ledger
 from . import review
@@ -50,8 +50,7 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
         pub_fields, post_fields = _PENDING_FIELDS
-        post = row_to(Post, post_fields, rows[0][len(pub_fields):-1])
-        has_photos = bool(rows[0][-1])
+        post = row_to(Post, post_fields, rows[0][len(pub_fields):])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
         if post.status == PostStatus.AWAITING:
             raise Conflict(f"post {post.id} is awaiting approval: an admin approves it (then it is published) "
@@ -70,8 +69,8 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             post.approved_at = changes["approved_at"] = changes["approved_by"] = None
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
-        raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url,
-                                                post.link, CHECKED_PHOTOS if has_photos else ()))
+        # A draft was saved whatever the networks' rules: they hold from here on.
+        check_ready(get_post(post.id))
         if review.required([p.channel_id for p in pending], post.approved_at):
             if not review.submit(post, review.PUBLISH):
                 raise Conflict(f"post {post.id} is being published already")
@@ -115,9 +114,7 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
 _PENDING_FIELDS = ((Publication.id, Publication.channel, Publication.network, Publication.text, Publication.status),
                    (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at, Post.approved_at))
 _PENDING = Prepared(lambda: (
-    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1],
-                       # Whether it has photos, in the same round trip (checked when composed).
-                       fn.EXISTS(PostMedia.select(PostMedia.id).where(PostMedia.post == Post.id)))
+    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1])
     .join(Post)
     .where((Publication.post == Slot("post")) & moves(PUBLICATION, "publish", Publication.status))
     .order_by(Publication.id)))

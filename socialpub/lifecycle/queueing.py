@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import Unprocessable
-from ..intake.composing import get_post
+from ..intake.composing import check_ready, get_post
 from ..intake.queue_slots import instants
 from ..models import Channel, Post, PostStatus, Publication, iso, utcnow
 from . import scheduling
@@ -39,9 +39,12 @@ def add_to_queue(post_id: int, now=None) -> Post:
 
     Raises:
       NotFound, Conflict: no such post, or it went out already.
-      Unprocessable: none of its channels has a free posting time within HORIZON.
+      Unprocessable: none of its channels has a free posting time within HORIZON, or a
+        draft breaks a network's rules (composing.check_ready, naming the field).
     """
     post = get_post(post_id)
+    if post.status == PostStatus.DRAFT:
+        check_ready(post)  # what stops it going out is said before any posting time is looked for
     channels = list(Channel.select().join(Publication).where(Publication.post == post.id).distinct())
     start = (now or utcnow()) + LEAD
     slots = free_slots(channels, start, start + HORIZON)

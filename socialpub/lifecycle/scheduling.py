@@ -19,7 +19,7 @@ from .. import audit
 from ..config import LAUNCH_AHEAD_S
 from ..db import write_transaction
 from ..errors import BrokerUnavailable, Conflict
-from ..intake.composing import get_post
+from ..intake.composing import check_ready, get_post
 from ..intake.schedule_time import parse_schedule
 from ..models import Post, Publication, iso, utcnow
 from ..webhooks import events
@@ -48,6 +48,9 @@ def schedule(post_id: int, when, zone=None, version: dt.datetime | None = None,
             if not taken:
                 raise versions.stale(get_post(post_id), version, version_field)
         post = get_post(post_id)
+        if post.status == PostStatus.DRAFT:
+            # A draft was saved whatever the networks' rules: they hold from here on.
+            check_ready(post)
         if post.status == PostStatus.AWAITING or review.required_for(post):
             moved = review.submit(post, review.SCHEDULE, instant, label)
         else:

@@ -117,7 +117,9 @@ def _create():
     if action == "schedule" and not values["scheduled_at"]:
         return render_compose(values, {"scheduled_at": ["Choose a date and time to schedule for."]}, 422)
     try:
-        post = creating.create_post(forms.post_request(values, schedule=action == "schedule"))
+        # Published or queued next: checked as a post that goes out, so that a refusal keeps the form.
+        post = creating.create_post(forms.post_request(values, schedule=action == "schedule"),
+                                    ready=action in ("publish", "queue"))
     except AppError as exc:
         errors = forms.post_errors(exc)
         if "channels" in errors and not values["channels"]:

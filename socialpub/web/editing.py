@@ -59,7 +59,8 @@ def edit_post(post_id):
     changes = forms.post_request(values, schedule=bool(values["scheduled_at"]) and action != "publish")
     changes.setdefault("scheduled_at", None)  # no time: a draft
     try:
-        editing.edit(post.id, changes, versions.parse(values["version"] or None, "version"))
+        editing.edit(post.id, changes, versions.parse(values["version"] or None, "version"),
+                     ready=action == "publish")
     except Stale as exc:
         # Kept as typed, against the post as it is now: saving again replaces the other change, knowingly.
         current = _post_or_404(post.id)

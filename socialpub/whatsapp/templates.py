@@ -129,9 +129,12 @@ def filled(value: str, text: str, link: str | None) -> str:
     return value.replace("{text}", one_line).replace("{link}", link or "")
 
 
-def check(choice, channels: list, text: str, link: str | None, has_image: bool) -> dict:
+def check(choice, channels: list, text: str, link: str | None, has_image: bool, draft: bool = False) -> dict:
     """A post's WhatsApp choice, checked against each WhatsApp channel's
-    synced template; returns it cleaned. None: a free-form message.
+    synced template; returns it cleaned. None: a free-form message. A
+    ``draft``'s choice is checked for its shape only: its template may not be
+    synced or approved yet, nor its parameters filled in (checked when it is
+    to go out).
 
     Raises:
       InvalidInput: naming the field (``whatsapp.template``, ``whatsapp.body``…).
@@ -159,7 +162,7 @@ def check(choice, channels: list, text: str, link: str | None, has_image: bool) 
     if not isinstance(body, list) or not all(isinstance(v, str) for v in body):
         raise InvalidInput("whatsapp.body: a list of texts, one per {{n}} of the template's body",
                            field="whatsapp.body")
-    for channel in channels:
+    for channel in () if draft else channels:
         template = find(channel.id, name, language)
         if template is None:
             raise InvalidInput(f"whatsapp.template: {channel.name!r} has no template {name!r} in {language} "
