@@ -159,6 +159,10 @@ class Post(BaseModel):
     approved_by = IntegerField(null=True)
     approved_at = DateTimeField(null=True)
     review_comment = TextField(null=True)
+    #: The post whose channels that need approval this one carries, waiting for it,
+    #: while that post's other channels went out (review.split_off); ids are never
+    #: reused, so the link stays true after that post is deleted.
+    split_from = IntegerField(null=True, index=True)
     #: The WhatsApp message (whatsapp/templates.py): {"template": name, "language": code,
     #: "body": [the body's parameters, in order], "audience": an audience's name or null (every
     #: opted-in contact)}; NULL: a free-form message, to those whose 24-hour window is open.
@@ -263,6 +267,25 @@ class User(BaseModel):
     #: What to be told by e-mail (mail/notices.py): {"posts": …, "channels": …},
     #: each "immediately", "digest" or "off"; None: the defaults of the role.
     notifications = JSONField(null=True)
+
+
+class Notice(BaseModel):
+    """One line of a user's in-app notice list (notices.py): written in the
+    transaction of what it tells, read or not. ``post`` / ``channel`` name what
+    it is about (kept as plain ids: a deleted post's notice says it is gone)."""
+
+    id = IdField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    #: "approval", "rejected", "failed", "partly_failed" or "reconnect".
+    kind = CharField(max_length=16)
+    post = IntegerField(null=True)
+    channel = IntegerField(null=True)
+    text = TextField()
+    created_at = DateTimeField(default=utcnow)
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at"), False),)
 
 
 class ApiToken(BaseModel):
@@ -690,4 +713,4 @@ class SchemaVersion(BaseModel):
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
           Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta,
-          AttemptDelta, RecentOutcome, RecentAttempts]
+          AttemptDelta, RecentOutcome, RecentAttempts, Notice]

@@ -36,6 +36,7 @@ from .models import (
     Invitation,
     Media,
     MetaNotification,
+    Notice,
     OutboxEvent,
     Post,
     PostMedia,
@@ -328,7 +329,9 @@ def _ids_never_reused():
     sequences never go back: nothing to do there."""
     if not isinstance(database.obj, SqliteDatabase):
         return
+    # A table a later step creates (Notice) is not there yet: that step makes it with AUTOINCREMENT.
     plain = [model._meta.table_name for model in TABLES if isinstance(model._meta.primary_key, IdField)
+             and database.table_exists(model._meta.table_name)
              and "AUTOINCREMENT" not in _table_sql(model._meta.table_name).upper()]
     if not plain:
         return
@@ -472,6 +475,17 @@ def _consent_evidence():
                                                                       Contact.opt_in_evidence))
 
 
+def _notices_and_split_posts():
+    """The in-app notice list (Notice, notices.py) and a post's ``split_from``:
+    the post an editor's channels that need approval wait in, while the
+    others went out (lifecycle/review.split_off)."""
+    database.create_tables([Notice], safe=True)
+    if "split_from" not in {c.name for c in database.get_columns("post")}:
+        migrator = SchemaMigrator.from_database(database.obj)
+        migrate(migrator.add_column("post", "split_from", Post.split_from),
+                migrator.add_index("post", ("split_from",), False))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
@@ -479,7 +493,8 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _idempotency_keys, _connected_tokens, _connection_details, _media,
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
-         _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors]
+         _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
+         _notices_and_split_posts]
 
 
 def open_existing(settings):

@@ -173,7 +173,7 @@ def test_the_post_page_shows_the_request_and_lets_an_admin_answer(form_client, m
     post_id = editor.post("/api/posts", json={"text": "Page answer", "networks": ["facebook"],
                                               "publish": True}).get_json()["id"]
     editor_page = editor.get(f"/posts/{post_id}").get_data(as_text=True)
-    assert "Awaiting approval to be published, asked by " + editor.email in editor_page
+    assert "Waiting for approval to be published, asked by " + editor.email in editor_page
     assert 'id="approve-form"' not in editor_page and "Withdraw the request" in editor_page
     admin_page = form_client.get(f"/posts/{post_id}").get_data(as_text=True)
     assert 'id="approve-form"' in admin_page and 'id="reject-form"' in admin_page

@@ -56,7 +56,7 @@ def test_an_invited_editors_post_waits_for_the_admins_approval_then_goes_out(
     only_facebook(browser)
     click(browser, browser.find_element("css selector", "button[name=action][value=publish]"))
     wait(browser, lambda d: d.find_elements("id", "approval"), "the awaiting-approval notice")
-    assert "Sent for approval" in browser.page_source
+    assert "Waiting for approval" in browser.page_source
     post_url = browser.current_url
     assert sandbox_client.received() == []
     sign_out(browser)

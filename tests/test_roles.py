@@ -16,7 +16,7 @@ ROLE_NEEDED = {
     "web.index": V, "web.posts": V, "web.post": V, "web.calendar": V, "web.channels": V,
     "web.media_library": V, "monitor.page": V, "monitor.data": V, "auth.account": V,
     "auth.sign_out": V, "auth.change_password": V, "auth.create_token": V, "auth.revoke_token": V,
-    "auth.change_notifications": V,
+    "auth.change_notifications": V, "web.notices_page": V, "web.read_notices": V,
     "web.compose": E, "web.create": E, "web.edit_post": E, "web.publish": E, "web.retry": E,
     "web.cancel_post": E, "web.delete_post": E, "web.duplicate_post": E, "web.queue_post": E,
     "web.bulk": E, "web.import_posts": E, "web.move_post": E, "web.upload_media": E, "web.delete_media": E,
@@ -32,7 +32,7 @@ ROLE_NEEDED = {
     "metrics": V,
     # the API
     "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
-    "api.calendar": V, "api.list_channels": V, "api.get_channel": V,
+    "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.list_notices": V, "api.read_notices": V,
     # Who connected a channel, its token changes and its contacts' opt-ins: the admins' business, like a user's trail.
     "api.channel_events": A,
     "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V,

@@ -23,6 +23,8 @@ from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
 from ..networks import LIMITS, NETWORKS
+from ..notices import KINDS as NOTICE_KINDS
+from ..notices import PAGE as NOTICE_PAGE
 from ..webhooks.events import TYPES
 from .blueprint import bp
 from .helpers import settings
@@ -116,7 +118,13 @@ def schemas() -> dict:
                                                  {"type": "null"}],
                                        "description": "What an editor asked for, while it awaits approval."},
                              "approved_at": {**nullable(TIME), "description": "Voided by an edit."},
-                             "review_comment": {**nullable(STRING), "description": "Why it was rejected."}}),
+                             "review_comment": {**nullable(STRING), "description": "Why it was rejected."},
+                             "split_from": {**nullable(INTEGER),
+                                            "description": "The post whose channels that need approval this one "
+                                                           "carries, waiting, while the others went out."},
+                             "split_to": {**nullable(INTEGER),
+                                                 "description": "The post in which this one's channels that need "
+                                                                "approval wait, while the others go out."}}),
             "results": {**array(ref("PublishResult")),
                         "description": "Only when created with publish, or approved and published."},
             "note": {**STRING, "description": "Approved after its scheduled time: published at once."},
@@ -139,8 +147,19 @@ def schemas() -> dict:
                               "status": {"type": "string", "enum": ["enqueued"]}, "task_id": STRING}),
         "PublishResults": obj({"post_id": INTEGER, "results": array(ref("PublishResult")),
                                "status": {"type": "string", "enum": [PostStatus.AWAITING],
-                                          "description": "When it waits for an admin's approval (no results)."}},
-                              optional=("status",)),
+                                          "description": "When it waits for an admin's approval (no results)."},
+                               "waiting_post_id": {**INTEGER, "description": "When only some of its channels need "
+                                                   "approval: the post in which they wait (the others are in "
+                                                   "results)."}},
+                              optional=("status", "waiting_post_id")),
+        "Notice": obj({"id": INTEGER, "kind": {"type": "string", "enum": list(NOTICE_KINDS)}, "text": STRING,
+                       "post_id": nullable(INTEGER), "channel_id": nullable(INTEGER),
+                       "link": {**nullable(STRING), "description": "The page where it is acted on."},
+                       "created_at": TIME, "read_at": {**nullable(TIME), "description": "Null: unread."}}),
+        "NoticeList": obj({"items": array(ref("Notice")), "unread": INTEGER}),
+        "ReadNotices": {**obj({"ids": array(ID, maxItems=NOTICE_PAGE)}, required=[]),
+                        "description": "The notices to mark read; without ids, every one."},
+        "NoticesRead": obj({"marked": INTEGER, "unread": INTEGER}),
         "Channel": obj({
             "id": INTEGER, "network": NETWORK, "name": STRING, "account_id": STRING, "base_url": STRING,
             "recipients": array(STRING), "api_version": nullable(STRING), "enabled": {"type": "boolean"},
@@ -617,6 +636,14 @@ def document(cfg) -> dict:
                                      "what they are told by e-mail", 200, "User"),
                     "patch": operation("Choose what to be told by e-mail: `notifications` {posts, channels}, each "
                                        "immediately, digest (hourly) or off", 200, "User", body="ChangeMe")},
+        "/api/notices": {"get": operation(
+            "The caller's newest notices (at most 100: needs your approval, rejected, failed, partly failed, "
+            "reconnect) and how many are unread", 200, "NoticeList", 400,
+            params=[{"name": "unread", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["1", "true"]}, "description": "Only the unread ones."}])},
+        "/api/notices/read": {"post": operation(
+            "Mark the caller's notices read (`ids`), or all of them", 200, "NoticesRead", body="ReadNotices",
+            body_required=False)},
         "/api/users": {"get": operation("The team (admins)", 200, "UserList")},
         "/api/users/{user_id}": {"patch": operation(
             "Change a user's role, or disable them (their sessions end and tokens stop at once) or enable them "

@@ -10,7 +10,7 @@ from ..auth.roles import ADMIN, requires
 from ..db import MAX_ID, Prepared, Slot, row_to
 from ..errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ..intake import composing, csv_posts, post_search
-from ..lifecycle import approval, creating, editing, publishing, queueing, scheduling, versions
+from ..lifecycle import approval, creating, editing, publishing, queueing, review, scheduling, versions
 from ..media import library
 from ..models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from . import serialize
@@ -97,7 +97,8 @@ def list_posts():
         body = {"page": page, "per_page": per_page, "total": total, "total_capped": capped,
                 "pages": (total + per_page - 1) // per_page}
     pubs = _publications([p.id for p in posts]) if posts else {}
-    return jsonify({"items": [serialize.post(p, pubs.get(p.id, [])) for p in posts], **body,
+    split_to = serialize.split_to_of([p.id for p in posts])
+    return jsonify({"items": [serialize.post(p, pubs.get(p.id, []), split_to=split_to) for p in posts], **body,
                     "next": posts[-1].id if len(posts) == per_page else None})
 
 
@@ -127,7 +128,8 @@ def publish_post(post_id):
     results = publishing.request_publish(post_id, data.get("image_url"))
     if not results:  # it waits for an admin's approval first
         return jsonify({"post_id": post_id, "results": [], "status": PostStatus.AWAITING}), 202
-    return jsonify({"post_id": post_id, "results": results}), 202
+    held = review.split(post_id)  # only some channels needed approval: they wait there
+    return jsonify({"post_id": post_id, "results": results, **({"waiting_post_id": held.id} if held else {})}), 202
 
 
 @bp.get("/posts/<int:post_id>/status")

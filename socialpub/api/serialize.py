@@ -58,8 +58,16 @@ def attempt(a: Attempt) -> dict:
             "outcome": a.outcome, "error_code": a.error_code, "error": a.error}
 
 
-def post(p: Post, publications, histories=None, images=None) -> dict:
-    """A post; ``images`` (its Media rows, in order) are shown where one post is asked for."""
+def split_to_of(post_ids) -> dict:
+    """Each post's newest post split off from it, whose channels wait for approval (review.split_off)."""
+    rows = Post.select(Post.id, Post.split_from).where(Post.split_from.in_(list(post_ids) or [0])).order_by(Post.id)
+    return {row.split_from: row.id for row in rows}
+
+
+def post(p: Post, publications, histories=None, images=None, split_to=None) -> dict:
+    """A post; ``images`` (its Media rows, in order) are shown where one post is asked for;
+    ``split_to``: a list's split_to_of (one post's is read here)."""
+    split_to = split_to_of([p.id]) if split_to is None else split_to
     histories = histories or {}
     shown_media = {} if images is None else {"media": [media(m) for m in images]}
     return {
@@ -78,7 +86,8 @@ def post(p: Post, publications, histories=None, images=None) -> dict:
         "finished_at": iso(p.finished_at),
         # What an editor asked an approver for, the approval (voided by an edit), a rejection's reason.
         "approval": {"asked": p.approval_asked, "approved_at": iso(p.approved_at),
-                     "review_comment": p.review_comment},
+                     "review_comment": p.review_comment, "split_from": p.split_from,
+                     "split_to": split_to.get(p.id)},
         "whatsapp": p.whatsapp,
         "publications": [publication(x, histories.get(x.id)) for x in publications],
         **shown_media,

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .. import audit
+from .. import notices as in_app
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
 from ..intake.composing import check_ready, get_post, refuse_unstorable_text
+from ..mail import notices as mail
 from ..media import remote
 from ..models import Post, utcnow
 from . import publishing, review, scheduling, versions
@@ -110,6 +112,9 @@ def reject(post_id: int, comment) -> Post:
         if not moved:
             raise _not_awaiting(post)
         audit.record(audit.POST, post.id, "rejected", comment=comment)
+        # Its author is told (a notice in the app, and e-mail as they chose), with the comment.
+        in_app.tell("post.rejected", post.id)
+        mail.queue("post.rejected", post.id)
     return get_post(post_id)
 
 

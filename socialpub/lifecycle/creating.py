@@ -56,7 +56,9 @@ def _store(new) -> Post:
     """Store a checked post (composing.NewPost), its publications and photos, in the caller's transaction."""
     draft, scheduled, _ = POST["create"].targets
     state = {"status": scheduled if new.scheduled_at else draft}
-    if new.scheduled_at and review.required([channel.id for channel, _ in new.publications]):
+    channels = {channel.id for channel, _ in new.publications}
+    waiting = review.waiting_channels(channels) if new.scheduled_at else set()
+    if waiting and waiting == channels:  # every channel waits: the post itself does
         state = review.awaiting_status(review.SCHEDULE)
     post = Post.create(text=new.text, image_url=new.image_url, link=new.link, scheduled_at=new.scheduled_at,
                        schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, **state)
@@ -67,14 +69,16 @@ def _store(new) -> Post:
     ]).execute()
     if new.media:
         attach_media(post.id, new.media)
-    if post.status == PostStatus.AWAITING:
-        review.fetch_for_review(post)
-    elif post.image_url:
+    if post.image_url and post.status != PostStatus.AWAITING:  # (review.waiting has it fetched for the reviewer)
         # Fetched by a worker once stored, so that an address that cannot be fetched shows on the post's page
         # while the post can still be changed, rather than when each of its networks fails on it.
         remote.request_fetch(post.id)
     audit.record(audit.POST, post.id, "created", status=post.status, scheduled_at=iso(new.scheduled_at),
                  channels=[channel.id for channel, _ in new.publications], photos=len(new.media or ()))
+    if post.status == PostStatus.AWAITING:
+        review.waiting(post)
+    elif waiting:  # only some do: they wait as a post of their own, the others are scheduled
+        review.split_off(post, waiting, review.SCHEDULE, new.scheduled_at, new.schedule_zone)
     return post
 
 

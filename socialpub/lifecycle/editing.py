@@ -89,7 +89,7 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
                 audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
                 edited_post = get_post(post.id)
                 if edited_post.status == PostStatus.AWAITING:
-                    review.fetch_for_review(edited_post)
+                    review.waiting(edited_post)
                 elif edited_post.image_url:  # fetched again: the address may be new, or its site back
                     remote.request_fetch(post.id)
                 return scheduling.launch_if_soon(edited_post)

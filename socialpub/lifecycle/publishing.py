@@ -38,7 +38,9 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
     """Mark every pending publication of a post queued, then send one message
     per publication. Returns ``[{"network", "status", "task_id",
     "publication_id"}]`` — or ``[]`` when the post must wait for approval
-    first (review.py): it is then awaiting approval, and nothing is sent.
+    first (review.py): it is then awaiting approval, and nothing is sent; when
+    only some of its channels must, they wait as a post of their own
+    (review.split) and the others are sent.
     Raises Conflict when nothing is pending (a second click) or the post
     awaits approval already, and Unprocessable when the image makes the
     content unpublishable."""
@@ -71,10 +73,15 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
             Post.update(**changes).where(Post.id == post.id).execute()
         # A draft was saved whatever the networks' rules: they hold from here on.
         check_ready(get_post(post.id))
-        if review.required([p.channel_id for p in pending], post.approved_at):
+        channels = {p.channel_id for p in pending}
+        waiting = review.waiting_channels(channels, post.approved_at)
+        if waiting == channels:  # every channel waits: the post itself does
             if not review.submit(post, review.PUBLISH):
                 raise Conflict(f"post {post.id} is being published already")
             return []
+        if waiting:  # only some do: they wait as a post of their own (review.split), the others go out
+            review.split_off(post, waiting, review.PUBLISH)
+            pending = [p for p in pending if p.channel_id not in waiting]
         messages = mark_queued(post.id, pending, "publish")
         audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))
     return send(post.id, pending, messages)

@@ -1,12 +1,20 @@
 """When a post must wait for approval, and putting it there.
 
-An editor's post to a channel marked "needs approval" (or to any channel,
-with REQUIRE_APPROVAL) does not go out when they publish or schedule it: it
-waits, *awaiting approval*, with what they asked for, until an admin approves
-or rejects it (approval.py). Admins' own posts, and socialpub's own steps
+An editor's post to channels marked "needs approval" (or to any channel,
+with REQUIRE_APPROVAL) does not go out there when they publish or schedule
+it: it waits, *awaiting approval*, with what they asked for, until an admin
+approves or rejects it (approval.py). Only those channels wait: when some of
+a post's channels need approval and others do not, the waiting ones move to
+a post of their own (``split_off``: a new post, with ``split_from`` naming
+the first), and the others go out as asked. A split rather than a waiting
+status per publication, because approval is of a post — its version, its
+image, its edit form, its one answer — and a post half published could no
+longer be edited, approved or rejected as one; the split keeps every one of
+those a single conditional UPDATE on one post, as before. Admins' own posts, and socialpub's own steps
 (the scheduler, the workers), never wait. An approval holds until the post is
 edited: an editor's edit after it asks again. A post's image_url is fetched
-into the media store as it starts waiting (``fetch_for_review``): the
+into the media store as it starts waiting (``waiting``, which also tells the
+admins): the
 approval is of that copy.
 
 The checks run inside the lifecycle's own functions (creating, publishing,
@@ -18,9 +26,11 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context
 
 from .. import audit
+from .. import notices as in_app
+from ..mail import notices as mail
 from ..media import remote
-from ..models import Channel, Post, Publication, iso, utcnow
-from .table import POST, PostStatus, moves
+from ..models import Channel, Post, PostMedia, Publication, iso, utcnow
+from .table import POST, PostStatus, PublicationStatus, moves
 
 PUBLISH, SCHEDULE = "publish", "schedule"
 
@@ -35,20 +45,62 @@ def _editor_asking() -> bool:
     return user is not None and user.role == "editor"
 
 
-def required(channel_ids, approved_at=None) -> bool:
-    """Whether a post to ``channel_ids``, asked for now, must wait for approval."""
-    if approved_at is not None or not _editor_asking():
-        return False
+def waiting_channels(channel_ids, approved_at=None) -> set:
+    """Which of ``channel_ids``, asked for now, must wait for approval: none
+    for an admin, socialpub itself or an approved post; every one with
+    REQUIRE_APPROVAL; else those marked "needs approval"."""
+    ids = list(channel_ids)
+    if approved_at is not None or not _editor_asking() or not ids:
+        return set()
     if current_app.extensions["socialpub"].require_approval:
-        return True
-    return Channel.select().where(Channel.id.in_(list(channel_ids)) & Channel.requires_approval).exists()
+        return set(ids)
+    return {c.id for c in Channel.select(Channel.id).where(Channel.id.in_(ids) & Channel.requires_approval)}
 
 
-def required_for(post: Post) -> bool:
-    """Whether a change to ``post`` (a new time) must wait for approval: an
-    earlier approval does not cover it."""
-    channels = [p.channel_id for p in Publication.select(Publication.channel).where(Publication.post == post.id)]
-    return required(channels)
+def required(channel_ids, approved_at=None) -> bool:
+    """Whether a post to ``channel_ids``, asked for now, must wait for approval (any of them)."""
+    return bool(waiting_channels(channel_ids, approved_at))
+
+
+def waiting_of(post: Post) -> tuple[set, set]:
+    """For a change to ``post`` (a new time; an earlier approval does not cover
+    it): the channels of its pending publications that must wait, and all of them."""
+    channels = {p.channel_id for p in Publication.select(Publication.channel)
+                .where((Publication.post == post.id) & (Publication.status == PublicationStatus.PENDING))}
+    return waiting_channels(channels), channels
+
+
+def split_off(post: Post, channel_ids, asked: str, scheduled_at=None, zone=None) -> Post:
+    """In the caller's transaction: the pending publications of ``post`` to
+    ``channel_ids`` (some of its channels, not all) move to a new post — the
+    same text, image, link, photos and WhatsApp message — which awaits
+    approval of ``asked``; ``post`` keeps the others, for the caller to publish
+    or schedule. Returns the new post."""
+    ids = sorted(channel_ids)
+    timed = asked == SCHEDULE
+    post = Post.get_by_id(post.id)  # every column (publishing reads only some)
+    held = Post.create(text=post.text, image_url=post.image_url, link=post.link, whatsapp=post.whatsapp,
+                       scheduled_at=scheduled_at if timed else None, schedule_zone=zone if timed else None,
+                       split_from=post.id, **awaiting_status(asked))
+    Publication.update(post=held.id).where((Publication.post == post.id) & Publication.channel.in_(ids)
+                                           & (Publication.status == PublicationStatus.PENDING)).execute()
+    photos = list(PostMedia.select(PostMedia.media, PostMedia.position).where(PostMedia.post == post.id).tuples())
+    if photos:
+        PostMedia.insert_many([{"post": held.id, "media": media, "position": position}
+                               for media, position in photos]).execute()
+    audit.record(audit.POST, post.id, "split for approval", channels=ids, waiting_post=held.id)
+    audit.record(audit.POST, held.id, "created", status=held.status, split_from=post.id, channels=ids,
+                 photos=len(photos))
+    audit.record(audit.POST, held.id, "submitted for approval", asked=asked,
+                 scheduled_at=iso(scheduled_at) if timed else None)
+    waiting(held)
+    return held
+
+
+def split(post_id: int) -> Post | None:
+    """The post that waits for approval with the channels ``post_id`` split off, if any."""
+    return (Post.select().where((Post.split_from == post_id) & (Post.status == PostStatus.AWAITING))
+            .order_by(Post.id.desc()).first())
 
 
 def submit(post: Post, asked: str, scheduled_at=None, zone=None) -> bool:
@@ -67,19 +119,22 @@ def submit(post: Post, asked: str, scheduled_at=None, zone=None) -> bool:
     if moved:
         audit.record(audit.POST, post.id, "submitted for approval", asked=asked,
                      scheduled_at=iso(scheduled_at) if asked == SCHEDULE else None)
-        fetch_for_review(post)
+        waiting(post)
     return bool(moved)
 
 
-def fetch_for_review(post: Post) -> None:
-    """In the transaction that makes ``post`` await approval: its image_url is
+def waiting(post: Post) -> None:
+    """In the transaction that makes ``post`` await approval: the admins are
+    told (a notice in the app, and e-mail as each chose), and its image_url is
     fetched into the media store once it commits, so that the reviewer sees —
     and approves — the bytes that will be published (media/remote.py)."""
+    in_app.tell("post.awaiting_approval", post.id)
+    mail.queue("post.awaiting_approval", post.id)
     if post.image_url:
         remote.request_fetch(post.id)
 
 
 def awaiting_status(asked: str) -> dict:
-    """The columns of a post that is created or edited straight into awaiting approval."""
+    """The columns of a post that is created, split off or edited straight into awaiting approval."""
     return {"status": PostStatus.AWAITING, "approval_asked": asked, "submitted_by": audit.actor_id(),
             "review_comment": None}

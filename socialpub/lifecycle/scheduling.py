@@ -51,9 +51,13 @@ def schedule(post_id: int, when, zone=None, version: dt.datetime | None = None,
         if post.status == PostStatus.DRAFT:
             # A draft was saved whatever the networks' rules: they hold from here on.
             check_ready(post)
-        if post.status == PostStatus.AWAITING or review.required_for(post):
+        waiting, channels = review.waiting_of(post)
+        if post.status == PostStatus.AWAITING or (waiting and waiting == channels):
             moved = review.submit(post, review.SCHEDULE, instant, label)
         else:
+            if waiting and post.status in POST["schedule"].sources:
+                # Only some of its channels wait, as a post of their own (review.split); the others are scheduled.
+                review.split_off(post, waiting, review.SCHEDULE, instant, label)
             moved = (Post.update(status=POST["schedule"].targets[0], scheduled_at=instant, schedule_zone=label,
                                  updated_at=utcnow())
                      .where((Post.id == post.id) & moves(POST, "schedule", Post.status))

@@ -98,6 +98,10 @@ PUBLICATION = {t.name: t for t in (
 POST = {t.name: t for t in (
     Transition("create", (), (S.DRAFT, S.SCHEDULED, S.AWAITING),
                "web: a new post, scheduled or not, or waiting for approval (creating.create_post)"),
+    Transition("split off", (), (S.AWAITING,),
+               "web: an editor publishes or schedules a post to channels of which only some need approval: "
+               "those channels' pending publications move to a new post, which waits; the others go out as "
+               "asked (review.split_off)"),
     Transition("schedule", (S.DRAFT, S.SCHEDULED), (S.SCHEDULED,), "web: schedule or move (scheduling.schedule)"),
     Transition("submit", (S.DRAFT, S.SCHEDULED, S.AWAITING), (S.AWAITING,),
                "web: an editor asks to publish or schedule where approval is required, or a post awaiting "

@@ -3,8 +3,9 @@
 Each user chooses, for two kinds of news — a post that failed or partly
 failed ("posts"), a channel that needs reconnecting or whose token expires
 soon ("channels") — to be told at once, in an hourly digest, or not at all.
-Admins hear about every post; editors and viewers about the posts they wrote
-or sent for approval.
+Admins hear about every post that failed and every post waiting for their
+approval; editors and viewers about the posts they wrote or sent for
+approval (failed, or rejected with the admin's comment).
 
 An e-mail is queued (an Email row) in the transaction of the change that
 causes it, and sent by a worker after the commit (sending.py), so telling
@@ -26,6 +27,7 @@ DEFAULTS = {"admin": {POSTS: "immediately", CHANNELS: "immediately"},
             "editor": {POSTS: "immediately", CHANNELS: "off"},
             "viewer": {POSTS: "off", CHANNELS: "off"}}
 KIND_OF = {"post.failed": POSTS, "post.partially_published": POSTS,
+           "post.awaiting_approval": POSTS, "post.rejected": POSTS,
            "channel.needs_reauth": CHANNELS, "channel.expires_soon": CHANNELS}
 LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "whatsapp": "WhatsApp"}
 
@@ -74,8 +76,13 @@ def queue(event_type: str, subject_id: int) -> int:
     users = [u for u in User.select().where(User.disabled == False)  # noqa: E712
              if preferences(u)[kind] != "off"]
     if kind == POSTS and users:
-        owners = _owners(subject_id)
-        users = [u for u in users if u.role == "admin" or u.id in owners]
+        wrote = owners(subject_id)
+        if event_type == "post.awaiting_approval":  # only an admin can answer it
+            users = [u for u in users if u.role == "admin"]
+        elif event_type == "post.rejected":  # the admin who rejected it knows already
+            users = [u for u in users if u.id in wrote]
+        else:
+            users = [u for u in users if u.role == "admin" or u.id in wrote]
     if not users:
         return 0
     subject, body = (_post_words if kind == POSTS else _channel_words)(event_type, subject_id)
@@ -99,7 +106,7 @@ def _store(mails) -> int:
     return len(mails)
 
 
-def _owners(post_id: int) -> set:
+def owners(post_id: int) -> set:
     """Who wrote the post, or asked for it to be approved."""
     post = Post.get_by_id(post_id)
     wrote = {e.actor_id for e in Event.select(Event.actor).where(
@@ -107,21 +114,33 @@ def _owners(post_id: int) -> set:
     return {i for i in wrote | {post.submitted_by} if i}
 
 
+def excerpt(post: Post) -> str:
+    return post.text if len(post.text) <= 60 else post.text[:59] + "…"
+
+
 def _post_words(event_type: str, post_id: int) -> tuple[str, str]:
     post = Post.get_by_id(post_id)
-    excerpt = post.text if len(post.text) <= 60 else post.text[:59] + "…"
+    short = excerpt(post)
+    if event_type == "post.awaiting_approval":
+        return (f"Post #{post.id} needs your approval: {short}",
+                f"Post #{post.id} waits for an admin's approval: “{short}”\n\n"
+                f"Approve or reject it: {_link(f'/posts/{post.id}')}")
+    if event_type == "post.rejected":
+        return (f"Post #{post.id} was rejected: {short}",
+                f"An admin rejected post #{post.id} (“{short}”) and sent it back as a draft:\n\n"
+                f"{post.review_comment}\n\nEdit it and ask again: {_link(f'/posts/{post.id}/edit')}")
     publications = list(Publication.select().where(Publication.post == post_id).order_by(Publication.id))
     failed = [p for p in publications if p.status != "published"]
     done = [p for p in publications if p.status == "published"]
     how = "failed" if event_type == "post.failed" else "partly failed"
-    lines = [f"Post #{post.id} {how}: “{excerpt}”", ""]
+    lines = [f"Post #{post.id} {how}: “{short}”", ""]
     for p in failed:
         lines.append(f"- {LABELS.get(p.network, p.network)}: {p.status} — {p.last_error or 'no reason given'}")
     for p in done:
         lines.append(f"- {LABELS.get(p.network, p.network)}: published" + (f" ({p.external_url})" if p.external_url
                                                                            else ""))
     lines += ["", f"Retry or look closer: {_link(f'/posts/{post.id}')}"]
-    return f"Post #{post.id} {how}: {excerpt}", "\n".join(lines)
+    return f"Post #{post.id} {how}: {short}", "\n".join(lines)
 
 
 def _channel_words(event_type: str, channel_id: int) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     importing,
     media,
     meta_webhook,
+    notices,
     posts,
     webhooks,
     whatsapp,

@@ -8,9 +8,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ..api.errors import describe, error_response
+from .. import notices
 from ..auth import public, roles
 from ..db import database
-from ..models import Channel, ChannelState, PostStatus, PublicationStatus, iso
+from ..models import Channel, ChannelState, Post, PostStatus, PublicationStatus, iso
 from ..networks import LABELS, LIMITS, NETWORKS
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -27,7 +28,7 @@ STATUS_LABELS = {
     PublicationStatus.RETRYING: "Retrying", PublicationStatus.PUBLISHED: "Published", PublicationStatus.FAILED: "Failed",
     PublicationStatus.PARTLY_FAILED: "Partly failed",
     PublicationStatus.EXPIRED: "Expired", PublicationStatus.UNCONFIRMED: "Unconfirmed",
-    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.AWAITING: "Awaiting approval",
+    PostStatus.DRAFT: "Draft", PostStatus.SCHEDULED: "Scheduled", PostStatus.AWAITING: "Waiting for approval",
     PostStatus.PUBLISHING: "Publishing",
     PostStatus.PARTIAL: "Partially published",
 }
@@ -68,6 +69,20 @@ def can(role: str) -> bool:
     """Whether the signed-in user's role allows what needs ``role`` (links and buttons shown)."""
     user = g.get("user")
     return user is not None and roles.allows(user.role, role)
+
+
+@bp.app_template_global()
+def nav_counts() -> dict:
+    """The navigation's numbers, once per page: the signed-in user's unread
+    notices (the bell) and, for admins, the posts waiting for their approval."""
+    user = g.get("user")
+    if user is None:
+        return {}
+    if "nav_counts" not in g:
+        waiting = (Post.select().where(Post.status == PostStatus.AWAITING).count()
+                   if roles.allows(user.role, roles.ADMIN) else 0)
+        g.nav_counts = {"unread": notices.unread(user.id), "waiting": waiting}
+    return g.nav_counts
 
 
 @bp.record_once

@@ -1,6 +1,8 @@
 """The compose page: one text, each network's version, "Publish now" or "Save draft"."""
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
@@ -9,13 +11,13 @@ from ..auth.roles import EDITOR, requires
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
-from ..lifecycle import creating, publishing, queueing
-from ..models import Media
+from ..lifecycle import creating, publishing, queueing, review
+from ..models import Channel, Media, Post, PostStatus, Publication
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
 from ..whatsapp import contacts, templates
 from . import forms
-from .blueprint import bp, enabled_channels, limits_data, page_error
+from .blueprint import NETWORK_LABELS, bp, enabled_channels, limits_data, page_error
 
 
 def panes(values, channels) -> dict:
@@ -54,6 +56,55 @@ def whatsapp_choices(channels, chosen: dict) -> dict:
             "channels": [c.id for c in channels if c.network == "whatsapp"]}
 
 
+def channel_labels(channels) -> dict:
+    """How the approval sentences name each channel: its network, or, where a
+    network has several channels, the network and the channel's name."""
+    per_network = Counter(c.network for c in channels)
+    return {c.id: NETWORK_LABELS[c.network] if per_network[c.network] == 1
+            else f"{NETWORK_LABELS[c.network]} {c.name}" for c in channels}
+
+
+def spoken(labels) -> str:
+    labels = list(labels)
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+
+
+def approval_outlook(channels, ticked) -> dict:
+    """What the compose form tells an editor before they click: which channels
+    need an admin's approval (those wait; the others go out as asked), and the
+    sentence for the ``ticked`` ones (static/approval.js says it again as
+    boxes are ticked). Empty for admins, whose posts never wait (lifecycle/review.py)."""
+    needs = review.waiting_channels([c.id for c in channels])
+    if not needs:
+        return {}
+    labels = channel_labels(channels)
+    waits = [labels[c.id] for c in channels if c.id in ticked and c.id in needs]
+    goes = [labels[c.id] for c in channels if c.id in ticked and c.id not in needs]
+    wait = "waits" if len(waits) == 1 else "wait"
+    said = ("" if not waits else f"{spoken(waits)} {wait} for an admin's approval before going out." if not goes
+            else f"{spoken(goes)} {'goes' if len(goes) == 1 else 'go'} out now (or at the time you schedule); "
+                 f"{spoken(waits)} {wait} for an admin's approval.")
+    return {"needs": sorted(needs), "labels": labels, "said": said}
+
+
+def outcome(post_id: int, asked: str) -> str:
+    """The message after publishing or scheduling: what goes out, and what waits for approval — never
+    "scheduled" for what waits."""
+    post = Post.get_by_id(post_id)
+    held = post if post.status == PostStatus.AWAITING else review.split(post_id)
+    if held is None:
+        return ""
+    labels = channel_labels(list(Channel.select().order_by(Channel.id)))
+    waits = [labels[p.channel_id] for p in Publication.select().where(Publication.post == held.id)]
+    if held.id == post_id:
+        return f"Waiting for approval: {spoken(waits)} {'waits' if len(waits) == 1 else 'wait'} for an admin's approval."
+    goes = [labels[p.channel_id] for p in Publication.select().where(Publication.post == post_id)]
+    verb = ("goes out now" if len(goes) == 1 else "go out now") if asked == "publish" else (
+        "is scheduled" if len(goes) == 1 else "are scheduled")
+    return (f"{spoken(goes)} {verb}; {spoken(waits)} {'waits' if len(waits) == 1 else 'wait'} for an admin's "
+            f"approval (post #{held.id}).")
+
+
 def render_compose(values, errors=None, status=200, editing=None):
     channels = enabled_channels()
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
@@ -62,7 +113,7 @@ def render_compose(values, errors=None, status=200, editing=None):
                            whatsapp=whatsapp_choices(channels, values.get("whatsapp") or {}),
                            media=[found[i] for i in values["media_ids"] if i in found],
                            max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20,
-                           editing=editing), status
+                           editing=editing, approval=approval_outlook(channels, values["channels"])), status
 
 
 @bp.get("/compose")
@@ -128,7 +179,7 @@ def _create():
     if action == "queue":
         queue_now(post.id)
     elif action == "schedule":
-        flash("Scheduled. It will be published at its time; until then you can cancel it.", "success")
+        flash(outcome(post.id, "schedule") or "Scheduled. It will be published at its time; until then you can cancel it.", "success")
     elif action != "publish":
         flash("Saved as a draft. Publish it when you are ready.", "success")
     else:
@@ -157,7 +208,8 @@ def queue_now(post_id):
     except AppError as exc:
         flash(f"Saved as a draft, not queued: {exc.message.split(': ', 1)[-1]}", "error")
     else:
-        flash("Added to the queue: it goes out at its channels' next free posting time.", "success")
+        flash(outcome(post_id, "schedule")
+              or "Added to the queue: it goes out at its channels' next free posting time.", "success")
 
 
 def publish_now(post_id):
@@ -170,8 +222,11 @@ def publish_now(post_id):
         flash(f"Not published: {exc.message}", "error")
     else:
         if not results:
-            flash("Sent for approval: an admin approves it, and then it is published.", "success")
+            flash("Waiting for approval: an admin approves it, and then it is published.", "success")
             return
+        waiting = outcome(post_id, "publish")
+        if waiting:
+            flash(waiting, "success")
         # "progress": the post page's script replaces it with the outcome once every network is done.
         flash(f"Publishing to {len(results)} channel{'s' if len(results) != 1 else ''}…", "progress")
 

@@ -10,7 +10,7 @@ from ..errors import AppError, Stale
 from ..intake.composing import adapt_text
 from ..lifecycle import approval, editing, queueing, scheduling, versions
 from ..lifecycle.table import POST
-from ..models import Post, iso
+from ..models import Post, PostStatus, iso
 from ..networks import NETWORKS
 from . import forms
 from .blueprint import bp
@@ -72,7 +72,9 @@ def edit_post(post_id):
     if action == "publish":
         publish_now(post.id)
     else:
-        flash("Saved." + (" It is scheduled." if values["scheduled_at"] else " It is a draft."), "success")
+        now = _post_or_404(post.id).status
+        flash("Saved." + (" It is waiting for an admin's approval." if now == PostStatus.AWAITING
+                          else " It is scheduled." if values["scheduled_at"] else " It is a draft."), "success")
     return redirect(url_for("web.post", post_id=post.id))
 
 

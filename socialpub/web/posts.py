@@ -130,8 +130,14 @@ def event_detail(event) -> Markup:
         words.append(f"({', '.join(detail['fields'])})")
     if detail.get("source"):
         words.append(f"from post #{detail['source']}")
+    if detail.get("split_from"):
+        words.append(f"from the channels of post #{detail['split_from']} that need approval")
+    if detail.get("waiting_post"):
+        words.append(f"— those needing approval wait as post #{detail['waiting_post']}")
     if detail.get("error"):
         words.append(f"— {detail['error']}")
+    if detail.get("comment"):
+        words.append(f"— “{detail['comment']}”")
     return Markup(" ") + Markup(" ").join(words) if words else Markup("")
 
 
@@ -154,7 +160,17 @@ def post(post_id):
                            media=library.post_media(post.id),
                            image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
-                           recipients=_recipients(pubs))
+                           recipients=_recipients(pubs), split_to=_split_to(post.id))
+
+
+def _split_to(post_id: int) -> dict | None:
+    """The post in which this one's channels that need approval wait (review.split_off), and those channels."""
+    held = Post.select().where(Post.split_from == post_id).order_by(Post.id.desc()).first()
+    if held is None:
+        return None
+    channels = [f"{NETWORK_LABELS[p.network]} {p.channel.name}" for p in
+                Publication.select(Publication, Channel).join(Channel).where(Publication.post == held.id)]
+    return {"post": held, "channels": ", ".join(channels) or "Its channels", "count": len(channels)}
 
 
 def _recipients(pubs) -> dict:

@@ -18,6 +18,7 @@ import secrets
 
 import dramatiq
 
+from .. import notices as in_app
 from ..db import after_commit
 from ..mail import notices
 from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
@@ -44,10 +45,11 @@ def send(delivery_id: int) -> None:
 
 def emit(event_type: str, subject_id: int) -> int:
     """Store the event about the post, publication or channel ``subject_id``
-    and its deliveries in the caller's transaction, and the e-mails it makes
-    (mail/notices.py); return how many endpoints get it. The messages go once
-    the transaction commits."""
+    and its deliveries in the caller's transaction, and the e-mails and in-app
+    notices it makes (mail/notices.py, notices.py); return how many endpoints
+    get it. The messages go once the transaction commits."""
     notices.queue(event_type, subject_id)
+    in_app.tell(event_type, subject_id)
     endpoints = [e.id for e in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
                  .where(WebhookEndpoint.enabled == True)  # noqa: E712
                  if not e.events or event_type in e.events]
