@@ -135,3 +135,24 @@ def test_the_compose_form_says_what_waits_before_and_after_the_click(form_client
     assert "Scheduled. It will be published" not in done
     # An admin's form marks nothing: their posts never wait.
     assert "data-needs-approval" not in form_client.get("/compose").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_schema_step_adds_the_notice_list_and_split_from_once_and_harmlessly(client, member,
+                                                                                facebook_needs_approval):
+    from socialpub import schema
+    from socialpub.models import SchemaVersion
+
+    step = schema.STEPS.index(schema._notices_and_split_posts) + 1
+    with db.database.connection_context():
+        db.database.execute_sql('DROP TABLE "notice"')
+        db.database.execute_sql('DROP INDEX "post_split_from"')
+        db.database.execute_sql('ALTER TABLE "post" DROP COLUMN "split_from"')
+        SchemaVersion.delete().where(SchemaVersion.version >= step).execute()
+        assert schema.upgrade() == (step - 1, len(schema.STEPS))
+        assert schema.upgrade() == (len(schema.STEPS), len(schema.STEPS))  # once only
+        schema._notices_and_split_posts()  # on a database that has them: nothing to do
+    editor = member("editor")
+    made = editor.post("/api/posts", json={"text": "After the upgrade", "networks": ["facebook", "linkedin"],
+                                           "scheduled_at": in_hours(5)}).get_json()
+    assert made["approval"]["split_to"] and client.get("/api/notices").get_json()["unread"] == 1
