@@ -1,13 +1,13 @@
 """Retention: what grows with every post, webhook and e-mail — attempt rows,
 webhook deliveries and their tries, outbox events, e-mails, Meta's
-notifications, the audit trail — removed once older than its retention, by
+notifications, read in-app notices, the audit trail — removed once older than its retention, by
 the hourly ``prune_history`` job and ``socialpub prune``.
 
 Rows go in small batches, each its own short transaction, oldest first, so a
 prune never holds a lock a publish or a worker waits on, and a run stops
 after ``MAX_BATCHES`` per kind (the next run goes on). Only what is finished
 goes: a delivery still to be retried, an e-mail still to be sent, a
-notification not yet applied stay whatever their age. Posts and their
+notification not yet applied, a notice not yet read stay whatever their age. Posts and their
 publications are kept (a post's record goes only when a person deletes it).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .models import (
     Email,
     Event,
     MetaNotification,
+    Notice,
     OutboxEvent,
     WebhookAttempt,
     WebhookDelivery,
@@ -78,6 +79,7 @@ KINDS = (
          lambda s: s.retention_days),
     Kind("Meta notifications", MetaNotification, lambda cutoff: MetaNotification.applied_at < cutoff,
          lambda s: min(s.retention_days, 7) if s.retention_days else 7),
+    Kind("read notices", Notice, lambda cutoff: Notice.read_at < cutoff, lambda s: s.retention_days),
     Kind("audit trail", Event, lambda cutoff: Event.at < cutoff, lambda s: s.audit_retention_days),
 )
 

@@ -14,9 +14,11 @@ from socialpub.models import (
     Email,
     Event,
     MetaNotification,
+    Notice,
     OutboxEvent,
     Post,
     Publication,
+    User,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -46,6 +48,9 @@ def history(app, sandbox_channels):
         Email.create(to="a@example.com", subject="s", status="pending", touched_at=old)  # stays: not sent
         MetaNotification.create(body="{}", received_at=old, applied_at=old)
         MetaNotification.create(body="{}", received_at=old, applied_at=None)  # stays: not applied
+        admin = User.get()
+        Notice.create(user=admin, kind="failed", post=post.id, text="read long ago", created_at=old, read_at=old)
+        Notice.create(user=admin, kind="failed", post=post.id, text="unread", created_at=old)  # stays: not read
         Event.create(subject="post", subject_id=post.id, action="created", at=now - dt.timedelta(days=400))
         Event.create(subject="post", subject_id=post.id, action="published", at=recent)
     return pub
@@ -54,7 +59,7 @@ def history(app, sandbox_channels):
 def counts():
     with db.database.connection_context():
         return {m.__name__: m.select().count() for m in (Attempt, WebhookDelivery, WebhookAttempt, OutboxEvent,
-                                                           Email, MetaNotification, Event)}
+                                                           Email, MetaNotification, Notice, Event)}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -64,11 +69,11 @@ def test_prune_removes_only_what_is_old_and_finished_in_small_batches(history, s
     with db.database.connection_context():
         done = {p.kind: p.rows for p in retention.prune(settings)}
     assert done == {"attempts": 3, "webhook deliveries": 1, "webhook events": 2, "e-mails": 1,
-                    "Meta notifications": 1, "audit trail": 1}
+                    "Meta notifications": 1, "read notices": 1, "audit trail": 1}
     after = counts()
     assert {k: before[k] - after[k] for k in before} == {
         "Attempt": 3, "WebhookDelivery": 1, "WebhookAttempt": 1, "OutboxEvent": 2, "Email": 1,
-        "MetaNotification": 1, "Event": 1}
+        "MetaNotification": 1, "Notice": 1, "Event": 1}
     with db.database.connection_context():
         assert Publication.get_by_id(history.id).status == "published"  # the publication stays
         assert [a.number for a in Attempt.select()] == [4]
