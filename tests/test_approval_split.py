@@ -156,3 +156,20 @@ def test_the_schema_step_adds_the_notice_list_and_split_from_once_and_harmlessly
     made = editor.post("/api/posts", json={"text": "After the upgrade", "networks": ["facebook", "linkedin"],
                                            "scheduled_at": in_hours(5)}).get_json()
     assert made["approval"]["split_to"] and client.get("/api/notices").get_json()["unread"] == 1
+
+
+def test_an_editors_edit_that_schedules_a_draft_splits_it_too(client, member, facebook_needs_approval):
+    editor = member("editor")
+    made = editor.post("/api/posts", json={"text": "Draft first", "networks": ["facebook", "linkedin"]}).get_json()
+    assert made["status"] == "draft" and made["approval"]["split_to"] is None
+    edited = editor.patch(f"/api/posts/{made['id']}", json={"text": "Draft, then a time",
+                                                            "scheduled_at": in_hours(6)}).get_json()
+    assert edited["status"] == "scheduled" and channels_of(made["id"]) == ["linkedin"]
+    waiting = client.get(f"/api/posts/{edited['approval']['split_to']}").get_json()
+    assert waiting["status"] == "awaiting_approval" and waiting["text"] == "Draft, then a time"
+    assert channels_of(waiting["id"]) == ["facebook"]
+    # An admin's edit splits nothing: their posts never wait.
+    mine = client.post("/api/posts", json={"text": "Admin's", "networks": ["facebook", "linkedin"]}).get_json()
+    assert client.patch(f"/api/posts/{mine['id']}", json={"scheduled_at": in_hours(6)}).get_json()["status"] == \
+        "scheduled"
+    assert channels_of(mine["id"]) == ["facebook", "linkedin"]

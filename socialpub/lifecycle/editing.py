@@ -88,6 +88,7 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
                 _replace_publications(post, new)
                 audit.record(audit.POST, post.id, "edited", fields=sorted(changes))
                 edited_post = get_post(post.id)
+                _split_after_edit(edited_post, new)
                 if edited_post.status == PostStatus.AWAITING:
                     review.waiting(edited_post)
                 elif edited_post.image_url:  # fetched again: the address may be new, or its site back
@@ -124,9 +125,22 @@ def _state_after_edit(post: Post, new) -> dict:
         if post.approval_asked == review.PUBLISH:
             return review.awaiting_status(review.PUBLISH)
         return {"status": PostStatus.DRAFT, "approval_asked": None}
-    if new.scheduled_at and review.required([channel.id for channel, _ in new.publications]):
+    channels = {channel.id for channel, _ in new.publications}
+    if new.scheduled_at and review.waiting_channels(channels) == channels:
         return review.awaiting_status(review.SCHEDULE)
+    # Only some of its channels need approval: they wait as a post of their own (_split_after_edit).
     return {"status": PostStatus.SCHEDULED if new.scheduled_at else PostStatus.DRAFT, "approval_asked": None}
+
+
+def _split_after_edit(post: Post, new) -> None:
+    """In the edit's transaction: a post an editor scheduled to channels of
+    which only some need approval goes out on the others at its time; those
+    wait as a post of their own (review.split_off)."""
+    if post.status != PostStatus.SCHEDULED:
+        return
+    waiting = review.waiting_channels({channel.id for channel, _ in new.publications})
+    if waiting:
+        review.split_off(post, waiting, review.SCHEDULE, post.scheduled_at, post.schedule_zone)
 
 
 def _refuse_unless_editable(post: Post):
