@@ -3,13 +3,17 @@ normalised, consent required, a CSV import checked whole, a post's template
 checked before anything is stored, the window and opt-outs honoured."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 import requests
 
 from socialpub import db
-from socialpub.models import Contact, Post
+from socialpub.lifecycle import scheduling
+from socialpub.models import Contact, Post, utcnow
+
+from .test_editing import iso_in
 
 from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
@@ -82,9 +86,10 @@ def test_a_csv_import_reports_every_bad_line_and_saves_none_until_all_are_good(c
     ({"template": "weekly_digest", "body": ["a", "b"]}, "whatsapp.language", "language"),
     ({"template": "weekly_digest", "language": "en_US", "body": ["a", "b"], "extra": 1}, "whatsapp", "extra"),
 ])
-def test_a_template_choice_that_meta_would_refuse_is_refused_before_anything_is_stored(
+def test_a_template_choice_that_meta_would_refuse_is_refused_before_anything_is_stored_when_it_is_to_go_out(
         client, whatsapp, choice, field, words):
-    response = client.post("/api/posts", json={"text": "Hello", "channels": [whatsapp], "whatsapp": choice})
+    response = client.post("/api/posts", json={"text": "Hello", "channels": [whatsapp], "whatsapp": choice,
+                                               "publish": True})
     assert response.status_code == 400, response.get_json()
     error = response.get_json()["error"]
     assert error["field"] == field and words in error["message"]
@@ -149,7 +154,7 @@ def test_the_periodic_sync_follows_meta_and_a_post_whose_template_went_away_fail
 
     add_contacts(client, whatsapp, numbers(2))
     created = client.post("/api/posts", json={
-        "text": "Later", "channels": [whatsapp],
+        "text": "Later", "channels": [whatsapp], "scheduled_at": iso_in(60),
         "whatsapp": {"template": "weekly_digest", "language": "en_US", "body": ["{text}", "x"],
                      "audience": "Everyone"}}).get_json()
     listed = requests.get(f"{sandbox.url}/v24.0/102290129340398/message_templates",
@@ -161,7 +166,12 @@ def test_the_periodic_sync_follows_meta_and_a_post_whose_template_went_away_fail
         assert templates.sync_all(settings) == 1
     statuses = {t["name"]: t["status"] for t in client.get(f"/api/channels/{whatsapp}/templates").get_json()["items"]}
     assert statuses["weekly_digest"] == "PAUSED"
-    assert client.post(f"/api/posts/{created['id']}/publish").status_code == 202
+    refused = client.post(f"/api/posts/{created['id']}/publish")  # Publish now checks the template again
+    assert refused.status_code == 400 and "its status is PAUSED" in refused.get_json()["error"]["message"]
+    with db.database.connection_context():  # the scheduler's launch, due now, does not: the worker finds it
+        due = utcnow() - dt.timedelta(seconds=1)
+        Post.update(scheduled_at=due).where(Post.id == created["id"]).execute()
+        assert scheduling.launch(created["id"], due, max_lateness=None)
     drain()
     publication = client.get(f"/api/posts/{created['id']}").get_json()["publications"][0]
     assert publication["status"] == "failed"
