@@ -66,6 +66,9 @@ def test_a_scheduled_post_is_scheduled_where_it_may_and_waits_where_it_needs_app
     waiting = client.get(f"/api/posts/{made['approval']['split_to']}").get_json()
     assert waiting["status"] == "awaiting_approval" and waiting["approval"]["asked"] == "schedule"
     assert waiting["scheduled_at_utc"] == made["scheduled_at_utc"]
+    page = editor.get(f"/posts/{waiting['id']}").get_data(as_text=True)
+    assert "Waiting for approval, to go out" in page and "to go out once approved," in page
+    assert "scheduled for" not in page.lower()
 
 
 def test_when_every_channel_needs_approval_the_whole_post_waits_as_before(
