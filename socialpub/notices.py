@@ -83,6 +83,13 @@ def mark_read(user_id: int, notice_ids=None) -> int:
     return Notice.update(read_at=utcnow()).where(where).execute()
 
 
+def answered(post_id: int) -> int:
+    """In the transaction of an admin's answer: every admin's "needs your
+    approval" notice of the post is read — nothing is left to act on."""
+    return (Notice.update(read_at=utcnow())
+            .where((Notice.post == post_id) & (Notice.kind == APPROVAL) & Notice.read_at.is_null()).execute())
+
+
 def link(notice: Notice) -> str | None:
     """Where the notice's action is: the post's page (its edit form, once rejected), or the channels."""
     if notice.post is not None:

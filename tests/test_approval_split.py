@@ -53,6 +53,8 @@ def test_only_the_channels_that_need_approval_wait_and_the_others_go_out(
     assert notices["items"][0]["link"] == f"/posts/{waiting_id}"
     assert editor.get("/api/notices").get_json() == {"items": [], "unread": 0}
     client.post(f"/api/posts/{waiting_id}/approve")
+    # Answered: the admins' notice of it is read, nothing is left to act on.
+    assert client.get("/api/notices").get_json()["unread"] == 0
     drain()
     assert sorted(i["network"] for i in sandbox_client.received()) == ["facebook", "linkedin"]
 
@@ -88,15 +90,16 @@ def test_a_rejection_tells_its_author_with_the_comment_and_marking_read_clears_t
     editor = member("editor")
     made = editor.post("/api/posts", json={"text": "Say no", "networks": ["facebook"]}).get_json()
     editor.post(f"/api/posts/{made['id']}/publish")
-    assert client.post(f"/api/posts/{made['id']}/reject", json={"comment": "Too loud"}).status_code == 200
-    told = editor.get("/api/notices").get_json()
-    assert told["unread"] == 1
-    assert told["items"][0]["kind"] == "rejected" and "Too loud" in told["items"][0]["text"]
-    assert told["items"][0]["link"] == f"/posts/{made['id']}/edit"
     # Another user's notice is never marked by someone else.
     admin_notice = client.get("/api/notices").get_json()["items"][0]["id"]
     assert editor.post("/api/notices/read", json={"ids": [admin_notice]}).get_json()["marked"] == 0
     assert client.get("/api/notices?unread=1").get_json()["unread"] == 1
+    assert client.post(f"/api/posts/{made['id']}/reject", json={"comment": "Too loud"}).status_code == 200
+    assert client.get("/api/notices?unread=1").get_json()["unread"] == 0  # answered: nothing left to do
+    told = editor.get("/api/notices").get_json()
+    assert told["unread"] == 1
+    assert told["items"][0]["kind"] == "rejected" and "Too loud" in told["items"][0]["text"]
+    assert told["items"][0]["link"] == f"/posts/{made['id']}/edit"
     assert editor.post("/api/notices/read", json={}).get_json() == {"marked": 1, "unread": 0}
     assert editor.get("/api/notices?unread=1").get_json()["items"] == []
 

@@ -80,6 +80,7 @@ def approve(post_id: int, seen: str | None = None, seen_image: str | None = None
         if post.approval_asked == review.SCHEDULE and not due_later:
             note = "its scheduled time had passed, so it is published now"
         audit.record(audit.POST, post.id, "approved", asked=post.approval_asked, note=note)
+        in_app.answered(post.id)
         if not due_later:
             pending = publishing.publications_of(post.id, PUBLICATION["publish"].sources)
             messages = publishing.mark_queued(post.id, pending, "publish")
@@ -113,6 +114,7 @@ def reject(post_id: int, comment) -> Post:
             raise _not_awaiting(post)
         audit.record(audit.POST, post.id, "rejected", comment=comment)
         # Its author is told (a notice in the app, and e-mail as they chose), with the comment.
+        in_app.answered(post.id)
         in_app.tell("post.rejected", post.id)
         mail.queue("post.rejected", post.id)
     return get_post(post_id)
