@@ -84,8 +84,9 @@ def mark_read(user_id: int, notice_ids=None) -> int:
 
 
 def answered(post_id: int) -> int:
-    """In the transaction of an admin's answer: every admin's "needs your
-    approval" notice of the post is read — nothing is left to act on."""
+    """In the transaction that ends a post's wait — an admin's answer, its
+    editor's withdrawal, its deletion: every admin's "needs your approval"
+    notice of it is read, as nothing is left to act on."""
     return (Notice.update(read_at=utcnow())
             .where((Notice.post == post_id) & (Notice.kind == APPROVAL) & Notice.read_at.is_null()).execute())
 

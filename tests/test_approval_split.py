@@ -179,3 +179,15 @@ def test_an_editors_edit_that_schedules_a_draft_splits_it_too(client, member, fa
     assert client.patch(f"/api/posts/{mine['id']}", json={"scheduled_at": in_hours(6)}).get_json()["status"] == \
         "scheduled"
     assert channels_of(mine["id"]) == ["facebook", "linkedin"]
+
+
+def test_a_withdrawn_or_deleted_request_leaves_no_unread_approval_notice(client, member, facebook_needs_approval):
+    editor = member("editor")
+    for end in ("cancel", "delete"):
+        made = editor.post("/api/posts", json={"text": f"Then {end}", "networks": ["facebook"]}).get_json()
+        editor.post(f"/api/posts/{made['id']}/publish")
+        assert client.get("/api/notices").get_json()["unread"] == 1
+        ended = (editor.post(f"/api/posts/{made['id']}/cancel") if end == "cancel"
+                 else editor.delete(f"/api/posts/{made['id']}"))
+        assert ended.status_code in (200, 204), ended.get_data(as_text=True)
+        assert client.get("/api/notices").get_json()["unread"] == 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .. import audit
+from .. import audit, notices
 from ..db import write_transaction
 from ..errors import Conflict
 from ..intake.composing import adapt_text, check_new_post, get_post
@@ -165,6 +165,7 @@ def delete(post_id: int, include_history: bool = False):
         deleted = Post.delete().where((Post.id == post_id) & Post.status.in_(list(allowed))).execute()
         if deleted:
             audit.record(audit.POST, post_id, "deleted", include_history=include_history)
+            notices.answered(post_id)
     if deleted:
         return
     post = get_post(post_id)

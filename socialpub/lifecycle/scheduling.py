@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from .. import audit
+from .. import audit, notices
 from ..config import LAUNCH_AHEAD_S
 from ..db import write_transaction
 from ..errors import BrokerUnavailable, Conflict
@@ -95,6 +95,7 @@ def cancel(post_id: int) -> Post:
         if cancelled:
             audit.record(audit.POST, post.id, "withdrawn from approval" if post.status == PostStatus.AWAITING
                          else "cancelled", was=iso(post.scheduled_at))
+            notices.answered(post.id)
     if not cancelled:
         raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a scheduled post, or one "
                        f"awaiting approval, can be cancelled")
