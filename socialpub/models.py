@@ -93,6 +93,9 @@ class Channel(BaseModel):
     recipients = JSONField(default=list)
     #: WhatsApp: the business account (WABA) whose templates the number sends.
     business_account_id = CharField(max_length=64, null=True)
+    #: WhatsApp: the country (ISO 3166, such as FR) a contact's number written the national
+    #: way (06 12 34 56 78) is read in; guessed from the channel's own number.
+    default_country = CharField(max_length=2, null=True)
     #: LinkedIn-Version header, for LinkedIn channels.
     api_version = CharField(max_length=16, null=True)
     enabled = BooleanField(default=True)

@@ -485,6 +485,16 @@ def _notices_and_split_posts():
         migrate(SchemaMigrator.from_database(database.obj).add_column("post", "split_from", Post.split_from))
 
 
+def _default_country():
+    """A WhatsApp channel's ``default_country``: the country a contact's number
+    written the national way is read in (whatsapp/contacts.normalised). A
+    channel from before it has none until it is set, or guessed when the
+    channel is saved again."""
+    if "default_country" not in {c.name for c in database.get_columns("channel")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("channel", "default_country",
+                                                                      Channel.default_country))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
@@ -493,7 +503,7 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
-         _notices_and_split_posts]
+         _notices_and_split_posts, _default_country]
 
 
 def open_existing(settings):

@@ -48,6 +48,8 @@ def test_a_template_post_with_the_image_as_header_shows_each_recipients_status_a
     wait(browser, lambda d: "New from us: Our spring menu · is here" in preview.text, "the rendered preview")
     assert "the post's photo" in preview.text and "Reply STOP" in preview.text
     Select(browser.find_element("id", "whatsapp_audience")).select_by_value("Newsletter")
+    reach = browser.find_element("id", "wa-reach")  # who it actually reaches, as the choice changes
+    wait(browser, lambda d: reach.text == "3 of 3 members will be messaged", "the audience's reach")
     screenshot(browser, "whatsapp-compose.png")
     click(browser, browser.find_element("css selector", "button[value=publish]"))
 

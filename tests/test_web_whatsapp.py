@@ -27,7 +27,7 @@ def test_a_bad_contact_comes_back_with_the_input_kept_and_the_problem_by_its_fie
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'value="+1 123"' in page and 'value="website form"' in page and 'value="VIP"' in page
-    assert "is not a valid phone number" in page
+    assert "is too short for a phone number in United States" in page
     response = form_client.post(f"/channels/{whatsapp}/contacts", data={
         "phone": "+33 6 12 34 56 78", "name": "Ana", "opt_in_method": "website form", "audience": "VIP"})
     assert response.status_code == 302

@@ -166,6 +166,9 @@ def schemas() -> dict:
             "business_account_id": {**nullable(STRING), "description": "WhatsApp: the business account (WABA) "
                                                                        "whose templates it sends."},
             "requires_approval": {"type": "boolean", "description": "An editor's post to it waits for approval."},
+            "default_country": {**nullable(STRING), "description": "WhatsApp: the country (ISO 3166, such as FR) "
+                                "a contact's number written the national way is read in; guessed from the "
+                                "channel's own number when it is saved."},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
             "queue": {"anyOf": [ref("Queue"), {"type": "null"}], "description": "Its posting times, for Add to queue."},
@@ -280,6 +283,10 @@ def schemas() -> dict:
                             "description": "LinkedIn only, such as 202601."},
             "business_account_id": {**nullable(STRING), "maxLength": MAX_LENGTHS["business_account_id"],
                                     "description": "WhatsApp only: the WhatsApp Business Account id (digits)."},
+            "default_country": {**nullable({**STRING, "pattern": "^[A-Za-z]{2}$"}),
+                                "description": "WhatsApp only: the country (two letters, such as FR) its "
+                                               "contacts' national numbers (06 12 34 56 78) are read in; left out, "
+                                               "guessed from the number's own country."},
             "enabled": {"type": "boolean", "default": True},
             "requires_approval": {"type": "boolean", "default": False},
         }, required=["network", "account_id", "token"]) | {"examples": [
@@ -291,7 +298,8 @@ def schemas() -> dict:
 
 def whatsapp_schemas() -> dict:
     """Contacts, templates and recipients (api/whatsapp.py)."""
-    phone = {**STRING, "maxLength": 40, "description": "With its country code; stored in E.164."}
+    phone = {**STRING, "maxLength": 40, "description": "With its country code, or written the national way "
+             "(06 12 34 56 78) in the channel's default_country; stored in E.164."}
     user_id = {**STRING, "maxLength": 140, "description": "Meta's business-scoped user id (BSUID), such as "
                "US.13491208655302741918: the one way to know a person whose WhatsApp username hides their number."}
     contact_in = obj({"phone": phone, "user_id": user_id, "name": {**nullable(STRING), "maxLength": 100},
@@ -304,6 +312,12 @@ def whatsapp_schemas() -> dict:
                       "audiences": array({**STRING, "minLength": 1, "maxLength": 100})},
                      required=[]) | {"anyOf": [{"required": ["phone"]}, {"required": ["user_id"]}]}
     template_preview = obj({"header": nullable(STRING), "body": STRING, "footer": nullable(STRING)})
+    reach = obj({"members": INTEGER, "opted_out": INTEGER, "without_opt_in": INTEGER,
+                 "messaged": {**obj({kind: INTEGER for kind in ("utility", "marketing", "authentication", "free_form")}),
+                              "description": "How many a post actually messages (opted in, not opted out, "
+                                             "reachable), sent by a template of each category, or free-form: "
+                                             "marketing skips +1 numbers, authentication people known only by "
+                                             "their user id, free-form those whose 24-hour window is closed."}})
     return {
         "WhatsAppMessage": obj({"template": nullable(STRING), "language": nullable(STRING),
                                 "body": array(STRING), "audience": {**nullable(STRING), "description":
@@ -321,7 +335,10 @@ def whatsapp_schemas() -> dict:
                                                                              "window runs from it."},
                         "audiences": array(STRING), "created_at": TIME}),
         "ContactList": obj({"items": array(ref("Contact")),
-                            "audiences": array(obj({"name": STRING, "members": INTEGER}))}),
+                            "everyone": {**reach, "description": "Every contact: where a post without an "
+                                                                 "audience goes."},
+                            "audiences": array({**reach, "properties": {"name": STRING, **reach["properties"]},
+                                                "required": ["name", *reach["required"]]})}),
         "NewContacts": {"anyOf": [contact_in, obj({"contacts": array(contact_in, minItems=1, maxItems=10_000)})]},
         "ContactsSaved": obj({"items": array(ref("Contact")), "kept_opted_out": {**array(ref("Contact")),
                               "description": "Those whose opt-in was not recorded: they had opted out, which "

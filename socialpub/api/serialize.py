@@ -136,6 +136,7 @@ def channel(c: Channel) -> dict:
         "base_url": c.base_url,
         "recipients": c.recipients or [],
         "business_account_id": c.business_account_id,
+        "default_country": c.default_country,
         "api_version": c.api_version,
         "enabled": c.enabled,
         "requires_approval": c.requires_approval,
@@ -150,6 +151,13 @@ def channel(c: Channel) -> dict:
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
     }
+
+
+def reach(counts: dict) -> dict:
+    """An audience's whatsapp/contacts.reach: its members, and how many a post messages, by how it is sent."""
+    return {"members": counts["members"], "opted_out": counts["opted_out"],
+            "without_opt_in": counts["without_opt_in"],
+            "messaged": {kind: counts[kind] for kind in ("utility", "marketing", "authentication", "free_form")}}
 
 
 def user(u) -> dict:

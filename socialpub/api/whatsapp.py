@@ -21,11 +21,14 @@ def _by() -> str:
 
 @bp.get("/channels/<int:channel_id>/contacts")
 def list_contacts(channel_id):
-    """The channel's contacts (``?audience=`` one audience's), with their consent."""
+    """The channel's contacts (``?audience=`` one audience's), with their consent; how many of
+    each audience (and of ``everyone``) a post will actually message, by the way it is sent."""
     contacts.whatsapp_channel(channel_id)
     rows = contacts.listed(channel_id, request.args.get("audience") or None)
+    reach = contacts.reach(channel_id)
     return jsonify({"items": [serialize.contact(c, names) for c, names in rows],
-                    "audiences": [{"name": n, "members": m} for n, m in contacts.audiences(channel_id)]})
+                    "everyone": serialize.reach(reach[None]),
+                    "audiences": [{"name": n, **serialize.reach(reach[n])} for n, _ in contacts.audiences(channel_id)]})
 
 
 @bp.post("/channels/<int:channel_id>/contacts")

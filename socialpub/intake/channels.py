@@ -17,7 +17,7 @@ from ..whatsapp import contacts
 from .composing import check_url, refuse_unstorable_text
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
-          "requires_approval", "business_account_id"}
+          "requires_approval", "business_account_id", "default_country"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).
 MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
                "api_version": 16, "business_account_id": 64}
@@ -123,6 +123,7 @@ def parse_channel(data) -> dict:
             raise InvalidInput("business_account_id: a WhatsApp Business Account id is a number such as "
                                "102290129340398", field="business_account_id")
         values["business_account_id"] = business or None
+        values["default_country"] = contacts.checked_country(data.get("default_country"))
         if len(recipients) > MAX_RECIPIENTS:
             raise InvalidInput(f"recipients: at most {MAX_RECIPIENTS} phone numbers", field="recipients")
         for number in recipients:
@@ -138,6 +139,9 @@ def parse_channel(data) -> dict:
         raise InvalidInput("recipients: only WhatsApp channels have recipients", field="recipients")
     elif data.get("business_account_id"):
         raise InvalidInput("business_account_id: only WhatsApp channels have one", field="business_account_id")
+    elif data.get("default_country"):
+        raise InvalidInput("default_country: only WhatsApp channels have one (it reads their contacts' numbers)",
+                           field="default_country")
     return values
 
 
@@ -184,6 +188,7 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
         merged["business_account_id"] = channel.business_account_id
+        merged["default_country"] = channel.default_country
     merged.update({k: v for k, v in data.items() if k != "token"})
     moved = [f for f in ("base_url", "account_id")
              if data.get(f) not in (None, "") and str(data[f]).strip().rstrip("/") != getattr(channel, f)]
@@ -220,6 +225,9 @@ def _identified(values: dict, identify, keep_name: bool):
     if identity.name and not keep_name:
         values["name"] = identity.name[:MAX_LENGTHS["name"]]
     values["picture_url"], values["detail"] = identity.picture_url, identity.detail
+    if values["network"] == "whatsapp" and values.get("default_country") is None:
+        # Most of a number's contacts live where it does: national numbers are read in its country.
+        values["default_country"] = contacts.country_of(identity.phone)
 
 
 def sandbox_channels(sandbox_url: str) -> list:
@@ -235,7 +243,8 @@ def sandbox_channels(sandbox_url: str) -> list:
          "token": "sandbox-li-token", "base_url": sandbox_url},
         {"network": "whatsapp", "name": "Sandbox WhatsApp", "account_id": "106540352242922",
          "token": "sandbox-wa-token", "base_url": graph, "recipients": ["+16505551234"],
-         "business_account_id": "102290129340398"},
+         # What saving it with its network would guess: the sandbox's number is +1 650-555-0100.
+         "business_account_id": "102290129340398", "default_country": "US"},
     ]
 
 

@@ -183,6 +183,8 @@ class Identity:
     picture_url: Optional[str] = None
     #: What else the network says of it, in a few words (a WhatsApp number's quality rating).
     detail: Optional[str] = None
+    #: A WhatsApp business number as Meta shows it (+1 650-555-0100): its country is the channel's default.
+    phone: Optional[str] = None
 
 
 @dataclass(frozen=True)

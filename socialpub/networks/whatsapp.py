@@ -51,7 +51,7 @@ class WhatsAppAdapter(Adapter):
         number, name = body.get("display_phone_number"), body.get("verified_name")
         quality = body.get("quality_rating")
         return Identity(name=f"{name} ({number})" if name and number else (name or number),
-                        detail=f"quality rating {quality}" if quality else None)
+                        detail=f"quality rating {quality}" if quality else None, phone=number)
 
     def upload_media(self, target: Target, photo) -> str:
         """``POST /{phone-number-id}/media`` (multipart ``file``, ``type``,

@@ -13,6 +13,7 @@ from ..intake import queue_slots
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
+from ..whatsapp import contacts
 from . import forms
 from .blueprint import NETWORK_LABELS, bp
 from .connect import connectable
@@ -57,7 +58,8 @@ def token_hint(channel) -> str | None:
 
 def render_form(channel, values, errors=None, status=200):
     return render_template("web/channel_form.html", channel=channel, values=values, errors=errors or {},
-                           default_base_urls=DEFAULT_BASE_URLS, token_hint=token_hint(channel)), status
+                           default_base_urls=DEFAULT_BASE_URLS, token_hint=token_hint(channel),
+                           countries=contacts.countries()), status
 
 
 def channel_values(channel: Channel) -> dict:
@@ -65,6 +67,7 @@ def channel_values(channel: Channel) -> dict:
     return {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
             "base_url": channel.base_url, "api_version": channel.api_version or "",
             "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled,
+            "default_country": channel.default_country or "",
             "requires_approval": channel.requires_approval, "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
 
 
@@ -74,6 +77,7 @@ def submitted_values(network) -> dict:
     return {"network": network, "name": form.get("name", ""), "account_id": form.get("account_id", ""),
             "base_url": form.get("base_url", ""), "api_version": form.get("api_version", ""),
             "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled")),
+            "default_country": form.get("default_country", ""),
             "requires_approval": bool(form.get("requires_approval")), "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
 
 

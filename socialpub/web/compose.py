@@ -42,18 +42,28 @@ def panes(values, channels) -> dict:
 def whatsapp_choices(channels, chosen: dict) -> dict:
     """What the WhatsApp block offers: the WhatsApp channels' synced templates
     (each once, with what it takes and why it cannot be chosen, if so), their
-    audiences, and the current choice."""
-    offered, audiences = {}, set()
+    audiences, the current choice, and who each audience's message actually reaches
+    (``reach``: ``{audience ("" for every contact): {how it is sent: words}}``, for whatsapp.js)."""
+    offered, audiences, counted = {}, set(), {}
     for channel in (c for c in channels if c.network == "whatsapp"):
         for item in templates.listed(channel.id):
             key = f"{item['name']}|{item['language']}"
             offered.setdefault(key, {**item, "key": key, "synced_at": None, "channels": []})["channels"].append(
                 channel.id)
         audiences |= {name for name, _ in contacts.audiences(channel.id)}
+        for name, counts in contacts.reach(channel.id).items():  # the numbers' audiences of one name together
+            total = counted.setdefault(name or "", dict.fromkeys(counts, 0))
+            for field, count in counts.items():
+                total[field] += count
     key = f"{chosen.get('template')}|{chosen.get('language')}" if chosen.get("template") else ""
+    reach = {name: {kind: contacts.reach_words(counts, kind) for kind in contacts.REACH_KINDS}
+             for name, counts in counted.items()}
+    category = (offered.get(key) or {}).get("category")
+    kind = category.lower() if category and category.lower() in contacts.REACH_KINDS else "free_form"
     return {"templates": sorted(offered.values(), key=lambda t: t["key"]), "audiences": sorted(audiences),
             "chosen": key, "body": list(chosen.get("body") or []), "audience": chosen.get("audience") or "",
-            "channels": [c.id for c in channels if c.network == "whatsapp"]}
+            "channels": [c.id for c in channels if c.network == "whatsapp"], "reach": reach,
+            "reached": reach.get(chosen.get("audience") or "", {}).get(kind, "")}
 
 
 def channel_labels(channels) -> dict:

@@ -20,9 +20,15 @@ def render_page(channel_id, errors=None, values=None, problems=None, status=200,
     """``kept``: an import's lines kept opted out; ``consent``: the contact id whose
     new-consent form comes back with its problem (``errors``, ``values``)."""
     channel = contacts.whatsapp_channel(channel_id)
+    reach = contacts.reach(channel_id)
+
+    def words(counts):
+        return {kind: contacts.reach_words(counts, kind) for kind in ("utility", "marketing")}
     return render_template("web/whatsapp_contacts.html", channel=channel,
                            contacts=contacts.listed(channel_id, request.args.get("audience") or None),
-                           audiences=contacts.audiences(channel_id), templates=templates.listed(channel_id),
+                           everyone=words(reach[None]),
+                           audiences=[{"name": name, **words(reach[name])} for name, _ in contacts.audiences(channel_id)],
+                           templates=templates.listed(channel_id),
                            audience=request.args.get("audience") or "", errors=errors or {},
                            values=values or {}, problems=problems or [], kept=kept or [],
                            consent=consent), status

@@ -30,10 +30,10 @@ from ..models import Channel, Contact, Post, Publication, Recipient, utcnow
 from ..networks import ErrorKind, PublishError, outbound
 from ..networks.whatsapp import free_form
 from . import contacts, ledger, templates
+from .contacts import WINDOW, window_open
 
 logger = logging.getLogger(__name__)
 
-WINDOW = dt.timedelta(hours=24)
 #: Meta: about one message every six seconds to the same person; 131056 waits longer each time.
 PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
 #: Meta stops a number (not one message) for its quality, and lifts it on its own terms: over its rolling
@@ -112,15 +112,6 @@ def _limit_frees_at(channel_id: int, since: dt.datetime) -> dt.datetime:
              .where((Publication.channel == channel_id) & (Recipient.kind == "template")
                     & (Recipient.sending_at >= since) & Recipient.status.in_(REACHED)).scalar())
     return (first or utcnow()) + WINDOW
-
-
-def window_open(contact: Contact, now: dt.datetime) -> bool | None:
-    """True: they wrote within 24 hours; False: known closed; None: never heard from."""
-    if contact.last_inbound_at is None:
-        return False if contact.window_closed_at else None
-    if contact.window_closed_at and contact.window_closed_at > contact.last_inbound_at:
-        return False
-    return contact.last_inbound_at > now - WINDOW
 
 
 def rate_limiter(settings, account_id: str):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
 import phonenumbers
+from phonenumbers import geocoder
 from peewee import JOIN, fn
 
 from .. import audit
@@ -38,30 +40,120 @@ EARLIEST_CONSENT = dt.datetime(2009, 1, 1)
 MAX_EVIDENCE, MAX_WHEN = 500, 40
 #: The contacts an audit line names at most (an import's whole file would bloat the trail).
 AUDIT_NAMES = 100
+#: Meta's customer service window: free-form messages within 24 hours of the person's last one.
+WINDOW = dt.timedelta(hours=24)
 
 
-def normalised(number: str, field: str = "phone") -> str:
-    """``number`` in E.164 (+ and digits). A number without + must be given
-    with its country code (WhatsApp numbers are international).
+def normalised(number: str, field: str = "phone", country: str | None = None) -> str:
+    """``number`` in E.164 (+ and digits), as people write it: with its
+    country code (``+33 6 12 34 56 78``, ``0033…``, ``33612345678``) or, given
+    ``country`` (the channel's default country, ISO 3166 such as ``FR``),
+    the national way (``06 12 34 56 78``, ``(415) 555-0132``).
 
     Raises:
-      InvalidInput: not a possible, valid phone number.
+      InvalidInput: not a number that can exist, saying why in plain words.
     """
     if not isinstance(number, str) or not number.strip():
         raise InvalidInput(f"{field}: a phone number is required", field=field)
     text = number.strip()
     if text.startswith("00"):  # the international prefix dialled in much of the world
         text = "+" + text[2:]
-    elif not text.startswith("+") and text[:1].isdigit():
-        text = "+" + text
+    if len(text) > MAX_WRITTEN:
+        raise InvalidInput(f"{field}: {text[:30]!r}… is too long for a phone number", field=field)
+    if not WRITTEN_NUMBER.fullmatch(text):
+        raise InvalidInput(f"{field}: {text[:30]!r} is not a phone number: write its digits, such as "
+                           f"+33 6 12 34 56 78", field=field)
+    # Without its +, a number is national in the channel's country, or else international
+    # without the + (33612345678): the first reading that gives a real number wins.
+    readings = [(text, None)] if text.startswith("+") else [(text, country)] * bool(country) + [("+" + text, None)]
+    for written, region in readings:
+        try:
+            parsed = phonenumbers.parse(written, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    raise InvalidInput(f"{field}: {_why_not(text, country)}", field=field)
+
+
+#: The longest number as written taken (15 digits and the spaces and brackets around them).
+MAX_WRITTEN = 40
+#: What a written phone number may hold: an optional +, digits, and the spaces, dots, dashes,
+#: slashes and brackets people group them with.
+WRITTEN_NUMBER = re.compile(r"\+?[0-9 ().\-/]*[0-9][0-9 ().\-/]*")
+
+
+def _why_not(text: str, country: str | None) -> str:
+    """Why ``text`` is no phone number, in words a person can act on (never phonenumbers' own)."""
+    shown = repr(text[:30])
+    if not text.startswith("+") and not country:
+        return (f"{shown} has no country code: write it with one, such as +33 6 12 34 56 78 (or set the "
+                f"channel's default country to read numbers written the national way)")
     try:
-        parsed = phonenumbers.parse(text, None)
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else country)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"{field}: {number[:30]!r} is not a phone number ({str(exc).split(') ', 1)[-1]})", field=field) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(f"{field}: {number[:30]!r} is not a valid phone number (give it with its country "
-                           f"code, such as +33 6 12 34 56 78)", field=field)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            return f"{shown} starts with no country's code: check the digits after the +"
+        if exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
+            return f"{shown} is too long for a phone number"
+        return f"{shown} is too short for a phone number"
+    region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    place = country_name(region) if region != "ZZ" else None
+    if place is None:
+        return f"{shown} starts with no country's code: check the digits after the +"
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason in (phonenumbers.ValidationResult.TOO_SHORT, phonenumbers.ValidationResult.INVALID_LENGTH):
+        return f"{shown} is too short for a phone number in {place}" if reason == phonenumbers.ValidationResult.TOO_SHORT \
+            else f"{shown} has too many or too few digits for a phone number in {place}"
+    if reason == phonenumbers.ValidationResult.TOO_LONG:
+        return f"{shown} is too long for a phone number in {place}"
+    if text.startswith("+"):
+        return f"{shown} is not a number in {place}: check its digits"
+    return (f"{shown} is not a number in {place}: check its digits, or write it with its country code "
+            f"(+…) if it is not a number in {place}")
+
+
+def country_name(region: str | None) -> str | None:
+    """A country's name in English (``FR`` → France), or None for a code phonenumbers does not know."""
+    example = phonenumbers.example_number(region) if region else None
+    if example is None:
+        return None
+    return geocoder.country_name_for_number(example, "en") or region
+
+
+@functools.lru_cache(maxsize=1)
+def countries() -> list:
+    """``[(code, name)]`` of every country phonenumbers knows, by name: what a channel's default country may be."""
+    return sorted(((code, country_name(code) or code) for code in phonenumbers.SUPPORTED_REGIONS),
+                  key=lambda pair: pair[1])
+
+
+def country_of(number: str | None) -> str | None:
+    """The country (ISO 3166, such as ``US``) of a phone number written with its
+    country code (a WhatsApp business number as Meta shows it: ``+1 650-555-0100``),
+    or None: what a channel's default country is guessed from."""
+    try:
+        parsed = phonenumbers.parse(number or "", None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code)
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def checked_country(value, field: str = "default_country") -> str | None:
+    """A channel's default country as given: two letters (``FR``), or empty for none.
+
+    Raises:
+      InvalidInput: not a country phonenumbers knows.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(f"{field}: {str(value)[:20]!r} is not a country code: two letters, such as FR, "
+                           f"GB or US", field=field)
+    return code
 
 
 def checked_user_id(value, field: str = "user_id") -> str:
@@ -132,7 +224,8 @@ def checked(channel: Channel, data, by: str) -> dict:
         raise InvalidInput("body: a JSON object is required")
     refuse_unstorable_text(data)
     user_id = checked_user_id(data["user_id"]) if data.get("user_id") is not None else None
-    phone = normalised(data.get("phone")) if user_id is None or data.get("phone") else None
+    phone = (normalised(data.get("phone"), country=channel.default_country)
+             if user_id is None or data.get("phone") else None)
     name = data.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise InvalidInput("name: at most 100 characters of text", field="name")
@@ -442,3 +535,81 @@ def audiences(channel_id: int) -> list:
     return list(Audience.select(Audience.name, fn.COUNT(AudienceMember.contact))
                 .join(AudienceMember, JOIN.LEFT_OUTER).where(Audience.channel == channel_id)
                 .group_by(Audience.name).order_by(Audience.name).tuples())
+
+
+def window_open(contact: Contact, now: dt.datetime) -> bool | None:
+    """True: they wrote within 24 hours; False: known closed; None: never heard from."""
+    if contact.last_inbound_at is None:
+        return False if contact.window_closed_at else None
+    if contact.window_closed_at and contact.window_closed_at > contact.last_inbound_at:
+        return False
+    return contact.last_inbound_at > now - WINDOW
+
+
+#: How a post may reach a contact: by a template of each category, or free-form (no template).
+REACH_KINDS = ("utility", "marketing", "authentication", "free_form")
+
+
+def reach(channel_id: int, now: dt.datetime | None = None) -> dict:
+    """How many of each audience will actually be messaged — not merely its
+    members: ``{audience name, or None for every contact: {"members",
+    "opted_out", "without_opt_in", "utility", "marketing", "authentication",
+    "free_form"}}``. The last four count who a post reaches by a template of
+    that category, or free-form without one, as whatsapp/broadcast.py sends
+    it now: opted in and not opted out, then free-form inside their window
+    and else by the template — which Meta does not deliver to +1 numbers when
+    it is marketing, nor to a person known only by their BSUID when it is
+    authentication; without a template, nobody whose window is known closed."""
+    now = now or utcnow()
+    names = {}
+    for contact_id, name in (AudienceMember.select(AudienceMember.contact, Audience.name).join(Audience)
+                             .where(Audience.channel == channel_id).tuples()):
+        names.setdefault(contact_id, []).append(name)
+    zero = dict.fromkeys(("members", "opted_out", "without_opt_in", *REACH_KINDS), 0)
+    tally = {None: dict(zero), **{name: dict(zero) for name, _ in audiences(channel_id)}}
+    for contact in Contact.select().where(Contact.channel == channel_id):
+        kinds = _reached_by(contact, now)
+        for key in (None, *names.get(contact.id, ())):
+            counts = tally[key]
+            counts["members"] += 1
+            for kind in kinds:
+                counts[kind] += 1
+    return tally
+
+
+def _reached_by(contact: Contact, now: dt.datetime) -> tuple:
+    """The counts of :func:`reach` a contact adds to."""
+    if contact.opted_out_at is not None:
+        return ("opted_out",)
+    if contact.opted_in_at is None:
+        return ("without_opt_in",)
+    open_window = window_open(contact, now)
+    if open_window:
+        return REACH_KINDS  # free-form, whatever the template
+    kinds = ["utility"]
+    if not is_us(contact.phone or contact.user_id):
+        kinds.append("marketing")
+    if contact.phone:
+        kinds.append("authentication")
+    if open_window is None:
+        kinds.append("free_form")  # never heard from: sent free-form, which Meta may refuse (131047)
+    return tuple(kinds)
+
+
+#: Why the rest of an audience is not reached, by the way the post goes.
+_UNREACHED = {"utility": None, "marketing": "with a +1 number, to which Meta delivers no marketing template",
+              "authentication": "known only by their WhatsApp user id, to whom Meta sends no authentication template",
+              "free_form": "outside their 24-hour window, which a free-form message needs"}
+
+
+def reach_words(counts: dict, kind: str) -> str:
+    """One audience's :func:`reach` in words: how many of its members a post
+    sent ``kind``-wise (a template's category in lower case, or free_form) reaches, and why not the others."""
+    reached, members = counts[kind], counts["members"]
+    why = [f"{counts['opted_out']} opted out"] * bool(counts["opted_out"])
+    why += [f"{counts['without_opt_in']} without an opt-in"] * bool(counts["without_opt_in"])
+    rest = members - reached - counts["opted_out"] - counts["without_opt_in"]
+    if rest and _UNREACHED[kind]:
+        why.append(f"{rest} {_UNREACHED[kind]}")
+    return (f"{reached} of {members} member{'s' if members != 1 else ''} will be messaged"
+            + (f" ({'; '.join(why)})" if why else ""))

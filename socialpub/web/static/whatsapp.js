@@ -1,6 +1,7 @@
 /* The compose form's WhatsApp message: the chosen template's body parameters
-   (rebuilt when another is chosen) and a preview of the message as the recipient
-   sees it, with {text} and {link} filled in from the post. */
+   (rebuilt when another is chosen), a preview of the message as the recipient
+   sees it, with {text} and {link} filled in from the post, and how many of the
+   chosen audience it actually reaches (the server's words, by how it is sent). */
 (function () {
   "use strict";
   var select = document.getElementById("whatsapp_template");
@@ -10,6 +11,9 @@
   var preview = document.getElementById("wa-preview");
   var text = document.getElementById("text");
   var link = document.getElementById("link");
+  var audience = document.getElementById("whatsapp_audience");
+  var reached = document.getElementById("wa-reach");
+  var reach = JSON.parse(document.getElementById("wa-reach-words").textContent);
 
   function chosen() {
     for (var i = 0; i < templates.length; i++) if (templates[i].key === select.value) return templates[i];
@@ -66,7 +70,17 @@
     footer.textContent = template.preview.footer || "";
   }
 
+  function showReach() {
+    // A template's category decides who it reaches (Meta: no marketing to +1 numbers); free-form, the window.
+    var template = chosen();
+    var kind = template ? String(template.category).toLowerCase() : "free_form";
+    var words = reach[audience.value] || {};
+    reached.textContent = words[kind] || words.utility || "";
+  }
+
   select.addEventListener("change", rebuild);
+  select.addEventListener("change", showReach);
+  audience.addEventListener("change", showReach);
   body.addEventListener("input", render);
   [text, link, document.getElementById("override_whatsapp")].forEach(function (el) {
     if (el) el.addEventListener("input", render);
