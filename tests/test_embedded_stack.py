@@ -19,8 +19,8 @@ def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):
         channels = api.get(f"{up.url}/api/channels", timeout=5).json()["items"]
         assert sorted(c["network"] for c in channels) == ["facebook", "instagram", "linkedin", "whatsapp"]
 
-        post = api.post(f"{up.url}/api/posts", json={"text": "Hello from make run"}, timeout=5)
-        # Instagram needs an image: the demo gives it at publish time, as the seed does.
+        post = api.post(f"{up.url}/api/posts", json={"text": "Hello from make run", "publish": True}, timeout=5)
+        # Instagram needs an image to go out (a draft may lack it): the demo gives it, as the seed does.
         assert post.status_code == 422
         post = api.post(f"{up.url}/api/posts", json={
             "text": "Hello from make run", "image_url": f"{up.sandbox_url}/_sandbox/image.jpg"}, timeout=5)

@@ -100,11 +100,12 @@ def test_the_monitor_page_shows_the_same_numbers(client, known_workload, worker)
 def test_publications_waiting_for_a_worker_show_as_queue_depth_and_age(client, sandbox, sandbox_channels):
     publish(client, sandbox, "no worker yet")
     data = client.get("/monitor.json").get_json()
-    assert data["queues"]["publish"]["ready"] == 4
+    # Four publications, and the fetch of the post's image into the media store (sent when it was made).
+    assert data["queues"]["publish"]["ready"] == 5
     assert data["waiting"]["queued"] == {"facebook": 1, "instagram": 1, "linkedin": 1, "whatsapp": 1}
     assert data["oldest_queued_age_s"] >= 0
     html = client.get("/monitor").get_data(as_text=True)
-    assert '<tr data-queue="publish"><th scope="row"><code>publish</code></th><td class="num">4</td>' in html
+    assert '<tr data-queue="publish"><th scope="row"><code>publish</code></th><td class="num">5</td>' in html
     assert "Waiting — Facebook: 1 queued, 0 waiting to retry · Instagram: 1 queued" in html
 
 

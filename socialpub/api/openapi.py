@@ -22,7 +22,7 @@ from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
-from ..networks import LIMITS, NETWORKS
+from ..networks import LIMITS, NETWORKS, explain
 from ..notices import KINDS as NOTICE_KINDS
 from ..notices import PAGE as NOTICE_PAGE
 from ..webhooks.events import TYPES
@@ -76,12 +76,14 @@ def schemas() -> dict:
         "container_id": nullable(STRING), "last_error": nullable(STRING),
         "last_error_code": nullable(STRING), "next_attempt_at": nullable(TIME),
         "error_meaning": {**nullable(STRING), "description": "What the last error means and what to do."},
+        "failure": {"anyOf": [ref("Failure"), {"type": "null"}],
+                    "description": "The failure in plain words, who caused it and its fix; null when none."},
         "ambiguous_since": nullable(TIME), "enqueued_at": nullable(TIME), "started_at": nullable(TIME),
         "published_at": nullable(TIME), "finished_at": nullable(TIME),
         "history": {**array(ref("Attempt")), "description": "Only when one post is shown."},
     }
     status_fields = ("id", "network", "channel_id", "status", "attempts", "published_at", "external_id",
-                     "url", "last_error", "last_error_code", "error_meaning", "next_attempt_at")
+                     "url", "last_error", "last_error_code", "error_meaning", "next_attempt_at", "failure")
     text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
             "description": "Not blank. Each network's own limits are checked too (422)."}
     url = {**nullable(STRING), "maxLength": MAX_URL,
@@ -102,6 +104,14 @@ def schemas() -> dict:
             "changes": {**array(obj({"at": TIME, "by": STRING, "action": STRING, "fields": array(STRING)})),
                         "description": "What was done since, oldest first (from the post's audit trail)."},
         })}),
+        "Failure": obj({
+            "sentence": {**STRING, "description": "What happened and what to do, in plain words."},
+            "who": {"type": "string", "enum": list(explain.WHO), "description": "Who caused it."},
+            "who_label": STRING,
+            "fix": {"anyOf": [{"type": "string", "enum": list(explain.FIXES)}, {"type": "null"}],
+                    "description": "The one action that fixes it (the page's button), or null."},
+            "said_by": {"type": "string", "enum": ["network", "socialpub"],
+                        "description": "Whose words last_error holds."}}),
         "Attempt": obj({"number": INTEGER, "started_at": TIME, "finished_at": TIME, "outcome": STRING,
                         "error_code": nullable(STRING), "error": nullable(STRING)}),
         "Publication": obj(publication_fields, optional=("history",)),
@@ -141,7 +151,10 @@ def schemas() -> dict:
         "PostStatus": obj({
             "post_id": INTEGER, "status": {"type": "string", "enum": list(PostStatus.ALL)},
             "by_status": obj({s: INTEGER for s in PublicationStatus.ALL}),
-            "publications": array(obj({f: publication_fields[f] for f in status_fields})),
+            "publications": array(obj({
+                **{f: publication_fields[f] for f in status_fields},
+                "channel_needs_reauth": {"type": "boolean",
+                                         "description": "Its channel needs re-authorisation: Reconnect, not Retry."}})),
         }),
         "PublishResult": obj({"publication_id": INTEGER, "network": NETWORK,
                               "status": {"type": "string", "enum": ["enqueued"]}, "task_id": STRING}),

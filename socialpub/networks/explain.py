@@ -99,7 +99,7 @@ WHO = {"socialpub": "socialpub", "network": "the network", "link": "the photo's 
        "account": "the account", "post": "the post"}
 
 #: The fixes; the page draws each as a button where there is one.
-RECONNECT, EDIT_PHOTO, EDIT, RETRY, WAIT, CHECK, CHANNEL = (
+FIXES = RECONNECT, EDIT_PHOTO, EDIT, RETRY, WAIT, CHECK, CHANNEL = (
     "reconnect", "edit_photo", "edit", "retry", "wait", "check", "channel")
 
 
