@@ -91,16 +91,17 @@ def test_a_forged_or_expired_public_url_serves_nothing(client, anon_client, sett
     assert anon_client.get(path).status_code == 404
 
 
-def test_instagram_with_an_upload_and_no_public_address_is_refused_when_composed(app, client, sandbox_channels):
+def test_instagram_with_an_upload_and_no_public_address_is_refused_when_composed_to_go_out(
+        app, client, sandbox_channels):
     app.extensions["socialpub"] = app.extensions["socialpub"].with_(public_base_url="")
     media = uploaded(client, photo(size=(1080, 1080)))
-    response = client.post("/api/posts", json={"text": "Hi", "media_ids": [media["id"]]})
+    response = client.post("/api/posts", json={"text": "Hi", "media_ids": [media["id"]], "publish": True})
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["field"] == "media_ids" and "PUBLIC_BASE_URL" in error["message"]
     assert "instagram" in error["message"] and {d["network"] for d in error["details"]} == {"instagram"}
     # The other networks take the bytes themselves.
-    fine = client.post("/api/posts", json={"text": "Hi", "media_ids": [media["id"]],
+    fine = client.post("/api/posts", json={"text": "Hi", "media_ids": [media["id"]], "publish": True,
                                            "networks": ["facebook", "linkedin", "whatsapp"]})
     assert fine.status_code == 201, fine.get_json()
 
@@ -108,7 +109,7 @@ def test_instagram_with_an_upload_and_no_public_address_is_refused_when_composed
 def test_an_image_outside_instagrams_aspect_ratios_is_refused_naming_it(client, sandbox_channels):
     media = uploaded(client, photo(size=(3000, 1000)))
     response = client.post("/api/posts", json={"text": "Panorama", "media_ids": [media["id"]],
-                                               "networks": ["instagram"]})
+                                               "networks": ["instagram"], "publish": True})
     assert response.status_code == 422
     message = response.get_json()["error"]["message"]
     assert "image 1 is 3000 × 1000" in message and "4:5" in message and "1.91:1" in message

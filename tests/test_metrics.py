@@ -41,7 +41,8 @@ def test_queued_publications_show_in_the_queue_depth_status_counts_and_oldest_ag
     publish(client, sandbox, "waiting for a worker")
     time.sleep(0.05)
     samples = scrape(client)
-    assert total(samples, "socialpub_queue_messages", queue="publish", state="ready") == 4
+    # Four publications, and the fetch of the post's image into the media store (sent when it was made).
+    assert total(samples, "socialpub_queue_messages", queue="publish", state="ready") == 5
     assert total(samples, "socialpub_queue_messages", queue="publish", state="dead") == 0
     assert total(samples, "socialpub_queue_messages", queue="maintenance", state="ready") == 0
     for network in ("facebook", "instagram", "linkedin", "whatsapp"):

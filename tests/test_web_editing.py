@@ -35,8 +35,9 @@ def test_the_edit_page_shows_the_post_and_saves_the_change(form_client, client, 
 def test_a_refused_edit_keeps_the_form_as_typed(form_client, client, sandbox_channels):
     post_id = new_post(client, networks=["linkedin"])
     text = page(form_client.get(f"/posts/{post_id}/edit"))
+    # Over LinkedIn's limit: a draft may be, a post going out may not.
     response = form_client.post(f"/posts/{post_id}/edit", data={
-        **form_of(text), "text": "y" * 3100, "channels": [sandbox_channels["linkedin"]], "action": "save"})
+        **form_of(text), "text": "y" * 3100, "channels": [sandbox_channels["linkedin"]], "action": "publish"})
     assert response.status_code == 422 and "y" * 3100 in page(response)
     assert client.get(f"/api/posts/{post_id}").get_json()["text"] == "From the page"
 

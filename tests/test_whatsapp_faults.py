@@ -44,7 +44,9 @@ def test_a_kill_between_the_send_and_the_status_webhook_leaves_nothing_unconfirm
             # Re-claimed after the lease: the third is sent, the second waits for Meta's word.
             wait_for(lambda: sorted(recipient_statuses(publication_id).values()) == ["sending", "sent", "sent"],
                      60, "the others sent and the lost one in doubt", interval=0.2)
-            assert publication_status(publication_id) == "retrying"
+            # The attempt records its outcome (waiting for Meta's word) just after the last send.
+            wait_for(lambda: publication_status(publication_id) == "retrying", 30,
+                     "the publication to wait for Meta's status", interval=0.2)
             flushed = requests.post(f"{sandbox.url}/_sandbox/whatsapp/flush", json={"shuffle": True},
                                     timeout=30).json()
             assert flushed["answers"] == ["200"] and flushed["sent"] == 9
