@@ -177,8 +177,11 @@ class Publication(BaseModel):
     post = ForeignKeyField(Post, backref="publications", on_delete="CASCADE")
     channel = ForeignKeyField(Channel, backref="publications")
     network = CharField(max_length=16)
-    #: The text as sent to this network (the post's text, or an override).
+    #: The text as sent to this channel (the post's text, its network's override, or the channel's version).
     text = TextField()
+    #: A WhatsApp channel's own message (template, language, body, audience: whatsapp/templates.check) when
+    #: it differs from the post's (Post.whatsapp, the default of every WhatsApp channel without its own).
+    whatsapp = JSONField(null=True)
     status = CharField(max_length=16, default=PublicationStatus.PENDING, index=True)
     attempts = IntegerField(default=0)
     #: Retries spent on transient errors, and waits on rate limits, since the

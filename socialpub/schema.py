@@ -495,6 +495,15 @@ def _default_country():
                                                                       Channel.default_country))
 
 
+def _channel_versions():
+    """A publication's own WhatsApp message (``publication.whatsapp``): two
+    WhatsApp numbers of one post each send their own template to their own
+    audience. Null — the post's message — for every publication from before it."""
+    if "whatsapp" not in {c.name for c in database.get_columns("publication")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("publication", "whatsapp",
+                                                                      Publication.whatsapp))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
@@ -503,7 +512,7 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
-         _notices_and_split_posts, _default_country]
+         _notices_and_split_posts, _default_country, _channel_versions]
 
 
 def open_existing(settings):

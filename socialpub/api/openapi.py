@@ -71,7 +71,13 @@ def schemas() -> dict:
     publication_fields = {
         "id": INTEGER, "channel_id": INTEGER, "network": NETWORK,
         "status": {"type": "string", "enum": list(PublicationStatus.ALL)},
-        "text": STRING, "attempts": INTEGER, "retries_used": INTEGER, "rate_limit_waits": INTEGER,
+        "text": {**STRING, "description": "The text as this channel is sent it: its own version, its network's "
+                                          "override, or the post's (adapted: the link appended where it is "
+                                          "not the network's own field)."},
+        "whatsapp": {"anyOf": [ref("WhatsAppMessage"), {"type": "null"}],
+                     "description": "A WhatsApp channel's own message (versions.<channel id>.whatsapp); null: "
+                                    "the post's whatsapp."},
+        "attempts": INTEGER, "retries_used": INTEGER, "rate_limit_waits": INTEGER,
         "task_id": nullable(STRING), "external_id": nullable(STRING), "url": nullable(STRING),
         "container_id": nullable(STRING), "last_error": nullable(STRING),
         "last_error_code": nullable(STRING), "next_attempt_at": nullable(TIME),
@@ -93,8 +99,9 @@ def schemas() -> dict:
         "Error": obj({"error": obj({
             "code": STRING, "message": {**STRING, "description": "Starts with the field at fault."},
             "field": STRING,
-            "details": array(obj({"field": nullable(STRING), "network": NETWORK, "message": STRING},
-                                 optional=("network",)),
+            "details": array(obj({"field": nullable(STRING), "network": NETWORK, "message": STRING,
+                                  "channel": {**INTEGER, "description": "The channel whose version it is."}},
+                                 optional=("network", "channel")),
                              description="Every problem, when there are several (422)."),
         }, optional=("field", "details"))}),
         "StaleError": obj({"error": obj({
@@ -441,6 +448,19 @@ def _create_post_schema(text, url) -> dict:
                                     "channel."},
         "overrides": {**nullable(obj({n: text for n in NETWORKS}, required=[])),
                       "description": "Another text for a network."},
+        "versions": {**nullable({"type": "object", "maxProperties": MAX_CHANNELS_PER_POST,
+                                 "propertyNames": {"type": "string", "pattern": "^[0-9]{1,20}$"},
+                                 "additionalProperties": obj({
+                                     "text": {**text, "description": "This channel's own text."},
+                                     "whatsapp": {**ref("WhatsAppMessage"),
+                                                  "description": "A WhatsApp channel's own template, parameters "
+                                                                 "and audience, checked against its own "
+                                                                 "templates and audiences."}},
+                                     required=[]) | {"minProperties": 1}}),
+                     "description": "Each channel's own version, keyed by the channel's id (one of the post's "
+                                    "channels): its text wins over its network's overrides entry, which wins "
+                                    "over text; its whatsapp over the post's whatsapp. A bad one is refused "
+                                    "naming it (versions.12.text)."},
         "publish": {"type": "boolean", "default": False, "description": "Publish it now, too."},
         "scheduled_at": {**nullable(STRING), "maxLength": MAX_WHEN,
                          "description": "ISO 8601, with an offset or with timezone; within a year. "

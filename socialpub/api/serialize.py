@@ -30,6 +30,8 @@ def publication(p: Publication, history=None) -> dict:
         "network": p.network,
         "status": p.status,
         "text": p.text,
+        # A WhatsApp channel's own message; None: the post's (Post.whatsapp).
+        "whatsapp": p.whatsapp,
         "attempts": p.attempts,
         "retries_used": p.retries,
         "rate_limit_waits": p.rate_limit_waits,

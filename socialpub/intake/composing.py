@@ -4,7 +4,7 @@ one publication per channel — all or nothing)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field as default
 from urllib.parse import urlsplit
 
 from ..db import MAX_ID
@@ -26,7 +26,9 @@ MAX_URL = 2000
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone", "whatsapp"}
+                 "scheduled_at", "timezone", "whatsapp", "versions"}
+#: What one channel's version holds (``versions.<channel id>``).
+VERSION_FIELDS = {"text", "whatsapp"}
 
 
 def check_url(value, field, max_length=MAX_URL):
@@ -96,10 +98,14 @@ def adapt_text(network: str, text: str, link: str | None) -> str:
 
 def content_problems(publications, image_url, link, media=(), public_media=True) -> list:
     """Every ``{"field", "network", "message"}`` a network would refuse; ``media``
-    the uploaded images, ``public_media`` whether a network can be given their URL."""
+    the uploaded images, ``public_media`` whether a network can be given their URL.
+    ``publications``: ``(network, text)``, or ``(network, text, channel id, the
+    field its text came from)`` — a problem then names the channel too (``channel``),
+    and a problem of its text that field (``versions.12.text``)."""
     problems = []
     photos = tuple(Photo(content_type=m.content_type, width=m.width, height=m.height) for m in media)
-    for network, text in publications:
+    for network, text, *where in publications:
+        channel_id, text_field = (where + [None, None])[:2]
         content = Content(text=text, image_url=image_url, link=link, photos=photos)
         found = list(LIMITS[network].problems(content))
         if photos and LIMITS[network].fetches_media and not public_media:
@@ -107,7 +113,11 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
                                        f"this installation has none: set PUBLIC_BASE_URL to the address the "
                                        f"internet reaches this app at, or keep media in S3 (MEDIA_STORAGE)"))
         for field, message in found:
-            problems.append({"field": field, "network": network, "message": f"{field}: {message} ({network})"})
+            field = text_field if field == "text" and text_field else field
+            problem = {"field": field, "network": network, "message": f"{field}: {message} ({network})"}
+            if channel_id is not None:
+                problem["channel"] = channel_id
+            problems.append(problem)
     return problems
 
 
@@ -188,6 +198,7 @@ def parse_create_request(data) -> dict:
         if len(value) > MAX_TEXT:
             raise Unprocessable(f"overrides.{name}: {len(value)} characters; no network takes more "
                                 f"than {MAX_TEXT}", field=f"overrides.{name}")
+    versions = parse_versions(data.get("versions"))
     publish = data.get("publish", False)
     if not isinstance(publish, bool):
         raise InvalidInput("publish: must be true or false", field="publish")
@@ -206,8 +217,56 @@ def parse_create_request(data) -> dict:
         "networks": networks,
         "channels": channels,
         "overrides": overrides,
+        "versions": versions,
         "publish": publish,
     }
+
+
+def parse_versions(value) -> dict:
+    """``versions``: each channel's own version, keyed by its id as a string —
+    ``{"12": {"text": …, "whatsapp": {…}}}`` — checked for its shape; returns
+    ``{12: {"text": … or None, "whatsapp": … or None}}``. Whether each id is one
+    of the post's channels, and a WhatsApp one for ``whatsapp``, is checked once
+    they are resolved (:func:`check_new_post`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput("versions: must be an object of channel id: {text, whatsapp}", field="versions")
+    if len(value) > MAX_CHANNELS_PER_POST:
+        raise InvalidInput(f"versions: at most {MAX_CHANNELS_PER_POST} channels per post", field="versions")
+    versions = {}
+    for key, version in value.items():
+        # JSON keys are strings: a channel id written in ASCII digits, as the API shows ids.
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 20
+                and 0 < int(key) <= MAX_ID):
+            raise InvalidInput(f"versions: {str(key)[:40]!r} is not a channel id (the keys are the ids of "
+                               f"the post's channels, such as \"12\")", field="versions")
+        where = f"versions.{int(key)}"
+        if int(key) in versions:
+            raise InvalidInput(f"{where}: channel {int(key)} is given twice", field=where)
+        if not isinstance(version, dict):
+            raise InvalidInput(f"{where}: must be an object {{text, whatsapp}}", field=where)
+        unknown = sorted(set(version) - VERSION_FIELDS)
+        if unknown:
+            raise InvalidInput(f"{where}.{unknown[0][:40]}: unknown field (a channel's version has text and "
+                               f"whatsapp)", field=f"{where}.{unknown[0][:40]}")
+        text = version.get("text")
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidInput(f"{where}.text: must be non-empty text (leave it out to use the post's)",
+                                   field=f"{where}.text")
+            if len(text) > MAX_TEXT:
+                raise Unprocessable(f"{where}.text: {len(text)} characters; no network takes more than "
+                                    f"{MAX_TEXT}", field=f"{where}.text")
+        whatsapp = version.get("whatsapp")
+        if whatsapp is not None and not isinstance(whatsapp, dict):
+            raise InvalidInput(f"{where}.whatsapp: an object {{template, language, body, audience}}",
+                               field=f"{where}.whatsapp")
+        if text is None and whatsapp is None:
+            raise InvalidInput(f"{where}: give its text, its whatsapp message or both (leave the channel out "
+                               f"to use the post's)", field=where)
+        versions[int(key)] = {"text": text, "whatsapp": whatsapp}
+    return versions
 
 
 def _refuse_repeats(items, field):
@@ -262,6 +321,8 @@ class NewPost:
     schedule_zone: str | None = None
     #: The WhatsApp message: template and parameters, audience (whatsapp/templates.check).
     whatsapp: dict | None = None
+    #: ``{channel id: its own WhatsApp message}`` of the WhatsApp channels whose message is not the post's.
+    channel_whatsapp: dict = default(default_factory=dict)
 
 
 def check_new_post(data, ready: bool = False) -> NewPost:
@@ -273,21 +334,49 @@ def check_new_post(data, ready: bool = False) -> NewPost:
     Raises an AppError naming the field when anything is wrong."""
     values = parse_create_request(data)
     channels = resolve_channels(values["networks"], values["channels"])
-    texts = [(c.network, adapt_text(c.network, values["overrides"].get(c.network, values["text"]),
-                                     values["link"])) for c in channels]
+    versions = values["versions"]
+    _refuse_foreign_versions(versions, channels)
+    # Each channel's text: its own version, else its network's override, else the post's.
+    chosen_text = {c.id: versions.get(c.id, {}).get("text") or values["overrides"].get(c.network, values["text"])
+                   for c in channels}
+    texts = [(c.network, adapt_text(c.network, chosen_text[c.id], values["link"]), c.id,
+              f"versions.{c.id}.text" if versions.get(c.id, {}).get("text") else None) for c in channels]
     draft = not (ready or values["publish"] or values["schedule"])
     if not draft:
         raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
                                                 public_media=_public_media() if values["media"] else True))
     scheduled_at, zone = values["schedule"] or (None, None)
     whatsapp_channels = [c for c in channels if c.network == "whatsapp"]
+    own = {c.id for c in whatsapp_channels if versions.get(c.id, {}).get("whatsapp") is not None}
     if data.get("whatsapp") is not None and not whatsapp_channels:
         raise InvalidInput("whatsapp: the post goes to no WhatsApp channel", field="whatsapp")
-    whatsapp = templates.check(data.get("whatsapp"), whatsapp_channels, values["text"], values["link"],
-                               has_image=bool(values["media"] or values["image_url"]), draft=draft)
+    has_image = bool(values["media"] or values["image_url"])
+    # The post's message is every WhatsApp channel's without its own: checked against those channels.
+    whatsapp = templates.check(data.get("whatsapp"), [c for c in whatsapp_channels if c.id not in own],
+                               values["text"], values["link"], has_image=has_image, draft=draft)
+    channel_whatsapp = {}
+    for channel in (c for c in whatsapp_channels if c.id in own):
+        mine = templates.check(versions[channel.id]["whatsapp"], [channel], chosen_text[channel.id], values["link"],
+                               has_image=has_image, draft=draft, field=f"versions.{channel.id}.whatsapp")
+        if mine != whatsapp:  # the same as the post's is no version of its own
+            channel_whatsapp[channel.id] = mine
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
-                   publications=[(c, text) for c, (_, text) in zip(channels, texts)],
-                   media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp)
+                   publications=[(c, text) for c, (_, text, _, _) in zip(channels, texts)],
+                   media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp,
+                   channel_whatsapp=channel_whatsapp)
+
+
+def _refuse_foreign_versions(versions: dict, channels: list) -> None:
+    """A version names one of the post's channels; a WhatsApp message, a WhatsApp channel."""
+    ours = {c.id: c for c in channels}
+    for channel_id, version in versions.items():
+        if channel_id not in ours:
+            raise Unprocessable(f"versions.{channel_id}: channel {channel_id} is not one of the post's channels "
+                                f"(tick it, or leave its version out)", field=f"versions.{channel_id}")
+        if version["whatsapp"] is not None and ours[channel_id].network != "whatsapp":
+            raise InvalidInput(f"versions.{channel_id}.whatsapp: channel {channel_id} ({ours[channel_id].name}) is "
+                               f"not a WhatsApp number: give it a text only",
+                               field=f"versions.{channel_id}.whatsapp")
 
 
 def check_ready(post: Post) -> None:
@@ -304,12 +393,18 @@ def check_ready(post: Post) -> None:
                    .where((Publication.post == post.id) & moves(PUBLICATION, "publish", Publication.status))
                    .order_by(Publication.id))
     media = list(Media.select().join(PostMedia).where(PostMedia.post == post.id).order_by(PostMedia.position))
-    raise_if_unpublishable(content_problems([(p.network, p.text) for p in pending], post.image_url, post.link,
-                                            media, public_media=_public_media() if media else True))
-    whatsapp_channels = [p.channel for p in pending if p.network == "whatsapp"]
-    if whatsapp_channels:
-        templates.check(post.whatsapp, whatsapp_channels, post.text, post.link,
-                        has_image=bool(media or post.image_url))
+    raise_if_unpublishable(content_problems([(p.network, p.text, p.channel_id, None) for p in pending],
+                                            post.image_url, post.link, media,
+                                            public_media=_public_media() if media else True))
+    has_image = bool(media or post.image_url)
+    # The post's message on the WhatsApp channels without their own; each own one on its channel.
+    shared = [p.channel for p in pending if p.network == "whatsapp" and p.whatsapp is None]
+    if shared:
+        templates.check(post.whatsapp, shared, post.text, post.link, has_image=has_image)
+    for p in pending:
+        if p.network == "whatsapp" and p.whatsapp is not None:
+            templates.check(p.whatsapp, [p.channel], p.text, post.link, has_image=has_image,
+                            field=f"versions.{p.channel_id}.whatsapp")
 
 
 def _public_media() -> bool:

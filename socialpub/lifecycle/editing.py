@@ -20,27 +20,44 @@ from ..intake.composing import adapt_text, check_new_post, get_post
 from ..intake.schedule_time import shown
 from ..media import remote
 from ..media.library import post_media
-from ..models import Post, PostMedia, Publication, utcnow
+from ..models import Channel, Post, PostMedia, Publication, utcnow
 from . import review, scheduling, versions
 from .creating import attach_media, create_post
 from .table import POST, PUBLICATION, PostStatus, moves
 
 #: The fields an edit may change (those of a new post, but "publish").
 EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at", "whatsapp",
-            "timezone"}
+            "timezone", "versions"}
 #: Reads and writes of an edit without a version, when others keep changing the post in between.
 TRIES = 5
 
 
 def as_request(post: Post) -> dict:
     """The create-post request that would make ``post`` as it is now: its text,
-    image, link, photos, channels, each network's own text, and its time."""
-    publications = list(Publication.select(Publication.channel, Publication.network, Publication.text)
+    image, link, photos, channels, each network's own text (``overrides``, where
+    every channel of the network has the same), each channel's own version
+    (``versions``: a text its network's other channels do not share, a WhatsApp
+    message of its own), and its time."""
+    publications = list(Publication.select(Publication.channel, Publication.network, Publication.text,
+                                           Publication.whatsapp)
                         .where(Publication.post == post.id).order_by(Publication.id))
-    overrides = {p.network: p.text for p in publications if p.text != adapt_text(p.network, post.text, post.link)}
+    overrides, versions = {}, {}
+    for network in dict.fromkeys(p.network for p in publications):
+        mine = [p for p in publications if p.network == network]
+        own = {p.text for p in mine if p.text != adapt_text(network, post.text, post.link)}
+        if len(own) == 1 and all(p.text in own for p in mine):
+            overrides[network] = own.pop()
+        elif own:
+            for p in mine:
+                if p.text != adapt_text(network, post.text, post.link):
+                    versions[str(p.channel_id)] = {"text": p.text}
+    for p in publications:
+        if p.whatsapp is not None:
+            versions.setdefault(str(p.channel_id), {})["whatsapp"] = p.whatsapp
     request = {"text": post.text, "image_url": post.image_url, "link": post.link,
                "media_ids": [m.id for m in post_media(post.id)] or None,
                "channels": [p.channel_id for p in publications], "overrides": overrides,
+               "versions": versions or None,
                "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None}
     if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING):
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
@@ -72,6 +89,8 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
             request.pop("scheduled_at"), request.pop("timezone", None)
         if "networks" in changes:
             request.pop("channels", None)
+        if "versions" not in changes:
+            request["versions"] = _kept_versions(request.get("versions"), changes)
         asked_to_publish = post.status == PostStatus.AWAITING and post.approval_asked == review.PUBLISH
         new = check_new_post(request, ready=ready or asked_to_publish)
         with write_transaction():
@@ -98,6 +117,31 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
     raise Conflict(f"post {post_id} kept being changed by others while this edit was made; send it again")
 
 
+def _kept_versions(versions: dict | None, changes: dict) -> dict | None:
+    """The stored channels' versions an edit that does not name ``versions``
+    keeps: those of the channels it still goes to, and no text of a channel
+    whose network's text the edit sets (``overrides``)."""
+    if not versions:
+        return None
+    kept = {}
+    wanted = changes.get("channels") if isinstance(changes.get("channels"), list) else None
+    networks = changes.get("networks") if isinstance(changes.get("networks"), list) else None
+    overrides = changes.get("overrides") if isinstance(changes.get("overrides"), dict) else {}
+    of = {c.id: c.network for c in Channel.select(Channel.id, Channel.network)
+          .where(Channel.id.in_([int(k) for k in versions]))}
+    for key, version in versions.items():
+        if wanted is not None and int(key) not in wanted:
+            continue
+        if networks is not None and of.get(int(key)) not in networks:
+            continue
+        version = dict(version)
+        if of.get(int(key)) in overrides:
+            version.pop("text", None)
+        if version:
+            kept[key] = version
+    return kept or None
+
+
 def _replace_publications(post: Post, new) -> None:
     """In the edit's transaction: its pending publications and photos, as the edited post has them."""
     Publication.delete().where((Publication.post == post.id)
@@ -108,7 +152,8 @@ def _replace_publications(post: Post, new) -> None:
                        f"be edited — duplicate it to make a new draft")
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
-         "status": PUBLICATION["create"].targets[0]} for channel, text in new.publications]).execute()
+         "whatsapp": new.channel_whatsapp.get(channel.id), "status": PUBLICATION["create"].targets[0]}
+        for channel, text in new.publications]).execute()
     PostMedia.delete().where(PostMedia.post == post.id).execute()
     if new.media:
         attach_media(post.id, new.media)

@@ -71,8 +71,11 @@ class Outcome:
 
 
 def _plan(job):
-    """The post's WhatsApp choice and its template on this channel (None: free-form)."""
-    choice = Post.select(Post.whatsapp).where(Post.id == job.post_id).scalar() or {}
+    """This channel's WhatsApp choice — the publication's own, else the post's,
+    the default of every WhatsApp channel without its own — and its template on
+    this channel (None: free-form)."""
+    choice = (Publication.select(Publication.whatsapp).where(Publication.id == job.publication_id).scalar()
+              or Post.select(Post.whatsapp).where(Post.id == job.post_id).scalar() or {})
     template = (templates.find(job.channel_id, choice["template"], choice["language"])
                 if choice.get("template") else None)
     return choice, template

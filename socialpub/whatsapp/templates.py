@@ -18,7 +18,7 @@ import re
 from .. import audit
 from ..db import write_transaction
 from ..errors import AppError, InvalidInput, NetworkUnreachable, Unprocessable
-from ..models import Channel, Template, utcnow
+from ..models import Audience, Channel, Template, utcnow
 from ..networks import ErrorKind, PublishError, Target, get_adapter
 from ..networks.base import Timeouts
 
@@ -129,12 +129,17 @@ def filled(value: str, text: str, link: str | None) -> str:
     return value.replace("{text}", one_line).replace("{link}", link or "")
 
 
-def check(choice, channels: list, text: str, link: str | None, has_image: bool, draft: bool = False) -> dict:
+def check(choice, channels: list, text: str, link: str | None, has_image: bool, draft: bool = False,
+          field: str = "whatsapp") -> dict:
     """A post's WhatsApp choice, checked against each WhatsApp channel's
     synced template; returns it cleaned. None: a free-form message. A
     ``draft``'s choice is checked for its shape only: its template may not be
     synced or approved yet, nor its parameters filled in (checked when it is
     to go out).
+
+    ``field``: where the choice is in the request (``versions.12.whatsapp``
+    for one channel's own), the start of every field an error names. The
+    audience, when named, must be one of each channel's own audiences.
 
     Raises:
       InvalidInput: naming the field (``whatsapp.template``, ``whatsapp.body``…).
@@ -142,52 +147,56 @@ def check(choice, channels: list, text: str, link: str | None, has_image: bool, 
     if choice is None:
         return None
     if not isinstance(choice, dict):
-        raise InvalidInput("whatsapp: an object {template, language, body, audience}", field="whatsapp")
+        raise InvalidInput(f"{field}: an object {{template, language, body, audience}}", field=field)
     unknown = set(choice) - {"template", "language", "body", "audience"}
     if unknown:
-        raise InvalidInput(f"whatsapp: unknown field {sorted(unknown)[0]!r}", field="whatsapp")
+        raise InvalidInput(f"{field}: unknown field {sorted(unknown)[0]!r}", field=field)
     name, language = choice.get("template"), choice.get("language")
     audience = choice.get("audience")
     if audience is not None and (not isinstance(audience, str) or not audience.strip()):
-        raise InvalidInput("whatsapp.audience: an audience's name, or null for every opted-in contact",
-                           field="whatsapp.audience")
+        raise InvalidInput(f"{field}.audience: an audience's name, or null for every opted-in contact",
+                           field=f"{field}.audience")
+    for channel in () if draft or audience is None else channels:
+        if not Audience.select().where((Audience.channel == channel.id) & (Audience.name == audience)).exists():
+            raise InvalidInput(f"{field}.audience: {channel.name!r} has no audience {audience[:60]!r} "
+                               f"(pick one of its own, or every opted-in contact)", field=f"{field}.audience")
     if not name:
         if choice.get("body"):
-            raise InvalidInput("whatsapp.template: body parameters need a template", field="whatsapp.template")
+            raise InvalidInput(f"{field}.template: body parameters need a template", field=f"{field}.template")
         return {"template": None, "language": None, "body": [], "audience": audience}
     if not isinstance(name, str) or not isinstance(language, str) or not language:
-        raise InvalidInput("whatsapp.language: a template is named with its language, such as en_US",
-                           field="whatsapp.language")
+        raise InvalidInput(f"{field}.language: a template is named with its language, such as en_US",
+                           field=f"{field}.language")
     body = choice.get("body") or []
     if not isinstance(body, list) or not all(isinstance(v, str) for v in body):
-        raise InvalidInput("whatsapp.body: a list of texts, one per {{n}} of the template's body",
-                           field="whatsapp.body")
+        raise InvalidInput(f"{field}.body: a list of texts, one per {{{{n}}}} of the template's body",
+                           field=f"{field}.body")
     for channel in () if draft else channels:
         template = find(channel.id, name, language)
         if template is None:
-            raise InvalidInput(f"whatsapp.template: {channel.name!r} has no template {name!r} in {language} "
-                               f"(sync its templates, or pick another)", field="whatsapp.template")
+            raise InvalidInput(f"{field}.template: {channel.name!r} has no template {name!r} in {language} "
+                               f"(sync its templates, or pick another)", field=f"{field}.template")
         form = shape(template)
         if form["usable"]:
-            raise InvalidInput(f"whatsapp.template: {name!r} cannot be sent: {form['usable']}",
-                               field="whatsapp.template")
+            raise InvalidInput(f"{field}.template: {name!r} cannot be sent: {form['usable']}",
+                               field=f"{field}.template")
         if len(body) != form["body"]:
-            raise InvalidInput(f"whatsapp.body: {name!r} takes {form['body']} body parameter(s), "
-                               f"{len(body)} given", field="whatsapp.body")
+            raise InvalidInput(f"{field}.body: {name!r} takes {form['body']} body parameter(s), "
+                               f"{len(body)} given", field=f"{field}.body")
         if form["header"] == "IMAGE" and not has_image:
-            raise InvalidInput(f"whatsapp.template: {name!r} has an image header: add a photo to the post",
-                               field="whatsapp.template")
+            raise InvalidInput(f"{field}.template: {name!r} has an image header: add a photo to the post",
+                               field=f"{field}.template")
         values = [filled(v, text, link) for v in body]
         for number, value in enumerate(values, start=1):
             if not value.strip():
-                raise InvalidInput(f"whatsapp.body: parameter {{{{{number}}}}} is empty", field="whatsapp.body")
+                raise InvalidInput(f"{field}.body: parameter {{{{{number}}}}} is empty", field=f"{field}.body")
             if _BAD_PARAM.search(value):
-                raise InvalidInput(f"whatsapp.body: parameter {{{{{number}}}}} has a new line, a tab or more "
-                                   f"than four spaces in a row, which Meta refuses", field="whatsapp.body")
+                raise InvalidInput(f"{field}.body: parameter {{{{{number}}}}} has a new line, a tab or more "
+                                   f"than four spaces in a row, which Meta refuses", field=f"{field}.body")
         rendered = render(template, values)
         if len(rendered["body"]) > MAX_BODY:
-            raise InvalidInput(f"whatsapp.body: the filled-in body has {len(rendered['body'])} characters; "
-                               f"Meta takes {MAX_BODY}", field="whatsapp.body")
+            raise InvalidInput(f"{field}.body: the filled-in body has {len(rendered['body'])} characters; "
+                               f"Meta takes {MAX_BODY}", field=f"{field}.body")
     return {"template": name, "language": language, "body": body, "audience": audience}
 
 
