@@ -187,3 +187,46 @@ def test_a_paused_own_template_refuses_publish_now_naming_the_channels_version(c
                                                & (Template.name == "news_update")).execute()
     response = client.post(f"/api/posts/{post['id']}/publish")
     assert_refused(response, 400, f"versions.{second_number}.whatsapp.template")
+
+
+def import_csv(client, text):
+    import io
+
+    return client.post("/api/posts/import", data={"file": (io.BytesIO(text.encode()), "posts.csv")},
+                       content_type="multipart/form-data")
+
+
+def test_a_csv_line_naming_a_network_with_two_pages_is_refused_naming_them(client, sandbox_channels, second_page):
+    before = rows()
+    response = import_csv(client, "text,networks\nFine,linkedin\nWhich Page?,facebook\n")
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert [(d["line"], d["field"]) for d in error["details"]] == [(3, "networks")]
+    message = error["details"][0]["message"]
+    assert f"Sandbox Page (id {sandbox_channels['facebook']})" in message
+    assert f"Second Page (id {second_page})" in message
+    assert "channels column" in message
+    assert rows() == before
+
+
+def test_a_csv_line_names_channels_by_id_or_by_name(client, sandbox_channels, second_page):
+    response = import_csv(client, f"text,channels\nBy name,Second Page;sandbox linkedin\n"
+                                  f"By id,{sandbox_channels['facebook']}\n")
+    assert response.status_code == 201, response.get_json()
+    with db.database.connection_context():
+        made = [sorted(p.channel_id for p in Publication.select().where(Publication.post == post_id))
+                for post_id in (p.id for p in Post.select().order_by(Post.id))]
+    assert made == [sorted([second_page, sandbox_channels["linkedin"]]), [sandbox_channels["facebook"]]]
+
+
+def test_a_csv_channel_name_that_is_no_channel_is_refused_listing_them(client, sandbox_channels):
+    response = import_csv(client, "text,channels\nHello,Nowhere Page\n")
+    assert response.status_code == 422
+    detail = response.get_json()["error"]["details"][0]
+    assert detail["line"] == 2 and detail["field"] == "channels"
+    assert "no channel is named 'Nowhere Page'" in detail["message"] and "Sandbox Page" in detail["message"]
+
+
+def test_a_csv_network_with_one_channel_still_works(client, sandbox_channels, second_page):
+    response = import_csv(client, "text,networks\nPro,linkedin\n")
+    assert response.status_code == 201, response.get_json()

@@ -1,16 +1,23 @@
 """Posts from a CSV file, as a team prepares them in a spreadsheet: a header
 row naming the columns, then one post per row. Each row becomes a create-post
 request; its shape is checked here, its content by composing.check_new_post
-(lifecycle/creating.create_posts stores them all, or none)."""
+(lifecycle/creating.create_posts stores them all, or none).
+
+A line names channels — by id, or by the channel's name as the app shows it —
+or networks; a network with more than one enabled channel is refused for that
+line, naming its channels to pick from: each channel has its own version, and
+"facebook" must not fan out to every Page unasked."""
 from __future__ import annotations
 
 import csv
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Unprocessable
+from ..models import Channel
 from . import csv_file
 
-#: The columns a file may have; "text" is required, and "networks" (names such as
-#: facebook;linkedin) or "channels" (ids) says where (neither: every enabled channel).
+#: The columns a file may have; "text" is required, and "channels" (ids or names, such as
+#: 12;Shop Page) or "networks" (names such as facebook;linkedin, each with one enabled
+#: channel) says where (neither: every enabled channel).
 COLUMNS = ("text", "networks", "channels", "scheduled_at", "timezone", "image_url", "link")
 MAX_ROWS = 1000
 MAX_BYTES = 2 * 1024 * 1024
@@ -19,14 +26,16 @@ SEPARATORS = (";", "|")
 
 
 def requests_of(data: bytes, default_zone: str | None = None) -> list:
-    """``[(line number, create-post request)]`` of a CSV file.
+    """``[(line number, create-post request)]`` of a CSV file; a line whose
+    channels cannot be told has an AppError in place of its request
+    (lifecycle/creating.create_posts reports it with the other lines' problems).
 
     Raises:
       InvalidInput: not UTF-8 text, no header with a text column, an unknown
         column, a malformed row, or more than MAX_ROWS rows (naming the line).
     """
     reader = csv_file.reader(data, COLUMNS, "text", MAX_BYTES)
-    rows = []
+    rows, channels = [], list(Channel.select().order_by(Channel.id))
     try:
         for row in reader:
             if reader.line_num - 1 > MAX_ROWS:
@@ -35,7 +44,12 @@ def requests_of(data: bytes, default_zone: str | None = None) -> list:
                 raise InvalidInput(f"line {reader.line_num}: more cells than columns", field="file")
             if not any((value or "").strip() for value in row.values()):
                 continue  # a blank line
-            rows.append((reader.line_num, _request(row, default_zone)))
+            request = _request(row, default_zone)
+            try:
+                _name_channels(request, channels)
+            except Unprocessable as exc:
+                request = exc
+            rows.append((reader.line_num, request))
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num}: {exc}", field="file") from None
     if not rows:
@@ -66,3 +80,40 @@ def _request(row: dict, default_zone) -> dict:
         if zone:
             request["timezone"] = zone
     return request
+
+
+def _listed(channels) -> str:
+    return ", ".join(f"{c.name} (id {c.id})" for c in channels)
+
+
+def _name_channels(request: dict, channels: list) -> None:
+    """In ``request``: each channel named by its name becomes its id, and a
+    network with several enabled channels is refused, listing them.
+
+    Raises:
+      Unprocessable: naming the column (``channels``, ``networks``).
+    """
+    enabled = [c for c in channels if c.enabled]
+    named = []
+    for cell in request.get("channels") or ():
+        if isinstance(cell, int):
+            named.append(cell)
+            continue
+        same = [c for c in enabled if c.name.strip().casefold() == cell.casefold()]
+        if len(same) > 1:
+            raise Unprocessable(f"channels: {len(same)} channels are named {cell[:60]!r}; give the one you mean by "
+                                f"its id: {_listed(same)}", field="channels")
+        if not same:
+            off = [c for c in channels if c.name.strip().casefold() == cell.casefold()]
+            raise Unprocessable(f"channels: {cell[:60]!r} is disabled; enable it or pick another" if off else
+                                f"channels: no channel is named {cell[:60]!r}; the channels are: {_listed(enabled)}",
+                                field="channels")
+        named.append(same[0].id)
+    if "channels" in request:
+        request["channels"] = named
+    for network in request.get("networks") or ():
+        several = [c for c in enabled if c.network == network]
+        if len(several) > 1:
+            raise Unprocessable(f"networks: {network} has {len(several)} channels, each with its own version; "
+                                f"name the ones this post goes to in the channels column: {_listed(several)}",
+                                field="networks")

@@ -30,8 +30,9 @@ def create_post(data, ready: bool = False) -> Post:
 
 def create_posts(requests) -> list:
     """Every post of ``requests`` (``[(line, create-post request)]``, a CSV
-    import's), all in one transaction — or none: a request refused is named by
-    its line, with every other line's problems too.
+    import's; an AppError in place of a request is that line's problem), all in
+    one transaction — or none: a request refused is named by its line, with
+    every other line's problems too.
 
     Raises:
       Unprocessable: ``details`` holds ``{"line", "field", "message"}`` of each problem.
@@ -39,6 +40,8 @@ def create_posts(requests) -> list:
     checked, problems = [], []
     for line, request in requests:
         try:
+            if isinstance(request, AppError):  # a line the file's reading refused (csv_posts: its channels)
+                raise request
             checked.append(check_new_post(request))
         except AppError as exc:
             for item in exc.details or [{"field": exc.field, "message": exc.message}]:
