@@ -11,7 +11,7 @@ import pytest
 from socialpub import db
 from socialpub.models import Post, utcnow
 
-from .test_browser import browser, chrome, live_server, screenshot, wait  # noqa: F401 (fixtures)
+from .test_browser import browser, chrome, live_server, wait  # noqa: F401 (fixtures)
 from .test_browser_media import click
 
 #: The calendar redraws every 10 s; a post goes out a few seconds after its time.
@@ -67,7 +67,6 @@ def test_draft_edit_schedule_by_dragging_move_cancel_duplicate_delete_and_watch_
     wait(browser, lambda d: d.find_elements("css selector", f".cal-cell[data-day='{day}'] [data-id='{post_id}']"),
          "the post on that day")
     assert status_of(post_id) == "scheduled"
-    screenshot(browser, "calendar.png")
     # Move it with the Move dialog (the keyboard's way), to the next day at 10:30.
     click(browser, browser.find_element("css selector", f"[data-id='{post_id}'] .cal-move"))
     moved_day = (dt.date.today() + dt.timedelta(days=4)).isoformat()
@@ -137,8 +136,10 @@ def test_dragging_a_post_someone_changed_since_the_calendar_showed_it_says_so_an
          "the calendar saying the post changed")
     assert status_of(post_id) == "draft"
     # Redrawn with the post as it is now: dragged again, it moves.
-    wait(browser, lambda d: "Rewritten elsewhere" in d.find_element("css selector", f"[data-id='{post_id}']").text,
-         "the post as it is now")
+    # Read in one script: the calendar may redraw between finding the element and reading it.
+    wait(browser, lambda d: "Rewritten elsewhere" in d.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';", f"[data-id='{post_id}']"),
+        "the post as it is now")
     browser.execute_script(DRAG_AND_DROP, browser.find_element("css selector", f"[data-id='{post_id}']"),
                            browser.find_element("css selector", f".cal-cell[data-day='{day}']"))
     wait(browser, lambda d: d.find_elements("css selector", f".cal-cell[data-day='{day}'] [data-id='{post_id}']"),

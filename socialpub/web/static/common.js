@@ -17,6 +17,21 @@
     return (typeof value === "string" && value.indexOf("T") < 0 ? DAY : TIME).format(d);
   }
 
+  /* Parts of a date in the same locale and zone, for what is not a whole time:
+     the calendar's month title, weekday names, day headings and clocks. */
+  var PARTS = {
+    month: {month: "long", year: "numeric"},
+    weekday: {weekday: "short"},
+    day: {weekday: "short", day: "numeric", month: "short"},
+    date: {weekday: "long", day: "numeric", month: "long", year: "numeric"},
+    clock: {hour: "numeric", minute: "2-digit"}  // 9:00 AM, 09:00: as short as the locale writes it
+  };
+  Object.keys(PARTS).forEach(function (part) { PARTS[part] = new Intl.DateTimeFormat(undefined, PARTS[part]); });
+  function datePart(value, part) {
+    var d = value instanceof Date ? value : new Date(value);
+    return isNaN(d) ? String(value) : PARTS[part].format(d);
+  }
+
   /* A <time> element for a script to insert: formatted like every other. */
   function timeElement(iso) {
     var t = document.createElement("time");
@@ -94,6 +109,6 @@
     selection.removeAllRanges(); selection.addRange(range);
   }
 
-  window.socialpub = {localTime: localTime, timeElement: timeElement};
+  window.socialpub = {localTime: localTime, timeElement: timeElement, datePart: datePart};
   document.addEventListener("DOMContentLoaded", function () { localiseAll(); fillTimeZone(); });
 })();
