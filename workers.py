@@ -1,2 +1,2 @@
 """The worker entry point: ``dramatiq workers``, and ``periodiq workers`` for the scheduler."""
-from socialpub.worker import broker, publish, publish_due_posts, reconcile  # noqa: F401
+from socialpub.worker.boot import broker, publish  # noqa: F401

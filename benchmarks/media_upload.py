@@ -22,9 +22,10 @@ def photo(seed: int) -> bytes:
 
 
 def main(runs: int = 5):
-    from socialpub import create_app, schema
-    from socialpub.auth.accounts import create_user, issue_token
+    from socialpub import schema
     from socialpub.config import Settings
+    from socialpub.people.accounts import create_user, issue_token
+    from socialpub.web.app import create_app
 
     folder = tempfile.mkdtemp(prefix="socialpub-bench-media-")
     settings = Settings.from_env({"SOCIALPUB_INSTANCE": folder, "REDIS_URL": "redis://127.0.0.1:6379/13"})

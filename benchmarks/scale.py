@@ -28,7 +28,7 @@ import requests
 from benchmarks.stack import Stack
 from socialpub.db import bind
 from socialpub.metrics import recent
-from socialpub.monitor import stats
+from socialpub.web.monitor import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 

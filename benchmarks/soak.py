@@ -29,13 +29,14 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from socialpub import create_app, db, schema  # noqa: E402
+from socialpub import db, schema  # noqa: E402
 from socialpub.config import Settings  # noqa: E402
 from socialpub.intake.channels import create_channel, sandbox_channels  # noqa: E402
 from socialpub.lifecycle import reconciler
 from socialpub.models import Publication, PublicationStatus  # noqa: E402
 from socialpub.sandbox import create_sandbox_app  # noqa: E402
 from socialpub.sandbox.server import serve_in_thread  # noqa: E402
+from socialpub.web.app import create_app
 
 FAULTS = [
     {"error": "server_error", "rate": 0.15},
@@ -103,14 +104,14 @@ def main():
     log = open(Path(instance) / "workers.log", "a")
 
     def start_worker():
-        return subprocess.Popen([sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes",
+        return subprocess.Popen([sys.executable, "-m", "dramatiq", "socialpub.worker.boot", "--processes",
                                  str(args.workers), "--threads", "8"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
 
     stop = threading.Event()
 
     def reconcile_loop():
-        from socialpub.queue.actors import publish
+        from socialpub.worker.actors import publish
         while not stop.wait(2.0):
             try:
                 with db.database.connection_context():

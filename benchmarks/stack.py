@@ -111,13 +111,13 @@ class Stack:
         _drop_database(self.database_url)
 
     def start_workers(self, processes, threads):
-        """(Re)start `dramatiq socialpub.worker` with ``processes`` × ``threads``; wait until
+        """(Re)start `dramatiq socialpub.worker.boot` with ``processes`` × ``threads``; wait until
         every process has announced itself to Redis (its heartbeat)."""
         self._stop("workers")
         self.worker_processes = processes
         metrics = self.folder / f"worker-metrics-{time.monotonic_ns()}"
         metrics.mkdir()
-        self._spawn("workers", [sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes",
+        self._spawn("workers", [sys.executable, "-m", "dramatiq", "socialpub.worker.boot", "--processes",
                                 str(processes), "--threads", str(threads)],
                     dramatiq_prom_db=str(metrics), dramatiq_prom_host="127.0.0.1",
                     dramatiq_prom_port=str(free_port()))

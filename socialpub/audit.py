@@ -9,9 +9,9 @@ itself, shown as "socialpub".
 """
 from __future__ import annotations
 
-from flask import g, has_request_context
 from peewee import JOIN
 
+from . import acting
 from .db import Prepared, Slot
 from .models import Event, User, utcnow
 
@@ -22,10 +22,8 @@ SHOWN = 500
 
 def actor_id() -> int | None:
     """The user behind the request being served, or None for socialpub itself."""
-    if has_request_context():
-        user = g.get("user")
-        return user.id if user is not None else None
-    return None
+    user = acting.user.get()
+    return user.id if user is not None else None
 
 
 def record(subject: str, subject_id: int, action: str, actor: int | None = -1, **detail) -> None:
@@ -33,7 +31,7 @@ def record(subject: str, subject_id: int, action: str, actor: int | None = -1, *
     a user id, None for socialpub, or by default the request's user."""
     _INSERT.execute(at=utcnow(), actor=actor_id() if actor == -1 else actor, subject=subject,
                     subject_id=subject_id, action=action, detail=Event.detail.db_value(detail or None))
-    watcher = g.get("audit_watcher") if has_request_context() else None
+    watcher = acting.audit_watcher.get()
     if watcher is not None:
         watcher(subject, subject_id)
 
@@ -44,7 +42,7 @@ def watch(callback) -> None:
     it writes commits with the change or not at all, and an error it raises undoes
     the change (intake/idempotency.py: a request holding a key records there what it
     changed, and one that lost its key changes nothing)."""
-    g.audit_watcher = callback
+    acting.audit_watcher.set(callback)
 
 
 #: Compiled once: every change writes a line, the publish call among them.

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import urlparse
 
-from peewee import ColumnBase, DatabaseProxy, SqliteDatabase, fn
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+from peewee import ColumnBase, DatabaseProxy, InterfaceError, OperationalError, SqliteDatabase, fn
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
@@ -213,3 +214,56 @@ def after_commit(callback: Callable[[], None]) -> None:
     if not hasattr(_committed, "callbacks"):
         _committed.callbacks = []
     _committed.callbacks.append((getattr(_committed, "level", 0), callback))
+
+
+#: How long an outcome already obtained from a network is held while the database is away.
+PERSIST_PATIENCE_S = 120
+
+
+@contextmanager
+def connection():
+    """A connection for the block: taken from the pool if the thread has none
+    open, and given back at the end (an open one is left as it is). A worker's
+    thread holds one only while it uses the database, not while it waits on a
+    network: threads × processes would otherwise need as many connections."""
+    taken = database.is_closed()
+    if taken:
+        database.connect()
+    try:
+        yield
+    finally:
+        if taken and not database.is_closed():
+            database.close()
+
+
+def persist(write, *args, **kwargs):
+    """Run a database write, waiting out a database restart: the outcome it
+    records came from a network and cannot be asked for again for free.
+
+    Dramatiq's time limit interrupts the thread once, wherever it is: if that
+    lands in here, the write (rolled back, or committed just before) is made
+    again — the outcome must survive it, and the writes are fenced, so a write
+    that had committed is not applied twice (delivery._superseded)."""
+    deadline = time.monotonic() + PERSIST_PATIENCE_S
+    pause = 0.1
+    while True:
+        try:
+            with connection():
+                return write(*args, **kwargs)
+        except TimeLimitExceeded:
+            logger.warning("The time limit interrupted %s; writing it again.", write.__name__)
+            _reset_connection()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("Database unavailable (%s); trying again in %.1f s.", exc, pause)
+            _reset_connection()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def _reset_connection():
+    try:
+        database.close()
+    except Exception:  # the connection is already broken; the pool discards it
+        logger.debug("Closing a broken connection failed.", exc_info=True)

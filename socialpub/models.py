@@ -28,7 +28,7 @@ from peewee import (
 
 from .db import database
 from .encryption import EncryptedTextField
-from .lifecycle.table import PostStatus, PublicationStatus  # noqa: F401 (re-exported: the rows' statuses)
+from .statuses import PostStatus, PublicationStatus  # noqa: F401 (re-exported: the rows' statuses)
 
 
 def utcnow() -> dt.datetime:
@@ -254,7 +254,7 @@ class Attempt(BaseModel):
 
 class User(BaseModel):
     """A person who may sign in. Everyone signed in shares the same channels and
-    posts; their role (auth/roles.py) says what they may do with them."""
+    posts; their role (people/roles.py) says what they may do with them."""
 
     id = IdField()
     #: Lower-cased; the sign-in name.
@@ -309,7 +309,7 @@ class ApiToken(BaseModel):
 
 
 class Invitation(BaseModel):
-    """A single-use link that lets a person set their password (auth/team.py):
+    """A single-use link that lets a person set their password (people/team.py):
     an invitation to join (``user`` empty until accepted), or an admin's reset
     of someone's access (``user`` set). Only the link token's SHA-256 is kept."""
 

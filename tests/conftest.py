@@ -16,12 +16,13 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from socialpub import create_app, db, schema
-from socialpub.auth.accounts import issue_token
+from socialpub import db, schema
 from socialpub.config import Settings
 from socialpub.models import User, utcnow
+from socialpub.people.accounts import issue_token
 from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.server import serve_in_thread
+from socialpub.web.app import create_app
 
 from . import services
 
@@ -194,7 +195,7 @@ def member(app):
 
 def forget_sign_in_attempts(app):
     """Sign-in attempts are counted in Redis, which outlives a test's database."""
-    from socialpub.queue.broker import redis_client
+    from socialpub.worker.broker import redis_client
 
     client = redis_client(app)
     for key in client.scan_iter("socialpub:sign-in-attempts:*"):
@@ -325,7 +326,7 @@ def publish_and_drain(client, create, drain):
 @pytest.fixture
 def publish_actor(app):
     """The publish actor, declared on the app's broker (import only after setup)."""
-    from socialpub.queue.actors import publish
+    from socialpub.worker.actors import publish
 
     return publish
 

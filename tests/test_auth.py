@@ -8,11 +8,11 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from socialpub import db
-from socialpub.auth import accounts
-from socialpub.auth.gate import SAFE_METHODS
-from socialpub.cli import main
+from socialpub.commands.cli import main
 from socialpub.models import ApiToken, Post, User
-from socialpub.queue.broker import redis_client
+from socialpub.people import accounts
+from socialpub.web.auth.gate import SAFE_METHODS
+from socialpub.worker.broker import redis_client
 
 from .conftest import TEST_EMAIL, TEST_PASSWORD
 from .web_helpers import csrf_token, page
@@ -156,7 +156,7 @@ def test_one_address_guessing_many_accounts_is_stopped(app, anon_client):
 
 
 def test_the_session_cookie_is_secure_behind_a_tls_proxy(app, anon_client):
-    from socialpub import create_app
+    from socialpub.web.app import create_app
 
     secure_app = create_app(app.extensions["socialpub"].with_(behind_proxy=True))
     secure_app.config["WTF_CSRF_ENABLED"] = False
@@ -243,7 +243,7 @@ def test_the_account_commands_create_a_user_and_a_token_and_revoke_it(app, anon_
 
 def test_the_embedded_default_creates_a_first_user_only_once_and_keeps_its_password_until_changed(
         app, settings, anon_client):
-    from socialpub.auth import first_user
+    from socialpub.people import first_user
 
     app.config["WTF_CSRF_ENABLED"] = False
     with db.database.connection_context():
@@ -280,7 +280,7 @@ def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(app, anon_cl
 def test_parallel_guesses_get_no_more_tries_than_the_limit(app):
     from concurrent.futures import ThreadPoolExecutor
 
-    from socialpub.auth.throttle import SignInThrottle
+    from socialpub.people.throttle import SignInThrottle
 
     throttle = SignInThrottle(redis_client(app))
     with ThreadPoolExecutor(max_workers=20) as pool:

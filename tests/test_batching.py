@@ -8,8 +8,8 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from socialpub.queue.batching import BatchingRedisBroker
-from socialpub.queue.broker import make_broker
+from socialpub.worker.batching import BatchingRedisBroker
+from socialpub.worker.broker import make_broker
 
 
 class RoundTrips:

@@ -11,7 +11,6 @@ from socialpub import db
 from socialpub.lifecycle import delivery, reconciler, scheduling
 from socialpub.models import Attempt, Channel, ChannelState, Publication, utcnow
 from socialpub.networks import Published
-from socialpub.queue import actors
 
 from .test_adoption import post_to_feed_directly
 from .test_delivery import publications, publish_post, running_worker
@@ -143,7 +142,7 @@ def test_an_outcome_survives_the_time_limit_landing_while_it_is_written(
             interrupted.append(True)
             raise TimeLimitExceeded()
 
-    actors.persist(record_then_interrupted, job, Published("fb_1"), utcnow())
+    db.persist(record_then_interrupted, job, Published("fb_1"), utcnow())
     row = publications(post_id)["facebook"]
     assert (row.status, row.external_id) == ("published", "fb_1")
     with db.database.connection_context():
@@ -167,7 +166,7 @@ def test_an_outcome_survives_the_time_limit_landing_before_the_commit(
                 raise TimeLimitExceeded()  # rolled back
         delivery.record_published(*args, **kwargs)
 
-    actors.persist(interrupted_inside, job, Published("fb_2"), utcnow())
+    db.persist(interrupted_inside, job, Published("fb_2"), utcnow())
     row = publications(post_id)["facebook"]
     assert (row.status, row.external_id, len(calls)) == ("published", "fb_2", 2)
 

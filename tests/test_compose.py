@@ -57,7 +57,7 @@ def test_every_socialpub_command_in_the_compose_file_parses(compose):
     """`socialpub …` commands resolve to click commands, and their options exist."""
     import click
 
-    from socialpub.cli import main
+    from socialpub.commands.cli import main
 
     found = services_running(compose, "socialpub")
     assert {"migrate", "sandbox"} <= set(found)

@@ -340,7 +340,7 @@ def test_a_whatsapp_number_is_verified_and_shows_its_name_number_and_quality(for
 
 
 def test_make_run_points_each_unconfigured_app_at_the_sandbox_and_keeps_real_ones(tmp_path):
-    from socialpub.cli import sandbox_apps
+    from socialpub.commands.cli import sandbox_apps
     from socialpub.config import Settings
 
     sandbox_url = "http://127.0.0.1:8001"

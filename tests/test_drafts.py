@@ -6,9 +6,9 @@ queue”), moved on the calendar, published, approved, imported with a time."""
 import io
 
 from socialpub import db
-from socialpub.lifecycle.table import PostStatus
 from socialpub.models import Channel, Post
 from socialpub.networks import LIMITS
+from socialpub.statuses import PostStatus
 
 from .test_calendar import move
 from .test_editing import iso_in

@@ -4,9 +4,9 @@ import sys
 
 import redis
 
-from socialpub.queue import embedded_redis
+from socialpub.worker import embedded_redis
 
-START = "import sys; from socialpub.queue import embedded_redis; print(embedded_redis.ensure_running(sys.argv[1]))"
+START = "import sys; from socialpub.worker import embedded_redis; print(embedded_redis.ensure_running(sys.argv[1]))"
 
 
 def test_processes_starting_together_share_one_embedded_redis(tmp_path):

@@ -139,7 +139,7 @@ def test_a_command_run_where_no_database_exists_says_so_in_one_line_and_creates_
 
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "SOCIALPUB_INSTANCE", "REDIS_URL", "SOCIALPUB_ENCRYPTION_KEYS")}
-    result = subprocess.run([sys.executable, "-m", "socialpub.cli", *command], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-m", "socialpub.commands.cli", *command], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()

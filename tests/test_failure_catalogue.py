@@ -14,13 +14,13 @@ import requests
 from urllib3 import exceptions as urllib3_errors
 
 from socialpub import db
-from socialpub.api import serialize
 from socialpub.media import images, remote
 from socialpub.models import Channel, ChannelState, Post, Publication
 from socialpub.networks import error_table, explain
 from socialpub.networks.base import ErrorKind, PublishError, Timeouts
 from socialpub.networks.outbound import download
 from socialpub.networks.transport import transport_error
+from socialpub.web.api import serialize
 
 from .test_outbound import IMAGE, serve  # noqa: F401 (serve is a fixture)
 

@@ -52,7 +52,7 @@ def stop_process(proc: subprocess.Popen, sig, timeout=30):
 
 
 class WorkerCLI:
-    """`python -m dramatiq socialpub.worker` as a child process."""
+    """`python -m dramatiq socialpub.worker.boot` as a child process."""
 
     def __init__(self, settings, log_path: Path):
         self.env = dict(
@@ -73,7 +73,7 @@ class WorkerCLI:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes", "1", "--threads", "8"],
+            [sys.executable, "-m", "dramatiq", "socialpub.worker.boot", "--processes", "1", "--threads", "8"],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def worker_pids(self):
@@ -111,7 +111,7 @@ class Reconciling:
     def run(self):
         while not self.stop_event.wait(1.0):
             try:
-                from socialpub.queue.actors import publish
+                from socialpub.worker.actors import publish
 
                 with db.database.connection_context():
                     reconciler.reconcile(self.settings, publish)
@@ -237,8 +237,9 @@ def private_postgres(tmp_path):
 @pytest.mark.settings(**FAST)
 def test_restarting_postgresql_mid_run_loses_no_publication(
         private_postgres, redis_url, sandbox, sandbox_client, tmp_path, request):
-    from socialpub import create_app, schema
+    from socialpub import schema
     from socialpub.intake.channels import create_channel, sandbox_channels
+    from socialpub.web.app import create_app
 
     url, restart = private_postgres
     settings = request.getfixturevalue("settings").with_(database_url=url)

@@ -64,7 +64,7 @@ def test_three_worker_hosts_one_cut_off_mid_publish_lose_nothing_and_send_nothin
                    OUTBOUND_ALLOW_NETWORKS=f"{BRIDGE_ADDRESS}/32", dramatiq_worker_timeout="100")
         logs = [open(tmp_path / f"host{i}.log", "ab") for i in (1, 2, 3)]
         for i in (1, 2, 3):
-            procs.append(hosts.run(i, [sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes", "1",
+            procs.append(hosts.run(i, [sys.executable, "-m", "dramatiq", "socialpub.worker.boot", "--processes", "1",
                                        "--threads", "4"], env=env, stdout=logs[i - 1], stderr=subprocess.STDOUT))
         wait_for(lambda: len(client.get("/monitor.json").get_json()["workers"]["items"]) == 3, 60,
                  "three workers to register")

@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from socialpub import db
-from socialpub.media import images, library
+from socialpub.media import images, library, storage
 from socialpub.models import Media, Post, PostMedia
 
 GPS_IFD = 0x8825
@@ -203,9 +203,9 @@ def s3_settings(app, s3_server, monkeypatch):
     settings = app.extensions["socialpub"].with_(media_storage="s3://socialpub-media/team-a",
                                                  media_s3_endpoint_url=s3_server)
     app.extensions["socialpub"] = settings
-    library._store.cache_clear()
+    storage._store.cache_clear()
     yield settings
-    library._store.cache_clear()
+    storage._store.cache_clear()
 
 
 def test_the_s3_store_keeps_uploads_under_its_prefix_and_presigns_them(client, s3_settings, s3_server):

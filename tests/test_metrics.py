@@ -16,8 +16,8 @@ import redis
 from socialpub import db
 from socialpub.metrics import files
 from socialpub.models import Attempt, Publication
-from socialpub.queue import middleware
-from socialpub.queue.broker import make_broker, redis_client
+from socialpub.worker import middleware
+from socialpub.worker.broker import make_broker, redis_client
 
 from .workers import database_counts, parse, total
 
@@ -161,7 +161,7 @@ def test_worker_processes_use_multiprocess_metrics_in_dramatiqs_folder(tmp_path,
     env = dict(os.environ, dramatiq_prom_db=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
                REDIS_URL=redis_url, SOCIALPUB_INSTANCE=str(tmp_path))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    code = ("import socialpub.worker, os, prometheus_client.values as v; "
+    code = ("import socialpub.worker.boot, os, prometheus_client.values as v; "
             "print(os.environ['PROMETHEUS_MULTIPROC_DIR'], v.ValueClass.__name__)")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from socialpub.queue.broker import redis_client
+from socialpub.worker.broker import redis_client
 
 from .workers import FAULTS, MetricsWorkerCLI, ServedApp, all_final, free_port, publish_posts, wait_for
 

@@ -11,8 +11,8 @@ import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from socialpub.networks.base import NETWORKS
-from socialpub.queue.broker import redis_client
-from socialpub.queue.middleware import read_workers
+from socialpub.worker.broker import redis_client
+from socialpub.worker.middleware import read_workers
 
 from .workers import (
     FAULTS,

@@ -171,7 +171,7 @@ def test_the_monitor_page_screenshot_for_the_docs(app, client, sandbox, sandbox_
 
 def test_dead_lettered_messages_are_explained_and_can_be_cleared(app, form_client, sandbox_channels,
                                                                  sandbox_client, publish_and_drain):
-    from socialpub.queue.broker import redis_client
+    from socialpub.worker.broker import redis_client
 
     sandbox_client.configure(facebook={"fail": {"error": "bad_parameter"}})
     publish_and_drain(networks=["facebook"])

@@ -25,10 +25,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from socialpub import db
-from socialpub.api.openapi import document
 from socialpub.config import Settings
 from socialpub.lifecycle import creating
 from socialpub.models import Channel, Post, Publication, PublicationStatus
+from socialpub.web.api.openapi import document
 
 #: Generated per operation, besides the boundary cases; 13 operations × 30 take about 40 s.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))

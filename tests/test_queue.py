@@ -104,9 +104,9 @@ def test_posting_times_are_set_on_the_channel_form_and_used_by_add_to_queue(form
 
 
 def test_every_periodic_actor_is_declared_on_the_broker(app, broker):
-    from socialpub.queue import actors
+    from socialpub.worker import periodic
 
-    periodic = [a for a in vars(actors).values() if isinstance(a, dramatiq.Actor) and a.options.get("periodic")]
+    periodic = [a for a in vars(periodic).values() if isinstance(a, dramatiq.Actor) and a.options.get("periodic")]
     assert {a.actor_name for a in periodic} >= {"reconcile", "publish_due_posts", "prune_media", "refresh_tokens"}
     for actor in periodic:
         assert broker.get_actor(actor.actor_name) is actor and actor.broker is broker, actor.actor_name

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from socialpub import create_app, db, schema
+from socialpub import db, schema
 from socialpub.intake.channels import create_channel, sandbox_channels
 from socialpub.models import Post, Publication
+from socialpub.web.app import create_app
 
 from .conftest import add_test_user
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from socialpub import db, retention
-from socialpub.cli import main
+from socialpub.commands.cli import main
 from socialpub.models import (
     Attempt,
     Email,

@@ -11,8 +11,8 @@ import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from socialpub.auth.roles import allows
 from socialpub.models import utcnow
+from socialpub.people.roles import allows
 
 from .test_media import photo, upload
 from .test_roles import ROLE_NEEDED, A, E, V

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from socialpub.auth.gate import SAFE_METHODS
+from socialpub.web.auth.gate import SAFE_METHODS
 
 V, E, A = "viewer", "editor", "admin"
 

@@ -221,7 +221,7 @@ def test_two_periodiq_schedulers_running_at_once_publish_each_post_once(
     worker.start()
     periodiq = os.path.join(os.path.dirname(sys.executable), "periodiq")
     log = open(tmp_path / "schedulers.log", "w")
-    schedulers = [subprocess.Popen([periodiq, "socialpub.worker"], env=worker.env, stdout=log,
+    schedulers = [subprocess.Popen([periodiq, "socialpub.worker.boot"], env=worker.env, stdout=log,
                                    stderr=subprocess.STDOUT) for _ in range(2)]
     try:
         # Move the posts to just after the next minute's tick: only a sweep can launch them.

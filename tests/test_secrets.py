@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from socialpub import db, encryption, schema
-from socialpub.cli import main
+from socialpub.commands.cli import main
 from socialpub.errors import SecretUnreadable
 from socialpub.intake.channels import sandbox_channels
 from socialpub.models import TABLES, Channel, Publication, SchemaVersion

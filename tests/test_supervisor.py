@@ -3,8 +3,8 @@ started again after a pause that doubles, and one that keeps crashing stops
 everything."""
 import sys
 
-from socialpub import supervisor
-from socialpub.supervisor import Supervisor
+from socialpub.commands import supervisor
+from socialpub.commands.supervisor import Supervisor
 
 CRASH = [sys.executable, "-c", "raise SystemExit(3)"]
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from socialpub import db
-from socialpub.cli import main
+from socialpub.commands.cli import main
 from socialpub.models import Invitation, User
 
 from .conftest import TEST_EMAIL

@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 class MetricsWorkerCLI(WorkerCLI):
-    """`python -m dramatiq socialpub.worker` with several processes and
+    """`python -m dramatiq socialpub.worker.boot` with several processes and
     Dramatiq's exporter on a loopback port of its own, writing to ``metrics_dir``."""
 
     def __init__(self, settings, log_path, metrics_dir, processes=2, threads=4):
@@ -54,12 +54,12 @@ class MetricsWorkerCLI(WorkerCLI):
 
     def start(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "socialpub.worker", "--processes", str(self.processes),
+            [sys.executable, "-m", "dramatiq", "socialpub.worker.boot", "--processes", str(self.processes),
              "--threads", str(self.threads)], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, redis_client, timeout=30):
         """Until the exporter answers and every worker process registered itself."""
-        from socialpub.queue.middleware import read_workers
+        from socialpub.worker.middleware import read_workers
 
         def ready():
             try:
@@ -160,7 +160,7 @@ class SocialpubUp:
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         self.env["SOCIALPUB_INSTANCE"] = str(tmp_path / "instance")
         self.log = open(tmp_path / "up.log", "w+")
-        self.command = [sys.executable, "-m", "socialpub.cli", "up", "--port", str(self.web),
+        self.command = [sys.executable, "-m", "socialpub.commands.cli", "up", "--port", str(self.web),
                         "--sandbox-port", str(self.sandbox), *args]
         self.session = requests.Session()
         self.output = ""
@@ -171,7 +171,7 @@ class SocialpubUp:
                                      text=True)
         try:
             wait_for(lambda: self.answers(f"{self.url}/healthz"), 60, "the web app")
-            token = subprocess.run([sys.executable, "-m", "socialpub.cli", "create-token", "admin@localhost"],
+            token = subprocess.run([sys.executable, "-m", "socialpub.commands.cli", "create-token", "admin@localhost"],
                                    env=self.env, capture_output=True, text=True, check=True).stdout.strip()
         except BaseException:
             self.__exit__()

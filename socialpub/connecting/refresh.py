@@ -2,7 +2,7 @@
 ``REFRESH_AHEAD`` and that can be renewed — it holds a refresh token
 (LinkedIn), or it came through Instagram Login (whose token renews itself) —
 gets a new access token, nobody noticing. The scheduler runs it every
-15 minutes (queue/actors.refresh_tokens).
+15 minutes (worker/periodic.refresh_tokens).
 
 Each refresh is claimed with one conditional UPDATE, so two schedulers (or
 an overlapping run) refresh a channel once. A transient failure — no answer,

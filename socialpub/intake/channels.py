@@ -4,17 +4,15 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import g, has_request_context
-
-from .. import api_versions, audit
+from .. import acting, api_versions, audit
 from ..api_versions import DEFAULT_LINKEDIN_VERSION
 from ..db import write_transaction
 from ..errors import InvalidInput
+from ..input_checks import check_url, refuse_unstorable_text
 from ..models import Channel, ChannelState, utcnow
 from ..networks import LABELS, NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
 from ..whatsapp import contacts
-from .composing import check_url, refuse_unstorable_text
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
           "requires_approval", "business_account_id", "default_country"}
@@ -215,7 +213,7 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
 
 def _who() -> str:
     """Who listed a channel's recipients: the request's user, or socialpub."""
-    user = g.get("user") if has_request_context() else None
+    user = acting.user.get()
     return user.email if user is not None else "socialpub"
 
 

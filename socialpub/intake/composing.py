@@ -4,15 +4,19 @@ one publication per channel — all or nothing)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field as default
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from dataclasses import field as default
 
+from .. import acting
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
-from ..lifecycle.table import PUBLICATION, moves
+from ..input_checks import check_url, refuse_unstorable_text
+from ..media import public
+from ..media.storage import store_of
 from ..models import Channel, Media, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
 from ..networks.base import Photo
+from ..statuses import PUBLICATION, moves
 from ..whatsapp import templates
 from .schedule_time import parse_schedule
 
@@ -20,8 +24,6 @@ from .schedule_time import parse_schedule
 MAX_TEXT = 63_206
 #: More channels than this in one post is a mistake, not a campaign.
 MAX_CHANNELS_PER_POST = 50
-#: The longest image or link URL taken (browsers and CDNs stop near 2,000 too).
-MAX_URL = 2000
 #: Uploaded images one post may carry (Instagram's carousel takes ten).
 MAX_MEDIA_PER_POST = 10
 
@@ -29,63 +31,6 @@ CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels
                  "scheduled_at", "timezone", "whatsapp", "versions"}
 #: What one channel's version holds (``versions.<channel id>``).
 VERSION_FIELDS = {"text", "whatsapp"}
-
-
-def check_url(value, field, max_length=MAX_URL):
-    """Return ``value`` if it is an absolute http(s) URL, else refuse it."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field}: must be a string", field=field)
-    if len(value) > max_length:
-        raise InvalidInput(f"{field}: longer than {max_length} characters", field=field)
-    value = value.strip()
-    if any(c.isspace() or not c.isprintable() for c in value):
-        raise InvalidInput(f"{field}: a URL has no spaces or control characters (encode them as %20…)",
-                           field=field)
-    try:
-        parsed = urlsplit(value)
-        # Reading the host and port checks them too: urlsplit raises for a broken
-        # bracketed host ("http://[zz]/"), .port for a port out of range.
-        host, _ = parsed.hostname, parsed.port
-    except ValueError as exc:
-        raise Unprocessable(f"{field}: not a valid URL ({exc})", field=field) from None
-    if parsed.scheme not in ("http", "https") or not host:
-        raise Unprocessable(f"{field}: must be an http(s) URL, not {value[:100]!r}", field=field)
-    return value
-
-
-def refuse_unstorable_text(data, field=None):
-    """Refuse text that a database cannot store, anywhere in ``data`` (nested
-    objects and lists, keys too): the NUL character, which PostgreSQL refuses,
-    and lone surrogates, which are not UTF-8. The error names the field
-    (``overrides.linkedin``). The walk is a loop, not a recursion, and takes
-    the whole request before any other check looks at it."""
-    todo = [(field, data)]
-    while todo:
-        where, value = todo.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                path = f"{where}.{key}" if where else key
-                if isinstance(key, str) and not _storable(key):
-                    raise InvalidInput(f"{where or 'body'}: a field name holds a NUL character or a "
-                                       f"lone surrogate", field=where)
-                todo.append((path, item))
-        elif isinstance(value, list):
-            todo.extend((where, item) for item in value)
-        elif isinstance(value, str) and not _storable(value):
-            raise InvalidInput(f"{where}: holds a NUL character or a lone surrogate, which no text "
-                               f"may contain", field=where)
-
-
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def adapt_text(network: str, text: str, link: str | None) -> str:
@@ -408,13 +353,10 @@ def check_ready(post: Post) -> None:
 
 
 def _public_media() -> bool:
-    """Whether this app can give a network a public URL of an upload (web process)."""
-    from flask import current_app
-
-    from ..media import library, public
-
-    settings = current_app.extensions["socialpub"]
-    return public.available(settings, library.store_of(settings))
+    """Whether this app can give a network a public URL of an upload. Outside a
+    request (a worker) it answers yes: the attempt checks again before it sends."""
+    settings = acting.settings.get()
+    return settings is None or public.available(settings, store_of(settings))
 
 
 def get_post(post_id) -> Post:

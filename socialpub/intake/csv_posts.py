@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 
+from .. import csv_file
 from ..errors import InvalidInput, Unprocessable
 from ..models import Channel
-from . import csv_file
 
 #: The columns a file may have; "text" is required, and "channels" (ids or names, such as
 #: 12;Shop Page) or "networks" (names such as facebook;linkedin, each with one enabled

@@ -33,10 +33,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from flask import g
 from peewee import IntegrityError, fn
 
-from .. import audit
+from .. import acting, audit
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput, Unprocessable
 from ..models import IdempotencyKey, utcnow
@@ -151,7 +150,7 @@ def _take_over(row: IdempotencyKey, owner: str, now: dt.datetime) -> bool:
 
 def _hold(user_id: int, key: str, owner: str) -> None:
     """This request holds the key: its changes record themselves on it (see the module's doc)."""
-    g.idempotency_owner = owner
+    acting.idempotency_owner.set(owner)
 
     def changed(subject, subject_id):
         post = subject_id if subject == audit.POST else None
@@ -167,7 +166,7 @@ def _hold(user_id: int, key: str, owner: str) -> None:
 def _ours(user_id: int, key: str):
     """The key, while this request holds it."""
     return ((IdempotencyKey.user == user_id) & (IdempotencyKey.key == key) & IdempotencyKey.status.is_null()
-            & (IdempotencyKey.owner == g.get("idempotency_owner")))
+            & (IdempotencyKey.owner == acting.idempotency_owner.get()))
 
 
 def finish(user_id: int, key: str, answer: Answer) -> None:

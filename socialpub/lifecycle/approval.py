@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
-
-from .. import audit
+from .. import acting, audit
 from .. import notices as in_app
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
-from ..intake.composing import check_ready, get_post, refuse_unstorable_text
+from ..input_checks import refuse_unstorable_text
+from ..intake.composing import check_ready, get_post
 from ..mail import notices as mail
 from ..media import remote
 from ..models import Post, utcnow
+from ..statuses import POST, PUBLICATION, moves
 from . import publishing, review, scheduling, versions
-from .table import POST, PUBLICATION, moves
 
 MAX_COMMENT = 2000
 
@@ -59,7 +58,7 @@ def approve(post_id: int, seen: str | None = None, seen_image: str | None = None
         if post.status in POST["approve"].sources:
             # An edit may have kept it waiting as a draft is saved: the networks' rules hold from here on.
             check_ready(post)
-            remote.check_reviewed(current_app.extensions["socialpub"], post, seen_image)
+            remote.check_reviewed(acting.settings.get(), post, seen_image)
         draft, scheduled = POST["approve"].targets
         due_later = post.approval_asked == review.SCHEDULE and post.scheduled_at and post.scheduled_at > now
         # On the version read (the one seen): under READ COMMITTED an edit committed since

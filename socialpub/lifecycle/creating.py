@@ -11,8 +11,8 @@ from ..errors import AppError, Unprocessable
 from ..intake.composing import check_new_post
 from ..media import remote
 from ..models import Media, Post, PostMedia, Publication, iso
+from ..statuses import POST, PUBLICATION, PostStatus, moves
 from . import review, scheduling
-from .table import POST, PUBLICATION, PostStatus, moves
 
 
 def create_post(data, ready: bool = False) -> Post:

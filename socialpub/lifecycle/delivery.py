@@ -18,10 +18,12 @@ from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
 from ..errors import SecretUnreadable
 from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
 from ..networks import Content, ErrorKind, Published, PublishError, Target
+from ..statuses import PUBLICATION
+from ..statuses import PublicationStatus as P
+from ..statuses import moves
 from ..webhooks import events
+from ..whatsapp import ledger
 from .rollup import roll_up
-from .table import PUBLICATION, moves
-from .table import PublicationStatus as P
 
 logger = logging.getLogger(__name__)
 
@@ -428,3 +430,22 @@ def wake(publication_id: int) -> bool:
     """A waiting publication is due now (the statuses it waited for came)."""
     return bool(Publication.update(next_attempt_at=utcnow())
                 .where((Publication.id == publication_id) & (Publication.status == P.RETRYING)).execute())
+
+
+def settle_after_statuses(publication_ids: list, send_publish) -> None:
+    """After Meta's statuses of their WhatsApp messages came (whatsapp/inbound.py):
+    an unconfirmed publication with no message left in doubt is confirmed; a
+    waiting one with nothing left to wait for is woken (``send_publish(id)``
+    sends its message now)."""
+    for publication_id in publication_ids:
+        status = Publication.select(Publication.status).where(Publication.id == publication_id).scalar()
+        tally = ledger.counts(publication_id)
+        if tally.get("sending"):
+            continue
+        if status == P.UNCONFIRMED:
+            outcome = ledger.outcome(tally)
+            if outcome and outcome[0] != P.UNCONFIRMED:
+                confirm(publication_id, *outcome, external_id=ledger.message_ids(publication_id))
+        elif status == P.RETRYING and not tally.get("pending"):
+            if wake(publication_id):
+                send_publish(publication_id)

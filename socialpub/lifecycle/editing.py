@@ -21,9 +21,9 @@ from ..intake.schedule_time import shown
 from ..media import remote
 from ..media.library import post_media
 from ..models import Channel, Post, PostMedia, Publication, utcnow
+from ..statuses import POST, PUBLICATION, PostStatus, moves
 from . import review, scheduling, versions
 from .creating import attach_media, create_post
-from .table import POST, PUBLICATION, PostStatus, moves
 
 #: The fields an edit may change (those of a new post, but "publish").
 EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at", "whatsapp",

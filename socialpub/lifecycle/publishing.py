@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import nullcontext
 
 import dramatiq
 from peewee import Case
@@ -18,15 +19,16 @@ from peewee import Case
 from .. import audit
 from ..db import Prepared, Slot, row_to, write_transaction
 from ..errors import BrokerUnavailable, Conflict
-from ..intake.composing import check_ready, check_url, get_post
+from ..input_checks import check_url
+from ..intake.composing import check_ready, get_post
 from ..media import remote
 from ..models import Channel, ChannelState, Post, Publication, utcnow
-from ..queue.batching import one_round_trip
+from ..statuses import POST, PUBLICATION, PostStatus
+from ..statuses import PublicationStatus as P
+from ..statuses import moves
 from ..whatsapp import ledger
 from . import review
 from .rollup import roll_up
-from .table import POST, PUBLICATION, PostStatus, moves
-from .table import PublicationStatus as P
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ def send(post_id, publications, messages, delay_ms=None) -> list:
     BrokerUnavailable."""
     broker = dramatiq.get_broker()
     try:
-        with one_round_trip(broker):
+        with getattr(broker, "batch", nullcontext)():  # one Redis round trip (worker/batching.py)
             dramatiq.group(messages.values(), broker=broker).run(delay=delay_ms or None)
     except Exception as exc:
         _unqueue(post_id, messages, {p.id: p.status for p in publications})

@@ -23,23 +23,19 @@ scheduling, editing), so every way in — the API, the pages, the calendar,
 """
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context
-
-from .. import audit
+from .. import acting, audit
 from .. import notices as in_app
 from ..mail import notices as mail
 from ..media import remote
 from ..models import Channel, Post, PostMedia, Publication, iso, utcnow
-from .table import POST, PostStatus, PublicationStatus, moves
+from ..statuses import POST, PostStatus, PublicationStatus, moves
 
 PUBLISH, SCHEDULE = "publish", "schedule"
 
 
 def _editor_asking() -> bool:
     """The request being served is an editor's (admins approve; socialpub itself never waits)."""
-    if not has_request_context():
-        return False
-    user = g.get("user")
+    user = acting.user.get()
     # The role's name, not auth.roles: importing the auth package from here,
     # as the workers import the lifecycle, would make an import cycle.
     return user is not None and user.role == "editor"
@@ -52,7 +48,7 @@ def waiting_channels(channel_ids, approved_at=None) -> set:
     ids = list(channel_ids)
     if approved_at is not None or not _editor_asking() or not ids:
         return set()
-    if current_app.extensions["socialpub"].require_approval:
+    if acting.settings.get().require_approval:
         return set(ids)
     return {c.id for c in Channel.select(Channel.id).where(Channel.id.in_(ids) & Channel.requires_approval)}
 

@@ -6,8 +6,8 @@ from peewee import fn
 
 from ..db import Prepared, Slot, supports_row_locks
 from ..models import Post, Publication, utcnow
+from ..statuses import PostStatus, PublicationStatus
 from ..webhooks import events
-from .table import PostStatus, PublicationStatus
 
 
 def post_status(counts: dict) -> str:

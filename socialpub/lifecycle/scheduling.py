@@ -22,10 +22,10 @@ from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import check_ready, get_post
 from ..intake.schedule_time import parse_schedule
 from ..models import Post, Publication, iso, utcnow
+from ..statuses import POST, PUBLICATION, PostStatus, moves
 from ..webhooks import events
 from . import publishing, review, versions
 from .rollup import roll_up
-from .table import POST, PUBLICATION, PostStatus, moves
 
 logger = logging.getLogger(__name__)
 

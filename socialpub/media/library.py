@@ -6,10 +6,8 @@ cannot."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 
-from flask import current_app
 from peewee import IntegrityError, fn
 
 from ..config import Settings
@@ -17,23 +15,9 @@ from ..db import write_transaction
 from ..errors import Conflict, NotFound
 from ..models import ImageFetch, Media, PostMedia, utcnow
 from . import images
-from .storage import storage_from
+from .storage import store_of
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
-
-
-@functools.lru_cache(maxsize=8)
-def _store(setting: str, instance_dir: str, endpoint_url: str):
-    return storage_from(setting, instance_dir, endpoint_url)
-
-
-def store_of(settings: Settings):
-    """The media store these settings name (one per setting, reused)."""
-    return _store(settings.media_storage, settings.instance_dir, settings.media_s3_endpoint_url)
-
-
-def app_store():
-    return store_of(current_app.extensions["socialpub"])
 
 
 def decode_slots(settings: Settings) -> int:

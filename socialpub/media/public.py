@@ -9,7 +9,7 @@ from __future__ import annotations
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..config import Settings
-from .storage import S3Storage
+from .storage import S3Storage, store_of
 
 #: How long a public URL works: Meta fetches the image while the container is made.
 LIFETIME_S = 24 * 3600
@@ -26,8 +26,6 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def public_url(settings: Settings, media, key: str) -> str | None:
-    from .library import store_of
-
     store = store_of(settings)
     if isinstance(store, S3Storage):
         return store.presigned_url(key, LIFETIME_S)

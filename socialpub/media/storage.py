@@ -8,6 +8,7 @@ a file's name, so no upload can reach outside its store.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -117,3 +118,13 @@ def storage_from(setting: str, instance_dir: str, endpoint_url: str | None = Non
     if parts.scheme != "s3" or not parts.netloc:
         raise ValueError(f"MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {setting!r}")
     return S3Storage(parts.netloc, parts.path, endpoint_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _store(setting: str, instance_dir: str, endpoint_url: str):
+    return storage_from(setting, instance_dir, endpoint_url)
+
+
+def store_of(settings):
+    """The media store these settings name (one per setting, reused)."""
+    return _store(settings.media_storage, settings.instance_dir, settings.media_s3_endpoint_url)

@@ -4,7 +4,7 @@ Prometheus scrapes the web app's ``/metrics``.
 
 Where each is served:
 
-* **Workers** (``dramatiq socialpub.worker``): Dramatiq's exposition server,
+* **Workers** (``dramatiq socialpub.worker.boot``): Dramatiq's exposition server,
   which the ``dramatiq`` CLI forks on ``dramatiq_prom_host:dramatiq_prom_port``
   (default 0.0.0.0:9191), sums what every worker process wrote to the
   memory-mapped files in ``dramatiq_prom_db``: ours (``socialpub_publications_total``,
@@ -17,7 +17,7 @@ Where each is served:
 
 prometheus_client chooses between in-process and multiprocess values when it is
 first imported, so ``PROMETHEUS_MULTIPROC_DIR`` must be in the environment
-before this module is imported (``socialpub.worker`` sets it for workers).
+before this module is imported (``socialpub.worker.boot`` sets it for workers).
 
 Increments are all the hot path pays: no database or Redis call is made for a
 metric while publishing.

@@ -15,6 +15,7 @@ import threading
 from typing import Optional
 
 from .base import (
+    LABELS,
     NETWORKS,
     Adapter,
     Checkpoint,
@@ -36,8 +37,6 @@ __all__ = ["NETWORKS", "LABELS", "LIMITS", "ADAPTERS", "get_adapter", "Adapter",
            "ErrorKind", "NetworkLimits", "Published", "PublishError", "Target", "Timeouts", "Unverifiable",
            "escape_little"]
 
-#: How each network is written in messages and pages.
-LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "whatsapp": "WhatsApp"}
 #: The adapter class of each network.
 ADAPTERS = {cls.network: cls for cls in (FacebookAdapter, InstagramAdapter, LinkedInAdapter,
                                          WhatsAppAdapter)}

@@ -14,6 +14,9 @@ from typing import Callable, Optional
 
 from ..api_versions import DEFAULT_GRAPH_VERSION
 
+#: How each network is written in messages and pages.
+LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "whatsapp": "WhatsApp"}
+
 #: The networks socialpub publishes to, in the order they are shown.
 NETWORKS = ("facebook", "instagram", "linkedin", "whatsapp")
 

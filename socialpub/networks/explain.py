@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .base import LABELS
+from .error_table import graph_row, linkedin_row
+
 #: Graph's permission errors (10, 200–299; WhatsApp's 131005) flag the channel like an expired token.
 PERMISSION_MISSING = ("Meta took back, or was never given, a permission this needs: the channel is marked \"needs "
                       "re-authorisation\" — reconnect it, allow every permission asked, then retry.")
@@ -143,9 +146,6 @@ def explain(network: str, status: str, code: Optional[str], message: Optional[st
             needs_reauth: bool = False) -> Optional[Explanation]:
     """A publication's failure (its ``status``, stored ``code`` and ``message``) explained; None when it has none.
     ``needs_reauth``: its channel is marked as needing re-authorisation (whatever the error was)."""
-    from .error_table import graph_row, linkedin_row  # the tables import base; this module stays import-free
-    from . import LABELS
-
     if not message and status not in ("expired", "unconfirmed") and not needs_reauth:
         return None
     name = LABELS.get(network, network)

@@ -26,8 +26,9 @@ from werkzeug.routing import BaseConverter
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
-from .image import described, fetch_image
+from .image import fetch_image, uploaded_image
 from .meta_apps import APP_SECRETS, FACEBOOK_APP
+from .whatsapp import upload_media
 
 bp = Blueprint("graph", __name__)
 logger = logging.getLogger(__name__)
@@ -82,19 +83,6 @@ def issued_token_refusal(network: str, token: str, proof):
             return graph_error(network, 400, 100, "Invalid appsecret_proof provided in the API argument",
                                error_type="GraphMethodException")
     return None
-
-
-def uploaded_image(network: str, file):
-    """What an uploaded image file is (image.described; {} when none), or Graph's
-    refusal of one that is not an image it takes (code 324)."""
-    if file is None:
-        return {}
-    upload = described(file.read())
-    if upload is None:
-        return graph_error(network, 400, 324, "(#324) Missing or invalid image file")
-    if upload["format"] not in ("JPEG", "PNG", "GIF", "BMP", "TIFF"):
-        return graph_error(network, 400, 324, f"(#324) Unsupported image format {upload['format']}")
-    return upload
 
 
 def _count(text: str, sigil: str) -> int:
@@ -220,7 +208,6 @@ def create_container(version, ig_user_id):
     """Create an image container; it is FINISHED at once unless config says otherwise.
     (The same path with ``messaging_product=whatsapp`` is WhatsApp's media upload.)"""
     if request.form.get("messaging_product") == "whatsapp":
-        from .whatsapp import upload_media
 
         return upload_media(ig_user_id)
     values, error = _params("instagram")

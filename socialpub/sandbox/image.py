@@ -9,6 +9,7 @@ import struct
 
 from ..networks import outbound
 from ..networks.base import PublishError, Timeouts
+from .errors import graph_error
 
 #: "The image is too large to download. It should be less than 8 MiB." (Instagram's error codes page.)
 FETCH_MAX_BYTES = 8 * 1024 * 1024
@@ -74,3 +75,16 @@ def fetch_image(url: str, allow) -> tuple:
         return None, err.message
     image = described(data)
     return (image, None) if image is not None else (None, "not an image")
+
+
+def uploaded_image(network: str, file):
+    """What an uploaded image file is (image.described; {} when none), or Graph's
+    refusal of one that is not an image it takes (code 324)."""
+    if file is None:
+        return {}
+    upload = described(file.read())
+    if upload is None:
+        return graph_error(network, 400, 324, "(#324) Missing or invalid image file")
+    if upload["format"] not in ("JPEG", "PNG", "GIF", "BMP", "TIFF"):
+        return graph_error(network, 400, 324, f"(#324) Unsupported image format {upload['format']}")
+    return upload

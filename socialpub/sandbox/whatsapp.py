@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
+from .image import uploaded_image
 from .wa_business import after_accept, digits, limit_refusal, refusal_for, rendered, template_refusal, world
 
 bp = Blueprint("whatsapp", __name__)
@@ -88,8 +89,6 @@ def upload_media(phone_id):
         return graph_param_error("whatsapp", "Invalid parameter",
                                  details=f"Unsupported media type {request.form['type']}: images are "
                                          f"image/jpeg or image/png")
-    from .graph import uploaded_image
-
     upload = uploaded_image("whatsapp", file)
     if isinstance(upload, Response):
         return upload

@@ -7,12 +7,13 @@ from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from ..api.errors import describe, error_response
 from .. import notices
-from ..auth import public, roles
 from ..db import database
 from ..models import Channel, ChannelState, Post, PostStatus, PublicationStatus, iso
 from ..networks import LABELS, LIMITS, NETWORKS
+from ..people import roles
+from .api.errors import describe, error_response
+from .auth import public
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import api_versions
-from ..auth.roles import ADMIN, requires
 from ..connecting import refresh, verify
 from ..errors import AppError, SecretUnreadable
 from ..intake import channels as channel_service
@@ -13,6 +12,7 @@ from ..intake import queue_slots
 from ..models import Channel
 from ..networks import NETWORKS
 from ..networks.base import DEFAULT_BASE_URLS
+from ..people.roles import ADMIN, requires
 from ..whatsapp import contacts
 from . import forms
 from .blueprint import NETWORK_LABELS, bp

@@ -6,8 +6,6 @@ from collections import Counter
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from ..api.media import keep
-from ..auth.roles import EDITOR, requires
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
@@ -15,8 +13,10 @@ from ..lifecycle import creating, publishing, queueing, review
 from ..models import Channel, Media, Post, PostStatus, Publication
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
+from ..people.roles import EDITOR, requires
 from ..whatsapp import contacts, templates
 from . import forms
+from .api.media import keep
 from .blueprint import NETWORK_LABELS, bp, enabled_channels, limits_data, page_error
 
 

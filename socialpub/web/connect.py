@@ -13,13 +13,13 @@ import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from ..auth.roles import ADMIN, requires
 from ..connecting import facebook, instagram, linkedin, pending, store
-from ..connecting.oauth import client
 from ..connecting.store import Account, NotConnected
 from ..networks.base import PublishError
-from ..queue.broker import redis_client
+from ..people.roles import ADMIN, requires
+from ..worker.broker import redis_client
 from .blueprint import bp
+from .oauth import client
 
 
 @dataclass(frozen=True)

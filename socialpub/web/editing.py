@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 
-from ..auth.roles import ADMIN, EDITOR, requires
 from ..errors import AppError, Stale
 from ..intake.composing import adapt_text
 from ..lifecycle import approval, editing, queueing, scheduling, versions
-from ..lifecycle.table import POST
 from ..models import Post, PostStatus, iso
 from ..networks import NETWORKS
+from ..people.roles import ADMIN, EDITOR, requires
+from ..statuses import POST
 from . import forms
 from .blueprint import bp
 from .compose import keep_photos, publish_now, render_compose

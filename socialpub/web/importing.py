@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from ..auth.roles import EDITOR, requires
 from ..errors import AppError
 from ..intake import csv_posts
 from ..lifecycle import creating
+from ..people.roles import EDITOR, requires
 from .blueprint import NETWORK_LABELS, bp, enabled_channels
 
 

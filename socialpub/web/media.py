@@ -8,13 +8,13 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from peewee import fn
 
-from ..api.media import upload_response
-from ..auth import public
 from ..errors import AppError
 from ..media import library
 from ..media.public import opened
 from ..media.storage import StorageError
 from ..models import Media, PostMedia
+from .api.media import upload_response
+from .auth import public
 from .blueprint import bp
 
 #: Uploads shown on the library page.
@@ -61,7 +61,7 @@ def public_media(token):
     if media is None or grant["k"] not in (media.storage_key, media.jpeg_key):
         abort(404, "No such image, or its link has expired.")
     try:
-        data = library.app_store().get(grant["k"])
+        data = library.store_of(current_app.extensions["socialpub"]).get(grant["k"])
     except StorageError:
         abort(503, "The media store did not give the image; try again.")
     response = Response(data, mimetype="image/jpeg" if grant["k"] == media.jpeg_key else media.content_type)

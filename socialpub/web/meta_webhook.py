@@ -10,9 +10,9 @@ import logging
 import dramatiq
 from flask import current_app, jsonify, request
 
-from ..auth import public
 from ..db import after_commit
 from ..whatsapp import inbound
+from .auth import public
 from .blueprint import bp, csrf
 
 logger = logging.getLogger(__name__)

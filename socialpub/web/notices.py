@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 
 from .. import notices
-from ..auth.roles import VIEWER, requires
 from ..db import MAX_ID, write_transaction
+from ..people.roles import VIEWER, requires
 from .blueprint import bp
 from .forms import ids_of
 

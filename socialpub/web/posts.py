@@ -7,16 +7,26 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from markupsafe import Markup
 
 from .. import audit
-from ..api import serialize
-from ..api.posts import run_bulk
 from ..errors import AppError
 from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
 from ..media import library, remote
-from ..models import (Attempt, Channel, ChannelState, ImageFetch, Post, PostMedia, PostStatus, Publication,
-                      PublicationStatus, User)
+from ..models import (
+    Attempt,
+    Channel,
+    ChannelState,
+    ImageFetch,
+    Post,
+    PostMedia,
+    PostStatus,
+    Publication,
+    PublicationStatus,
+    User,
+)
 from ..whatsapp import ledger
+from .api import serialize
+from .api.posts import run_bulk
 from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
 from .compose import publish_now

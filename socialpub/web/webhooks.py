@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..auth.roles import ADMIN, requires
 from ..errors import AppError
 from ..models import WebhookEndpoint, utcnow
+from ..people.roles import ADMIN, requires
 from ..webhooks import endpoints, events
 from .blueprint import bp
 

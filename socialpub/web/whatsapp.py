@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from ..auth.roles import ADMIN, EDITOR, requires
 from ..errors import AppError
 from ..models import Contact
+from ..people.roles import ADMIN, EDITOR, requires
 from ..whatsapp import contacts, templates
 from . import forms
 from .blueprint import bp

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from .. import audit
 from ..db import after_commit, write_transaction
 from ..errors import Conflict, InvalidInput, NotFound, Unprocessable
-from ..intake.composing import check_url, refuse_unstorable_text
+from ..input_checks import check_url, refuse_unstorable_text
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..networks.outbound import Guard
 from . import events

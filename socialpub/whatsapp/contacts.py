@@ -17,14 +17,13 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder
 from peewee import JOIN, fn
+from phonenumbers import geocoder
 
-from .. import audit
+from .. import audit, csv_file
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput, NotFound
-from ..intake import csv_file
-from ..intake.composing import refuse_unstorable_text
+from ..input_checks import refuse_unstorable_text
 from ..models import Audience, AudienceMember, Channel, Contact, utcnow
 
 #: The columns of a contacts CSV file: "phone" is required.

@@ -5,7 +5,8 @@ stored as they came and applied by an actor:
 
 - ``statuses`` move each recipient forward (ledger.apply_status: any order,
   duplicates harmless; a message that is not ours is logged and ignored); a
-  publication that waited for them ends, or is woken to end;
+  publication that waited for them then ends, or is woken to end
+  (lifecycle.delivery.settle_after_statuses);
 - ``messages`` from a contact open their 24-hour window; "STOP" opts them
   out, "START" is their own new opt-in (it lifts an earlier STOP).
 
@@ -25,8 +26,7 @@ import logging
 
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
-from ..lifecycle import delivery
-from ..models import Channel, Contact, MetaNotification, Publication, PublicationStatus, utcnow
+from ..models import Channel, Contact, MetaNotification, utcnow
 from . import contacts, ledger
 
 logger = logging.getLogger(__name__)
@@ -162,24 +162,6 @@ def _opted_in_by_message(channel_id: int, contact_id: int, word: str, message_id
             "evidence": f"their WhatsApp message {message_id[:200]} of {at:%Y-%m-%d %H:%M:%S} UTC"}, "the contact")
     except Conflict:  # a STOP of theirs after this message came first: the later word stands
         logger.info("WhatsApp contact %d wrote %r before their latest opt-out; it stays.", contact_id, word)
-
-
-def settle(publication_ids: list, settings, send_publish) -> None:
-    """After statuses came: an unconfirmed publication with no message left in
-    doubt is confirmed; a waiting one with nothing left to wait for is woken
-    (``send_publish(id)`` sends its message now)."""
-    for publication_id in publication_ids:
-        status = Publication.select(Publication.status).where(Publication.id == publication_id).scalar()
-        tally = ledger.counts(publication_id)
-        if tally.get("sending"):
-            continue
-        if status == PublicationStatus.UNCONFIRMED:
-            outcome = ledger.outcome(tally)
-            if outcome and outcome[0] != PublicationStatus.UNCONFIRMED:
-                delivery.confirm(publication_id, *outcome, external_id=ledger.message_ids(publication_id))
-        elif status == PublicationStatus.RETRYING and not tally.get("pending"):
-            if delivery.wake(publication_id):
-                send_publish(publication_id)
 
 
 #: A notification not applied this long after it came lost its message (a worker died, Redis restarted).

@@ -1,0 +1,39 @@
+"""The caller's in-app notices (notices.py): list, and mark read. Everyone's own; viewers too."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ... import notices
+from ...db import MAX_ID, write_transaction
+from ...errors import InvalidInput
+from ...models import iso
+from ...people.roles import VIEWER, requires
+from .blueprint import bp
+from .helpers import json_body
+
+
+def notice(n) -> dict:
+    return {"id": n.id, "kind": n.kind, "text": n.text, "post_id": n.post, "channel_id": n.channel,
+            "link": notices.link(n), "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
+
+
+@bp.get("/notices")
+def list_notices():
+    """The caller's newest notices (at most notices.PAGE), and how many are unread; ``unread=1``: only those."""
+    unread_only = request.args.get("unread", "") in ("1", "true")
+    return jsonify({"items": [notice(n) for n in notices.listed(g.user.id, unread_only)],
+                    "unread": notices.unread(g.user.id)})
+
+
+@bp.post("/notices/read")
+@requires(VIEWER)
+def read_notices():
+    """Mark the caller's notices read: ``{"ids": [...]}``, or every one without ``ids``."""
+    ids = json_body(required=False, fields={"ids"}).get("ids")
+    if ids is not None and (not isinstance(ids, list) or len(ids) > notices.PAGE
+                            or not all(type(i) is int and 0 < i <= MAX_ID for i in ids)):
+        raise InvalidInput(f"ids: a list of at most {notices.PAGE} notice ids (leave it out to mark every notice "
+                           f"read)", field="ids")
+    with write_transaction():
+        marked = notices.mark_read(g.user.id, ids)
+    return jsonify({"marked": marked, "unread": notices.unread(g.user.id)})
