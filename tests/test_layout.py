@@ -166,6 +166,17 @@ def test_the_workers_entry_point_loads_no_flask():
     assert done.stdout.strip() == "[]"
 
 
+def test_the_pages_never_import_the_api():
+    # web/'s pages and the API are two faces of the same domain: what both need
+    # (the JSON shapes, the error envelope, uploads) sits in web/ beside them.
+    graph = import_graph(ROOT)
+    pages = [m for m in graph if m.startswith("socialpub.web.") and m.count(".") == 2
+             and MODULES[m].name != "__init__.py" and m != "socialpub.web.app"]
+    assert len(pages) > 10, "the finder finds no pages: it is broken"
+    assert {p: sorted(t for t in graph[p] if t.startswith("socialpub.web.api")) for p in pages
+            if any(t.startswith("socialpub.web.api") for t in graph[p])} == {}
+
+
 def status_writes(path: Path) -> list:
     """``Post.update(status=…)`` / ``Publication.update(status=…)`` calls, and
     inserts or creates that set a status, with their line numbers."""

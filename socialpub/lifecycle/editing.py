@@ -20,7 +20,7 @@ from ..intake.composing import adapt_text, check_new_post, get_post
 from ..intake.schedule_time import shown
 from ..media import remote
 from ..media.library import post_media
-from ..models import Channel, Post, PostMedia, Publication, utcnow
+from ..models import Channel, Post, PostMedia, Publication
 from ..statuses import POST, PUBLICATION, PostStatus, moves
 from . import review, scheduling, versions
 from .creating import attach_media, create_post

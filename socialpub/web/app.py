@@ -12,14 +12,14 @@ from .. import acting, db, encryption, schema
 from ..config import Settings
 from ..networks.outbound import guard_api_calls
 from ..worker.broker import setup_broker
-from . import exporter, oauth
+from . import envelope, exporter, oauth
 from .api import bp as api_bp
-from .api.media import body_limit
 from .auth import bp as auth_bp
 from .blueprint import bp as web_bp
 from .blueprint import csrf
 from .monitor import bp as monitor_bp
 from .routing import IdConverter
+from .uploads import body_limit
 
 
 def create_app(config: Settings | dict | None = None) -> Flask:
@@ -81,6 +81,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(monitor_bp)
+    envelope.register(app)  # one JSON error shape
     exporter.init_app(app)  # /metrics
     oauth.init_app(app, settings)
     csrf.init_app(app)

@@ -12,8 +12,8 @@ from ..db import database
 from ..models import Channel, ChannelState, Post, PostStatus, PublicationStatus, iso
 from ..networks import LABELS, LIMITS, NETWORKS
 from ..people import roles
-from .api.errors import describe, error_response
 from .auth import public
+from .envelope import describe, error_response
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")

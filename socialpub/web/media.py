@@ -13,9 +13,9 @@ from ..media import library
 from ..media.public import opened
 from ..media.storage import StorageError
 from ..models import Media, PostMedia
-from .api.media import upload_response
 from .auth import public
 from .blueprint import bp
+from .uploads import upload_response
 
 #: Uploads shown on the library page.
 LIBRARY_PAGE = 200

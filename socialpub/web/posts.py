@@ -11,6 +11,7 @@ from ..errors import AppError
 from ..intake import post_search
 from ..intake.composing import adapt_text
 from ..lifecycle import publishing
+from ..lifecycle.bulk import run as run_bulk
 from ..media import library, remote
 from ..models import (
     Attempt,
@@ -25,8 +26,7 @@ from ..models import (
     User,
 )
 from ..whatsapp import ledger
-from .api import serialize
-from .api.posts import run_bulk
+from . import serialize
 from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
 from .compose import publish_now

@@ -1,8 +1,8 @@
-"""The JSON API under /api: posts, channels, the OpenAPI document, one error shape."""
+"""The JSON API under /api: posts, channels, media, the team, webhooks, WhatsApp,
+the OpenAPI document (its one error shape is web/envelope.py's)."""
 from . import (  # noqa: F401  (their routes register on the blueprint)
     calendar,
     channels,
-    errors,
     events,
     media,
     notices,

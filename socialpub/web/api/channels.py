@@ -9,7 +9,7 @@ from ...intake import channels as channel_service
 from ...intake import queue_slots
 from ...models import Channel
 from ...people.roles import ADMIN, requires
-from . import serialize
+from .. import serialize
 from .blueprint import bp
 from .helpers import json_body
 

@@ -9,7 +9,7 @@ from ...intake.composing import get_post
 from ...models import Channel
 from ...people import team
 from ...people.roles import ADMIN, requires
-from . import serialize
+from .. import serialize
 from .blueprint import bp
 
 

@@ -7,13 +7,13 @@ from flask import jsonify, request, url_for
 from peewee import JOIN
 
 from ...db import MAX_ID, Prepared, Slot, row_to
-from ...errors import AppError, BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
+from ...errors import BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ...intake import composing, csv_posts, post_search
-from ...lifecycle import approval, creating, editing, publishing, queueing, review, scheduling, versions
+from ...lifecycle import approval, bulk, creating, editing, publishing, queueing, review, scheduling, versions
 from ...media import library
 from ...models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from ...people.roles import ADMIN, requires
-from . import serialize
+from .. import serialize
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
 
@@ -176,38 +176,12 @@ def retry_publication(publication_id):
 
 
 #: What several posts can have done at once, and how.
-BULK = {"cancel": lambda post_id: scheduling.cancel(post_id), "delete": lambda post_id: editing.delete(post_id),
-        "duplicate": lambda post_id: editing.duplicate(post_id)}
-MAX_BULK = 100
-
-
 @bp.post("/posts/bulk")
 def bulk_posts():
     """``{"action": "cancel"|"delete"|"duplicate", "ids": [...]}``: each post on its
     own (one refused does not stop the others); ``{"results": [{id, ok, error?, new_id?}]}``."""
     data = json_body(fields={"action", "ids"})
-    return jsonify({"results": run_bulk(data.get("action"), data.get("ids"))})
-
-
-def run_bulk(action, ids) -> list:
-    """The outcome of ``action`` on each post of ``ids`` (for the API and the posts list).
-
-    Raises:
-      InvalidInput: an unknown action, or ids that are not a list of up to MAX_BULK post ids.
-    """
-    if not isinstance(action, str) or action not in BULK:
-        raise InvalidInput(f"action: one of {', '.join(BULK)}", field="action")
-    if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(type(i) is int for i in ids):
-        raise InvalidInput(f"ids: a list of 1 to {MAX_BULK} post ids", field="ids")
-    results = []
-    for post_id in dict.fromkeys(ids):
-        try:
-            done = BULK[action](post_id)
-        except AppError as exc:
-            results.append({"id": post_id, "ok": False, "error": exc.message})
-        else:
-            results.append({"id": post_id, "ok": True, **({"new_id": done.id} if action == "duplicate" else {})})
-    return results
+    return jsonify({"results": bulk.run(data.get("action"), data.get("ids"))})
 
 
 @bp.post("/posts/import")

@@ -7,8 +7,8 @@ from flask import g, jsonify
 from ...mail import notices
 from ...people import team
 from ...people.roles import ADMIN, VIEWER, requires
+from .. import serialize
 from ..auth.team_pages import handed_over
-from . import serialize
 from .blueprint import bp
 from .helpers import json_body
 

@@ -7,7 +7,7 @@ from flask import jsonify, url_for
 from ...models import WebhookEndpoint
 from ...people.roles import ADMIN, requires
 from ...webhooks import endpoints
-from . import serialize
+from .. import serialize
 from .blueprint import bp
 from .helpers import json_body, settings
 

@@ -10,7 +10,7 @@ from ...input_checks import refuse_unstorable_text
 from ...models import Contact, Publication
 from ...people.roles import ADMIN, EDITOR, requires
 from ...whatsapp import contacts, ledger, templates
-from . import serialize
+from .. import serialize
 from .blueprint import bp
 from .helpers import json_body, settings
 

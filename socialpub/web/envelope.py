@@ -6,8 +6,7 @@ from flask import current_app, jsonify, request
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ...errors import AppError
-from .blueprint import bp
+from ..errors import AppError
 
 #: Messages of the HTTP errors the API answers itself (werkzeug's are pages' prose).
 HTTP_MESSAGES = {404: "no such endpoint or object", 413: "the request body is too large"}
@@ -40,20 +39,17 @@ def error_response(exc: BaseException):
     return jsonify({"error": error}), status
 
 
-@bp.app_errorhandler(AppError)
-def app_error(exc: AppError):
-    return error_response(exc)
+def register(app) -> None:
+    """Every error the app does not answer otherwise gets this shape (pages keep
+    their own error pages for HTTP errors: web.page_error)."""
+    app.register_error_handler(AppError, error_response)
+    app.register_error_handler(HTTPException, _http_error)
+    # Never a bare 500 page: log it and answer in the API's shape.
+    app.register_error_handler(Exception, error_response)
 
 
-@bp.app_errorhandler(HTTPException)
-def http_error(exc: HTTPException):
-    """JSON for API paths; pages keep their own error pages (web.page_error)."""
+def _http_error(exc: HTTPException):
+    """JSON for API paths; pages keep their own error pages."""
     if not request.path.startswith("/api/"):
         return exc
-    return error_response(exc)
-
-
-@bp.app_errorhandler(Exception)
-def unexpected_error(exc):
-    """Never a bare 500 page: log it and answer in the API's shape."""
     return error_response(exc)

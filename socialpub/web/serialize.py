@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ...intake.schedule_time import shown
-from ...models import Attempt, Channel, Post, Publication, PublicationStatus, iso
-from ...networks.explain import explain, meaning
+from ..intake.schedule_time import shown
+from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
+from ..networks.explain import explain, meaning
 
 
 def error_meaning(p: Publication):
