@@ -20,7 +20,7 @@ from socialpub.networks import error_table, explain
 from socialpub.networks.base import ErrorKind, PublishError, Timeouts
 from socialpub.networks.outbound import download
 from socialpub.networks.transport import transport_error
-from socialpub.web.api import serialize
+from socialpub.web import serialize
 
 from .test_outbound import IMAGE, serve  # noqa: F401 (serve is a fixture)
 

@@ -174,7 +174,7 @@ def test_a_key_left_by_a_request_that_died_before_writing_is_carried_out_after_i
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_key_left_by_a_request_that_died_after_writing_is_answered_with_what_it_made(
         client, sandbox_channels, monkeypatch):
-    from socialpub.web.api import serialize
+    from socialpub.web import serialize
 
     body, headers = {"text": "Died late", "image_url": IMAGE}, {"Idempotency-Key": "died-late"}
     with monkeypatch.context() as dying:
