@@ -17,8 +17,9 @@ workers and the scheduler all write it and it sends nothing.
 """
 from __future__ import annotations
 
-from .mail.notices import LABELS, excerpt, owners
+from .mail.notices import excerpt, owners
 from .models import Channel, Notice, Post, User, utcnow
+from .networks import LABELS
 
 APPROVAL, REJECTED, FAILED, PARTLY_FAILED, RECONNECT = "approval", "rejected", "failed", "partly_failed", "reconnect"
 KINDS = (APPROVAL, REJECTED, FAILED, PARTLY_FAILED, RECONNECT)

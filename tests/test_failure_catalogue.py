@@ -82,8 +82,8 @@ def own_failures():
                           code=explain.IMAGE, subcode="refused"),
              PublishError("linkedin", "not downloaded within the 20 s allowed", kind=ErrorKind.TRANSIENT,
                           code=explain.IMAGE, subcode="unreachable"),
-             images.Refused(415, "not an image socialpub takes (JPEG, PNG, WebP or GIF)"),
-             images.Refused(503, "too many photos are being read at once; try again")]
+             images.ImageRefused(415, "not an image socialpub takes (JPEG, PNG, WebP or GIF)"),
+             images.ImageRefused(503, "too many photos are being read at once; try again")]
     for exc in photo:
         error = remote._explained("linkedin", "http://img.example:8080/cat.png", exc)
         yield "failed", error, explain.RETRY if error.subcode == "busy" else explain.EDIT_PHOTO

@@ -167,7 +167,7 @@ def test_media_need_a_signed_in_user(anon_client):
 def test_images_refuses_formats_it_does_not_take():
     out = io.BytesIO()
     Image.new("RGB", (10, 10)).save(out, format="BMP")
-    with pytest.raises(images.Refused) as refused:
+    with pytest.raises(images.ImageRefused) as refused:
         images.inspect(out.getvalue(), max_bytes=2**20, max_pixels=10**6, max_decode_bytes=2**20, slots=1)
     assert refused.value.status == 415 and "BMP" in refused.value.message
 

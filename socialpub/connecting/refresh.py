@@ -41,7 +41,7 @@ CLAIM_LEASE = dt.timedelta(minutes=5)
 TIMEOUT_S = 15
 
 
-class Refused(Exception):
+class RenewalRefused(Exception):
     """The network will not renew this token: the channel must be reconnected."""
 
 
@@ -77,7 +77,7 @@ def _renew_with_refresh_token(url: str, client_id: str, client_secret: str, chan
     try:
         return session.refresh_token(url, refresh_token=channel.refresh_token, timeout=TIMEOUT_S)
     except OAuthError as exc:
-        raise Refused(exc.description or exc.error) from None
+        raise RenewalRefused(exc.description or exc.error) from None
     except requests.RequestException as exc:
         raise Unanswered(exc.__class__.__name__) from None
     finally:
@@ -90,7 +90,7 @@ def _renew_instagram(settings: Settings, channel: Channel) -> dict:
         return instagram.refreshed(settings, channel.token)
     except PublishError as exc:
         if exc.kind in (ErrorKind.AUTH, ErrorKind.PERMANENT):
-            raise Refused(exc.message) from None
+            raise RenewalRefused(exc.message) from None
         raise Unanswered(exc.message) from None
 
 
@@ -156,7 +156,7 @@ def refresh(channel_id: int, renew) -> str:
     ours = (Channel.id == channel_id) & (Channel.token_refreshing_since == now)
     try:
         token = renew(channel)
-    except Refused as exc:
+    except RenewalRefused as exc:
         reason = f"{channel.network} refused to refresh the token: {exc}; reconnect it"
         with write_transaction():
             if (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=reason, token_refreshing_since=None,

@@ -20,6 +20,7 @@ from ..config import Settings
 from ..db import after_commit, write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, Email, Event, Post, Publication, User, utcnow
+from ..networks import LABELS
 
 POSTS, CHANNELS = "posts", "channels"
 CHOICES = ("immediately", "digest", "off")
@@ -29,7 +30,6 @@ DEFAULTS = {"admin": {POSTS: "immediately", CHANNELS: "immediately"},
 KIND_OF = {"post.failed": POSTS, "post.partially_published": POSTS,
            "post.awaiting_approval": POSTS, "post.rejected": POSTS,
            "channel.needs_reauth": CHANNELS, "channel.expires_soon": CHANNELS}
-LABELS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "whatsapp": "WhatsApp"}
 
 #: Set at start-up (configure): whether e-mail can be sent, and the address links start with.
 _mail = {"on": False, "base": ""}

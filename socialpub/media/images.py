@@ -26,7 +26,7 @@ GPS_IFD = 0x8825
 THUMBNAIL_SIZE = (320, 320)
 
 
-class Refused(Exception):
+class ImageRefused(Exception):
     """The file is not an image socialpub takes; the message says why. ``status``:
     413 too large, 415 not an image, 422 an image it refuses."""
 
@@ -53,9 +53,9 @@ class Inspected:
 def check_size(data: bytes, *, max_bytes: int) -> None:
     """Refuse an empty file or one over ``max_bytes``, before anything looks inside it."""
     if not data:
-        raise Refused("file: it is empty", 422)
+        raise ImageRefused("file: it is empty", 422)
     if len(data) > max_bytes:
-        raise Refused(f"file: {len(data) / 2**20:.1f} MiB is larger than the {max_bytes / 2**20:g} MiB "
+        raise ImageRefused(f"file: {len(data) / 2**20:.1f} MiB is larger than the {max_bytes / 2**20:g} MiB "
                       f"allowed (MEDIA_MAX_BYTES)", 413)
 
 
@@ -109,7 +109,7 @@ def decoding(slots: int):
     with _slots_lock:
         semaphore = _slots.setdefault(slots, threading.BoundedSemaphore(slots))
     if not semaphore.acquire(timeout=SLOT_WAIT_S):
-        raise Refused("file: socialpub is busy judging other images; try again in a moment", 503)
+        raise ImageRefused("file: socialpub is busy judging other images; try again in a moment", 503)
     try:
         yield
     finally:
@@ -123,7 +123,7 @@ def inspect(data: bytes, *, max_bytes: int, max_pixels: int, max_decode_bytes: i
     scale (``draft``) unless its location must be taken out.
 
     Raises:
-      Refused: empty, larger than ``max_bytes``, not a JPEG/PNG/WebP/GIF, damaged,
+      ImageRefused: empty, larger than ``max_bytes``, not a JPEG/PNG/WebP/GIF, damaged,
         more than ``max_pixels`` pixels, more than ``max_decode_bytes`` to decode
         (a decompression bomb, or just too large), or no slot free in time (503).
     """
@@ -135,16 +135,16 @@ def inspect(data: bytes, *, max_bytes: int, max_pixels: int, max_decode_bytes: i
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
-                raise Refused(f"file: {width} × {height} pixels is more than the {max_pixels:,} allowed")
+                raise ImageRefused(f"file: {width} × {height} pixels is more than the {max_pixels:,} allowed")
             if image.format not in FORMATS:
-                raise Refused(f"file: a {image.format} image; socialpub takes JPEG, PNG, WebP and GIF", 415)
+                raise ImageRefused(f"file: a {image.format} image; socialpub takes JPEG, PNG, WebP and GIF", 415)
             # A JPEG's EXIF is in its header (a PNG's may follow the pixels: read once decoded).
             if image.format == "JPEG" and (keep_location or GPS_IFD not in image.getexif()):
                 # Only the thumbnail needs pixels: decoded at 1/2 … 1/8 of the size, every byte still read.
                 image.draft(None, THUMBNAIL_SIZE)
             cost = decode_cost(*image.size, image.mode, image.format, rendition=image.format != "JPEG")
             if cost > max_decode_bytes:
-                raise Refused(f"file: {width} × {height} {image.mode} pixels take {cost / 2**20:,.0f} MiB to "
+                raise ImageRefused(f"file: {width} × {height} {image.mode} pixels take {cost / 2**20:,.0f} MiB to "
                               f"decode, more than the {max_decode_bytes / 2**20:g} MiB allowed "
                               f"(MEDIA_DECODE_MAX_BYTES)")
             with decoding(slots):
@@ -154,12 +154,12 @@ def inspect(data: bytes, *, max_bytes: int, max_pixels: int, max_decode_bytes: i
                 thumbnail = _thumbnail(image)
                 jpeg = None if image.format == "JPEG" else _as_jpeg(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Refused("file: too many pixels to decode safely (a decompression bomb?)") from None
+        raise ImageRefused("file: too many pixels to decode safely (a decompression bomb?)") from None
     except UnidentifiedImageError:
-        raise Refused("file: not an image (its content is not JPEG, PNG, WebP or GIF, whatever its name)",
+        raise ImageRefused("file: not an image (its content is not JPEG, PNG, WebP or GIF, whatever its name)",
                       415) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise Refused(f"file: a damaged image ({exc})") from None
+        raise ImageRefused(f"file: a damaged image ({exc})") from None
     return Inspected(data=kept, content_type=FORMATS[image.format], width=width, height=height,
                      sha256=hashlib.sha256(kept).hexdigest(), thumbnail=thumbnail, jpeg=jpeg,
                      location_removed=removed)

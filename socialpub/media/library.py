@@ -36,7 +36,7 @@ def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
     are that file again, found by their SHA-256 before anything is decoded.
 
     Raises:
-      images.Refused: not an image socialpub takes (nothing is stored), or no
+      images.ImageRefused: not an image socialpub takes (nothing is stored), or no
         decoding slot free in time (503).
       storage.StorageError: the store did not take it (nothing is recorded).
     """

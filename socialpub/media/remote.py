@@ -280,7 +280,7 @@ def _explained(network: str, url: str, exc: BaseException) -> BaseException:
     if isinstance(exc, PublishError):
         return PublishError(network, f"the photo: {exc.message}", kind=exc.kind, http_status=exc.http_status,
                             code=exc.code or IMAGE, subcode=exc.subcode)
-    if isinstance(exc, images.Refused):  # a busy decoder (503) is tried again later
+    if isinstance(exc, images.ImageRefused):  # a busy decoder (503) is tried again later
         return PublishError(network, f"the photo: {exc.message}", code=IMAGE,
                             subcode="busy" if exc.status == 503 else "invalid",
                             kind=ErrorKind.TRANSIENT if exc.status == 503 else ErrorKind.PERMANENT)

@@ -263,7 +263,7 @@ class Timeouts:
     read: float = 30.0
 
 
-class Refused(Exception):
+class AddressRefused(Exception):
     """An address the app may not connect to (see :mod:`.outbound`); the
     message says why.
 

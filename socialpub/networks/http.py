@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import __version__
-from .base import ErrorKind, PublishError, Refused, Timeouts
+from .base import ErrorKind, PublishError, AddressRefused, Timeouts
 from .outbound import api_call_adapter, calls_deadline
 from .transport import transport_error
 
@@ -112,7 +112,7 @@ def send(network: str, timeouts: Timeouts, method: str, url: str, *,
         if deadline is not None and deadline.expired:  # the deadline shut the connection down
             raise _out_of_time(network, deadline, creates_item) from None
         raise transport_error(network, exc, timeouts, creates_item) from None
-    except Refused as refusal:
+    except AddressRefused as refusal:
         raise PublishError(network, f"refused to connect to {urlsplit(url).hostname}: {refusal}",
                            kind=ErrorKind.PERMANENT) from None
     if deadline is not None and deadline.expired:  # a shut-down connection can look like a whole answer

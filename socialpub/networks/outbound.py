@@ -39,7 +39,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 from ..config import format_allowed, parse_allowed
-from .base import ErrorKind, PublishError, Refused, Timeouts
+from .base import ErrorKind, PublishError, AddressRefused, Timeouts
 from .explain import IMAGE
 from .transport import transport_error
 
@@ -134,7 +134,7 @@ class Guard:
         to trust, and an attacker's DNS can return a public and a private one.
 
         Raises:
-          Refused: an address is not allowed.
+          AddressRefused: an address is not allowed.
           socket.gaierror: the name does not resolve.
         """
         answers = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
@@ -142,9 +142,9 @@ class Guard:
         for address in addresses:
             refused = self.refusal(address, port)
             if refused and _is_ip(host):
-                raise Refused(f"{refused[0]} is {refused[1]}")
+                raise AddressRefused(f"{refused[0]} is {refused[1]}")
             if refused:
-                raise Refused(f"{host} resolves to {refused[0]}, {refused[1]}")
+                raise AddressRefused(f"{host} resolves to {refused[0]}, {refused[1]}")
         return addresses
 
 
@@ -392,7 +392,7 @@ def _session(guard: Guard, deadline: Deadline) -> requests.Session:
 def _check_scheme(url: str):
     scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES:
-        raise Refused(f"only http and https URLs are fetched, not {scheme or 'a relative URL'}")
+        raise AddressRefused(f"only http and https URLs are fetched, not {scheme or 'a relative URL'}")
 
 
 def _get(session: requests.Session, url: str, timeouts: Timeouts, deadline: Deadline,
@@ -403,15 +403,15 @@ def _get(session: requests.Session, url: str, timeouts: Timeouts, deadline: Dead
             _check_scheme(url)
             response = session.get(url, stream=True, allow_redirects=False,
                                    timeout=deadline.timeouts(timeouts))
-        except Refused as refusal:
+        except AddressRefused as refusal:
             if hop:
-                raise Refused(f"redirected to {url}, where {refusal}") from None
+                raise AddressRefused(f"redirected to {url}, where {refusal}") from None
             raise
         if not response.is_redirect:
             return response
         url = urljoin(url, response.headers["Location"])
         response.close()
-    raise Refused(f"more than {max_redirects} redirects")
+    raise AddressRefused(f"more than {max_redirects} redirects")
 
 
 def _read(response: requests.Response, max_bytes: int) -> bytes:
@@ -477,7 +477,7 @@ def download(network: str, url: str, *, max_bytes: int, time_limit: float,
             if deadline.expired:  # a shut-down socket can also look like a clean end of body
                 raise _OutOfTime()
             return body
-    except Refused as refusal:
+    except AddressRefused as refusal:
         raise PublishError(network, f"refused, {refusal}", kind=ErrorKind.PERMANENT, code=IMAGE,
                            subcode="refused") from None
     except _TooLarge as too_large:
@@ -527,5 +527,5 @@ def post(url: str, body: bytes, headers: dict, *, time_limit: float, allow: Iter
                     raise Unsent(f"no answer within the {time_limit:g} s allowed") from None
                 raise Unsent(transport_error("webhook", exc, timeouts, creates_item=False).message) from None
             return Answer(response.status_code, response.headers, start.decode("utf-8", "replace"))
-    except Refused as refusal:
+    except AddressRefused as refusal:
         raise Unsent(f"refused, {refusal}", refused=True) from None

@@ -42,7 +42,7 @@ def keep(upload) -> tuple:
     """
     try:
         return library.add(current_app.extensions["socialpub"], upload.read(), upload.filename)
-    except images.Refused as refusal:
+    except images.ImageRefused as refusal:
         raise REFUSALS[refusal.status](refusal.message, field="file") from None
     except StorageError as exc:
         raise StoreUnavailable(f"the media store did not take the file: {exc}; nothing was stored") from None
