@@ -1,7 +1,5 @@
-"""The compose page: one text, each network's version, "Publish now" or "Save draft"."""
+"""The compose page: one text, each channel's version, "Publish now" or "Save draft"."""
 from __future__ import annotations
-
-from collections import Counter
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -10,28 +8,43 @@ from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
 from ..lifecycle import creating, publishing, queueing, review
-from ..models import Channel, Media, Post, PostStatus, Publication
+from ..models import Channel, ChannelState, Media, Post, PostStatus, Publication
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
 from ..people.roles import EDITOR, requires
 from ..whatsapp import contacts, templates
 from . import forms
-from .api.media import keep
-from .blueprint import NETWORK_LABELS, bp, enabled_channels, limits_data, page_error
+from .uploads import keep
+from .blueprint import bp, enabled_channels, limits_data, page_error
+
+
+def in_pane_order(channels) -> list:
+    """The channels as their panes are shown: by network (as the networks are
+    listed), then as they were connected."""
+    return sorted(channels, key=lambda c: (NETWORKS.index(c.network), c.id))
 
 
 def panes(values, channels) -> dict:
-    """Each network's version as the page first shows it, with its counts
-    (the page's script recounts as the user types)."""
-    ticked = {c.network for c in channels if c.id in values["channels"]}
+    """Each channel's version as the page first shows it — its own text, else
+    its network's, else the main text adapted —, with its counts (the page's
+    script recounts as the user types), its form field (forms.pane_fields: a
+    network with one channel keeps the network's) and its name. Keyed by channel id."""
     link = values["link"] or None
+    versions = values.get("versions") or {}
+    fields, labels = forms.pane_fields(channels), forms.channel_labels(channels)
     result = {}
-    for network in NETWORKS:
-        text = values["overrides"].get(network) or adapt_text(network, values["text"], link)
+    for channel in channels:
+        network = channel.network
+        text = (versions.get(channel.id) or values["overrides"].get(network)
+                or adapt_text(network, values["text"], link))
         limits = LIMITS[network]
         caption = bool((values["image_url"] or values["media_ids"]) and limits.max_caption)
-        result[network] = {
-            "ticked": network in ticked, "text": text,
+        field = fields[channel.id]
+        result[channel.id] = {
+            "ticked": channel.id in values["channels"], "text": text, "field": field, "label": labels[channel.id],
+            # What its ids end with: "linkedin" (pane-linkedin) for a network's one channel, else "12" (pane-12).
+            "slot": network if field.startswith("override_") else str(channel.id),
+            "own": field.startswith("version_"),
             "chars": len(adapt_text(network, text, link)),
             "limit": limits.max_caption if caption else limits.max_text, "caption": caption,
             "hashtags": count_tokens(text, "#"), "mentions": count_tokens(text, "@"),
@@ -39,39 +52,38 @@ def panes(values, channels) -> dict:
     return result
 
 
-def whatsapp_choices(channels, chosen: dict) -> dict:
-    """What the WhatsApp block offers: the WhatsApp channels' synced templates
-    (each once, with what it takes and why it cannot be chosen, if so), their
-    audiences, the current choice, and who each audience's message actually reaches
-    (``reach``: ``{audience ("" for every contact): {how it is sent: words}}``, for whatsapp.js)."""
-    offered, audiences, counted = {}, set(), {}
-    for channel in (c for c in channels if c.network == "whatsapp"):
-        for item in templates.listed(channel.id):
-            key = f"{item['name']}|{item['language']}"
-            offered.setdefault(key, {**item, "key": key, "synced_at": None, "channels": []})["channels"].append(
-                channel.id)
-        audiences |= {name for name, _ in contacts.audiences(channel.id)}
-        for name, counts in contacts.reach(channel.id).items():  # the numbers' audiences of one name together
-            total = counted.setdefault(name or "", dict.fromkeys(counts, 0))
-            for field, count in counts.items():
-                total[field] += count
+def unsendable(channels) -> dict:
+    """``{channel id: why a post to it would fail now}``: such a channel is
+    not ticked by default, and the form says why beside it, with the fix — a
+    channel that needs reconnecting (the network refuses its token), a WhatsApp
+    number no contact has agreed to hear from (its broadcast has nobody to send to)."""
+    reasons = {}
+    for channel in channels:
+        if channel.state == ChannelState.NEEDS_REAUTH:
+            reasons[channel.id] = "reconnect"
+        elif channel.network == "whatsapp" and not contacts.anyone_to_message(channel.id):
+            reasons[channel.id] = "contacts"
+    return reasons
+
+
+def whatsapp_choices(channel, chosen: dict, suffix: str) -> dict:
+    """What one WhatsApp number's block offers: its own synced templates (with
+    what each takes and why it cannot be chosen, if so), its own audiences,
+    its current choice, and who each audience's message actually reaches
+    (``reach``: ``{audience ("" for every contact): {how it is sent: words}}``, for whatsapp.js).
+    ``suffix``: what its fields' names and ids end with (forms.whatsapp_suffixes)."""
+    offered = [{**item, "key": f"{item['name']}|{item['language']}", "synced_at": None}
+               for item in templates.listed(channel.id)]
     key = f"{chosen.get('template')}|{chosen.get('language')}" if chosen.get("template") else ""
-    reach = {name: {kind: contacts.reach_words(counts, kind) for kind in contacts.REACH_KINDS}
-             for name, counts in counted.items()}
-    category = (offered.get(key) or {}).get("category")
+    reach = {name or "": {kind: contacts.reach_words(counts, kind) for kind in contacts.REACH_KINDS}
+             for name, counts in contacts.reach(channel.id).items()}
+    category = next((t["category"] for t in offered if t["key"] == key), None)
     kind = category.lower() if category and category.lower() in contacts.REACH_KINDS else "free_form"
-    return {"templates": sorted(offered.values(), key=lambda t: t["key"]), "audiences": sorted(audiences),
+    return {"channel": channel.id, "name": channel.name, "suffix": suffix, "error": f"whatsapp{suffix}",
+            "templates": sorted(offered, key=lambda t: t["key"]),
+            "audiences": [name for name, _ in contacts.audiences(channel.id)],
             "chosen": key, "body": list(chosen.get("body") or []), "audience": chosen.get("audience") or "",
-            "channels": [c.id for c in channels if c.network == "whatsapp"], "reach": reach,
-            "reached": reach.get(chosen.get("audience") or "", {}).get(kind, "")}
-
-
-def channel_labels(channels) -> dict:
-    """How the approval sentences name each channel: its network, or, where a
-    network has several channels, the network and the channel's name."""
-    per_network = Counter(c.network for c in channels)
-    return {c.id: NETWORK_LABELS[c.network] if per_network[c.network] == 1
-            else f"{NETWORK_LABELS[c.network]} {c.name}" for c in channels}
+            "reach": reach, "reached": reach.get(chosen.get("audience") or "", {}).get(kind, "")}
 
 
 def spoken(labels) -> str:
@@ -87,7 +99,7 @@ def approval_outlook(channels, ticked) -> dict:
     needs = review.waiting_channels([c.id for c in channels])
     if not needs:
         return {}
-    labels = channel_labels(channels)
+    labels = forms.channel_labels(channels)
     waits = [labels[c.id] for c in channels if c.id in ticked and c.id in needs]
     goes = [labels[c.id] for c in channels if c.id in ticked and c.id not in needs]
     wait = "waits" if len(waits) == 1 else "wait"
@@ -104,7 +116,7 @@ def outcome(post_id: int, asked: str) -> str:
     held = post if post.status == PostStatus.AWAITING else review.split(post_id)
     if held is None:
         return ""
-    labels = channel_labels(list(Channel.select().order_by(Channel.id)))
+    labels = forms.channel_labels(list(Channel.select().order_by(Channel.id)))
     waits = [labels[p.channel_id] for p in Publication.select().where(Publication.post == held.id)]
     if held.id == post_id:
         return f"Waiting for approval: {spoken(waits)} {'waits' if len(waits) == 1 else 'wait'} for an admin's approval."
@@ -117,10 +129,23 @@ def outcome(post_id: int, asked: str) -> str:
 
 def render_compose(values, errors=None, status=200, editing=None):
     channels = enabled_channels()
+    errors = dict(errors or {})
+    suffixes = forms.whatsapp_suffixes(channels)
+    if "whatsapp" in errors and "" not in suffixes.values() and suffixes:
+        # The post's message is every number's without its own: its problem shows in the first ticked one's block.
+        shown = next((i for i in suffixes if i in values["channels"]), next(iter(suffixes)))
+        errors.setdefault(f"whatsapp_{shown}", []).extend(errors.pop("whatsapp"))
+    own = values.get("channel_whatsapp") or {}
+    whatsapp = {c.id: whatsapp_choices(c, own.get(c.id) or values.get("whatsapp") or {}, suffixes[c.id])
+                for c in channels if c.network == "whatsapp"}
+    shown = panes(values, channels)
+    # How the error summary names a channel's pane or block, where its network has several.
+    where = {**{p["field"]: p["label"] for p in shown.values() if p["own"]},
+             **{w["error"]: f"WhatsApp {w['name']}" for w in whatsapp.values() if w["suffix"]}}
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
-    return render_template("web/compose.html", values=values, errors=errors or {}, channels=channels,
-                           panes=panes(values, channels), limits=limits_data(),
-                           whatsapp=whatsapp_choices(channels, values.get("whatsapp") or {}),
+    return render_template("web/compose.html", values=values, errors=errors, channels=channels,
+                           in_panes=in_pane_order(channels), panes=shown, limits=limits_data(),
+                           whatsapp=whatsapp, unsendable=unsendable(channels), where=where,
                            media=[found[i] for i in values["media_ids"] if i in found],
                            max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20,
                            editing=editing, approval=approval_outlook(channels, values["channels"])), status
@@ -129,11 +154,14 @@ def render_compose(values, errors=None, status=200, editing=None):
 @bp.get("/compose")
 @requires(EDITOR)
 def compose():
-    """An empty compose form, every enabled channel ticked (``?media=<id>``: with that photo)."""
-    values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in enabled_channels()],
-              "overrides": {n: "" for n in NETWORKS}, "scheduled_at": "", "timezone": "UTC",
+    """An empty compose form, every enabled channel that can be sent to ticked
+    (``?media=<id>``: with that photo)."""
+    channels = enabled_channels()
+    cannot = unsendable(channels)
+    values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in channels if c.id not in cannot],
+              "overrides": {n: "" for n in NETWORKS}, "versions": {}, "scheduled_at": "", "timezone": "UTC",
               "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media")),
-              "whatsapp": {}}
+              "whatsapp": {}, "channel_whatsapp": {}}
     at = request.args.get("at", "")
     if len(at) == 16 and at[4] == "-" and at[10] == "T":  # a calendar day's "+": the viewer's local time
         values["scheduled_at"] = at

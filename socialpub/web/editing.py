@@ -27,9 +27,12 @@ def _post_or_404(post_id) -> Post:
 def _values_of(post: Post) -> dict:
     """The compose form's values for ``post`` as it is (its time is filled in by the page's script)."""
     request_ = editing.as_request(post)
+    own = {int(k): v for k, v in (request_["versions"] or {}).items()}  # each channel's stored version
     return {"text": post.text, "image_url": post.image_url or "", "link": post.link or "",
             "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
+            "versions": {i: v["text"] for i, v in own.items() if v.get("text")},
+            "channel_whatsapp": {i: v["whatsapp"] for i, v in own.items() if v.get("whatsapp")},
             "scheduled_at": "", "scheduled_utc": iso(post.scheduled_at),
             "timezone": post.schedule_zone or "UTC", "form_key": forms.new_form_key(),
             "whatsapp": post.whatsapp or {}, "version": iso(post.updated_at)}

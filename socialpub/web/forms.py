@@ -5,15 +5,17 @@ do not make themselves.
 """
 from __future__ import annotations
 
+import re
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+from ..db import MAX_ID
 from ..errors import AppError
 from ..intake import idempotency
 from ..intake.composing import adapt_text
 from ..models import Channel
 from ..networks import NETWORKS
-from .blueprint import NETWORK_LABELS
+from .blueprint import NETWORK_LABELS, enabled_channels
 
 #: Where a problem is shown when it names no field of the form.
 FORM = "form"
@@ -27,6 +29,41 @@ def clean_text(value) -> str:
 
 def override_field(network: str) -> str:
     return f"override_{network}"
+
+
+def version_field(channel_id: int) -> str:
+    return f"version_{channel_id}"
+
+
+_VERSION = re.compile(r"version_(\d{1,20})")
+_OWN_WHATSAPP = re.compile(r"whatsapp_(?:template|audience)_(\d{1,20})")
+
+
+def pane_fields(channels) -> dict:
+    """``{channel id: the form field of its pane's text}``: the network's
+    (``override_facebook``, its text for the network, as the form always had
+    it) where the network has one of ``channels``, else the channel's own
+    (``version_12``, sent as ``versions.12.text``)."""
+    per_network = Counter(c.network for c in channels)
+    return {c.id: override_field(c.network) if per_network[c.network] == 1 else version_field(c.id)
+            for c in channels}
+
+
+def whatsapp_suffixes(channels) -> dict:
+    """``{WhatsApp channel id: what its block's fields end with}``: nothing for
+    the one number (``whatsapp_template``: the post's message), ``_12`` for
+    each of several (``whatsapp_template_12``: that number's own message,
+    sent as ``versions.12.whatsapp``)."""
+    numbers = [c.id for c in channels if c.network == "whatsapp"]
+    return {i: "" if len(numbers) == 1 else f"_{i}" for i in numbers}
+
+
+def channel_labels(channels) -> dict:
+    """How a message names each channel: its network, or, where a network has
+    several of ``channels``, the network and the channel's name."""
+    per_network = Counter(c.network for c in channels)
+    return {c.id: NETWORK_LABELS[c.network] if per_network[c.network] == 1
+            else f"{NETWORK_LABELS[c.network]} {c.name}" for c in channels}
 
 
 def post_values(form) -> dict:
@@ -44,16 +81,28 @@ def post_values(form) -> dict:
         "timezone": (form.get("timezone") or "").strip() or "UTC",
         "form_key": _form_key(form) or new_form_key(),
         "whatsapp": whatsapp_values(form),
+        # Each channel's own pane (where its network has several channels): {channel id: text as typed}.
+        "versions": {int(m[1]): clean_text(value) for name, value in form.items()
+                     if (m := _VERSION.fullmatch(name))},
+        # Each number's own WhatsApp block (where there are several numbers): {channel id: its choice}.
+        "channel_whatsapp": {i: whatsapp_values(form, f"_{i}") for i in _own_whatsapp_blocks(form)},
     }
 
 
-def whatsapp_values(form) -> dict:
-    """The WhatsApp block: the template chosen ("name|language", empty: free-form),
-    its body parameters in order, the audience (empty: every opted-in contact)."""
-    name, _, language = (form.get("whatsapp_template") or "").partition("|")
+def _own_whatsapp_blocks(form) -> list:
+    """The channel ids of the form's own WhatsApp blocks (``whatsapp_template_12``…), in order."""
+    found = (_OWN_WHATSAPP.fullmatch(name) for name in form)
+    return list(dict.fromkeys(int(m[1]) for m in found if m))
+
+
+def whatsapp_values(form, suffix: str = "") -> dict:
+    """A WhatsApp block: the template chosen ("name|language", empty: free-form),
+    its body parameters in order, the audience (empty: every opted-in contact).
+    ``suffix``: the block's (``_12`` for channel 12's own, see :func:`whatsapp_suffixes`)."""
+    name, _, language = (form.get(f"whatsapp_template{suffix}") or "").partition("|")
     return {"template": name or None, "language": language or None,
-            "body": [clean_text(v) for v in form.getlist("whatsapp_body")] if name else [],
-            "audience": (form.get("whatsapp_audience") or "").strip() or None}
+            "body": [clean_text(v) for v in form.getlist(f"whatsapp_body{suffix}")] if name else [],
+            "audience": (form.get(f"whatsapp_audience{suffix}") or "").strip() or None}
 
 
 def ids_of(values) -> list:
@@ -84,28 +133,39 @@ def submission_key(form) -> str | None:
 
 def post_request(values: dict, schedule: bool = False) -> dict:
     """The create-post request (as :func:`lifecycle.creating.create_post` takes it) for
-    the form's values. A network pane left as the page filled it in — empty,
-    the main text, or the main text as adapted for that network — is no override."""
+    the form's values: a network's pane as its ``overrides``, a channel's own
+    pane and WhatsApp block as its ``versions`` (of the ticked channels only).
+    A pane left as the page filled it in — empty, the main text, or the main
+    text as adapted for that network — is no override and no version."""
     text, link = values["text"], values["link"] or None
-    overrides = {}
-    for network, override in values["overrides"].items():
-        if override.strip() and override not in (text, adapt_text(network, text, link)):
-            overrides[network] = override
+
+    def own(network, value):
+        return value.strip() and value not in (text, adapt_text(network, text, link))
+
+    overrides = {network: value for network, value in values["overrides"].items() if own(network, value)}
+    ticked = dict(Channel.select(Channel.id, Channel.network)
+                  .where(Channel.id.in_([i for i in values["channels"] if 0 < i <= MAX_ID] or [0])).tuples())
+    versions = {}
+    for channel_id, value in (values.get("versions") or {}).items():
+        if channel_id in ticked and own(ticked[channel_id], value):
+            versions[str(channel_id)] = {"text": value}
+    for channel_id, choice in (values.get("channel_whatsapp") or {}).items():
+        # Free-form to everyone is no choice at all: the number sends the post's message.
+        if ticked.get(channel_id) == "whatsapp" and (choice.get("template") or choice.get("audience")):
+            versions.setdefault(str(channel_id), {})["whatsapp"] = choice
     request = {"text": text, "image_url": values["image_url"] or None, "link": link,
-               "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None}
+               "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None,
+               # The form shows every channel's version: what it sends replaces what was stored.
+               "versions": versions or None}
     whatsapp = values.get("whatsapp") or {}
     if "whatsapp" in values:
         # Free-form to everyone is no choice at all; a choice for a post that goes to no
         # WhatsApp channel (its pane hidden, the block with it) is none either.
         chosen = whatsapp.get("template") or whatsapp.get("audience")
-        request["whatsapp"] = whatsapp if chosen and _to_whatsapp(values["channels"]) else None
+        request["whatsapp"] = whatsapp if chosen and "whatsapp" in ticked.values() else None
     if schedule:
         request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
     return request
-
-
-def _to_whatsapp(channel_ids) -> bool:
-    return Channel.select().where(Channel.id.in_(channel_ids or [0]) & (Channel.network == "whatsapp")).exists()
 
 
 def without_prefix(message: str, field: str | None) -> str:
@@ -115,18 +175,29 @@ def without_prefix(message: str, field: str | None) -> str:
     return message[:1].upper() + message[1:]
 
 
-def post_errors(exc: AppError) -> dict:
-    """``{form field: [messages]}`` for a refused create-post request. A
-    network's complaint about the text goes to that network's pane (which
-    names the network); elsewhere the message starts with the network's name."""
+def post_errors(exc: AppError, channels=None) -> dict:
+    """``{form field: [messages]}`` for a refused create-post request, the
+    form showing ``channels`` (default: the enabled ones). A complaint about a
+    channel's text goes to that channel's pane (``versions.12.text``, or the
+    text of a problem naming its channel), a network's to its network's pane
+    (which names it), a number's WhatsApp message to its block; elsewhere the
+    message starts with the network's name (and the channel's, where the
+    network has several)."""
+    channels = enabled_channels() if channels is None else channels
+    panes, labels = pane_fields(channels), channel_labels(channels)
+    blocks = {i: f"whatsapp{suffix}" for i, suffix in whatsapp_suffixes(channels).items()}
     errors = defaultdict(list)
     for item in exc.details or [{"field": exc.field, "message": exc.message}]:
-        field, network = item.get("field"), item.get("network")
+        field, network, channel = item.get("field"), item.get("network"), item.get("channel")
         message = without_prefix(item["message"], field)
         if network and message.endswith(f" ({network})"):
             message = message[:-len(network) - 3]
-        if field == "text" and network:
-            key = override_field(network)
+        parts = (field or "").split(".")
+        if parts[0] == "versions" and len(parts) > 1 and parts[1].isdigit():
+            channel = int(parts[1])
+            key = blocks.get(channel, FORM) if parts[2:3] == ["whatsapp"] else panes.get(channel, FORM)
+        elif field == "text" and network:
+            key = panes.get(channel) or override_field(network)
         elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
             key = override_field(field[len("overrides."):])
         elif field in ("text", "image_url", "link", "scheduled_at", "media_ids"):
@@ -135,12 +206,13 @@ def post_errors(exc: AppError) -> dict:
             key = "scheduled_at"
         elif field in ("channels", "networks"):
             key = "channels"
-        elif field and field.split(".")[0] == "whatsapp":
+        elif parts[0] == "whatsapp":
             key = "whatsapp"
         else:
             key = FORM
-        if network and not key.startswith("override_"):
-            message = f"{NETWORK_LABELS[network]}: {message[:1].lower()}{message[1:]}"
+        shown_by_channel = key.startswith("override_") or key in panes.values() or key in blocks.values()
+        if (channel in labels or network) and not shown_by_channel:
+            message = f"{labels.get(channel) or NETWORK_LABELS[network]}: {message[:1].lower()}{message[1:]}"
         errors[key].append(message)
     return dict(errors)
 

@@ -529,6 +529,13 @@ def listed(channel_id: int, audience: str | None = None, limit: int = 500) -> li
     return result
 
 
+def anyone_to_message(channel_id: int) -> bool:
+    """Whether any contact of the channel may be messaged: opted in, not opted
+    out. Without one, a post to the number fails at once (nobody to send to)."""
+    return (Contact.select().where((Contact.channel == channel_id) & Contact.opted_in_at.is_null(False)
+                                   & Contact.opted_out_at.is_null(True)).exists())
+
+
 def audiences(channel_id: int) -> list:
     """``[(name, number of members)]`` of a channel's audiences."""
     return list(Audience.select(Audience.name, fn.COUNT(AudienceMember.contact))

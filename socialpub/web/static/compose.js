@@ -1,6 +1,7 @@
-/* The compose page: each network's version follows the main text until it is
- * edited; counters and warnings use the limits the server rendered into the
- * page (networks.LIMITS), counted the way the server counts them. */
+/* The compose page: each channel's version (its pane: data-channel, data-network,
+ * data-label) follows the main text until it is edited; counters and warnings use
+ * the limits the server rendered into the page (networks.LIMITS), counted the way
+ * the server counts them, each pane against its network's. */
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -34,11 +35,10 @@
      125 on Instagram; WhatsApp shows all), the photos as it crops them, and
      Facebook's link card. An approximation, to catch a cut word or a lost link. */
   var CUT = {facebook: [480, "… See more"], linkedin: [210, "…see more"], instagram: [125, "… more"]};
-  function drawPreview(network, sent) {
-    var box = document.querySelector('[data-preview="' + network + '"]');
+  function drawPreview(pane, sent) {
+    var network = pane.network, box = pane.el.querySelector("[data-preview]");
     if (!box) return;
-    var account = document.querySelector('input[name=channels][data-network="' + network + '"]:checked') ||
-      document.querySelector('input[name=channels][data-network="' + network + '"]');
+    var account = boxes.filter(function (b) { return b.value === pane.channel; })[0];
     var name = account ? account.dataset.name : network, avatar = box.querySelector(".preview-avatar");
     box.querySelector(".preview-name").textContent = name;
     avatar.style.backgroundImage = account && account.dataset.picture ? "url(" + JSON.stringify(account.dataset.picture) + ")" : "";
@@ -90,28 +90,26 @@
   }
   function hasImage() { return image.value.trim() !== "" || photos().length > 0; }
 
-  /* As the server decides (web/forms.py): a pane is an override unless it is
-   * empty, the main text, or the main text adapted for its network. */
+  /* As the server decides (web/forms.py): a pane is the channel's own version
+   * unless it is empty, the main text, or the main text adapted for its network. */
   function isOverride(network, value) {
     return value.trim() !== "" && value !== text.value && value !== adapt(network, text.value, linkValue());
   }
 
-  var panes = {};
-  Object.keys(LIMITS).forEach(function (network) {
-    var el = document.getElementById("pane-" + network);
-    if (!el) return;
-    var area = el.querySelector("textarea");
-    var pane = panes[network] = {el: el, area: area, overridden: isOverride(network, area.value)};
+  var panes = Array.prototype.map.call(form.querySelectorAll(".pane[data-channel]"), function (el) {
+    var network = el.dataset.network, area = el.querySelector("textarea");
+    var pane = {el: el, area: area, network: network, channel: el.dataset.channel, label: el.dataset.label,
+                overridden: isOverride(network, area.value)};
     area.addEventListener("input", function () {
       pane.overridden = isOverride(network, area.value);
       update();
     });
     el.querySelector(".reset").addEventListener("click", function () {
       area.value = adapt(network, text.value, linkValue());
-      pane.overridden = false;
-      update();
+      area.dispatchEvent(new Event("input", {bubbles: true}));  // recounted, and its WhatsApp preview redrawn
       area.focus();
     });
+    return pane;
   });
 
   /* A server error is about what was submitted: once its field (or the main
@@ -128,14 +126,14 @@
     if (!field.id) return;
     clearServerErrors(field);
     if (field === text || field === link) {
-      Object.keys(panes).forEach(function (n) { clearServerErrors(panes[n].area); });
+      panes.forEach(function (pane) { clearServerErrors(pane.area); });
     }
   }, true);
 
   function hasServerError(pane) { return !!pane.el.querySelector(".field-error"); }
 
-  function ticked(network) {
-    return boxes.some(function (b) { return b.checked && b.dataset.network === network; });
+  function ticked(pane) {
+    return boxes.some(function (b) { return b.checked && b.value === pane.channel; });
   }
 
   function setCounter(el, kind, value, limit) {
@@ -153,8 +151,8 @@
     if (!boxes.some(function (b) { return b.checked; }) && boxes.length) {
       warnings.push("Tick at least one channel to publish to.");
     }
-    Object.keys(panes).forEach(function (network) {
-      var pane = panes[network], lim = LIMITS[network], own = [];
+    panes.forEach(function (pane) {
+      var network = pane.network, lim = LIMITS[network], own = [];
       if (!pane.overridden) pane.area.value = adapt(network, text.value, url);
       var body = pane.overridden ? pane.area.value : text.value;
       var sent = adapt(network, body, url);
@@ -178,7 +176,7 @@
       }
       if (!lim.links_clickable && /https?:\/\//i.test(sent)) own.push("Links in " + lim.label + " captions cannot be clicked: say where to find it instead (a “link in bio”).");
       if (imageBroken && image.value.trim()) own.push("The image address does not load: " + lim.label + " will not be able to fetch it either. Fix it, or upload the photo.");
-      if (lim.image_required && !hasImage()) own.push("Needs an image: add photos or an image URL, or untick " + lim.label + ".");
+      if (lim.image_required && !hasImage()) own.push("Needs an image: add photos or an image URL, or untick " + pane.label + ".");
       var shots = photos();
       if (shots.length > lim.max_photos) own.push(shots.length + " photos; it takes " + lim.max_photos + " per post.");
       if (lim.sends_photos && shots.length > lim.sends_photos) own.push("Only the first photo is sent: a message carries one image.");
@@ -188,8 +186,8 @@
           own.push("Photo " + (i + 1) + " is " + shot.width + " × " + shot.height + "; it takes 4:5 to 1.91:1.");
         }
       });
-      drawPreview(network, sent);
-      pane.el.hidden = !ticked(network);
+      drawPreview(pane, sent);
+      pane.el.hidden = !ticked(pane);
       pane.el.querySelector(".edited").hidden = !pane.overridden;
       pane.el.querySelector(".reset").hidden = !pane.overridden;
       pane.el.classList.toggle("pane-warn", own.length > 0);
@@ -200,7 +198,7 @@
         li.textContent = message;
         list.appendChild(li);
       });
-      if (!pane.el.hidden) own.forEach(function (m) { warnings.push(lim.label + ": " + m); });
+      if (!pane.el.hidden) own.forEach(function (m) { warnings.push(pane.label + ": " + m); });
     });
     var box = document.getElementById("warnings"), ul = box.querySelector("ul");
     ul.textContent = "";
