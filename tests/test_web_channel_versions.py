@@ -14,9 +14,9 @@ import pytest
 from socialpub import db
 from socialpub.models import Channel, ChannelState, Post, Publication
 
-from .test_channel_versions import second_number, second_page  # noqa: F401 (fixtures)
 from .support.web_helpers import checked_channels, count_rows, field_errors, page, textarea
 from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
+from .test_channel_versions import second_number, second_page  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 
