@@ -24,7 +24,7 @@ from socialpub.sandbox import create_sandbox_app
 from socialpub.sandbox.server import serve_in_thread
 from socialpub.web.app import create_app
 
-from . import services
+from .support import services
 
 
 @pytest.fixture(scope="session")
@@ -332,4 +332,4 @@ def publish_actor(app):
 
 
 # WhatsApp's fixtures: the app served over HTTP, and the sandbox channel with its webhooks and templates.
-from .whatsapp_fixtures import served_app, whatsapp  # noqa: E402, F401
+from .support.whatsapp_fixtures import served_app, whatsapp  # noqa: E402, F401

@@ -21,9 +21,9 @@ from socialpub.networks.http import retry_after_header
 from socialpub.networks.linkedin import LinkedInAdapter
 from socialpub.networks.transport import transport_error
 
-from .adapters import (
+from .support.adapters import clean  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import (
     AUTHOR,
-    clean,  # noqa: F401  (autouse: the sandbox reset before every test)
     configure,
     image_url,
     publish_error,

@@ -5,10 +5,10 @@ import pytest
 
 from socialpub.networks import Content, ErrorKind, PublishError, get_adapter
 
-from .adapters import (
+from .support.adapters import clean  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import (
     ACCOUNTS,
     all_requests,
-    clean,  # noqa: F401  (autouse: the sandbox reset before every test)
     configure,
     image_url,
     publish_error,

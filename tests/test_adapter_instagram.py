@@ -7,9 +7,9 @@ from socialpub.networks import LIMITS, Content, ErrorKind, PublishError, get_ada
 from socialpub.networks.base import Photo
 from socialpub.networks.instagram import InstagramAdapter
 
-from .adapters import (
+from .support.adapters import clean  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import (
     all_requests,
-    clean,  # noqa: F401  (autouse: the sandbox reset before every test)
     configure,
     image_url,
     publish_error,

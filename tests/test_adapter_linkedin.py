@@ -7,10 +7,10 @@ from socialpub.networks.base import Photo
 from socialpub.networks.linkedin import escape_little
 from socialpub.sandbox.image import jpeg_bytes
 
-from .adapters import (
+from .support.adapters import clean  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import (
     AUTHOR,
     all_requests,
-    clean,  # noqa: F401  (autouse: the sandbox reset before every test)
     configure,
     publish_error,
     received,

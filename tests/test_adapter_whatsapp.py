@@ -4,8 +4,8 @@ import pytest
 
 from socialpub.networks import Content, ErrorKind, Unverifiable, get_adapter
 
-from .adapters import (
-    clean,  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import clean  # noqa: F401  (autouse: the sandbox reset before every test)
+from .support.adapters import (
     image_url,
     publish_error,
     received,

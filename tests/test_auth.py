@@ -15,7 +15,7 @@ from socialpub.web.auth.gate import SAFE_METHODS
 from socialpub.worker.broker import redis_client
 
 from .conftest import TEST_EMAIL, TEST_PASSWORD
-from .web_helpers import csrf_token, page
+from .support.web_helpers import csrf_token, page
 
 
 def routes(app, prefix):

@@ -12,10 +12,10 @@ from socialpub import db
 from socialpub.models import WebhookEndpoint, utcnow
 
 from .conftest import TEST_PASSWORD
+from .support.webhook_receiver import Receiver
 from .test_browser import browser, card_statuses, chrome, live_server, wait  # noqa: F401 (fixtures)
-from .test_browser_team import sign_in
 from .test_browser_media import click
-from .webhook_receiver import Receiver
+from .test_browser_team import sign_in
 
 #: Far from UTC, with a half hour: a time left in UTC, or shifted by whole hours, shows.
 ZONE = "Asia/Kolkata"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.support.ui import Select
 
+from .support.whatsapp_fixtures import APP_SECRET, WHATSAPP_SETTINGS, add_contacts, numbers
 from .test_browser import browser, chrome, live_server, screenshot, wait  # noqa: F401
 from .test_browser_media import click
-from .whatsapp_fixtures import APP_SECRET, WHATSAPP_SETTINGS, add_contacts, numbers
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

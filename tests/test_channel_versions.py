@@ -10,7 +10,7 @@ from socialpub import db
 from socialpub.intake.channels import create_channel
 from socialpub.models import Channel, Post, Publication
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

@@ -15,7 +15,7 @@ from socialpub import db
 from socialpub.models import Channel, ChannelState, Post, Publication, utcnow
 from socialpub.sandbox.oauth import LINKEDIN_APP
 
-from .web_helpers import page
+from .support.web_helpers import page
 
 MEMBER_URN = "urn:li:person:782bbtaQ"
 

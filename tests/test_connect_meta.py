@@ -18,8 +18,8 @@ from socialpub.connecting import refresh
 from socialpub.models import Channel, ChannelState, Post, Publication, utcnow
 from socialpub.sandbox.meta_apps import FACEBOOK_APP, INSTAGRAM_APP, LOGIN_CONFIG
 
+from .support.web_helpers import page
 from .test_connect_linkedin import channels, follow, publish_after_expiry
-from .web_helpers import page
 
 DEMO_PAGE, BAKERY, HOTEL, CAFE = "546349135390552", "546349135390553", "546349135390554", "546349135390555"
 DEMO_IG, HOTEL_IG, PERSONAL_IG = "17841405822304914", "17841400000000077", "17841400000000099"

@@ -10,10 +10,10 @@ from socialpub.models import Channel, Post
 from socialpub.networks import LIMITS
 from socialpub.statuses import PostStatus
 
+from .support.web_helpers import field_errors, page, textarea
 from .test_calendar import move
 from .test_editing import iso_in
 from .test_queue import every_day, set_queue
-from .web_helpers import field_errors, page, textarea
 
 NO_IMAGE = "image_url: an image is required (instagram)"
 

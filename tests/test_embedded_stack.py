@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .workers import SocialpubUp, wait_for
+from .support.workers import SocialpubUp, wait_for
 
 
 def test_socialpub_up_runs_the_seed_demo_and_stops_cleanly(tmp_path):

@@ -5,7 +5,7 @@ from socialpub import db
 from socialpub.models import Channel, ChannelState, Publication
 from socialpub.networks.explain import meaning
 
-from .web_helpers import page
+from .support.web_helpers import page
 
 
 def test_the_codes_people_meet_are_explained_by_network():

@@ -20,9 +20,9 @@ from socialpub.lifecycle import reconciler
 from socialpub.models import OutboxEvent, Publication, PublicationStatus, WebhookDelivery, utcnow
 from socialpub.webhooks import sending
 
-from . import services
 from .conftest import add_test_user
-from .webhook_receiver import Receiver
+from .support import services
+from .support.webhook_receiver import Receiver
 
 #: Short timings so that lost work is found in seconds, not minutes.
 FAST = dict(heartbeat_timeout_ms=3000, processing_lease_s=5, time_limit_s=4, read_timeout=3,

@@ -3,8 +3,8 @@ out of range) and a sign-in ``next`` with a line break: a 4xx naming the
 field, or a safe fallback, never a 500."""
 import pytest
 
+from .support.web_helpers import field_errors, page
 from .test_limits import assert_refused, rows
-from .web_helpers import field_errors, page
 
 BROKEN_URLS = ["http://[zz]/", "http://[::1/", "https://example.com:99999/photo.jpg"]
 

@@ -16,7 +16,7 @@ from socialpub import db
 from socialpub.intake.channels import create_channel, sandbox_channels
 from socialpub.models import Publication
 
-from .netns import BRIDGE_ADDRESS, Hosts, why_not_available
+from .support.netns import BRIDGE_ADDRESS, Hosts, why_not_available
 from .test_faults import Reconciling, wait_for
 
 UNAVAILABLE = why_not_available()

@@ -11,7 +11,7 @@ from socialpub import db
 from socialpub.intake import idempotency
 from socialpub.models import IdempotencyKey, Post, Publication, utcnow
 
-from .web_helpers import count_rows, input_value, page
+from .support.web_helpers import count_rows, input_value, page
 
 IMAGE = "https://example.com/photo.jpg"
 

@@ -7,8 +7,8 @@ import time
 from socialpub import db
 from socialpub.models import Post, Publication
 
+from .support.web_helpers import page
 from .test_editing import iso_in
-from .web_helpers import page
 
 
 def send(client, text, **form):

@@ -5,7 +5,7 @@ import pytest
 from socialpub import db
 from socialpub.models import Channel, Post, Publication
 
-from .web_helpers import field_errors, input_value, page, textarea
+from .support.web_helpers import field_errors, input_value, page, textarea
 
 IMAGE = "https://example.com/photo.jpg"
 BEYOND_64_BITS = 2**64

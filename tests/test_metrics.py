@@ -19,7 +19,7 @@ from socialpub.models import Attempt, Publication
 from socialpub.worker import middleware
 from socialpub.worker.broker import make_broker, redis_client
 
-from .workers import database_counts, parse, total
+from .support.workers import database_counts, parse, total
 
 
 def scrape(client):

@@ -22,7 +22,7 @@ import yaml
 
 from socialpub.worker.broker import redis_client
 
-from .workers import FAULTS, MetricsWorkerCLI, ServedApp, all_final, free_port, publish_posts, wait_for
+from .support.workers import FAULTS, MetricsWorkerCLI, ServedApp, all_final, free_port, publish_posts, wait_for
 
 GRAFANA = Path(__file__).resolve().parent.parent / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "socialpub.json"

@@ -14,7 +14,7 @@ from socialpub.networks.base import NETWORKS
 from socialpub.worker.broker import redis_client
 from socialpub.worker.middleware import read_workers
 
-from .workers import (
+from .support.workers import (
     FAULTS,
     MetricsWorkerCLI,
     ServedApp,

@@ -17,7 +17,7 @@ import requests
 from socialpub import db
 from socialpub.models import Attempt, Publication
 
-from .workers import ServedApp, wait_for
+from .support.workers import ServedApp, wait_for
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -15,12 +15,11 @@ from socialpub import db
 from socialpub.intake.channels import create_channel
 from socialpub.media import remote
 from socialpub.models import Attempt, ImageFetch, Publication
-from socialpub.networks import ErrorKind, PublishError
+from socialpub.networks import ErrorKind, PublishError, outbound
 from socialpub.networks.base import Timeouts
-from socialpub.networks import outbound
 from socialpub.networks.outbound import download
 
-from .slow_server import Trickler, response, self_signed
+from .support.slow_server import Trickler, response, self_signed
 
 #: Small limits, so that the tests that hit them are quick.
 MAX_BYTES = 1000

@@ -6,8 +6,8 @@ import datetime as dt
 from socialpub import db
 from socialpub.models import Post, utcnow
 
+from .support.web_helpers import page
 from .test_editing import iso_in
-from .web_helpers import page
 
 
 def make(client, text, **fields):

@@ -1,4 +1,4 @@
-"""The servers tests/services.py hands out really answer, on every path it can take."""
+"""The servers tests/support/services.py hands out really answer, on every path it can take."""
 from __future__ import annotations
 
 import threading
@@ -8,9 +8,9 @@ import pytest
 import redis
 
 try:  # works whether or not tests/ is a package (pytest puts one of the two on sys.path)
-    from tests import services
+    from tests.support import services
 except ImportError:
-    import services
+    from support import services
 
 
 def test_redis_url_answers_ping():

@@ -16,7 +16,7 @@ from socialpub.commands.cli import main
 from socialpub.models import Invitation, User
 
 from .conftest import TEST_EMAIL
-from .web_helpers import csrf_token
+from .support.web_helpers import csrf_token
 
 NEW_PASSWORD = "a brand new password"
 

@@ -16,9 +16,9 @@ from socialpub.connecting import refresh
 from socialpub.models import Channel, utcnow
 
 from .conftest import TEST_EMAIL
+from .support.web_helpers import csrf_token
+from .support.webhook_receiver import Receiver
 from .test_mail import inbox  # noqa: F401 (the loopback SMTP server)
-from .web_helpers import csrf_token
-from .webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from socialpub import db
 from socialpub.connecting import refresh
 from socialpub.models import Channel, ChannelState, utcnow
 
+from .support.web_helpers import page
 from .test_connect_linkedin import channels, connect, with_sandbox_linkedin
-from .web_helpers import page
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from socialpub.errors import InvalidInput
 from socialpub.intake.channels import create_channel, update_channel
 from socialpub.models import Channel, ChannelState, utcnow
 
-from .web_helpers import field_errors, input_value, page
+from .support.web_helpers import field_errors, input_value, page
 
 TOKEN = "EAAB-secret-token-value-1234567890"
 

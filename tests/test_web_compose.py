@@ -7,7 +7,7 @@ from socialpub import db
 from socialpub.models import Post, Publication, PublicationStatus
 from socialpub.networks import LIMITS, NETWORKS
 
-from .web_helpers import (
+from .support.web_helpers import (
     checked_channels,
     count_rows,
     csrf_token,

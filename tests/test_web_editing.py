@@ -4,8 +4,8 @@ publishing started."""
 import html
 import re
 
+from .support.web_helpers import input_value, page, textarea
 from .test_editing import iso_in
-from .web_helpers import input_value, page, textarea
 
 
 def new_post(client, **fields):

@@ -7,8 +7,8 @@ import io
 from socialpub import db
 from socialpub.models import Media, PostMedia
 
+from .support.web_helpers import page
 from .test_media import photo
-from .web_helpers import page
 
 
 def compose_form(form_client, **fields):

@@ -5,7 +5,7 @@ import re
 from socialpub import db
 from socialpub.models import Post, Publication, PublicationStatus
 
-from .web_helpers import csrf_token, json_script, page
+from .support.web_helpers import csrf_token, json_script, page
 
 IMAGE = "https://example.com/photo.jpg"
 

@@ -10,7 +10,7 @@ import pytest
 from socialpub import db
 from socialpub.models import Contact
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

@@ -17,10 +17,10 @@ from socialpub.db import write_transaction
 from socialpub.models import OutboxEvent, WebhookDelivery, WebhookEndpoint, utcnow
 from socialpub.webhooks import endpoints, events, sending
 
-from . import slow_server
 from .conftest import TEST_EMAIL
-from .slow_server import Trickler
-from .webhook_receiver import Receiver
+from .support import slow_server
+from .support.slow_server import Trickler
+from .support.webhook_receiver import Receiver
 
 
 @pytest.fixture

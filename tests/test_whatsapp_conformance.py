@@ -115,7 +115,7 @@ from socialpub.networks import Content, PublishError, Target, get_adapter
 from socialpub.networks.base import Photo
 from socialpub.sandbox.server import serve_in_thread
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
 
 SPEC_NAME = "whatsapp-business-messaging-api_v23.0.yaml"
 SPEC_ENV = "SOCIALPUB_WHATSAPP_OPENAPI"

@@ -13,7 +13,7 @@ import requests
 from socialpub import db, schema
 from socialpub.models import Channel, Contact, SchemaVersion, utcnow
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

@@ -13,9 +13,8 @@ from socialpub import db
 from socialpub.lifecycle import scheduling
 from socialpub.models import Contact, Post, utcnow
 
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 from .test_editing import iso_in
-
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

@@ -9,8 +9,8 @@ import requests
 from socialpub import db
 from socialpub.models import Publication
 
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 from .test_faults import FAST, Reconciling, WorkerCLI, held, wait_for
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 
 def publication_status(publication_id):

@@ -13,8 +13,8 @@ from socialpub import db
 from socialpub.lifecycle import delivery
 from socialpub.models import Channel, Publication, Recipient, utcnow
 
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 from .test_faults import wait_for
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 
 def template_post(client, channel_id, text):

@@ -12,8 +12,8 @@ import pytest
 from socialpub import db, schema
 from socialpub.models import Channel, Contact, SchemaVersion, utcnow
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts
-from .web_helpers import page
+from .support.web_helpers import page
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

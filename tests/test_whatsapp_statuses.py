@@ -14,7 +14,7 @@ import requests
 from socialpub import db
 from socialpub.models import Channel, Contact, Recipient
 
-from .whatsapp_fixtures import APP_SECRET, WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
+from .support.whatsapp_fixtures import APP_SECRET, WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 

@@ -12,7 +12,7 @@ from peewee import IntegrityError, SqliteDatabase
 from socialpub import db, schema
 from socialpub.models import Audience, AudienceMember, Channel, Contact, SchemaVersion
 
-from .whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
+from .support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
 
 pytestmark = pytest.mark.settings(**WHATSAPP_SETTINGS)
 
