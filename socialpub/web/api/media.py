@@ -10,7 +10,7 @@ from ...media import library
 from ...media.storage import StorageError
 from ...models import Media
 from .. import serialize
-from ..uploads import keep, upload_response  # noqa: F401 (keep: until the compose page imports it from uploads)
+from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
 
