@@ -133,8 +133,8 @@ def render_compose(values, errors=None, status=200, editing=None):
     suffixes = forms.whatsapp_suffixes(channels)
     if "whatsapp" in errors and "" not in suffixes.values() and suffixes:
         # The post's message is every number's without its own: its problem shows in the first ticked one's block.
-        shown = next((i for i in suffixes if i in values["channels"]), next(iter(suffixes)))
-        errors.setdefault(f"whatsapp_{shown}", []).extend(errors.pop("whatsapp"))
+        first = next((i for i in suffixes if i in values["channels"]), next(iter(suffixes)))
+        errors.setdefault(f"whatsapp_{first}", []).extend(errors.pop("whatsapp"))
     own = values.get("channel_whatsapp") or {}
     whatsapp = {c.id: whatsapp_choices(c, own.get(c.id) or values.get("whatsapp") or {}, suffixes[c.id])
                 for c in channels if c.network == "whatsapp"}
