@@ -31,6 +31,7 @@ from .models import (
     WebhookDelivery,
     utcnow,
 )
+from .statuses import DeliveryStatus, EmailStatus
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Kind:
 
 
 def _finished_delivery(cutoff):
-    return (WebhookDelivery.touched_at < cutoff) & WebhookDelivery.status.in_(("delivered", "failed"))
+    return (WebhookDelivery.touched_at < cutoff) & WebhookDelivery.status.in_(DeliveryStatus.FINAL)
 
 
 def _delivery_tries(ids):
@@ -75,7 +76,7 @@ KINDS = (
              WebhookDelivery.select(WebhookDelivery.id).where(
                  (WebhookDelivery.event == OutboxEvent.id) & ~_finished_delivery(cutoff))),
          lambda s: s.retention_days, children=(_deliveries_of_events,)),
-    Kind("e-mails", Email, lambda cutoff: (Email.touched_at < cutoff) & Email.status.in_(("sent", "failed")),
+    Kind("e-mails", Email, lambda cutoff: (Email.touched_at < cutoff) & Email.status.in_(EmailStatus.FINAL),
          lambda s: s.retention_days),
     Kind("Meta notifications", MetaNotification, lambda cutoff: MetaNotification.applied_at < cutoff,
          lambda s: min(s.retention_days, 7) if s.retention_days else 7),

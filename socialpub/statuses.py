@@ -49,6 +49,27 @@ class PublicationStatus:
     RETRYABLE = (PARTLY_FAILED, FAILED, EXPIRED, UNCONFIRMED)
 
 
+class DeliveryStatus:
+    """A webhook delivery's (webhooks/sending.py): taken by one worker at a time,
+    with a lease, like a publication; retried as ``pending`` with its next time."""
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    FINAL = (DELIVERED, FAILED)
+
+
+class EmailStatus:
+    """An e-mail's (mail/sending.py): the same claim, lease and retries."""
+    PENDING = "pending"
+    #: Waits for its person's hourly digest (mail/notices.py).
+    DIGEST = "digest"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    FINAL = (SENT, FAILED)
+
+
 P, S = PublicationStatus, PostStatus
 
 

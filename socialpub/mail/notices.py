@@ -21,6 +21,7 @@ from ..db import after_commit, write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, Email, Event, Post, Publication, User, utcnow
 from ..networks import LABELS
+from ..statuses import EmailStatus as E
 
 POSTS, CHANNELS = "posts", "channels"
 CHOICES = ("immediately", "digest", "off")
@@ -86,7 +87,7 @@ def queue(event_type: str, subject_id: int) -> int:
     if not users:
         return 0
     subject, body = (_post_words if kind == POSTS else _channel_words)(event_type, subject_id)
-    return _store([(u.id, u.email, subject, body, "pending" if preferences(u)[kind] == "immediately" else "digest")
+    return _store([(u.id, u.email, subject, body, E.PENDING if preferences(u)[kind] == "immediately" else E.DIGEST)
                    for u in users])
 
 
@@ -98,7 +99,7 @@ def _store(mails) -> int:
         subject = " ".join(subject.split())[:300]
         email = Email.create(user=user_id, to=to, subject=subject, body=body, status=status,
                              created_at=now, next_attempt_at=now, touched_at=now)
-        if status == "pending":
+        if status == E.PENDING:
             ids.append(email.id)
     if ids:
         from . import sending
@@ -170,7 +171,7 @@ def invitation(email: str, role: str, link: str, expires_at: dt.datetime, kind: 
         subject = "You are invited to socialpub"
         body = (f"You are invited to join socialpub as {role}. Set your password here (the link works once, "
                 f"until {until}):")
-    _store([(None, email, subject, f"{body}\n\n{link}\n", "pending")])
+    _store([(None, email, subject, f"{body}\n\n{link}\n", E.PENDING)])
     return True
 
 
@@ -178,9 +179,9 @@ def gather_digests(now: dt.datetime | None = None) -> int:
     """Each user's waiting news as one e-mail; return how many digests were queued."""
     now = now or utcnow()
     made = 0
-    for (user_id,) in Email.select(Email.user).where(Email.status == "digest").distinct().tuples():
+    for (user_id,) in Email.select(Email.user).where(Email.status == E.DIGEST).distinct().tuples():
         with write_transaction():
-            items = list(Email.select().where((Email.user == user_id) & (Email.status == "digest"))
+            items = list(Email.select().where((Email.user == user_id) & (Email.status == E.DIGEST))
                          .order_by(Email.id))
             if not items:
                 continue
@@ -188,6 +189,6 @@ def gather_digests(now: dt.datetime | None = None) -> int:
             user = User.get_by_id(user_id)
             body = "\n\n".join(f"{e.subject}\n{'-' * min(len(e.subject), 70)}\n{e.body}" for e in items)
             count = f"{len(items)} thing{'s' if len(items) != 1 else ''}"
-            _store([(user.id, user.email, f"socialpub: {count} to know", body, "pending")])
+            _store([(user.id, user.email, f"socialpub: {count} to know", body, E.PENDING)])
             made += 1
     return made

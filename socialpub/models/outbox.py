@@ -5,6 +5,7 @@ from __future__ import annotations
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from ..encryption import EncryptedTextField
+from ..statuses import DeliveryStatus, EmailStatus
 from .base import BaseModel, IdField, JSONField, utcnow
 from .people import User
 
@@ -50,7 +51,7 @@ class WebhookDelivery(BaseModel):
     id = IdField()
     event = ForeignKeyField(OutboxEvent, on_delete="CASCADE")
     endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
-    status = CharField(max_length=16, default="pending")
+    status = CharField(max_length=16, default=DeliveryStatus.PENDING)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     #: When a message was last sent for it, or a worker took it.
@@ -87,7 +88,7 @@ class Email(BaseModel):
     to = CharField(max_length=254)
     subject = CharField(max_length=300)
     body = TextField(null=True)
-    status = CharField(max_length=16, default="pending")
+    status = CharField(max_length=16, default=EmailStatus.PENDING)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     touched_at = DateTimeField(default=utcnow)

@@ -18,6 +18,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..networks.outbound import Guard
+from ..statuses import DeliveryStatus as D
 from . import events
 
 FIELDS = {"url", "events", "enabled", "description"}
@@ -219,9 +220,9 @@ def send_again(endpoint_id: int, delivery_id: int) -> WebhookDelivery:
     """Send a delivery again now, with the same ``webhook-id`` (a delivered one too)."""
     now = utcnow()
     with write_transaction():
-        moved = (WebhookDelivery.update(status="pending", next_attempt_at=now, touched_at=now)
+        moved = (WebhookDelivery.update(status=D.PENDING, next_attempt_at=now, touched_at=now)
                  .where((WebhookDelivery.id == delivery_id) & (WebhookDelivery.endpoint == endpoint_id)
-                        & (WebhookDelivery.status != "sending")).execute())
+                        & (WebhookDelivery.status != D.SENDING)).execute())
         if not moved:
             delivery = WebhookDelivery.get_or_none((WebhookDelivery.id == delivery_id)
                                                    & (WebhookDelivery.endpoint == endpoint_id))

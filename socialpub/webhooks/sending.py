@@ -34,6 +34,7 @@ from ..db import write_transaction
 from ..metrics import series
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..networks import outbound
+from ..statuses import DeliveryStatus as D
 from . import endpoints
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,11 @@ EXCERPT = 500
 
 def claim(delivery_id: int, now: dt.datetime) -> bool:
     with write_transaction():
-        return bool(WebhookDelivery.update(status="sending", attempts=WebhookDelivery.attempts + 1, touched_at=now)
+        return bool(WebhookDelivery.update(status=D.SENDING, attempts=WebhookDelivery.attempts + 1, touched_at=now)
                     .where((WebhookDelivery.id == delivery_id)
-                           & (((WebhookDelivery.status == "pending")
+                           & (((WebhookDelivery.status == D.PENDING)
                                & (WebhookDelivery.next_attempt_at <= now + dt.timedelta(seconds=1)))
-                              | ((WebhookDelivery.status == "sending") & (WebhookDelivery.touched_at < now - LEASE))))
+                              | ((WebhookDelivery.status == D.SENDING) & (WebhookDelivery.touched_at < now - LEASE))))
                     .execute())
 
 
@@ -79,7 +80,7 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
                 .switch(WebhookDelivery).join(WebhookEndpoint).where(WebhookDelivery.id == delivery_id).get())
     endpoint, event = delivery.endpoint, delivery.event
     if not endpoint.enabled:
-        _finish(delivery, "failed", None, "the endpoint is turned off")
+        _finish(delivery, D.FAILED, None, "the endpoint is turned off")
         return None
     body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
     started = time.monotonic()
@@ -93,7 +94,7 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
         if exc.refused:  # an address this installation may not call: trying again changes nothing
             _record_try(delivery, None, str(exc), _ms(started))
             series.webhook_delivered("failed")
-            _finish(delivery, "failed", None, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again")
+            _finish(delivery, D.FAILED, None, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again")
             return None
         return _after_try(delivery, None, str(exc), _ms(started), None)
     return _after_try(delivery, answer.status, answer.excerpt[:EXCERPT].replace("\x00", ""), _ms(started), answer)
@@ -115,7 +116,7 @@ def _after_try(delivery: WebhookDelivery, status: int | None, excerpt: str, dura
     endpoint = delivery.endpoint
     if status is not None and 200 <= status < 300:
         series.webhook_delivered("delivered")
-        _finish(delivery, "delivered", status, None, delivered_at=now)
+        _finish(delivery, D.DELIVERED, status, None, delivered_at=now)
         WebhookEndpoint.update(failing_since=None).where(WebhookEndpoint.id == endpoint.id).execute()
         return None
     if status == 410:
@@ -125,21 +126,21 @@ def _after_try(delivery: WebhookDelivery, status: int | None, excerpt: str, dura
             (WebhookEndpoint.update(enabled=False, disabled_reason=reason)
              .where(WebhookEndpoint.id == endpoint.id).execute())
             audit.record(audit.WEBHOOK, endpoint.id, "turned off", actor=None, reason=reason)
-        _finish(delivery, "failed", status, reason)
+        _finish(delivery, D.FAILED, status, reason)
         return None
     error = f"HTTP {status}" if status is not None else excerpt
     (WebhookEndpoint.update(failing_since=now)
      .where((WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.failing_since.is_null()).execute())
     if delivery.attempts > len(SCHEDULE):
         series.webhook_delivered("failed")
-        _finish(delivery, "failed", status, f"{error}; gave up after {delivery.attempts} tries")
+        _finish(delivery, D.FAILED, status, f"{error}; gave up after {delivery.attempts} tries")
         return None
     series.webhook_delivered("retrying")
     pause = _pause(delivery.attempts, answer)
     with write_transaction():
-        (WebhookDelivery.update(status="pending", next_attempt_at=now + pause, touched_at=now,
+        (WebhookDelivery.update(status=D.PENDING, next_attempt_at=now + pause, touched_at=now,
                                 last_status_code=status, last_error=error)
-         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == "sending")).execute())
+         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == D.SENDING)).execute())
     return int(pause.total_seconds() * 1000)
 
 
@@ -173,7 +174,7 @@ def _finish(delivery: WebhookDelivery, status: str, code: int | None, error: str
     with write_transaction():
         (WebhookDelivery.update(status=status, last_status_code=code, last_error=error, delivered_at=delivered_at,
                                 touched_at=utcnow())
-         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == "sending")).execute())
+         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == D.SENDING)).execute())
 
 
 def redrive(send, now: dt.datetime | None = None, batch: int = 500) -> int:
@@ -181,15 +182,15 @@ def redrive(send, now: dt.datetime | None = None, batch: int = 500) -> int:
     or "sending" past the lease (their worker died). Each is re-driven by a
     conditional UPDATE on what was read, so two reconcilers send it once."""
     now = now or utcnow()
-    lost = (((WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at < now - GRACE)
+    lost = (((WebhookDelivery.status == D.PENDING) & (WebhookDelivery.next_attempt_at < now - GRACE)
              & (WebhookDelivery.touched_at < now - GRACE))
-            | ((WebhookDelivery.status == "sending") & (WebhookDelivery.touched_at < now - LEASE)))
+            | ((WebhookDelivery.status == D.SENDING) & (WebhookDelivery.touched_at < now - LEASE)))
     sent = 0
     for delivery_id, touched_at in (WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.touched_at)
                                     .where(lost).order_by(WebhookDelivery.id).limit(batch).tuples()):
         with write_transaction():
             # A "sending" one was due when its worker claimed it: pending again, it is due now.
-            taken = (WebhookDelivery.update(touched_at=now, status="pending")
+            taken = (WebhookDelivery.update(touched_at=now, status=D.PENDING)
                      .where((WebhookDelivery.id == delivery_id) & (WebhookDelivery.touched_at == touched_at))
                      .execute())
         if taken:
