@@ -86,7 +86,8 @@ def test_a_throughput_error_stops_the_number_and_the_retry_sends_only_the_rest(
     assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
 
 
-@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "time_limit_s": 1})
+# One at a time: 30 sends of 50 ms then outlast half a second; several at once would fit in one attempt.
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "time_limit_s": 1, "whatsapp_send_concurrency": 1})
 def test_a_broadcast_longer_than_its_share_of_the_time_limit_goes_on_in_fresh_messages(
         client, whatsapp, sandbox_client, drain):
     phones = numbers(30)
@@ -134,7 +135,7 @@ def test_a_broadcast_that_meets_131064_holds_the_unsent_recipients_and_finishes_
     broker.flush_all()  # the wait's delayed message, an hour from now
 
 
-@pytest.mark.settings(**WHATSAPP_SETTINGS)
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "whatsapp_send_concurrency": 1})
 def test_131064_in_mid_broadcast_keeps_those_sent_and_holds_the_rest_without_trying_them(
         client, whatsapp, sandbox_client, worker, broker):
     phones = numbers(4)
@@ -146,6 +147,24 @@ def test_131064_in_mid_broadcast_keeps_those_sent_and_holds_the_rest_without_try
                                                   phones[2]: "waiting", phones[3]: "waiting"}
     assert [m["to"] for m in sandbox_client.received("whatsapp")] == [phones[0]]  # the others never tried
     assert _stopped_number_hold(publication_id)[1] == []
+    broker.flush_all()
+
+
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "whatsapp_send_concurrency": 3})
+def test_131064_with_sends_in_flight_keeps_what_went_and_holds_the_rest_without_starting_more(
+        client, whatsapp, sandbox_client, worker, broker):
+    phones = numbers(8)
+    add_contacts(client, whatsapp, phones)
+    sandbox_client.configure(whatsapp={"refuse": {phones[1]: 131064}, "latency": 0.3})
+    publication_id = template_post(client, whatsapp, "Quality limit, several at once")
+    wait_for(lambda: publication(publication_id).status == "retrying", 30, "the publication to wait")
+    statuses = recipient_statuses(publication_id)
+    received = [m["to"] for m in sandbox_client.received("whatsapp")]
+    # Those already on their way when Meta stopped the number went; no send started after its answer.
+    assert statuses[phones[1]] == "waiting" and len(received) == len(set(received)) < 5
+    assert {p for p, status in statuses.items() if status == "sent"} == set(received)
+    assert {p for p, status in statuses.items() if status != "sent"} == set(phones) - set(received)
+    assert set(statuses.values()) == {"sent", "waiting"} and _stopped_number_hold(publication_id)[1] == []
     broker.flush_all()
 
 

@@ -253,6 +253,17 @@ def calls_deadline() -> Optional[Deadline]:
     return getattr(_thread, "deadline", None)
 
 
+@contextmanager
+def calls_under(deadline: Optional[Deadline]):
+    """This thread's API calls in the block end by ``deadline`` — another
+    thread's (calls_deadline), when a helper thread makes calls on its behalf."""
+    _thread.deadline = deadline
+    try:
+        yield deadline
+    finally:
+        _thread.deadline = None
+
+
 def _shut(sock: socket.socket):
     try:
         sock.shutdown(socket.SHUT_RDWR)

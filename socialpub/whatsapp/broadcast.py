@@ -1,7 +1,8 @@
 """A WhatsApp publication sent the way Meta allows (the worker's side): to
 each consenting contact of the post's audience, free-form where their
 24-hour window is open, by the post's approved template elsewhere — within
-the limits, one recipient at a time, each send taken in the ledger first.
+the limits, each send taken in the ledger first, WHATSAPP_SEND_CONCURRENCY of
+them on their way to Meta at once (:class:`_Senders`).
 
 Limits: the messaging limit (unique people reached by templates in 24 hours,
 WHATSAPP_MESSAGING_LIMIT), a place reserved by every worker in turn just
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dramatiq
@@ -150,68 +153,142 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
         # The attempt's network calls are cut off at their own deadline (a send cut off is in doubt):
         # the last send starts with as long again left.
         deadline = min(deadline, time.monotonic() + calls.left() * ATTEMPT_SHARE)
-    while time.monotonic() < deadline:
-        rows = persist(ledger.due, job.publication_id, utcnow())
-        if not rows:
-            break
-        for row in rows:
-            if time.monotonic() >= deadline:
+
+    def send_one(row, body) -> Outcome | None:
+        try:
+            wamid = adapter.send(job.target, body)
+        except PublishError as exc:
+            return _refused(job, row, exc.redact(job.target.token), persist)
+        persist(ledger.record_sent, row.id, wamid)
+        return None
+
+    senders = _Senders(settings.whatsapp_send_concurrency, send_one)
+    try:
+        while time.monotonic() < deadline and not senders.halted():
+            rows = persist(ledger.due, job.publication_id, utcnow())
+            if not rows:
                 break
-            now = utcnow()
-            contact = row.contact
-            if contact.opted_out_at is not None:
-                persist(ledger.skip, row.id, f"opted out {contact.opted_out_at:%Y-%m-%d} before it was sent")
-                continue
-            if contact.paused_until and contact.paused_until > now:
-                persist(ledger.hold, row.id, contact.paused_until, "Meta's pair rate limit (131056)")
-                continue
-            open_window = window_open(contact, now)
-            if open_window or (open_window is None and template is None):
-                kind = "text"
-            elif template is not None:
-                kind = "template"
-            else:
-                persist(ledger.skip, row.id, "window closed — needs a template: they have not written in "
-                        "the last 24 hours, and only a template may start a conversation", "window_closed")
-                continue
-            if kind == "template" and template.category == "MARKETING" and contacts.is_us(row.address):
-                persist(ledger.skip, row.id, "Meta does not deliver marketing templates to United States "
-                        "(+1) numbers; use a utility template or a free-form reply inside their window")
-                continue
-            if kind == "template" and template.category == "AUTHENTICATION" and not row.phone:
-                persist(ledger.skip, row.id, "unreachable by this template: Meta sends no authentication "
-                        "template to a person known only by their WhatsApp user id (131062) — it needs "
-                        "their phone number")
-                continue
-            needs_image = bool(job.content.photos) and (kind == "text" or templates.shape(template)["header"]
-                                                        == "IMAGE")
-            if needs_image and not media_id:
-                media_id = adapter.upload_media(job.target, job.content.photos[0])
-                checkpoint({"uploads": {"media_id": media_id}})
-            _take_a_place(limiter)
-            taken = (persist(_take_within_limit, job.channel_id, row, job.attempt, limit, utcnow() - WINDOW)
-                     if kind == "template" and limit else persist(ledger.mark_sending, row.id, job.attempt, kind))
-            if isinstance(taken, dt.datetime):
-                persist(ledger.hold, row.id, taken, f"over the messaging limit of {limit} people per 24 "
-                        f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
-                continue
-            if not taken:
-                continue
-            body = (free_form(row.address, job.content, media_id if needs_image else None) if kind == "text"
-                    else {"to": row.address, "type": "template",
-                          "template": templates.message(template, values, media_id)})
-            if not row.phone:  # known only by their BSUID: Meta takes it in `recipient`, `to` is for numbers
-                body["recipient"] = body.pop("to")
-            body["biz_opaque_callback_data"] = f"{ledger.CALLBACK_PREFIX}{row.id}"
-            try:
-                wamid = adapter.send(job.target, body)
-            except PublishError as exc:
-                stop = _refused(job, row, exc.redact(job.target.token), persist)
-                if stop is not None:
-                    return stop
-                continue
-            persist(ledger.record_sent, row.id, wamid)
+            for row in rows:
+                if time.monotonic() >= deadline or senders.halted():
+                    break
+                now = utcnow()
+                contact = row.contact
+                if contact.opted_out_at is not None:
+                    persist(ledger.skip, row.id, f"opted out {contact.opted_out_at:%Y-%m-%d} before it was sent")
+                    continue
+                if contact.paused_until and contact.paused_until > now:
+                    persist(ledger.hold, row.id, contact.paused_until, "Meta's pair rate limit (131056)")
+                    continue
+                open_window = window_open(contact, now)
+                if open_window or (open_window is None and template is None):
+                    kind = "text"
+                elif template is not None:
+                    kind = "template"
+                else:
+                    persist(ledger.skip, row.id, "window closed — needs a template: they have not written in "
+                            "the last 24 hours, and only a template may start a conversation", "window_closed")
+                    continue
+                if kind == "template" and template.category == "MARKETING" and contacts.is_us(row.address):
+                    persist(ledger.skip, row.id, "Meta does not deliver marketing templates to United States "
+                            "(+1) numbers; use a utility template or a free-form reply inside their window")
+                    continue
+                if kind == "template" and template.category == "AUTHENTICATION" and not row.phone:
+                    persist(ledger.skip, row.id, "unreachable by this template: Meta sends no authentication "
+                            "template to a person known only by their WhatsApp user id (131062) — it needs "
+                            "their phone number")
+                    continue
+                needs_image = bool(job.content.photos) and (kind == "text" or templates.shape(template)["header"]
+                                                            == "IMAGE")
+                if needs_image and not media_id:
+                    media_id = adapter.upload_media(job.target, job.content.photos[0])
+                    checkpoint({"uploads": {"media_id": media_id}})
+                # A sender free first, then the row taken: a row is "sending" only once its send can start,
+                # so a worker killed meanwhile leaves no row in doubt that was never sent.
+                senders.reserve()
+                if senders.halted():  # a send that ended while this one waited for room stopped the attempt
+                    senders.unreserve()
+                    break
+                _take_a_place(limiter)
+                if kind == "template" and limit:
+                    taken = persist(_take_within_limit, job.channel_id, row, job.attempt, limit, utcnow() - WINDOW)
+                else:
+                    taken = persist(ledger.mark_sending, row.id, job.attempt, kind)
+                if isinstance(taken, dt.datetime):
+                    senders.unreserve()
+                    persist(ledger.hold, row.id, taken, f"over the messaging limit of {limit} people per 24 "
+                            f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
+                    continue
+                if not taken:
+                    senders.unreserve()
+                    continue
+                body = (free_form(row.address, job.content, media_id if needs_image else None) if kind == "text"
+                        else {"to": row.address, "type": "template",
+                              "template": templates.message(template, values, media_id)})
+                if not row.phone:  # known only by their BSUID: Meta takes it in `recipient`, `to` is for numbers
+                    body["recipient"] = body.pop("to")
+                body["biz_opaque_callback_data"] = f"{ledger.CALLBACK_PREFIX}{row.id}"
+                senders.submit(row, body)
+    finally:
+        senders.close()  # every send in flight ends, and is recorded, before the attempt does
+    if senders.failure is not None:
+        raise senders.failure
+    stop = senders.stop
+    if stop is not None and stop.kind == "wait":  # the number held
+        tally = persist(ledger.counts, job.publication_id)
+        return Outcome("wait", message=f"{stop.message}: {ledger.summarise(tally)} — Meta: {stop.error.message}",
+                       until=stop.until)
+    if stop is not None:
+        return stop
     return settled(job.publication_id, settings, persist)
+
+
+class _Senders:
+    """The broadcast's sends in flight: at most ``concurrency`` at once, each in
+    a thread of its own and under the attempt's deadline for network calls. A
+    recipient is taken in the ledger before its message is handed over, so a
+    row is sent once however many threads send. The first answer that stops
+    the attempt (``stop``: the number held, its throughput, a transient error)
+    is kept and no send starts after it; an unexpected error (``failure``) is
+    raised in the attempt's thread once the sends in flight have ended."""
+
+    def __init__(self, concurrency: int, send_one):
+        self._send_one = send_one
+        self._room = threading.Semaphore(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="whatsapp-send")
+        self._deadline = outbound.calls_deadline()
+        self.stop: Outcome | None = None
+        self.failure: BaseException | None = None
+
+    def halted(self) -> bool:
+        return self.stop is not None or self.failure is not None
+
+    def reserve(self):
+        """Wait for a free sender (submit then uses it; unreserve if nothing is sent)."""
+        # A short timeout, not a blocking wait: Dramatiq's time limit interrupts Python code only.
+        while not self._room.acquire(timeout=0.1):
+            pass
+
+    def unreserve(self):
+        self._room.release()
+
+    def submit(self, row, body):
+        """Send ``body`` to ``row`` on the sender reserved for it."""
+        self._pool.submit(self._run, row, body)
+
+    def _run(self, row, body):
+        try:
+            with outbound.calls_under(self._deadline):
+                stop = self._send_one(row, body)
+            if stop is not None and self.stop is None:
+                self.stop = stop
+        except BaseException as exc:  # the attempt's thread raises it
+            if self.failure is None:
+                self.failure = exc
+        finally:
+            self._room.release()
+
+    def close(self):
+        self._pool.shutdown(wait=True)
 
 
 def _take_a_place(limiter):
@@ -289,8 +366,8 @@ def _hold_number(job, row, error: PublishError, persist) -> Outcome:
     persist(ledger.hold, row.id, until, f"{why} ({error.message})", was=("sending",))
     held = persist(ledger.hold_open, job.publication_id, until, why)
     logger.warning("Publication %d: %s; %d more recipient(s) held.", job.publication_id, error, held)
-    tally = persist(ledger.counts, job.publication_id)
-    return Outcome("wait", message=f"{why}: {ledger.summarise(tally)} — Meta: {error.message}", until=until)
+    # Said once every send in flight has ended (deliver): some may meet the same refusal meanwhile.
+    return Outcome("wait", message=why, until=until, error=error)
 
 
 def _pause_contact(contact_id, until):

@@ -202,8 +202,11 @@ def _row_of(phone_number_id: str, wamid: str, status: dict) -> Recipient | None:
     row_id = callback[len(CALLBACK_PREFIX):] if callback.startswith(CALLBACK_PREFIX) else ""
     if not row_id.isdigit() or int(row_id) > MAX_ID:
         return None
-    row = ours.where((Recipient.id == int(row_id)) & Recipient.message_id.is_null()
-                     & Recipient.status.in_(IN_DOUBT)).first()
+    in_doubt = Recipient.message_id.is_null() & Recipient.status.in_(IN_DOUBT)
+    if wamid:
+        # Another status of the same message may have given the row this id since the lookup above.
+        in_doubt |= Recipient.message_id == wamid
+    row = ours.where((Recipient.id == int(row_id)) & in_doubt).first()
     if row is None:
         return None
     number, user_id = str(status.get("recipient_id") or ""), str(status.get("recipient_user_id") or "")
