@@ -504,6 +504,13 @@ def _channel_versions():
                                                                       Publication.whatsapp))
 
 
+def _channel_send_rate():
+    """A WhatsApp channel's own ``send_rate`` (its number's throughput at Meta);
+    null — WHATSAPP_SEND_RATE — for every channel from before it."""
+    if "send_rate" not in {c.name for c in database.get_columns("channel")}:
+        migrate(SchemaMigrator.from_database(database.obj).add_column("channel", "send_rate", Channel.send_rate))
+
+
 #: Step n brings the schema from version n-1 to n. Step 1 creates the tables
 #: as the models are now, so later steps skip columns that already exist.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
@@ -512,7 +519,7 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
-         _notices_and_split_posts, _default_country, _channel_versions]
+         _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate]
 
 
 def open_existing(settings):

@@ -15,7 +15,7 @@ from ..networks.base import DEFAULT_BASE_URLS
 from ..whatsapp import contacts
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
-          "requires_approval", "business_account_id", "default_country"}
+          "requires_approval", "business_account_id", "default_country", "send_rate"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).
 MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
                "api_version": 16, "business_account_id": 64}
@@ -122,6 +122,7 @@ def parse_channel(data) -> dict:
                                "102290129340398", field="business_account_id")
         values["business_account_id"] = business or None
         values["default_country"] = contacts.checked_country(data.get("default_country"))
+        values["send_rate"] = _send_rate(data.get("send_rate"))
         if len(recipients) > MAX_RECIPIENTS:
             raise InvalidInput(f"recipients: at most {MAX_RECIPIENTS} phone numbers", field="recipients")
         for number in recipients:
@@ -140,7 +141,27 @@ def parse_channel(data) -> dict:
     elif data.get("default_country"):
         raise InvalidInput("default_country: only WhatsApp channels have one (it reads their contacts' numbers)",
                            field="default_country")
+    elif data.get("send_rate") not in (None, ""):
+        raise InvalidInput("send_rate: only WhatsApp numbers have one (the messages a second they may send)",
+                           field="send_rate")
     return values
+
+
+#: Meta's highest throughput: 1,000 messages a second (an upgraded number).
+MAX_SEND_RATE = 1000
+
+
+def _send_rate(value):
+    """A WhatsApp number's messages a second (None: WHATSAPP_SEND_RATE)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if type(value) is not int or not 1 <= value <= MAX_SEND_RATE:
+        raise InvalidInput(f"send_rate: a whole number of messages a second from 1 to {MAX_SEND_RATE} (Meta's "
+                           f"default throughput is 80; 20 for a number shared with the WhatsApp Business app)",
+                           field="send_rate")
+    return value
 
 
 def create_channel(data, identify=None) -> Channel:
@@ -187,6 +208,7 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
         merged["recipients"] = channel.recipients
         merged["business_account_id"] = channel.business_account_id
         merged["default_country"] = channel.default_country
+        merged["send_rate"] = channel.send_rate
     merged.update({k: v for k, v in data.items() if k != "token"})
     moved = [f for f in ("base_url", "account_id")
              if data.get(f) not in (None, "") and str(data[f]).strip().rstrip("/") != getattr(channel, f)]

@@ -1,7 +1,7 @@
 """Channel: a connected account of a network, and its states."""
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, TextField
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from ..encryption import EncryptedTextField
 from .base import BaseModel, IdField, JSONField, utcnow
@@ -32,6 +32,10 @@ class Channel(BaseModel):
     #: WhatsApp: the country (ISO 3166, such as FR) a contact's number written the national
     #: way (06 12 34 56 78) is read in; guessed from the channel's own number.
     default_country = CharField(max_length=2, null=True)
+    #: WhatsApp: the messages a second this number may send — its throughput at Meta (80 by
+    #: default, 1,000 once Meta upgrades it, 20 when shared with the WhatsApp Business app);
+    #: None: WHATSAPP_SEND_RATE.
+    send_rate = IntegerField(null=True)
     #: LinkedIn-Version header, for LinkedIn channels.
     api_version = CharField(max_length=16, null=True)
     enabled = BooleanField(default=True)

@@ -59,7 +59,8 @@ def token_hint(channel) -> str | None:
 def render_form(channel, values, errors=None, status=200):
     return render_template("web/channel_form.html", channel=channel, values=values, errors=errors or {},
                            default_base_urls=DEFAULT_BASE_URLS, token_hint=token_hint(channel),
-                           countries=contacts.countries()), status
+                           countries=contacts.countries(),
+                           default_send_rate=current_app.extensions["socialpub"].whatsapp_send_rate), status
 
 
 def channel_values(channel: Channel) -> dict:
@@ -68,6 +69,7 @@ def channel_values(channel: Channel) -> dict:
             "base_url": channel.base_url, "api_version": channel.api_version or "",
             "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled,
             "default_country": channel.default_country or "",
+            "send_rate": channel.send_rate or "",
             "requires_approval": channel.requires_approval, "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
 
 
@@ -78,6 +80,7 @@ def submitted_values(network) -> dict:
             "base_url": form.get("base_url", ""), "api_version": form.get("api_version", ""),
             "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled")),
             "default_country": form.get("default_country", ""),
+            "send_rate": form.get("send_rate", ""),
             "requires_approval": bool(form.get("requires_approval")), "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
 
 

@@ -234,13 +234,14 @@ def channel_request(form, network: str) -> dict:
         raw = clean_text(form.get("recipients")).replace(",", "\n")
         data["recipients"] = [line.strip() for line in raw.split("\n") if line.strip()]
         data["default_country"] = (form.get("default_country") or "").strip() or None
+        data["send_rate"] = (form.get("send_rate") or "").strip() or None
     return data
 
 
 def channel_errors(exc: AppError) -> dict:
     """``{form field: [messages]}`` for a refused channel request."""
     fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients", "queue",
-              "default_country"}
+              "default_country", "send_rate"}
     field = "queue" if (exc.field or "").startswith("queue") else exc.field
     key = field if field in fields else FORM
     return {key: [without_prefix(exc.message, exc.field)]}

@@ -139,6 +139,7 @@ def channel(c: Channel) -> dict:
         "recipients": c.recipients or [],
         "business_account_id": c.business_account_id,
         "default_country": c.default_country,
+        "send_rate": c.send_rate,
         "api_version": c.api_version,
         "enabled": c.enabled,
         "requires_approval": c.requires_approval,

@@ -120,12 +120,18 @@ def _limit_frees_at(channel_id: int, since: dt.datetime) -> dt.datetime:
     return (first or utcnow()) + WINDOW
 
 
-def rate_limiter(settings, account_id: str):
+def _send_rate(channel_id: int) -> int | None:
+    return Channel.select(Channel.send_rate).where(Channel.id == channel_id).scalar()
+
+
+def rate_limiter(settings, account_id: str, send_rate: int | None = None):
+    """The number's messages a second, shared by every worker and host: its
+    channel's own ``send_rate``, else WHATSAPP_SEND_RATE."""
     broker = dramatiq.get_broker()
     client = getattr(broker, "client", None)
     backend = RedisBackend(client=client) if client is not None else StubBackend()
     return WindowRateLimiter(backend, f"socialpub:whatsapp-rate:{account_id}",
-                             limit=settings.whatsapp_send_rate, window=1)
+                             limit=send_rate or settings.whatsapp_send_rate, window=1)
 
 
 def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
@@ -143,7 +149,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     if not total:
         return Outcome("final", "failed", "no contacts: add this channel's contacts (with their opt-in) first")
     media_id = (job.uploads or {}).get("media_id")
-    limiter = rate_limiter(settings, job.target.account_id)
+    limiter = rate_limiter(settings, job.target.account_id, persist(_send_rate, job.channel_id))
     values = [templates.filled(v, job.content.text, job.content.link) for v in choice.get("body") or ()]
     limit = settings.whatsapp_messaging_limit
     # A long broadcast goes on in a fresh message rather than meet the time limit mid-send.

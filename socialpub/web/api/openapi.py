@@ -190,6 +190,8 @@ def schemas() -> dict:
             "default_country": {**nullable(STRING), "description": "WhatsApp: the country (ISO 3166, such as FR) "
                                 "a contact's number written the national way is read in; guessed from the "
                                 "channel's own number when it is saved."},
+            "send_rate": {**nullable(INTEGER), "description": "WhatsApp: the messages a second this "
+                          "number may send (its throughput at Meta); null: WHATSAPP_SEND_RATE."},
             "state": {"type": "string", "enum": list(ChannelState.ALL)}, "state_reason": nullable(STRING),
             "last_published_at": nullable(TIME),
             "queue": {"anyOf": [ref("Queue"), {"type": "null"}], "description": "Its posting times, for Add to queue."},
@@ -308,6 +310,10 @@ def schemas() -> dict:
                                 "description": "WhatsApp only: the country (two letters, such as FR) its "
                                                "contacts' national numbers (06 12 34 56 78) are read in; left out, "
                                                "guessed from the number's own country."},
+            "send_rate": {**nullable({**INTEGER, "minimum": 1, "maximum": 1000}),
+                          "description": "WhatsApp only: the messages a second this number may send — its "
+                                         "throughput at Meta (80 by default, 1,000 once upgraded, 20 when shared "
+                                         "with the WhatsApp Business app); left out or null: WHATSAPP_SEND_RATE."},
             "enabled": {"type": "boolean", "default": True},
             "requires_approval": {"type": "boolean", "default": False},
         }, required=["network", "account_id", "token"]) | {"examples": [
