@@ -151,7 +151,8 @@ def test_the_month_shows_one_free_time_hint_a_day_a_colour_per_network_whole_tit
     icons = {status: browser.find_element("css selector", f".cal-grid .status-{status} .cal-status").text
              for status in ("scheduled", "published")}
     assert icons == {"scheduled": "◷", "published": "✓"}
-    first.find_element("css selector", "summary").click()  # closed again for the picture
+    # Closed again for the picture; found again, as the 10 s redraw replaced the cell meanwhile.
+    browser.find_element("css selector", f".cal-cell[data-day='{days[0].isoformat()}'] .cal-free summary").click()
     screenshot(browser, "calendar.png")
 
 
