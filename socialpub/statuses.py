@@ -49,25 +49,27 @@ class PublicationStatus:
     RETRYABLE = (PARTLY_FAILED, FAILED, EXPIRED, UNCONFIRMED)
 
 
-class DeliveryStatus:
-    """A webhook delivery's (webhooks/sending.py): taken by one worker at a time,
-    with a lease, like a publication; retried as ``pending`` with its next time."""
+class OutboxStatus:
+    """What every outbox row goes through (outbox.py): ``pending`` until its
+    next try is due, ``sending`` while one worker holds it under a lease, then
+    sent — each kind names that status — or ``failed`` once its schedule is used up."""
     PENDING = "pending"
     SENDING = "sending"
+    FAILED = "failed"
+
+
+class DeliveryStatus(OutboxStatus):
+    """A webhook delivery's (webhooks/sending.py)."""
     DELIVERED = "delivered"
-    FAILED = "failed"
-    FINAL = (DELIVERED, FAILED)
+    FINAL = (DELIVERED, OutboxStatus.FAILED)
 
 
-class EmailStatus:
-    """An e-mail's (mail/sending.py): the same claim, lease and retries."""
-    PENDING = "pending"
-    #: Waits for its person's hourly digest (mail/notices.py).
+class EmailStatus(OutboxStatus):
+    """An e-mail's (mail/sending.py)."""
+    #: Waits for its person's hourly digest (mail/notices.py); never claimed while it does.
     DIGEST = "digest"
-    SENDING = "sending"
     SENT = "sent"
-    FAILED = "failed"
-    FINAL = (SENT, FAILED)
+    FINAL = (SENT, OutboxStatus.FAILED)
 
 
 P, S = PublicationStatus, PostStatus

@@ -369,8 +369,8 @@ def test_killing_a_worker_between_the_status_commit_and_the_webhook_still_delive
         cli = WorkerCLI(settings, tmp_path / "worker.log")
         cli.start()
         with db.database.connection_context():  # the reconciler, once the delivery's lease has passed
-            assert sending.redrive(broker.get_actor("deliver_webhook").send,
-                                   now=utcnow() + sending.LEASE + dt.timedelta(seconds=1)) == 1
+            assert sending.OUTBOX.redrive(broker.get_actor("deliver_webhook").send,
+                                          now=utcnow() + sending.OUTBOX.lease + dt.timedelta(seconds=1)) == 1
         second = hook.wait_for(2)[1]
         wait_for(lambda: _delivered(delivery.id), 30, "the delivery recorded as delivered")
         took = time.monotonic() - started

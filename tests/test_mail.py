@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import replace
 from email import message_from_bytes
 
 import pytest
@@ -129,7 +130,8 @@ def test_an_invitation_goes_by_email_and_its_link_works(app, client, inbox, work
 @pytest.mark.refusals(1)
 def test_an_email_the_server_refuses_is_tried_again_and_the_post_is_not_held_up(
         client, sandbox_channels, sandbox_client, drain, inbox, monkeypatch, settle):
-    monkeypatch.setattr(mail_sending, "SCHEDULE", (dt.timedelta(milliseconds=100),) * 5)
+    monkeypatch.setattr(mail_sending, "OUTBOX",
+                        replace(mail_sending.OUTBOX, schedule=(dt.timedelta(milliseconds=100),) * 5))
     sandbox_client.configure(facebook={"fail": {"error": "bad_parameter", "times": 1}})
     post_id = client.post("/api/posts", json={"text": "Told late", "networks": ["facebook"],
                                               "publish": True}).get_json()["id"]
@@ -213,7 +215,7 @@ def test_a_slow_server_makes_the_send_give_up_before_its_lease_so_the_email_is_n
     # Scaled down from 15 s / 30 s / 60 s: no single read waits a second, the whole exchange takes seconds.
     monkeypatch.setattr(smtp, "TIMEOUT_S", 1)
     monkeypatch.setattr(mail_sending, "TIME_LIMIT", dt.timedelta(seconds=1))
-    monkeypatch.setattr(mail_sending, "LEASE", dt.timedelta(seconds=2))
+    monkeypatch.setattr(mail_sending, "OUTBOX", replace(mail_sending.OUTBOX, lease=dt.timedelta(seconds=2)))
     server = settings.with_(smtp_url=f"smtp://127.0.0.1:{controller.port}", mail_from="socialpub@example.test")
     with db.database.connection_context():
         email_id = Email.create(to="once@example.com", subject="Once", body="Only once, please.").id

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -37,7 +38,7 @@ def receiver():
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(sending, "SCHEDULE", (dt.timedelta(milliseconds=200),) * 3)
+    monkeypatch.setattr(sending, "OUTBOX", replace(sending.OUTBOX, schedule=(dt.timedelta(milliseconds=200),) * 3))
 
 
 def endpoint(client, url, **fields) -> dict:
@@ -161,8 +162,8 @@ def test_a_delivery_whose_message_was_lost_is_re_driven_once(
     with db.database.connection_context():
         later = utcnow() + dt.timedelta(minutes=2)
         send = broker.get_actor("deliver_webhook").send
-        assert sending.redrive(send, now=later) == 1
-        assert sending.redrive(send, now=later) == 0  # a second reconciler finds nothing to re-drive
+        assert sending.OUTBOX.redrive(send, now=later) == 1
+        assert sending.OUTBOX.redrive(send, now=later) == 0  # a second reconciler finds nothing to re-drive
     hook.wait_for(1)
     settle()
     assert len(hook.received) == 1 and hook.received[0]["verified_with"] == [0]
@@ -288,7 +289,7 @@ def test_a_slow_endpoint_makes_the_delivery_give_up_before_its_lease_so_it_is_no
         app, settings, sandbox_channels, client, monkeypatch):
     slow = Trickler(slow_server.response(), pause=0.1)  # about 9 s in all, 100 ms a byte
     monkeypatch.setattr(sending, "TIMEOUT_S", 1.0)  # scaled down from 15 s and 60 s
-    monkeypatch.setattr(sending, "LEASE", dt.timedelta(seconds=2))
+    monkeypatch.setattr(sending, "OUTBOX", replace(sending.OUTBOX, lease=dt.timedelta(seconds=2)))
     monkeypatch.setattr(events, "send", lambda delivery_id: None)  # tried below, by hand
     endpoint(client, slow.url + "/hooks", events=["post.failed"])
     post_id = client.post("/api/posts", json={"text": "Slowly told", "networks": ["facebook"]}).get_json()["id"]

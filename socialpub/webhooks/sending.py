@@ -1,7 +1,8 @@
 """Delivering an outbox event to an endpoint (the ``deliver_webhook`` actor).
 
-A delivery is claimed with one conditional UPDATE (pending and due, or left
-"sending" by a worker that died), so a message that arrives twice sends once.
+A delivery is an outbox row (outbox.py): claimed with one conditional UPDATE
+(pending and due, or left "sending" by a worker that died), so a message that
+arrives twice sends once.
 The body is the event's JSON; the headers are the Standard Webhooks ones,
 signed with the ``standardwebhooks`` package: ``webhook-id`` (the event's, the
 same on every try), ``webhook-timestamp`` (this try's), ``webhook-signature``
@@ -15,7 +16,7 @@ address unless OUTBOUND_ALLOW_NETWORKS allows it), 15 s at most.
   (``Retry-After`` honoured), for about three days; then failed.
 
 Every try is logged (status, duration, the answer's first characters). The
-reconciler re-drives a delivery whose message was lost (:func:`redrive`).
+reconciler re-drives a delivery whose message was lost (``OUTBOX.redrive``).
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ import datetime as dt
 import email.utils
 import json
 import logging
-import random
 import time
 
 from standardwebhooks.webhooks import Webhook
@@ -34,31 +34,22 @@ from ..db import write_transaction
 from ..metrics import series
 from ..models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..networks import outbound
+from ..outbox import Outbox
 from ..statuses import DeliveryStatus as D
 from . import endpoints
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 15.0
-#: The pause before each retry: about three days in all (Standard Webhooks suggests such a schedule).
-SCHEDULE = tuple(dt.timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400))
-#: A delivery "sending" for longer than this lost its worker.
-LEASE = dt.timedelta(seconds=TIMEOUT_S * 4)
-#: A message may run late by this much before the delivery counts as lost.
-GRACE = dt.timedelta(seconds=60)
+#: Retried for about three days in all (Standard Webhooks suggests such a schedule), each pause ±20 %;
+#: a delivery "sending" for four times the POST's limit lost its worker. One sent again after it was
+#: delivered ("send again") and then failed is no longer delivered.
+OUTBOX = Outbox(WebhookDelivery, D.DELIVERED, schedule=tuple(dt.timedelta(seconds=s) for s in (
+    5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)), lease=dt.timedelta(seconds=TIMEOUT_S * 4),
+    grace=dt.timedelta(seconds=60), noun="webhook deliveries", jitter=0.2, forget={"delivered_at": None})
 #: A Retry-After longer than this is not waited for.
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 EXCERPT = 500
-
-
-def claim(delivery_id: int, now: dt.datetime) -> bool:
-    with write_transaction():
-        return bool(WebhookDelivery.update(status=D.SENDING, attempts=WebhookDelivery.attempts + 1, touched_at=now)
-                    .where((WebhookDelivery.id == delivery_id)
-                           & (((WebhookDelivery.status == D.PENDING)
-                               & (WebhookDelivery.next_attempt_at <= now + dt.timedelta(seconds=1)))
-                              | ((WebhookDelivery.status == D.SENDING) & (WebhookDelivery.touched_at < now - LEASE))))
-                    .execute())
 
 
 def signed_headers(endpoint: WebhookEndpoint, msg_id: str, body: str, now: dt.datetime) -> dict:
@@ -74,13 +65,13 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
     """One try of a delivery; return the milliseconds until the next one, or
     None when there is none (delivered, failed, or not ours to send)."""
     now = utcnow()
-    if not claim(delivery_id, now):
+    if not OUTBOX.claim(delivery_id, now):
         return None
     delivery = (WebhookDelivery.select(WebhookDelivery, OutboxEvent, WebhookEndpoint).join(OutboxEvent)
                 .switch(WebhookDelivery).join(WebhookEndpoint).where(WebhookDelivery.id == delivery_id).get())
     endpoint, event = delivery.endpoint, delivery.event
     if not endpoint.enabled:
-        _finish(delivery, D.FAILED, None, "the endpoint is turned off")
+        OUTBOX.fail(delivery.id, "the endpoint is turned off", last_status_code=None)
         return None
     body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
     started = time.monotonic()
@@ -94,7 +85,8 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
         if exc.refused:  # an address this installation may not call: trying again changes nothing
             _record_try(delivery, None, str(exc), _ms(started))
             series.webhook_delivered("failed")
-            _finish(delivery, D.FAILED, None, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again")
+            OUTBOX.fail(delivery.id, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again",
+                        last_status_code=None)
             return None
         return _after_try(delivery, None, str(exc), _ms(started), None)
     return _after_try(delivery, answer.status, answer.excerpt[:EXCERPT].replace("\x00", ""), _ms(started), answer)
@@ -116,7 +108,7 @@ def _after_try(delivery: WebhookDelivery, status: int | None, excerpt: str, dura
     endpoint = delivery.endpoint
     if status is not None and 200 <= status < 300:
         series.webhook_delivered("delivered")
-        _finish(delivery, D.DELIVERED, status, None, delivered_at=now)
+        OUTBOX.settle_sent(delivery.id, last_status_code=status, last_error=None, delivered_at=now)
         WebhookEndpoint.update(failing_since=None).where(WebhookEndpoint.id == endpoint.id).execute()
         return None
     if status == 410:
@@ -126,32 +118,16 @@ def _after_try(delivery: WebhookDelivery, status: int | None, excerpt: str, dura
             (WebhookEndpoint.update(enabled=False, disabled_reason=reason)
              .where(WebhookEndpoint.id == endpoint.id).execute())
             audit.record(audit.WEBHOOK, endpoint.id, "turned off", actor=None, reason=reason)
-        _finish(delivery, D.FAILED, status, reason)
+        OUTBOX.fail(delivery.id, reason, last_status_code=status)
         return None
     error = f"HTTP {status}" if status is not None else excerpt
     (WebhookEndpoint.update(failing_since=now)
      .where((WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.failing_since.is_null()).execute())
-    if delivery.attempts > len(SCHEDULE):
-        series.webhook_delivered("failed")
-        _finish(delivery, D.FAILED, status, f"{error}; gave up after {delivery.attempts} tries")
-        return None
-    series.webhook_delivered("retrying")
-    pause = _pause(delivery.attempts, answer)
-    with write_transaction():
-        (WebhookDelivery.update(status=D.PENDING, next_attempt_at=now + pause, touched_at=now,
-                                last_status_code=status, last_error=error)
-         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == D.SENDING)).execute())
-    return int(pause.total_seconds() * 1000)
-
-
-def _pause(attempts: int, answer) -> dt.timedelta:
-    """The pause after try ``attempts``: the schedule's, ±20 %, or the answer's Retry-After if longer."""
-    base = SCHEDULE[min(attempts, len(SCHEDULE)) - 1]
-    pause = base * random.uniform(0.8, 1.2)
     wanted = _retry_after(answer.headers.get("Retry-After")) if answer is not None else None
-    if wanted is not None:
-        pause = max(pause, min(wanted, MAX_RETRY_AFTER))
-    return pause
+    delay_ms = OUTBOX.retry_later(delivery, error, at_least=None if wanted is None else min(wanted, MAX_RETRY_AFTER),
+                                  gave_up=f"{error}; gave up after {delivery.attempts} tries", last_status_code=status)
+    series.webhook_delivered("failed" if delay_ms is None else "retrying")
+    return delay_ms
 
 
 def _retry_after(value: str | None) -> dt.timedelta | None:
@@ -168,34 +144,3 @@ def _retry_after(value: str | None) -> dt.timedelta | None:
     if when.tzinfo is None:
         return None
     return max(dt.timedelta(0), when.astimezone(dt.timezone.utc).replace(tzinfo=None) - utcnow())
-
-
-def _finish(delivery: WebhookDelivery, status: str, code: int | None, error: str | None, delivered_at=None):
-    with write_transaction():
-        (WebhookDelivery.update(status=status, last_status_code=code, last_error=error, delivered_at=delivered_at,
-                                touched_at=utcnow())
-         .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status == D.SENDING)).execute())
-
-
-def redrive(send, now: dt.datetime | None = None, batch: int = 500) -> int:
-    """Send again the deliveries no message seems to carry: pending and overdue,
-    or "sending" past the lease (their worker died). Each is re-driven by a
-    conditional UPDATE on what was read, so two reconcilers send it once."""
-    now = now or utcnow()
-    lost = (((WebhookDelivery.status == D.PENDING) & (WebhookDelivery.next_attempt_at < now - GRACE)
-             & (WebhookDelivery.touched_at < now - GRACE))
-            | ((WebhookDelivery.status == D.SENDING) & (WebhookDelivery.touched_at < now - LEASE)))
-    sent = 0
-    for delivery_id, touched_at in (WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.touched_at)
-                                    .where(lost).order_by(WebhookDelivery.id).limit(batch).tuples()):
-        with write_transaction():
-            # A "sending" one was due when its worker claimed it: pending again, it is due now.
-            taken = (WebhookDelivery.update(touched_at=now, status=D.PENDING)
-                     .where((WebhookDelivery.id == delivery_id) & (WebhookDelivery.touched_at == touched_at))
-                     .execute())
-        if taken:
-            send(delivery_id)
-            sent += 1
-    if sent:
-        logger.warning("Re-drove %d webhook deliveries whose message was lost.", sent)
-    return sent

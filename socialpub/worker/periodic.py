@@ -57,13 +57,14 @@ def send_digests():
 
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
-    """Every minute: re-drive the publications, webhook deliveries and e-mails
-    whose message was lost (reconciler.py, webhooks/sending.py, mail/sending.py),
-    and forget idempotency keys past their time."""
+    """Every minute: re-drive the publications, webhook deliveries, e-mails and
+    Meta's notifications whose message was lost (reconciler.py, the outboxes of
+    webhooks/sending.py and mail/sending.py, whatsapp/inbound.py), and forget
+    idempotency keys past their time."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
-        sending.redrive(deliver_webhook.send)
-        mail_sending.redrive(send_email.send)
+        sending.OUTBOX.redrive(deliver_webhook.send)
+        mail_sending.OUTBOX.redrive(send_email.send)
         inbound.redrive(apply_meta_notification.send)
         tally.fold()
         recent.fold_attempts()
