@@ -21,7 +21,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from .. import audit
+from .. import audit, outcomes
 from ..config import Settings
 from ..db import write_transaction
 from ..models import Channel, ChannelState, iso, utcnow
@@ -134,7 +134,7 @@ def warn_expiring(now: dt.datetime | None = None) -> int:
                            & (Channel.expiry_warned_for.is_null() | (Channel.expiry_warned_for != expires_at)))
                     .execute()):
                 audit.record(audit.CHANNEL, channel_id, "expires soon", actor=None, expires_at=iso(expires_at))
-                events.emit(events.CHANNEL_EXPIRES_SOON, channel_id)
+                outcomes.tell(events.CHANNEL_EXPIRES_SOON, channel_id)
                 warned += 1
     return warned
 
@@ -162,7 +162,7 @@ def refresh(channel_id: int, renew) -> str:
             if (Channel.update(state=ChannelState.NEEDS_REAUTH, state_reason=reason, token_refreshing_since=None,
                                updated_at=utcnow()).where(ours).execute()):
                 audit.record(audit.CHANNEL, channel_id, "needs re-authorisation", reason=reason)
-                events.emit(events.CHANNEL_NEEDS_REAUTH, channel_id)
+                outcomes.tell(events.CHANNEL_NEEDS_REAUTH, channel_id)
         logger.warning("Channel %d: %s", channel_id, reason)
         return "failed"
     except Unanswered as exc:

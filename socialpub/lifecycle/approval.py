@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from .. import acting, audit
 from .. import notices as in_app
+from .. import outcomes
 from ..db import write_transaction
 from ..errors import Conflict, InvalidInput
 from ..input_checks import refuse_unstorable_text
 from ..intake.composing import check_ready, get_post
-from ..mail import notices as mail
 from ..media import remote
 from ..models import Post, utcnow
 from ..statuses import POST, PUBLICATION, moves
@@ -114,8 +114,7 @@ def reject(post_id: int, comment) -> Post:
         audit.record(audit.POST, post.id, "rejected", comment=comment)
         # Its author is told (a notice in the app, and e-mail as they chose), with the comment.
         in_app.answered(post.id)
-        in_app.tell("post.rejected", post.id)
-        mail.queue("post.rejected", post.id)
+        outcomes.tell(outcomes.POST_REJECTED, post.id)
     return get_post(post_id)
 
 

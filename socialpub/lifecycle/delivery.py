@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
-from .. import audit
+from .. import audit, outcomes
 from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
 from ..errors import SecretUnreadable
 from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
@@ -223,7 +223,7 @@ def _settle_unclaimable(publication_id, now, deadlines):
                                                        f"{reason}; update its token, then retry"))
                            .where((Publication.id == publication_id) & takeable).execute())
         if expired or blocked:
-            events.emit(events.PUBLICATION_FAILED, publication_id)
+            outcomes.tell(events.PUBLICATION_FAILED, publication_id)
             roll_up(Publication.get_by_id(publication_id).post_id)
 
 
@@ -313,7 +313,7 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
         _attempt(job, started, outcome)
         audit.record(audit.POST, job.post_id, "published", network=job.network, channel=job.channel_id,
                      url=receipt.url, adopted=outcome == "adopted")
-        events.emit(events.PUBLICATION_PUBLISHED, job.publication_id)
+        outcomes.tell(events.PUBLICATION_PUBLISHED, job.publication_id)
         roll_up(job.post_id)
 
 
@@ -366,10 +366,10 @@ def record_final(job: Job, status: str, error: PublishError, started, message=No
                     .where((Channel.id == job.channel_id) & (Channel.state != ChannelState.NEEDS_REAUTH))
                     .execute()):
                 audit.record(audit.CHANNEL, job.channel_id, "needs re-authorisation", reason=error.message)
-                events.emit(events.CHANNEL_NEEDS_REAUTH, job.channel_id)
+                outcomes.tell(events.CHANNEL_NEEDS_REAUTH, job.channel_id)
         _attempt(job, started, status, error, text)
         audit.record(audit.POST, job.post_id, status, network=job.network, channel=job.channel_id, error=text)
-        events.emit(events.FOR_PUBLICATION[status], job.publication_id)
+        outcomes.tell(events.FOR_PUBLICATION[status], job.publication_id)
         roll_up(job.post_id)
 
 
@@ -389,7 +389,7 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
             publication = Publication.get_by_id(publication_id)
             audit.record(audit.POST, publication.post_id, P.EXPIRED, network=publication.network,
                          channel=publication.channel_id, error=reason)
-            events.emit(events.PUBLICATION_FAILED, publication_id)
+            outcomes.tell(events.PUBLICATION_FAILED, publication_id)
             roll_up(publication.post_id)
     return bool(expired)
 
@@ -421,7 +421,7 @@ def confirm(publication_id: int, status: str, message: str, external_id: str | N
         publication = Publication.get_by_id(publication_id)
         audit.record(audit.POST, publication.post_id, status, network=publication.network,
                      channel=publication.channel_id, confirmed_by="Meta's status webhook", detail=message)
-        events.emit(events.FOR_PUBLICATION[status], publication_id)
+        outcomes.tell(events.FOR_PUBLICATION[status], publication_id)
         roll_up(publication.post_id)
     return True
 

@@ -23,9 +23,7 @@ scheduling, editing), so every way in — the API, the pages, the calendar,
 """
 from __future__ import annotations
 
-from .. import acting, audit
-from .. import notices as in_app
-from ..mail import notices as mail
+from .. import acting, audit, outcomes
 from ..media import remote
 from ..models import Channel, Post, PostMedia, Publication, iso, utcnow
 from ..statuses import POST, PostStatus, PublicationStatus, moves
@@ -124,8 +122,7 @@ def waiting(post: Post) -> None:
     told (a notice in the app, and e-mail as each chose), and its image_url is
     fetched into the media store once it commits, so that the reviewer sees —
     and approves — the bytes that will be published (media/remote.py)."""
-    in_app.tell("post.awaiting_approval", post.id)
-    mail.queue("post.awaiting_approval", post.id)
+    outcomes.tell(outcomes.POST_AWAITING_APPROVAL, post.id)
     if post.image_url:
         remote.request_fetch(post.id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peewee import fn
 
+from .. import outcomes
 from ..db import Prepared, Slot, supports_row_locks
 from ..models import Post, Publication, utcnow
 from ..statuses import PostStatus, PublicationStatus
@@ -39,7 +40,7 @@ def roll_up(post_id: int):
     _SET_POST_STATUS.execute(id=post_id, status=status, now=now,
                              finished=now if status in PostStatus.FINAL else None)
     if status in events.FOR_POST:
-        events.emit(events.FOR_POST[status], post_id)
+        outcomes.tell(events.FOR_POST[status], post_id)
 
 
 _READ_POST = Prepared(lambda: Post.select(Post.status).where(Post.id == Slot("id")))

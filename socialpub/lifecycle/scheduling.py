@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from .. import audit, notices
+from .. import audit, notices, outcomes
 from ..config import LAUNCH_AHEAD_S
 from ..db import write_transaction
 from ..errors import BrokerUnavailable, Conflict
@@ -156,7 +156,7 @@ def _miss(post_id, late, max_lateness, now):
                         updated_at=now)
      .where(Publication.id.in_(missed) & moves(PUBLICATION, "miss", Publication.status)).execute())
     for publication_id in missed:
-        events.emit(events.PUBLICATION_FAILED, publication_id)
+        outcomes.tell(events.PUBLICATION_FAILED, publication_id)
     roll_up(post_id)
     logger.warning("Post %d %s", post_id, reason)
 

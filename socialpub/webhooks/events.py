@@ -1,7 +1,8 @@
 """Outcome events, written to the outbox in the transaction of the status
 change that causes them.
 
-:func:`emit` is called by the lifecycle inside its write transaction: it
+:func:`emit` is called inside the lifecycle's write transaction (through
+outcomes.tell, which writes the outcome's e-mails and notices too): it
 stores the event and one pending delivery per enabled endpoint that takes
 that type — so an event exists exactly when its cause committed. Once the
 transaction commits, a message is sent for each delivery; if the process dies
@@ -18,9 +19,7 @@ import secrets
 
 import dramatiq
 
-from .. import notices as in_app
 from ..db import after_commit
-from ..mail import notices
 from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
 
 POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
@@ -45,11 +44,9 @@ def send(delivery_id: int) -> None:
 
 def emit(event_type: str, subject_id: int) -> int:
     """Store the event about the post, publication or channel ``subject_id``
-    and its deliveries in the caller's transaction, and the e-mails and in-app
-    notices it makes (mail/notices.py, notices.py); return how many endpoints
+    and its deliveries in the caller's transaction (called by outcomes.tell,
+    with the e-mails and notices the outcome makes); return how many endpoints
     get it. The messages go once the transaction commits."""
-    notices.queue(event_type, subject_id)
-    in_app.tell(event_type, subject_id)
     endpoints = [e.id for e in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
                  .where(WebhookEndpoint.enabled == True)  # noqa: E712
                  if not e.events or event_type in e.events]
