@@ -57,11 +57,12 @@ def test_the_default_versions_are_served_for_months_after_the_linkedin_sunset():
 
 
 @pytest.mark.parametrize("env, words", [
-    ({"LINKEDIN_API_VERSION": "202510"}, "LinkedIn stopped serving version 202510 on 2026-10-15: set "
-                                         "LINKEDIN_API_VERSION to"),
-    ({"GRAPH_API_VERSION": "v19.0"}, "Meta's Graph API stopped serving version v19.0 on 2026-05-21: set "
-                                     "GRAPH_API_VERSION to v24.0 or leave it unset"),
-    ({"LINKEDIN_API_VERSION": "2026-01"}, "LINKEDIN_API_VERSION: '2026-01' is not a LinkedIn API version"),
+    ({"SOCIALPUB_LINKEDIN_API_VERSION": "202510"}, "LinkedIn stopped serving version 202510 on 2026-10-15: "
+                                                   "set SOCIALPUB_LINKEDIN_API_VERSION to"),
+    ({"SOCIALPUB_GRAPH_API_VERSION": "v19.0"}, "Meta's Graph API stopped serving version v19.0 on 2026-05-21: "
+                                               "set SOCIALPUB_GRAPH_API_VERSION to v24.0 or leave it unset"),
+    ({"SOCIALPUB_LINKEDIN_API_VERSION": "2026-01"}, "SOCIALPUB_LINKEDIN_API_VERSION: '2026-01' is not a "
+                                                    "LinkedIn API version"),
 ])
 def test_start_up_refuses_a_configured_version_past_its_sunset(env, words, tmp_path, today):
     today(BEFORE)
@@ -72,8 +73,8 @@ def test_start_up_refuses_a_configured_version_past_its_sunset(env, words, tmp_p
 
 def test_start_up_takes_a_served_configured_version(tmp_path, today):
     today(BEFORE)
-    settings = Settings.from_env({"SOCIALPUB_INSTANCE": str(tmp_path), "LINKEDIN_API_VERSION": "202603",
-                                  "GRAPH_API_VERSION": "v25.0"})
+    settings = Settings.from_env({"SOCIALPUB_INSTANCE": str(tmp_path), "SOCIALPUB_LINKEDIN_API_VERSION": "202603",
+                                  "SOCIALPUB_GRAPH_API_VERSION": "v25.0"})
     assert settings.api_versions() == {"graph": "v25.0", "linkedin": "202603"}
 
 

@@ -174,8 +174,8 @@ def test_an_outcome_survives_the_time_limit_landing_before_the_commit(
 def test_start_up_refuses_settings_that_cannot_work():
     from socialpub.config import Settings
 
-    with pytest.raises(SystemExit, match="PUBLISH_MAX_AGE_S"):
-        Settings.from_env({"PUBLISH_MAX_AGE_S": "60"})
-    with pytest.raises(SystemExit, match="PUBLISH_MIN_BACKOFF_MS"):
-        Settings.from_env({"PUBLISH_MIN_BACKOFF_MS": "9000", "PUBLISH_MAX_BACKOFF_MS": "1000"})
+    with pytest.raises(SystemExit, match="SOCIALPUB_MAX_AGE_S"):
+        Settings.from_env({"SOCIALPUB_MAX_AGE_S": "60"})
+    with pytest.raises(SystemExit, match="SOCIALPUB_MIN_BACKOFF_MS"):
+        Settings.from_env({"SOCIALPUB_MIN_BACKOFF_MS": "9000", "SOCIALPUB_MAX_BACKOFF_MS": "1000"})
     assert scheduling.HORIZON.total_seconds() < Settings.from_env({}).max_age_s

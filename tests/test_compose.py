@@ -136,7 +136,7 @@ def test_web_and_workers_write_their_metric_files_to_a_fresh_tmpfs(compose):
     assert worker["environment"]["dramatiq_prom_host"] == "0.0.0.0"
     # The shared settings still reach both (the per-service environment merges them in).
     for service in (web, worker):
-        assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+        assert service["environment"]["SOCIALPUB_DATABASE_URL"].startswith("postgresql://")
     assert "/app/metrics" in (ROOT / "Dockerfile").read_text()
 
 
@@ -176,11 +176,11 @@ def test_prometheus_scrapes_the_services_and_grafana_gets_its_datasource_and_das
         assert {"x", "y", "w", "h"} <= set(panel["gridPos"]) and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
 
 
-@pytest.mark.parametrize("variable", ["SOCIALPUB_ENCRYPTION_KEYS", "SECRET_KEY"])
+@pytest.mark.parametrize("variable", ["SOCIALPUB_ENCRYPTION_KEYS", "SOCIALPUB_SECRET_KEY"])
 def test_every_app_container_needs_the_same_keys_and_none_has_a_default(compose, variable):
     """Web, workers, scheduler and migrate read each other's tokens and sessions:
     without one shared SOCIALPUB_ENCRYPTION_KEYS each would make a key of its
-    own, and a default SECRET_KEY would let anyone forge a session."""
+    own, and a default SOCIALPUB_SECRET_KEY would let anyone forge a session."""
     for name, service in compose["services"].items():
         if service.get("image", "").startswith("socialpub"):
             value = service.get("environment", {}).get(variable, "")

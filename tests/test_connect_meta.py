@@ -350,5 +350,5 @@ def test_make_run_points_each_unconfigured_app_at_the_sandbox_and_keeps_real_one
     assert (settings.instagram_app_id, settings.instagram_token_url) == (INSTAGRAM_APP[0], sandbox_url)
     assert settings.linkedin_oauth_url == f"{sandbox_url}/oauth/v2"
     real = Settings(facebook_app_id="123", facebook_app_secret="real-secret")
-    assert "FACEBOOK_APP_ID" not in sandbox_apps(real, sandbox_url)
+    assert "SOCIALPUB_FACEBOOK_APP_ID" not in sandbox_apps(real, sandbox_url)
     assert "real-secret" not in repr(real)

@@ -28,7 +28,7 @@ MiB = 2**20
 #: Beyond decoding: four requests' bodies, the bytes read from them and the answers.
 REQUESTS_ALLOWANCE = 128 * MiB
 #: The production default the budget is stated for.
-DECODE_MEMORY = Settings.media_decode_memory
+DECODE_MEMORY = Settings().media_decode_memory
 
 
 def webp_bomb(shade: int) -> bytes:

@@ -231,7 +231,7 @@ def test_an_allowed_address_and_port_allows_that_port_alone(serve):
 def test_an_allowed_entry_that_is_neither_a_network_nor_an_address_and_port_stops_start_up(entry):
     from socialpub.config import parse_networks
 
-    with pytest.raises(SystemExit, match="OUTBOUND_ALLOW_NETWORKS"):
+    with pytest.raises(SystemExit, match="SOCIALPUB_OUTBOUND_ALLOW"):
         parse_networks(entry)
 
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import click
 
-from ..config import EMBEDDED_REDIS, Settings
+from ..config import EMBEDDED_REDIS, Settings, renamed
 from ..people import first_user
 from . import users
 from .supervisor import Output, Supervisor
@@ -119,7 +119,8 @@ def rotate_key_command():
 @click.command("prune")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
 def prune_command(dry_run):
-    """Remove what is past its retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS), as the hourly job does."""
+    """Remove what is past its retention (SOCIALPUB_RETENTION_DAYS, SOCIALPUB_AUDIT_RETENTION_DAYS), as the hourly
+    job does."""
     from .. import retention
 
     settings = Settings.from_env()
@@ -171,17 +172,18 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
             output.tell(f"Added one channel per network, pointed at the sandbox ({sandbox_url}).", sys.stdout)
         first_user.ensure(settings.instance_dir)
 
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
+    # The children read every setting by its new name: an old one was said once, here.
+    env = dict(renamed(os.environ), SOCIALPUB_DATABASE_URL=settings.database_url, SOCIALPUB_REDIS_URL=redis_url,
                SOCIALPUB_INSTANCE=settings.instance_dir, PYTHONUNBUFFERED="1")
     if not no_sandbox:
         # The demo channels and the demo image are served by the sandbox on loopback,
         # which the workers refuse unless it is allowed: its port alone, not the
         # Redis or the web app beside it.
-        env["OUTBOUND_ALLOW_NETWORKS"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
+        env["SOCIALPUB_OUTBOUND_ALLOW"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
         env.update(sandbox_apps(settings, sandbox_url))
     if not settings.public_base_url and host == "127.0.0.1":
         # Uploaded images get public URLs (media/public.py) the sandbox's Instagram can be given.
-        env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+        env["SOCIALPUB_PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     env.setdefault("dramatiq_worker_timeout", WORKER_POLL_MS)
     metrics_port, envs = _metrics_env(env, settings.instance_dir, host, metrics_port)
     py = sys.executable
@@ -261,22 +263,22 @@ def sandbox_apps(settings, sandbox_url: str) -> dict:
 
     env = {}
     if not settings.linkedin_client_id:
-        env.update(LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
-                   LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", LINKEDIN_API_URL=sandbox_url)
+        env.update(SOCIALPUB_LINKEDIN_CLIENT_ID=LINKEDIN_APP[0], SOCIALPUB_LINKEDIN_CLIENT_SECRET=LINKEDIN_APP[1],
+                   SOCIALPUB_LINKEDIN_OAUTH_URL=f"{sandbox_url}/oauth/v2", SOCIALPUB_LINKEDIN_API_URL=sandbox_url)
     if not settings.facebook_app_id:
-        env.update(FACEBOOK_APP_ID=FACEBOOK_APP[0], FACEBOOK_APP_SECRET=FACEBOOK_APP[1],
-                   FACEBOOK_DIALOG_URL=sandbox_url, FACEBOOK_GRAPH_URL=sandbox_url)
+        env.update(SOCIALPUB_FACEBOOK_APP_ID=FACEBOOK_APP[0], SOCIALPUB_FACEBOOK_APP_SECRET=FACEBOOK_APP[1],
+                   SOCIALPUB_FACEBOOK_DIALOG_URL=sandbox_url, SOCIALPUB_FACEBOOK_GRAPH_URL=sandbox_url)
     if not settings.instagram_app_id:
-        env.update(INSTAGRAM_APP_ID=INSTAGRAM_APP[0], INSTAGRAM_APP_SECRET=INSTAGRAM_APP[1],
-                   INSTAGRAM_DIALOG_URL=sandbox_url, INSTAGRAM_TOKEN_URL=sandbox_url,
-                   INSTAGRAM_GRAPH_URL=sandbox_url)
+        env.update(SOCIALPUB_INSTAGRAM_APP_ID=INSTAGRAM_APP[0], SOCIALPUB_INSTAGRAM_APP_SECRET=INSTAGRAM_APP[1],
+                   SOCIALPUB_INSTAGRAM_DIALOG_URL=sandbox_url, SOCIALPUB_INSTAGRAM_TOKEN_URL=sandbox_url,
+                   SOCIALPUB_INSTAGRAM_GRAPH_URL=sandbox_url)
     if not settings.meta_webhook_secret():
         # The sandbox signs its WhatsApp webhooks as the sandbox's Meta app would.
-        env.update(WHATSAPP_APP_SECRET=FACEBOOK_APP[1], SANDBOX_WHATSAPP_APP_SECRET=FACEBOOK_APP[1])
+        env.update(SOCIALPUB_WHATSAPP_APP_SECRET=FACEBOOK_APP[1], SANDBOX_WHATSAPP_APP_SECRET=FACEBOOK_APP[1])
     else:
         env["SANDBOX_WHATSAPP_APP_SECRET"] = settings.meta_webhook_secret()
     if not settings.whatsapp_verify_token:
-        env["WHATSAPP_VERIFY_TOKEN"] = "sandbox-verify-token"
+        env["SOCIALPUB_WHATSAPP_VERIFY_TOKEN"] = "sandbox-verify-token"
     return env
 
 

@@ -21,7 +21,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from ..config import format_allowed, parse_networks
+from ..config import env_text, format_allowed, parse_networks
 from .settings import NETWORKS, check_changes, check_latencies, default_config
 from .wa_world import WhatsAppWorld
 
@@ -35,13 +35,13 @@ WEBHOOK_KEYS = ("webhook_url", "app_secret")
 
 def allowed_from_environment(env=None) -> tuple:
     """What the sandbox's Instagram may fetch although it is not public: what
-    socialpub's own fetches may (``OUTBOUND_ALLOW_NETWORKS``), and the address of
-    ``PUBLIC_BASE_URL`` when it is an IP address — the one socialpub declares
+    socialpub's own fetches may (``SOCIALPUB_OUTBOUND_ALLOW``), and the address of
+    ``SOCIALPUB_PUBLIC_BASE_URL`` when it is an IP address — the one socialpub declares
     the networks can fetch its media from, which ``socialpub up`` sets to the
     app on loopback."""
     env = os.environ if env is None else env
-    allowed = parse_networks(env.get("OUTBOUND_ALLOW_NETWORKS", ""))
-    public = urlsplit(env.get("PUBLIC_BASE_URL", ""))
+    allowed = parse_networks(env_text(env, "outbound_allow"))
+    public = urlsplit(env_text(env, "public_base_url"))
     try:
         address = ipaddress.ip_address(public.hostname or "")
         port = public.port or (443 if public.scheme == "https" else 80)

@@ -157,7 +157,9 @@ class SocialpubUp:
         self.web, self.sandbox = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.web}"
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        # Its own SQLite and embedded Redis: not the harness's, by either name.
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "REDIS_URL", "SOCIALPUB_DATABASE_URL", "SOCIALPUB_REDIS_URL")}
         self.env["SOCIALPUB_INSTANCE"] = str(tmp_path / "instance")
         self.log = open(tmp_path / "up.log", "w+")
         self.command = [sys.executable, "-m", "socialpub.commands.cli", "up", "--port", str(self.web),
