@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 #: The versions socialpub is written for and sends unless told otherwise
-#: (settings GRAPH_API_VERSION, LINKEDIN_API_VERSION; a LinkedIn channel's own).
+#: (settings SOCIALPUB_GRAPH_API_VERSION, SOCIALPUB_LINKEDIN_API_VERSION; a LinkedIn channel's own).
 DEFAULT_GRAPH_VERSION = "v24.0"
 DEFAULT_LINKEDIN_VERSION = "202607"
 
@@ -186,7 +186,7 @@ def refusal(network: str, version: str, today: dt.date, *, setting: Optional[str
 def how_to_move(network: str, version: str, defaults: dict) -> str:
     """What moves the channels on ``version`` to a served one, in a sentence
     (``defaults``: the configured versions, Settings.api_versions)."""
-    setting = "LINKEDIN_API_VERSION" if family(network) == "linkedin" else "GRAPH_API_VERSION"
+    setting = "SOCIALPUB_LINKEDIN_API_VERSION" if family(network) == "linkedin" else "SOCIALPUB_GRAPH_API_VERSION"
     if version == defaults[family(network)]:
         if version == default_for(network):
             return "Upgrade socialpub: a newer release speaks a newer version."

@@ -89,7 +89,7 @@ def make_database(url: str):
         return PooledPostgres(
             name, max_connections=POOL_SIZE, stale_timeout=300, timeout=10, **params
         )
-    raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {url!r}")
+    raise ValueError(f"SOCIALPUB_DATABASE_URL must start with sqlite:/// or postgresql://, not {url!r}")
 
 
 def bind(url: str):

@@ -530,7 +530,7 @@ def open_existing(settings):
         not exist or has no tables — without creating a file or a folder.
     """
     fix = ("run `socialpub up` (or `socialpub db upgrade`) in the folder that holds instance/, or set "
-           "SOCIALPUB_INSTANCE or DATABASE_URL to yours")
+           "SOCIALPUB_INSTANCE or SOCIALPUB_DATABASE_URL to yours")
     if settings.is_sqlite:
         path = Path(settings.database_url[len("sqlite:///"):])
         if not path.is_file():

@@ -176,12 +176,12 @@ def test_an_address_deliveries_may_not_reach_is_refused_when_registered_naming_t
     error = refused.get_json()["error"]
     assert refused.status_code == 422 and error["field"] == "url"
     assert "10.1.2.3 is a private address" in error["message"]
-    assert "OUTBOUND_ALLOW_NETWORKS=10.1.2.3:80 " in error["message"]
+    assert "SOCIALPUB_OUTBOUND_ALLOW=10.1.2.3:80 " in error["message"]
     local = client.post("/api/webhooks", json={"url": "https://localhost:8443/hooks"}).get_json()["error"]
     assert local["field"] == "url" and "localhost is a loopback address" in local["message"]
-    assert "OUTBOUND_ALLOW_NETWORKS=127.0.0.1:8443 " in local["message"]
+    assert "SOCIALPUB_OUTBOUND_ALLOW=127.0.0.1:8443 " in local["message"]
     mapped = client.post("/api/webhooks", json={"url": "http://[::ffff:169.254.169.254]:81/"}).get_json()["error"]
-    assert "OUTBOUND_ALLOW_NETWORKS=169.254.169.254:81 " in mapped["message"]
+    assert "SOCIALPUB_OUTBOUND_ALLOW=169.254.169.254:81 " in mapped["message"]
     assert WebhookEndpoint.select().count() == 0
     # A host name is not resolved on the request path (no DNS wait): its delivery checks it.
     monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: pytest.fail("DNS asked on the request path"))
@@ -193,7 +193,7 @@ def test_an_address_deliveries_may_not_reach_is_refused_when_registered_naming_t
     page = form_client.post("/webhooks", data={"url": "http://10.0.0.7:9000/in"})
     text = page.get_data(as_text=True)
     assert page.status_code == 422 and 'value="http://10.0.0.7:9000/in"' in text
-    assert "OUTBOUND_ALLOW_NETWORKS=10.0.0.7:9000" in text
+    assert "SOCIALPUB_OUTBOUND_ALLOW=10.0.0.7:9000" in text
 
 
 @pytest.mark.settings(outbound_allow=("127.0.0.1/32", "10.1.2.3:80"))
@@ -213,7 +213,7 @@ def test_a_private_address_is_refused_at_delivery_unless_allowed(client, sandbox
     settle()
     [delivery] = client.get(f"/api/webhooks/{made['id']}/deliveries").get_json()["items"]
     assert "10.1.2.3 is a private address" in delivery["tries"][0]["excerpt"]
-    assert delivery["status"] == "failed" and "OUTBOUND_ALLOW_NETWORKS" in delivery["last_error"]
+    assert delivery["status"] == "failed" and "SOCIALPUB_OUTBOUND_ALLOW" in delivery["last_error"]
 
 
 def test_send_again_resends_a_delivered_event_with_its_webhook_id(client, sandbox_channels, drain, receiver,

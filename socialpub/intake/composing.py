@@ -55,8 +55,9 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
         found = list(LIMITS[network].problems(content))
         if photos and LIMITS[network].fetches_media and not public_media:
             found.append(("media_ids", f"{LABELS[network]} fetches the image itself from a public address, and "
-                                       f"this installation has none: set PUBLIC_BASE_URL to the address the "
-                                       f"internet reaches this app at, or keep media in S3 (MEDIA_STORAGE)"))
+                                       f"this installation has none: set SOCIALPUB_PUBLIC_BASE_URL to the address "
+                                       f"the internet reaches this app at, or keep media in S3 "
+                                       f"(SOCIALPUB_MEDIA_STORAGE)"))
         for field, message in found:
             field = text_field if field == "text" and text_field else field
             problem = {"field": field, "network": network, "message": f"{field}: {message} ({network})"}

@@ -264,7 +264,7 @@ class _Attempt:
                     return self._give_up(PublicationStatus.EXPIRED, error,
                                          f"{error.message} — the next try could only be in {delay // 1000} s, "
                                          f"later than the {settings.max_age_s} s a publication may wait "
-                                         f"(PUBLISH_MAX_AGE_S); not sent")
+                                         f"(SOCIALPUB_MAX_AGE_S); not sent")
                 persist(delivery.record_retry, job, error, self.started,
                         utcnow() + dt.timedelta(milliseconds=delay))
                 series.retrying(job.network, error)

@@ -56,7 +56,7 @@ def check_size(data: bytes, *, max_bytes: int) -> None:
         raise ImageRefused("file: it is empty", 422)
     if len(data) > max_bytes:
         raise ImageRefused(f"file: {len(data) / 2**20:.1f} MiB is larger than the {max_bytes / 2**20:g} MiB "
-                      f"allowed (MEDIA_MAX_BYTES)", 413)
+                      f"allowed (SOCIALPUB_MEDIA_MAX_BYTES)", 413)
 
 
 def pixel_bytes(mode: str) -> int:
@@ -146,7 +146,7 @@ def inspect(data: bytes, *, max_bytes: int, max_pixels: int, max_decode_bytes: i
             if cost > max_decode_bytes:
                 raise ImageRefused(f"file: {width} × {height} {image.mode} pixels take {cost / 2**20:,.0f} MiB to "
                               f"decode, more than the {max_decode_bytes / 2**20:g} MiB allowed "
-                              f"(MEDIA_DECODE_MAX_BYTES)")
+                              f"(SOCIALPUB_MEDIA_DECODE_MAX_BYTES)")
             with decoding(slots):
                 image.load()  # decodes every byte: a truncated or damaged file fails here
                 removed = not keep_location and GPS_IFD in image.getexif()

@@ -270,8 +270,8 @@ def check_reviewed(settings: Settings, post: Post, seen_sha256: str | None = Non
     blind = sorted(n for n in networks if not worth_fetching(settings, n))
     if blind:
         raise Conflict(f"post {post.id}: {', '.join(blind)} would fetch the image from its address itself and "
-                       f"could get other bytes than the ones approved; set PUBLIC_BASE_URL (or S3 storage) so "
-                       f"that it gets the approved copy", field="image_url")
+                       f"could get other bytes than the ones approved; set SOCIALPUB_PUBLIC_BASE_URL (or S3 "
+                       f"storage) so that it gets the approved copy", field="image_url")
 
 
 def _explained(network: str, url: str, exc: BaseException) -> BaseException:

@@ -116,7 +116,7 @@ def storage_from(setting: str, instance_dir: str, endpoint_url: str | None = Non
         return LocalStorage(Path(instance_dir) / "media")
     parts = urlsplit(setting)
     if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError(f"MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {setting!r}")
+        raise ValueError(f"SOCIALPUB_MEDIA_STORAGE must be 'local' or s3://bucket/prefix, not {setting!r}")
     return S3Storage(parts.netloc, parts.path, endpoint_url)
 
 

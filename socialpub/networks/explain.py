@@ -58,7 +58,7 @@ MEANINGS = (
     ("linkedin", "422", "duplicate", "LinkedIn refuses a post that repeats a recent one: change the text, then retry."),
     ("linkedin", "429", None, "LinkedIn's daily limit for the app or member was reached: it is retried later by itself."),
     ("linkedin", "426", None, "LinkedIn no longer serves the API version socialpub asked for: move the channel (or "
-                              "LINKEDIN_API_VERSION) to a current version, then retry."),
+                              "SOCIALPUB_LINKEDIN_API_VERSION) to a current version, then retry."),
 )
 META = ("facebook", "instagram", "whatsapp")
 

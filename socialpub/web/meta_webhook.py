@@ -24,7 +24,7 @@ def meta_handshake():
     challenge = inbound.handshake(request.args, current_app.extensions["socialpub"].whatsapp_verify_token)
     if challenge is None:
         return jsonify(error={"code": "forbidden", "message": "hub.verify_token: does not match "
-                                                               "WHATSAPP_VERIFY_TOKEN"}), 403
+                                                               "SOCIALPUB_WHATSAPP_VERIFY_TOKEN"}), 403
     return challenge, 200, {"Content-Type": "text/plain"}
 
 

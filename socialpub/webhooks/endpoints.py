@@ -33,7 +33,7 @@ def new_secret() -> str:
 
 def refuse_unreachable(url: str, allow) -> None:
     """Refuse an endpoint whose every delivery the outbound guard would refuse
-    (``allow``: ``OUTBOUND_ALLOW_NETWORKS``), naming the setting that would
+    (``allow``: ``SOCIALPUB_OUTBOUND_ALLOW``), naming the setting that would
     allow it — instead of accepting it and failing each event later.
 
     Only what is known without network I/O on the request path: an address
@@ -65,7 +65,7 @@ def refuse_unreachable(url: str, allow) -> None:
         shown, kind = refusals[0]
         raise Unprocessable(f"url: {named or shown} is {kind}, and socialpub sends events only to public "
                             f"addresses unless told otherwise: to allow this one, set "
-                            f"OUTBOUND_ALLOW_NETWORKS={','.join(needed)} in socialpub's environment and restart it",
+                            f"SOCIALPUB_OUTBOUND_ALLOW={','.join(needed)} in socialpub's environment and restart it",
                             field="url")
 
 
@@ -113,7 +113,7 @@ def get(endpoint_id: int) -> WebhookEndpoint:
 
 def create(data: dict, allow=()) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret (returned here only); ``allow``: the
-    outbound guard's ``OUTBOUND_ALLOW_NETWORKS`` (:func:`refuse_unreachable`)."""
+    outbound guard's ``SOCIALPUB_OUTBOUND_ALLOW`` (:func:`refuse_unreachable`)."""
     values = _checked(data, partial=False, allow=allow)
     secret = new_secret()
     with write_transaction():

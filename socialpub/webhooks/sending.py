@@ -8,7 +8,7 @@ signed with the ``standardwebhooks`` package: ``webhook-id`` (the event's, the
 same on every try), ``webhook-timestamp`` (this try's), ``webhook-signature``
 (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``; two during a secret
 rotation's overlap). The POST goes through the outbound guard (no private
-address unless OUTBOUND_ALLOW_NETWORKS allows it), 15 s at most.
+address unless SOCIALPUB_OUTBOUND_ALLOW allows it), 15 s at most.
 
 - 2xx: delivered.
 - 410 Gone: the endpoint is turned off, saying why; nothing more is sent to it.
@@ -85,7 +85,7 @@ def deliver(delivery_id: int, settings: Settings) -> int | None:
         if exc.refused:  # an address this installation may not call: trying again changes nothing
             _record_try(delivery, None, str(exc), _ms(started))
             series.webhook_delivered("failed")
-            OUTBOX.fail(delivery.id, f"{exc}; allow it with OUTBOUND_ALLOW_NETWORKS, then send it again",
+            OUTBOX.fail(delivery.id, f"{exc}; allow it with SOCIALPUB_OUTBOUND_ALLOW, then send it again",
                         last_status_code=None)
             return None
         return _after_try(delivery, None, str(exc), _ms(started), None)

@@ -222,7 +222,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 if isinstance(taken, dt.datetime):
                     senders.unreserve()
                     persist(ledger.hold, row.id, taken, f"over the messaging limit of {limit} people per 24 "
-                            f"hours (WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
+                            f"hours (SOCIALPUB_WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
                     continue
                 if not taken:
                     senders.unreserve()

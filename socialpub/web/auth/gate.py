@@ -6,7 +6,7 @@
   the API (the post page's script polls it); writes to the API need a token,
   so a cookie riding along a cross-site request can change nothing there.
 - Views marked :func:`public` (sign-in, health, assets, the OpenAPI document)
-  need neither. ``/metrics`` needs ``METRICS_TOKEN`` when one is configured.
+  need neither. ``/metrics`` needs ``SOCIALPUB_METRICS_TOKEN`` when one is configured.
 
 Then the user's role (roles.py) must allow the view.
 
@@ -114,4 +114,4 @@ def _metrics_gate():
     given = request.headers.get("Authorization", "")
     if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return None
-    return unauthorised("Authorization: /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'")
+    return unauthorised("Authorization: /metrics needs 'Authorization: Bearer <SOCIALPUB_METRICS_TOKEN>'")
