@@ -26,7 +26,7 @@ from ..models import (
     User,
 )
 from ..whatsapp import ledger
-from . import serialize
+from . import serialize, shapes
 from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
 from .compose import publish_now
@@ -165,8 +165,8 @@ def post(post_id):
         history[a.publication_id].append(a)
     edited = {p.id for p in pubs if p.text != adapt_text(p.network, post.text, post.link)}
     return render_template("web/post.html", post=post, pubs=pubs, history=history, edited=edited,
-                           status=serialize.status(post, pubs, {p.channel_id for p in pubs
-                                                                if p.channel.state == ChannelState.NEEDS_REAUTH}),
+                           status=shapes.dump(serialize.status(post, pubs, {
+                               p.channel_id for p in pubs if p.channel.state == ChannelState.NEEDS_REAUTH})),
                            media=library.post_media(post.id),
                            image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),

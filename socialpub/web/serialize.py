@@ -1,11 +1,23 @@
-"""How posts, publications and channels look in the API."""
+"""Rows as the API shows them: each function fills in its shape (shapes.py), which checks
+that the answer holds exactly the fields the document declares."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import jsonify, url_for
 
 from ..intake.schedule_time import shown
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 from ..networks.explain import explain, meaning
+from . import shapes
+
+
+def answer(shape, code: int = 200, /, **values):
+    """The JSON answer of ``shape``, with the HTTP status ``code``: a shape filled in, or a shape
+    class to fill in with ``values`` (positional-only, so a field may be named ``status``)."""
+    if isinstance(shape, type):
+        shape = shape(**values)
+    response = jsonify(shapes.dump(shape))
+    response.status_code = code
+    return response
 
 
 def error_meaning(p: Publication):
@@ -23,7 +35,7 @@ def failure(p: Publication, needs_reauth: bool = False):
     return explained.as_dict() if explained else None
 
 
-def publication(p: Publication, history=None) -> dict:
+def publication(p: Publication, history=None) -> shapes.Publication:
     data = {
         "id": p.id,
         "channel_id": p.channel_id,
@@ -52,12 +64,12 @@ def publication(p: Publication, history=None) -> dict:
     }
     if history is not None:
         data["history"] = [attempt(a) for a in history]
-    return data
+    return shapes.Publication(**data)
 
 
-def attempt(a: Attempt) -> dict:
-    return {"number": a.number, "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
-            "outcome": a.outcome, "error_code": a.error_code, "error": a.error}
+def attempt(a: Attempt) -> shapes.Attempt:
+    return shapes.Attempt(number=a.number, started_at=iso(a.started_at), finished_at=iso(a.finished_at),
+                          outcome=a.outcome, error_code=a.error_code, error=a.error)
 
 
 def split_to_of(post_ids) -> dict:
@@ -66,13 +78,13 @@ def split_to_of(post_ids) -> dict:
     return {row.split_from: row.id for row in rows}
 
 
-def post(p: Post, publications, histories=None, images=None, split_to=None) -> dict:
+def post(p: Post, publications, histories=None, images=None, split_to=None, **extra) -> shapes.Post:
     """A post; ``images`` (its Media rows, in order) are shown where one post is asked for;
-    ``split_to``: a list's split_to_of (one post's is read here)."""
+    ``split_to``: a list's split_to_of (one post's is read here); ``extra``: ``results`` or ``note``."""
     split_to = split_to_of([p.id]) if split_to is None else split_to
     histories = histories or {}
     shown_media = {} if images is None else {"media": [media(m) for m in images]}
-    return {
+    return shapes.Post(**{
         "id": p.id,
         "text": p.text,
         "image_url": p.image_url,
@@ -93,16 +105,17 @@ def post(p: Post, publications, histories=None, images=None, split_to=None) -> d
         "whatsapp": p.whatsapp,
         "publications": [publication(x, histories.get(x.id)) for x in publications],
         **shown_media,
-    }
+        **extra,
+    })
 
 
-def status(p: Post, publications, needs_reauth=frozenset()) -> dict:
+def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatusShape:
     """The seed's status shape, plus the post's own status; ``needs_reauth``: the ids of
     the post's channels that need re-authorisation (the page offers Reconnect, not Retry)."""
     by_status = {s: 0 for s in PublicationStatus.ALL}
     for x in publications:
         by_status[x.status] = by_status.get(x.status, 0) + 1
-    return {
+    return shapes.PostStatusShape(**{
         "post_id": p.id,
         "status": p.status,
         "by_status": by_status,
@@ -115,22 +128,22 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> dict:
              "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE)}
             for x in publications
         ],
-    }
+    })
 
 
-def media(m) -> dict:
+def media(m) -> shapes.Media:
     """A media file of the library, with the addresses of its bytes and thumbnail."""
-    return {
+    return shapes.Media(**{
         "id": m.id, "kind": m.kind, "content_type": m.content_type, "width": m.width, "height": m.height,
         "bytes": m.size_bytes, "sha256": m.sha256, "original_name": m.original_name,
         "created_at": iso(m.created_at),
         "url": url_for("api.media_file", media_id=m.id),
         "thumbnail_url": url_for("api.media_thumbnail", media_id=m.id),
-    }
+    })
 
 
-def channel(c: Channel) -> dict:
-    return {
+def channel(c: Channel) -> shapes.Channel:
+    return shapes.Channel(**{
         "id": c.id,
         "network": c.network,
         "name": c.name,
@@ -153,22 +166,25 @@ def channel(c: Channel) -> dict:
         "token_set": c.token_set,
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
-    }
+    })
 
 
-def reach(counts: dict) -> dict:
-    """An audience's whatsapp/contacts.reach: its members, and how many a post messages, by how it is sent."""
-    return {"members": counts["members"], "opted_out": counts["opted_out"],
-            "without_opt_in": counts["without_opt_in"],
-            "messaged": {kind: counts[kind] for kind in ("utility", "marketing", "authentication", "free_form")}}
+def reach(counts: dict, name: str | None = None) -> shapes.Reach:
+    """An audience's whatsapp/contacts.reach (``name``'s; everyone's without): its members, and how many a post
+    messages, by how it is sent."""
+    values = {"members": counts["members"], "opted_out": counts["opted_out"],
+              "without_opt_in": counts["without_opt_in"],
+              "messaged": {kind: counts[kind] for kind in ("utility", "marketing", "authentication", "free_form")}}
+    return shapes.Reach(**values) if name is None else shapes.AudienceReach(name=name, **values)
 
 
-def user(u) -> dict:
-    return {"id": u.id, "email": u.email, "role": u.role, "disabled": u.disabled,
-            "created_at": iso(u.created_at), "last_sign_in_at": iso(u.last_sign_in_at)}
+def user(u, **extra) -> shapes.User:
+    """A member of the team; ``extra``: the caller's own ``notifications``."""
+    return shapes.User(id=u.id, email=u.email, role=u.role, disabled=u.disabled, created_at=iso(u.created_at),
+                       last_sign_in_at=iso(u.last_sign_in_at), **extra)
 
 
-def invitation(i, url: str | None = None, emailed: bool | None = None) -> dict:
+def invitation(i, url: str | None = None, emailed: bool | None = None) -> shapes.Invitation:
     """An invitation; ``link`` in the answer that made it, unless it was e-mailed (``emailed``)."""
     body = {"id": i.id, "email": i.email, "role": i.role, "created_at": iso(i.created_at),
             "expires_at": iso(i.expires_at)}
@@ -176,51 +192,51 @@ def invitation(i, url: str | None = None, emailed: bool | None = None) -> dict:
         body["emailed"] = emailed
     if url:
         body["link"] = url
-    return body
+    return shapes.Invitation(**body)
 
 
-def event(e: dict) -> dict:
+def event(e: dict) -> shapes.Event:
     """A line of the audit trail (audit.py)."""
-    return {"id": e["id"], "at": iso(e["at"]), "actor": e["actor"], "subject": e["subject"],
-            "subject_id": e["subject_id"], "action": e["action"], "detail": e["detail"]}
+    return shapes.Event(id=e["id"], at=iso(e["at"]), actor=e["actor"], subject=e["subject"],
+                        subject_id=e["subject_id"], action=e["action"], detail=e["detail"])
 
 
-def webhook(w, secret: str | None = None) -> dict:
+def webhook(w, secret: str | None = None) -> shapes.Webhook:
     """An endpoint; its secret only in the answer that made it (or rotated it)."""
     body = {"id": w.id, "url": w.url, "description": w.description, "events": w.events or [],
             "enabled": w.enabled, "disabled_reason": w.disabled_reason, "failing_since": iso(w.failing_since),
             "previous_secret_until": iso(w.previous_secret_until), "created_at": iso(w.created_at)}
     if secret:
         body["secret"] = secret
-    return body
+    return shapes.Webhook(**body)
 
 
-def webhook_delivery(entry: dict) -> dict:
+def webhook_delivery(entry: dict) -> shapes.WebhookDelivery:
     d, e = entry["delivery"], entry["event"]
-    return {"id": d.id, "event_type": e.type, "webhook_id": e.msg_id, "status": d.status, "attempts": d.attempts,
+    return shapes.WebhookDelivery(**{"id": d.id, "event_type": e.type, "webhook_id": e.msg_id, "status": d.status, "attempts": d.attempts,
             "next_attempt_at": iso(d.next_attempt_at) if d.status == "pending" else None,
             "last_status_code": d.last_status_code, "last_error": d.last_error, "delivered_at": iso(d.delivered_at),
             "created_at": iso(e.created_at), "payload": e.payload,
             "tries": [{"at": iso(t.at), "status_code": t.status_code, "duration_ms": t.duration_ms,
-                       "excerpt": t.excerpt} for t in entry["tries"]]}
+                       "excerpt": t.excerpt} for t in entry["tries"]]})
 
 
-def contact(c, audiences=()) -> dict:
-    return {"id": c.id, "phone": c.phone, "user_id": c.user_id, "username": c.username, "shown": c.shown,
+def contact(c, audiences=()) -> shapes.Contact:
+    return shapes.Contact(**{"id": c.id, "phone": c.phone, "user_id": c.user_id, "username": c.username, "shown": c.shown,
             "name": c.name, "opted_in_at": iso(c.opted_in_at),
             "opt_in_method": c.opt_in_method, "opt_in_by": c.opt_in_by, "opt_in_evidence": c.opt_in_evidence,
             "opted_out_at": iso(c.opted_out_at),
             "opt_out_reason": c.opt_out_reason, "last_inbound_at": iso(c.last_inbound_at),
-            "audiences": list(audiences), "created_at": iso(c.created_at)}
+            "audiences": list(audiences), "created_at": iso(c.created_at)})
 
 
-def recipient(r) -> dict:
-    return {"id": r.id, "phone": r.phone, "user_id": r.user_id, "to": r.address, "status": r.status,
+def recipient(r) -> shapes.Recipient:
+    return shapes.Recipient(**{"id": r.id, "phone": r.phone, "user_id": r.user_id, "to": r.address, "status": r.status,
             "kind": r.kind, "message_id": r.message_id,
             "error_code": r.error_code, "error": r.error, "not_before": iso(r.not_before),
             "sent_at": iso(r.sent_at), "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at),
-            "failed_at": iso(r.failed_at)}
+            "failed_at": iso(r.failed_at)})
 
 
-def template(t: dict) -> dict:
-    return {**t, "synced_at": iso(t["synced_at"])}
+def template(t: dict) -> shapes.Template:
+    return shapes.Template(**{**t, "synced_at": iso(t["synced_at"])})

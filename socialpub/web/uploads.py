@@ -3,13 +3,14 @@ take them: how large a body each endpoint takes, one upload kept in the media
 library, and the answer to it."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, request, url_for
 
 from ..errors import Busy, InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
 from ..intake import csv_posts
 from ..media import images, library
 from ..media.storage import StorageError
 from . import serialize
+from .serialize import answer
 
 #: Room for the multipart envelope around the file itself.
 ENVELOPE_BYTES = 64 * 1024
@@ -57,7 +58,6 @@ def upload_response():
         raise InvalidInput("file: send exactly one file in the field 'file'" if files
                            else "file: missing (multipart field 'file')", field="file")
     media, created = keep(files[0])
-    response = jsonify(serialize.media(media))
-    response.status_code = 201 if created else 200
+    response = answer(serialize.media(media), 201 if created else 200)
     response.headers["Location"] = url_for("api.get_media", media_id=media.id)
     return response

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify, request
+from flask import request
 from peewee import fn
 
 from ...errors import InvalidInput
 from ...lifecycle.queueing import free_slots
 from ...models import Channel, Post, PostStatus, Publication, iso, utcnow
+from .. import shapes
+from ..serialize import answer
 from .blueprint import bp
 
 #: The widest window asked at once: a month view's six weeks, and some.
@@ -73,13 +75,12 @@ def calendar():
         channels.setdefault(post_id, []).append({"id": channel_id, "network": network, "name": name})
 
     def item(p):
-        return {"id": p["id"], "text": p["text"], "status": p["status"],
-                "at": iso(p["scheduled_at"] or p["publish_requested_at"]),
-                "movable": p["status"] in (PostStatus.SCHEDULED, PostStatus.DRAFT),
-                "version": iso(p["updated_at"]),
-                "channels": channels.get(p["id"], [])}
+        return shapes.CalendarPost(id=p["id"], text=p["text"], status=p["status"],
+                                   at=iso(p["scheduled_at"] or p["publish_requested_at"]),
+                                   movable=p["status"] in (PostStatus.SCHEDULED, PostStatus.DRAFT),
+                                   version=iso(p["updated_at"]), channels=channels.get(p["id"], []))
     queued = list(Channel.select().where(Channel.enabled & Channel.queue.is_null(False)))
     slots = [{"at": iso(moment), "channel": {"id": c.id, "network": c.network, "name": c.name}}
              for moment, c in free_slots(queued, max(start, utcnow()), end)[:MAX_POSTS]]
-    return jsonify({"items": [item(p) for p in posts[:MAX_POSTS]], "truncated": len(posts) > MAX_POSTS,
-                    "drafts": [item(p) for p in drafts], "slots": slots})
+    return answer(shapes.Calendar, items=[item(p) for p in posts[:MAX_POSTS]], truncated=len(posts) > MAX_POSTS,
+                  drafts=[item(p) for p in drafts], slots=slots)

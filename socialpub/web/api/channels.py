@@ -1,7 +1,7 @@
 """Channels: the connected accounts posts are published to."""
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import url_for
 
 from ...connecting import verify
 from ...errors import NotFound
@@ -9,7 +9,8 @@ from ...intake import channels as channel_service
 from ...intake import queue_slots
 from ...models import Channel
 from ...people.roles import ADMIN, requires
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import json_body
 
@@ -17,7 +18,7 @@ from .helpers import json_body
 @bp.get("/channels")
 def list_channels():
     """Every channel; tokens are never shown."""
-    return jsonify({"items": [serialize.channel(c) for c in Channel.select().order_by(Channel.id)]})
+    return answer(shapes.ChannelList, items=[serialize.channel(c) for c in Channel.select().order_by(Channel.id)])
 
 
 @bp.post("/channels")
@@ -25,7 +26,7 @@ def list_channels():
 def create_channel():
     """Connect an account on one network."""
     channel = channel_service.create_channel(json_body(), identify=verify.identify)
-    response = jsonify(serialize.channel(channel))
+    response = answer(serialize.channel(channel))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_channel", channel_id=channel.id)
     return response
@@ -37,7 +38,7 @@ def get_channel(channel_id):
     channel = Channel.get_or_none(Channel.id == channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")
-    return jsonify(serialize.channel(channel))
+    return answer(serialize.channel(channel))
 
 
 @bp.put("/channels/<int:channel_id>/queue")
@@ -48,4 +49,4 @@ def set_channel_queue(channel_id):
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")
     channel = channel_service.set_queue(channel, queue_slots.check(json_body()))
-    return jsonify(serialize.channel(channel))
+    return answer(serialize.channel(channel))

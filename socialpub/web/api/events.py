@@ -1,15 +1,14 @@
 """The audit trails (audit.py): who did what to a post, a channel or a user, and when."""
 from __future__ import annotations
 
-from flask import jsonify
-
 from ... import audit
 from ...errors import NotFound
 from ...intake.composing import get_post
 from ...models import Channel
 from ...people import team
 from ...people.roles import ADMIN, requires
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from .blueprint import bp
 
 
@@ -39,4 +38,4 @@ def _trail(subject, subject_id, existing):
             existing()
         except (NotFound, Channel.DoesNotExist):
             raise NotFound(f"{subject} {subject_id} does not exist and has no history") from None
-    return jsonify({"items": [serialize.event(e) for e in lines]})
+    return answer(shapes.EventList, items=[serialize.event(e) for e in lines])

@@ -3,13 +3,14 @@ fetch a file or its thumbnail, delete one no post uses. A file is judged by
 its content; a refusal names the problem and stores nothing."""
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, url_for
 
 from ...errors import StoreUnavailable
 from ...media import library
 from ...media.storage import StorageError
 from ...models import Media
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
@@ -35,14 +36,13 @@ def list_media():
         query = query.where(Media.id < before)
     items = list(query)
     page = items[:limit]
-    return jsonify({"items": [serialize.media(m) for m in page],
-                    "next": url_for("api.list_media", before=page[-1].id, limit=limit)
-                    if len(items) > limit else None})
+    return answer(shapes.MediaPage, items=[serialize.media(m) for m in page],
+                  next=url_for("api.list_media", before=page[-1].id, limit=limit) if len(items) > limit else None)
 
 
 @bp.get("/media/<int:media_id>")
 def get_media(media_id):
-    return jsonify(serialize.media(library.get(media_id)))
+    return answer(serialize.media(library.get(media_id)))
 
 
 def _bytes(key: str, content_type: str) -> Response:

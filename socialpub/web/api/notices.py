@@ -1,28 +1,30 @@
 """The caller's in-app notices (notices.py): list, and mark read. Everyone's own; viewers too."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, request
 
 from ... import notices
 from ...db import MAX_ID, write_transaction
 from ...errors import InvalidInput
 from ...models import iso
 from ...people.roles import VIEWER, requires
+from .. import shapes
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import json_body
 
 
-def notice(n) -> dict:
-    return {"id": n.id, "kind": n.kind, "text": n.text, "post_id": n.post, "channel_id": n.channel,
-            "link": notices.link(n), "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
+def notice(n) -> shapes.Notice:
+    return shapes.Notice(id=n.id, kind=n.kind, text=n.text, post_id=n.post, channel_id=n.channel,
+                         link=notices.link(n), created_at=iso(n.created_at), read_at=iso(n.read_at))
 
 
 @bp.get("/notices")
 def list_notices():
     """The caller's newest notices (at most notices.PAGE), and how many are unread; ``unread=1``: only those."""
     unread_only = request.args.get("unread", "") in ("1", "true")
-    return jsonify({"items": [notice(n) for n in notices.listed(g.user.id, unread_only)],
-                    "unread": notices.unread(g.user.id)})
+    return answer(shapes.NoticeList, items=[notice(n) for n in notices.listed(g.user.id, unread_only)],
+                  unread=notices.unread(g.user.id))
 
 
 @bp.post("/notices/read")
@@ -36,4 +38,4 @@ def read_notices():
                            f"read)", field="ids")
     with write_transaction():
         marked = notices.mark_read(g.user.id, ids)
-    return jsonify({"marked": marked, "unread": notices.unread(g.user.id)})
+    return answer(shapes.NoticesRead, marked=marked, unread=notices.unread(g.user.id))

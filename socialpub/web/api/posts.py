@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import jsonify, request, url_for
+from flask import request, url_for
 from peewee import JOIN
 
 from ...db import MAX_ID, Prepared, Slot, row_to
@@ -13,7 +13,8 @@ from ...lifecycle import approval, bulk, creating, editing, publishing, queueing
 from ...media import library
 from ...models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from ...people.roles import ADMIN, requires
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import idempotent, int_arg, json_body, settings
 
@@ -35,8 +36,8 @@ def _created(post_id, **_):
     post = Post.get_or_none(Post.id == post_id)
     if post is None:
         return None
-    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
-    response.status_code = 201
+    response = answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)),
+                      201)
     response.headers["Location"] = url_for("api.get_post", post_id=post.id)
     return response
 
@@ -47,9 +48,8 @@ def _asked(post_id, **_):
     queued = (Publication.select().where((Publication.post == post_id) & Publication.task_id.is_null(False)
                                          & (Publication.status != PublicationStatus.PENDING))
               .order_by(Publication.id))
-    return jsonify({"post_id": post_id, "results": [
-        {"publication_id": p.id, "network": p.network, "status": "enqueued", "task_id": p.task_id}
-        for p in queued]}), 202
+    return answer(shapes.PublishResults, 202, post_id=post_id, results=[
+        {"publication_id": p.id, "network": p.network, "status": "enqueued", "task_id": p.task_id} for p in queued])
 
 
 @bp.post("/posts")
@@ -68,11 +68,8 @@ def create_post():
             creating.discard_unsent(post.id)
             raise BrokerUnavailable(f"{exc.message}; the post was not kept either") from exc
         post = Post.get_by_id(post.id)
-    body = serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id))
-    if results is not None:
-        body["results"] = results
-    response = jsonify(body)
-    response.status_code = 201
+    response = answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id),
+                                     **({} if results is None else {"results": results})), 201)
     response.headers["Location"] = url_for("api.get_post", post_id=post.id)
     return response
 
@@ -98,8 +95,8 @@ def list_posts():
                 "pages": (total + per_page - 1) // per_page}
     pubs = _publications([p.id for p in posts]) if posts else {}
     split_to = serialize.split_to_of([p.id for p in posts])
-    return jsonify({"items": [serialize.post(p, pubs.get(p.id, []), split_to=split_to) for p in posts], **body,
-                    "next": posts[-1].id if len(posts) == per_page else None})
+    return answer(shapes.PostPage, items=[serialize.post(p, pubs.get(p.id, []), split_to=split_to) for p in posts],
+                  **body, next=posts[-1].id if len(posts) == per_page else None)
 
 
 @bp.get("/posts/<int:post_id>")
@@ -111,7 +108,7 @@ def get_post(post_id):
     for a in (Attempt.select().join(Publication).where(Publication.post == post.id)
               .order_by(Attempt.publication, Attempt.number)):
         histories[a.publication_id].append(a)
-    response = jsonify(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs},
+    response = answer(serialize.post(post, pubs, {p.id: histories.get(p.id, []) for p in pubs},
                                       images=library.post_media(post.id)))
     response.headers["ETag"] = versions.tag(post)
     return response
@@ -127,9 +124,10 @@ def publish_post(post_id):
         raise InvalidInput(f"{unknown[0]}: unknown field (only image_url may be given)", field=unknown[0])
     results = publishing.request_publish(post_id, data.get("image_url"))
     if not results:  # it waits for an admin's approval first
-        return jsonify({"post_id": post_id, "results": [], "status": PostStatus.AWAITING}), 202
+        return answer(shapes.PublishResults, 202, post_id=post_id, results=[], status=PostStatus.AWAITING)
     held = review.split(post_id)  # only some channels needed approval: they wait there
-    return jsonify({"post_id": post_id, "results": results, **({"waiting_post_id": held.id} if held else {})}), 202
+    return answer(shapes.PublishResults, 202, post_id=post_id, results=results,
+                  **({"waiting_post_id": held.id} if held else {}))
 
 
 @bp.get("/posts/<int:post_id>/status")
@@ -146,7 +144,7 @@ def post_status(post_id):
     # Which of its channels need re-authorisation: the live page then offers Reconnect, not Retry.
     needs_reauth = {c for (c,) in Channel.select(Channel.id).where(
         Channel.id.in_([p.channel_id for p in pubs] or [0]) & (Channel.state == ChannelState.NEEDS_REAUTH)).tuples()}
-    return jsonify(serialize.status(post, pubs, needs_reauth))
+    return answer(serialize.status(post, pubs, needs_reauth))
 
 
 _STATUS = Prepared(lambda: (
@@ -160,7 +158,7 @@ _STATUS = Prepared(lambda: (
 def retry_post(post_id):
     """Send again every failed, expired or unconfirmed publication of a post."""
     json_body(required=False, fields=set())
-    return jsonify({"post_id": post_id, "results": publishing.retry(post_id)}), 202
+    return answer(shapes.PublishResults, 202, post_id=post_id, results=publishing.retry(post_id))
 
 
 @bp.post("/publications/<int:publication_id>/retry")
@@ -172,7 +170,7 @@ def retry_publication(publication_id):
     if publication is None:
         raise NotFound(f"publication {publication_id} does not exist")
     results = publishing.retry(publication.post_id, publication_id)
-    return jsonify({"post_id": publication.post_id, "results": results}), 202
+    return answer(shapes.PublishResults, 202, post_id=publication.post_id, results=results)
 
 
 #: What several posts can have done at once, and how.
@@ -181,7 +179,7 @@ def bulk_posts():
     """``{"action": "cancel"|"delete"|"duplicate", "ids": [...]}``: each post on its
     own (one refused does not stop the others); ``{"results": [{id, ok, error?, new_id?}]}``."""
     data = json_body(fields={"action", "ids"})
-    return jsonify({"results": bulk.run(data.get("action"), data.get("ids"))})
+    return answer(shapes.BulkResults, results=bulk.run(data.get("action"), data.get("ids")))
 
 
 @bp.post("/posts/import")
@@ -195,7 +193,7 @@ def import_posts():
     if upload is None:
         raise InvalidInput("file: missing (multipart field 'file')", field="file")
     posts = creating.create_posts(csv_posts.requests_of(upload.read(), request.form.get("timezone") or None))
-    return jsonify({"created": len(posts), "ids": [p.id for p in posts]}), 201
+    return answer(shapes.Imported, 201, created=len(posts), ids=[p.id for p in posts])
 
 
 @bp.patch("/posts/<int:post_id>")
@@ -220,7 +218,7 @@ def edit_post(post_id):
         raise InvalidInput("timezone: give it with scheduled_at", field="timezone")
     else:
         post = editing.edit(post_id, data, version)
-    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+    response = answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
     response.headers["ETag"] = versions.tag(post)
     return response
 
@@ -249,7 +247,7 @@ def queue_post(post_id):
     """Schedule a draft (or move a scheduled post) to its channels' next free posting time."""
     json_body(required=False, fields=set())
     post = queueing.add_to_queue(post_id)
-    return jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
+    return answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
 
 
 @bp.post("/posts/<int:post_id>/duplicate")
@@ -257,8 +255,8 @@ def duplicate_post(post_id):
     """A new draft from any post."""
     json_body(required=False, fields=set())
     post = editing.duplicate(post_id)
-    response = jsonify(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
-    response.status_code = 201
+    response = answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)),
+                      201)
     response.headers["Location"] = url_for("api.get_post", post_id=post.id)
     return response
 
@@ -268,7 +266,7 @@ def cancel_post(post_id):
     """Take a scheduled post back to draft, or withdraw a request for approval."""
     json_body(required=False, fields=set())
     post = scheduling.cancel(post_id)
-    return jsonify(serialize.post(post, _publications([post.id])[post.id]))
+    return answer(serialize.post(post, _publications([post.id])[post.id]))
 
 
 @bp.post("/posts/<int:post_id>/approve")
@@ -286,12 +284,10 @@ def approve_post(post_id):
         raise InvalidInput("seen_image_sha256: the SHA-256 of the image as reviewed, 64 hex digits",
                            field="seen_image_sha256")
     approved = approval.approve(post_id, data.get("seen_updated_at"), seen_image)
-    body = serialize.post(approved.post, _publications([post_id])[post_id])
-    if approved.results is not None:
-        body["results"] = approved.results
+    extra = {"results": approved.results} if approved.results is not None else {}
     if approved.note:
-        body["note"] = approved.note
-    return jsonify(body)
+        extra["note"] = approved.note
+    return answer(serialize.post(approved.post, _publications([post_id])[post_id], **extra))
 
 
 @bp.post("/posts/<int:post_id>/reject")
@@ -299,4 +295,4 @@ def approve_post(post_id):
 def reject_post(post_id):
     """Send a post awaiting approval back to its editor as a draft: ``{"comment"}`` says why."""
     post = approval.reject(post_id, json_body(fields={"comment"}).get("comment"))
-    return jsonify(serialize.post(post, _publications([post.id])[post.id]))
+    return answer(serialize.post(post, _publications([post.id])[post.id]))

@@ -2,13 +2,14 @@
 resetting access; and who the caller is (anyone)."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 
 from ...mail import notices
 from ...people import team
 from ...people.roles import ADMIN, VIEWER, requires
-from .. import serialize
+from .. import serialize, shapes
 from ..auth.team_pages import handed_over
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import json_body
 
@@ -18,7 +19,7 @@ def me():
     """The caller: their e-mail address and role (an API token acts with its user's role), and what
     they are told by e-mail."""
     user = team.get_user(g.user.id)  # a token's user is read with a few columns only
-    return jsonify(dict(serialize.user(user), notifications=notices.preferences(user)))
+    return answer(serialize.user(user, notifications=notices.preferences(user)))
 
 
 @bp.patch("/me")
@@ -28,13 +29,13 @@ def change_me():
     data = json_body(fields={"notifications"})
     user = team.get_user(g.user.id)
     chosen = notices.set_preferences(user, data.get("notifications"))
-    return jsonify(dict(serialize.user(user), notifications=chosen))
+    return answer(serialize.user(user, notifications=chosen))
 
 
 @bp.get("/users")
 @requires(ADMIN)
 def list_users():
-    return jsonify({"items": [serialize.user(u) for u in team.members()]})
+    return answer(shapes.UserList, items=[serialize.user(u) for u in team.members()])
 
 
 @bp.patch("/users/<int:user_id>")
@@ -47,7 +48,7 @@ def change_user(user_id):
         user = team.set_role(user_id, data["role"])
     if "disabled" in data:
         user = team.set_disabled(user_id, data["disabled"], g.user)
-    return jsonify(serialize.user(user))
+    return answer(serialize.user(user))
 
 
 @bp.post("/users/<int:user_id>/reset")
@@ -57,13 +58,13 @@ def reset_user(user_id):
     the answer's ``link`` (shown once) lets them set a new one."""
     invitation, token = team.reset_access(user_id, g.user)
     link = handed_over(invitation, token, "reset")
-    return jsonify(serialize.invitation(invitation, link["url"], link["emailed"])), 201
+    return answer(serialize.invitation(invitation, link["url"], link["emailed"]), 201)
 
 
 @bp.get("/invitations")
 @requires(ADMIN)
 def list_invitations():
-    return jsonify({"items": [serialize.invitation(i) for i in team.open_invitations()]})
+    return answer(shapes.InvitationList, items=[serialize.invitation(i) for i in team.open_invitations()])
 
 
 @bp.post("/invitations")
@@ -73,7 +74,7 @@ def invite():
     data = json_body(fields={"email", "role"})
     invitation, token = team.invite(data.get("email"), data.get("role", "editor"), g.user)
     link = handed_over(invitation, token, "invitation")
-    return jsonify(serialize.invitation(invitation, link["url"], link["emailed"])), 201
+    return answer(serialize.invitation(invitation, link["url"], link["emailed"]), 201)
 
 
 @bp.delete("/invitations/<int:invitation_id>")

@@ -2,12 +2,13 @@
 event, their delivery log and "send again" (webhooks/)."""
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import url_for
 
 from ...models import WebhookEndpoint
 from ...people.roles import ADMIN, requires
 from ...webhooks import endpoints
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import json_body, settings
 
@@ -15,7 +16,7 @@ from .helpers import json_body, settings
 @bp.get("/webhooks")
 @requires(ADMIN)
 def list_webhooks():
-    return jsonify({"items": [serialize.webhook(w) for w in WebhookEndpoint.select().order_by(WebhookEndpoint.id)]})
+    return answer(shapes.WebhookList, items=[serialize.webhook(w) for w in WebhookEndpoint.select().order_by(WebhookEndpoint.id)])
 
 
 @bp.post("/webhooks")
@@ -23,7 +24,7 @@ def list_webhooks():
 def create_webhook():
     """``{"url", "events"?, "enabled"?, "description"?}``; the answer holds the ``whsec_`` secret, this once."""
     endpoint, secret = endpoints.create(json_body(), settings().outbound_allow)
-    response = jsonify(serialize.webhook(endpoint, secret))
+    response = answer(serialize.webhook(endpoint, secret))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_webhook", endpoint_id=endpoint.id)
     return response
@@ -32,13 +33,13 @@ def create_webhook():
 @bp.get("/webhooks/<int:endpoint_id>")
 @requires(ADMIN)
 def get_webhook(endpoint_id):
-    return jsonify(serialize.webhook(endpoints.get(endpoint_id)))
+    return answer(serialize.webhook(endpoints.get(endpoint_id)))
 
 
 @bp.patch("/webhooks/<int:endpoint_id>")
 @requires(ADMIN)
 def change_webhook(endpoint_id):
-    return jsonify(serialize.webhook(endpoints.update(endpoint_id, json_body(), settings().outbound_allow)))
+    return answer(serialize.webhook(endpoints.update(endpoint_id, json_body(), settings().outbound_allow)))
 
 
 @bp.delete("/webhooks/<int:endpoint_id>")
@@ -54,7 +55,7 @@ def rotate_webhook_secret(endpoint_id):
     """A new secret (in the answer, this once); the previous one signs too for a day."""
     json_body(required=False, fields=set())
     endpoint, secret = endpoints.rotate(endpoint_id)
-    return jsonify(serialize.webhook(endpoint, secret))
+    return answer(serialize.webhook(endpoint, secret))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/revoke_previous")
@@ -62,7 +63,7 @@ def rotate_webhook_secret(endpoint_id):
 def revoke_previous_webhook_secret(endpoint_id):
     """Stop signing with the previous secret now (a rotation's overlap cut short); 409 when none signs."""
     json_body(required=False, fields=set())
-    return jsonify(serialize.webhook(endpoints.revoke_previous(endpoint_id)))
+    return answer(serialize.webhook(endpoints.revoke_previous(endpoint_id)))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/test")
@@ -72,7 +73,7 @@ def test_webhook(endpoint_id):
     json_body(required=False, fields=set())
     delivery_id = endpoints.send_test(endpoint_id)
     [entry] = endpoints.log(endpoint_id, delivery_id=delivery_id)
-    response = jsonify(serialize.webhook_delivery(entry))
+    response = answer(serialize.webhook_delivery(entry))
     response.status_code = 202
     response.headers["Location"] = url_for("api.webhook_deliveries", endpoint_id=endpoint_id)
     return response
@@ -82,7 +83,7 @@ def test_webhook(endpoint_id):
 @requires(ADMIN)
 def webhook_deliveries(endpoint_id):
     """The latest deliveries, newest first, each with its tries."""
-    return jsonify({"items": [serialize.webhook_delivery(d) for d in endpoints.log(endpoint_id)]})
+    return answer(shapes.WebhookDeliveryList, items=[serialize.webhook_delivery(d) for d in endpoints.log(endpoint_id)])
 
 
 @bp.post("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
@@ -92,4 +93,4 @@ def resend_webhook(endpoint_id, delivery_id):
     json_body(required=False, fields=set())
     endpoints.send_again(endpoint_id, delivery_id)
     [entry] = endpoints.log(endpoint_id, delivery_id=delivery_id)
-    return jsonify(serialize.webhook_delivery(entry)), 202
+    return answer(serialize.webhook_delivery(entry), 202)

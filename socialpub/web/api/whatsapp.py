@@ -10,7 +10,8 @@ from ...input_checks import refuse_unstorable_text
 from ...models import Contact, Publication
 from ...people.roles import ADMIN, EDITOR, requires
 from ...whatsapp import contacts, ledger, templates
-from .. import serialize
+from .. import serialize, shapes
+from ..serialize import answer
 from .blueprint import bp
 from .helpers import json_body, settings
 
@@ -26,9 +27,9 @@ def list_contacts(channel_id):
     contacts.whatsapp_channel(channel_id)
     rows = contacts.listed(channel_id, request.args.get("audience") or None)
     reach = contacts.reach(channel_id)
-    return jsonify({"items": [serialize.contact(c, names) for c, names in rows],
-                    "everyone": serialize.reach(reach[None]),
-                    "audiences": [{"name": n, **serialize.reach(reach[n])} for n, _ in contacts.audiences(channel_id)]})
+    return answer(shapes.ContactList, items=[serialize.contact(c, names) for c, names in rows],
+                  everyone=serialize.reach(reach[None]),
+                  audiences=[serialize.reach(reach[n], n) for n, _ in contacts.audiences(channel_id)])
 
 
 @bp.post("/channels/<int:channel_id>/contacts")
@@ -51,10 +52,8 @@ def add_contacts(channel_id):
             raise InvalidInput(f"contacts[{number}].{exc.message}",
                                field=f"contacts[{number}].{exc.field or 'contact'}") from None
     saved = contacts.save(channel, checked)
-    response = jsonify({"items": [serialize.contact(c) for c in saved.contacts],
-                        "kept_opted_out": [serialize.contact(c) for _, c in saved.kept_opted_out]})
-    response.status_code = 201
-    return response
+    return answer(shapes.ContactsSaved, 201, items=[serialize.contact(c) for c in saved.contacts],
+                  kept_opted_out=[serialize.contact(c) for _, c in saved.kept_opted_out])
 
 
 @bp.post("/channels/<int:channel_id>/contacts/import")
@@ -72,7 +71,7 @@ def import_contacts(channel_id):
                                              f"line {report['problems'][0]['line']}: "
                                              f"{report['problems'][0]['message']}",
                                   "details": report["problems"]}}), 422
-    return jsonify(report), 200 if request.args.get("dry_run") in ("1", "true") else 201
+    return answer(shapes.ContactsImported, 200 if request.args.get("dry_run") in ("1", "true") else 201, **report)
 
 
 @bp.post("/channels/<int:channel_id>/contacts/<int:contact_id>/opt_out")
@@ -89,7 +88,7 @@ def opt_out_contact(channel_id, contact_id):
         raise InvalidInput("reason: at most 500 characters of text", field="reason")
     refuse_unstorable_text(reason, "reason")
     contacts.opt_out(channel_id, contact.id, reason)
-    return jsonify(serialize.contact(Contact.get_by_id(contact_id)))
+    return answer(serialize.contact(Contact.get_by_id(contact_id)))
 
 
 @bp.post("/channels/<int:channel_id>/contacts/<int:contact_id>/opt_in")
@@ -99,14 +98,14 @@ def opt_in_contact(channel_id, contact_id):
     earlier opt-out: the one way besides the person's own START, on the channel's audit trail."""
     contacts.whatsapp_channel(channel_id)
     consent = contacts.checked_consent(json_body())
-    return jsonify(serialize.contact(contacts.opt_in_again(channel_id, contact_id, consent, _by())))
+    return answer(serialize.contact(contacts.opt_in_again(channel_id, contact_id, consent, _by())))
 
 
 @bp.get("/channels/<int:channel_id>/templates")
 def list_templates(channel_id):
     """The channel's templates as last synced: category, status, what they take, a preview."""
     contacts.whatsapp_channel(channel_id)
-    return jsonify({"items": [serialize.template(t) for t in templates.listed(channel_id)]})
+    return answer(shapes.TemplateList, items=[serialize.template(t) for t in templates.listed(channel_id)])
 
 
 @bp.post("/channels/<int:channel_id>/templates/sync")
@@ -114,7 +113,7 @@ def list_templates(channel_id):
 def sync_templates(channel_id):
     """Fetch the business account's templates from Meta now."""
     templates.sync(contacts.whatsapp_channel(channel_id), settings())
-    return jsonify({"items": [serialize.template(t) for t in templates.listed(channel_id)]})
+    return answer(shapes.TemplateList, items=[serialize.template(t) for t in templates.listed(channel_id)])
 
 
 @bp.get("/publications/<int:publication_id>/recipients")
@@ -124,6 +123,5 @@ def publication_recipients(publication_id):
     if publication is None or publication.network != "whatsapp":
         raise NotFound(f"publication {publication_id}: no WhatsApp publication with this id")
     tally = ledger.counts(publication_id)
-    return jsonify({"publication_id": publication_id, "status": publication.status, "counts": tally,
-                    "summary": ledger.summarise(tally),
-                    "items": [serialize.recipient(r) for r in ledger.rows(publication_id)]})
+    return answer(shapes.RecipientList, publication_id=publication_id, status=publication.status, counts=tally,
+                  summary=ledger.summarise(tally), items=[serialize.recipient(r) for r in ledger.rows(publication_id)])

@@ -1,0 +1,873 @@
+"""Every JSON shape of the API, declared once (pydantic models).
+
+Each model is at once what an answer is built from (``serialize.py`` fills it in
+and :func:`dump` writes it out, so an answer cannot hold a field its shape does
+not have), what a request body is checked against for its fields and types
+(:func:`checked_body`), and what the OpenAPI document says (:func:`json_schemas`,
+``api/openapi.py``). Limits come from the constants the domain checks use, so a
+limit changed there changes here. The domain rules (a network's limits, a
+template's parameters, who may do what) stay in the domain: a shape says only
+what a field is.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from ..db import MAX_ID
+from ..input_checks import MAX_URL
+from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
+from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT
+from ..intake.queue_slots import WEEKDAYS
+from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
+from ..media.images import FORMATS
+from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
+from ..networks import LIMITS, NETWORKS, explain
+from ..notices import KINDS as NOTICE_KINDS
+from ..notices import PAGE as NOTICE_PAGE
+from ..people.roles import ROLES
+from ..statuses import DeliveryStatus
+from ..webhooks.events import TYPES, WEBHOOK_TEST
+
+
+def one_of(values) -> Any:
+    """A string that is one of ``values`` (an enum in the document)."""
+    return Literal[tuple(values)]
+
+
+Time = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Network = one_of(NETWORKS)
+Role = one_of(ROLES)
+EventType = one_of(TYPES)
+NoticeChoice = one_of(("immediately", "digest", "off"))
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class Shape(BaseModel):
+    """A closed object: a field not declared is an error, in an answer as in a request."""
+    model_config = ConfigDict(extra="forbid")
+
+
+def dump(shape: Shape) -> dict:
+    """The answer's JSON object: the fields given (an optional one left out stays out)."""
+    return shape.model_dump(exclude_unset=True)
+
+
+# ------------------------------------------------------------------ errors
+
+
+class ErrorDetail(Shape):
+    field: Optional[str]
+    network: Network = None
+    message: str
+    channel: int = Field(None, description="The channel whose version it is.")
+
+
+class ErrorBody(Shape):
+    code: str
+    message: str = Field(description="Starts with the field at fault.")
+    field: str = None
+    details: list[ErrorDetail] = Field(None, description="Every problem, when there are several (422).")
+
+
+class Error(Shape):
+    error: ErrorBody
+
+
+class Change(Shape):
+    at: Time
+    by: str
+    action: str
+    fields: list[str]
+
+
+class StaleBody(Shape):
+    code: Literal["stale"]
+    message: str
+    field: str
+    current_version: str = Field(description="The post's version now: its ETag.")
+    changed: list[str] = Field(description="The fields changed since the version sent.")
+    changes: list[Change] = Field(description="What was done since, oldest first (from the post's audit trail).")
+
+
+class StaleError(Shape):
+    error: StaleBody
+
+
+class Empty(Shape):
+    """Nothing to give: no body, or {}."""
+
+
+# ------------------------------------------------------------------ posts
+
+
+class WhatsAppMessage(Shape):
+    template: Optional[str] = None
+    language: Optional[str] = None
+    body: list[str] = None
+    audience: Optional[str] = Field(None, description="An audience's name; null: every opted-in contact.")
+
+
+class Failure(Shape):
+    sentence: str = Field(description="What happened and what to do, in plain words.")
+    who: one_of(explain.WHO) = Field(description="Who caused it.")
+    who_label: str
+    fix: Optional[one_of(explain.FIXES)] = Field(description="The one action that fixes it (the page's button), "
+                                                             "or null.")
+    said_by: Literal["network", "socialpub"] = Field(description="Whose words last_error holds.")
+
+
+class Attempt(Shape):
+    number: int
+    started_at: Time
+    finished_at: Time
+    outcome: str
+    error_code: Optional[str]
+    error: Optional[str]
+
+
+class Publication(Shape):
+    id: int
+    channel_id: int
+    network: Network
+    status: one_of(PublicationStatus.ALL)
+    text: str = Field(description="The text as this channel is sent it: its own version, its network's override, "
+                                  "or the post's (adapted: the link appended where it is not the network's own "
+                                  "field).")
+    whatsapp: Optional[WhatsAppMessage] = Field(description="A WhatsApp channel's own message "
+                                                            "(versions.<channel id>.whatsapp); null: the post's "
+                                                            "whatsapp.")
+    attempts: int
+    retries_used: int
+    rate_limit_waits: int
+    task_id: Optional[str]
+    external_id: Optional[str]
+    url: Optional[str]
+    container_id: Optional[str]
+    last_error: Optional[str]
+    last_error_code: Optional[str]
+    error_meaning: Optional[str] = Field(description="What the last error means and what to do.")
+    failure: Optional[Failure] = Field(description="The failure in plain words, who caused it and its fix; null "
+                                                   "when none.")
+    next_attempt_at: Optional[Time]
+    ambiguous_since: Optional[Time]
+    enqueued_at: Optional[Time]
+    started_at: Optional[Time]
+    published_at: Optional[Time]
+    finished_at: Optional[Time]
+    history: list[Attempt] = Field(None, description="Only when one post is shown.")
+
+
+class Approval(Shape):
+    asked: Optional[Literal["publish", "schedule"]] = Field(description="What an editor asked for, while it "
+                                                                        "awaits approval.")
+    approved_at: Optional[Time] = Field(description="Voided by an edit.")
+    review_comment: Optional[str] = Field(description="Why it was rejected.")
+    split_from: Optional[int] = Field(description="The post whose channels that need approval this one carries, "
+                                                  "waiting, while the others went out.")
+    split_to: Optional[int] = Field(description="The post in which this one's channels that need approval wait, "
+                                                "while the others go out.")
+
+
+class PublishResult(Shape):
+    publication_id: int
+    network: Network
+    status: Literal["enqueued"]
+    task_id: str
+
+
+class Media(Shape):
+    id: int
+    kind: one_of(MediaKind.ALL)
+    content_type: one_of(sorted(FORMATS.values()))
+    width: int
+    height: int
+    bytes: int
+    sha256: Sha256
+    original_name: Optional[str]
+    created_at: str
+    url: str
+    thumbnail_url: str
+
+
+class Post(Shape):
+    id: int
+    text: str
+    image_url: Optional[str]
+    link: Optional[str]
+    status: one_of(PostStatus.ALL)
+    scheduled_at: Optional[Time] = Field(description="In the zone it was given in.")
+    scheduled_at_utc: Optional[Time]
+    timezone: Optional[str]
+    created_at: Time
+    updated_at: Time
+    publish_requested_at: Optional[Time]
+    finished_at: Optional[Time]
+    publications: list[Publication]
+    whatsapp: Optional[WhatsAppMessage] = Field(description="The WhatsApp message: a template and its parameters, "
+                                                            "the audience.")
+    approval: Approval
+    results: list[PublishResult] = Field(None, description="Only when created with publish, or approved and "
+                                                           "published.")
+    note: str = Field(None, description="Approved after its scheduled time: published at once.")
+    media: list[Media] = Field(None, description="The uploaded images, in order (one post only, not in lists).")
+
+
+class PostPage(Shape):
+    items: list[Post]
+    page: int = None
+    per_page: int
+    total: int = Field(None, description="Counted up to 1,000 (then total_capped).")
+    total_capped: bool = Field(None, description="More posts match than total says.")
+    pages: int = None
+    next: Optional[int] = Field(description="Give it as `before` for the next page; null on the last one.")
+
+
+PublicationCounts = create_model("PublicationCounts", __base__=Shape,
+                                 **{status: (int, ...) for status in PublicationStatus.ALL})
+
+
+class PublicationState(Shape):
+    id: int
+    network: Network
+    channel_id: int
+    status: one_of(PublicationStatus.ALL)
+    attempts: int
+    published_at: Optional[Time]
+    external_id: Optional[str]
+    url: Optional[str]
+    last_error: Optional[str]
+    last_error_code: Optional[str]
+    error_meaning: Optional[str] = Field(description="What the last error means and what to do.")
+    next_attempt_at: Optional[Time]
+    failure: Optional[Failure] = Field(description="The failure in plain words, who caused it and its fix; null "
+                                                   "when none.")
+    channel_needs_reauth: bool = Field(description="Its channel needs re-authorisation: Reconnect, not Retry.")
+
+
+class PostStatusShape(Shape):
+    post_id: int
+    status: one_of(PostStatus.ALL)
+    by_status: PublicationCounts
+    publications: list[PublicationState]
+
+
+class PublishResults(Shape):
+    post_id: int
+    results: list[PublishResult]
+    status: Literal[PostStatus.AWAITING] = Field(None, description="When it waits for an admin's approval (no "
+                                                                   "results).")
+    waiting_post_id: int = Field(None, description="When only some of its channels need approval: the post in "
+                                                   "which they wait (the others are in results).")
+
+
+class BulkResult(Shape):
+    id: int
+    ok: bool
+    error: str = None
+    new_id: int = None
+
+
+class BulkResults(Shape):
+    results: list[BulkResult]
+
+
+class Imported(Shape):
+    created: int
+    ids: list[int]
+
+
+class CalendarChannel(Shape):
+    id: int
+    network: Network
+    name: str
+
+
+class CalendarPost(Shape):
+    id: int
+    text: str
+    status: one_of(PostStatus.ALL)
+    at: Optional[Time] = Field(description="Its time; null for a draft.")
+    movable: bool = Field(description="Scheduled or draft: it may be moved.")
+    version: Time = Field(description="The post's version (its updated_at): a move made on it is refused once the "
+                                      "post changed.")
+    channels: list[CalendarChannel]
+
+
+class FreeSlot(Shape):
+    at: Time
+    channel: CalendarChannel
+
+
+class Calendar(Shape):
+    items: list[CalendarPost]
+    truncated: bool
+    drafts: list[CalendarPost] = Field(description="The latest drafts, to schedule.")
+    slots: list[FreeSlot] = Field(description="The channels' free posting times, from now on.")
+
+
+# ------------------------------------------------------------------ post requests
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT,
+                            description="Not blank. Each network's own limits are checked too (422).")]
+Url = Annotated[Optional[str], Field(max_length=MAX_URL, description="An absolute http(s) URL; empty or null: none.")]
+Overrides = create_model("Overrides", __base__=Shape, **{network: (Text, None) for network in NETWORKS})
+
+
+class ChannelVersion(Shape):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    text: Text = Field(None, description="This channel's own text.")
+    whatsapp: WhatsAppMessage = Field(None, description="A WhatsApp channel's own template, parameters and "
+                                                        "audience, checked against its own templates and audiences.")
+
+
+def _network_limits() -> dict:
+    """What each network takes (text, caption, tags, photos: how many, of which types, in which
+    aspect ratios), as composing checks it (networks/*.py)."""
+    return {network: json.loads(json.dumps(asdict(LIMITS[network]))) for network in NETWORKS}
+
+
+class EditPost(Shape):
+    """The fields to change; {scheduled_at, timezone?} alone schedules or moves it, scheduled_at null makes it a
+    draft."""
+    model_config = ConfigDict(json_schema_extra={
+        "minProperties": 1,
+        "examples": [{"text": "Edited"}, {"scheduled_at": "2027-01-05T09:00:00", "timezone": "UTC"}]})
+    text: Text = None
+    image_url: Url = None
+    link: Url = None
+    media_ids: Optional[Annotated[list[Id], Field(max_length=MAX_MEDIA_PER_POST, json_schema_extra={
+        "uniqueItems": True})]] = Field(None, description="Uploaded images (POST /api/media), in order; not with "
+                                                          "image_url.")
+    networks: Optional[Annotated[list[Network], Field(json_schema_extra={"uniqueItems": True})]] = Field(
+        None, description="Every enabled channel of these networks.")
+    channels: Optional[Annotated[list[Id], Field(max_length=MAX_CHANNELS_PER_POST, json_schema_extra={
+        "uniqueItems": True})]] = Field(None, description="Channel ids. With neither this nor networks: every "
+                                                         "enabled channel.")
+    overrides: Optional[Overrides] = Field(None, description="Another text for a network.")
+    versions: Optional[Annotated[dict[Annotated[str, Field(pattern="^[0-9]{1,20}$")], ChannelVersion],
+                                 Field(json_schema_extra={"maxProperties": MAX_CHANNELS_PER_POST})]] = Field(
+        None, description="Each channel's own version, keyed by the channel's id (one of the post's channels): its "
+                          "text wins over its network's overrides entry, which wins over text; its whatsapp over "
+                          "the post's whatsapp. A bad one is refused naming it (versions.12.text).")
+    scheduled_at: Optional[Annotated[str, Field(max_length=MAX_WHEN)]] = Field(
+        None, description="ISO 8601, with an offset or with timezone; within a year. Not with publish.")
+    timezone: Optional[Annotated[str, Field(max_length=MAX_ZONE)]] = Field(None, description="An IANA name.")
+    whatsapp: Optional[WhatsAppMessage] = Field(
+        None, description="WhatsApp: an APPROVED template (synced) and one text per {{n}} of its body ({text} and "
+                          "{link} stand for the post's); null: free-form, only to contacts whose 24-hour window is "
+                          "open. Checked against the template (400).")
+
+
+class CreatePost(EditPost):
+    """A new post, each network's limits beside it (x-network-limits)."""
+    model_config = ConfigDict(json_schema_extra=lambda schema, model: schema.update({
+        "x-network-limits": _network_limits(),
+        "examples": [{"text": "Hello #launch", "image_url": "https://example.com/a.jpg"},
+                     {"text": "Hello", "networks": ["linkedin"], "publish": True}]}))
+    text: Text
+    publish: bool = Field(False, description="Publish it now, too.")
+
+
+class PublishOptions(Shape):
+    image_url: Url = None
+
+
+class Bulk(Shape):
+    action: Literal["cancel", "delete", "duplicate"]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
+
+
+class Approve(Shape):
+    seen_updated_at: Time = Field(None, description="The post's updated_at as reviewed")
+    seen_image_sha256: Sha256 = Field(None, description="The SHA-256 of the image's copy as reviewed")
+
+
+class Reject(Shape):
+    comment: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+# ------------------------------------------------------------------ uploads (multipart: documented, not JSON)
+
+
+class Upload(Shape):
+    file: Annotated[bytes, Field(description="A JPEG, PNG, WebP or GIF, judged by its content",
+                                 json_schema_extra={"format": "binary"})]
+
+
+class CsvUpload(Shape):
+    file: Annotated[bytes, Field(description="UTF-8 CSV: a header naming the columns (text, networks, channels, "
+                                             "scheduled_at, timezone, image_url, link), then one post per line",
+                                 json_schema_extra={"format": "binary"})]
+    timezone: str = Field(None, description="The zone of times given without an offset")
+
+
+class MediaPage(Shape):
+    items: list[Media]
+    next: Optional[str]
+
+
+# ------------------------------------------------------------------ notices, people, audit
+
+
+class Notice(Shape):
+    id: int
+    kind: one_of(NOTICE_KINDS)
+    text: str
+    post_id: Optional[int]
+    channel_id: Optional[int]
+    link: Optional[str] = Field(description="The page where it is acted on.")
+    created_at: Time
+    read_at: Optional[Time] = Field(description="Null: unread.")
+
+
+class NoticeList(Shape):
+    items: list[Notice]
+    unread: int
+
+
+class ReadNotices(Shape):
+    """The notices to mark read; without ids, every one."""
+    ids: Annotated[list[Id], Field(max_length=NOTICE_PAGE)] = None
+
+
+class NoticesRead(Shape):
+    marked: int
+    unread: int
+
+
+class Notifications(Shape):
+    posts: NoticeChoice
+    channels: NoticeChoice
+
+
+class User(Shape):
+    id: int
+    email: str
+    role: Role
+    disabled: bool
+    created_at: Time
+    last_sign_in_at: Optional[Time]
+    notifications: Notifications = Field(None, description="Only for the caller (/api/me).")
+
+
+class NotificationChoices(Shape):
+    posts: NoticeChoice = None
+    channels: NoticeChoice = None
+
+
+class ChangeMe(Shape):
+    notifications: NotificationChoices
+
+
+class UserList(Shape):
+    items: list[User]
+
+
+class ChangeUser(Shape):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    role: Role = None
+    disabled: bool = None
+
+
+class Invite(Shape):
+    email: Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
+    role: Role = "editor"
+
+
+class Invitation(Shape):
+    id: int
+    email: str
+    role: Role
+    created_at: Time
+    expires_at: Time
+    link: str = Field(None, description="The single-use link, in the answer that made it only, when it was not "
+                                        "e-mailed")
+    emailed: bool = Field(None, description="Sent to the address (SOCIALPUB_SMTP_URL is set)")
+
+
+class InvitationList(Shape):
+    items: list[Invitation]
+
+
+class Event(Shape):
+    id: int
+    at: Time
+    actor: str = Field(description="An e-mail address, or \"socialpub\" for its workers and scheduler")
+    subject: Literal["post", "channel", "user", "invitation"]
+    subject_id: int
+    action: str
+    detail: dict
+
+
+class EventList(Shape):
+    items: list[Event]
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+class Webhook(Shape):
+    id: int
+    url: str
+    description: str
+    events: list[EventType]
+    enabled: bool
+    disabled_reason: Optional[str]
+    failing_since: Optional[Time]
+    previous_secret_until: Optional[Time]
+    created_at: Time
+    secret: str = Field(None, description="whsec_…: only in the answer that made or rotated it")
+
+
+class WebhookList(Shape):
+    items: list[Webhook]
+
+
+class CreateWebhook(Shape):
+    url: Annotated[str, Field(max_length=2000)]
+    description: Annotated[str, Field(max_length=200)] = None
+    events: list[EventType] = Field(None, description="Empty or absent: every event.")
+    enabled: bool = True
+
+
+class ChangeWebhook(Shape):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    url: Annotated[str, Field(max_length=2000)] = None
+    description: Annotated[str, Field(max_length=200)] = None
+    events: list[EventType] = None
+    enabled: bool = None
+
+
+class Try(Shape):
+    at: Time
+    status_code: Optional[int]
+    duration_ms: int
+    excerpt: Optional[str]
+
+
+class WebhookDelivery(Shape):
+    id: int
+    event_type: one_of((*TYPES, WEBHOOK_TEST)) = Field(description="webhook.test: sent by Send test event.")
+    webhook_id: str
+    status: one_of((DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED))
+    attempts: int
+    next_attempt_at: Optional[Time]
+    last_status_code: Optional[int]
+    last_error: Optional[str]
+    delivered_at: Optional[Time]
+    created_at: Time
+    payload: dict = Field(description="The body sent: {type, timestamp, data}.")
+    tries: list[Try]
+
+
+class WebhookDeliveryList(Shape):
+    items: list[WebhookDelivery]
+
+
+# ------------------------------------------------------------------ channels
+
+
+class Slot(Shape):
+    weekday: one_of(WEEKDAYS)
+    time: Annotated[str, Field(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class Queue(Shape):
+    zone: Annotated[str, Field(max_length=64, description="An IANA time zone.")] = None
+    slots: Annotated[list[Slot], Field(max_length=7 * 24)]
+
+
+class Channel(Shape):
+    id: int
+    network: Network
+    name: str
+    account_id: str
+    base_url: str
+    recipients: list[str]
+    api_version: Optional[str]
+    enabled: bool
+    business_account_id: Optional[str] = Field(description="WhatsApp: the business account (WABA) whose templates "
+                                                           "it sends.")
+    requires_approval: bool = Field(description="An editor's post to it waits for approval.")
+    default_country: Optional[str] = Field(description="WhatsApp: the country (ISO 3166, such as FR) a contact's "
+                                                       "number written the national way is read in; guessed from "
+                                                       "the channel's own number when it is saved.")
+    send_rate: Optional[int] = Field(description="WhatsApp: the messages a second this number may send (its "
+                                                 "throughput at Meta); null: SOCIALPUB_WHATSAPP_SEND_RATE.")
+    state: one_of(ChannelState.ALL)
+    state_reason: Optional[str]
+    last_published_at: Optional[Time]
+    queue: Optional[Queue] = Field(description="Its posting times, for Add to queue.")
+    picture_url: Optional[str] = Field(description="The account's picture, as its network gives it.")
+    token_expires_at: Optional[Time] = Field(description="When the token expires, where the network said (accounts "
+                                                         "connected by their OAuth flow).")
+    token_set: bool = Field(description="Tokens are write-only: never shown.")
+    created_at: Time
+    updated_at: Time
+
+
+class ChannelList(Shape):
+    items: list[Channel]
+
+
+def _limited(name: str, **extra) -> Any:
+    """Text no longer than the channel check allows for ``name``."""
+    return Annotated[str, Field(max_length=MAX_LENGTHS[name], **extra)]
+
+
+AccountId = _limited("account_id", min_length=1, description="Digits (a Graph id), or a LinkedIn author URN.")
+Token = _limited("token", min_length=1)
+ChannelName = _limited("name")
+BaseUrl = _limited("base_url")
+ApiVersion = _limited("api_version")
+BusinessAccountId = _limited("business_account_id")
+RecipientPhone = Annotated[str, Field(pattern=r"^\+?[1-9][0-9 ]{6,20}$")]
+
+
+class CreateChannel(Shape):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"network": "facebook", "account_id": "546349135390552", "token": "EAAB…"},
+        {"network": "whatsapp", "account_id": "106540352242922", "token": "EAAB…", "recipients": ["+16505551234"]}]})
+    network: Network
+    account_id: AccountId
+    token: Token
+    name: Optional[ChannelName] = None
+    base_url: Optional[BaseUrl] = None
+    recipients: Optional[Annotated[list[RecipientPhone], Field(
+        max_length=MAX_RECIPIENTS, json_schema_extra={"uniqueItems": True})]] = Field(
+        None, description="WhatsApp only: E.164 phone numbers.")
+    api_version: Optional[ApiVersion] = Field(None, description="LinkedIn only, such as 202601.")
+    business_account_id: Optional[BusinessAccountId] = Field(
+        None, description="WhatsApp only: the WhatsApp Business Account id (digits).")
+    default_country: Optional[Annotated[str, Field(pattern="^[A-Za-z]{2}$")]] = Field(
+        None, description="WhatsApp only: the country (two letters, such as FR) its contacts' national numbers "
+                          "(06 12 34 56 78) are read in; left out, guessed from the number's own country.")
+    send_rate: Optional[Annotated[int, Field(ge=1, le=1000)]] = Field(
+        None, description="WhatsApp only: the messages a second this number may send — its throughput at Meta (80 "
+                          "by default, 1,000 once upgraded, 20 when shared with the WhatsApp Business app); left "
+                          "out or null: SOCIALPUB_WHATSAPP_SEND_RATE.")
+    enabled: bool = True
+    requires_approval: bool = False
+
+
+# ------------------------------------------------------------------ WhatsApp contacts, templates, recipients
+
+Phone = Annotated[str, Field(max_length=40, description="With its country code, or written the national way "
+                                                        "(06 12 34 56 78) in the channel's default_country; stored "
+                                                        "in E.164.")]
+BusinessUserId = Annotated[str, Field(max_length=140, description="Meta's business-scoped user id (BSUID), such as "
+                                                                  "US.13491208655302741918: the one way to know a "
+                                                                  "person whose WhatsApp username hides their "
+                                                                  "number.")]
+
+
+class Contact(Shape):
+    id: int
+    phone: Optional[str] = Field(description="null: known by user_id alone.")
+    user_id: Optional[str]
+    username: Optional[str]
+    shown: str = Field(description="The number, else the username and user id.")
+    name: Optional[str]
+    opted_in_at: Optional[Time]
+    opt_in_method: Optional[str]
+    opt_in_by: Optional[str]
+    opt_in_evidence: Optional[str] = Field(description="What proves the consent recorded to lift an opt-out.")
+    opted_out_at: Optional[Time]
+    opt_out_reason: Optional[str]
+    last_inbound_at: Optional[Time] = Field(description="Their last message: the 24-hour window runs from it.")
+    audiences: list[str]
+    created_at: Time
+
+
+class Messaged(Shape):
+    """How many a post actually messages (opted in, not opted out, reachable), sent by a template of each category,
+    or free-form: marketing skips +1 numbers, authentication people known only by their user id, free-form those
+    whose 24-hour window is closed."""
+    utility: int
+    marketing: int
+    authentication: int
+    free_form: int
+
+
+class Reach(Shape):
+    """Every contact: where a post without an audience goes."""
+    members: int
+    opted_out: int
+    without_opt_in: int
+    messaged: Messaged
+
+
+class AudienceReach(Reach):
+    """One audience's reach."""
+    name: str
+
+
+class ContactList(Shape):
+    items: list[Contact]
+    everyone: Reach
+    audiences: list[AudienceReach]
+
+
+class NewContact(Shape):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": ["phone"]}, {"required": ["user_id"]}]})
+    phone: Phone = None
+    user_id: BusinessUserId = None
+    name: Optional[Annotated[str, Field(max_length=100)]] = None
+    opted_in: bool = Field(None, description="With opt_in_method: they agreed.")
+    opt_in_method: Optional[Annotated[str, Field(max_length=200)]] = Field(
+        None, description="How they opted in (Meta requires a record).")
+    opted_in_at: Optional[Annotated[str, Field(max_length=40)]] = Field(
+        None, description="When they opted in: an ISO 8601 date, or date and time (UTC unless it has an offset); not "
+                          "in the future. Default: now.")
+    audiences: list[Annotated[str, Field(min_length=1, max_length=100)]] = None
+
+
+class ContactBatch(Shape):
+    contacts: Annotated[list[NewContact], Field(min_length=1, max_length=10_000)]
+
+
+class NewContacts(RootModel[Union[NewContact, ContactBatch]]):
+    """One contact, or {contacts: [...]}."""
+
+
+class ContactsSaved(Shape):
+    items: list[Contact]
+    kept_opted_out: list[Contact] = Field(description="Those whose opt-in was not recorded: they had opted out, "
+                                                      "which only they, or a new consent with its evidence, lift.")
+
+
+class ContactsCsv(Shape):
+    file: Annotated[bytes, Field(description="UTF-8 CSV: phone, and optionally name, opt_in_method, opted_in_at, "
+                                             "audience", json_schema_extra={"format": "binary"})]
+
+
+class LineProblem(Shape):
+    line: int
+    message: str
+
+
+class KeptOptedOut(Shape):
+    line: int
+    contact: str
+    message: str
+
+
+class ContactsImported(Shape):
+    saved: int
+    valid: int
+    problems: list[LineProblem]
+    kept_opted_out: list[KeptOptedOut] = Field(description="Lines saved without their opt-in: the person had opted "
+                                                           "out.")
+
+
+class NewConsent(Shape):
+    opt_in_method: Annotated[str, Field(min_length=1, max_length=200)]
+    evidence: Annotated[str, Field(min_length=1, max_length=500, description="What proves it: a signed form's "
+                                   "reference, where the message is kept…")]
+    opted_in_at: Optional[Annotated[str, Field(max_length=40)]] = Field(
+        None, description="When they agreed (ISO 8601); default: now. An opt-out recorded after it stands (409).")
+
+
+class OptOut(Shape):
+    reason: Optional[Annotated[str, Field(max_length=500)]] = None
+
+
+class TemplatePreview(Shape):
+    header: Optional[str]
+    body: str
+    footer: Optional[str]
+
+
+class Template(Shape):
+    name: str
+    language: str
+    category: str
+    status: str
+    header: Optional[str]
+    body: int = Field(description="Its body's parameters.")
+    usable: Optional[str] = Field(description="Why it cannot be sent; null: it can.")
+    preview: TemplatePreview
+    synced_at: Time
+
+
+class TemplateList(Shape):
+    items: list[Template]
+
+
+class Recipient(Shape):
+    id: int
+    phone: Optional[str]
+    user_id: Optional[str]
+    to: str = Field(description="The number, else the user id (BSUID) it went to.")
+    status: Literal["pending", "waiting", "sending", "sent", "delivered", "read", "failed", "window_closed",
+                    "opted_out", "skipped", "unconfirmed"]
+    kind: Optional[str]
+    message_id: Optional[str]
+    error_code: Optional[str]
+    error: Optional[str]
+    not_before: Optional[Time]
+    sent_at: Optional[Time]
+    delivered_at: Optional[Time]
+    read_at: Optional[Time]
+    failed_at: Optional[Time]
+
+
+class RecipientList(Shape):
+    publication_id: int
+    status: str
+    counts: dict[str, int]
+    summary: str
+    items: list[Recipient]
+
+
+# ------------------------------------------------------------------ the document's components
+
+#: The shapes of requests (checked as sent) and of answers (as written), by their name in the document.
+REQUESTS = (CreatePost, EditPost, PublishOptions, Bulk, Approve, Reject, Upload, CsvUpload, ReadNotices, ChangeMe,
+            ChangeUser, Invite, CreateWebhook, ChangeWebhook, Queue, CreateChannel, NewContacts, ContactsCsv,
+            NewConsent, OptOut, Empty)
+ANSWERS = (Error, StaleError, Post, PostPage, PostStatusShape, PublishResults, BulkResults, Imported, Calendar,
+           Media, MediaPage, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList, Event,
+           EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList, Contact,
+           ContactList, ContactsSaved, ContactsImported, Template, TemplateList, Recipient, RecipientList,
+           WhatsAppMessage, Failure, Attempt, Publication, PublishResult, CalendarPost)
+#: Names the document gives where a class's own name would say less.
+RENAMED = {"PostStatusShape": "PostStatus"}
+
+
+def name_of(shape: type[BaseModel]) -> str:
+    """The shape's name in the document."""
+    return RENAMED.get(shape.__name__, shape.__name__)
+
+
+class _Document(GenerateJsonSchema):
+    """JSON Schema as the document shows it: without the titles pydantic adds to every field."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+    def normalize_name(self, name: str) -> str:
+        return RENAMED.get(name, name)
+
+
+def json_schemas() -> dict:
+    """``components.schemas`` of the OpenAPI document: every shape and those it refers to."""
+    models = [(model, "validation") for model in REQUESTS] + [(model, "serialization") for model in ANSWERS]
+    _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}", schema_generator=_Document)
+    schemas = defs["$defs"]
+    for schema in schemas.values():
+        schema.pop("title", None)
+        for field in schema.get("properties", {}).values():
+            if field.get("default", ...) is None and not _takes_null(field):
+                del field["default"]  # "left out", not a null the field would refuse
+    return schemas
+
+
+def _takes_null(schema: dict) -> bool:
+    return schema.get("type") == "null" or any(_takes_null(s) for s in schema.get("anyOf", ()))
