@@ -25,9 +25,6 @@ from ..statuses import POST, PUBLICATION, PostStatus, moves
 from . import review, scheduling, versions
 from .creating import attach_media, create_post
 
-#: The fields an edit may change (those of a new post, but "publish").
-EDITABLE = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "scheduled_at", "whatsapp",
-            "timezone", "versions"}
 #: Reads and writes of an edit without a version, when others keep changing the post in between.
 TRIES = 5
 
@@ -67,8 +64,8 @@ def as_request(post: Post) -> dict:
 
 
 def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready: bool = False) -> Post:
-    """Change a draft or a scheduled post: ``changes`` holds fields of
-    :data:`EDITABLE`; the others stay as they are. ``scheduled_at: null``
+    """Change a draft or a scheduled post: ``changes`` holds fields of a new
+    post but ``publish`` (the API's EditPost shape); the others stay as they are. ``scheduled_at: null``
     makes a scheduled post a draft again. ``version``: the post's version the
     change was made on (versions.py); None: the post as it is when written.
     The networks' rules are checked unless it stays a draft (neither scheduled,

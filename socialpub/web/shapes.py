@@ -15,10 +15,11 @@ import json
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..db import MAX_ID
+from ..errors import InvalidInput
 from ..input_checks import MAX_URL
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
 from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT
@@ -51,6 +52,56 @@ Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 class Shape(BaseModel):
     """A closed object: a field not declared is an error, in an answer as in a request."""
     model_config = ConfigDict(extra="forbid")
+
+
+def check(shape: type[BaseModel], data: dict) -> None:
+    """Refuse ``data`` unless it fits ``shape`` (strictly: "1" is not a number, nor true one), naming
+    the first field at fault and what it takes, in plain words (InvalidInput)."""
+    try:
+        shape.model_validate(data, strict=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        # The field, not the list item: "ids", as the document names it, for ids[3].
+        where = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))
+        raise InvalidInput(f"{where or 'body'}: {_said(shape, first)}", field=where or "body") from None
+
+
+def check_fields(shape: type[BaseModel], data: dict) -> None:
+    """Refuse a field ``shape`` does not have, for a body whose values the domain checks itself
+    (a new post, a channel, a webhook: their messages and 422s are the domain's)."""
+    unknown = sorted(set(data) - set(shape.model_fields))
+    if unknown:
+        raise InvalidInput(f"{unknown[0][:100]}: unknown field (only {', '.join(sorted(shape.model_fields))} may "
+                           f"be given)", field=unknown[0][:100])
+
+
+def _said(shape: type[BaseModel], error: dict) -> str:
+    """What a field takes, from pydantic's error ``type`` and its context."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        fields = sorted(shape.model_fields) if len(error["loc"]) == 1 else ()
+        return (f"unknown field (only {', '.join(fields)} may be given)" if fields
+                else "unknown field" if len(error["loc"]) > 1 else "unknown field (it takes no fields)")
+    said = {
+        "missing": "is required",
+        "string_type": "must be text",
+        "int_type": "must be a whole number",
+        "bool_type": "must be true or false",
+        "list_type": "must be a list",
+        "dict_type": "must be an object",
+        "model_type": "must be an object",
+        "model_attributes_type": "must be an object",
+        "string_too_short": "must not be empty" if ctx.get("min_length") == 1
+        else f"at least {ctx.get('min_length')} characters",
+        "string_too_long": f"at most {ctx.get('max_length')} characters",
+        "too_short": f"at least {ctx.get('min_length')} items",
+        "too_long": f"at most {ctx.get('max_length')} items",
+        "greater_than_equal": f"must be {ctx.get('ge')} or more",
+        "less_than_equal": f"must be {ctx.get('le')} or less",
+        "literal_error": f"{str(error.get('input'))[:40]!r} is not one of {ctx.get('expected')}",
+        "string_pattern_mismatch": "is not in the form it takes (see the API document)",
+    }
+    return said.get(kind, "is not what the field takes (see the API document)")
 
 
 def dump(shape: Shape) -> dict:

@@ -25,7 +25,7 @@ def list_channels():
 @requires(ADMIN)
 def create_channel():
     """Connect an account on one network."""
-    channel = channel_service.create_channel(json_body(), identify=verify.identify)
+    channel = channel_service.create_channel(json_body(shapes.CreateChannel, values=False), identify=verify.identify)
     response = answer(serialize.channel(channel))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_channel", channel_id=channel.id)
@@ -48,5 +48,5 @@ def set_channel_queue(channel_id):
     channel = Channel.get_or_none(Channel.id == channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")
-    channel = channel_service.set_queue(channel, queue_slots.check(json_body()))
+    channel = channel_service.set_queue(channel, queue_slots.check(json_body(shapes.Queue, values=False)))
     return answer(serialize.channel(channel))

@@ -31,7 +31,7 @@ def list_notices():
 @requires(VIEWER)
 def read_notices():
     """Mark the caller's notices read: ``{"ids": [...]}``, or every one without ``ids``."""
-    ids = json_body(required=False, fields={"ids"}).get("ids")
+    ids = json_body(shapes.ReadNotices, required=False).get("ids")
     if ids is not None and (not isinstance(ids, list) or len(ids) > notices.PAGE
                             or not all(type(i) is int and 0 < i <= MAX_ID for i in ids)):
         raise InvalidInput(f"ids: a list of at most {notices.PAGE} notice ids (leave it out to mark every notice "

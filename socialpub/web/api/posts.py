@@ -58,7 +58,7 @@ def create_post():
     """Create a post with one publication per channel; publish it too if asked.
     If the queue cannot take it, nothing is kept: the answer is a 503, and the
     same request may simply be sent again."""
-    data = json_body()
+    data = json_body(shapes.CreatePost, values=False)
     post = creating.create_post(data)
     results = None
     if data.get("publish"):
@@ -118,10 +118,7 @@ def get_post(post_id):
 @idempotent(made=_asked)
 def publish_post(post_id):
     """Enqueue every pending publication, one message each; answer at once."""
-    data = json_body(required=False)
-    unknown = sorted(set(data) - {"image_url"})
-    if unknown:
-        raise InvalidInput(f"{unknown[0]}: unknown field (only image_url may be given)", field=unknown[0])
+    data = json_body(shapes.PublishOptions, required=False)
     results = publishing.request_publish(post_id, data.get("image_url"))
     if not results:  # it waits for an admin's approval first
         return answer(shapes.PublishResults, 202, post_id=post_id, results=[], status=PostStatus.AWAITING)
@@ -157,7 +154,7 @@ _STATUS = Prepared(lambda: (
 @idempotent(made=_asked)
 def retry_post(post_id):
     """Send again every failed, expired or unconfirmed publication of a post."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     return answer(shapes.PublishResults, 202, post_id=post_id, results=publishing.retry(post_id))
 
 
@@ -165,7 +162,7 @@ def retry_post(post_id):
 @idempotent(made=_asked)
 def retry_publication(publication_id):
     """Send one failed, expired or unconfirmed publication again."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     publication = Publication.get_or_none(Publication.id == publication_id)
     if publication is None:
         raise NotFound(f"publication {publication_id} does not exist")
@@ -178,7 +175,7 @@ def retry_publication(publication_id):
 def bulk_posts():
     """``{"action": "cancel"|"delete"|"duplicate", "ids": [...]}``: each post on its
     own (one refused does not stop the others); ``{"results": [{id, ok, error?, new_id?}]}``."""
-    data = json_body(fields={"action", "ids"})
+    data = json_body(shapes.Bulk)
     return answer(shapes.BulkResults, results=bulk.run(data.get("action"), data.get("ids")))
 
 
@@ -205,11 +202,7 @@ def edit_post(post_id):
     the post as it is when written: clients from before versions keep working,
     and what they do not name is never written back from an older read."""
     version = _if_match()
-    data = json_body()
-    unknown = sorted(set(data) - editing.EDITABLE)
-    if unknown:
-        raise InvalidInput(f"{unknown[0]}: unknown field (may be changed: {', '.join(sorted(editing.EDITABLE))})",
-                           field=unknown[0])
+    data = json_body(shapes.EditPost, values=False)
     if not data:
         raise InvalidInput("body: name at least one field to change", field="body")
     if set(data) <= {"scheduled_at", "timezone"} and data.get("scheduled_at") is not None:
@@ -245,7 +238,7 @@ def delete_post(post_id):
 @bp.post("/posts/<int:post_id>/queue")
 def queue_post(post_id):
     """Schedule a draft (or move a scheduled post) to its channels' next free posting time."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     post = queueing.add_to_queue(post_id)
     return answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)))
 
@@ -253,7 +246,7 @@ def queue_post(post_id):
 @bp.post("/posts/<int:post_id>/duplicate")
 def duplicate_post(post_id):
     """A new draft from any post."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     post = editing.duplicate(post_id)
     response = answer(serialize.post(post, _publications([post.id])[post.id], images=library.post_media(post.id)),
                       201)
@@ -264,7 +257,7 @@ def duplicate_post(post_id):
 @bp.post("/posts/<int:post_id>/cancel")
 def cancel_post(post_id):
     """Take a scheduled post back to draft, or withdraw a request for approval."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     post = scheduling.cancel(post_id)
     return answer(serialize.post(post, _publications([post.id])[post.id]))
 
@@ -277,13 +270,8 @@ def approve_post(post_id):
     ``seen_updated_at`` (the post's ``updated_at`` as reviewed), a post changed since is a 409;
     with ``seen_image_sha256`` (its image's copy as reviewed), another image is a 409. An image
     still being fetched, or that could not be, is a 409 too."""
-    data = json_body(required=False, fields={"seen_updated_at", "seen_image_sha256"})
-    seen_image = data.get("seen_image_sha256")
-    if seen_image is not None and not (isinstance(seen_image, str) and len(seen_image) == 64
-                                       and set(seen_image) <= set("0123456789abcdef")):
-        raise InvalidInput("seen_image_sha256: the SHA-256 of the image as reviewed, 64 hex digits",
-                           field="seen_image_sha256")
-    approved = approval.approve(post_id, data.get("seen_updated_at"), seen_image)
+    data = json_body(shapes.Approve, required=False)
+    approved = approval.approve(post_id, data.get("seen_updated_at"), data.get("seen_image_sha256"))
     extra = {"results": approved.results} if approved.results is not None else {}
     if approved.note:
         extra["note"] = approved.note
@@ -294,5 +282,5 @@ def approve_post(post_id):
 @requires(ADMIN)
 def reject_post(post_id):
     """Send a post awaiting approval back to its editor as a draft: ``{"comment"}`` says why."""
-    post = approval.reject(post_id, json_body(fields={"comment"}).get("comment"))
+    post = approval.reject(post_id, json_body(shapes.Reject).get("comment"))
     return answer(serialize.post(post, _publications([post.id])[post.id]))

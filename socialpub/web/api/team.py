@@ -26,7 +26,7 @@ def me():
 @requires(VIEWER)
 def change_me():
     """``{"notifications": {"posts"?, "channels"?}}``: immediately, digest or off."""
-    data = json_body(fields={"notifications"})
+    data = json_body(shapes.ChangeMe)
     user = team.get_user(g.user.id)
     chosen = notices.set_preferences(user, data.get("notifications"))
     return answer(serialize.user(user, notifications=chosen))
@@ -42,7 +42,7 @@ def list_users():
 @requires(ADMIN)
 def change_user(user_id):
     """``{"role"?, "disabled"?}``: disabling ends the user's sessions and revokes their tokens at once."""
-    data = json_body(fields={"role", "disabled"})
+    data = json_body(shapes.ChangeUser)
     user = team.get_user(user_id)
     if "role" in data:
         user = team.set_role(user_id, data["role"])
@@ -71,7 +71,7 @@ def list_invitations():
 @requires(ADMIN)
 def invite():
     """``{"email", "role"}``: a single-use link that expires (``link``, shown once)."""
-    data = json_body(fields={"email", "role"})
+    data = json_body(shapes.Invite)
     invitation, token = team.invite(data.get("email"), data.get("role", "editor"), g.user)
     link = handed_over(invitation, token, "invitation")
     return answer(serialize.invitation(invitation, link["url"], link["emailed"]), 201)

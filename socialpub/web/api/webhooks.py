@@ -23,7 +23,7 @@ def list_webhooks():
 @requires(ADMIN)
 def create_webhook():
     """``{"url", "events"?, "enabled"?, "description"?}``; the answer holds the ``whsec_`` secret, this once."""
-    endpoint, secret = endpoints.create(json_body(), settings().outbound_allow)
+    endpoint, secret = endpoints.create(json_body(shapes.CreateWebhook, values=False), settings().outbound_allow)
     response = answer(serialize.webhook(endpoint, secret))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_webhook", endpoint_id=endpoint.id)
@@ -39,7 +39,7 @@ def get_webhook(endpoint_id):
 @bp.patch("/webhooks/<int:endpoint_id>")
 @requires(ADMIN)
 def change_webhook(endpoint_id):
-    return answer(serialize.webhook(endpoints.update(endpoint_id, json_body(), settings().outbound_allow)))
+    return answer(serialize.webhook(endpoints.update(endpoint_id, json_body(shapes.ChangeWebhook, values=False), settings().outbound_allow)))
 
 
 @bp.delete("/webhooks/<int:endpoint_id>")
@@ -53,7 +53,7 @@ def delete_webhook(endpoint_id):
 @requires(ADMIN)
 def rotate_webhook_secret(endpoint_id):
     """A new secret (in the answer, this once); the previous one signs too for a day."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     endpoint, secret = endpoints.rotate(endpoint_id)
     return answer(serialize.webhook(endpoint, secret))
 
@@ -62,7 +62,7 @@ def rotate_webhook_secret(endpoint_id):
 @requires(ADMIN)
 def revoke_previous_webhook_secret(endpoint_id):
     """Stop signing with the previous secret now (a rotation's overlap cut short); 409 when none signs."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     return answer(serialize.webhook(endpoints.revoke_previous(endpoint_id)))
 
 
@@ -70,7 +70,7 @@ def revoke_previous_webhook_secret(endpoint_id):
 @requires(ADMIN)
 def test_webhook(endpoint_id):
     """Send the endpoint a signed ``webhook.test`` event, alone, the way every event goes; 409 when it is off."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     delivery_id = endpoints.send_test(endpoint_id)
     [entry] = endpoints.log(endpoint_id, delivery_id=delivery_id)
     response = answer(serialize.webhook_delivery(entry))
@@ -90,7 +90,7 @@ def webhook_deliveries(endpoint_id):
 @requires(ADMIN)
 def resend_webhook(endpoint_id, delivery_id):
     """Send a delivery again now, with the same webhook-id."""
-    json_body(required=False, fields=set())
+    json_body(shapes.Empty, required=False)
     endpoints.send_again(endpoint_id, delivery_id)
     [entry] = endpoints.log(endpoint_id, delivery_id=delivery_id)
     return answer(serialize.webhook_delivery(entry), 202)

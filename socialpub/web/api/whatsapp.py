@@ -82,10 +82,8 @@ def opt_out_contact(channel_id, contact_id):
     contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.channel == channel_id))
     if contact is None:
         raise NotFound(f"contact {contact_id}: not a contact of channel {channel_id}")
-    body = json_body(required=False) or {}
+    body = json_body(shapes.OptOut, required=False)
     reason = body.get("reason") or f"recorded by {_by()}"
-    if not isinstance(reason, str) or len(reason) > 500:
-        raise InvalidInput("reason: at most 500 characters of text", field="reason")
     refuse_unstorable_text(reason, "reason")
     contacts.opt_out(channel_id, contact.id, reason)
     return answer(serialize.contact(Contact.get_by_id(contact_id)))
@@ -97,7 +95,7 @@ def opt_in_contact(channel_id, contact_id):
     """Record a contact's new consent (``{"opt_in_method", "evidence", "opted_in_at"?}``), lifting an
     earlier opt-out: the one way besides the person's own START, on the channel's audit trail."""
     contacts.whatsapp_channel(channel_id)
-    consent = contacts.checked_consent(json_body())
+    consent = contacts.checked_consent(json_body(shapes.NewConsent, values=False))
     return answer(serialize.contact(contacts.opt_in_again(channel_id, contact_id, consent, _by())))
 
 
