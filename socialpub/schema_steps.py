@@ -17,7 +17,7 @@ history's marks that a new install has no use for (columns in the order the
 steps added them, SQLite's ``external_id`` still a VARCHAR(200), four tables
 rebuilt for AUTOINCREMENT), or else step 1 would have to be today's schema and
 the steps would no longer say how an old database gets there. With the
-baseline, step 1 stays the real first schema, and tests/test_schema_steps.py
+baseline, step 1 stays the real first schema, and tests/domain/test_schema_steps.py
 replays every step from it and checks that the result is, table for table,
 column for column, index for index, the schema a new database gets — on
 SQLite and on PostgreSQL. That test fails when a model changes without a step

@@ -232,7 +232,7 @@ def client(app):
 
 @pytest.fixture
 def form_client(app):
-    """Signed in, for posting forms: CSRF is off here (tests/test_auth.py tests it on its own)."""
+    """Signed in, for posting forms: CSRF is off here (tests/web/test_auth.py tests it on its own)."""
     app.config["WTF_CSRF_ENABLED"] = False
     return app.test_client()
 

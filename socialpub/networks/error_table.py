@@ -6,7 +6,7 @@ network's documentation the row comes from (a key of :data:`SOURCES`).
 
 ``graph.classify`` and ``linkedin.linkedin_error`` read these tables; a code
 missing here is classified by its HTTP status (5xx transient, else permanent).
-``tests/test_error_table.py`` checks every row.
+``tests/networks/test_error_table.py`` checks every row.
 """
 from __future__ import annotations
 

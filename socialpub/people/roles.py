@@ -10,7 +10,7 @@
 A view says the role it needs with :func:`requires`; one that does not is open
 to viewers when it only reads (GET) and to editors when it changes something.
 The gate (gate.py) checks it on every request after finding who is asking; an
-API token acts with its user's role. tests/test_roles.py holds the table of
+API token acts with its user's role. tests/web/test_roles.py holds the table of
 every route and the role it needs.
 """
 from __future__ import annotations

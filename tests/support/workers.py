@@ -17,8 +17,7 @@ from werkzeug.serving import make_server
 
 from socialpub import db
 from socialpub.models import Attempt, Publication
-
-from ..test_faults import WorkerCLI, all_final, stop_process, wait_for  # noqa: F401  (all_final: re-exported)
+from tests.support.processes import WorkerCLI, stop_process, wait_for
 
 #: Per network: what the sandbox does to its first item-creating requests.
 #: Facebook waits once on a rate limit, Instagram fails twice with a 5xx, then

@@ -2,7 +2,7 @@
 
 The document is data built from the constants the checks themselves use
 (composing, channels, scheduling, the settings' page and body sizes), so a limit
-changed there changes here. tests/test_openapi.py keeps its paths and methods
+changed there changes here. tests/web/test_openapi.py keeps its paths and methods
 equal to the app's routes, and fuzzes every operation against it (schemathesis).
 """
 from __future__ import annotations
