@@ -2,11 +2,12 @@
 that the answer holds exactly the fields the document declares."""
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import current_app, jsonify, url_for
 
 from ..intake.schedule_time import shown
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 from ..networks.explain import explain, meaning
+from ..whatsapp import progress as broadcast_progress
 from . import shapes
 
 
@@ -125,7 +126,8 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatus
              "url": x.external_url, "last_error": x.last_error, "last_error_code": x.last_error_code,
              "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at),
              "channel_needs_reauth": x.channel_id in needs_reauth,
-             "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE)}
+             "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE),
+             "progress": progress(x) if x.network == "whatsapp" else None}
             for x in publications
         ],
     })
@@ -236,6 +238,13 @@ def recipient(r) -> shapes.Recipient:
             "error_code": r.error_code, "error": r.error, "not_before": iso(r.not_before),
             "sent_at": iso(r.sent_at), "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at),
             "failed_at": iso(r.failed_at)})
+
+
+def progress(p: Publication) -> shapes.BroadcastProgress:
+    """How far a WhatsApp publication's broadcast has gone, and its expected end (whatsapp/progress.py)."""
+    measured = broadcast_progress.of(p, current_app.extensions["socialpub"]).as_dict()
+    return shapes.BroadcastProgress(**{**measured, "resumes_at": iso(measured["resumes_at"]),
+                                       "expected_end": iso(measured["expected_end"])})
 
 
 def template(t: dict) -> shapes.Template:

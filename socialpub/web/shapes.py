@@ -283,6 +283,36 @@ PublicationCounts = create_model("PublicationCounts", __base__=Shape,
                                  **{status: (int, ...) for status in PublicationStatus.ALL})
 
 
+class BroadcastProgress(Shape):
+    """How far a WhatsApp broadcast has gone (whatsapp/progress.py): every recipient is in exactly one of
+    sent, sending, waiting, pending, failed and unconfirmed."""
+    total: int = Field(description="Its recipients, those skipped for want of consent included.")
+    sent: int = Field(description="Meta accepted the message (sent, delivered or read).")
+    delivered: int = Field(description="Of those sent, it reached the phone (delivered or read).")
+    read: int = Field(description="Of those sent, it was read (not every user sends read receipts).")
+    sending: int = Field(description="Handed to Meta, the answer not in yet (or lost: until Meta's status "
+                                     "names it).")
+    waiting: int = Field(description="Held back by a limit (the messaging limit, a pair-rate pause, Meta "
+                                     "stopping the number) until a later time.")
+    pending: int = Field(description="Not sent yet and free to go (a held one whose time has come included).")
+    failed: int = Field(description="Did not get it: refused by Meta, outside the 24-hour window, opted out, or "
+                                    "skipped (no consent). A retry sends again to those Meta refused.")
+    unconfirmed: int = Field(description="In doubt, and no status from Meta came within "
+                                         "SOCIALPUB_WHATSAPP_STATUS_WAIT_S.")
+    remaining: int = Field(description="Still to go: pending + waiting + sending.")
+    resumes_at: Optional[Time] = Field(description="When the first recipient held back by a limit may go; null "
+                                                   "when none waits.")
+    rate: float = Field(description="Messages a second the estimate uses: the number's send rate, or the pace "
+                                    "the broadcast kept over the last 10 seconds when slower.")
+    expected_end: Optional[Time] = Field(description="When the last recipient should be sent it (an estimate); "
+                                                     "null when nothing is left to send, or the publication is not "
+                                                     "being worked on (not started, or ended).")
+    expected_end_basis: Optional[Literal["rate", "pace", "limit"]] = Field(description=(
+        "What expected_end rests on: `rate`, what is left at the number's send rate (its channel's send_rate, "
+        "else SOCIALPUB_WHATSAPP_SEND_RATE); `pace`, at the pace kept over the last 10 seconds, slower than the "
+        "rate; `limit`, the latest time a limit holds a recipient until; null with expected_end."))
+
+
 class PublicationState(Shape):
     id: int
     network: Network
@@ -299,6 +329,8 @@ class PublicationState(Shape):
     failure: Optional[Failure] = Field(description="The failure in plain words, who caused it and its fix; null "
                                                    "when none.")
     channel_needs_reauth: bool = Field(description="Its channel needs re-authorisation: Reconnect, not Retry.")
+    progress: Optional[BroadcastProgress] = Field(description="WhatsApp: how far its broadcast has gone and when "
+                                                              "it should end; null for the other networks.")
 
 
 class PostStatusShape(Shape):
@@ -874,6 +906,7 @@ class RecipientList(Shape):
     status: str
     counts: dict[str, int]
     summary: str
+    progress: BroadcastProgress = Field(description="The counts as a person follows them, and the expected end.")
     items: list[Recipient]
 
 

@@ -116,10 +116,12 @@ def sync_templates(channel_id):
 
 @bp.get("/publications/<int:publication_id>/recipients")
 def publication_recipients(publication_id):
-    """A WhatsApp publication's recipients: counts by status, and each one's message and status."""
+    """A WhatsApp publication's recipients: counts by status, its progress and expected end, and each one's
+    message and status."""
     publication = Publication.get_or_none(Publication.id == publication_id)
     if publication is None or publication.network != "whatsapp":
         raise NotFound(f"publication {publication_id}: no WhatsApp publication with this id")
     tally = ledger.counts(publication_id)
     return answer(shapes.RecipientList, publication_id=publication_id, status=publication.status, counts=tally,
-                  summary=ledger.summarise(tally), items=[serialize.recipient(r) for r in ledger.rows(publication_id)])
+                  summary=ledger.summarise(tally), progress=serialize.progress(publication),
+                  items=[serialize.recipient(r) for r in ledger.rows(publication_id)])
