@@ -17,6 +17,9 @@ CONTAINER_STATES = ("IN_PROGRESS", "FINISHED", "ERROR", "EXPIRED")
 FAIL_KEYS = {"error", "times", "rate", "minutes", "retry_after", "seconds"}
 #: How long ``hang`` and ``timeout_after_record`` wait when no ``seconds`` is given.
 DEFAULT_FAULT_SECONDS = 30.0
+#: Messages a second a WhatsApp business number may send unless ``throughput`` names it: Meta's default
+#: (its "Throughput" page: 80 by default, 1,000 once upgraded, 20 for a number shared with the Business app).
+DEFAULT_THROUGHPUT = 80
 
 
 def default_config(network: str, latency: float = 0.0) -> dict:
@@ -41,6 +44,9 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         # Business numbers (phone-number ids) Meta stopped over their messaging limit after template-quality
         # violations: every send from them is refused with 131064 until the id is taken out of the list.
         config["limit_reached"] = []
+        # Messages a second by phone-number id ("default": every number not named); a send beyond it within
+        # the same whole second is refused with 130429, as Meta refuses it. null: that number is not limited.
+        config["throughput"] = {"default": DEFAULT_THROUGHPUT}
     if network == "linkedin":
         config["reject_duplicates"] = True
         # Whether the token endpoint grants refresh tokens (LinkedIn grants them to approved partners only).
@@ -119,6 +125,20 @@ def check_day(text) -> str:
     return text
 
 
+def check_throughput(throughput) -> dict:
+    """``{phone-number id or "default": messages a second (a whole number >= 1) or null}``;
+    ``default`` stays :data:`DEFAULT_THROUGHPUT` unless given."""
+    if not isinstance(throughput, dict):
+        raise ValueError('throughput maps phone-number ids (or "default") to messages a second, '
+                         'e.g. {"106540352242922": 1000}')
+    for number, rate in throughput.items():
+        if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 1):
+            raise ValueError(f"throughput of {number}: a whole number of messages a second from 1 "
+                             f"(Meta's levels: 80, 1000; 20 for a number shared with the Business app) "
+                             f"or null for no limit, not {rate!r}")
+    return {"default": DEFAULT_THROUGHPUT, **{str(k): v for k, v in throughput.items()}}
+
+
 def check_changes(body) -> dict:
     """Validate a ``POST /_sandbox/config`` body; return ``{network: {key: value}}``.
 
@@ -165,6 +185,8 @@ def check_changes(body) -> dict:
         limited = change.get("limit_reached", [])
         if not isinstance(limited, list) or not all(isinstance(n, str) and n for n in limited):
             raise ValueError("limit_reached is a list of phone-number ids")
+        if "throughput" in change:
+            change["throughput"] = check_throughput(change["throughput"])
         if isinstance(change.get("hold"), dict):
             change["hold"] = check_hold(network, change["hold"])
         for flag in ("reject_duplicates", "hold", "refresh_tokens"):

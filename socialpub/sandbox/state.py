@@ -22,7 +22,7 @@ import time
 from urllib.parse import urlsplit
 
 from ..config import env_text, format_allowed, parse_networks
-from .settings import NETWORKS, check_changes, check_latencies, default_config
+from .settings import DEFAULT_THROUGHPUT, NETWORKS, check_changes, check_latencies, default_config
 from .wa_world import WhatsAppWorld
 
 #: How many received items / requests are kept; older ones are dropped.
@@ -31,6 +31,11 @@ HISTORY = 10000
 HOLD_LIMIT = 120.0
 #: WhatsApp's settings a reset keeps unless told otherwise: where Meta's webhooks go and their secret.
 WEBHOOK_KEYS = ("webhook_url", "app_secret")
+#: How long a WhatsApp message may take on its way from its sender: one arriving this early in a second
+#: counts in the second before while that one has room (``count_message``).
+TRANSIT_S = 0.1
+#: How many seconds back the WhatsApp message counts are kept (a held request is counted in the second it came).
+COUNTED_S = 2 * HOLD_LIMIT
 
 
 def allowed_from_environment(env=None) -> tuple:
@@ -81,6 +86,7 @@ class SandboxState:
         self.tokens = {}       # access token -> {client_id, scopes, expires_at, refresh_token}
         self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
         self.whatsapp = WhatsAppWorld()  # templates, windows, opt-outs, statuses to send
+        self.messages = {}     # (phone-number id, whole second) -> WhatsApp messages counted in it
 
     # -- configuration -------------------------------------------------------------------
 
@@ -140,6 +146,44 @@ class SandboxState:
                 if random.random() < entry["rate"]:
                     return dict(entry)
             return None
+
+    def count_message(self, phone_id: str, at: float, epoch: int, refuse: bool = True) -> bool:
+        """Count one message of WhatsApp business number ``phone_id`` that
+        reached the sandbox at ``at``; False, uncounted, when ``refuse`` and
+        its second has had the number's ``throughput`` already (Meta's 130429).
+        An inbound message (``refuse=False``) counts, as Meta's throughput
+        counts messages both ways, but is never refused.
+
+        Fixed windows of whole seconds of the wall clock, each message counted
+        in the second it was sent: Meta states a number's throughput in
+        messages a second and says no more, and socialpub paces its sends the
+        same way (Dramatiq's WindowRateLimiter, one-second window: whole seconds
+        of the same clock, a place taken just before the send). A sliding window
+        would refuse a client that keeps to its rate — one second's sends at its
+        end, the next second's at its start. A message arriving in the first
+        :data:`TRANSIT_S` of a second left its sender in the second before, as
+        likely as not, so it counts there while that second has room; counted
+        by arrival alone, a paced sender's last send of a second, still on its
+        way at the turn of the second, would push the next one over (3 refusals
+        in 660 sends at 80 a second, 0.3 s latency, 32 senders at once).
+        The lock makes the count exact under concurrent requests.
+        """
+        second = int(at)
+        with self.lock:
+            if epoch != self.epoch:
+                return True  # a request from before a reset counts against nobody's window
+            limits = self.config["whatsapp"]["throughput"]
+            limit = limits[phone_id] if phone_id in limits else limits.get("default", DEFAULT_THROUGHPUT)
+            if limit is not None and at - second < TRANSIT_S \
+                    and self.messages.get((phone_id, second - 1), 0) < limit:
+                second -= 1
+            count = self.messages.get((phone_id, second), 0)
+            if refuse and limit is not None and count >= limit:
+                return False
+            if not count and len(self.messages) > 1000:
+                self.messages = {k: v for k, v in self.messages.items() if k[1] > second - COUNTED_S}
+            self.messages[(phone_id, second)] = count + 1
+            return True
 
     # -- waiting -------------------------------------------------------------------------
 

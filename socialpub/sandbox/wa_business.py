@@ -11,7 +11,8 @@ business-scoped user id (``contacts[].user_id``, ``from_user_id``,
 
 Steered through ``/_sandbox/whatsapp/*`` and the ``whatsapp`` settings of
 ``/_sandbox/config`` (``windows``, ``statuses``, ``webhook_url``,
-``app_secret``, ``refuse``, ``undeliverable``, ``limit_reached``).
+``app_secret``, ``refuse``, ``undeliverable``, ``limit_reached``, ``throughput``:
+a number's messages a second, beyond which its sends are refused with 130429).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import threading
 import time
 
 import requests
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from .common import bearer_token, is_bad_token, state
 from .errors import graph_error, graph_token_error
@@ -127,30 +128,42 @@ LIMIT_REACHED = ("(#131064) Messaging limit reached", 400, "Message failed to se
                  "reached its messaging limit after template quality violations.")
 
 
+#: What Meta answers a send it refuses at once, by code: its message (with the title), HTTP status and details.
+REFUSALS = {131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit", 400,
+                     "Message failed to send because there were too many messages sent from this phone number "
+                     "to the same phone number in a short period of time."),
+            130429: ("(#130429) Rate limit hit", 429, "Cloud API message throughput has been reached."),
+            131026: ("(#131026) Message Undeliverable", 400, "Unable to deliver message."),
+            131021: ("(#131021) Recipient cannot be sender", 400, "Sender and recipient phone number is the same."),
+            131049: ("(#131049) This message was not delivered to maintain healthy ecosystem engagement.", 400,
+                     "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
+            131064: LIMIT_REACHED}
+
+
+def refusal(code: int):
+    """Meta's answer refusing a send with ``code``."""
+    message, status, details = REFUSALS.get(int(code), (f"(#{code}) Error", 400, "refused by the sandbox"))
+    return graph_error("whatsapp", status, int(code), message, details=details)
+
+
 def refusal_for(to: str):
     """A synchronous error configured for this recipient (``refuse``: {number: code})."""
     code = (state().setting("whatsapp", "refuse") or {}).get(digits(to))
-    if code is None:
+    return None if code is None else refusal(code)
+
+
+def throughput_refusal(phone_id: str):
+    """130429 for a send beyond the number's ``throughput`` in the second it came, else None (it is counted)."""
+    if state().count_message(phone_id, g.started_at, g.sandbox_epoch):
         return None
-    words = {131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit", 400,
-                      "Message failed to send because there were too many messages sent from this phone number "
-                      "to the same phone number in a short period of time."),
-             130429: ("(#130429) Rate limit hit", 429, "Cloud API message throughput has been reached."),
-             131026: ("(#131026) Message Undeliverable", 400, "Unable to deliver message."),
-             131021: ("(#131021) Recipient cannot be sender", 400, "Sender and recipient phone number is the same."),
-             131049: ("(#131049) This message was not delivered to maintain healthy ecosystem engagement.", 400,
-                      "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
-             131064: LIMIT_REACHED}
-    message, status, details = words.get(int(code), (f"(#{code}) Error", 400, "refused by the sandbox"))
-    return graph_error("whatsapp", status, int(code), message, details=details)
+    return refusal(130429)
 
 
 def limit_refusal(phone_id: str):
     """131064 for every send of a number in ``limit_reached``, whoever it is to."""
     if phone_id not in (state().setting("whatsapp", "limit_reached") or ()):
         return None
-    message, status, details = LIMIT_REACHED
-    return graph_error("whatsapp", status, 131064, message, details=details)
+    return refusal(131064)
 
 
 def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | None, by_user_id: bool = False):
@@ -295,6 +308,8 @@ def inbound():
         return jsonify(error={"message": "from: a phone number (or user_id: a BSUID the sandbox gave)"}), 400
     with world().lock:
         world().windows[number] = time.time()
+    phone_id = str(body.get("phone_number_id") or "106540352242922")
+    state().count_message(phone_id, time.time(), state().epoch, refuse=False)  # Meta's throughput counts it too
     user_id, username = world().user_id(number), world().hidden(number)
     message = {"from_user_id": user_id, "id": state().new_wamid(), "timestamp": str(int(time.time())),
                "type": "text", "text": {"body": str(body.get("text") or "Hi")}}
@@ -303,8 +318,7 @@ def inbound():
         contact["profile"]["username"] = username
     else:
         message["from"] = contact["wa_id"] = number
-    answer = post_webhook(state(), envelope(str(body.get("phone_number_id") or "106540352242922"), messages=[message],
-                                            contacts=[contact]))
+    answer = post_webhook(state(), envelope(phone_id, messages=[message], contacts=[contact]))
     return jsonify(opened=number, user_id=user_id, answer=answer)
 
 

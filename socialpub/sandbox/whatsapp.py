@@ -10,7 +10,16 @@ from flask import Blueprint, Response, g, jsonify, request
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
 from .image import uploaded_image
-from .wa_business import after_accept, digits, limit_refusal, refusal_for, rendered, template_refusal, world
+from .wa_business import (
+    after_accept,
+    digits,
+    limit_refusal,
+    refusal_for,
+    rendered,
+    template_refusal,
+    throughput_refusal,
+    world,
+)
 
 bp = Blueprint("whatsapp", __name__)
 
@@ -113,7 +122,8 @@ def messages(version, phone_id):
         return error
     by_user_id = not body.get("to")
     number = world().number_for(body["recipient"]) if by_user_id else digits(body["to"])
-    refusal = limit_refusal(phone_id) or refusal_for(number)
+    # A message counts against the number's throughput in the second it came, before Meta looks further.
+    refusal = throughput_refusal(phone_id) or limit_refusal(phone_id) or refusal_for(number)
     if refusal is not None:
         return refusal
     uploaded = {}
