@@ -10,7 +10,10 @@ import time
 import pytest
 import requests
 
+from socialpub import db
+from socialpub.models import Channel, Publication
 from socialpub.sandbox.state import TRANSIT_S
+from tests.support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers
 
 GRAPH = "/v24.0"
 NUMBER = "106540352242922"
@@ -147,3 +150,30 @@ def test_a_throughput_that_cannot_be_is_refused_naming_it_and_changes_nothing(ow
     assert response.status_code == 400 and "throughput" in response.json()["error"]["message"]
     config = requests.get(f"{own_sandbox.url}/_sandbox/config", timeout=5).json()["whatsapp"]
     assert config["throughput"] == {"default": 80}
+
+
+# -- socialpub against a number slower than it thinks ----------------------------------------------------------
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_a_broadcast_faster_than_its_numbers_throughput_meets_130429_and_still_messages_everyone_once(
+        client, whatsapp, sandbox_client, drain):
+    with db.database.connection_context():
+        Channel.update(send_rate=10).where(Channel.id == whatsapp).execute()  # socialpub paces at 10 a second
+        number = Channel.get_by_id(whatsapp).account_id
+    sandbox_client.configure(whatsapp={"throughput": {number: 5}})  # Meta takes 5
+    phones = numbers(12)
+    add_contacts(client, whatsapp, phones)
+    response = client.post("/api/posts", json={
+        "text": "Spring menu", "channels": [whatsapp], "publish": True,
+        "whatsapp": {"template": "weekly_digest", "language": "en_US", "body": ["{text}", "https://example.com"],
+                     "audience": "Everyone"}})
+    assert response.status_code == 201, response.get_json()
+    started = time.monotonic()
+    drain(timeout_ms=30_000)
+    with db.database.connection_context():
+        publication = Publication.get_by_id(response.get_json()["publications"][0]["id"])
+    assert publication.status == "published", publication.last_error
+    assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # everyone, once
+    refused = [r for r in sandbox_client.requests() if r["code"] == 130429]
+    assert refused and publication.rate_limit_waits >= 1  # the number's throughput was met, and waited out
+    assert time.monotonic() - started < 20
