@@ -304,6 +304,9 @@ class Settings(BaseSettings):
                                                         "store (empty: AWS).")
     media_max_bytes: int = Field(8 * 1024 * 1024, description="Largest upload (bytes).")
     media_max_pixels: int = Field(60_000_000, description="Most pixels an image may have.")
+    media_video_max_bytes: int = Field(512 * 1024 * 1024, description=(
+        "Largest video upload (bytes); it goes to a temporary file on disk, never whole into memory. LinkedIn "
+        "takes videos up to 500 MB."))
     media_decode_max_bytes: int = Field(256 * 1024 * 1024, description=(
         "The most memory judging one image may take (its pixels × bytes per pixel, with the decoder's copies)."))
     media_decode_memory: int = Field(512 * 1024 * 1024, description=(
@@ -368,7 +371,8 @@ class Settings(BaseSettings):
                     f"must be able to decode one image")
         if self.media_storage != "local" and not self.media_storage.startswith("s3://"):
             return f"{name('media_storage')} must be 'local' or s3://bucket/prefix, not {self.media_storage!r}"
-        for setting in ("requeue_after_s", "media_max_bytes", "media_max_pixels", "media_decode_max_bytes",
+        for setting in ("requeue_after_s", "media_max_bytes", "media_video_max_bytes", "media_max_pixels",
+                        "media_decode_max_bytes",
                         "time_limit_s", "heartbeat_timeout_ms", "whatsapp_send_rate", "whatsapp_send_concurrency",
                         "page_size"):
             if getattr(self, setting) <= 0:

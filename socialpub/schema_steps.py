@@ -963,6 +963,11 @@ def _channel_send_rate():
     _add_columns("channel", send_rate=IntegerField(null=True))
 
 
+def _media_video():
+    """Videos in the media library: a Media row's ``video`` facts (null for every image)."""
+    _add_columns("media", video=JSONField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -970,4 +975,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
-         _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate]
+         _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video]

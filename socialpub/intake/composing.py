@@ -13,7 +13,7 @@ from ..errors import InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
 from ..media import public
 from ..media.storage import store_of
-from ..models import Channel, Media, Post, PostMedia, Publication
+from ..models import Channel, Media, MediaKind, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
 from ..networks.base import Photo
 from ..statuses import PUBLICATION, moves
@@ -82,6 +82,10 @@ def check_media_ids(value, image_url) -> list:
     missing = [i for i in value if i not in found]
     if missing:
         raise Unprocessable(f"media_ids: no media with id {str(missing[0])[:30]}", field="media_ids")
+    video = next((i for i in value if found[i].kind == MediaKind.VIDEO), None)
+    if video is not None:
+        raise Unprocessable(f"media_ids: media {video} is a video; posting videos to the networks is not available "
+                            f"yet (it stays in the media library)", field="media_ids")
     return [found[i] for i in value]
 
 

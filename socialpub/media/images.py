@@ -52,10 +52,15 @@ class Inspected:
 
 def check_size(data: bytes, *, max_bytes: int) -> None:
     """Refuse an empty file or one over ``max_bytes``, before anything looks inside it."""
-    if not data:
+    check_length(len(data), max_bytes=max_bytes)
+
+
+def check_length(size: int, *, max_bytes: int) -> None:
+    """Refuse a file of ``size`` bytes that is empty or over ``max_bytes``."""
+    if not size:
         raise ImageRefused("file: it is empty", 422)
-    if len(data) > max_bytes:
-        raise ImageRefused(f"file: {len(data) / 2**20:.1f} MiB is larger than the {max_bytes / 2**20:g} MiB "
+    if size > max_bytes:
+        raise ImageRefused(f"file: {size / 2**20:.1f} MiB is larger than the {max_bytes / 2**20:g} MiB "
                       f"allowed (SOCIALPUB_MEDIA_MAX_BYTES)", 413)
 
 

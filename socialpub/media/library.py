@@ -1,4 +1,4 @@
-"""The media library: an upload judged (images.py), put in the store
+"""The media library: an upload judged (images.py, videos.py), put in the store
 (storage.py) under a key made from its SHA-256, and recorded as a Media row.
 The same bytes uploaded again are the same row, stored once, found before
 anything is decoded; a file no post uses can be deleted, and one a post uses
@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 from peewee import IntegrityError, fn
 
 from ..config import Settings
 from ..db import write_transaction
 from ..errors import Conflict, NotFound
-from ..models import ImageFetch, Media, PostMedia, utcnow
-from . import images
+from ..models import ImageFetch, Media, MediaKind, PostMedia, utcnow
+from . import images, videos
 from .storage import store_of
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
+              "video/mp4": "mp4", "video/quicktime": "mov"}
+#: Where a video's poster frame is taken: a second in, or its middle when shorter.
+POSTER_AT_S = 1.0
 
 
 def decode_slots(settings: Settings) -> int:
@@ -57,6 +61,55 @@ def add(settings: Settings, data: bytes, name: str | None = None) -> tuple:
         except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
             pass
     return Media.get(Media.sha256 == image.sha256), False
+
+
+def add_video(settings: Settings, path: Path, sha256: str, name: str | None = None) -> tuple:
+    """Judge and keep an uploaded video, held in the file at ``path`` (its bytes'
+    SHA-256 ``sha256``, counted as it was received); return ``(media, created)``.
+    The file is copied into the store a chunk at a time, before its row is
+    written: a video's copy takes seconds, which no write transaction waits on.
+
+    Raises:
+      videos.VideoRefused: not a video socialpub takes (nothing is stored).
+      storage.StorageError: the store did not take it (nothing is recorded).
+    """
+    known = _known(sha256)
+    if known is not None:
+        return known, False
+    judged = videos.judge(path)
+    poster, thumbnail = videos.poster(path, at_s=min(POSTER_AT_S, judged.duration_s / 2))
+    keys = {"storage": f"{sha256}.{EXTENSIONS[judged.content_type]}", "thumbnail": f"thumbs/{sha256}.jpg",
+            "poster": f"posters/{sha256}.jpg"}
+    store = store_of(settings)
+    store.put_file(keys["storage"], path, judged.content_type)
+    store.put(keys["thumbnail"], thumbnail, "image/jpeg")
+    store.put(keys["poster"], poster, "image/jpeg")
+    facts = {"duration_s": judged.duration_s, "frame_rate": judged.frame_rate, "video_codec": judged.video_codec,
+             "audio_codec": judged.audio_codec, "audio_sample_rate": judged.audio_sample_rate,
+             "moov_first": judged.moov_first, "poster_key": keys["poster"]}
+    for _ in range(KEEP_TRIES):
+        known = _known(sha256)
+        if known is not None:
+            return known, False
+        try:
+            with write_transaction():
+                media = Media.create(kind=MediaKind.VIDEO, content_type=judged.content_type, sha256=sha256,
+                                     received_sha256=sha256, size_bytes=judged.size_bytes, width=judged.width,
+                                     height=judged.height, storage_key=keys["storage"],
+                                     thumbnail_key=keys["thumbnail"], video=facts,
+                                     original_name=(name or "")[:200] or None)
+                # A delete of an earlier row with these bytes may have removed the keys just put
+                # before this INSERT waited for it: put back what is missing (rare; cheap to check).
+                if not store.exists(keys["storage"]):
+                    store.put_file(keys["storage"], path, judged.content_type)
+                if not store.exists(keys["poster"]):
+                    store.put(keys["poster"], poster, "image/jpeg")
+                if not store.exists(keys["thumbnail"]):
+                    store.put(keys["thumbnail"], thumbnail, "image/jpeg")
+            return media, True
+        except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
+            pass
+    return Media.get(Media.sha256 == sha256), False
 
 
 def _known(sha256: str) -> Media | None:
@@ -122,7 +175,8 @@ def delete(settings: Settings, media_id: int):
                 raise NotFound(f"media {media_id} does not exist")
             # Inside the transaction: an upload of the same bytes again inserts its row (and
             # puts these keys back) only once this has committed (see _keep).
-            for key in (media.thumbnail_key, media.jpeg_key, media.storage_key):
+            for key in (media.thumbnail_key, media.jpeg_key, (media.video or {}).get("poster_key"),
+                        media.storage_key):
                 if key:
                     store.delete(key)
     except IntegrityError:  # PostgreSQL: a post took it between the check and the DELETE

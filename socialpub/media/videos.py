@@ -30,6 +30,17 @@ VIDEO_CODECS = {"h264": "H.264", "hevc": "HEVC (H.265)"}
 #: Audio codecs the networks take (AAC everywhere; none is fine too).
 AUDIO_CODECS = {"aac": "AAC"}
 POSTER_QUALITY = 85
+#: What a video kept is, by its brand.
+CONTENT_TYPES = ("video/mp4", "video/quicktime")
+
+
+#: Top-level brands of the MP4 family that are pictures, not videos (HEIF, AVIF).
+IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Whether a file's first bytes are an MP4 or MOV's (an ``ftyp`` box that is not a picture's)."""
+    return head[4:8] == b"ftyp" and head[8:12] not in IMAGE_BRANDS
 
 
 class VideoRefused(Exception):

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from .base import BaseModel, IdField, utcnow
+from .base import BaseModel, IdField, JSONField, utcnow
 from .posts import Post
 
 
 class MediaKind:
     IMAGE = "image"
-    #: Video comes later; the column is there for it.
-    ALL = (IMAGE,)
+    VIDEO = "video"
+    ALL = (IMAGE, VIDEO)
 
 
 class Media(BaseModel):
-    """An uploaded file in the media store, judged by its content (media/images.py).
-    The same bytes uploaded twice are one row (``sha256`` is unique)."""
+    """An uploaded file in the media store, judged by its content (media/images.py,
+    media/videos.py). The same bytes uploaded twice are one row (``sha256`` is unique)."""
 
     id = IdField()
     kind = CharField(max_length=16, default=MediaKind.IMAGE)
@@ -33,6 +33,9 @@ class Media(BaseModel):
     #: A JPEG rendition of a PNG, WebP or GIF, for the networks that take JPEG
     #: only (Instagram) or not its type; NULL for a JPEG.
     jpeg_key = CharField(max_length=100, null=True)
+    #: A video's facts as judged (duration_s, frame_rate, video_codec, audio_codec,
+    #: audio_sample_rate, moov_first) and its poster frame's key; None for an image.
+    video = JSONField(null=True)
     #: The name the file had on the person's computer, shown only (never a path).
     original_name = CharField(max_length=200, null=True)
     created_at = DateTimeField(default=utcnow, index=True)

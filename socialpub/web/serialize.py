@@ -141,6 +141,7 @@ def media(m) -> shapes.Media:
         "created_at": iso(m.created_at),
         "url": url_for("api.media_file", media_id=m.id),
         "thumbnail_url": url_for("api.media_thumbnail", media_id=m.id),
+        "video": {k: v for k, v in m.video.items() if k != "poster_key"} if m.video else None,
     })
 
 

@@ -26,6 +26,7 @@ from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TE
 from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..media.images import FORMATS
+from ..media.videos import CONTENT_TYPES as VIDEO_TYPES
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
 from ..networks import LIMITS, NETWORKS, explain
 from ..notices import KINDS as NOTICE_KINDS
@@ -232,10 +233,20 @@ class PublishResult(Shape):
     task_id: str
 
 
+class VideoFacts(Shape):
+    """A video as judged from its content (media/videos.py)."""
+    duration_s: float
+    frame_rate: float
+    video_codec: str
+    audio_codec: Optional[str]
+    audio_sample_rate: Optional[int]
+    moov_first: bool = Field(description="Its index comes before its media data, as Instagram requires.")
+
+
 class Media(Shape):
     id: int
     kind: one_of(MediaKind.ALL)
-    content_type: one_of(sorted(FORMATS.values()))
+    content_type: one_of(sorted(FORMATS.values()) + sorted(VIDEO_TYPES))
     width: int
     height: int
     bytes: int
@@ -244,6 +255,8 @@ class Media(Shape):
     created_at: str
     url: str
     thumbnail_url: str
+    video: Optional[VideoFacts] = Field(description="A video's facts; null for an image. Videos are kept in the "
+                                                    "library; posting them to the networks comes later.")
 
 
 class Post(Shape):
@@ -479,7 +492,8 @@ class Reject(Shape):
 
 
 class Upload(Shape):
-    file: Annotated[bytes, Field(description="A JPEG, PNG, WebP or GIF, judged by its content",
+    file: Annotated[bytes, Field(description="A JPEG, PNG, WebP or GIF, or an MP4 or MOV video (H.264 or HEVC), "
+                                             "judged by its content",
                                  json_schema_extra={"format": "binary"})]
 
 

@@ -1,13 +1,19 @@
-"""Files people send — a photo, a CSV file of posts — as the API and the pages
-take them: how large a body each endpoint takes, one upload kept in the media
-library, and the answer to it."""
+"""Files people send — a photo, a video, a CSV file of posts — as the API and the
+pages take them: how large a body each endpoint takes, one upload kept in the
+media library, and the answer to it. A video is never held whole in memory: the
+request's file (on disk once past half a megabyte) is copied a chunk at a time
+into a file of its own while its SHA-256 is counted."""
 from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
 
 from flask import current_app, request, url_for
 
 from ..errors import Busy, InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
 from ..intake import csv_posts
-from ..media import images, library
+from ..media import images, library, videos
 from ..media.storage import StorageError
 from . import serialize
 from .serialize import answer
@@ -23,11 +29,16 @@ REFUSALS = {413: TooLarge, 415: UnsupportedMediaType, 422: UnprocessableImage, 5
 PHOTO_ENDPOINTS = {"api.upload_media": 1, "web.upload_media": 1, "web.create": MAX_FILES_PER_FORM,
                    "web.edit_post": MAX_FILES_PER_FORM}
 CSV_ENDPOINTS = ("api.import_posts", "web.import_posts")
+#: The endpoints that take one photo or one video.
+VIDEO_ENDPOINTS = ("api.upload_media", "web.upload_media")
+CHUNK = 1 << 20
 
 
 def body_limit(endpoint, settings) -> int | None:
     """The largest body ``endpoint`` takes, when it takes files (else the app's JSON limit stands).
     Set before anything reads the body — the CSRF check reads the form first."""
+    if endpoint in VIDEO_ENDPOINTS:
+        return max(settings.media_max_bytes, settings.media_video_max_bytes) + ENVELOPE_BYTES
     if endpoint in PHOTO_ENDPOINTS:
         return settings.media_max_bytes * PHOTO_ENDPOINTS[endpoint] + ENVELOPE_BYTES
     if endpoint in CSV_ENDPOINTS:
@@ -41,12 +52,35 @@ def keep(upload) -> tuple:
     Raises:
       AppError: refused (413, 415, 422 on the field ``file``) or the store is down (503).
     """
+    settings = current_app.extensions["socialpub"]
     try:
-        return library.add(current_app.extensions["socialpub"], upload.read(), upload.filename)
-    except images.ImageRefused as refusal:
+        if videos.looks_like_video(upload.stream.read(16)):
+            upload.stream.seek(0)
+            return _keep_video(settings, upload)
+        # Measured before it is read: this endpoint takes a body of a video's size.
+        images.check_length(upload.stream.seek(0, 2), max_bytes=settings.media_max_bytes)
+        upload.stream.seek(0)
+        return library.add(settings, upload.read(), upload.filename)
+    except (images.ImageRefused, videos.VideoRefused) as refusal:
         raise REFUSALS[refusal.status](refusal.message, field="file") from None
     except StorageError as exc:
         raise StoreUnavailable(f"the media store did not take the file: {exc}; nothing was stored") from None
+
+
+def _keep_video(settings, upload) -> tuple:
+    """A video upload copied to a file of its own, a chunk at a time, its SHA-256 counted on the way."""
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(prefix="socialpub-video-") as held:
+        for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
+            size += len(chunk)
+            if size > settings.media_video_max_bytes:
+                allowed = settings.media_video_max_bytes / 2**20
+                raise videos.VideoRefused(f"file: the video is larger than the {allowed:g} MiB allowed "
+                                          f"(SOCIALPUB_MEDIA_VIDEO_MAX_BYTES)", 413)
+            digest.update(chunk)
+            held.write(chunk)
+        held.flush()
+        return library.add_video(settings, Path(held.name), digest.hexdigest(), upload.filename)
 
 
 def upload_response():

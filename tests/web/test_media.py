@@ -95,7 +95,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_stored(client, settings
 def test_a_30_mb_photo_is_refused_and_nothing_is_stored(client, settings):
     response = upload(client, photo() + b"\0" * (30 * 2**20))
     assert response.status_code == 413
-    assert "too large" in response.get_json()["error"]["message"]
+    assert "larger than the 8 MiB allowed" in response.get_json()["error"]["message"]
     assert media_rows() == 0 and stored_files(settings) == []
 
 

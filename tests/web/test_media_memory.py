@@ -90,8 +90,10 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.1)  # the port is not open yet: nothing to wait on but the next try
+            except (requests.ConnectionError, requests.Timeout):
+                # The port is not open yet, or the worker is still loading the app behind it:
+                # nothing to wait on but the next try.
+                time.sleep(0.1)
         raise TimeoutError("gunicorn did not answer")
 
     def worker_pid(self) -> int:

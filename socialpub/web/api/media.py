@@ -1,19 +1,23 @@
-"""Media: upload a photo (multipart, one file per request), list the library,
-fetch a file or its thumbnail, delete one no post uses. A file is judged by
-its content; a refusal names the problem and stores nothing."""
+"""Media: upload a photo or a video (multipart, one file per request), list the
+library, fetch a file or its thumbnail, delete one no post uses. A file is judged
+by its content; a refusal names the problem and stores nothing."""
 from __future__ import annotations
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app, redirect, send_file, url_for
 
 from ...errors import StoreUnavailable
 from ...media import library
 from ...media.storage import StorageError
-from ...models import Media
+from ...models import Media, MediaKind
 from .. import serialize, shapes
 from ..serialize import answer
 from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
+
+
+#: How long the signed S3 address a video is fetched from works (seconds).
+VIDEO_URL_EXPIRES_S = 3600
 
 
 def _settings():
@@ -22,7 +26,7 @@ def _settings():
 
 @bp.post("/media")
 def upload_media():
-    """Upload one image as the multipart field ``file``."""
+    """Upload one image or video as the multipart field ``file``."""
     return upload_response()
 
 
@@ -59,7 +63,23 @@ def _bytes(key: str, content_type: str) -> Response:
 @bp.get("/media/<int:media_id>/file")
 def media_file(media_id):
     media = library.get(media_id)
+    if media.kind == MediaKind.VIDEO:
+        return _streamed(media)
     return _bytes(media.storage_key, media.content_type)
+
+
+def _streamed(media) -> Response:
+    """A video, never read whole: from the disk a range at a time (``Range`` honoured), or
+    from S3 through a signed URL it redirects to."""
+    store = library.store_of(current_app.extensions["socialpub"])
+    path = store.path_of(media.storage_key)
+    if path is None:
+        return redirect(store.presigned_url(media.storage_key, VIDEO_URL_EXPIRES_S))
+    if not path.exists():
+        raise StoreUnavailable("the media store did not give the file: it is missing from the store")
+    response = send_file(path, mimetype=media.content_type, conditional=True, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/media/<int:media_id>/thumbnail")

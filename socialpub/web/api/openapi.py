@@ -112,8 +112,9 @@ def with_headers(op: dict, status: str, headers: dict) -> dict:
 
 def upload_operation(cfg) -> dict:
     """POST /api/media: one file as multipart/form-data."""
-    op = operation(f"Upload one image (at most {cfg.media_max_bytes} bytes); the same bytes again are the "
-                   f"same file (200)", 201, shapes.Media, 400, 413, 415, 422)
+    op = operation(f"Upload one image (at most {cfg.media_max_bytes} bytes) or one MP4 or MOV video (at most "
+                   f"{cfg.media_video_max_bytes} bytes); the same bytes again are the same file (200)", 201,
+                   shapes.Media, 400, 413, 415, 422)
     op["responses"]["200"] = op["responses"]["201"]
     op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref(shapes.Upload)}}}
     return op
@@ -123,6 +124,19 @@ def binary(summary: str, content_type: str, *params) -> dict:
     op = operation(summary, 200, shapes.Empty, 404, params=params)
     op["responses"]["200"] = {"description": "OK", "content": {
         content_type: {"schema": {"type": "string", "format": "binary"}}}}
+    return op
+
+
+def media_file(media_id) -> dict:
+    """GET /api/media/{media_id}/file: an image's bytes, or a video's — a range of them when asked
+    (Range), or a redirect to a signed address where the store is S3."""
+    op = binary("The file's bytes: a video's may be asked for a range at a time (Range: 206), or come from a "
+                "signed address it redirects to (302, S3)", "image/*", media_id)
+    op["responses"]["200"]["content"]["video/*"] = {"schema": {"type": "string", "format": "binary"}}
+    op["responses"]["206"] = {"description": "The range asked for", "content": {
+        "video/*": {"schema": {"type": "string", "format": "binary"}}}}
+    op["responses"]["302"] = {"description": "Where the store gives the video (a signed S3 address)",
+                              "headers": {"Location": {"schema": {"type": "string"}}}}
     return op
 
 
@@ -268,7 +282,7 @@ def document(cfg) -> dict:
                  "schema": {"type": "string", "format": "date-time", "maxLength": 40},
                  "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
                 for name in ("from", "to")])},
-        "/api/media/{media_id}/file": {"get": binary("The file's bytes", "image/*", media_id)},
+        "/api/media/{media_id}/file": {"get": media_file(media_id)},
         "/api/me": {"get": operation("The caller: e-mail address, role (a token acts with its user's role) and "
                                      "what they are told by e-mail", 200, shapes.User),
                     "patch": operation("Choose what to be told by e-mail: `notifications` {posts, channels}, each "

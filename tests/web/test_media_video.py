@@ -1,0 +1,102 @@
+"""Videos in the media library, through the API (issue 31, its first slices): an
+MP4 sent like a photo is judged by its content, kept with its facts, a poster
+frame and a thumbnail, copied to the store a chunk at a time, served a range at
+a time; what is not a video the networks take is refused saying why and leaves
+nothing; a post cannot take one yet, and says so."""
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image
+
+from socialpub.media import library
+from tests.support.videos import make_sound_only, make_video
+from tests.web.test_media import stored_files, upload
+
+
+@pytest.fixture
+def clip(tmp_path) -> bytes:
+    return make_video(tmp_path / "clip.mp4", seconds=2, width=180, height=320).read_bytes()
+
+
+def test_an_mp4_is_kept_with_what_it_is_and_a_thumbnail(client, settings, clip):
+    response = upload(client, clip, "holiday.mp4")
+    assert response.status_code == 201, response.get_json()
+    media = response.get_json()
+    assert (media["kind"], media["content_type"], media["width"], media["height"]) == ("video", "video/mp4", 180, 320)
+    assert media["sha256"] == hashlib.sha256(clip).hexdigest() and media["bytes"] == len(clip)
+    assert media["video"]["video_codec"] == "h264" and media["video"]["audio_codec"] == "aac"
+    assert 1.9 <= media["video"]["duration_s"] <= 2.1 and media["video"]["moov_first"] is True
+    thumbnail = client.get(media["thumbnail_url"])
+    assert Image.open(io.BytesIO(thumbnail.data)).format == "JPEG"
+    sha = media["sha256"]
+    assert stored_files(settings) == [f"{sha}.mp4", f"posters/{sha}.jpg", f"thumbs/{sha}.jpg"]
+    again = upload(client, clip, "again.mp4")
+    assert again.status_code == 200 and again.get_json()["id"] == media["id"]
+
+
+def test_the_video_is_served_whole_or_a_range_at_a_time(client, clip):
+    media = upload(client, clip).get_json()
+    whole = client.get(media["url"])
+    assert whole.status_code == 200 and whole.mimetype == "video/mp4" and whole.data == clip
+    part = client.get(media["url"], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.data == clip[:100]
+
+
+@pytest.mark.parametrize("make, words, status", [
+    (lambda p: make_sound_only(p), "no video picture", 422),
+    (lambda p: make_video(p, codec="mpeg4", audio=None), "coded as MPEG4", 422),
+])
+def test_a_video_the_networks_would_not_take_is_refused_and_nothing_is_kept(client, settings, tmp_path, make,
+                                                                             words, status):
+    response = upload(client, make(tmp_path / "bad.mp4").read_bytes(), "bad.mp4")
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["field"] == "file" and words in error["message"]
+    assert stored_files(settings) == []
+
+
+def test_a_cut_short_upload_is_refused_as_cut_short(client, settings, clip):
+    response = upload(client, clip[:len(clip) // 2], "cut.mp4")
+    assert response.status_code == 422 and "cut short" in response.get_json()["error"]["message"]
+    assert stored_files(settings) == []
+
+
+@pytest.mark.settings(media_video_max_bytes=10_000)
+def test_a_video_over_the_size_allowed_is_refused_naming_the_setting(client, settings, clip):
+    response = upload(client, clip, "big.mp4")
+    assert response.status_code == 413
+    assert "SOCIALPUB_MEDIA_VIDEO_MAX_BYTES" in response.get_json()["error"]["message"]
+    assert stored_files(settings) == []
+
+
+def test_a_post_cannot_take_a_video_yet_and_says_so(client, sandbox_channels, clip):
+    media = upload(client, clip).get_json()
+    response = client.post("/api/posts", json={"text": "Our reel", "media_ids": [media["id"]]})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "media_ids" and "not available yet" in error["message"]
+
+
+def test_deleting_a_video_removes_its_file_poster_and_thumbnail(client, settings, clip):
+    media = upload(client, clip).get_json()
+    assert client.delete(f"/api/media/{media['id']}").status_code == 204
+    assert stored_files(settings) == []
+
+
+def test_the_library_page_shows_a_video_as_a_video(form_client, clip):
+    form_client.post("/api/media", data={"file": (io.BytesIO(clip), "clip.mp4")}, content_type="multipart/form-data")
+    page = form_client.get("/media").get_data(as_text=True)
+    assert "Video, 0:02" in page and "Posting videos comes later" in page
+
+
+def test_a_videos_bytes_go_to_the_store_from_disk_not_memory(client, settings, clip, monkeypatch):
+    """The store is handed a path (put_file), never the bytes (put), for the video itself."""
+    store = library.store_of(settings)
+    given = []
+    monkeypatch.setattr(type(store), "put", lambda self, key, data, ct, _put=type(store).put: (
+        given.append((key, len(data))), _put(self, key, data, ct))[1])
+    upload(client, clip)
+    assert all(not key.endswith(".mp4") for key, _ in given)
