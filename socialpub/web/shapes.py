@@ -34,6 +34,7 @@ from ..notices import PAGE as NOTICE_PAGE
 from ..people.roles import ROLES
 from ..statuses import DeliveryStatus
 from ..webhooks.events import TYPES, WEBHOOK_TEST
+from ..whatsapp import progress as broadcast_progress
 
 
 def one_of(values) -> Any:
@@ -307,6 +308,11 @@ class BroadcastProgress(Shape):
                                      "names it).")
     waiting: int = Field(description="Held back by a limit (the messaging limit, a pair-rate pause, Meta "
                                      "stopping the number) until a later time.")
+    waiting_for: Optional[one_of(broadcast_progress.WAITING_FOR)] = Field(description=(
+        "The limit holding the latest of them: `messaging_limit`, Meta's unique people per 24 hours "
+        "(SOCIALPUB_WHATSAPP_MESSAGING_LIMIT); `pair_rate`, about one message every 6 seconds to the same person "
+        "(131056); `number_paused`, Meta stopped the number for its quality (131064, 131048); null when none "
+        "waits."))
     pending: int = Field(description="Not sent yet and free to go (a held one whose time has come included).")
     failed: int = Field(description="Did not get it: refused by Meta, outside the 24-hour window, opted out, or "
                                     "skipped (no consent). A retry sends again to those Meta refused.")
@@ -320,7 +326,7 @@ class BroadcastProgress(Shape):
     expected_end: Optional[Time] = Field(description="When the last recipient should be sent it (an estimate); "
                                                      "null when nothing is left to send, or the publication is not "
                                                      "being worked on (not started, or ended).")
-    expected_end_basis: Optional[Literal["rate", "pace", "limit"]] = Field(description=(
+    expected_end_basis: Optional[one_of(broadcast_progress.BASES)] = Field(description=(
         "What expected_end rests on: `rate`, what is left at the number's send rate (its channel's send_rate, "
         "else SOCIALPUB_WHATSAPP_SEND_RATE); `pace`, at the pace kept over the last 10 seconds, slower than the "
         "rate; `limit`, the latest time a limit holds a recipient until; null with expected_end."))

@@ -15,7 +15,8 @@ The expected end, for a publication still being worked on:
   bound it: ``pace``);
 - ``limit``: recipients are held back by a limit (the messaging limit, a
   pair-rate pause, Meta stopping the number) until later than that: the
-  latest time one of them is held until;
+  latest time one of them is held until — ``waiting_for`` says which limit,
+  read from the reason broadcast.py gave the held rows;
 - none (null) once nothing is left to send, or when the publication is not
   being worked on (not started, or ended with rows unsent).
 """
@@ -25,11 +26,11 @@ import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 
-from peewee import Case, fn
+from peewee import SQL, Case, fn
 
 from ..models import Channel, Publication, Recipient, utcnow
 from ..statuses import PublicationStatus
-from . import ledger
+from . import broadcast, ledger
 
 #: Statuses of a recipient that did not get the message and will not without a person's retry.
 NOT_SENT = ("failed", "window_closed", "opted_out", "skipped")
@@ -41,6 +42,11 @@ PACE_WINDOW = dt.timedelta(seconds=10)
 PACE_MIN_SPAN = dt.timedelta(seconds=2)
 PACE_MIN_SENDS = 5
 BASES = ("rate", "pace", "limit")
+#: The limits a recipient may wait for, by how broadcast.py's reason for the hold begins.
+HOLDS = (("messaging_limit", ("over the messaging limit",)),
+         ("pair_rate", ("Meta's pair rate limit",)),
+         ("number_paused", tuple(broadcast.NUMBER_STOPPED.values())))
+WAITING_FOR = (*(kind for kind, _ in HOLDS), "other")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Progress:
     sending: int
     #: Held back by a limit until a later time (``resumes_at`` the earliest).
     waiting: int
+    #: The limit of the latest hold (one of WAITING_FOR), None when none waits.
+    waiting_for: str | None
     #: Not sent yet and free to go (a held one whose time has come included).
     pending: int
     #: Did not get it: refused by Meta, outside the 24-hour window, opted out, skipped (no consent).
@@ -82,19 +90,38 @@ def number_rate(channel_id: int, settings) -> int:
     return own or settings.whatsapp_send_rate
 
 
+def _hold_kind():
+    """Which limit a waiting row is held by (HOLDS), from its reason; None for the other statuses."""
+    waiting = Recipient.status == "waiting"
+    cases = [(waiting & _begins(prefixes), kind) for kind, prefixes in HOLDS]
+    return Case(None, [*cases, (waiting, "other")], None)
+
+
+def _begins(prefixes):
+    found = None
+    for prefix in prefixes:
+        starts = fn.SUBSTR(Recipient.error, 1, len(prefix)) == prefix
+        found = starts if found is None else (found | starts)
+    return found
+
+
 def _tally(publication_id: int, now: dt.datetime) -> list:
-    """Per status: the rows, the held ones still in the future, their earliest and latest time,
-    the rows taken for sending within PACE_WINDOW, and the earliest taken."""
+    """Per status (and, for waiting rows, the limit holding them): the rows, the held ones still
+    in the future, their earliest and latest time, the rows taken for sending within
+    PACE_WINDOW, and the earliest taken."""
     held = Recipient.not_before > now
     recent = Recipient.sending_at >= now - PACE_WINDOW
+    kind = _hold_kind()
+    # Grouped by position: the hold's CASE written again would be another expression to a server that
+    # binds its parameters itself.
     return list(Recipient.select(
-        Recipient.status, fn.COUNT(Recipient.id),
+        Recipient.status, kind, fn.COUNT(Recipient.id),
         fn.SUM(Case(None, [(held, 1)], 0)),
         fn.MIN(Case(None, [(held, Recipient.not_before)], None)),
         fn.MAX(Case(None, [(held, Recipient.not_before)], None)),
         fn.SUM(Case(None, [(recent, 1)], 0)),
         fn.MIN(Case(None, [(recent, Recipient.sending_at)], None)),
-    ).where(Recipient.publication == publication_id).group_by(Recipient.status).tuples())
+    ).where(Recipient.publication == publication_id).group_by(SQL("1"), SQL("2")).tuples())
 
 
 def _time(value) -> dt.datetime | None:
@@ -108,13 +135,16 @@ def measure(publication: Publication, rate: float, now: dt.datetime | None = Non
     """``publication``'s progress (its ``status`` and ``next_attempt_at`` say whether it is being
     worked on and from when), its expected end at ``rate`` messages a second."""
     now = now or utcnow()
-    counts, resumes_at, latest_hold, recent, recent_from = {}, None, None, 0, None
+    counts, resumes_at, latest_hold, waiting_for, recent, recent_from = {}, None, None, None, 0, None
     held_total = 0
-    for status, count, held, first_hold, last_hold, taken, first_taken in _tally(publication.id, now):
-        counts[status] = count
-        if status == "waiting":
-            held_total = int(held or 0)
-            resumes_at, latest_hold = _time(first_hold), _time(last_hold)
+    for status, kind, count, held, first_hold, last_hold, taken, first_taken in _tally(publication.id, now):
+        counts[status] = counts.get(status, 0) + count
+        first_hold, last_hold = _time(first_hold), _time(last_hold)
+        if status == "waiting" and held:
+            held_total += int(held)
+            resumes_at = first_hold if resumes_at is None else min(resumes_at, first_hold)
+            if latest_hold is None or last_hold > latest_hold:
+                latest_hold, waiting_for = last_hold, kind
         if status not in ledger.OPEN:  # a row taken, then given back, was not sent
             recent += int(taken or 0)
             first_taken = _time(first_taken)
@@ -137,8 +167,9 @@ def measure(publication: Publication, rate: float, now: dt.datetime | None = Non
     return Progress(
         total=total, sent=sum(counts.get(s, 0) for s in ledger.ACCEPTED),
         delivered=counts.get("delivered", 0) + counts.get("read", 0), read=counts.get("read", 0),
-        sending=sending, waiting=held_total, pending=pending, failed=sum(counts.get(s, 0) for s in NOT_SENT),
-        unconfirmed=counts.get("unconfirmed", 0), remaining=pending + held_total + sending,
+        sending=sending, waiting=held_total, waiting_for=waiting_for, pending=pending,
+        failed=sum(counts.get(s, 0) for s in NOT_SENT), unconfirmed=counts.get("unconfirmed", 0),
+        remaining=pending + held_total + sending,
         resumes_at=resumes_at, rate=round(used, 2), expected_end=end, expected_end_basis=basis if end else None)
 
 

@@ -58,7 +58,7 @@ def test_a_running_broadcast_counts_each_recipient_once_and_ends_at_the_numbers_
         given(rows[9:10], "waiting", not_before=NOW - dt.timedelta(seconds=1))  # its time has come: free to go
         p = progress.measure(publication(publication_id, "processing"), 2, NOW)
     assert (p.total, p.sent, p.delivered, p.read, p.sending, p.failed, p.unconfirmed) == (12, 4, 2, 1, 1, 3, 1)
-    assert (p.pending, p.waiting, p.remaining, p.resumes_at) == (3, 0, 4, None)
+    assert (p.pending, p.waiting, p.remaining, p.resumes_at, p.waiting_for) == (3, 0, 4, None, None)
     assert p.sent + p.sending + p.waiting + p.pending + p.failed + p.unconfirmed == p.total
     assert (p.expected_end, p.expected_end_basis, p.rate) == (NOW + dt.timedelta(seconds=2), "rate", 2)
 
@@ -80,12 +80,14 @@ def test_a_broadcast_held_by_a_limit_ends_when_its_last_recipient_may_go(broadca
     resumes, last = NOW + dt.timedelta(hours=20), NOW + dt.timedelta(hours=23)
     with db.database.connection_context():
         given(rows[:8], "sent")
-        given(rows[8:10], "waiting", not_before=resumes)
-        given(rows[10:11], "waiting", not_before=last)
+        given(rows[8:9], "waiting", not_before=resumes, error="Meta's pair rate limit (131056)")
+        given(rows[9:10], "waiting", not_before=resumes, error="over the messaging limit of 8 people per 24 hours")
+        given(rows[10:11], "waiting", not_before=last, error="over the messaging limit of 8 people per 24 hours")
         # Retrying at the earliest hold, as delivery.record_waiting leaves it.
         p = progress.measure(publication(publication_id, "retrying", resumes), 80, NOW)
     assert (p.sent, p.waiting, p.pending, p.remaining) == (8, 3, 1, 4)
     assert (p.resumes_at, p.expected_end, p.expected_end_basis) == (resumes, last, "limit")
+    assert p.waiting_for == "messaging_limit"  # the hold that decides the end
 
 
 def test_a_retrying_broadcast_resumes_at_its_next_attempt(broadcast):

@@ -37,7 +37,8 @@ def test_a_sent_broadcast_shows_its_counts_and_no_expected_end(client, whatsapp,
     publication_id = next(p["id"] for p in post["publications"] if p["network"] == "whatsapp")
     listed = client.get(f"/api/publications/{publication_id}/recipients").get_json()
     assert listed["progress"] == {
-        "total": 4, "sent": 3, "delivered": 0, "read": 0, "sending": 0, "waiting": 0, "pending": 0, "failed": 1,
+        "total": 4, "sent": 3, "delivered": 0, "read": 0, "sending": 0, "waiting": 0, "waiting_for": None, "pending": 0,
+        "failed": 1,
         "unconfirmed": 0, "remaining": 0, "resumes_at": None, "rate": 80.0, "expected_end": None,
         "expected_end_basis": None}
     state = client.get(f"/api/posts/{post['id']}/status").get_json()
@@ -53,7 +54,7 @@ def test_a_broadcast_held_by_the_messaging_limit_says_until_when(client, whatsap
     wait_for(lambda: status_of(publication_id) == "retrying", 30, "the publication to wait for the limit")
     progress = client.get(f"/api/publications/{publication_id}/recipients").get_json()["progress"]
     assert (progress["sent"], progress["waiting"], progress["pending"], progress["remaining"]) == (2, 3, 0, 3)
-    assert progress["expected_end_basis"] == "limit"
+    assert (progress["expected_end_basis"], progress["waiting_for"]) == ("limit", "messaging_limit")
     resumes = dt.datetime.fromisoformat(progress["resumes_at"])
     assert resumes > dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=23)
     assert dt.datetime.fromisoformat(progress["expected_end"]) >= resumes

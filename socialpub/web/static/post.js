@@ -50,6 +50,46 @@
     }
   }
 
+  var COUNT = new Intl.NumberFormat();
+  /* What holds a WhatsApp broadcast back (progress.waiting_for), and what happens after. */
+  var HELD = {
+    messaging_limit: ["Waiting for Meta's 24-hour limit", "resumes about"],
+    pair_rate: ["Waiting for Meta's pause between two messages to the same person", "resumes about"],
+    number_paused: ["Meta has paused this number", "trying again about"],
+    other: ["Waiting for one of Meta's limits", "resumes about"]
+  };
+
+  /* A time as the clock shows it today, else with its date. */
+  function about(iso) {
+    var t = time(iso), d = new Date(iso);
+    if (!isNaN(d) && d.toDateString() === new Date().toDateString()) {
+      t.textContent = window.socialpub.datePart(d, "clock");
+    }
+    return t;
+  }
+
+  /* A WhatsApp broadcast's line: "Sent 412 of 1,000 · 3 failed · 585 to go · done about 17:42", or what it
+     waits for. */
+  function drawBroadcast(el, p) {
+    var g = p.progress;
+    el.hidden = !g || !g.total;
+    if (el.hidden) return;
+    var ended = FINAL.indexOf(p.status) >= 0;
+    var parts = ["Sent " + COUNT.format(g.sent) + " of " + COUNT.format(g.total)];
+    if (g.failed) parts.push(COUNT.format(g.failed) + " failed");
+    if (g.unconfirmed) parts.push(COUNT.format(g.unconfirmed) + " not confirmed");
+    if (g.remaining) parts.push(COUNT.format(g.remaining) + (ended ? " not sent" : " to go"));
+    el.textContent = parts.join(" · ");
+    if (g.expected_end_basis === "limit") {
+      var held = HELD[g.waiting_for] || HELD.other;
+      el.appendChild(document.createTextNode(". " + held[0] + ": " + held[1] + " "));
+      el.appendChild(about(g.resumes_at));
+    } else if (g.expected_end) {
+      el.appendChild(document.createTextNode(" · done about "));
+      el.appendChild(about(g.expected_end));
+    }
+  }
+
   function drawCard(p) {
     var card = document.getElementById("pub-" + p.id);
     if (!card) return;
@@ -57,6 +97,8 @@
     card.className = card.className.replace(/\bstatus-\S+/, "status-" + p.status);
     badge(field(card, "status"), p.status);
     drawTimeline(field(card, "timeline"), p);
+    var broadcast = field(card, "broadcast");
+    if (broadcast) drawBroadcast(broadcast, p);
     field(card, "attempts").textContent = String(p.attempts);
     setContent(field(card, "published_at"), p.published_at ? time(p.published_at) : "—");
     if (p.external_id) {
