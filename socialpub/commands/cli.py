@@ -68,13 +68,17 @@ def db_upgrade():
               "/webhooks/meta), signed with $SANDBOX_WHATSAPP_APP_SECRET")
 @click.option("--whatsapp-windows", type=click.Choice(["open", "inbound"]), default="open", show_default=True,
               help="open: every number takes free-form messages; inbound: only those who wrote in 24 hours")
-def sandbox_command(host, port, latency, whatsapp_webhook, whatsapp_windows):
+@click.option("--whatsapp-throughput", type=click.IntRange(min=1), default=80, show_default=True,
+              help="Messages a second each WhatsApp number may send before Meta's 130429 (Meta: 80, 1000 once "
+                   "upgraded; one number's own through /_sandbox/config)")
+def sandbox_command(host, port, latency, whatsapp_webhook, whatsapp_windows, whatsapp_throughput):
     """Serve the loopback stand-in for the four networks' APIs."""
     from ..sandbox.server import parse_latencies, run
 
     run(host, port, parse_latencies(latency), whatsapp={
         "webhook_url": whatsapp_webhook or None, "windows": whatsapp_windows,
-        "app_secret": os.environ.get("SANDBOX_WHATSAPP_APP_SECRET") or None})
+        "app_secret": os.environ.get("SANDBOX_WHATSAPP_APP_SECRET") or None,
+        "throughput": {"default": whatsapp_throughput}})
 
 
 @click.command("worker")

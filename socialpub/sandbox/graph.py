@@ -313,13 +313,19 @@ def _container_status(container: dict) -> str:
     return state().setting("instagram", "container_status") or container["status"]
 
 
+def throughput_level(phone_id: str) -> dict:
+    """A number's ``throughput`` as Meta names it: ``HIGH`` once upgraded (1,000 a second), else ``STANDARD``."""
+    limit = state().throughput(phone_id)
+    return {"level": "HIGH" if limit is None or limit >= 1000 else "STANDARD"}
+
+
 #: What a read of an account's node answers, by the fields that say which kind
 #: it is: a WhatsApp business number, an Instagram professional account, a Page.
 ACCOUNT_NODES = (
-    ("whatsapp", {"verified_name", "display_phone_number", "quality_rating"},
+    ("whatsapp", {"verified_name", "display_phone_number", "quality_rating", "throughput"},
      lambda node_id, base: {"id": node_id, "verified_name": "Sandbox WhatsApp",
                             "display_phone_number": "+1 650-555-0100", "quality_rating": "GREEN",
-                            "code_verification_status": "VERIFIED"}),
+                            "code_verification_status": "VERIFIED", "throughput": throughput_level(node_id)}),
     ("instagram", {"username", "profile_picture_url"},
      lambda node_id, base: {"id": node_id, "username": "sandbox_ig", "name": "Sandbox Instagram",
                             "profile_picture_url": f"{base}/_sandbox/image.jpg?width=150&height=150"}),

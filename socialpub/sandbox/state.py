@@ -147,6 +147,15 @@ class SandboxState:
                     return dict(entry)
             return None
 
+    def throughput(self, phone_id: str):
+        """WhatsApp number ``phone_id``'s messages a second (None: not limited)."""
+        with self.lock:
+            return self._throughput(phone_id)
+
+    def _throughput(self, phone_id: str):
+        limits = self.config["whatsapp"]["throughput"]
+        return limits[phone_id] if phone_id in limits else limits.get("default", DEFAULT_THROUGHPUT)
+
     def count_message(self, phone_id: str, at: float, epoch: int, refuse: bool = True) -> bool:
         """Count one message of WhatsApp business number ``phone_id`` that
         reached the sandbox at ``at``; False, uncounted, when ``refuse`` and
@@ -172,8 +181,7 @@ class SandboxState:
         with self.lock:
             if epoch != self.epoch:
                 return True  # a request from before a reset counts against nobody's window
-            limits = self.config["whatsapp"]["throughput"]
-            limit = limits[phone_id] if phone_id in limits else limits.get("default", DEFAULT_THROUGHPUT)
+            limit = self._throughput(phone_id)
             if limit is not None and at - second < TRANSIT_S \
                     and self.messages.get((phone_id, second - 1), 0) < limit:
                 second -= 1

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from socialpub import db
 from socialpub.models import Channel, Publication
@@ -177,3 +178,27 @@ def test_a_broadcast_faster_than_its_numbers_throughput_meets_130429_and_still_m
     refused = [r for r in sandbox_client.requests() if r["code"] == 130429]
     assert refused and publication.rate_limit_waits >= 1  # the number's throughput was met, and waited out
     assert time.monotonic() - started < 20
+
+
+def test_socialpub_sandbox_plays_every_number_at_the_throughput_it_is_given(monkeypatch):
+    from socialpub.commands.cli import sandbox_command
+    from socialpub.sandbox import server
+
+    started = []
+    monkeypatch.setattr(server, "run", lambda *args, whatsapp: started.append(whatsapp["throughput"]))
+    assert CliRunner().invoke(sandbox_command, ["--whatsapp-throughput", "1000"]).exit_code == 0
+    assert CliRunner().invoke(sandbox_command, []).exit_code == 0
+    refused = CliRunner().invoke(sandbox_command, ["--whatsapp-throughput", "0"])
+    assert refused.exit_code == 2 and "--whatsapp-throughput" in refused.output
+    assert started == [{"default": 1000}, {"default": 80}]
+
+
+def test_a_numbers_read_names_its_throughput_level_as_meta_does(own_sandbox):
+    configure(own_sandbox, {"throughput": {NUMBER: 1000}})
+
+    def level(number):
+        return requests.get(f"{own_sandbox.url}{GRAPH}/{number}", params={"fields": "throughput"}, timeout=5,
+                            headers={"Authorization": "Bearer wa-token"}).json()
+
+    assert level(NUMBER) == {"id": NUMBER, "throughput": {"level": "HIGH"}}
+    assert level("200000000000001") == {"id": "200000000000001", "throughput": {"level": "STANDARD"}}
