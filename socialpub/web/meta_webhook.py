@@ -1,7 +1,8 @@
 """``/webhooks/meta``: where Meta sends WhatsApp's notifications (message
 statuses, inbound messages). ``GET`` answers the subscription's handshake;
-``POST`` is kept only with a valid signature and answered at once — the
-``apply_meta_notification`` actor applies it (whatsapp/inbound.py). Needs no
+``POST`` is kept only with a valid signature (one INSERT) and answered at
+once — the ``apply_meta_notification`` actor applies it with the others
+waiting (whatsapp/inbound.py), one message for a burst (worker/coalesce.py). Needs no
 sign-in: Meta signs instead."""
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import logging
 import dramatiq
 from flask import current_app, jsonify, request
 
-from ..db import after_commit
 from ..whatsapp import inbound
+from ..worker import coalesce
 from .auth import public
 from .blueprint import bp, csrf
 
@@ -39,13 +40,15 @@ def meta_notification():
         return jsonify(error={"code": "bad_signature", "message": "X-Hub-Signature-256: not the HMAC-SHA256 "
                                                                   "of the body with the app secret"}), 401
     notification_id = inbound.receive(body)
-    after_commit(lambda: _send(notification_id))
+    _send(notification_id)
     return "", 200
 
 
 def _send(notification_id: int):
+    """A run of the actor after the row is stored: one message for a burst of
+    POSTs (worker/coalesce.py), each run applies every notification waiting."""
     try:
-        dramatiq.get_broker().get_actor("apply_meta_notification").send(notification_id)
+        coalesce.request(dramatiq.get_broker().get_actor("apply_meta_notification"), notification_id)
     except Exception:  # noqa: BLE001 — stored: the reconciler sends it within a couple of minutes
         logger.warning("Meta notification %d kept; its message waits for the broker.", notification_id,
                        exc_info=True)

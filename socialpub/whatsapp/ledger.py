@@ -19,7 +19,7 @@ import datetime as dt
 
 from peewee import Case, fn
 
-from ..db import MAX_ID, write_transaction
+from ..db import MAX_ID, database, supports_row_locks, write_transaction
 from ..models import Channel, Contact, Publication, Recipient, utcnow
 from . import contacts
 
@@ -226,10 +226,7 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         return None
     if row.contact_id and status.get("recipient_user_id"):
         _learn_user_id(row.contact_id, str(status["recipient_user_id"]))
-    try:
-        at = dt.datetime.fromtimestamp(int(status.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
-    except (TypeError, ValueError, OverflowError):
-        at = utcnow()
+    at = _status_time(status)
     now = utcnow()
     changes = {"updated_at": now}
     # Written only where the row still has no message id or this one: a send's answer recorded meanwhile wins.
@@ -267,6 +264,123 @@ def apply_status(phone_number_id: str, status: dict) -> int | None:
         elif row.contact_id and ended == "window_closed":
             Contact.update(window_closed_at=at).where(Contact.id == row.contact_id).execute()
     return row.publication_id
+
+
+def _status_time(status: dict) -> dt.datetime:
+    """When Meta says the status happened (its ``timestamp``), else now."""
+    try:
+        return dt.datetime.fromtimestamp(int(status.get("timestamp")), dt.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):
+        return utcnow()
+
+
+def apply_statuses(statuses: list) -> tuple:
+    """Many statuses of Meta's webhooks, ``[(phone_number_id, status)]`` in the
+    order they came, applied as :func:`apply_status` applies each in turn, in
+    the caller's transaction: the accepted ones (sent, delivered, read) of
+    messages found by their id are folded per row — its furthest status, the
+    first time of each — and written in one statement; a failure, or a status
+    found only by its callback data, goes through :func:`apply_status` in its
+    place in the order. Returns ``(publication ids touched, statuses that are
+    not ours)``."""
+    touched, unknown, folded = set(), [], {}
+    rows = _rows_by_message({(n, str(s.get("id") or "")) for n, s in statuses
+                             if n and s.get("id") and s.get("status") in ACCEPTED})
+    learnt = set()
+    for phone_number_id, status in statuses:
+        found = rows.get((phone_number_id, str(status.get("id") or "")))
+        if found is None or status.get("status") not in ACCEPTED:
+            _advance(folded)  # what came before it first: the order stays Meta's
+            folded = {}
+            publication_id = apply_status(phone_number_id, status)
+            if publication_id is None:
+                unknown.append(status)
+            else:
+                touched.add(publication_id)
+            continue
+        row_id, wamid, publication_id, contact_id = found
+        touched.add(publication_id)
+        user_id = str(status.get("recipient_user_id") or "")
+        if contact_id and user_id and (contact_id, user_id) not in learnt:
+            learnt.add((contact_id, user_id))
+            _learn_user_id(contact_id, user_id)
+        state, at = status["status"], _status_time(status)
+        fold = folded.setdefault(row_id, {"id": row_id, "message_id": wamid, "state": state, "sent_at": at,
+                                          "delivered_at": None, "read_at": None})
+        if RANK[state] > RANK[fold["state"]]:
+            fold["state"] = state
+        if state in ("delivered", "read") and fold["delivered_at"] is None:
+            fold["delivered_at"] = at
+        if state == "read" and fold["read_at"] is None:
+            fold["read_at"] = at
+    _advance(folded)
+    return touched, unknown
+
+
+def _rows_by_message(pairs: set) -> dict:
+    """``{(phone_number_id, message id): (row id, message id, publication id, contact id)}``
+    of the rows sent from those numbers with those message ids, in one query
+    (the lowest row id where two share one, as :func:`_row_of`'s lookup)."""
+    if not pairs:
+        return {}
+    numbers, wamids = {n for n, _ in pairs}, {m for _, m in pairs}
+    query = (Recipient.select(Channel.account_id, Recipient.message_id, Recipient.id, Recipient.publication,
+                              Recipient.contact)
+             .join(Publication).join(Channel, on=(Channel.id == Publication.channel))
+             .where((Channel.network == "whatsapp") & Channel.account_id.in_(sorted(numbers))
+                    & Recipient.message_id.in_(sorted(wamids)))
+             .order_by(Recipient.id.desc()))
+    return {(number, wamid): (row_id, wamid, publication_id, contact_id)
+            for number, wamid, row_id, publication_id, contact_id in query.tuples()}
+
+
+#: How far each status has gone, in SQL: a row only moves to a status of a higher rank.
+_RANK_SQL = "CASE {column} " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in RANK.items()) + " ELSE 99 END"
+
+#: PostgreSQL: every folded row written by one UPDATE from arrays. The rows are
+#: locked first in id order, so that two batches touching the same rows wait for
+#: each other instead of deadlocking. A row with nothing new is not written.
+_ADVANCE_PG = (
+    "SELECT 1 FROM recipient WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE",
+    "UPDATE recipient AS r SET "
+    f"status = CASE WHEN {_RANK_SQL.format(column='r.status')} < v.rank THEN v.state ELSE r.status END, "
+    "sent_at = COALESCE(r.sent_at, v.sent_at), delivered_at = COALESCE(r.delivered_at, v.delivered_at), "
+    "read_at = COALESCE(r.read_at, v.read_at), updated_at = %(now)s "
+    "FROM unnest(%(ids)s::bigint[], %(wamids)s::text[], %(states)s::text[], %(ranks)s::int[], "
+    "%(sent)s::timestamp[], %(delivered)s::timestamp[], %(read)s::timestamp[]) "
+    "AS v(id, message_id, state, rank, sent_at, delivered_at, read_at) "
+    "WHERE r.id = v.id AND r.message_id = v.message_id "
+    f"AND ({_RANK_SQL.format(column='r.status')} < v.rank OR r.sent_at IS NULL "
+    "OR (r.delivered_at IS NULL AND v.delivered_at IS NOT NULL) OR (r.read_at IS NULL AND v.read_at IS NOT NULL))",
+)
+
+
+def _advance(folded: dict):
+    """Write the folded statuses (:func:`apply_statuses`): forward only, the
+    first time of each kept; on SQLite one UPDATE per row (no round trips there)."""
+    if not folded:
+        return
+    rows = [folded[row_id] for row_id in sorted(folded)]
+    now = utcnow()
+    if supports_row_locks():
+        values = {"ids": [r["id"] for r in rows], "wamids": [r["message_id"] for r in rows],
+                  "states": [r["state"] for r in rows], "ranks": [RANK[r["state"]] for r in rows],
+                  "sent": [r["sent_at"] for r in rows], "delivered": [r["delivered_at"] for r in rows],
+                  "read": [r["read_at"] for r in rows], "now": now}
+        for sql in _ADVANCE_PG:
+            database.execute_sql(sql, values)
+        return
+    for r in rows:
+        lower = [s for s, rank in RANK.items() if rank < RANK[r["state"]]]
+        changes = {"updated_at": now, "status": Case(None, [(Recipient.status.in_(lower), r["state"])],
+                                                     Recipient.status),
+                   "sent_at": fn.COALESCE(Recipient.sent_at, r["sent_at"])}
+        if r["delivered_at"]:
+            changes["delivered_at"] = fn.COALESCE(Recipient.delivered_at, r["delivered_at"])
+        if r["read_at"]:
+            changes["read_at"] = fn.COALESCE(Recipient.read_at, r["read_at"])
+        Recipient.update(**changes).where((Recipient.id == r["id"]) & (Recipient.message_id == r["message_id"])
+                                          ).execute()
 
 
 def _learn_user_id(contact_id: int, user_id: str):

@@ -29,6 +29,7 @@ from ..media import remote
 from ..networks import PublishError
 from ..webhooks import sending
 from ..whatsapp import inbound
+from . import coalesce
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,14 @@ def deliver_webhook(delivery_id: int):
 
 @dramatiq.actor(broker=UNBOUND, queue_name="webhooks", retry_when=should_retry)
 def apply_meta_notification(notification_id: int):
-    """Apply one of Meta's WhatsApp notifications (whatsapp/inbound.py): statuses, inbound messages."""
+    """Apply Meta's WhatsApp notifications (whatsapp/inbound.py): statuses, inbound messages. Each run
+    takes every one waiting, in batches — ``notification_id``'s among them, unless another run has."""
+    coalesce.taken(apply_meta_notification)  # before any row is read: a POST from now on sends again
     with connection():
-        touched = inbound.apply(notification_id)
+        more, touched = inbound.apply_waiting()
         delivery.settle_after_statuses(touched, publish.send)
+    if more:
+        apply_meta_notification.send(notification_id)
 
 
 @dramatiq.actor(broker=UNBOUND, queue_name="mail", max_retries=0)
