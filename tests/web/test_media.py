@@ -4,7 +4,6 @@ below), listed, fetched and deleted — and every file refused (not an image,
 too large in bytes or pixels, damaged) leaves nothing behind."""
 import hashlib
 import io
-import socket
 import struct
 import zlib
 
@@ -13,7 +12,7 @@ import requests
 from PIL import Image
 
 from socialpub import db
-from socialpub.media import images, library, storage
+from socialpub.media import images, library
 from socialpub.models import Media, Post, PostMedia
 
 GPS_IFD = 0x8825
@@ -173,39 +172,6 @@ def test_images_refuses_formats_it_does_not_take():
 
 
 # -- S3 ----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    """moto's S3-speaking HTTP server on loopback (a real server, in a thread)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{server._port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_settings(app, s3_server, monkeypatch):
-    import boto3
-
-    for name, value in (("AWS_ACCESS_KEY_ID", "socialpub-test"), ("AWS_SECRET_ACCESS_KEY", "socialpub-test"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
-    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket="socialpub-media")
-    settings = app.extensions["socialpub"].with_(media_storage="s3://socialpub-media/team-a",
-                                                 media_s3_endpoint_url=s3_server)
-    app.extensions["socialpub"] = settings
-    storage._store.cache_clear()
-    yield settings
-    storage._store.cache_clear()
 
 
 def test_the_s3_store_keeps_uploads_under_its_prefix_and_presigns_them(client, s3_settings, s3_server):

@@ -100,3 +100,18 @@ def test_a_videos_bytes_go_to_the_store_from_disk_not_memory(client, settings, c
         given.append((key, len(data))), _put(self, key, data, ct))[1])
     upload(client, clip)
     assert all(not key.endswith(".mp4") for key, _ in given)
+
+
+def test_the_s3_store_takes_a_video_from_disk_and_serves_it_through_a_signed_address(client, s3_settings,
+                                                                                   s3_server, clip):
+    import boto3
+    import requests
+
+    media = upload(client, clip, "clip.mp4").get_json()
+    listed = boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="socialpub-media", Prefix="team-a/")
+    sha = media["sha256"]
+    assert sorted(o["Key"] for o in listed["Contents"]) == [
+        f"team-a/{sha}.mp4", f"team-a/posters/{sha}.jpg", f"team-a/thumbs/{sha}.jpg"]
+    redirected = client.get(media["url"])
+    assert redirected.status_code == 302
+    assert requests.get(redirected.headers["Location"], timeout=5).content == clip
