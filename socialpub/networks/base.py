@@ -199,6 +199,98 @@ class Published:
 
 
 @dataclass(frozen=True)
+class VideoRules:
+    """What one kind of video post takes on a network (a Reel, a Story, a feed video, a
+    message), as its documentation states (``source``), checked against a video's facts
+    before it is scheduled."""
+
+    kind: str
+    label: str
+    source: str
+    min_s: float = 0.0
+    max_s: Optional[float] = None
+    max_bytes: Optional[int] = None
+    content_types: tuple = ("video/mp4", "video/quicktime")
+    video_codecs: tuple = ("h264", "hevc")
+    audio_codecs: tuple = ("aac",)
+    max_audio_rate: Optional[int] = None
+    min_fps: Optional[float] = None
+    max_fps: Optional[float] = None
+    min_width: Optional[int] = None
+    min_height: Optional[int] = None
+    #: Width / height, lowest and highest (9:16 is 0.5625).
+    aspect_range: Optional[tuple] = None
+    #: The index (``moov``) before the media data.
+    moov_first: bool = False
+    #: What to do instead when it does not fit (another kind of this network), in words.
+    instead: Optional[str] = None
+
+    def problems(self, video: dict, *, width: int, height: int, size: int, content_type: str) -> list:
+        """What this kind of post would refuse in a video (media/videos.py's facts), each in plain
+        words with the fix."""
+        found, seconds = [], video["duration_s"]
+        if self.max_s is not None and seconds > self.max_s:
+            found.append(f"it is {_duration(seconds)} long; {self.label} takes {_duration(self.max_s)} at most: "
+                         f"trim it" + (f", or {self.instead}" if self.instead else ""))
+        if seconds < self.min_s:
+            found.append(f"it is {_duration(seconds)} long; {self.label} takes at least {_duration(self.min_s)}")
+        if self.max_bytes is not None and size > self.max_bytes:
+            found.append(f"it is {size / 10**6:.0f} MB; {self.label} takes {self.max_bytes / 10**6:g} MB at most: "
+                         f"export it smaller")
+        if content_type not in self.content_types:
+            found.append(f"{self.label} takes {' or '.join(t.split('/')[1].upper() for t in self.content_types)} "
+                         f"files: export it as MP4")
+        if video["video_codec"] not in self.video_codecs:
+            found.append(f"its video is {video['video_codec'].upper()}; {self.label} takes "
+                         f"{' or '.join(c.upper() for c in self.video_codecs)}: export it as H.264")
+        if video["audio_codec"] is not None and video["audio_codec"] not in self.audio_codecs:
+            found.append(f"its sound is {video['audio_codec'].upper()}; {self.label} takes AAC: export it with AAC "
+                         f"sound")
+        rate = video.get("audio_sample_rate")
+        if rate and self.max_audio_rate and rate > self.max_audio_rate:
+            found.append(f"its sound is sampled at {rate / 1000:g} kHz; {self.label} takes "
+                         f"{self.max_audio_rate / 1000:g} kHz at most: export it at 48 kHz")
+        fps = video["frame_rate"]
+        if (self.min_fps and fps < self.min_fps) or (self.max_fps and fps > self.max_fps):
+            found.append(f"it runs at {fps:g} frames a second; {self.label} takes {self.min_fps:g} to "
+                         f"{self.max_fps:g}: export it at 30")
+        if (self.min_width and width < self.min_width) or (self.min_height and height < self.min_height):
+            found.append(f"it is {width} × {height}; {self.label} takes at least {self.min_width} × "
+                         f"{self.min_height}: export it larger")
+        if self.aspect_range is not None:
+            low, high = self.aspect_range
+            if not low <= width / height <= high:
+                found.append(f"it is {width} × {height} ({_ratio(width, height)}); {self.label} takes "
+                             f"{_ratio_of(low)} to {_ratio_of(high)}" if low != high else
+                             f"it is {width} × {height} ({_ratio(width, height)}); {self.label} takes "
+                             f"{_ratio_of(low)} (upright) videos")
+        if self.moov_first and not video["moov_first"]:
+            found.append(f"{self.label} needs the video's index at the start of the file: export it again with "
+                         f"\"fast start\" (or \"optimise for web\") ticked")
+        return found
+
+
+def _duration(seconds: float) -> str:
+    """As people say it: "90 s", "5 min", "15 min 30 s"."""
+    if seconds < 120:
+        return f"{seconds:g} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min" if not rest else f"{minutes} min {rest} s"
+
+
+#: Aspect ratios people know by name.
+RATIOS = {9 / 16: "9:16", 16 / 9: "16:9", 1.0: "1:1", 4 / 5: "4:5", 1 / 2.4: "1:2.4", 2.4: "2.4:1"}
+
+
+def _ratio_of(value: float) -> str:
+    return next((name for ratio, name in RATIOS.items() if abs(ratio - value) < 0.011), f"{value:.2f}:1")
+
+
+def _ratio(width: int, height: int) -> str:
+    return _ratio_of(width / height)
+
+
+@dataclass(frozen=True)
 class NetworkLimits:
     """What a network accepts; checked before anything is enqueued."""
 
@@ -219,6 +311,8 @@ class NetworkLimits:
     fetches_media: bool = False
     #: Whether a link in the text can be clicked there (not in Instagram captions).
     links_clickable: bool = True
+    #: The kinds of video post it takes, each with its rules.
+    videos: tuple = ()
 
     def problems(self, content: Content) -> list:
         """Return ``(field, message)`` pairs for what this network would reject."""

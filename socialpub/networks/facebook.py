@@ -20,6 +20,7 @@ from .base import (
     Published,
     Target,
     Unverifiable,
+    VideoRules,
     text_with_link,
 )
 from .graph import credentials, field, graph_call, items_since, unix_seconds
@@ -55,7 +56,14 @@ class FacebookAdapter(Adapter):
     network = "facebook"
     #: 63,206 is the widely quoted message limit; Meta does not document it.
     #: Photos of one post: Meta documents no number for attached_media; 10 keeps to Instagram's.
-    limits = NetworkLimits(max_text=63206, max_photos=10)
+    limits = NetworkLimits(max_text=63206, max_photos=10, videos=(
+        VideoRules("reel", "a Facebook Reel", "https://developers.facebook.com/docs/video-api/guides/reels-publishing",
+                   min_s=3, max_s=90, content_types=("video/mp4",), min_fps=24, max_fps=60, min_width=540,
+                   min_height=960, aspect_range=(9 / 16, 9 / 16), instead="post it as a feed video"),
+        VideoRules("story", "a Facebook Story", "https://developers.facebook.com/docs/page-stories-api", max_s=60,
+                   instead="post it as a feed video"),
+        VideoRules("video", "a Facebook video", "https://developers.facebook.com/docs/video-api/guides/publishing",
+                   max_s=4 * 3600, max_bytes=10 * 10**9)))
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create a Page post; return its ``{page-id}_{post-id}`` id.

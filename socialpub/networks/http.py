@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import __version__
-from .base import ErrorKind, PublishError, AddressRefused, Timeouts
+from .base import AddressRefused, ErrorKind, PublishError, Timeouts
 from .outbound import api_call_adapter, calls_deadline
 from .transport import transport_error
 

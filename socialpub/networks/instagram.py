@@ -26,8 +26,12 @@ from .base import (
     PublishError,
     Target,
     Timeouts,
+    VideoRules,
 )
 from .graph import credentials, field, graph_call, is_missing_object, items_since, unix_seconds
+
+#: Meta's specifications of Reels and Stories video (the IG User Media reference).
+REELS_SPEC = "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media"
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,11 @@ class InstagramAdapter(Adapter):
     #: A carousel holds up to 10 images.
     limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True,
                            photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True,
-                           max_photos=10, links_clickable=False)
+                           max_photos=10, links_clickable=False, videos=(
+        VideoRules("reel", "an Instagram Reel", REELS_SPEC, min_s=3, max_s=15 * 60, max_bytes=300 * 10**6,
+                   max_audio_rate=48_000, min_fps=23, max_fps=60, aspect_range=(0.01, 10), moov_first=True),
+        VideoRules("story", "an Instagram Story", REELS_SPEC, min_s=3, max_s=60, max_bytes=100 * 10**6,
+                   min_fps=23, max_fps=60, aspect_range=(0.1, 10), moov_first=True)))
     #: An earlier attempt is found by its own container, not by its caption.
     finds_by_text = False
     poll_timeout = 30.0

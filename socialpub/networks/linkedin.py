@@ -27,9 +27,13 @@ from .base import (
     Published,
     PublishError,
     Target,
+    VideoRules,
     text_with_link,
 )
 from .http import json_body, retry_after_header, send
+
+#: LinkedIn's Videos API: what a video takes.
+VIDEOS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api"
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +91,9 @@ class LinkedInAdapter(Adapter):
     network = "linkedin"
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
     #: multiImage takes 2 to 20 images.
-    limits = NetworkLimits(max_text=3000, max_photos=20)
+    limits = NetworkLimits(max_text=3000, max_photos=20, videos=(
+        VideoRules("video", "a LinkedIn video", VIDEOS_API, min_s=3, max_s=30 * 60, max_bytes=500 * 10**6,
+                   content_types=("video/mp4",), video_codecs=("h264",), aspect_range=(1 / 2.4, 2.4)),))
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create the post (uploading its images first through the Images API).

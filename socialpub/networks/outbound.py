@@ -39,7 +39,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 from ..config import format_allowed, parse_allowed
-from .base import ErrorKind, PublishError, AddressRefused, Timeouts
+from .base import AddressRefused, ErrorKind, PublishError, Timeouts
 from .explain import IMAGE
 from .transport import transport_error
 

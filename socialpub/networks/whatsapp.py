@@ -28,9 +28,13 @@ from .base import (
     PublishError,
     Target,
     Unverifiable,
+    VideoRules,
     text_with_link,
 )
 from .graph import credentials, graph_call
+
+#: Meta's supported media types of the Cloud API.
+MEDIA_TYPES = "https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types"
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,9 @@ class WhatsAppAdapter(Adapter):
     #: Text bodies take 4096 characters, image captions 1024.
     #: A message carries one image: of several, the first is sent (with the text as its caption).
     limits = NetworkLimits(max_text=4096, max_caption=1024, photo_types=("image/jpeg", "image/png"),
-                           max_photos=10, sends_photos=1)
+                           max_photos=10, sends_photos=1, videos=(
+        VideoRules("message", "a WhatsApp video", MEDIA_TYPES, max_bytes=16 * 10**6,
+                   content_types=("video/mp4", "video/3gpp"), video_codecs=("h264",)),))
 
     def identify(self, target: Target) -> Identity:
         """The business number: ``GET /{phone-number-id}`` (verified name, display number, quality)."""

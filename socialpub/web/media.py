@@ -9,7 +9,7 @@ from flask import Response, abort, current_app, flash, jsonify, redirect, render
 from peewee import fn
 
 from ..errors import AppError
-from ..media import library
+from ..media import library, preflight
 from ..media.public import opened
 from ..media.storage import StorageError
 from ..models import Media, PostMedia
@@ -39,7 +39,8 @@ def media_library():
     uses = dict(PostMedia.select(PostMedia.media, fn.COUNT(PostMedia.id))
                 .where(PostMedia.media.in_([m.id for m in items] or [0])).group_by(PostMedia.media).tuples())
     total = Media.select(fn.COUNT(Media.id), fn.COALESCE(fn.SUM(Media.size_bytes), 0)).tuples().get()
-    return render_template("web/media.html", items=items, uses=uses, total=total)
+    checks = {m.id: preflight.check(m) for m in items if m.video}
+    return render_template("web/media.html", items=items, uses=uses, total=total, checks=checks)
 
 
 @bp.post("/media/<int:media_id>/delete")

@@ -510,6 +510,21 @@ class CsvUpload(Shape):
     timezone: str = Field(None, description="The zone of times given without an offset")
 
 
+class PreflightItem(Shape):
+    network: Network
+    kind: str = Field(description="The kind of post: reel, story, video (a feed video) or message.")
+    label: str
+    ok: bool
+    problems: list[str] = Field(description="Each reason it would be refused, with its fix, in plain words.")
+    source: str = Field(description="Where the network states these rules.")
+
+
+class Preflight(Shape):
+    """A video checked against each kind of video post of each network; no items for a photo."""
+    media_id: int
+    items: list[PreflightItem]
+
+
 class MediaPage(Shape):
     items: list[Media]
     next: Optional[str]
@@ -937,8 +952,8 @@ REQUESTS = (CreatePost, EditPost, PublishOptions, Bulk, Approve, Reject, Upload,
             ChangeUser, Invite, CreateWebhook, ChangeWebhook, Queue, CreateChannel, NewContacts, ContactsCsv,
             NewConsent, OptOut, Empty)
 ANSWERS = (Error, StaleError, Post, PostPage, PostStatusShape, PublishResults, BulkResults, Imported, Calendar,
-           Media, MediaPage, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList, Event,
-           EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList, Contact,
+           Media, MediaPage, Preflight, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList,
+           Event, EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList, Contact,
            ContactList, ContactsSaved, ContactsImported, Template, TemplateList, Recipient, RecipientList,
            WhatsAppMessage, Failure, Attempt, Publication, PublishResult, CalendarPost)
 #: Names the document gives where a class's own name would say less.

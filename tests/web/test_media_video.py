@@ -115,3 +115,29 @@ def test_the_s3_store_takes_a_video_from_disk_and_serves_it_through_a_signed_add
     redirected = client.get(media["url"])
     assert redirected.status_code == 302
     assert requests.get(redirected.headers["Location"], timeout=5).content == clip
+
+
+def test_the_pre_flight_of_an_uploaded_video_says_which_posts_it_fits_and_why_not(client, form_client, tmp_path):
+    upright = make_video(tmp_path / "upright.mp4", seconds=4, width=540, height=960).read_bytes()
+    media = upload(client, upright).get_json()
+    checked = client.get(f"/api/media/{media['id']}/preflight").get_json()
+    assert checked["media_id"] == media["id"]
+    assert {(i["network"], i["kind"]): i["ok"] for i in checked["items"]} == {
+        ("facebook", "reel"): True, ("facebook", "story"): True, ("facebook", "video"): True,
+        ("instagram", "reel"): True, ("instagram", "story"): True, ("linkedin", "video"): True,
+        ("whatsapp", "message"): True}
+    square = upload(client, make_video(tmp_path / "square.mp4", seconds=4, width=320, height=320).read_bytes())
+    reel = next(i for i in client.get(f"/api/media/{square.get_json()['id']}/preflight").get_json()["items"]
+                if (i["network"], i["kind"]) == ("facebook", "reel"))
+    assert not reel["ok"] and any("9:16" in p for p in reel["problems"])
+    assert reel["source"].startswith("https://developers.facebook.com/")
+    page = form_client.get("/media").get_data(as_text=True)
+    assert "Fits 7 of 7 kinds of post" in page and "Fits 6 of 7 kinds of post" in page
+    assert "it is 320 × 320 (1:1); a Facebook Reel takes 9:16 (upright) videos" in page
+
+
+def test_a_photo_has_an_empty_pre_flight(client):
+    from tests.web.test_media import photo
+
+    media = upload(client, photo()).get_json()
+    assert client.get(f"/api/media/{media['id']}/preflight").get_json() == {"media_id": media["id"], "items": []}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, send_file, url_for
 
 from ...errors import StoreUnavailable
-from ...media import library
+from ...media import library, preflight
 from ...media.storage import StorageError
 from ...models import Media, MediaKind
 from .. import serialize, shapes
@@ -14,7 +14,6 @@ from ..serialize import answer
 from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
-
 
 #: How long the signed S3 address a video is fetched from works (seconds).
 VIDEO_URL_EXPIRES_S = 3600
@@ -80,6 +79,14 @@ def _streamed(media) -> Response:
     response = send_file(path, mimetype=media.content_type, conditional=True, max_age=86400)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.get("/media/<int:media_id>/preflight")
+def media_preflight(media_id):
+    """A video checked against each kind of video post of each network, before it is scheduled."""
+    return answer(shapes.Preflight, media_id=media_id, items=[
+        {"network": v.network, "kind": v.kind, "label": v.label, "ok": v.ok, "problems": list(v.problems),
+         "source": v.source} for v in preflight.check(library.get(media_id))])
 
 
 @bp.get("/media/<int:media_id>/thumbnail")

@@ -283,6 +283,10 @@ def document(cfg) -> dict:
                  "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
                 for name in ("from", "to")])},
         "/api/media/{media_id}/file": {"get": media_file(media_id)},
+        "/api/media/{media_id}/preflight": {"get": operation(
+            "A video checked against each kind of video post of each network (Reel, Story, feed video, message): "
+            "pass or fail, each reason with its fix and where the network states the rule; no items for a photo",
+            200, shapes.Preflight, 404, params=[media_id])},
         "/api/me": {"get": operation("The caller: e-mail address, role (a token acts with its user's role) and "
                                      "what they are told by e-mail", 200, shapes.User),
                     "patch": operation("Choose what to be told by e-mail: `notifications` {posts, channels}, each "
