@@ -1,12 +1,13 @@
 """Meta's webhook for WhatsApp (``/webhooks/meta``): the subscription's
 verification handshake, POSTs accepted only with a valid
 ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret),
-stored as they came and applied by an actor:
+stored as they came (one INSERT each) and applied by an actor, many
+notifications to a transaction (:func:`apply_pending`):
 
-- ``statuses`` move each recipient forward (ledger.apply_status: any order,
-  duplicates harmless; a message that is not ours is logged and ignored); a
-  publication that waited for them then ends, or is woken to end
-  (lifecycle.delivery.settle_after_statuses);
+- ``statuses`` move each recipient forward (ledger.apply_statuses: any order,
+  duplicates harmless, a batch's written together; a message that is not ours
+  is logged and ignored); a publication that waited for them then ends, or is
+  woken to end (lifecycle.delivery.settle_after_statuses, once per batch);
 - ``messages`` from a contact open their 24-hour window; "STOP" opts them
   out, "START" is their own new opt-in (it lifts an earlier STOP).
 

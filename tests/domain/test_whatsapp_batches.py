@@ -16,6 +16,7 @@ from socialpub import db
 from socialpub.db import write_transaction
 from socialpub.models import Channel, MetaNotification, Post, Publication, Recipient, utcnow
 from socialpub.whatsapp import inbound, ledger
+from socialpub.worker import coalesce
 from socialpub.worker.actors import apply_meta_notification
 
 both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -198,3 +199,26 @@ def test_a_notification_left_unapplied_when_its_worker_died_is_applied_by_the_re
     settle()
     assert unapplied() == 0
     assert statuses_of(publication_id) == ["read"]
+
+
+class Recording:
+    """An actor as coalesce.py sees it, on the test's Redis, counting its messages."""
+
+    queue_name, actor_name = "test-webhooks", "apply_meta_notification"
+
+    def __init__(self, broker):
+        self.broker, self.sent = broker, []
+
+    def send(self, *args):
+        self.sent.append(args)
+
+
+def test_a_burst_of_posts_sends_one_message_until_a_run_has_taken_them(broker):
+    actor = Recording(broker)
+    coalesce.taken(actor)  # whatever an earlier run left
+    assert [coalesce.request(actor, i) for i in range(1, 6)] == [True, False, False, False, False]
+    coalesce.taken(actor)  # the run starts: what comes from now on may be after its read
+    assert coalesce.request(actor, 6) and actor.sent == [(1,), (6,)]
+    # A message lost on its way holds back nobody for long: the key expires.
+    assert 0 < broker.client.pttl(coalesce._key(actor)) <= coalesce.TTL_MS
+    coalesce.taken(actor)
