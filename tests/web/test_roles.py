@@ -35,7 +35,7 @@ ROLE_NEEDED = {
     "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.list_notices": V, "api.read_notices": V,
     # Who connected a channel, its token changes and its contacts' opt-ins: the admins' business, like a user's trail.
     "api.channel_events": A,
-    "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V,
+    "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V, "api.media_preflight": V,
     "api.create_post": E, "api.edit_post": E, "api.delete_post": E, "api.publish_post": E,
     "api.retry_post": E, "api.retry_publication": E, "api.cancel_post": E, "api.duplicate_post": E,
     "api.queue_post": E, "api.bulk_posts": E, "api.import_posts": E, "api.upload_media": E,
