@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 #: Meta: about one message every six seconds to the same person; 131056 waits longer each time.
 PAIR_RATE_PAUSE = dt.timedelta(seconds=6)
+#: Why a recipient waits a second: the number's throughput was met.
+THROUGHPUT_HOLD = "Meta's throughput for the number was reached (130429); sent again the next second"
 #: Meta stops a number (not one message) for its quality, and lifts it on its own terms: over its rolling
 #: 24-hour messaging limit for 131064, once the quality recovers for 131048. The number is tried again this
 #: often — one refused send per try, which costs nothing — so the broadcast goes on soon after the lift.
@@ -343,7 +345,14 @@ def _refused(job, row, error: PublishError, persist) -> Outcome | None:
         return None
     if code in NUMBER_STOPPED:
         return _hold_number(job, row, error, persist)
-    if code == "130429" or error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED, ErrorKind.AUTH):
+    if code == "130429":
+        # The number's throughput, counted by Meta over whole seconds, was met (a sender at its rate may
+        # spill over at the turn of a second): this recipient waits for the next second and the others go
+        # on, rather than the whole publication being retried after a backoff.
+        until = utcnow().replace(microsecond=0) + dt.timedelta(seconds=1)
+        persist(ledger.hold, row.id, until, f"{THROUGHPUT_HOLD}: {error.message}", was=("sending",))
+        return None
+    if error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED, ErrorKind.AUTH):
         # Refused before it was queued at Meta: the row may go again with the next attempt.
         persist(ledger.reopen, row.id)
         return Outcome("retry", error=error)

@@ -12,6 +12,7 @@ import requests
 from socialpub import db
 from socialpub.lifecycle import delivery
 from socialpub.models import Channel, Publication, Recipient, utcnow
+from socialpub.whatsapp import broadcast
 from tests.support.processes import wait_for
 from tests.support.whatsapp_fixtures import WHATSAPP_SETTINGS, add_contacts, numbers, recipient_statuses
 
@@ -72,16 +73,25 @@ def test_a_pair_rate_error_holds_back_that_recipient_alone(client, whatsapp, san
 
 
 @pytest.mark.settings(**WHATSAPP_SETTINGS)
-def test_a_throughput_error_stops_the_number_and_the_retry_sends_only_the_rest(
+def test_a_throughput_error_holds_that_recipient_a_second_while_the_others_go_on_and_each_gets_it_once(
         client, whatsapp, sandbox_client, drain):
     phones = numbers(4)
     add_contacts(client, whatsapp, phones)
     sandbox_client.configure(whatsapp={"refuse": {phones[2]: 130429}})
     publication_id = template_post(client, whatsapp, "Throughput")
-    wait_for(lambda: publication(publication_id).rate_limit_waits >= 1, 30, "a rate-limit wait")
+
+    def others_sent_and_one_held():
+        with db.database.connection_context():
+            rows = {r.phone: r for r in Recipient.select().where(Recipient.publication == publication_id)}
+        held = rows.get(phones[2])
+        return (len(sandbox_client.received("whatsapp")) == 3 and held is not None and held.status == "waiting"
+                and held.error.startswith(broadcast.THROUGHPUT_HOLD))
+
+    wait_for(others_sent_and_one_held, 30, "the three others sent and the refused one held for a second")
     sandbox_client.configure(whatsapp={"refuse": {}})
     drain()
-    assert publication(publication_id).status == "published"
+    pub = publication(publication_id)
+    assert pub.status == "published" and pub.rate_limit_waits == 0 and pub.retries == 0
     assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones  # each once
 
 
