@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from pathlib import Path
 
 from peewee import IntegrityError, fn
@@ -17,6 +18,8 @@ from ..errors import Conflict, NotFound
 from ..models import ImageFetch, Media, MediaKind, PostMedia, utcnow
 from . import images, videos
 from .storage import store_of
+
+logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
               "video/mp4": "mp4", "video/quicktime": "mov"}
@@ -80,36 +83,49 @@ def add_video(settings: Settings, path: Path, sha256: str, name: str | None = No
     poster, thumbnail = videos.poster(path, at_s=min(POSTER_AT_S, judged.duration_s / 2))
     keys = {"storage": f"{sha256}.{EXTENSIONS[judged.content_type]}", "thumbnail": f"thumbs/{sha256}.jpg",
             "poster": f"posters/{sha256}.jpg"}
-    store = store_of(settings)
-    store.put_file(keys["storage"], path, judged.content_type)
-    store.put(keys["thumbnail"], thumbnail, "image/jpeg")
-    store.put(keys["poster"], poster, "image/jpeg")
     facts = {"duration_s": judged.duration_s, "frame_rate": judged.frame_rate, "video_codec": judged.video_codec,
              "audio_codec": judged.audio_codec, "audio_sample_rate": judged.audio_sample_rate,
              "moov_first": judged.moov_first, "poster_key": keys["poster"]}
-    for _ in range(KEEP_TRIES):
-        known = _known(sha256)
-        if known is not None:
-            return known, False
-        try:
-            with write_transaction():
-                media = Media.create(kind=MediaKind.VIDEO, content_type=judged.content_type, sha256=sha256,
-                                     received_sha256=sha256, size_bytes=judged.size_bytes, width=judged.width,
-                                     height=judged.height, storage_key=keys["storage"],
-                                     thumbnail_key=keys["thumbnail"], video=facts,
-                                     original_name=(name or "")[:200] or None)
-                # A delete of an earlier row with these bytes may have removed the keys just put
-                # before this INSERT waited for it: put back what is missing (rare; cheap to check).
-                if not store.exists(keys["storage"]):
-                    store.put_file(keys["storage"], path, judged.content_type)
-                if not store.exists(keys["poster"]):
-                    store.put(keys["poster"], poster, "image/jpeg")
-                if not store.exists(keys["thumbnail"]):
-                    store.put(keys["thumbnail"], thumbnail, "image/jpeg")
+    store = store_of(settings)
+    try:
+        _put_video(store, keys, path, judged.content_type, poster, thumbnail)
+        for _ in range(KEEP_TRIES):
+            known = _known(sha256)
+            if known is not None:
+                return known, False
+            try:
+                with write_transaction():
+                    media = Media.create(kind=MediaKind.VIDEO, content_type=judged.content_type, sha256=sha256,
+                                         received_sha256=sha256, size_bytes=judged.size_bytes, width=judged.width,
+                                         height=judged.height, storage_key=keys["storage"],
+                                         thumbnail_key=keys["thumbnail"], video=facts,
+                                         original_name=(name or "")[:200] or None)
+            except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
+                continue
+            # A delete of an earlier row with these bytes may have removed the keys just put before this
+            # INSERT waited for it on the unique sha256: put back what is missing (rare; out of the transaction).
+            _put_video(store, keys, path, judged.content_type, poster, thumbnail, only_missing=True)
             return media, True
-        except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
-            pass
-    return Media.get(Media.sha256 == sha256), False
+        return Media.get(Media.sha256 == sha256), False
+    except BaseException:
+        # Nothing half kept: bytes no row names would never be pruned (unless a row with them exists).
+        if not Media.select().where(Media.sha256 == sha256).exists():
+            for key in keys.values():
+                try:
+                    store.delete(key)
+                except Exception:  # noqa: BLE001 — the store is failing already: say so, keep the first error
+                    logger.warning("Could not remove %s from the media store after a failed upload.", key)
+        raise
+
+
+def _put_video(store, keys: dict, path: Path, content_type: str, poster: bytes, thumbnail: bytes,
+               only_missing: bool = False) -> None:
+    """The video, its poster and thumbnail into the store (``only_missing``: those it lacks)."""
+    for key, put in ((keys["storage"], lambda k: store.put_file(k, path, content_type)),
+                     (keys["poster"], lambda k: store.put(k, poster, "image/jpeg")),
+                     (keys["thumbnail"], lambda k: store.put(k, thumbnail, "image/jpeg"))):
+        if not only_missing or not store.exists(key):
+            put(key)
 
 
 def _known(sha256: str) -> Media | None:

@@ -29,9 +29,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from peewee import IntegrityError
-
 import dramatiq
+from peewee import IntegrityError
 
 from ..config import Settings
 from ..db import after_commit, write_transaction

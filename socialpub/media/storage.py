@@ -123,13 +123,17 @@ class S3Storage:
         return None
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._name(key))
             return True
-        except ClientError:
-            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(f"S3 did not say whether it holds {key}: {exc}") from None
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 did not say whether it holds {key}: {exc}") from None
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

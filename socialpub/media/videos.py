@@ -30,6 +30,8 @@ VIDEO_CODECS = {"h264": "H.264", "hevc": "HEVC (H.265)"}
 #: Audio codecs the networks take (AAC everywhere; none is fine too).
 AUDIO_CODECS = {"aac": "AAC"}
 POSTER_QUALITY = 85
+#: Top-level boxes read before a file is refused: an MP4 has a few (ftyp, moov, mdat, free…).
+MAX_BOXES = 1000
 #: What a video kept is, by its brand.
 CONTENT_TYPES = ("video/mp4", "video/quicktime")
 
@@ -133,6 +135,8 @@ def _boxes(path: Path) -> tuple:
     brand, seen, offset = None, [], 0
     with path.open("rb") as file:
         while offset < size:
+            if len(seen) >= MAX_BOXES:  # a real file has a handful: not one a camera or an editor made
+                return None, False, False
             file.seek(offset)
             header = file.read(16)
             if len(header) < 8:
@@ -157,16 +161,20 @@ def _boxes(path: Path) -> tuple:
 def poster(path: Path, at_s: float = 0.0) -> tuple:
     """``(poster, thumbnail)``: JPEGs of the frame at ``at_s`` seconds (the first one
     at or after it), full size and at most THUMBNAIL_SIZE."""
-    with av.open(str(Path(path))) as container:
-        video = container.streams.video[0]
-        if at_s > 0:
-            container.seek(int(at_s / video.time_base), stream=video, backward=True)
-        for frame in container.decode(video):
-            if frame.time is None or frame.time >= at_s - 1e-6:
-                image = frame.to_image()
-                break
-        else:
-            raise VideoRefused("file: no frame could be decoded from the video; export it again")
+    try:
+        with av.open(str(Path(path))) as container:
+            video = container.streams.video[0]
+            if at_s > 0:
+                container.seek(int(at_s / video.time_base), stream=video, backward=True)
+            for frame in container.decode(video):
+                if frame.time is None or frame.time >= at_s - 1e-6:
+                    image = frame.to_image()
+                    break
+            else:
+                raise VideoRefused("file: no frame could be decoded from the video; export it again")
+    except av.FFmpegError:  # its index read well, its pictures do not: damaged inside
+        raise VideoRefused("file: no frame could be decoded from the video (it may be damaged); export it "
+                           "again") from None
     thumbnail = image.copy()
     thumbnail.thumbnail(THUMBNAIL_SIZE)
     return _jpeg(image), _jpeg(thumbnail)

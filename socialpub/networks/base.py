@@ -252,11 +252,11 @@ class VideoRules:
                          f"{self.max_audio_rate / 1000:g} kHz at most: export it at 48 kHz")
         fps = video["frame_rate"]
         if (self.min_fps and fps < self.min_fps) or (self.max_fps and fps > self.max_fps):
-            found.append(f"it runs at {fps:g} frames a second; {self.label} takes {self.min_fps:g} to "
-                         f"{self.max_fps:g}: export it at 30")
+            found.append(f"it runs at {fps:g} frames a second; {self.label} takes "
+                         f"{_between(self.min_fps, self.max_fps)}: export it at 30")
         if (self.min_width and width < self.min_width) or (self.min_height and height < self.min_height):
-            found.append(f"it is {width} × {height}; {self.label} takes at least {self.min_width} × "
-                         f"{self.min_height}: export it larger")
+            found.append(f"it is {width} × {height}; {self.label} takes at least {self.min_width or width} × "
+                         f"{self.min_height or height}: export it larger")
         if self.aspect_range is not None:
             low, high = self.aspect_range
             if not low <= width / height <= high:
@@ -268,6 +268,13 @@ class VideoRules:
             found.append(f"{self.label} needs the video's index at the start of the file: export it again with "
                          f"\"fast start\" (or \"optimise for web\") ticked")
         return found
+
+
+def _between(low: float | None, high: float | None) -> str:
+    """"23 to 60", "at least 23", "at most 60"."""
+    if low and high:
+        return f"{low:g} to {high:g}"
+    return f"at least {low:g}" if low else f"at most {high:g}"
 
 
 def _duration(seconds: float) -> str:

@@ -3,7 +3,7 @@
 Each model is at once what an answer is built from (``serialize.py`` fills it in
 and :func:`dump` writes it out, so an answer cannot hold a field its shape does
 not have), what a request body is checked against for its fields and types
-(:func:`checked_body`), and what the OpenAPI document says (:func:`json_schemas`,
+(:func:`check`), and what the OpenAPI document says (:func:`json_schemas`,
 ``api/openapi.py``). Limits come from the constants the domain checks use, so a
 limit changed there changes here. The domain rules (a network's limits, a
 template's parameters, who may do what) stay in the domain: a shape says only
@@ -25,6 +25,7 @@ from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
 from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT
 from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
+from ..lifecycle import bulk
 from ..media.images import FORMATS
 from ..media.videos import CONTENT_TYPES as VIDEO_TYPES
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
@@ -64,7 +65,7 @@ def check(shape: type[BaseModel], data: dict) -> None:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         # The field, not the list item: "ids", as the document names it, for ids[3].
-        where = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))
+        where = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))[:100]
         raise InvalidInput(f"{where or 'body'}: {_said(shape, first)}", field=where or "body") from None
 
 
@@ -311,7 +312,8 @@ class BroadcastProgress(Shape):
     waiting_for: Optional[one_of(broadcast_progress.WAITING_FOR)] = Field(description=(
         "The limit holding the latest of them: `messaging_limit`, Meta's unique people per 24 hours "
         "(SOCIALPUB_WHATSAPP_MESSAGING_LIMIT); `pair_rate`, about one message every 6 seconds to the same person "
-        "(131056); `number_paused`, Meta stopped the number for its quality (131064, 131048); null when none "
+        "(131056); `throughput`, the number's messages a second for the rest of a second (130429); "
+        "`number_paused`, Meta stopped the number for its quality (131064, 131048); `other`; null when none "
         "waits."))
     pending: int = Field(description="Not sent yet and free to go (a held one whose time has come included).")
     failed: int = Field(description="Did not get it: refused by Meta, outside the 24-hour window, opted out, or "
@@ -481,7 +483,7 @@ class PublishOptions(Shape):
 
 
 class Bulk(Shape):
-    action: Literal["cancel", "delete", "duplicate"]
+    action: one_of(bulk.ACTIONS)
     ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
 
 

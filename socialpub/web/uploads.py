@@ -6,6 +6,7 @@ into a file of its own while its SHA-256 is counted."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from ..media import images, library, videos
 from ..media.storage import StorageError
 from . import serialize
 from .serialize import answer
+
+logger = logging.getLogger(__name__)
 
 #: Room for the multipart envelope around the file itself.
 ENVELOPE_BYTES = 64 * 1024
@@ -64,7 +67,9 @@ def keep(upload) -> tuple:
     except (images.ImageRefused, videos.VideoRefused) as refusal:
         raise REFUSALS[refusal.status](refusal.message, field="file") from None
     except StorageError as exc:
-        raise StoreUnavailable(f"the media store did not take the file: {exc}; nothing was stored") from None
+        logger.warning("The media store did not take an upload: %s", exc)  # its words are for the log
+        raise StoreUnavailable("the media store did not take the file; nothing was stored: try again in a "
+                               "moment (the log says what the store answered)") from None
 
 
 def _keep_video(settings, upload) -> tuple:

@@ -101,9 +101,14 @@ def apply_pending(limit: int = BATCH) -> tuple:
                 touched |= _apply_all(taken)
         except (OperationalError, InterfaceError):
             raise
-        except Exception:  # noqa: BLE001 — it stays unapplied; the redrive sends it again later
-            logger.exception("Meta notification %d could not be applied; it is left for the redrive.",
-                             notification_id)
+        except Exception:  # noqa: BLE001 — one we cannot apply must not hold every later batch up
+            # Set aside as a dead letter: marked applied so that batches stop meeting it, named in the
+            # log, its body kept (until RETENTION_DAYS) for whoever looks into it.
+            logger.exception("Meta notification %d could not be applied; it is set aside (its body is kept in "
+                             "the metanotification table) so that the others go on.", notification_id)
+            with write_transaction():
+                MetaNotification.update(applied_at=utcnow()).where(
+                    (MetaNotification.id == notification_id) & MetaNotification.applied_at.is_null()).execute()
     return count, sorted(touched)
 
 

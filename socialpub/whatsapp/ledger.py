@@ -75,9 +75,12 @@ def mark_sending(row_id: int, attempt: int, kind: str) -> bool:
 def record_sent(row_id: int, message_id: str):
     """Meta accepted the row's message (a webhook may have said more already)."""
     now = utcnow()
+    taken_now = Recipient.status.in_(("sending", "unconfirmed"))
     Recipient.update(message_id=message_id, sent_at=fn.COALESCE(Recipient.sent_at, now), updated_at=now,
-                     status=Case(None, [(Recipient.status.in_(("sending", "unconfirmed")), "sent")],
-                                 Recipient.status)).where(Recipient.id == row_id).execute()
+                     status=Case(None, [(taken_now, "sent")], Recipient.status),
+                     # A hold's reason (a limit waited out) is no error of a message that went; what a
+                     # webhook said already (a failure) stays.
+                     error=Case(None, [(taken_now, None)], Recipient.error)).where(Recipient.id == row_id).execute()
 
 
 def record_refused(row_id: int, status: str, code: str | None, error: str):

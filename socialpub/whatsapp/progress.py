@@ -45,6 +45,7 @@ BASES = ("rate", "pace", "limit")
 #: The limits a recipient may wait for, by how broadcast.py's reason for the hold begins.
 HOLDS = (("messaging_limit", ("over the messaging limit",)),
          ("pair_rate", ("Meta's pair rate limit",)),
+         ("throughput", (broadcast.THROUGHPUT_HOLD,)),
          ("number_paused", tuple(broadcast.NUMBER_STOPPED.values())))
 WAITING_FOR = (*(kind for kind, _ in HOLDS), "other")
 

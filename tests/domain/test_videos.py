@@ -74,3 +74,11 @@ def test_a_cut_short_video_is_refused_as_cut_short(tmp_path, keep):
     with pytest.raises(videos.VideoRefused) as refused:
         videos.judge(cut)
     assert "cut short" in refused.value.message
+
+
+def test_a_file_of_countless_tiny_boxes_is_refused_without_reading_them_all(tmp_path):
+    path = tmp_path / "boxes.mp4"
+    path.write_bytes(b"\0\0\0\x10ftypisom\0\0\0\0" + b"\0\0\0\x08free" * 200_000)
+    with pytest.raises(videos.VideoRefused) as refused:
+        videos.judge(path)
+    assert refused.value.status == 415

@@ -141,6 +141,31 @@ def test_a_notification_for_an_unknown_message_is_ignored_and_marked_applied(app
     assert "not one of ours" in caplog.text
 
 
+def test_a_notification_that_cannot_be_applied_is_set_aside_and_the_next_batches_go_in_one(
+        app, sandbox_channels, monkeypatch, caplog):
+    publication_id, wamids, number = broadcast(sandbox_channels["whatsapp"], 3, "poison")
+    poison, *good = store(body(number, status(wamids[0], "delivered", START)),
+                          body(number, status(wamids[1], "delivered", START)),
+                          body(number, status(wamids[2], "read", START)))
+    real = ledger.apply_statuses
+
+    def breaks_on_the_first(statuses):  # stands for a notification our code does not know how to read
+        if any(s.get("id") == wamids[0] for _, s in statuses):
+            raise AttributeError("'str' object has no attribute 'get'")
+        return real(statuses)
+
+    monkeypatch.setattr(ledger, "apply_statuses", breaks_on_the_first)
+    apply_all()
+    assert statuses_of(publication_id) == ["sent", "delivered", "read"]  # the others were applied
+    assert unapplied() == 0 and f"Meta notification {poison} could not be applied" in caplog.text
+    with db.database.connection_context():
+        assert MetaNotification.get_by_id(poison).body  # kept, for whoever looks into it
+    later = store(body(number, status(wamids[1], "read", START + 5)))
+    caplog.clear()
+    assert apply_all() == [publication_id] and "one at a time" not in caplog.text  # one batch again
+    assert statuses_of(publication_id) == ["sent", "read", "read"] and later
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_batch_appliers_at_once_never_apply_the_same_notification_twice(app, sandbox_channels, monkeypatch):
     publication_id, wamids, number = broadcast(sandbox_channels["whatsapp"], 100, "twice")

@@ -141,3 +141,12 @@ def test_a_photo_has_an_empty_pre_flight(client):
 
     media = upload(client, photo()).get_json()
     assert client.get(f"/api/media/{media['id']}/preflight").get_json() == {"media_id": media["id"], "items": []}
+
+
+def test_a_video_damaged_inside_is_refused_when_no_frame_decodes_and_nothing_is_kept(client, settings, clip):
+    start = clip.index(b"mdat") + 4  # its index reads well; its pictures are noise
+    damaged = clip[:start] + bytes((i * 37 + 11) % 256 for i in range(len(clip) - start))
+    response = upload(client, damaged, "damaged.mp4")
+    assert response.status_code == 422
+    assert "no frame could be decoded" in response.get_json()["error"]["message"]
+    assert stored_files(settings) == []

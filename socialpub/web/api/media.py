@@ -3,6 +3,8 @@ library, fetch a file or its thumbnail, delete one no post uses. A file is judge
 by its content; a refusal names the problem and stores nothing."""
 from __future__ import annotations
 
+import logging
+
 from flask import Response, current_app, redirect, send_file, url_for
 
 from ...errors import StoreUnavailable
@@ -14,6 +16,8 @@ from ..serialize import answer
 from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
+
+logger = logging.getLogger(__name__)
 
 #: How long the signed S3 address a video is fetched from works (seconds).
 VIDEO_URL_EXPIRES_S = 3600
@@ -52,7 +56,9 @@ def _bytes(key: str, content_type: str) -> Response:
     try:
         data = library.store_of(current_app.extensions["socialpub"]).get(key)
     except StorageError as exc:
-        raise StoreUnavailable(f"the media store did not give the file: {exc}") from None
+        logger.warning("The media store did not give %s: %s", key, exc)  # its words are for the log
+        raise StoreUnavailable("the media store did not give the file: try again in a moment (the log says what "
+                               "the store answered)") from None
     response = Response(data, mimetype=content_type)
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"  # keys are content hashes
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -77,6 +83,9 @@ def _streamed(media) -> Response:
     if not path.exists():
         raise StoreUnavailable("the media store did not give the file: it is missing from the store")
     response = send_file(path, mimetype=media.content_type, conditional=True, max_age=86400)
+    # The caller's own library: kept by their browser, never by a shared cache on the way.
+    response.cache_control.public = False
+    response.cache_control.private = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -55,6 +55,7 @@
   var HELD = {
     messaging_limit: ["Waiting for Meta's 24-hour limit", "resumes about"],
     pair_rate: ["Waiting for Meta's pause between two messages to the same person", "resumes about"],
+    throughput: ["Waiting a second for the number's messages-a-second limit", "resumes about"],
     number_paused: ["Meta has paused this number", "trying again about"],
     other: ["Waiting for one of Meta's limits", "resumes about"]
   };
