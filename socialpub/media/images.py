@@ -26,13 +26,17 @@ GPS_IFD = 0x8825
 THUMBNAIL_SIZE = (320, 320)
 
 
-class ImageRefused(Exception):
-    """The file is not an image socialpub takes; the message says why. ``status``:
-    413 too large, 415 not an image, 422 an image it refuses."""
+class MediaRefused(Exception):
+    """An upload socialpub does not take; the message says why and what to do, ``status``
+    the HTTP answer (413 too large, 415 not of its kind, 422 refused, 503 busy)."""
 
     def __init__(self, message: str, status: int = 422):
         super().__init__(message)
         self.message, self.status = message, status
+
+
+class ImageRefused(MediaRefused):
+    """The file is not an image socialpub takes."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from .images import THUMBNAIL_SIZE
+from .images import THUMBNAIL_SIZE, MediaRefused
 
 #: The containers accepted, by the MP4 file type's brand: QuickTime's, or an MP4's.
 QUICKTIME_BRAND = b"qt  "
@@ -45,13 +45,8 @@ def looks_like_video(head: bytes) -> bool:
     return head[4:8] == b"ftyp" and head[8:12] not in IMAGE_BRANDS
 
 
-class VideoRefused(Exception):
-    """The file is not a video socialpub takes; the message says why and what to do.
-    ``status``: 415 not a video, 422 a video it refuses."""
-
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
-        self.message, self.status = message, status
+class VideoRefused(MediaRefused):
+    """The file is not a video socialpub takes (415 not a video, 422 a video it refuses)."""
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def keep(upload) -> tuple:
         images.check_length(upload.stream.seek(0, 2), max_bytes=settings.media_max_bytes)
         upload.stream.seek(0)
         return library.add(settings, upload.read(), upload.filename)
-    except (images.ImageRefused, videos.VideoRefused) as refusal:
+    except images.MediaRefused as refusal:
         raise REFUSALS[refusal.status](refusal.message, field="file") from None
     except StorageError as exc:
         logger.warning("The media store did not take an upload: %s", exc)  # its words are for the log
