@@ -968,6 +968,12 @@ def _media_video():
     _add_columns("media", video=JSONField(null=True))
 
 
+def _video_kind():
+    """How a post's video goes to each channel (``publication.video_kind``: a Reel, a
+    Story, a feed video); null for every publication from before it (none had a video)."""
+    _add_columns("publication", video_kind=CharField(max_length=16, null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -975,4 +981,5 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _calendar_index, _queues, _image_fetches, _roles, _team, _approval, _webhooks, _email,
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
-         _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video]
+         _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
+         _video_kind]

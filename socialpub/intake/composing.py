@@ -15,7 +15,7 @@ from ..media import public
 from ..media.storage import store_of
 from ..models import Channel, Media, MediaKind, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
-from ..networks.base import Photo
+from ..networks.base import Photo, Video
 from ..statuses import PUBLICATION, moves
 from ..whatsapp import templates
 from .schedule_time import parse_schedule
@@ -28,9 +28,9 @@ MAX_CHANNELS_PER_POST = 50
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone", "whatsapp", "versions"}
+                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds"}
 #: What one channel's version holds (``versions.<channel id>``).
-VERSION_FIELDS = {"text", "whatsapp"}
+VERSION_FIELDS = {"text", "whatsapp", "video_kind"}
 
 
 def adapt_text(network: str, text: str, link: str | None) -> str:
@@ -41,20 +41,30 @@ def adapt_text(network: str, text: str, link: str | None) -> str:
     return text
 
 
+def default_video_kind(network: str) -> str:
+    """How a video goes to ``network`` when nobody chose: its first kind (a Reel where there are Reels)."""
+    return LIMITS[network].videos[0].kind
+
+
 def content_problems(publications, image_url, link, media=(), public_media=True) -> list:
     """Every ``{"field", "network", "message"}`` a network would refuse; ``media``
-    the uploaded images, ``public_media`` whether a network can be given their URL.
+    the uploaded images or video, ``public_media`` whether a network can be given their URL.
     ``publications``: ``(network, text)``, or ``(network, text, channel id, the
-    field its text came from)`` — a problem then names the channel too (``channel``),
-    and a problem of its text that field (``versions.12.text``)."""
+    field its text came from, how its video goes)`` — a problem then names the channel
+    too (``channel``), and a problem of its text that field (``versions.12.text``)."""
     problems = []
-    photos = tuple(Photo(content_type=m.content_type, width=m.width, height=m.height) for m in media)
+    video = next((m for m in media if m.kind == MediaKind.VIDEO), None)
+    photos = tuple(Photo(content_type=m.content_type, width=m.width, height=m.height) for m in media
+                   if m.kind != MediaKind.VIDEO)
     for network, text, *where in publications:
-        channel_id, text_field = (where + [None, None])[:2]
-        content = Content(text=text, image_url=image_url, link=link, photos=photos)
+        channel_id, text_field, video_kind = (where + [None, None, None])[:3]
+        content = Content(text=text, image_url=image_url, link=link, photos=photos, video=None if video is None else
+                          Video(kind=video_kind or default_video_kind(network), content_type=video.content_type,
+                                size_bytes=video.size_bytes, width=video.width, height=video.height,
+                                facts=video.video))
         found = list(LIMITS[network].problems(content))
-        if photos and LIMITS[network].fetches_media and not public_media:
-            found.append(("media_ids", f"{LABELS[network]} fetches the image itself from a public address, and "
+        if media and LIMITS[network].fetches_media and not public_media:
+            found.append(("media_ids", f"{LABELS[network]} fetches media itself from a public address, and "
                                        f"this installation has none: set SOCIALPUB_PUBLIC_BASE_URL to the address "
                                        f"the internet reaches this app at, or keep media in S3 "
                                        f"(SOCIALPUB_MEDIA_STORAGE)"))
@@ -82,11 +92,34 @@ def check_media_ids(value, image_url) -> list:
     missing = [i for i in value if i not in found]
     if missing:
         raise Unprocessable(f"media_ids: no media with id {str(missing[0])[:30]}", field="media_ids")
-    video = next((i for i in value if found[i].kind == MediaKind.VIDEO), None)
-    if video is not None:
-        raise Unprocessable(f"media_ids: media {video} is a video; posting videos to the networks is not available "
-                            f"yet (it stays in the media library)", field="media_ids")
+    if len(value) > 1 and any(found[i].kind == MediaKind.VIDEO for i in value):
+        raise InvalidInput("media_ids: a post carries photos or one video, not both nor two videos",
+                           field="media_ids")
     return [found[i] for i in value]
+
+
+def parse_video_kinds(value) -> dict:
+    """``video_kinds``: how the post's video goes to each network, ``{"facebook": "story"}``;
+    a network left out gets its first kind (:func:`default_video_kind`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput('video_kinds: an object of network: kind, such as {"facebook": "reel"}',
+                           field="video_kinds")
+    for network, kind in value.items():
+        if network not in NETWORKS:
+            raise InvalidInput(f"video_kinds: unknown network {str(network)[:40]!r} (one of {', '.join(NETWORKS)})",
+                               field="video_kinds")
+        check_video_kind(network, kind, f"video_kinds.{network}")
+    return dict(value)
+
+
+def check_video_kind(network: str, kind, field: str) -> str:
+    kinds = [rules.kind for rules in LIMITS[network].videos]
+    if kind not in kinds:
+        raise InvalidInput(f"{field}: {LABELS[network]} takes a video as {' or '.join(map(repr, kinds))}",
+                           field=field)
+    return kind
 
 
 def raise_if_unpublishable(problems):
@@ -163,6 +196,7 @@ def parse_create_request(data) -> dict:
         "text": text,
         "image_url": image_url,
         "media": check_media_ids(data.get("media_ids"), image_url),
+        "video_kinds": parse_video_kinds(data.get("video_kinds")),
         "link": check_url(data.get("link"), "link"),
         "networks": networks,
         "channels": channels,
@@ -212,10 +246,14 @@ def parse_versions(value) -> dict:
         if whatsapp is not None and not isinstance(whatsapp, dict):
             raise InvalidInput(f"{where}.whatsapp: an object {{template, language, body, audience}}",
                                field=f"{where}.whatsapp")
-        if text is None and whatsapp is None:
-            raise InvalidInput(f"{where}: give its text, its whatsapp message or both (leave the channel out "
-                               f"to use the post's)", field=where)
-        versions[int(key)] = {"text": text, "whatsapp": whatsapp}
+        video_kind = version.get("video_kind")
+        if text is None and whatsapp is None and video_kind is None:
+            raise InvalidInput(f"{where}: give its text, its whatsapp message, its video_kind or more (leave the "
+                               f"channel out to use the post's)", field=where)
+        if video_kind is not None and not isinstance(video_kind, str):
+            raise InvalidInput(f"{where}.video_kind: a kind of video post, such as \"reel\"",
+                               field=f"{where}.video_kind")
+        versions[int(key)] = {"text": text, "whatsapp": whatsapp, "video_kind": video_kind}
     return versions
 
 
@@ -273,6 +311,8 @@ class NewPost:
     whatsapp: dict | None = None
     #: ``{channel id: its own WhatsApp message}`` of the WhatsApp channels whose message is not the post's.
     channel_whatsapp: dict = default(default_factory=dict)
+    #: ``{channel id: how the post's video goes to it}``; empty without a video.
+    video_kinds: dict = default(default_factory=dict)
 
 
 def check_new_post(data, ready: bool = False) -> NewPost:
@@ -289,8 +329,10 @@ def check_new_post(data, ready: bool = False) -> NewPost:
     # Each channel's text: its own version, else its network's override, else the post's.
     chosen_text = {c.id: versions.get(c.id, {}).get("text") or values["overrides"].get(c.network, values["text"])
                    for c in channels}
+    video_kinds = _video_kinds(channels, values, versions)
     texts = [(c.network, adapt_text(c.network, chosen_text[c.id], values["link"]), c.id,
-              f"versions.{c.id}.text" if versions.get(c.id, {}).get("text") else None) for c in channels]
+              f"versions.{c.id}.text" if versions.get(c.id, {}).get("text") else None, video_kinds.get(c.id))
+             for c in channels]
     draft = not (ready or values["publish"] or values["schedule"])
     if not draft:
         raise_if_unpublishable(content_problems(texts, values["image_url"], values["link"], values["media"],
@@ -300,20 +342,45 @@ def check_new_post(data, ready: bool = False) -> NewPost:
     own = {c.id for c in whatsapp_channels if versions.get(c.id, {}).get("whatsapp") is not None}
     if data.get("whatsapp") is not None and not whatsapp_channels:
         raise InvalidInput("whatsapp: the post goes to no WhatsApp channel", field="whatsapp")
-    has_image = bool(values["media"] or values["image_url"])
+    has_image, has_video = _media_kinds(values["media"], values["image_url"])
     # The post's message is every WhatsApp channel's without its own: checked against those channels.
     whatsapp = templates.check(data.get("whatsapp"), [c for c in whatsapp_channels if c.id not in own],
-                               values["text"], values["link"], has_image=has_image, draft=draft)
+                               values["text"], values["link"], has_image=has_image, draft=draft, has_video=has_video)
     channel_whatsapp = {}
     for channel in (c for c in whatsapp_channels if c.id in own):
         mine = templates.check(versions[channel.id]["whatsapp"], [channel], chosen_text[channel.id], values["link"],
-                               has_image=has_image, draft=draft, field=f"versions.{channel.id}.whatsapp")
+                               has_image=has_image, draft=draft, field=f"versions.{channel.id}.whatsapp",
+                               has_video=has_video)
         if mine != whatsapp:  # the same as the post's is no version of its own
             channel_whatsapp[channel.id] = mine
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
-                   publications=[(c, text) for c, (_, text, _, _) in zip(channels, texts)],
+                   publications=[(c, text) for c, (_, text, *_) in zip(channels, texts)],
                    media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp,
-                   channel_whatsapp=channel_whatsapp)
+                   channel_whatsapp=channel_whatsapp, video_kinds=video_kinds)
+
+
+def _video_kinds(channels: list, values: dict, versions: dict) -> dict:
+    """``{channel id: how the video goes}``: the channel's version's choice, else its
+    network's (``video_kinds``), else the network's first kind; {} without a video."""
+    if not any(m.kind == MediaKind.VIDEO for m in values["media"]):
+        if values["video_kinds"]:
+            raise InvalidInput("video_kinds: the post has no video (add one with media_ids, or leave it out)",
+                               field="video_kinds")
+        return {}
+    kinds = {}
+    for channel in channels:
+        own = versions.get(channel.id, {}).get("video_kind")
+        if own is not None:
+            kinds[channel.id] = check_video_kind(channel.network, own, f"versions.{channel.id}.video_kind")
+        else:
+            kinds[channel.id] = values["video_kinds"].get(channel.network) or default_video_kind(channel.network)
+    return kinds
+
+
+def _media_kinds(media: list, image_url) -> tuple:
+    """Whether a post has an image, and whether it has a video."""
+    has_video = any(m.kind == MediaKind.VIDEO for m in media)
+    return bool(image_url or (media and not has_video)), has_video
 
 
 def _refuse_foreign_versions(versions: dict, channels: list) -> None:
@@ -343,18 +410,18 @@ def check_ready(post: Post) -> None:
                    .where((Publication.post == post.id) & moves(PUBLICATION, "publish", Publication.status))
                    .order_by(Publication.id))
     media = list(Media.select().join(PostMedia).where(PostMedia.post == post.id).order_by(PostMedia.position))
-    raise_if_unpublishable(content_problems([(p.network, p.text, p.channel_id, None) for p in pending],
+    raise_if_unpublishable(content_problems([(p.network, p.text, p.channel_id, None, p.video_kind) for p in pending],
                                             post.image_url, post.link, media,
                                             public_media=_public_media() if media else True))
-    has_image = bool(media or post.image_url)
+    has_image, has_video = _media_kinds(media, post.image_url)
     # The post's message on the WhatsApp channels without their own; each own one on its channel.
     shared = [p.channel for p in pending if p.network == "whatsapp" and p.whatsapp is None]
     if shared:
-        templates.check(post.whatsapp, shared, post.text, post.link, has_image=has_image)
+        templates.check(post.whatsapp, shared, post.text, post.link, has_image=has_image, has_video=has_video)
     for p in pending:
         if p.network == "whatsapp" and p.whatsapp is not None:
             templates.check(p.whatsapp, [p.channel], p.text, post.link, has_image=has_image,
-                            field=f"versions.{p.channel_id}.whatsapp")
+                            field=f"versions.{p.channel_id}.whatsapp", has_video=has_video)
 
 
 def _public_media() -> bool:

@@ -67,7 +67,8 @@ def _store(new) -> Post:
                        schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, **state)
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
-         "whatsapp": new.channel_whatsapp.get(channel.id), "status": PUBLICATION["create"].targets[0]}
+         "whatsapp": new.channel_whatsapp.get(channel.id), "video_kind": new.video_kinds.get(channel.id),
+         "status": PUBLICATION["create"].targets[0]}
         for channel, text in new.publications
     ]).execute()
     if new.media:

@@ -50,6 +50,8 @@ class Job:
     container_id: str | None = None
     #: What earlier attempts uploaded (Publication.uploads).
     uploads: dict | None = None
+    #: How the post's video goes to this channel (Publication.video_kind); None without a video.
+    video_kind: str | None = None
 
     @property
     def resume(self) -> dict | None:
@@ -112,6 +114,7 @@ def _job(pub: Publication, token: str, app_secret: str | None = None, linkedin_v
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,
+        video_kind=pub.video_kind,
     )
 
 
@@ -147,7 +150,7 @@ def _ambiguity_kept():
 _CLAIMED = (
     (Publication.id, Publication.post, Publication.channel, Publication.network, Publication.text,
      Publication.attempts, Publication.retries, Publication.rate_limit_waits,
-     Publication.ambiguous_since, Publication.container_id, Publication.uploads),
+     Publication.ambiguous_since, Publication.container_id, Publication.uploads, Publication.video_kind),
     (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
      Channel.recipients, Channel.api_version, Channel.connected_via),
     (Post.id, Post.image_url, Post.link),

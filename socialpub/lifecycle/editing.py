@@ -34,9 +34,10 @@ def as_request(post: Post) -> dict:
     image, link, photos, channels, each network's own text (``overrides``, where
     every channel of the network has the same), each channel's own version
     (``versions``: a text its network's other channels do not share, a WhatsApp
-    message of its own), and its time."""
+    message of its own, how its video goes where that differs from its network's
+    other channels), each network's video kind (``video_kinds``), and its time."""
     publications = list(Publication.select(Publication.channel, Publication.network, Publication.text,
-                                           Publication.whatsapp)
+                                           Publication.whatsapp, Publication.video_kind)
                         .where(Publication.post == post.id).order_by(Publication.id))
     overrides, versions = {}, {}
     for network in dict.fromkeys(p.network for p in publications):
@@ -51,10 +52,18 @@ def as_request(post: Post) -> dict:
     for p in publications:
         if p.whatsapp is not None:
             versions.setdefault(str(p.channel_id), {})["whatsapp"] = p.whatsapp
+    video_kinds = {}
+    for network in dict.fromkeys(p.network for p in publications if p.video_kind):
+        kinds = {p.channel_id: p.video_kind for p in publications if p.network == network and p.video_kind}
+        if len(set(kinds.values())) == 1:
+            video_kinds[network] = next(iter(kinds.values()))
+        else:
+            for channel_id, kind in kinds.items():
+                versions.setdefault(str(channel_id), {})["video_kind"] = kind
     request = {"text": post.text, "image_url": post.image_url, "link": post.link,
                "media_ids": [m.id for m in post_media(post.id)] or None,
                "channels": [p.channel_id for p in publications], "overrides": overrides,
-               "versions": versions or None,
+               "versions": versions or None, "video_kinds": video_kinds or None,
                "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None}
     if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING):
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
@@ -124,6 +133,7 @@ def _kept_versions(versions: dict | None, changes: dict) -> dict | None:
     wanted = changes.get("channels") if isinstance(changes.get("channels"), list) else None
     networks = changes.get("networks") if isinstance(changes.get("networks"), list) else None
     overrides = changes.get("overrides") if isinstance(changes.get("overrides"), dict) else {}
+    video_kinds = changes.get("video_kinds") if isinstance(changes.get("video_kinds"), dict) else {}
     of = {c.id: c.network for c in Channel.select(Channel.id, Channel.network)
           .where(Channel.id.in_([int(k) for k in versions]))}
     for key, version in versions.items():
@@ -134,6 +144,8 @@ def _kept_versions(versions: dict | None, changes: dict) -> dict | None:
         version = dict(version)
         if of.get(int(key)) in overrides:
             version.pop("text", None)
+        if of.get(int(key)) in video_kinds:
+            version.pop("video_kind", None)
         if version:
             kept[key] = version
     return kept or None
@@ -149,7 +161,8 @@ def _replace_publications(post: Post, new) -> None:
                        f"be edited — duplicate it to make a new draft")
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
-         "whatsapp": new.channel_whatsapp.get(channel.id), "status": PUBLICATION["create"].targets[0]}
+         "whatsapp": new.channel_whatsapp.get(channel.id), "video_kind": new.video_kinds.get(channel.id),
+         "status": PUBLICATION["create"].targets[0]}
         for channel, text in new.publications]).execute()
     PostMedia.delete().where(PostMedia.post == post.id).execute()
     if new.media:

@@ -6,6 +6,7 @@ cannot."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from pathlib import Path
@@ -241,6 +242,26 @@ def photos_for(settings: Settings, post_id: int, network: str) -> tuple:
     return photos_of(settings, post_media(post_id), network)
 
 
+def video_for(settings: Settings, post_id: int, network: str, kind: str):
+    """The post's video as ``network`` gets it, posted as ``kind`` (worker): its facts,
+    a stream of its bytes from the store and, for a network that fetches media, public
+    URLs of it and of its poster frame; None when the post has no video."""
+    from ..networks import LIMITS
+    from ..networks.base import Video
+    from .public import public_url
+
+    media = next((m for m in post_media(post_id) if m.kind == MediaKind.VIDEO), None)
+    if media is None:
+        return None
+    store, fetches = store_of(settings), LIMITS[network].fetches_media
+    poster = (media.video or {}).get("poster_key")
+    return Video(kind=kind, content_type=media.content_type, size_bytes=media.size_bytes, width=media.width,
+                 height=media.height, facts=dict(media.video or {}), sha256=media.sha256,
+                 open=functools.partial(store.open_from, media.storage_key),
+                 public_url=public_url(settings, media, media.storage_key) if fetches else None,
+                 poster_url=public_url(settings, media, poster) if fetches and poster else None)
+
+
 def photos_of(settings: Settings, files: list, network: str) -> tuple:
     """``files`` (Media rows) as ``network`` gets them: the bytes of a type it takes and, for
     a network that fetches media, a public URL (see public.py)."""
@@ -249,7 +270,7 @@ def photos_of(settings: Settings, files: list, network: str) -> tuple:
     from .public import public_url
 
     limits, store, photos = LIMITS[network], store_of(settings), []
-    for media in files[:limits.sends_photos]:
+    for media in [m for m in files if m.kind != MediaKind.VIDEO][:limits.sends_photos]:
         key, content_type = as_sent(media, limits.photo_types)
         photos.append(Photo(content_type=content_type, width=media.width, height=media.height,
                             data=b"" if limits.fetches_media else store.get(key),

@@ -77,6 +77,15 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc.strerror}") from None
 
+    def open_from(self, key: str, start: int = 0):
+        """The file for reading from byte ``start`` (a large one is read a part at a time)."""
+        try:
+            stream = (self.root / _checked(key)).open("rb")
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc.strerror}") from None
+        stream.seek(start)
+        return stream
+
     def delete(self, key: str):
         (self.root / _checked(key)).unlink(missing_ok=True)
 
@@ -140,6 +149,15 @@ class S3Storage:
 
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 did not give {key}: {exc}") from None
+
+    def open_from(self, key: str, start: int = 0):
+        """The object's body from byte ``start`` (a ranged GET), streamed as it is read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(key), Range=f"bytes={start}-")["Body"]
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 did not give {key}: {exc}") from None
 

@@ -57,6 +57,9 @@ class Publication(BaseModel):
     #: A WhatsApp channel's own message (template, language, body, audience: whatsapp/templates.check) when
     #: it differs from the post's (Post.whatsapp, the default of every WhatsApp channel without its own).
     whatsapp = JSONField(null=True)
+    #: How a post's video goes to this channel: one of its network's video kinds ("reel", "story",
+    #: "video", "message"; networks/base.VideoRules); None when the post has no video.
+    video_kind = CharField(max_length=16, null=True)
     status = CharField(max_length=16, default=PublicationStatus.PENDING, index=True)
     attempts = IntegerField(default=0)
     #: Retries spent on transient errors, and waits on rate limits, since the
@@ -75,7 +78,8 @@ class Publication(BaseModel):
     #: What an attempt already uploaded, checkpointed before the post is made and
     #: reused by the next attempt: {"photo_ids": [...]} (Facebook, unpublished),
     #: {"children": [...]} (Instagram carousel items), {"image_urns": [...]}
-    #: (LinkedIn), {"media_id": ...} (WhatsApp).
+    #: (LinkedIn), {"media_id": ...} (WhatsApp); a video's upload: its ids, offsets
+    #: and parts as each network names them ({"video_id", "offset"}, {"video_urn", "etags"} …).
     uploads = JSONField(null=True)
     #: Start of an attempt whose outcome we never saw (timeout after sending, a
     #: worker that died): before sending again, ask the network whether it arrived.

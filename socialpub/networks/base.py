@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import BinaryIO, Callable, Optional
 
 from ..api_versions import DEFAULT_GRAPH_VERSION
 
@@ -164,18 +164,64 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Video:
+    """An uploaded video as a network gets it: its facts, how this publication posts
+    it (``kind``: one of the network's :class:`VideoRules` kinds — "reel", "story",
+    "video", "message"), and its bytes read as a stream, never held whole."""
+
+    kind: str
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    #: What media/videos.py judged: duration_s, frame_rate, video_codec, audio_codec, moov_first …
+    facts: dict = field(default_factory=dict, compare=False)
+    sha256: str = ""
+    #: Opens the bytes for reading from the given offset (a file object; the caller closes it); None before
+    #: sending.
+    open: Optional[Callable[[int], BinaryIO]] = field(default=None, repr=False, compare=False)
+    #: A URL anyone may fetch for a while (signed by this app, or presigned by S3), for a network that fetches it.
+    public_url: Optional[str] = None
+    #: The poster frame (JPEG) at such a URL: a Reel's cover.
+    poster_url: Optional[str] = None
+
+    def chunks(self, start: int, end: int, size: int = 4 * 1024 * 1024):
+        """The bytes ``start`` to ``end`` (exclusive), ``size`` at a time: what one request sends."""
+        with self.open(start) as stream:
+            while start < end:
+                chunk = stream.read(min(size, end - start))
+                if not chunk:
+                    raise OSError(f"the video ends at byte {start}, before {end}")
+                start += len(chunk)
+                yield chunk
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.facts.get("duration_s") or 0)
+
+    def read(self, start: int, end: int) -> bytes:
+        """The bytes ``start`` to ``end`` (exclusive) at once: one part of a chunked upload."""
+        return b"".join(self.chunks(start, end))
+
+
+@dataclass(frozen=True)
 class Content:
     """What is published: the text already adapted for this network, and an
-    image given as a URL (``image_url``) or uploaded (``photos``)."""
+    image given as a URL (``image_url``) or uploaded (``photos``), or a video."""
 
     text: str
     image_url: Optional[str] = None
     link: Optional[str] = None
     photos: tuple = ()
+    video: Optional[Video] = None
 
     @property
     def has_image(self) -> bool:
         return bool(self.image_url or self.photos)
+
+    @property
+    def has_media(self) -> bool:
+        return self.has_image or self.video is not None
 
 
 @dataclass(frozen=True)
@@ -324,8 +370,10 @@ class NetworkLimits:
     def problems(self, content: Content) -> list:
         """Return ``(field, message)`` pairs for what this network would reject."""
         found = []
-        if self.image_required and not content.has_image:
+        if self.image_required and not content.has_media:
             found.append(("image_url", "an image is required"))
+        if content.video is not None:
+            found += self.video_problems(content)
         if len(content.photos) > self.max_photos:
             found.append(("media_ids", f"{len(content.photos)} images; it takes {self.max_photos} per post"))
         for number, photo in enumerate(content.photos, start=1):
@@ -333,7 +381,7 @@ class NetworkLimits:
             if not low <= photo.aspect <= high:
                 found.append(("media_ids", f"image {number} is {photo.width} × {photo.height} (aspect ratio "
                                            f"{photo.aspect:.2f}); it takes {low:g} (4:5) to {high:g} (1.91:1)"))
-        limit = self.max_caption if (content.has_image and self.max_caption) else self.max_text
+        limit = self.max_caption if (content.has_media and self.max_caption) else self.max_text
         if len(content.text) > limit:
             what = "caption" if limit == self.max_caption else "text"
             found.append(("text", f"{what} is {len(content.text)} characters; the limit is {limit}"))
@@ -346,6 +394,23 @@ class NetworkLimits:
             if n > self.max_mentions:
                 found.append(("text", f"{n} @-mentions; the limit is {self.max_mentions}"))
         return found
+
+
+    def video_rules(self, kind: str) -> Optional["VideoRules"]:
+        return next((rules for rules in self.videos if rules.kind == kind), None)
+
+    def video_problems(self, content: Content) -> list:
+        """``(field, message)`` pairs for what this network would refuse in the post's video,
+        posted as ``content.video.kind``."""
+        video = content.video
+        rules = self.video_rules(video.kind)
+        if rules is None:
+            kinds = " or ".join(f"{r.kind!r} ({r.label})" for r in self.videos)
+            return [("video_kind", f"there is no {video.kind!r} video here; choose {kinds}")]
+        found = [("media_ids", "a post carries photos or one video, not both")] if content.photos else []
+        return found + [("media_ids", f"the video: {problem}") for problem in rules.problems(
+            video.facts, width=video.width, height=video.height, size=video.size_bytes,
+            content_type=video.content_type)]
 
 
 def count_tokens(text: str, sigil: str) -> int:

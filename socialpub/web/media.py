@@ -5,14 +5,14 @@ fetch without signing in — an upload behind a signed, expiring token
 (media/public.py), for a network that fetches the image itself."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
 from peewee import fn
 
 from ..errors import AppError
 from ..media import library, preflight
 from ..media.public import opened
 from ..media.storage import StorageError
-from ..models import Media, PostMedia
+from ..models import Media, MediaKind, PostMedia
 from .auth import public
 from .blueprint import bp
 from .uploads import upload_response
@@ -59,13 +59,22 @@ def delete_media(media_id):
 def public_media(token):
     grant = opened(current_app.extensions["socialpub"], token)
     media = Media.get_or_none(Media.id == grant["m"]) if grant else None
-    if media is None or grant["k"] not in (media.storage_key, media.jpeg_key):
-        abort(404, "No such image, or its link has expired.")
-    try:
-        data = library.store_of(current_app.extensions["socialpub"]).get(grant["k"])
-    except StorageError:
-        abort(503, "The media store did not give the image; try again.")
-    response = Response(data, mimetype="image/jpeg" if grant["k"] == media.jpeg_key else media.content_type)
+    poster = (media.video or {}).get("poster_key") if media else None
+    if media is None or grant["k"] not in (media.storage_key, media.jpeg_key, poster):
+        abort(404, "No such file, or its link has expired.")
+    store = library.store_of(current_app.extensions["socialpub"])
+    if grant["k"] == media.storage_key and media.kind == MediaKind.VIDEO:
+        # A video is streamed from the disk, a range at a time (Meta fetches it in parts).
+        path = store.path_of(grant["k"])
+        if path is None or not path.exists():
+            abort(503, "The media store did not give the video; try again.")
+        response = send_file(path, mimetype=media.content_type, conditional=True, max_age=3600)
+    else:
+        try:
+            data = store.get(grant["k"])
+        except StorageError:
+            abort(503, "The media store did not give the file; try again.")
+        response = Response(data, mimetype=media.content_type if grant["k"] == media.storage_key else "image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

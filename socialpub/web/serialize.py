@@ -45,6 +45,7 @@ def publication(p: Publication, history=None) -> shapes.Publication:
         "text": p.text,
         # A WhatsApp channel's own message; None: the post's (Post.whatsapp).
         "whatsapp": p.whatsapp,
+        "video_kind": p.video_kind,
         "attempts": p.attempts,
         "retries_used": p.retries,
         "rate_limit_waits": p.rate_limit_waits,

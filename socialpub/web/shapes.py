@@ -46,6 +46,8 @@ def one_of(values) -> Any:
 Time = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Network = one_of(NETWORKS)
+#: Every kind of video post of any network (each network's own are in x-network-limits).
+VideoKind = one_of(sorted({rules.kind for network in NETWORKS for rules in LIMITS[network].videos}))
 Role = one_of(ROLES)
 EventType = one_of(TYPES)
 NoticeChoice = one_of(("immediately", "digest", "off"))
@@ -196,6 +198,8 @@ class Publication(Shape):
     whatsapp: Optional[WhatsAppMessage] = Field(description="A WhatsApp channel's own message "
                                                             "(versions.<channel id>.whatsapp); null: the post's "
                                                             "whatsapp.")
+    video_kind: Optional[VideoKind] = Field(None, description="How the post's video goes to this channel; null "
+                                                              "without a video.")
     attempts: int
     retries_used: int
     rate_limit_waits: int
@@ -428,6 +432,8 @@ class ChannelVersion(Shape):
     text: Text = Field(None, description="This channel's own text.")
     whatsapp: WhatsAppMessage = Field(None, description="A WhatsApp channel's own template, parameters and "
                                                         "audience, checked against its own templates and audiences.")
+    video_kind: Optional[VideoKind] = Field(None, description="How the post's video goes to this channel; wins over "
+                                                              "video_kinds.")
 
 
 def _network_limits() -> dict:
@@ -446,8 +452,11 @@ class EditPost(Shape):
     image_url: Url = None
     link: Url = None
     media_ids: Optional[Annotated[list[Id], Field(max_length=MAX_MEDIA_PER_POST, json_schema_extra={
-        "uniqueItems": True})]] = Field(None, description="Uploaded images (POST /api/media), in order; not with "
-                                                          "image_url.")
+        "uniqueItems": True})]] = Field(None, description="Uploaded images (POST /api/media), in order, or one "
+                                                          "video; not with image_url.")
+    video_kinds: Optional[dict[Network, VideoKind]] = Field(
+        None, description="How the post's video goes to each network (see x-network-limits' videos): "
+                          "a network left out gets its first kind (a Reel on Instagram and Facebook).")
     networks: Optional[Annotated[list[Network], Field(json_schema_extra={"uniqueItems": True})]] = Field(
         None, description="Every enabled channel of these networks.")
     channels: Optional[Annotated[list[Id], Field(max_length=MAX_CHANNELS_PER_POST, json_schema_extra={

@@ -130,7 +130,7 @@ def filled(value: str, text: str, link: str | None) -> str:
 
 
 def check(choice, channels: list, text: str, link: str | None, has_image: bool, draft: bool = False,
-          field: str = "whatsapp") -> dict:
+          field: str = "whatsapp", has_video: bool = False) -> dict:
     """A post's WhatsApp choice, checked against each WhatsApp channel's
     synced template; returns it cleaned. None: a free-form message. A
     ``draft``'s choice is checked for its shape only: its template may not be
@@ -185,6 +185,9 @@ def check(choice, channels: list, text: str, link: str | None, has_image: bool, 
                                f"{len(body)} given", field=f"{field}.body")
         if form["header"] == "IMAGE" and not has_image:
             raise InvalidInput(f"{field}.template: {name!r} has an image header: add a photo to the post",
+                               field=f"{field}.template")
+        if form["header"] == "VIDEO" and not has_video:
+            raise InvalidInput(f"{field}.template: {name!r} has a video header: add a video to the post",
                                field=f"{field}.template")
         values = [filled(v, text, link) for v in body]
         for number, value in enumerate(values, start=1):

@@ -72,12 +72,63 @@ def test_a_video_over_the_size_allowed_is_refused_naming_the_setting(client, set
     assert stored_files(settings) == []
 
 
-def test_a_post_cannot_take_a_video_yet_and_says_so(client, sandbox_channels, clip):
+@pytest.fixture
+def reel(tmp_path) -> bytes:
+    """Four seconds of 9:16 at 540 × 960: what every network's first kind of video post takes."""
+    return make_video(tmp_path / "reel.mp4", seconds=4, width=540, height=960, fps=30).read_bytes()
+
+
+def test_a_post_takes_a_video_each_channel_as_its_networks_first_kind_unless_chosen(client, sandbox_channels, reel):
+    media = upload(client, reel).get_json()
+    response = client.post("/api/posts", json={"text": "Our reel", "media_ids": [media["id"]],
+                                               "video_kinds": {"facebook": "story"}})
+    assert response.status_code == 201, response.get_json()
+    kinds = {p["network"]: p["video_kind"] for p in response.get_json()["publications"]}
+    assert kinds == {"facebook": "story", "instagram": "reel", "linkedin": "video", "whatsapp": "message"}
+
+
+def test_one_channels_video_kind_wins_over_its_networks(client, sandbox_channels, reel):
+    media = upload(client, reel).get_json()
+    facebook = sandbox_channels["facebook"]
+    response = client.post("/api/posts", json={
+        "text": "Our reel", "media_ids": [media["id"]], "channels": [facebook],
+        "video_kinds": {"facebook": "story"}, "versions": {str(facebook): {"video_kind": "video"}}})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["publications"][0]["video_kind"] == "video"
+
+
+def test_a_video_kind_the_network_has_not_is_refused_naming_the_field(client, sandbox_channels, reel):
+    media = upload(client, reel).get_json()
+    response = client.post("/api/posts", json={"text": "Our reel", "media_ids": [media["id"]],
+                                               "video_kinds": {"linkedin": "reel"}})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["field"] == "video_kinds.linkedin" and "'video'" in error["message"]
+
+
+def test_a_video_too_short_for_a_reel_is_refused_before_it_is_published(client, sandbox_channels, clip):
     media = upload(client, clip).get_json()
-    response = client.post("/api/posts", json={"text": "Our reel", "media_ids": [media["id"]]})
+    response = client.post("/api/posts", json={"text": "Our reel", "media_ids": [media["id"]],
+                                               "networks": ["instagram"], "publish": True})
     assert response.status_code == 422
     error = response.get_json()["error"]
-    assert error["field"] == "media_ids" and "not available yet" in error["message"]
+    assert error["field"] == "media_ids"
+    assert "it is 2 s long; an Instagram Reel takes at least 3 s" in error["message"]
+
+
+def test_a_video_goes_alone(client, sandbox_channels, reel, settings):
+    video = upload(client, reel).get_json()
+    photo = client.post("/api/media", data={"file": (io.BytesIO(_jpeg()), "a.jpg")},
+                        content_type="multipart/form-data").get_json()
+    response = client.post("/api/posts", json={"text": "Both", "media_ids": [photo["id"], video["id"]]})
+    assert response.status_code == 400
+    assert "photos or one video" in response.get_json()["error"]["message"]
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (400, 400), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def test_deleting_a_video_removes_its_file_poster_and_thumbnail(client, settings, clip):
@@ -89,7 +140,7 @@ def test_deleting_a_video_removes_its_file_poster_and_thumbnail(client, settings
 def test_the_library_page_shows_a_video_as_a_video(form_client, clip):
     form_client.post("/api/media", data={"file": (io.BytesIO(clip), "clip.mp4")}, content_type="multipart/form-data")
     page = form_client.get("/media").get_data(as_text=True)
-    assert "Video, 0:02" in page and "Posting videos comes later" in page
+    assert "Video, 0:02" in page and "Use in a new post" in page
 
 
 def test_a_videos_bytes_go_to_the_store_from_disk_not_memory(client, settings, clip, monkeypatch):
