@@ -23,7 +23,8 @@ DEFAULT_THROUGHPUT = 80
 
 
 def default_config(network: str, latency: float = 0.0) -> dict:
-    config = {"latency": float(latency), "fail": [], "hold": False}
+    # Seconds a video the network was given takes to process (IN_PROGRESS, PROCESSING) before it is ready.
+    config = {"latency": float(latency), "fail": [], "hold": False, "video_processing_s": 0.0}
     if network == "instagram":
         config["container_status"] = None  # None: containers are FINISHED at once
         # A carousel's item containers from the Nth on (1-based) end ERROR: "a failed child container".
@@ -159,6 +160,11 @@ def check_changes(body) -> dict:
             change["latency"] = check_latencies({network: change["latency"]})[network]
         if "fail" in change:
             change["fail"] = check_fail(network, change["fail"])
+        if "video_processing_s" in change:
+            seconds = change["video_processing_s"]
+            if not _is_number(seconds) or seconds < 0:
+                raise ValueError(f"{network}: video_processing_s must be a number of seconds >= 0")
+            change["video_processing_s"] = float(seconds)
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
         item = change.get("fail_carousel_item")
