@@ -1,5 +1,10 @@
 """LinkedIn posts through the versioned REST Posts API (``/rest/posts``), with
-an optional image uploaded through ``/rest/images`` first.
+images uploaded through ``/rest/images`` first, or a video through the Videos
+API: ``initializeUpload`` (the video's URN, one upload URL per part of about
+4 MB, the upload token), one ``PUT`` per part (its ``ETag`` kept, in order),
+``finalizeUpload``, then ``GET /rest/videos/{urn}`` until it is AVAILABLE. Every
+id LinkedIn hands out is checkpointed before it is used, so that an attempt
+that died goes on from the next part of the same video.
 
 The post URN comes back in the ``x-restli-id`` header of an empty 201. A 422
 "Content is a duplicate of urn:li:share:NNN" names an existing post with the
@@ -12,7 +17,9 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import time
 from typing import Optional
+from urllib.parse import quote
 
 from .. import api_versions
 from ..api_versions import DEFAULT_LINKEDIN_VERSION
@@ -27,13 +34,19 @@ from .base import (
     Published,
     PublishError,
     Target,
+    Video,
     VideoRules,
     text_with_link,
 )
 from .http import json_body, retry_after_header, send
 
-#: LinkedIn's Videos API: what a video takes.
+#: LinkedIn's Videos API: what a video takes, and how it is uploaded.
 VIDEOS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api"
+#: A video's states (Videos API): the first two mean "not yet", the last "never".
+VIDEO_WAITING = ("WAITING_UPLOAD", "PROCESSING")
+VIDEO_FAILED = "PROCESSING_FAILED"
+#: The longest video title sent (the first line of the text).
+TITLE_CHARS = 100
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +107,21 @@ class LinkedInAdapter(Adapter):
     limits = NetworkLimits(max_text=3000, max_photos=20, videos=(
         VideoRules("video", "a LinkedIn video", VIDEOS_API, min_s=3, max_s=30 * 60, max_bytes=500 * 10**6,
                    content_types=("video/mp4",), video_codecs=("h264",), aspect_range=(1 / 2.4, 2.4)),))
+    #: Longest wait for an uploaded video to be AVAILABLE in one attempt (the next one polls on), and
+    #: the first pause between polls, doubling up to the last.
+    poll_timeout = 60.0
+    poll_interval = 0.5
+    max_poll_interval = 5.0
 
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
-        """Create the post (uploading its images first through the Images API).
+        """Create the post (uploading its images first through the Images API,
+        or its video through the Videos API).
 
         A retry is safe, since an identical post is answered with the duplicate
         422; the images an attempt uploaded are checkpointed
-        (``{"uploads": {"image_urns": [...]}}``) and ``resume`` reuses them.
+        (``{"uploads": {"image_urns": [...]}}``) and ``resume`` reuses them; a
+        video's upload is checkpointed at each step (:meth:`upload_video`) and
+        ``resume`` goes on from where it stopped.
 
         Raises:
           PublishError: the call failed; ``kind`` says whether to retry;
@@ -115,7 +136,10 @@ class LinkedInAdapter(Adapter):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if content.photos:
+        if content.video is not None:
+            urn = self.upload_video(target, content.video, checkpoint, resume)
+            body["content"] = {"media": {"id": urn, **_title(content.text)}}
+        elif content.photos:
             urns = self.upload_photos(target, content.photos, checkpoint, resume)
             body["content"] = {"media": {"id": urns[0]}} if len(urns) == 1 else \
                 {"multiImage": {"images": [{"id": urn} for urn in urns]}}
@@ -200,6 +224,220 @@ class LinkedInAdapter(Adapter):
         if response.status_code >= 400:
             raise linkedin_error(response)
         return value["image"]
+
+
+    # -- video -------------------------------------------------------------------------------
+
+    def upload_video(self, target: Target, video: Video, checkpoint, resume) -> str:
+        """The ``urn:li:video:`` URN of ``video``, uploaded and AVAILABLE.
+
+        Checkpointed as ``{"uploads": {"video_urn", "upload_token", "instructions",
+        "expires_at", "etags", "uploaded_bytes", "size_bytes", "sha256", "finalized"}}``:
+        after ``initializeUpload`` (before the first part), after each part (its
+        ETag appended), after ``finalizeUpload``. With ``resume`` holding an upload
+        of the same file, the parts already taken are not sent again, and
+        ``finalizeUpload`` is called only when LinkedIn says the video still waits
+        for it. LinkedIn refusing an upload URL (401, or the upload URLs' expiry
+        passed) starts a new upload: the only case where a second video is made.
+
+        Raises:
+          PublishError: PERMANENT when LinkedIn could not process the video,
+            TRANSIENT when it is still processing after ``poll_timeout`` (the next
+            attempt polls the same video).
+        """
+        upload, restarted = self._resumed_upload(video, resume), False
+        if upload is None:
+            upload = self._initialize_video(target, video, checkpoint)
+        elif not upload.get("finalized") and len(upload["etags"]) < len(upload["instructions"]) \
+                and upload.get("expires_at") and upload["expires_at"] / 1000 <= time.time():
+            logger.warning("LinkedIn: the upload URLs of %s expired at %s, before its last parts were sent; "
+                           "starting a new upload of the video.", upload["video_urn"],
+                           datetime.datetime.fromtimestamp(upload["expires_at"] / 1000, datetime.timezone.utc))
+            upload, restarted = self._initialize_video(target, video, checkpoint), True
+        resumed_whole = resume is not None and len(upload["etags"]) == len(upload["instructions"])
+        while True:
+            try:
+                upload = self._send_parts(target, video, upload, checkpoint)
+                break
+            except _UploadUrlRefused as refused:
+                if restarted:
+                    raise PublishError(self.network, f"LinkedIn refused the upload address it had just given for "
+                                       f"the video ({refused.status}); it will be tried again",
+                                       kind=ErrorKind.TRANSIENT, http_status=refused.status) from None
+                logger.warning("LinkedIn: the upload URL of part %d of %s is refused (HTTP %s: %s); the upload "
+                               "cannot go on, starting a new upload of the video.", refused.part + 1,
+                               upload["video_urn"], refused.status, refused.message)
+                upload, restarted, resumed_whole = self._initialize_video(target, video, checkpoint), True, False
+        urn = upload["video_urn"]
+        if not upload.get("finalized"):
+            # A finalize whose answer was lost may have gone through: LinkedIn's own state says.
+            if not resumed_whole or self.video_status(target, urn) == "WAITING_UPLOAD":
+                self._finalize_video(target, upload)
+            upload = {**upload, "finalized": True}
+            _save(checkpoint, upload)
+        self.wait_until_available(target, urn, checkpoint)
+        return urn
+
+    def _resumed_upload(self, video: Video, resume) -> Optional[dict]:
+        """The checkpointed upload of this very file, else None."""
+        upload = (resume or {}).get("uploads") or {}
+        if not upload.get("video_urn") or not isinstance(upload.get("instructions"), list):
+            return None
+        if upload.get("size_bytes") != video.size_bytes or (video.sha256 and upload.get("sha256") != video.sha256):
+            logger.info("LinkedIn: the checkpointed upload %s is of another file; uploading this one.",
+                        upload["video_urn"])
+            return None
+        return {**upload, "etags": list(upload.get("etags") or [])}
+
+    def _initialize_video(self, target: Target, video: Video, checkpoint) -> dict:
+        """Register the video (``initializeUpload``) and checkpoint what LinkedIn gave, before any part."""
+        response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/videos?action=initializeUpload",
+                        json={"initializeUploadRequest": {"owner": target.account_id,
+                                                          "fileSizeBytes": video.size_bytes,
+                                                          "uploadCaptions": False, "uploadThumbnail": False}},
+                        headers=_headers(target), creates_item=False)
+        if response.status_code >= 400:
+            raise _plainly(linkedin_error(response), "LinkedIn refused to start the video's upload")
+        body = json_body(response)
+        value = body.get("value") if isinstance(body, dict) else None
+        instructions = value.get("uploadInstructions") if isinstance(value, dict) else None
+        if not isinstance(value.get("video") if isinstance(value, dict) else None, str) \
+                or not _covers(instructions, video.size_bytes):
+            raise PublishError(self.network, f"LinkedIn's answer to the video's initializeUpload has no video URN "
+                               f"or no upload addresses covering its {video.size_bytes} bytes: "
+                               f"{response.text[:200]!r}", kind=ErrorKind.TRANSIENT, http_status=response.status_code)
+        upload = {"video_urn": value["video"], "upload_token": value.get("uploadToken") or "",
+                  "instructions": [{"uploadUrl": i["uploadUrl"], "firstByte": i["firstByte"],
+                                    "lastByte": i["lastByte"]} for i in instructions],
+                  "expires_at": value.get("uploadUrlsExpireAt"), "etags": [], "uploaded_bytes": 0,
+                  "size_bytes": video.size_bytes, "sha256": video.sha256, "finalized": False}
+        _save(checkpoint, upload)
+        logger.info("LinkedIn video %s: %d part(s) to upload for %s.", upload["video_urn"],
+                    len(upload["instructions"]), target.account_id)
+        return upload
+
+    def _send_parts(self, target: Target, video: Video, upload: dict, checkpoint) -> dict:
+        """PUT every part not sent yet, each ETag checkpointed as it comes.
+
+        Raises:
+          _UploadUrlRefused: LinkedIn answered a part 401: this upload cannot go on.
+        """
+        for number in range(len(upload["etags"]), len(upload["instructions"])):
+            part = upload["instructions"][number]
+            first, last = part["firstByte"], part["lastByte"]
+            try:
+                data = video.read(first, last + 1)
+            except OSError as exc:
+                raise PublishError(self.network, f"could not read part {number + 1} of the video from the media "
+                                   f"store: {exc}", kind=ErrorKind.TRANSIENT) from None
+            response = send(self.network, self.timeouts, "PUT", part["uploadUrl"], data=data, creates_item=False,
+                            headers={"Content-Type": "application/octet-stream"})
+            if response.status_code == 401:
+                raise _UploadUrlRefused(number, response.status_code, linkedin_error(response).message)
+            if response.status_code >= 400:
+                raise _plainly(linkedin_error(response), f"LinkedIn refused part {number + 1} of "
+                               f"{len(upload['instructions'])} of the video")
+            etag = response.headers.get("ETag")
+            if not etag:
+                raise PublishError(self.network, f"LinkedIn took part {number + 1} of the video without an ETag; "
+                                   f"it will be sent again", kind=ErrorKind.TRANSIENT,
+                                   http_status=response.status_code)
+            upload = {**upload, "etags": [*upload["etags"], etag],
+                      "uploaded_bytes": upload.get("uploaded_bytes", 0) + len(data)}
+            _save(checkpoint, upload)
+        return upload
+
+    def _finalize_video(self, target: Target, upload: dict) -> None:
+        response = send(self.network, self.timeouts, "POST", f"{_base(target)}/rest/videos?action=finalizeUpload",
+                        json={"finalizeUploadRequest": {"video": upload["video_urn"],
+                                                        "uploadToken": upload["upload_token"],
+                                                        "uploadedPartIds": upload["etags"]}},
+                        headers=_headers(target), creates_item=False)
+        if response.status_code >= 400:
+            raise _plainly(linkedin_error(response), "LinkedIn refused to finish the video's upload")
+
+    def video_status(self, target: Target, urn: str) -> str:
+        """The video's ``status`` as LinkedIn gives it (``GET /rest/videos/{urn}``)."""
+        response = send(self.network, self.timeouts, "GET", f"{_base(target)}/rest/videos/{quote(urn, safe='')}",
+                        headers=_headers(target))
+        if response.status_code >= 400:
+            raise _plainly(linkedin_error(response), "LinkedIn did not say how the video is")
+        body = json_body(response)
+        status = body.get("status") if isinstance(body, dict) else None
+        if not isinstance(status, str):
+            raise PublishError(self.network, f"LinkedIn's answer about the video has no status: "
+                               f"{response.text[:200]!r}", kind=ErrorKind.TRANSIENT, http_status=response.status_code)
+        return status
+
+    def wait_until_available(self, target: Target, urn: str, checkpoint=None) -> None:
+        """Poll the video at once, then at growing intervals, until it is AVAILABLE.
+
+        Raises:
+          PublishError: PERMANENT when LinkedIn could not process it (the upload is
+            forgotten, so that a retry uploads it again), TRANSIENT when it is still
+            processing after ``poll_timeout``.
+        """
+        deadline, interval = time.monotonic() + self.poll_timeout, self.poll_interval
+        while True:
+            status = self.video_status(target, urn)
+            if status == "AVAILABLE":
+                return
+            if status not in VIDEO_WAITING:
+                if checkpoint is not None:
+                    checkpoint({"uploads": {}})
+                what = "could not process the video" if status == VIDEO_FAILED else f"says the video is {status}"
+                raise PublishError(self.network, f"LinkedIn {what} ({urn}); check that it plays and is an MP4 "
+                                   f"(H.264) LinkedIn takes, then retry to upload it again",
+                                   kind=ErrorKind.PERMANENT, code=status)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishError(self.network, f"LinkedIn is still processing the video ({status}) after "
+                                   f"{self.poll_timeout:g} s; it will be checked again", kind=ErrorKind.TRANSIENT,
+                                   code=status)
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 2, self.max_poll_interval)
+
+
+class _UploadUrlRefused(Exception):
+    """LinkedIn answered a part's upload URL 401: the upload cannot go on."""
+
+    def __init__(self, part: int, status: int, message: str):
+        super().__init__(message)
+        self.part, self.status, self.message = part, status, message
+
+
+def _save(checkpoint, upload: dict) -> None:
+    if checkpoint is not None:
+        checkpoint({"uploads": upload})
+
+
+def _covers(instructions, size: int) -> bool:
+    """Whether upload instructions are parts of the file in order, from its first byte to its last."""
+    if not isinstance(instructions, list) or not instructions:
+        return False
+    expected = 0
+    for part in instructions:
+        if not isinstance(part, dict) or not isinstance(part.get("uploadUrl"), str) \
+                or part.get("firstByte") != expected or not isinstance(part.get("lastByte"), int) \
+                or part["lastByte"] < expected:
+            return False
+        expected = part["lastByte"] + 1
+    return expected == size
+
+
+def _plainly(error: PublishError, what: str) -> PublishError:
+    """``error``, its message saying first what went wrong in plain words."""
+    error.message = f"{what}: {error.message}"
+    error.args = (error.message,)
+    return error
+
+
+def _title(text: str) -> dict:
+    """The video's ``title``: the first line of the post's text, cut at a word (none without text)."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(line) > TITLE_CHARS:
+        line = line[:TITLE_CHARS - 1].rsplit(" ", 1)[0].rstrip() + "…"
+    return {"title": line} if line else {}
 
 
 def _base(target: Target) -> str:

@@ -1,18 +1,39 @@
 """The LinkedIn REST API as the adapter uses it: ``/rest/posts``,
-``/rest/images?action=initializeUpload`` and the upload URL it hands out.
+``/rest/images?action=initializeUpload`` and the upload URL it hands out, and
+the Videos API: ``/rest/videos?action=initializeUpload`` (the file split into
+parts of 4,194,304 bytes, one upload URL each), a ``PUT`` per part answered
+with its ``ETag``, ``/rest/videos?action=finalizeUpload`` (the ETags in part
+order), ``GET /rest/videos/{urn}`` (WAITING_UPLOAD, then PROCESSING for the
+``linkedin`` setting ``video_processing_s``, then AVAILABLE or PROCESSING_FAILED)
+and a post whose ``content.media.id`` is a video, refused until it is AVAILABLE.
 
 Like the real API it validates headers and the post schema, rejects an
 identical commentary from the same author with the duplicate 422 (switch off
 with ``{"linkedin": {"reject_duplicates": false}}``), and silently cuts the
 text at the first unescaped parenthesis of the "little" text format, so the
 recorded text shows whether the adapter escaped it.
+
+Videos are steered and read through ``/_sandbox/linkedin/videos``: ``GET``
+lists every video with what it received (parts and bytes, counted each time
+a part arrives, and the SHA-256 of the assembled file once finalized); ``POST``
+sets ``part_bytes`` and ``outcome`` (AVAILABLE or PROCESSING_FAILED) until
+the next reset; ``POST .../expire``
+makes every upload URL handed out so far answer 401. Parts wait on disk (a
+temporary directory) until finalized, so a large video is never held in memory.
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import re
+import secrets
+import shutil
+import tempfile
+import threading
 import time
+from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -151,6 +172,11 @@ def create_post():
     if error:
         return error
     author, commentary = body["author"], body["commentary"]
+    video, error = _content_video(body.get("content"), author)
+    if error:
+        return error
+    if video is not None:
+        return _video_post(author, commentary, video)
     urns, where, error = _content_images(body.get("content"))
     if error:
         return error
@@ -231,3 +257,298 @@ def upload_image(key):
     upload.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), described=described(data))
     state().put("uploads", image, upload)
     return Response(status=201)
+
+
+# -- Videos API ------------------------------------------------------------------------------------
+
+#: LinkedIn's part size: a file over it is uploaded in parts of this many bytes (the last one smaller).
+PART_BYTES = 4 * 1024 * 1024
+#: How long the upload URLs of ``initializeUpload`` last.
+UPLOAD_URLS_LIFE_S = 24 * 3600
+VIDEO_OUTCOMES = ("AVAILABLE", "PROCESSING_FAILED")
+#: Where the steering of ``/_sandbox/linkedin/videos`` is kept among the uploads (a reset forgets it).
+_VIDEO_SETTINGS = "linkedin-video-settings"
+INITIALIZE_FIELDS = {"owner", "fileSizeBytes", "uploadCaptions", "uploadThumbnail"}
+FINALIZE_FIELDS = {"video", "uploadToken", "uploadedPartIds"}
+VIDEO_MEDIA_FIELDS = {"id", "title", "altText"}
+#: A video's record is read, changed and put back by one request at a time.
+_videos_lock = threading.Lock()
+_parts_root = None
+_parts_root_lock = threading.Lock()
+
+
+def _parts_dir(key: str) -> Path:
+    """The directory a video's parts wait in until it is finalized."""
+    global _parts_root
+    with _parts_root_lock:
+        if _parts_root is None:
+            _parts_root = Path(tempfile.mkdtemp(prefix="socialpub-sandbox-videos-"))
+            atexit.register(shutil.rmtree, _parts_root, True)
+    folder = _parts_root / key
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def video_settings() -> dict:
+    settings = {"part_bytes": PART_BYTES, "outcome": "AVAILABLE"}
+    settings.update(state().get("uploads", _VIDEO_SETTINGS) or {})
+    return settings
+
+
+def _video_status(video: dict) -> str:
+    """Where a video is: WAITING_UPLOAD until finalized, then PROCESSING for ``video_processing_s``."""
+    if video["finalized_at"] is None:
+        return "WAITING_UPLOAD"
+    if time.time() < video["finalized_at"] + state().setting("linkedin", "video_processing_s"):
+        return "PROCESSING"
+    return video_settings()["outcome"]
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@bp.post("/rest/videos")
+@endpoint("linkedin")
+def videos_action():
+    """``?action=initializeUpload`` or ``?action=finalizeUpload``."""
+    action = request.args.get("action")
+    if action not in ("initializeUpload", "finalizeUpload"):
+        return linkedin_error(400, "Unsupported action; expected action=initializeUpload or "
+                              "action=finalizeUpload", code="BAD_REQUEST")
+    body, error = _checked_request()
+    if error:
+        return error
+    return _initialize_video(body) if action == "initializeUpload" else _finalize_video(body)
+
+
+def _action_body(body: dict, name: str, fields: set, required=()):
+    """``(body[name], None)`` when it is an object of ``fields`` only, ``required`` among them,
+    else ``(None, LinkedIn's 422 naming the field)``."""
+    value = body.get(name)
+    if not isinstance(value, dict):
+        return None, _unprocessable(f"/{name}", "field is required but not found and has no default value")
+    unknown = sorted(set(value) - fields)
+    if unknown:
+        return None, _unprocessable(f"/{name}/{unknown[0]}", "unrecognized field found but not allowed")
+    missing = sorted(set(required) - set(value))
+    if missing:
+        return None, _unprocessable(f"/{name}/{missing[0]}", "field is required but not found and has no default value")
+    return value, None
+
+
+def _initialize_video(body: dict):
+    """Register a video of ``fileSizeBytes`` for ``owner``: its URN, one upload URL per part, the token."""
+    upload, error = _action_body(body, "initializeUploadRequest", INITIALIZE_FIELDS)
+    if error:
+        return error
+    owner, size = upload.get("owner"), upload.get("fileSizeBytes")
+    if not isinstance(owner, str) or not AUTHOR.match(owner):
+        return _unprocessable("/initializeUploadRequest/owner", "field is required and must be a URN")
+    if not _is_count(size) or size <= 0:
+        return _unprocessable("/initializeUploadRequest/fileSizeBytes", "field is required and must be a "
+                              "positive number of bytes")
+    for flag in ("uploadCaptions", "uploadThumbnail"):
+        if not isinstance(upload.get(flag, False), bool):
+            return _unprocessable(f"/initializeUploadRequest/{flag}", "not a boolean")
+        if upload.get(flag):
+            return linkedin_error(400, f"The sandbox does not take captions or thumbnails ({flag})",
+                                  code="BAD_REQUEST")
+    part = video_settings()["part_bytes"]
+    key = "C5F10AQ" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+    urn, secret = f"urn:li:video:{key}", secrets.token_urlsafe(16)
+    parts = [(first, min(first + part, size) - 1) for first in range(0, size, part)]
+    token = "" if len(parts) == 1 else secrets.token_urlsafe(24)
+    expires_at = time.time() + UPLOAD_URLS_LIFE_S
+    state().put("uploads", urn, {
+        "kind": "video", "video": urn, "owner": owner, "size": size, "parts": parts, "token": token,
+        "secret": secret, "expires_at": expires_at, "etags": [None] * len(parts), "parts_received": 0,
+        "bytes_received": 0, "sha256": None, "finalized_at": None, "posts": [], "created_at": time.time()})
+    return jsonify(value={
+        "uploadUrlsExpireAt": int(expires_at * 1000), "video": urn, "uploadToken": token,
+        "uploadInstructions": [
+            {"uploadUrl": f"{request.host_url}dms-uploads/sp/v2/{key}/uploadedVideo/{number}?ut={secret}",
+             "firstByte": first, "lastByte": last} for number, (first, last) in enumerate(parts)]})
+
+
+@bp.put("/dms-uploads/sp/v2/<key>/uploadedVideo/<int:number>")
+@endpoint("linkedin")
+def upload_video_part(key, number):
+    """Take one part: exactly its ``firstByte``..``lastByte``; answer its ``ETag``."""
+    urn = f"urn:li:video:{key}"
+    video = state().get("uploads", urn)
+    if video is None or video.get("kind") != "video" or not 0 <= number < len(video["parts"]):
+        return linkedin_error(404, f"No upload is pending for {urn}", code="NOT_FOUND")
+    if not secrets.compare_digest(request.args.get("ut", ""), video["secret"]) or video["expires_at"] < time.time():
+        return linkedin_error(401, "The upload URL is invalid or has expired")
+    if video["finalized_at"] is not None:
+        return linkedin_error(400, f"The upload of {urn} is finalized already", code="BAD_REQUEST")
+    first, last = video["parts"][number]
+    path, received = _parts_dir(key) / str(number), 0
+    with path.open("wb") as out:
+        while True:
+            chunk = request.stream.read(1024 * 1024)
+            if not chunk:
+                break
+            received += len(chunk)
+            out.write(chunk)
+    with _videos_lock:
+        video = state().get("uploads", urn)
+        video["parts_received"] += 1
+        video["bytes_received"] += received
+        if received != last - first + 1:
+            path.unlink(missing_ok=True)
+            video["etags"][number] = None
+            state().put("uploads", urn, video)
+            return linkedin_error(400, f"Part {number} of {urn} is bytes {first} to {last}: "
+                                  f"{last - first + 1} bytes, not {received}", code="BAD_REQUEST")
+        etag = secrets.token_urlsafe(32)
+        video["etags"] = list(video["etags"])
+        video["etags"][number] = etag
+        state().put("uploads", urn, video)
+    return Response(status=200, headers={"ETag": etag})
+
+
+def _finalize_video(body: dict):
+    """Check the token and every part's ETag, in order; the video then goes PROCESSING."""
+    request_, error = _action_body(body, "finalizeUploadRequest", FINALIZE_FIELDS, required=FINALIZE_FIELDS)
+    if error:
+        return error
+    urn, ids = request_["video"], request_["uploadedPartIds"]
+    with _videos_lock:
+        video = state().get("uploads", urn) if isinstance(urn, str) else None
+        if video is None or video.get("kind") != "video":
+            return linkedin_error(404, f"No upload is pending for {urn!r}", code="NOT_FOUND")
+        if video["finalized_at"] is not None:
+            return linkedin_error(400, f"The upload of {urn} is finalized already", code="BAD_REQUEST")
+        if request_["uploadToken"] != video["token"]:
+            return linkedin_error(400, f"The uploadToken is not the one of {urn}", code="BAD_REQUEST")
+        if not isinstance(ids, list) or len(ids) != len(video["parts"]):
+            return linkedin_error(400, f"uploadedPartIds must name the {len(video['parts'])} uploaded parts "
+                                  f"of {urn}, in order", code="BAD_REQUEST")
+        for number, (given, etag) in enumerate(zip(ids, video["etags"])):
+            if etag is None:
+                return linkedin_error(400, f"Part {number} of {urn} was not uploaded", code="BAD_REQUEST")
+            if given != etag:
+                return linkedin_error(400, f"uploadedPartIds[{number}] is not the ETag of part {number} of {urn}",
+                                      code="BAD_REQUEST")
+        folder, digest = _parts_dir(urn.rsplit(":", 1)[1]), hashlib.sha256()
+        for number in range(len(video["parts"])):
+            with (folder / str(number)).open("rb") as part:
+                for chunk in iter(lambda: part.read(1024 * 1024), b""):
+                    digest.update(chunk)
+        shutil.rmtree(folder, ignore_errors=True)
+        video.update(sha256=digest.hexdigest(), finalized_at=time.time())
+        state().put("uploads", urn, video)
+    return Response(status=200)
+
+
+@bp.get("/rest/videos/<path:urn>")
+@endpoint("linkedin")
+def get_video(urn):
+    """A video: ``id``, ``owner``, ``status``."""
+    error = _token_error() or version_error()
+    if error:
+        return error
+    if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
+        return linkedin_error(400, "This API requires the header X-Restli-Protocol-Version: 2.0.0",
+                              code="BAD_REQUEST")
+    video = state().get("uploads", urn)
+    if video is None or video.get("kind") != "video":
+        return linkedin_error(404, f"Video {quote(urn, safe='')} does not exist", code="NOT_FOUND")
+    return jsonify(id=urn, owner=video["owner"], status=_video_status(video))
+
+
+def _content_video(content, author):
+    """``(the video record, None)`` when the post's ``content.media.id`` is a video URN the author owns,
+    ``(None, None)`` when it names no video, else ``(None, the refusal)``."""
+    media = content.get("media") if isinstance(content, dict) else None
+    urn = media.get("id") if isinstance(media, dict) else None
+    if not isinstance(urn, str) or not urn.startswith("urn:li:video:"):
+        return None, None
+    unknown = sorted(set(media) - VIDEO_MEDIA_FIELDS)
+    if unknown:
+        return None, _unprocessable(f"/content/media/{unknown[0]}", "unrecognized field found but not allowed")
+    if not isinstance(media.get("title", ""), str):
+        return None, _unprocessable("/content/media/title", "not a string")
+    video = state().get("uploads", urn)
+    if video is None or video.get("kind") != "video":
+        return None, _unprocessable("/content/media/id", f"{urn!r} is not an uploaded video")
+    if video["owner"] != author:
+        return None, linkedin_error(400, f"The author {author} does not own {urn}", code="INVALID_CONTENT_OWNERSHIP")
+    status = _video_status(video)
+    if status != "AVAILABLE":
+        return None, _unprocessable("/content/media/id", f"{urn} is not AVAILABLE (its status is {status})")
+    return video, None
+
+
+def _video_post(author: str, commentary: str, video: dict):
+    urn = f"urn:li:share:{state().new_number()}"
+    earlier = state().claim_post(author, commentary, urn)
+    if earlier and state().setting("linkedin", "reject_duplicates"):
+        return linkedin_error(422, f"Content is a duplicate of {earlier}", code="DUPLICATE_POST")
+    with _videos_lock:
+        stored = state().get("uploads", video["video"])
+        stored["posts"] = [*stored["posts"], urn]
+        state().put("uploads", video["video"], stored)
+    record(urn, author, read_little(commentary), video={"kind": "video", "sha256": stored["sha256"],
+                                                        "bytes": stored["size"]})
+    return Response(status=201, headers={"x-restli-id": urn})
+
+
+# -- /_sandbox/linkedin/videos: steering and reading the Videos API ---------------------------------
+
+
+def _all_videos() -> list:
+    found = []
+
+    def keep(value):
+        if isinstance(value, dict) and value.get("kind") == "video":
+            found.append(dict(value))
+        return False
+
+    state().count("uploads", keep)
+    return sorted(found, key=lambda video: video["created_at"])
+
+
+@bp.get("/_sandbox/linkedin/videos")
+def sandbox_videos():
+    """Every video, oldest first, with what the sandbox received of it."""
+    return jsonify(videos=[{
+        "video": v["video"], "owner": v["owner"], "status": _video_status(v), "size_bytes": v["size"],
+        "parts": len(v["parts"]), "parts_received": v["parts_received"], "bytes_received": v["bytes_received"],
+        "sha256": v["sha256"], "posts": v["posts"], "upload_urls_expired": v["expires_at"] < time.time(),
+    } for v in _all_videos()], settings=video_settings())
+
+
+@bp.post("/_sandbox/linkedin/videos")
+def steer_videos():
+    """Set ``part_bytes`` and ``outcome`` until the next reset (how long processing takes is the
+    ``linkedin`` setting ``video_processing_s`` of ``/_sandbox/config``)."""
+    body = request.get_json(force=True, silent=True)
+    body = body if isinstance(body, dict) else None
+    if body is None or set(body) - {"part_bytes", "outcome"}:
+        return _sandbox_problem("give part_bytes or outcome")
+    if "part_bytes" in body and (not _is_count(body["part_bytes"]) or body["part_bytes"] < 1):
+        return _sandbox_problem("part_bytes: a whole number of bytes from 1")
+    if body.get("outcome", "AVAILABLE") not in VIDEO_OUTCOMES:
+        return _sandbox_problem(f"outcome: one of {', '.join(VIDEO_OUTCOMES)}")
+    settings = {**video_settings(), **body}
+    state().put("uploads", _VIDEO_SETTINGS, settings)
+    return jsonify(settings=settings)
+
+
+@bp.post("/_sandbox/linkedin/videos/expire")
+def expire_video_uploads():
+    """Every upload URL handed out so far expires now: its parts are answered 401."""
+    with _videos_lock:
+        videos = _all_videos()
+        for video in videos:
+            state().put("uploads", video["video"], {**video, "expires_at": 0.0})
+    return jsonify(expired=len(videos))
+
+
+def _sandbox_problem(message: str):
+    response = jsonify(error={"code": "bad_request", "message": message})
+    response.status_code = 400
+    return response
