@@ -1,5 +1,6 @@
 """Facebook Page posts: ``/{page-id}/feed`` for text and links,
-``/{page-id}/photos`` when there is an image.
+``/{page-id}/photos`` when there is an image; a video as a Reel, a Story or a
+feed video (facebook_video.py).
 
 Graph has no idempotency key, but the Page feed can be read back: an attempt
 whose answer was lost is found by its text among the posts made since it began.
@@ -23,15 +24,16 @@ from .base import (
     VideoRules,
     text_with_link,
 )
+from .facebook_video import PageVideos
 from .graph import credentials, field, graph_call, items_since, unix_seconds
 
 logger = logging.getLogger(__name__)
 
 
 def sent_text(content: Content) -> str:
-    """The text the Page post carries: the caption of a photo, else the message."""
-    # /photos has no link field: the link is kept readable in the caption.
-    return text_with_link(content) if content.has_image else content.text
+    """The text the Page post carries: the caption of a photo or a video's description, else the message."""
+    # /photos and videos have no link field: the link is kept readable in the text.
+    return text_with_link(content) if content.has_media else content.text
 
 
 def _same_text(ours: str, theirs) -> bool:
@@ -68,6 +70,8 @@ class FacebookAdapter(Adapter):
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Create a Page post; return its ``{page-id}_{post-id}`` id.
 
+        A video goes as its kind says (facebook_video.PageVideos: each id and part
+        checkpointed in ``uploads``, resumed from the bytes Meta holds).
         One image is one ``/photos`` call (its URL, or the bytes as ``source``);
         several are each uploaded unpublished, then attached to one ``/feed``
         post (``attached_media``). The uploads are checkpointed
@@ -77,6 +81,8 @@ class FacebookAdapter(Adapter):
           PublishError: the call failed; ``kind`` says whether to retry.
         """
         base = target.base_url.rstrip("/")
+        if content.video is not None:
+            return PageVideos(self.timeouts).publish(target, content, sent_text(content), checkpoint, resume)
         if len(content.photos) > 1:
             return self._multi_photo(target, content, checkpoint, resume)
         if content.has_image:
@@ -142,6 +148,8 @@ class FacebookAdapter(Adapter):
             this one's cannot be told apart.
           PublishError: the feed could not be read.
         """
+        if content.video is not None and content.video.kind != "video":
+            return PageVideos(self.timeouts).find(target, content, resume)
         text = sent_text(content)
         if not text.strip():
             raise Unverifiable(self.network, "a post without text cannot be recognised in the feed")

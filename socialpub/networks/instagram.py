@@ -1,5 +1,7 @@
-"""Instagram image posts through the content-publishing flow: create a media
-container, poll it until it is FINISHED, then ``media_publish`` it.
+"""Instagram posts through the content-publishing flow: create a media
+container (an image, a carousel, a Reel or a Story, Instagram fetching the
+media from its public URL), poll it until it is FINISHED, then
+``media_publish`` it.
 
 Instagram has no idempotency key. The container id is the only handle on a
 half-done publication: ``publish`` hands it to ``checkpoint`` before publishing,
@@ -178,6 +180,8 @@ class InstagramAdapter(Adapter):
 
     def create_container(self, target: Target, content: Content) -> str:
         """Create the media container and return its id."""
+        if content.video is not None:
+            return self.create_video_container(target, content)
         image_url = content.photos[0].public_url if content.photos else content.image_url
         if not image_url:
             raise PublishError(self.network, "Instagram needs an image it can fetch from a public URL; it has "
@@ -193,6 +197,27 @@ class InstagramAdapter(Adapter):
             raise _naming_the_link(err, "the photo", image_url) from None
         container_id = field(self.network, body, "id")
         logger.info("Created Instagram container %s for account %s.", container_id, target.account_id)
+        return container_id
+
+    def create_video_container(self, target: Target, content: Content) -> str:
+        """A Reel (``REELS``, shared to the feed, its poster frame as the cover) or a Story
+        (``STORIES``, which carries no caption), from the video's public URL; its id."""
+        video = content.video
+        if not video.public_url:
+            raise PublishError(self.network, "Instagram fetches the video itself from a public address, and there "
+                               "is none: set SOCIALPUB_PUBLIC_BASE_URL, or keep media in S3", kind=ErrorKind.PERMANENT)
+        data = {"media_type": "STORIES", "video_url": video.public_url}
+        if video.kind == "reel":
+            data = {"media_type": "REELS", "video_url": video.public_url, "caption": content.text,
+                    "share_to_feed": "true", **({"cover_url": video.poster_url} if video.poster_url else {})}
+        try:
+            body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{target.account_id}/media",
+                              creates_item=False, **credentials(target), data=data)
+        except PublishError as err:
+            raise _naming_the_link(err, "the video", video.public_url) from None
+        container_id = field(self.network, body, "id")
+        logger.info("Created Instagram %s container %s for account %s.", data["media_type"], container_id,
+                    target.account_id)
         return container_id
 
     def create_carousel(self, target: Target, content: Content, checkpoint, resume) -> str:

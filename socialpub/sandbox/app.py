@@ -69,6 +69,7 @@ from .graph import bp as graph_bp
 from .image import jpeg_bytes
 from .linkedin import bp as linkedin_bp
 from .meta_oauth import bp as meta_oauth_bp
+from .meta_video import bp as meta_video_bp
 from .oauth import bp as linkedin_oauth_bp
 from .settings import NETWORKS
 from .state import HOLD_LIMIT, SandboxState
@@ -93,6 +94,7 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     app.extensions["sandbox"] = SandboxState(latencies, hold_limit)
     # Converters must exist before blueprints add rules that use them.
     app.url_map.converters["gv"] = GraphVersion
+    app.register_blueprint(meta_video_bp)
     app.register_blueprint(graph_bp)
     app.register_blueprint(whatsapp_bp)
     app.register_blueprint(wa_business_bp)

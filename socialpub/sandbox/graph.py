@@ -24,10 +24,13 @@ import urllib.parse
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.routing import BaseConverter
 
+from ..networks import outbound
+from ..networks.base import PublishError, Timeouts
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
-from .image import fetch_image, uploaded_image
+from .image import FETCH_TIME_LIMIT_S, fetch_image, uploaded_image
 from .meta_apps import APP_SECRETS, FACEBOOK_APP
+from .meta_video import video_status
 from .whatsapp import upload_media
 
 bp = Blueprint("graph", __name__)
@@ -199,7 +202,13 @@ def photos(version, page_id):
 def list_media(version, ig_user_id):
     """The account's published media, newest first."""
     return _listing("instagram", ig_user_id, "timestamp",
-                    lambda item: {"caption": item["text"], "media_type": "IMAGE"}, default_fields="id")
+                    lambda item: {"caption": item["text"], "media_type": _media_type(item)}, default_fields="id")
+
+
+def _media_type(item: dict) -> str:
+    if item.get("video"):
+        return "VIDEO"  # a Reel's media_type (its media_product_type is REELS)
+    return "CAROUSEL_ALBUM" if len(item.get("images") or ()) > 1 else "IMAGE"
 
 
 @bp.post("/<gv:version>/<ig_user_id>/media")
@@ -215,6 +224,8 @@ def create_container(version, ig_user_id):
         return error
     if values.get("media_type") == "CAROUSEL":
         return _carousel_container(ig_user_id, values)
+    if values.get("media_type") in VIDEO_MEDIA_TYPES or values.get("video_url"):
+        return _video_container(ig_user_id, values)
     if not values.get("image_url"):
         return graph_param_error("instagram", "The parameter image_url is required")
     if values.get("is_carousel_item") == "true":
@@ -265,6 +276,53 @@ def _fetch_refusal(image_url: str):
                        user_msg=f"The media could not be fetched from this uri: {image_url}")
 
 
+#: The media types of a container made from a video (a Story may be a photo too).
+VIDEO_MEDIA_TYPES = ("REELS", "STORIES", "VIDEO")
+#: "Maximum 300 MB" for a Reel, 100 MB for a Story (the IG User Media reference).
+VIDEO_MAX_BYTES = {"REELS": 300 * 10**6, "STORIES": 100 * 10**6}
+
+
+def _video_container(ig_user_id, values):
+    """A Reel or a Story: Instagram fetches ``video_url`` (a Story may give ``image_url``
+    instead); the container is IN_PROGRESS for ``video_processing_s``, then FINISHED. A
+    video it cannot fetch fails the container with Meta's code."""
+    media_type = values.get("media_type")
+    if media_type not in ("REELS", "STORIES"):
+        return graph_param_error("instagram", "media_type must be one of {IMAGE, CAROUSEL, REELS, STORIES}")
+    if media_type == "STORIES" and values.get("image_url") and not values.get("video_url"):
+        refusal = _fetch_refusal(values["image_url"])
+        if refusal is not None:
+            return refusal
+        container_id = str(state().new_number())
+        state().put("containers", container_id, {"account_id": ig_user_id, "status": "FINISHED", "caption": None,
+                                                 "image_url": values["image_url"], "media_type": "STORIES"})
+        return jsonify(id=container_id)
+    if not values.get("video_url"):
+        return graph_param_error("instagram", "The parameter video_url is required")
+    caption = values.get("caption") if media_type == "REELS" else None
+    if caption and len(caption) > IG_CAPTION:
+        return graph_error("instagram", 400, 36004, "The caption is too long: at most "
+                           f"{IG_CAPTION} characters", subcode=2207010)
+    try:
+        data = outbound.download("instagram", values["video_url"], max_bytes=VIDEO_MAX_BYTES[media_type],
+                                 time_limit=FETCH_TIME_LIMIT_S * 6, allow=state().fetch_allow,
+                                 timeouts=Timeouts(connect=FETCH_TIME_LIMIT_S, read=FETCH_TIME_LIMIT_S))
+        why = None if data[4:8] == b"ftyp" else (2207026, "not an MP4 or MOV file")
+    except PublishError as err:
+        data, why = b"", (2207052, err.message)
+    container_id = str(state().new_number())
+    video = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "cover_url": values.get("cover_url"),
+             "share_to_feed": values.get("share_to_feed", "true") != "false"}
+    # Meta fetches the video while the container processes: a failed fetch ends it ERROR, read by polling.
+    state().put("containers", container_id, {
+        "account_id": ig_user_id, "status": "ERROR" if why else "FINISHED", "caption": caption, "image_url": None,
+        "media_type": media_type, "video": video, "error": why and why[0],
+        "ready_at": time.time() + state().setting("instagram", "video_processing_s")})
+    if why:
+        logger.info("Sandbox Instagram could not take the video at %s: %s", values["video_url"], why[1])
+    return jsonify(id=container_id)
+
+
 #: Items of one carousel, as Instagram documents them.
 CAROUSEL_ITEMS = (2, 10)
 
@@ -310,6 +368,8 @@ def _children(value: str):
 def _container_status(container: dict) -> str:
     if container["status"] == "PUBLISHED":
         return "PUBLISHED"
+    if time.time() < container.get("ready_at", 0):
+        return "IN_PROGRESS"
     return state().setting("instagram", "container_status") or container["status"]
 
 
@@ -349,6 +409,9 @@ def read_container(version, container_id):
         return error
     container = state().get("containers", container_id)
     fields = {f.strip() for f in values.get("fields", "").split(",") if f.strip()}
+    status = video_status(container_id) if container is None else None
+    if status is not None:  # a Facebook Page video: its upload, processing and publishing phases
+        return jsonify({"id": container_id, **({"status": status} if "status" in fields else {})})
     published = [i for i in state().history("received", "instagram") if i["item_id"] == container_id]
     if container is None and published:
         shortcode = base64.urlsafe_b64encode(container_id.encode()).decode().rstrip("=")[-11:]
@@ -366,7 +429,8 @@ def read_container(version, container_id):
                                  f"'{container_id}' does not exist", subcode=33)
     status_code = _container_status(container)
     known = {"status_code": status_code,
-             "status": f"Error: 2207001 (sandbox: container is {status_code})"
+             # An ERROR container's status is its error subcode (IG Container reference).
+             "status": f"Error: {container.get('error') or 2207001}"
              if status_code in ("ERROR", "EXPIRED") else status_code}
     fields = [f.strip() for f in values.get("fields", "").split(",") if f.strip()]
     return jsonify(id=container_id, **{f: known[f] for f in fields if f in known})
@@ -398,6 +462,10 @@ def media_publish(version, ig_user_id):
         return graph_param_error("instagram", "This media container has already been published")
     media_id = str(state().new_number())
     urls = [state().get("containers", c)["image_url"] for c in container.get("children") or []]
+    if container.get("video"):
+        record(media_id, ig_user_id, container["caption"],
+               video={"kind": container["media_type"].lower(), "container_id": str(container_id), **container["video"]})
+        return jsonify(id=media_id)
     record(media_id, ig_user_id, container["caption"], image=container["image_url"] or urls[0],
            images=[{"url": u} for u in urls])
     return jsonify(id=media_id)

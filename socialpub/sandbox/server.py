@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import SANDBOX_PORT
 from .app import create_sandbox_app
@@ -46,12 +46,25 @@ class ServerHandle:
         self.stop()
 
 
+class KeepingUnderscoredHeaders(WSGIRequestHandler):
+    """Meta's upload host reads headers spelt with underscores (``file_size``,
+    ``file_offset``); werkzeug drops such headers, since WSGI cannot tell
+    ``file_size`` from ``file-size``. The sandbox keeps one when no dashed twin came."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ.setdefault("HTTP_" + key.upper().replace("-", "_"), value)
+        return environ
+
+
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
     """Serve ``app`` in a daemon thread; ``port=0`` picks a free port.
 
     Returns once the socket is listening, so the handle's ``url`` is usable at once.
     """
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepingUnderscoredHeaders)
     thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.port}", daemon=True)
     thread.start()
     logger.info("Sandbox serving on http://%s:%d", host, server.port)
@@ -90,7 +103,7 @@ def run(host: str = "127.0.0.1", port: int = SANDBOX_PORT, latencies: Optional[d
     app = create_sandbox_app(latencies)
     if whatsapp:
         app.extensions["sandbox"].configure({"whatsapp": whatsapp})
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepingUnderscoredHeaders)
     logger.info("Sandbox serving on http://%s:%d (latencies %s)", host, server.port, latencies or {})
     print(f"socialpub sandbox on http://{host}:{server.port}  (Ctrl-C to stop)", flush=True)
     try:
