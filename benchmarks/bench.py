@@ -160,11 +160,23 @@ def phase_publish_latency(stack: Stack, calls1, calls32) -> dict:
     warm = 20
     ids = make_posts(stack, warm + calls1 + 32 + calls32)
     profiler = start_profiler(stack, PROFILE if PROFILE == "web" else None, "latency")
-    one = run_client(stack, ids[:warm + calls1], 1)
-    many = run_client(stack, ids[warm + calls1:], 32)
+    out = {}
+    for key, chosen, concurrency in (("publish_1", ids[:warm + calls1], 1),
+                                     ("publish_32", ids[warm + calls1:], 32)):
+        meter = CpuMeter(stack)
+        result = run_client(stack, chosen, concurrency)
+        out[key] = latency_summary(result, skip=warm if concurrency == 1 else 32)
+        out[key]["cpu_ms_per_call"] = cpu_per_call(meter.stop(), len(result["calls"]))
     stop_profiler(profiler)
     stack.clear_posts()
-    return {"publish_1": latency_summary(one, skip=warm), "publish_32": latency_summary(many, skip=32)}
+    return out
+
+
+def cpu_per_call(cpu: dict, calls: int) -> dict:
+    """CPU ms per call by process group (web, postgres, redis; the client's is in the summary). PostgreSQL's
+    includes the server's own processes, and Redis' is the whole server's: on a shared machine both carry
+    others' work too."""
+    return {g: round(s * 1000 / calls, 3) for g, s in cpu.items() if g in ("web", "postgres", "redis")}
 
 
 def phase_end_to_end(stack: Stack, posts, sequential=False) -> dict:
@@ -334,7 +346,8 @@ def table(results) -> str:
         if key in results:
             p = results[key]
             lines.append(f"{label} p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, p99 {p['p99_ms']} ms "
-                         f"({p['calls']} calls, {p['per_s']}/s; client CPU {p['client_cpu_ms_per_call']} ms/call)")
+                         f"({p['calls']} calls, {p['per_s']}/s; client CPU {p['client_cpu_ms_per_call']} ms/call"
+                         + "".join(f", {g} {ms}" for g, ms in p.get("cpu_ms_per_call", {}).items()) + ")")
     if "e2e" in results:
         e2e = results["e2e"]
         lines.append(f"end to end (3/5/4/2 s):   {e2e['total_s']} s median, overhead {e2e['overhead_ms']} ms "
