@@ -14,15 +14,15 @@ import logging
 from contextlib import nullcontext
 
 import dramatiq
-from peewee import Case
+from peewee import JOIN, SQL, Case, Select, fn
 
 from .. import audit
-from ..db import Prepared, Slot, row_to, write_transaction
+from ..db import Prepared, Slot, database, row_to, supports_row_locks, write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..input_checks import check_url
 from ..intake.composing import check_ready, get_post
 from ..media import remote
-from ..models import Channel, ChannelState, Post, Publication, utcnow
+from ..models import Channel, ChannelState, ImageFetch, Post, Publication, utcnow
 from ..statuses import POST, PUBLICATION, PostStatus
 from ..statuses import PublicationStatus as P
 from ..statuses import moves
@@ -36,30 +36,49 @@ logger = logging.getLogger(__name__)
 UNVERIFIABLE = ("whatsapp",)
 
 
-def request_publish(post_id: int, image_url: str | None = None) -> list:
+class Requested(list):
+    """What :func:`request_publish` answers: the results, a list as before, and the
+    post that waits for approval with the channels split off (review.split_off), if any."""
+
+    waiting_post_id: int | None = None
+
+
+def request_publish(post_id: int, image_url: str | None = None,
+                    actor: audit.Unverified | None = None) -> Requested:
     """Mark every pending publication of a post queued, then send one message
     per publication. Returns ``[{"network", "status", "task_id",
     "publication_id"}]`` — or ``[]`` when the post must wait for approval
     first (review.py): it is then awaiting approval, and nothing is sent; when
     only some of its channels must, they wait as a post of their own
-    (review.split) and the others are sent.
+    (review.split, named by ``waiting_post_id``) and the others are sent.
+    ``actor``: the request's user as remembered from its API token, checked in
+    the first statement (audit.ActorChanged, before anything is written).
     Raises Conflict when nothing is pending (a second click) or the post
     awaits approval already, and Unprocessable when the image makes the
-    content unpublishable."""
+    content unpublishable.
+
+    On PostgreSQL the call is five statements in all: the token's check, the
+    pending rows, the post and its image's fetch read in one; check_ready's two
+    reads; the publications, the post and the audit line written in one; the
+    commit."""
     image_url = check_url(image_url, "image_url")
+    requested = Requested()
     with write_transaction():
-        rows = _PENDING.execute(post=post_id).fetchall()
+        rows = _PENDING.execute(post=post_id, digest=actor.digest if actor else None).fetchall()
         if not rows:
+            audit.verify(actor)
             post = get_post(post_id)  # 404 when there is no such post
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
+        audit.check(actor, rows[0][-1])
         pub_fields, post_fields = _PENDING_FIELDS
         post = row_to(Post, post_fields, rows[0][len(pub_fields):])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
         if post.status == PostStatus.AWAITING:
             raise Conflict(f"post {post.id} is awaiting approval: an admin approves it (then it is published) "
                            f"or rejects it")
-        if not image_url or image_url == post.image_url:  # (a new one is fetched as it is sent)
+        fetch_failed = rows[0][-2] is not None  # an error on record: remote says whether it is this image's
+        if fetch_failed and (not image_url or image_url == post.image_url):  # (a new one is fetched as it is sent)
             remote.refuse_unfetchable(post)
         changes = {}
         if image_url and image_url != post.image_url:
@@ -74,19 +93,22 @@ def request_publish(post_id: int, image_url: str | None = None) -> list:
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
         # A draft was saved whatever the networks' rules: they hold from here on.
-        check_ready(get_post(post.id))
+        check_ready(post)
         channels = {p.channel_id for p in pending}
         waiting = review.waiting_channels(channels, post.approved_at)
         if waiting == channels:  # every channel waits: the post itself does
             if not review.submit(post, review.PUBLISH):
                 raise Conflict(f"post {post.id} is being published already")
-            return []
+            return requested
+        requested.waiting_post_id = rows[0][-3]  # split off before
         if waiting:  # only some do: they wait as a post of their own (review.split), the others go out
-            review.split_off(post, waiting, review.PUBLISH)
+            requested.waiting_post_id = review.split_off(post, waiting, review.PUBLISH).id
             pending = [p for p in pending if p.channel_id not in waiting]
-        messages = mark_queued(post.id, pending, "publish")
-        audit.record(audit.POST, post.id, "publish requested", networks=sorted({p.network for p in pending}))
-    return send(post.id, pending, messages)
+        messages = mark_queued(post.id, pending, "publish",
+                               audit.line(audit.POST, post.id, "publish requested",
+                                          networks=sorted({p.network for p in pending})))
+    requested.extend(send(post.id, pending, messages))
+    return requested
 
 
 def retry(post_id: int, publication_id: int | None = None) -> list:
@@ -119,12 +141,21 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
     return list(query.order_by(Publication.id))
 
 
-#: What publishing reads: the post's pending publications, each with its post's columns.
+#: What publishing reads: the post's pending publications, each with every column of its post
+#: (check_ready takes it as it is), then the post split off from it that awaits approval
+#: (review.split's), whether its image's fetch has an error on record, and the role of the
+#: request's remembered token now (audit.role_now; NULL without one).
 _PENDING_FIELDS = ((Publication.id, Publication.channel, Publication.network, Publication.text, Publication.status),
-                   (Post.id, Post.status, Post.image_url, Post.link, Post.scheduled_at, Post.approved_at))
+                   tuple(Post._meta.sorted_fields))
+_HELD = Post.alias("held")
 _PENDING = Prepared(lambda: (
-    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1])
+    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1],
+                       _HELD.select(_HELD.id)
+                       .where((_HELD.split_from == Slot("post")) & (_HELD.status == PostStatus.AWAITING))
+                       .order_by(_HELD.id.desc()).limit(1),
+                       ImageFetch.error, audit.role_now(Slot("digest")))
     .join(Post)
+    .join(ImageFetch, JOIN.LEFT_OUTER, on=(ImageFetch.post == Post.id))
     .where((Publication.post == Slot("post")) & moves(PUBLICATION, "publish", Publication.status))
     .order_by(Publication.id)))
 
@@ -135,45 +166,75 @@ def publish_message(publication_id: int) -> dramatiq.Message:
     return dramatiq.get_broker().get_actor("publish").message(publication_id)
 
 
-def mark_queued(post_id, publications, transition: str) -> dict:
+def mark_queued(post_id, publications, transition: str, line: dict | None = None) -> dict:
     """Mark ``publications`` queued by ``transition`` ("publish", "launch" or
     "retry" of table.PUBLICATION) with their future messages, which it
-    returns; inside the caller's transaction, so they are queued only if it
-    commits. Raises Conflict if another request moved some of them first."""
+    returns, and their post publishing; with ``line`` (audit.line's values),
+    write that audit line too. Inside the caller's transaction, so they are
+    queued only if it commits. Raises Conflict if another request moved some
+    of them first. On PostgreSQL the three writes are one statement."""
     now = utcnow()
     messages = {p.id: publish_message(p.id) for p in publications}
-    values = {"now": now, "post": post_id}
+    values = {"now": now, "post": post_id, **(line or {})}
     for i, (pub_id, message) in enumerate(messages.items()):
         values[f"id{i}"], values[f"task{i}"] = pub_id, message.message_id
-    queued = _queue_statement(len(messages), transition).execute(**values).rowcount
+    together = line is not None and supports_row_locks()  # PostgreSQL: writes in a WITH (not SQLite)
+    statement = _queue_statement(len(messages), transition, together)
+    cursor = statement.execute(**values)
+    queued = cursor.fetchone()[0] if together else cursor.rowcount
     if queued != len(messages):
-        # Another request queued some of them between our read and our write.
+        # Another request queued some of them between our read and our write (the
+        # caller's transaction undoes what else this wrote).
         raise Conflict(f"post {post_id} is already being published")
+    if together:
+        audit.recorded(line["subject"], line["subject_id"])
+        return messages
     _MARK_PUBLISHING.execute(post=post_id, now=now)
+    if line is not None:
+        audit.write(line)
     return messages
 
 
 @functools.lru_cache(maxsize=64)
-def _queue_statement(count: int, transition: str) -> Prepared:
-    """Queue ``count`` publications (slots id0…, with message ids task0…) that ``transition`` may move."""
+def _queue_statement(count: int, transition: str, together: bool = False) -> Prepared:
+    """Queue ``count`` publications (slots id0…, with message ids task0…) that ``transition`` may move;
+    ``together``: in one statement with the post's move to publishing and the audit line (audit.line's
+    slots), answering how many publications it queued."""
+    if together:
+        return Prepared(lambda: _together(_queue_query(count, transition)))
+    return Prepared(lambda: _queue_query(count, transition))
+
+
+def _together(queue):
+    """``queue``, the post's move to publishing and the audit line as one PostgreSQL statement (a WITH of
+    three writes: each conditional as alone, all in the caller's transaction); it answers the count queued."""
+    queued = queue.returning(Publication.id).cte("queued")
+    moved = _mark_publishing().cte("moved")
+    line = audit.insert_line().cte("line")
+    return Select(from_list=[queued], columns=[fn.COUNT(SQL("*"))]).with_cte(queued, moved, line).bind(database)
+
+
+def _queue_query(count: int, transition: str):
     ids = [Slot(f"id{i}") for i in range(count)]
-    return Prepared(lambda: (
-        Publication
-        .update(status=P.QUEUED, enqueued_at=Slot("now"), updated_at=Slot("now"),
-                next_attempt_at=None, finished_at=None, retries=0, rate_limit_waits=0,
-                # Retrying an unconfirmed one is a person's decision to send again
-                # where the network cannot be asked; elsewhere it is still asked first.
-                ambiguous_since=Case(None, [((Publication.status == P.UNCONFIRMED)
-                                             & Publication.network.in_(UNVERIFIABLE), None)],
-                                     Publication.ambiguous_since),
-                task_id=Case(Publication.id, [(ids[i], Slot(f"task{i}")) for i in range(count)]))
-        .where(Publication.id.in_(ids) & moves(PUBLICATION, transition, Publication.status))))
+    return (Publication
+            .update(status=P.QUEUED, enqueued_at=Slot("now"), updated_at=Slot("now"),
+                    next_attempt_at=None, finished_at=None, retries=0, rate_limit_waits=0,
+                    # Retrying an unconfirmed one is a person's decision to send again
+                    # where the network cannot be asked; elsewhere it is still asked first.
+                    ambiguous_since=Case(None, [((Publication.status == P.UNCONFIRMED)
+                                                 & Publication.network.in_(UNVERIFIABLE), None)],
+                                         Publication.ambiguous_since),
+                    task_id=Case(Publication.id, [(ids[i], Slot(f"task{i}")) for i in range(count)]))
+            .where(Publication.id.in_(ids) & moves(PUBLICATION, transition, Publication.status)))
 
 
-_MARK_PUBLISHING = Prepared(lambda: (
-    Post.update(status=POST["publish"].targets[0], publish_requested_at=Slot("now"), updated_at=Slot("now"),
-                finished_at=None)
-    .where((Post.id == Slot("post")) & moves(POST, "publish", Post.status))))
+def _mark_publishing():
+    return (Post.update(status=POST["publish"].targets[0], publish_requested_at=Slot("now"), updated_at=Slot("now"),
+                        finished_at=None)
+            .where((Post.id == Slot("post")) & moves(POST, "publish", Post.status)))
+
+
+_MARK_PUBLISHING = Prepared(_mark_publishing)
 
 
 def send(post_id, publications, messages, delay_ms=None) -> list:
