@@ -396,16 +396,14 @@ def upload_video_part(key, number):
         video = state().get("uploads", urn)
         video["parts_received"] += 1
         video["bytes_received"] += received
-        if received != last - first + 1:
-            path.unlink(missing_ok=True)
-            video["etags"][number] = None
-            state().put("uploads", urn, video)
-            return linkedin_error(400, f"Part {number} of {urn} is bytes {first} to {last}: "
-                                  f"{last - first + 1} bytes, not {received}", code="BAD_REQUEST")
-        etag = secrets.token_urlsafe(32)
-        video["etags"] = list(video["etags"])
-        video["etags"][number] = etag
+        whole = received == last - first + 1
+        etag = secrets.token_urlsafe(32) if whole else None
+        video["etags"] = [*video["etags"][:number], etag, *video["etags"][number + 1:]]
         state().put("uploads", urn, video)
+    if not whole:
+        path.unlink(missing_ok=True)
+        return linkedin_error(400, f"Part {number} of {urn} is bytes {first} to {last}: "
+                              f"{last - first + 1} bytes, not {received}", code="BAD_REQUEST")
     return Response(status=200, headers={"ETag": etag})
 
 

@@ -231,3 +231,30 @@ def test_the_sandbox_refuses_a_finalize_whose_etags_are_out_of_order(sandbox, cl
                                                                "uploadToken": upload["upload_token"]}}, timeout=5)
         assert answer.status_code == 400 and "uploadedPartIds" in answer.json()["message"]
     assert videos(sandbox)[0]["status"] == "WAITING_UPLOAD"
+
+
+def test_the_sandbox_takes_a_part_only_with_exactly_its_bytes(sandbox, clip):
+    steer(sandbox, part_bytes=PART)
+    checkpoints = Checkpoints(crash_after_parts=0)  # dies right after initializeUpload is checkpointed
+    with pytest.raises(Crash):
+        adapter().publish(target(sandbox, "linkedin"), Content("x", video=as_video(clip)), checkpoint=checkpoints)
+    first = checkpoints.uploads["instructions"][0]
+    assert (first["firstByte"], first["lastByte"]) == (0, PART - 1)
+    short = requests.put(first["uploadUrl"], data=b"\0" * (PART - 1), timeout=5)
+    assert short.status_code == 400 and "8192 bytes, not 8191" in short.json()["message"]
+    whole = requests.put(first["uploadUrl"], data=clip.read_bytes()[:PART], timeout=5)
+    assert whole.status_code == 200 and whole.headers["ETag"]
+    assert (videos(sandbox)[0]["parts_received"], videos(sandbox)[0]["bytes_received"]) == (2, 2 * PART - 1)
+
+
+def test_upload_urls_past_their_expiry_start_a_new_upload_without_sending_to_them(sandbox, clip, caplog):
+    steer(sandbox, processing_s=0, part_bytes=PART)
+    to, content, checkpoints = target(sandbox, "linkedin"), Content("Late", video=as_video(clip)), Checkpoints(1)
+    with pytest.raises(Crash):
+        adapter().publish(to, content, checkpoint=checkpoints)
+    expired = {"uploads": {**checkpoints.uploads, "expires_at": 1_000}}  # LinkedIn's uploadUrlsExpireAt, passed
+    published = adapter().publish(to, content, checkpoint=checkpoints, resume=expired)
+    old, new = videos(sandbox)
+    assert old["parts_received"] == 1 and new["posts"] == [published.external_id]
+    assert all(r["status"] == 200 for r in calls(sandbox, "/uploadedVideo/"))
+    assert any("expired at" in r.getMessage() for r in caplog.records)
