@@ -33,6 +33,8 @@ STATUS_LABELS = {
     PostStatus.PUBLISHING: "Publishing",
     PostStatus.PARTIAL: "Partially published",
 }
+#: How each kind of video post reads: VIDEO_LABELS["facebook"]["reel"] is "a Facebook Reel".
+VIDEO_LABELS = {n: {rules.kind: rules.label for rules in LIMITS[n].videos} for n in NETWORKS}
 CHANNEL_STATE_LABELS = {ChannelState.ACTIVE: "Active", ChannelState.NEEDS_REAUTH: "Needs re-authorisation"}
 
 
@@ -91,7 +93,8 @@ def template_globals(state):
     """Names every page and macro may use (globals, so imported macros see them too)."""
     state.app.jinja_env.globals.update(
         NETWORKS=NETWORKS, NETWORK_LABELS=NETWORK_LABELS, STATUS_LABELS=STATUS_LABELS,
-        CHANNEL_STATE_LABELS=CHANNEL_STATE_LABELS, PublicationStatus=PublicationStatus, PostStatus=PostStatus,
+        CHANNEL_STATE_LABELS=CHANNEL_STATE_LABELS, VIDEO_LABELS=VIDEO_LABELS, PublicationStatus=PublicationStatus,
+        PostStatus=PostStatus,
         ChannelState=ChannelState)
 
 

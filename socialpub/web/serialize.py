@@ -128,7 +128,7 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatus
              "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at),
              "channel_needs_reauth": x.channel_id in needs_reauth,
              "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE),
-             "progress": progress(x) if x.network == "whatsapp" else None}
+             "progress": progress(x) if x.network == "whatsapp" else None, "video": video_progress(x)}
             for x in publications
         ],
     })
@@ -240,6 +240,23 @@ def recipient(r) -> shapes.Recipient:
             "error_code": r.error_code, "error": r.error, "not_before": iso(r.not_before),
             "sent_at": iso(r.sent_at), "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at),
             "failed_at": iso(r.failed_at)})
+
+
+def video_progress(p: Publication) -> shapes.VideoProgress | None:
+    """How far a publication's video has gone while it is being sent, from what its attempts
+    checkpointed (networks' ``uploads``: ``uploaded_bytes`` of ``size_bytes``, ``finished`` or
+    ``finalized`` once the network has them all); None without a video or once it has ended."""
+    if not p.video_kind or p.status not in (PublicationStatus.QUEUED, PublicationStatus.PROCESSING,
+                                            PublicationStatus.RETRYING):
+        return None
+    uploads = p.uploads or {}
+    size, sent = uploads.get("size_bytes"), int(uploads.get("uploaded_bytes") or 0)
+    if uploads.get("finished") or uploads.get("finalized") or p.container_id:
+        return shapes.VideoProgress(stage="processing", uploaded_bytes=sent, size_bytes=size)
+    if not size:
+        return shapes.VideoProgress(stage="starting")
+    return shapes.VideoProgress(stage="uploading", uploaded_bytes=sent, size_bytes=size,
+                                percent=min(100, 100 * sent // size))
 
 
 def progress(p: Publication) -> shapes.BroadcastProgress:

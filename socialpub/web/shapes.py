@@ -302,6 +302,15 @@ PublicationCounts = create_model("PublicationCounts", __base__=Shape,
                                  **{status: (int, ...) for status in PublicationStatus.ALL})
 
 
+class VideoProgress(Shape):
+    stage: one_of(("starting", "uploading", "processing")) = Field(
+        description="uploading: the bytes are going to the network; processing: the network has them all and is "
+                    "making the post (Instagram fetches the video itself, so it is processing from the start).")
+    uploaded_bytes: int = 0
+    size_bytes: Optional[int] = None
+    percent: Optional[int] = Field(None, description="Of the bytes, while uploading.")
+
+
 class BroadcastProgress(Shape):
     """How far a WhatsApp broadcast has gone (whatsapp/progress.py): every recipient is in exactly one of
     sent, sending, waiting, pending, failed and unconfirmed."""
@@ -356,6 +365,8 @@ class PublicationState(Shape):
     channel_needs_reauth: bool = Field(description="Its channel needs re-authorisation: Reconnect, not Retry.")
     progress: Optional[BroadcastProgress] = Field(description="WhatsApp: how far its broadcast has gone and when "
                                                               "it should end; null for the other networks.")
+    video: Optional[VideoProgress] = Field(None, description="How far its video's upload has gone while it is "
+                                                             "being sent; null otherwise.")
 
 
 class PostStatusShape(Shape):

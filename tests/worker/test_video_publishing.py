@@ -74,3 +74,17 @@ def raise_dropped(network, timeouts):
     """What networks/http.send raises when the connection drops before an answer to an upload came."""
     from socialpub.networks import ErrorKind, PublishError
     raise PublishError(network, "the connection was closed before an answer came", kind=ErrorKind.TRANSIENT)
+
+
+def test_the_status_says_how_far_a_videos_upload_has_gone(client, reel, sandbox_channels):
+    """Read from what the attempt checkpointed: the bytes sent, then the network processing them."""
+    from socialpub.web.serialize import video_progress
+    post = publish_video(client, reel, ["facebook"])
+    publication = Publication.get(Publication.post == post["id"])
+    publication.uploads = {"video_id": "1", "size_bytes": 1000, "uploaded_bytes": 620}
+    assert video_progress(publication).model_dump() == {"stage": "uploading", "uploaded_bytes": 620,
+                                                        "size_bytes": 1000, "percent": 62}
+    publication.uploads = {**publication.uploads, "uploaded_bytes": 1000, "finished": True}
+    assert video_progress(publication).stage == "processing"
+    page = client.get(f"/posts/{post['id']}").get_data(as_text=True)
+    assert "a Facebook Reel" in page

@@ -91,6 +91,16 @@
     }
   }
 
+  /* A video on its way: "Uploading the video: 62 %", or "Facebook is processing the video". */
+  function drawVideo(el, p, network) {
+    var v = p.video;
+    el.hidden = !v;
+    if (!v) return;
+    if (v.stage === "uploading") el.textContent = "Uploading the video: " + v.percent + " %";
+    else if (v.stage === "processing") el.textContent = network + " is processing the video";
+    else el.textContent = "Starting the video's upload";
+  }
+
   function drawCard(p) {
     var card = document.getElementById("pub-" + p.id);
     if (!card) return;
@@ -100,6 +110,8 @@
     drawTimeline(field(card, "timeline"), p);
     var broadcast = field(card, "broadcast");
     if (broadcast) drawBroadcast(broadcast, p);
+    var video = field(card, "video");
+    if (video) drawVideo(video, p, network);
     field(card, "attempts").textContent = String(p.attempts);
     setContent(field(card, "published_at"), p.published_at ? time(p.published_at) : "—");
     if (p.external_id) {
