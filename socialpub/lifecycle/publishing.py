@@ -57,10 +57,11 @@ def request_publish(post_id: int, image_url: str | None = None,
     awaits approval already, and Unprocessable when the image makes the
     content unpublishable.
 
-    On PostgreSQL the call is five statements in all: the token's check, the
-    pending rows, the post and its image's fetch read in one; check_ready's two
-    reads; the publications, the post and the audit line written in one; the
-    commit."""
+    On PostgreSQL the call is four statements between BEGIN and COMMIT: the
+    pending rows, their post, the post split off, its image's fetch and the
+    token's check read in one; check_ready's two reads (and, for an editor,
+    which channels need approval); the publications, the post and the audit
+    line written in one."""
     image_url = check_url(image_url, "image_url")
     requested = Requested()
     with write_transaction():
