@@ -1,6 +1,8 @@
 """Meta's side of WhatsApp beyond one message: the business account's
 templates (``GET /{waba-id}/message_templates``), template sends checked
-against them, each person's 24-hour window and opt-out, and the ``messages``
+against them (an image or video header by a link or by the id of an upload of
+its kind; the uploads inspected at ``/_sandbox/whatsapp/media``), each
+person's 24-hour window and opt-out, and the ``messages``
 webhook — signed status notifications (sent → delivered → read, or failed)
 POSTed to the app, in order or shuffled and doubled, and inbound messages.
 
@@ -38,6 +40,8 @@ bp = Blueprint("wa_business", __name__)
 control = Blueprint("wa_control", __name__, url_prefix="/_sandbox/whatsapp")
 
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+#: The header formats a send fills with media, as the sandbox checks them.
+MEDIA_FORMATS = ("IMAGE", "VIDEO")
 
 
 def world():
@@ -83,19 +87,19 @@ def template_refusal(body: dict):
                            details=f"template name ({name}) does not exist in {language}")
     given = {str(c.get("type", "")).lower(): c.get("parameters") or []
              for c in part.get("components") or () if isinstance(c, dict)}
+    header = next((c for c in template["components"] if c["type"].upper() == "HEADER"), None)
+    media = str((header or {}).get("format", "")).lower() if (header or {}).get("format") in MEDIA_FORMATS else None
+    if given.get("header") and media is None and not _VARIABLE.search((header or {}).get("text", "")):
+        # A header parameter for a template whose header takes none (no header, or a fixed text).
+        return graph_error("whatsapp", 400, 132000, "(#132000) Number of parameters does not match the "
+                           "expected number of params",
+                           details=f"header: number of localizable_params ({len(given['header'])}) does not match "
+                                   f"the expected number of params (0)")
+    refusal = _header_refusal(media, given.get("header") or []) if media else None
+    if refusal is not None:
+        return refusal
     for component in template["components"]:
-        kind = component["type"].lower()
-        if kind == "header" and component.get("format") == "IMAGE":
-            params = given.get("header") or []
-            image = params[0].get("image") if params and isinstance(params[0], dict) else None
-            if not isinstance(image, dict) or not (image.get("id") or image.get("link")):
-                return graph_error("whatsapp", 400, 132012,
-                                   "(#132012) Parameter format does not match format in the created template",
-                                   details="header: Format mismatch, expected IMAGE, received UNKNOWN")
-            if image.get("id") and state().get("uploads", f"wa-media:{image['id']}") is None:
-                return graph_error("whatsapp", 400, 131053, "(#131053) Media upload error",
-                                   details=f"media id {image['id']} was not uploaded")
-        if kind == "body":
+        if component["type"].lower() == "body":
             expected = len(set(_VARIABLE.findall(component.get("text", ""))))
             params = given.get("body") or []
             if len(params) != expected:
@@ -110,6 +114,32 @@ def template_refusal(body: dict):
                                        details="Param text cannot have new-line/tab characters or more than 4 "
                                                "consecutive spaces")
     return None
+
+
+def _header_refusal(media: str, params: list):
+    """None when a template send's header parameter is the ``media`` ("image",
+    "video") its template's header takes, named by a link or by the id of an
+    upload of that kind; else Meta's answer (132012, 131053)."""
+    first = params[0] if params and isinstance(params[0], dict) else {}
+    given = first.get(media) if first.get("type") == media else None
+    if not isinstance(given, dict) or not (given.get("id") or given.get("link")):
+        received = str(first.get("type") or "unknown").upper()
+        return graph_error("whatsapp", 400, 132012,
+                           "(#132012) Parameter format does not match format in the created template",
+                           details=f"header: Format mismatch, expected {media.upper()}, received {received}")
+    if given.get("id"):
+        upload = state().get("uploads", f"wa-media:{given['id']}")
+        if upload is None:
+            return media_upload_error(f"media id {given['id']} was not uploaded")
+        if upload.get("kind", "image") != media:
+            return media_upload_error(f"media id {given['id']} is an uploaded {upload.get('kind', 'image')}; "
+                                      f"the header takes a {media}")
+    return None
+
+
+def media_upload_error(details: str):
+    """Meta's 131053: a media file it cannot take (too large, not of its type, not the kind named)."""
+    return graph_error("whatsapp", 400, 131053, "(#131053) Media upload error", details=details)
 
 
 def rendered(body: dict) -> str:
@@ -173,7 +203,7 @@ def after_accept(phone_id: str, wamid: str, to: str, kind: str, callback: str | 
     BSUID (``recipient``) rather than to their number."""
     number = digits(to)
     failure = None
-    if kind in ("text", "image") and state().setting("whatsapp", "windows") == "inbound" \
+    if kind in ("text", "image", "video") and state().setting("whatsapp", "windows") == "inbound" \
             and not world().window_open(number):
         failure = (131047, "Re-engagement message", "Message failed to send because more than 24 hours have "
                    "passed since the customer last replied to this number.")
@@ -288,6 +318,26 @@ def flush():
         random.shuffle(notices)
     answers = [post_webhook(state(), status_envelope(n)) for n in notices]
     return jsonify(sent=len(notices), answers=sorted({str(a) for a in answers}))
+
+
+@control.get("/media/<media_id>")
+def media(media_id):
+    """One upload of ``POST /{phone-number-id}/media``: its ``kind`` (image,
+    video), ``content_type``, ``sha256``, ``bytes`` and the number that made it."""
+    upload = state().get("uploads", f"wa-media:{media_id}")
+    if upload is None or upload.get("network") != "whatsapp":
+        return jsonify(error={"message": f"no WhatsApp media {media_id[:40]!r} was uploaded"}), 404
+    return jsonify({**{k: v for k, v in upload.items() if k not in ("owner", "network")},
+                    "phone_number_id": upload["owner"]})
+
+
+@control.get("/media")
+def media_count():
+    """How many WhatsApp uploads there were: ``?sha256=`` of those bytes, ``?kind=video``."""
+    sha256, kind = request.args.get("sha256"), request.args.get("kind")
+    count = state().count("uploads", lambda u: u.get("network") == "whatsapp" and sha256 in (None, u.get("sha256"))
+                          and kind in (None, u.get("kind")))
+    return jsonify(count=count)
 
 
 @control.get("/pending")

@@ -1,8 +1,12 @@
 """The WhatsApp Cloud API's ``/{phone-number-id}/messages``, under any ``/v<N>.0``
-prefix: one text or image message per request, validated like Meta does.
+prefix: one text, image, video or template message per request, validated like
+Meta does; and ``/{phone-number-id}/media``, the uploads messages name by id
+(images, and videos within Meta's types and 16 MB, kept by their SHA-256 and
+size: ``GET /_sandbox/whatsapp/media/<id>``).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -14,6 +18,7 @@ from .wa_business import (
     after_accept,
     digits,
     limit_refusal,
+    media_upload_error,
     refusal_for,
     rendered,
     template_refusal,
@@ -24,6 +29,13 @@ from .wa_business import (
 bp = Blueprint("whatsapp", __name__)
 
 WA_TEXT, WA_CAPTION = 4096, 1024
+#: What the sandbox's /media takes, by ``type``: Meta's image and video types (its documents, audio and
+#: stickers are not sent by socialpub).
+IMAGE_TYPES, VIDEO_TYPES = ("image/jpeg", "image/png"), ("video/mp4", "video/3gpp")
+#: Meta: a video is at most 16 MB.
+VIDEO_MAX_BYTES = 16 * 10**6
+#: The brands of an ISO media file's ``ftyp`` box that are not MP4 or 3GPP (a QuickTime movie).
+NOT_MP4_BRANDS = (b"qt  ",)
 
 
 def _whatsapp_content(body: dict):
@@ -45,8 +57,8 @@ def _whatsapp_content(body: dict):
     if address == "recipient" and world().number_for(body["recipient"]) is None:
         return refuse("Invalid parameter", "'recipient' is not the user id of anyone who wrote to this business")
     kind, part = body["type"], body.get(body["type"])
-    if kind not in ("text", "image", "template") or not isinstance(part, dict):
-        return refuse("Invalid parameter", f"the sandbox takes 'text', 'image' and 'template' messages, "
+    if kind not in ("text", "image", "video", "template") or not isinstance(part, dict):
+        return refuse("Invalid parameter", f"the sandbox takes 'text', 'image', 'video' and 'template' messages, "
                                            f"not {kind!r}")
     if kind == "template" and address == "recipient" and (world().template(
             part.get("name"), (part.get("language") or {}).get("code")) or {}).get("category") == "AUTHENTICATION":
@@ -55,7 +67,7 @@ def _whatsapp_content(body: dict):
                                        "go to phone numbers only")
     if kind == "template":
         refusal = template_refusal(body)
-        return (None, None, refusal) if refusal else (rendered(body), _header_image(part), None)
+        return (None, None, refusal) if refusal else (rendered(body), _header_media(part), None)
     if kind == "text":
         text, image, limit, field = part.get("body"), None, WA_TEXT, "text['body']"
         if not isinstance(part.get("preview_url", False), bool):
@@ -63,10 +75,10 @@ def _whatsapp_content(body: dict):
         if not text:
             return refuse(f"The parameter {field} is required.")
     else:
-        text, limit, field = part.get("caption", ""), WA_CAPTION, "image['caption']"
+        text, limit, field = part.get("caption", ""), WA_CAPTION, f"{kind}['caption']"
         image = part.get("link") or part.get("id")
         if not image:
-            return refuse("The parameter image['link'] or image['id'] is required.")
+            return refuse(f"The parameter {kind}['link'] or {kind}['id'] is required.")
     if not isinstance(text, str):
         return refuse(f"Param {field} must be a string")
     if len(text) > limit:
@@ -74,13 +86,21 @@ def _whatsapp_content(body: dict):
     return text, image, None
 
 
-def _header_image(template: dict):
-    """A template send's header image: its media id or link, or None."""
+def _header_media(template: dict):
+    """A template send's header image or video: its media id or link, or None."""
     for component in template.get("components") or ():
         if isinstance(component, dict) and str(component.get("type")).lower() == "header":
-            image = ((component.get("parameters") or [{}])[0] or {}).get("image") or {}
-            return image.get("id") or image.get("link")
+            parameter = (component.get("parameters") or [{}])[0] or {}
+            media = parameter.get(parameter.get("type")) if parameter.get("type") in ("image", "video") else None
+            return (media or {}).get("id") or (media or {}).get("link")
     return None
+
+
+def _named_media(body: dict, media):
+    """The media id a message names: its image's or video's, or its template header's (None: a link, or none)."""
+    if body["type"] in ("image", "video"):
+        return body[body["type"]].get("id")
+    return media if body["type"] == "template" and media and not str(media).startswith("http") else None
 
 
 def upload_media(phone_id):
@@ -94,16 +114,37 @@ def upload_media(phone_id):
     if file is None or not request.form.get("type"):
         return graph_param_error("whatsapp", "The parameter file is required." if file is None
                                  else "The parameter type is required.")
-    if request.form["type"] not in ("image/jpeg", "image/png"):
+    kind = request.form["type"]
+    if kind not in IMAGE_TYPES + VIDEO_TYPES:
         return graph_param_error("whatsapp", "Invalid parameter",
-                                 details=f"Unsupported media type {request.form['type']}: images are "
-                                         f"image/jpeg or image/png")
-    upload = uploaded_image("whatsapp", file)
+                                 details=f"Param file must be a file with one of the following types: "
+                                         f"{', '.join(IMAGE_TYPES + VIDEO_TYPES)}. Received file of type '{kind}'.")
+    upload = uploaded_image("whatsapp", file) if kind in IMAGE_TYPES else uploaded_video(file, kind)
     if isinstance(upload, Response):
         return upload
     media_id = str(state().new_number())
-    state().put("uploads", f"wa-media:{media_id}", dict(upload, owner=phone_id))
+    upload.setdefault("kind", "image")
+    state().put("uploads", f"wa-media:{media_id}", dict(upload, id=media_id, content_type=kind, owner=phone_id,
+                                                        network="whatsapp"))
     return jsonify(id=media_id)
+
+
+def uploaded_video(file, kind: str):
+    """``{"kind": "video", "content_type", "sha256", "bytes"}`` of an uploaded video,
+    read a chunk at a time; or Meta's refusal (131053) of a file over 16 MB or
+    not an MP4 or 3GPP file."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    while True:
+        chunk = file.stream.read(1024 * 1024)
+        if not chunk:
+            break
+        size, head = size + len(chunk), (head + chunk)[:12] if len(head) < 12 else head
+        if size > VIDEO_MAX_BYTES:
+            return media_upload_error(f"the video is over {VIDEO_MAX_BYTES // 10**6} MB, Meta's largest")
+        digest.update(chunk)
+    if head[4:8] != b"ftyp" or head[8:12] in NOT_MP4_BRANDS:
+        return media_upload_error(f"the file is not an MP4 or 3GPP video, as its type {kind} says")
+    return {"kind": "video", "content_type": kind, "sha256": digest.hexdigest(), "bytes": size}
 
 
 @bp.post("/<gv:version>/<phone_id>/messages")
@@ -126,20 +167,26 @@ def messages(version, phone_id):
     refusal = throughput_refusal(phone_id) or limit_refusal(phone_id) or refusal_for(number)
     if refusal is not None:
         return refusal
-    uploaded = {}
-    media_id = body["image"].get("id") if body["type"] == "image" else (
-        image if body["type"] == "template" and image and not str(image).startswith("http") else None)
+    uploaded, media_id = {}, _named_media(body, image)
     if media_id:
         uploaded = state().get("uploads", f"wa-media:{media_id}")
         if uploaded is None or uploaded["owner"] != phone_id:
             return graph_param_error("whatsapp", "Invalid parameter",
                                      details=f"media id {media_id} was not uploaded by this number")
+        if body["type"] in ("image", "video") and uploaded["kind"] != body["type"]:
+            return media_upload_error(f"media id {media_id} is an uploaded {uploaded['kind']}; "
+                                      f"a {body['type']} message names a {body['type']}")
         image = f"media:{media_id}"
     wamid = state().new_wamid()
-    record(wamid, phone_id, text, image=image, to=body["recipient"] if by_user_id else body["to"],
-           image_bytes=uploaded.get("bytes"),
-           image_sha256=uploaded.get("sha256"), images=[{k: v for k, v in uploaded.items() if k != "owner"}]
-           if uploaded else [])
+    to = body["recipient"] if by_user_id else body["to"]
+    if uploaded.get("kind") == "video":
+        record(wamid, phone_id, text, to=to, video={
+            "kind": "message" if body["type"] == "video" else "header", "media_id": media_id,
+            **{k: uploaded[k] for k in ("sha256", "bytes", "content_type")}})
+    else:
+        record(wamid, phone_id, text, image=image, to=to, image_bytes=uploaded.get("bytes"),
+               image_sha256=uploaded.get("sha256"),
+               images=[{k: v for k, v in uploaded.items() if k not in ("owner", "network")}] if uploaded else [])
     after_accept(phone_id, wamid, number, body["type"], body.get("biz_opaque_callback_data"), by_user_id)
     message = {"id": wamid, **({"message_status": "accepted"} if body["type"] == "template" else {})}
     # Meta answers the id the send named: wa_id for a number, user_id for a BSUID.
