@@ -1,5 +1,6 @@
-"""WhatsApp Cloud API calls: one message (``send``: free-form text or image,
-or a template), a media upload, the business account's templates.
+"""WhatsApp Cloud API calls: one message (``send``: free-form text, image or
+video, or a template), a media upload (a video streamed from the media store,
+never read whole), the business account's templates.
 
 Publications go through whatsapp/broadcast.py, which sends one recipient at
 a time from its ledger; ``publish`` (a free-form message to each of
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Optional
+import secrets
+from typing import BinaryIO, Optional
 
 from .base import (
     Adapter,
@@ -28,6 +30,7 @@ from .base import (
     PublishError,
     Target,
     Unverifiable,
+    Video,
     VideoRules,
     text_with_link,
 )
@@ -35,6 +38,8 @@ from .graph import credentials, graph_call
 
 #: Meta's supported media types of the Cloud API.
 MEDIA_TYPES = "https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types"
+#: The file name an upload gives each type Meta takes for a video.
+VIDEO_NAMES = {"video/mp4": "video.mp4", "video/3gpp": "video.3gp"}
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ class WhatsAppAdapter(Adapter):
     """Send the post from a business phone number to ``target.recipients``."""
 
     network = "whatsapp"
-    #: Text bodies take 4096 characters, image captions 1024.
+    #: Text bodies take 4096 characters, image and video captions 1024.
     #: A message carries one image: of several, the first is sent (with the text as its caption).
     limits = NetworkLimits(max_text=4096, max_caption=1024, photo_types=("image/jpeg", "image/png"),
                            max_photos=10, sends_photos=1, videos=(
@@ -59,15 +64,25 @@ class WhatsAppAdapter(Adapter):
         return Identity(name=f"{name} ({number})" if name and number else (name or number),
                         detail=f"quality rating {quality}" if quality else None, phone=number)
 
-    def upload_media(self, target: Target, photo) -> str:
+    def upload_media(self, target: Target, media) -> str:
         """``POST /{phone-number-id}/media`` (multipart ``file``, ``type``,
-        ``messaging_product``): the media id messages then name. Not a message:
+        ``messaging_product``): the media id messages then name. A photo goes as
+        its bytes; a video (:class:`Video`) is streamed from the media store, a
+        chunk at a time from a file object closed after the call. Not a message:
         a lost answer leaves at most an unused upload, so it is not ambiguous."""
-        body = graph_call(self.network, self.timeouts, "POST",
-                          f"{target.base_url.rstrip('/')}/{target.account_id}/media", creates_item=False,
-                          **credentials(target), data={"messaging_product": "whatsapp", "type": photo.content_type},
-                          files={"file": (f"photo.{photo.content_type.split('/')[1]}", photo.data,
-                                          photo.content_type)})
+        url = f"{target.base_url.rstrip('/')}/{target.account_id}/media"
+        fields = {"messaging_product": "whatsapp", "type": media.content_type}
+        if isinstance(media, Video):
+            with media.open(0) as stream:
+                form = StreamedForm(fields, "file", VIDEO_NAMES.get(media.content_type, "video.mp4"),
+                                    media.content_type, stream, media.size_bytes)
+                body = graph_call(self.network, self.timeouts, "POST", url, creates_item=False,
+                                  **credentials(target), data=form, headers={"Content-Type": form.content_type})
+        else:
+            body = graph_call(self.network, self.timeouts, "POST", url, creates_item=False,
+                              **credentials(target), data=fields,
+                              files={"file": (f"photo.{media.content_type.split('/')[1]}", media.data,
+                                              media.content_type)})
         media_id = body.get("id")
         if not media_id:
             raise PublishError(self.network, f"the media upload answered no id: {body!r}"[:300],
@@ -103,7 +118,7 @@ class WhatsAppAdapter(Adapter):
     def publish(self, target: Target, content: Content, *, checkpoint=None, resume=None) -> Published:
         """Send one message per recipient; the external id joins their ``wamid`` ids with ",".
 
-        An uploaded image goes up once; its media id is checkpointed
+        An uploaded image or the video goes up once; its media id is checkpointed
         (``{"uploads": {"media_id": id}}``) and ``resume`` reuses it.
 
         Raises:
@@ -111,11 +126,12 @@ class WhatsAppAdapter(Adapter):
         """
         if not target.recipients:
             raise PublishError(self.network, "no recipients", kind=ErrorKind.PERMANENT)
-        # An uploaded image goes up once (an earlier attempt's upload is reused);
-        # every recipient's message names its media id.
+        # An uploaded image or the video goes up once (an earlier attempt's upload is
+        # reused); every recipient's message names its media id.
         media_id = ((resume or {}).get("uploads") or {}).get("media_id")
-        if content.photos and not media_id:
-            media_id = self.upload_media(target, content.photos[0])
+        media = uploaded_media(content)
+        if media is not None and not media_id:
+            media_id = self.upload_media(target, media)
             if checkpoint is not None:
                 checkpoint({"uploads": {"media_id": media_id}})
         delivered = {}
@@ -144,11 +160,21 @@ class WhatsAppAdapter(Adapter):
                            "answer was lost cannot be confirmed; sending again may duplicate it")
 
 
+def uploaded_media(content: Content):
+    """What a message of ``content`` carries by media id: its video, else its first photo (None: neither)."""
+    if content.video is not None:
+        return content.video
+    return content.photos[0] if content.photos else None
+
+
 def free_form(recipient: str, content: Content, media_id: Optional[str] = None) -> dict:
-    """The JSON body of one message to ``recipient`` (with an uploaded image's ``media_id``)."""
+    """The JSON body of one message to ``recipient`` (with the ``media_id`` of its
+    uploaded video, else image, the text as its caption)."""
     text = text_with_link(content)
     message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient}
-    if media_id:
+    if media_id and content.video is not None:
+        message.update(type="video", video={"id": media_id, "caption": text})
+    elif media_id:
         message.update(type="image", image={"id": media_id, "caption": text})
     elif content.image_url:
         message.update(type="image", image={"link": content.image_url, "caption": text})
@@ -167,3 +193,41 @@ def _message_id(body: dict) -> str:
         raise PublishError("whatsapp", f"answer has no message id: {body!r}"[:300],
                            kind=ErrorKind.PERMANENT)
     return str(first["id"])
+
+
+class StreamedForm:
+    """A ``multipart/form-data`` body of text ``fields`` and one file read from
+    ``stream`` a chunk at a time as it is sent — requests reads a file given in
+    ``files=`` whole into memory. Its length is known (``size`` bytes of file),
+    so it goes with a Content-Length; a stream that ends short raises OSError."""
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, fields: dict, name: str, filename: str, content_type: str, stream: BinaryIO, size: int):
+        boundary = secrets.token_hex(16)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+                       for key, value in fields.items())
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                 f"Content-Type: {content_type}\r\n\r\n")
+        self._head, self._tail = head.encode(), f"\r\n--{boundary}--\r\n".encode()
+        self._stream, self._size = stream, size
+
+    def __len__(self) -> int:
+        return len(self._head) + self._size + len(self._tail)
+
+    def __iter__(self):
+        yield self._head
+        left = self._size
+        while left:
+            try:
+                chunk = self._stream.read(min(self.CHUNK, left))
+            except OSError:
+                raise
+            except Exception as exc:  # a store's own error (S3's read): a failed send, as a dropped connection is
+                raise OSError(f"the file could not be read: {exc}") from exc
+            if not chunk:
+                raise OSError(f"the file ends {left} bytes before its {self._size}")
+            left -= len(chunk)
+            yield chunk
+        yield self._tail

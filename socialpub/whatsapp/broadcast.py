@@ -29,9 +29,10 @@ from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 from peewee import fn
 
 from ..db import supports_row_locks, write_transaction
+from ..media.storage import StorageError
 from ..models import Channel, Contact, Post, Publication, Recipient, utcnow
 from ..networks import ErrorKind, PublishError, outbound
-from ..networks.whatsapp import free_form
+from ..networks.whatsapp import free_form, uploaded_media
 from . import contacts, ledger, templates
 from .contacts import WINDOW, window_open
 
@@ -140,17 +141,26 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     """Send the publication's open rows; say how the attempt ends.
 
     ``persist`` runs a database write waiting out outages (actors.persist);
-    ``checkpoint`` keeps the uploaded image's media id for the next attempts.
+    ``checkpoint`` keeps the uploaded image's or video's media id for the next
+    attempts: it is kept before any message names it, and reused.
     """
     choice, template = persist(_plan, job)
     if choice.get("template") and (template is None or templates.shape(template)["usable"]):
         why = (templates.shape(template)["usable"] if template else "it is no longer among the synced templates")
         return Outcome("final", "failed", f"template {choice['template']!r} ({choice['language']}) cannot be "
                        f"sent: {why}; nothing was sent — choose another and retry")
+    header = templates.header_media(template)
+    if (header == "video" and job.content.video is None) or (header == "image" and job.content.video is not None):
+        # Checked when the post was composed; the template may have been synced anew since.
+        has = "a video" if job.content.video is not None else "no video"
+        return Outcome("final", "failed", f"template {choice['template']!r} ({choice['language']}) has "
+                       f"{'a video' if header == 'video' else 'an image'} header and the post has {has}; "
+                       f"nothing was sent — choose another template and retry")
     total = persist(ledger.prepare, job.publication_id, job.channel_id, choice.get("audience"))
     if not total:
         return Outcome("final", "failed", "no contacts: add this channel's contacts (with their opt-in) first")
     media_id = (job.uploads or {}).get("media_id")
+    media = uploaded_media(job.content)
     limiter = rate_limiter(settings, job.target.account_id, persist(_send_rate, job.channel_id))
     values = [templates.filled(v, job.content.text, job.content.link) for v in choice.get("body") or ()]
     limit = settings.whatsapp_messaging_limit
@@ -205,11 +215,10 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                             "template to a person known only by their WhatsApp user id (131062) — it needs "
                             "their phone number")
                     continue
-                needs_image = bool(job.content.photos) and (kind == "text" or templates.shape(template)["header"]
-                                                            == "IMAGE")
-                if needs_image and not media_id:
-                    media_id = adapter.upload_media(job.target, job.content.photos[0])
-                    checkpoint({"uploads": {"media_id": media_id}})
+                needs_media = media is not None and (kind == "text" or header is not None)
+                if needs_media and not media_id:
+                    media_id = _upload(job, adapter, media)
+                    checkpoint({"uploads": {"media_id": media_id}})  # kept before any message names it
                 # A sender free first, then the row taken: a row is "sending" only once its send can start,
                 # so a worker killed meanwhile leaves no row in doubt that was never sent.
                 senders.reserve()
@@ -229,7 +238,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 if not taken:
                     senders.unreserve()
                     continue
-                body = (free_form(row.address, job.content, media_id if needs_image else None) if kind == "text"
+                body = (free_form(row.address, job.content, media_id if needs_media else None) if kind == "text"
                         else {"to": row.address, "type": "template",
                               "template": templates.message(template, values, media_id)})
                 if not row.phone:  # known only by their BSUID: Meta takes it in `recipient`, `to` is for numbers
@@ -248,6 +257,21 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     if stop is not None:
         return stop
     return settled(job.publication_id, settings, persist)
+
+
+def _upload(job, adapter, media) -> str:
+    """The post's video (streamed from the media store) or first photo, uploaded
+    to Meta once: its media id.
+
+    Raises:
+      PublishError: Meta refused it, or the store did not give it (transient).
+    """
+    try:
+        return adapter.upload_media(job.target, media)
+    except StorageError as exc:
+        logger.warning("Publication %d: the media store did not give the video: %s", job.publication_id, exc)
+        raise PublishError(job.network, "the media store did not give the post's video",
+                           kind=ErrorKind.TRANSIENT) from None
 
 
 class _Senders:

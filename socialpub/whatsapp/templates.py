@@ -1,6 +1,7 @@
 """Message templates: synced from the channel's WhatsApp Business Account,
 and a post's WhatsApp message — an APPROVED template whose parameters the
-post fills (its image as the header, its text into the body's variables) —
+post fills (its image or its video as the header, its text into the body's
+variables) —
 checked before anything is queued, so that Meta's 132000 (wrong number of
 parameters) and 132001 (no such template) are avoided, not met.
 
@@ -29,6 +30,8 @@ _BAD_PARAM = re.compile(r"[\n\t]| {5,}")
 #: Meta: a body, once filled in, takes at most 1,024 characters.
 MAX_BODY = 1024
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+#: The media headers socialpub fills, by the template's header format: the parameter's type.
+MEDIA_HEADERS = {"IMAGE": "image", "VIDEO": "video"}
 
 
 def sync(channel: Channel, settings) -> int:
@@ -99,7 +102,7 @@ def variables(text: str) -> list:
 
 
 def shape(template: Template) -> dict:
-    """What the template takes: ``{"header": "IMAGE"|"TEXT"|…|None, "body": n,
+    """What the template takes: ``{"header": "IMAGE"|"VIDEO"|"TEXT"|…|None, "body": n,
     "usable": reason it cannot be chosen, or None}``."""
     header, body = part(template, "HEADER"), part(template, "BODY")
     names = variables((body or {}).get("text", ""))
@@ -110,8 +113,9 @@ def shape(template: Template) -> dict:
         reason = "it has named parameters, which socialpub does not fill yet"
     elif header and variables(header.get("text", "")):
         reason = "its header has a variable, which socialpub does not fill yet"
-    elif header and str(header.get("format", "")).upper() not in ("TEXT", "IMAGE"):
-        reason = f"its header is a {str(header.get('format')).lower()}, and socialpub sends image headers only"
+    elif header and str(header.get("format", "")).upper() not in ("TEXT", *MEDIA_HEADERS):
+        reason = (f"its header is a {str(header.get('format')).lower()}, and socialpub sends image and video "
+                  f"headers only")
     return {"header": str(header.get("format", "")).upper() if header else None, "body": len(names),
             "usable": reason}
 
@@ -205,7 +209,7 @@ def check(choice, channels: list, text: str, link: str | None, has_image: bool, 
 
 def render(template: Template, values: list) -> dict:
     """The message as the recipient sees it: ``{"header", "body", "footer"}``
-    (an image header is ``"[image]"``)."""
+    (an image header is ``"[image]"``, a video header ``"[video]"``)."""
     header, body, footer = part(template, "HEADER"), part(template, "BODY"), part(template, "FOOTER")
 
     def fill(text):
@@ -214,16 +218,25 @@ def render(template: Template, values: list) -> dict:
 
     shown_header = None
     if header:
-        shown_header = "[image]" if str(header.get("format", "")).upper() == "IMAGE" else header.get("text")
+        media = header_media(template)
+        shown_header = f"[{media}]" if media else header.get("text")
     return {"header": shown_header, "body": fill((body or {}).get("text", "")),
             "footer": (footer or {}).get("text")}
 
 
+def header_media(template: Template | None) -> str | None:
+    """The media the template's header takes — "image", "video" — or None (no header, or text)."""
+    header = part(template, "HEADER") if template is not None else None
+    return MEDIA_HEADERS.get(str(header.get("format", "")).upper()) if header else None
+
+
 def message(template: Template, values: list, media_id: str | None) -> dict:
-    """The ``template`` object of a send: name, language and the parameters."""
+    """The ``template`` object of a send: name, language and the parameters (an
+    image or video header names the uploaded media's id)."""
     components = []
-    if shape(template)["header"] == "IMAGE":
-        components.append({"type": "header", "parameters": [{"type": "image", "image": {"id": media_id}}]})
+    media = header_media(template)
+    if media:
+        components.append({"type": "header", "parameters": [{"type": media, media: {"id": media_id}}]})
     if values:
         components.append({"type": "body", "parameters": [{"type": "text", "text": v} for v in values]})
     return {"name": template.name, "language": {"code": template.language}, "components": components}
