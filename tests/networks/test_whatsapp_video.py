@@ -3,11 +3,13 @@ uploaded to Meta once — streamed from the media store — and its media id
 checkpointed before any message names it; each contact gets one video message
 (free-form inside their window) or the template whose header is the video; an
 attempt cut short after the upload resumes with the same media id; a video
-Meta would refuse is refused before anything is sent; and the sandbox refuses
-what Meta refuses. The requests are checked against Meta's OpenAPI description
-too (tests/networks/test_whatsapp_conformance.py)."""
+Meta would refuse is refused before anything is sent; the sandbox refuses what
+Meta refuses; and the adapter's one-off publish uploads once too. The requests
+are checked against Meta's OpenAPI description (see
+tests/networks/test_whatsapp_conformance.py)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -19,7 +21,7 @@ import requests
 from socialpub import db
 from socialpub.lifecycle import attempt, delivery
 from socialpub.models import Publication, utcnow
-from socialpub.networks import ErrorKind, PublishError, get_adapter
+from socialpub.networks import Content, ErrorKind, PublishError, get_adapter
 from socialpub.networks.base import Video
 from socialpub.sandbox.wa_world import default_templates
 from tests.networks import test_whatsapp_conformance as conformance
@@ -279,3 +281,13 @@ def test_the_sandbox_refuses_a_video_the_message_or_template_does_not_take(sandb
     assert refusal({"type": "video", "video": {"id": "404", "caption": "x"}}) == "100"
     assert refusal({"type": "video", "video": {"id": media_id, "caption": "x" * 1025}}) == "100"
     assert sandbox_client.received("whatsapp") == []
+
+
+def test_the_adapters_one_off_publish_uploads_the_video_once_for_every_recipient(sandbox, sandbox_client, clip):
+    target = dataclasses.replace(conformance.whatsapp_target(sandbox), recipients=("+16505551234", "+447700900123"))
+    kept = []
+    get_adapter("whatsapp").publish(target, Content("Our kitchen", video=stored(clip)), checkpoint=kept.append)
+    [sent] = media_uploads(sandbox_client)
+    assert kept == [{"uploads": {"media_id": sent["answer"]["id"]}}]
+    assert [(m["to"], m["video"]["media_id"], m["text"]) for m in videos_received(sandbox_client)] == [
+        ("+16505551234", sent["answer"]["id"], "Our kitchen"), ("+447700900123", sent["answer"]["id"], "Our kitchen")]
