@@ -15,7 +15,10 @@ from ..media.storage import StorageError
 from ..models import Media, MediaKind, PostMedia
 from .auth import public
 from .blueprint import bp
+from .resumable import register as register_uploads_in_parts
 from .uploads import upload_response
+
+register_uploads_in_parts(bp, "/media")
 
 #: Uploads shown on the library page.
 LIBRARY_PAGE = 200

@@ -302,8 +302,12 @@ PublicationCounts = create_model("PublicationCounts", __base__=Shape,
                                  **{status: (int, ...) for status in PublicationStatus.ALL})
 
 
+#: How far a video on its way is (serialize.video_progress).
+VIDEO_STAGES = ("starting", "uploading", "processing")
+
+
 class VideoProgress(Shape):
-    stage: one_of(("starting", "uploading", "processing")) = Field(
+    stage: one_of(VIDEO_STAGES) = Field(
         description="uploading: the bytes are going to the network; processing: the network has them all and is "
                     "making the post (Instagram fetches the video itself, so it is processing from the start).")
     uploaded_bytes: int = 0

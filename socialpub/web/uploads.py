@@ -5,6 +5,7 @@ request's file (on disk once past half a megabyte) is copied a chunk at a time
 into a file of its own while its SHA-256 is counted."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -32,8 +33,8 @@ REFUSALS = {413: TooLarge, 415: UnsupportedMediaType, 422: UnprocessableImage, 5
 PHOTO_ENDPOINTS = {"api.upload_media": 1, "web.upload_media": 1, "web.create": MAX_FILES_PER_FORM,
                    "web.edit_post": MAX_FILES_PER_FORM}
 CSV_ENDPOINTS = ("api.import_posts", "web.import_posts")
-#: The endpoints that take one photo or one video.
-VIDEO_ENDPOINTS = ("api.upload_media", "web.upload_media")
+#: The endpoints that take one photo or one video (a part of one, for an upload in parts).
+VIDEO_ENDPOINTS = ("api.upload_media", "web.upload_media", "api.upload_part", "web.upload_part")
 CHUNK = 1 << 20
 
 
@@ -56,7 +57,7 @@ def keep(upload) -> tuple:
       AppError: refused (413, 415, 422 on the field ``file``) or the store is down (503).
     """
     settings = current_app.extensions["socialpub"]
-    try:
+    with _refusals():
         if videos.looks_like_video(upload.stream.read(16)):
             upload.stream.seek(0)
             return _keep_video(settings, upload)
@@ -64,6 +65,28 @@ def keep(upload) -> tuple:
         images.check_length(upload.stream.seek(0, 2), max_bytes=settings.media_max_bytes)
         upload.stream.seek(0)
         return library.add(settings, upload.read(), upload.filename)
+
+
+def keep_file(path: Path, name: str | None) -> tuple:
+    """``(media, created)`` for a file that arrived on disk (an upload in parts), as :func:`keep`."""
+    settings = current_app.extensions["socialpub"]
+    with _refusals(), path.open("rb") as held:
+        if videos.looks_like_video(held.read(16)):
+            held.seek(0)
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: held.read(CHUNK), b""):
+                digest.update(chunk)
+            return library.add_video(settings, path, digest.hexdigest(), name)
+        images.check_length(path.stat().st_size, max_bytes=settings.media_max_bytes)
+        held.seek(0)
+        return library.add(settings, held.read(), name)
+
+
+@contextlib.contextmanager
+def _refusals():
+    """A refused file or a store that is down, as the error the API answers."""
+    try:
+        yield
     except images.MediaRefused as refusal:
         raise REFUSALS[refusal.status](refusal.message, field="file") from None
     except StorageError as exc:

@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -33,6 +34,8 @@ from socialpub.web.api.openapi import document
 #: Generated per operation, besides the boundary cases; 13 operations × 30 take about 40 s.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# A part of an upload in parts (tus) is raw bytes: schemathesis is told how to make some.
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=64))
 #: Methods every route has without saying so.
 IMPLICIT = {"HEAD", "OPTIONS"}
 

@@ -48,6 +48,8 @@ ROLE_NEEDED = {
     "api.revoke_previous_webhook_secret": A, "api.test_webhook": A,
     "api.list_contacts": V, "api.publication_recipients": V, "api.list_templates": V, "api.add_contacts": E,
     "api.import_contacts": E, "api.opt_out_contact": E, "api.opt_in_contact": E, "api.sync_templates": A,
+    "api.create_upload": E, "api.upload_part": E, "api.abandon_upload": E,
+    "web.create_upload": E, "web.upload_part": E, "web.abandon_upload": E,
 }
 
 

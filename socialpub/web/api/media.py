@@ -13,11 +13,14 @@ from ...media.storage import StorageError
 from ...models import Media, MediaKind
 from .. import serialize, shapes
 from ..serialize import answer
+from ..resumable import register as register_uploads_in_parts
 from ..uploads import upload_response
 from .blueprint import bp
 from .helpers import int_arg
 
 logger = logging.getLogger(__name__)
+
+register_uploads_in_parts(bp, "")
 
 #: How long the signed S3 address a video is fetched from works (seconds).
 VIDEO_URL_EXPIRES_S = 3600

@@ -76,6 +76,7 @@ def error_responses(max_body: int) -> dict:
                          "(`details` lists every problem), an unknown channel, a time in the past.",
         "Unavailable": "The database or the queue is unreachable; nothing changed.",
         "NetworkUnreachable": "The network could not be asked (checking a channel's token); nothing was saved.",
+        "TusVersion": "An upload in parts sent without 'Tus-Resumable: 1.0.0', the tus version this server speaks.",
     }
     return {**{name: {"description": text, "content": {"application/json": {"schema": ref(shapes.Error)}}}
                for name, text in said.items()},
@@ -118,6 +119,43 @@ def upload_operation(cfg) -> dict:
     op["responses"]["200"] = op["responses"]["201"]
     op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref(shapes.Upload)}}}
     return op
+
+
+def upload_paths(cfg) -> dict:
+    """An upload in parts, by the tus protocol (web/resumable.py): begin, append a part, abandon.
+    ``HEAD /api/uploads/{upload_id}`` (implicit here, as every HEAD) answers its ``Upload-Offset``."""
+    tus = {"name": "Tus-Resumable", "in": "header", "required": True,
+           "schema": {"type": "string", "enum": ["1.0.0"]}, "description": "The tus protocol's version."}
+    upload_id = {"name": "upload_id", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"}}
+    offset_header = {"Upload-Offset": {"schema": {"type": "integer", "minimum": 0},
+                                       "description": "The bytes the server holds."}}
+
+    def no_content(op, code, description, headers):
+        op["responses"][code] = {"description": description, "headers": headers}
+        op["responses"].pop("200", None)
+        op["responses"]["412"] = {"$ref": "#/components/responses/TusVersion"}
+        return op
+
+    begin = no_content(operation(
+        f"Begin an upload in parts of one image or video of Upload-Length bytes (at most "
+        f"{max(cfg.media_max_bytes, cfg.media_video_max_bytes)}), named in Upload-Metadata (filename, base64)",
+        200, shapes.Empty, 400, 412, 413, params=[tus, {
+            "name": "Upload-Length", "in": "header", "required": True, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "Upload-Metadata", "in": "header", "schema": {"type": "string", "maxLength": 1000}}]),
+        "201", "Begun: send its parts to Location", {"Location": {"schema": {"type": "string"}}, **offset_header})
+    part = no_content(operation(
+        "Append a part at Upload-Offset (the server's, from HEAD); the part that completes the file keeps it in "
+        "the library like POST /api/media, and Content-Location names it", 200, shapes.Empty, 400, 404, 409,
+        412, 413, 415, 422, params=[tus, upload_id, {
+            "name": "Upload-Offset", "in": "header", "required": True, "schema": {"type": "integer", "minimum": 0}}]),
+        "204", "Taken", {**offset_header, "Content-Location": {"schema": {"type": "string"},
+                                                                "description": "The media, once complete."}})
+    part["requestBody"] = {"required": True, "content": {"application/offset+octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}
+    abandon = no_content(operation("Abandon an upload: its parts are removed", 200, shapes.Empty, 404, 412,
+                                   params=[tus, upload_id]), "204", "Abandoned", {})
+    return {"/api/uploads": {"post": begin}, "/api/uploads/{upload_id}": {"patch": part, "delete": abandon}}
 
 
 def binary(summary: str, content_type: str, *params) -> dict:
@@ -283,6 +321,7 @@ def document(cfg) -> dict:
                  "description": "An ISO 8601 instant with its offset; at most 62 days apart."}
                 for name in ("from", "to")])},
         "/api/media/{media_id}/file": {"get": media_file(media_id)},
+        **upload_paths(cfg),
         "/api/media/{media_id}/preflight": {"get": operation(
             "A video checked against each kind of video post of each network (Reel, Story, feed video, message): "
             "pass or fail, each reason with its fix and where the network states the rule; no items for a photo",

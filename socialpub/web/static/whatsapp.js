@@ -73,7 +73,8 @@
         return value ? value : whole;
       });
       header.hidden = !template.preview.header;
-      header.textContent = template.preview.header === "[image]" ? "[the post's photo]" : (template.preview.header || "");
+      var media = {"[image]": "[the post's photo]", "[video]": "[the post's video]"};
+      header.textContent = media[template.preview.header] || template.preview.header || "";
       footer.hidden = !template.preview.footer;
       footer.textContent = template.preview.footer || "";
     }
