@@ -29,7 +29,8 @@ from .meta_apps import FACEBOOK_APP
 
 bp = Blueprint("meta_video", __name__)
 
-#: Each video's running SHA-256, by key: hashing as bytes arrive keeps no file in memory.
+#: Each video's running SHA-256, by key: hashing part by part keeps no file in memory. The lock makes
+#: a part's check of its offset and its taking one step, as two parts sent at once for one offset race.
 _hashes: dict = {}
 _hashes_lock = threading.Lock()
 #: Graph's kinds of Page video, by the edge that starts them.
@@ -69,11 +70,6 @@ def _debug_info(status: int, kind: str, message: str):
 def _new_hash(key: str) -> None:
     with _hashes_lock:
         _hashes[key] = hashlib.sha256()
-
-
-def _add_bytes(key: str, data: bytes) -> None:
-    with _hashes_lock:
-        _hashes.setdefault(key, hashlib.sha256()).update(data)
 
 
 def _digest(key: str) -> str:
@@ -154,24 +150,26 @@ def rupload(version, video_id):
     if offset != video["received"]:
         return _debug_info(400, "OffsetInvalidError", f"Offset {offset} is not the {video['received']} bytes "
                            f"received so far")
-    return _take_bytes(key, video, offset, size, lambda received: jsonify(success=True))
+    return _take_bytes(key, offset, size, lambda received: jsonify(success=True))
 
 
-def _take_bytes(key: str, upload: dict, offset: int, size: int, answer):
-    """Read the request's body a block at a time into the upload's hash and counts."""
-    received = offset
-    while True:
-        block = request.stream.read(1024 * 1024)
-        if not block:
-            break
-        received += len(block)
-        if received > size:
-            return graph_error("facebook", 400, 6000, "There was a problem uploading your video file. Please try "
-                               "again with another file.", subcode=1363045)
-        _add_bytes(key, block)
-    upload = dict(state().get("uploads", key), size=size, received=received, parts=upload["parts"] + 1,
-                  bytes_sent=upload["bytes_sent"] + received - offset)
-    state().put("uploads", key, upload)
+def _take_bytes(key: str, offset: int, size: int, answer):
+    """Take the request's body as the part from ``offset``: read whole first (a part whose
+    connection drops is not taken at all), then, under the upload's lock and only if no other
+    part took this offset meanwhile, added to the upload's hash and counts."""
+    body = request.stream.read(size - offset + 1)
+    if offset + len(body) > size:
+        return graph_error("facebook", 400, 6000, "There was a problem uploading your video file. Please try "
+                           "again with another file.", subcode=1363045)
+    with _hashes_lock:
+        upload = state().get("uploads", key)
+        if upload["received"] != offset:
+            return _debug_info(400, "OffsetInvalidError", f"Offset {offset} is not the {upload['received']} "
+                               f"bytes received so far")
+        _hashes.setdefault(key, hashlib.sha256()).update(body)
+        received = offset + len(body)
+        state().put("uploads", key, dict(upload, size=size, received=received, parts=upload["parts"] + 1,
+                                         bytes_sent=upload["bytes_sent"] + len(body)))
     return answer(received)
 
 
@@ -258,7 +256,7 @@ def session_bytes(version, session):
         handle = f"4:{session}:{_digest(key)[:16]}"
         state().put("uploads", key, dict(state().get("uploads", key), handle=handle))
         return jsonify(h=handle)
-    return _take_bytes(key, upload, offset, upload["size"], answer)
+    return _take_bytes(key, offset, upload["size"], answer)
 
 
 @bp.post("/<gv:version>/<page_id>/videos")

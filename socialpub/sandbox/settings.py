@@ -107,8 +107,9 @@ def check_fail(network: str, fail) -> list:
 
 def check_hold(network: str, hold: dict) -> dict:
     """A hold of one kind of request: ``{"path": suffix, "after": n}`` holds the
-    requests whose path ends with ``suffix`` once ``n`` of them went through
-    (any request, not only item-creating ones: an upload, a container)."""
+    requests whose path ends with ``suffix`` (or, for a suffix ending with "/",
+    holds every path under it) once ``n`` of them went through (any request, not
+    only item-creating ones: an upload, a container, a video's part)."""
     if set(hold) - {"path", "after"} or not isinstance(hold.get("path"), str) or not hold["path"]:
         raise ValueError(f"{network}: hold is true, false or {{\"path\": \"/suffix\", \"after\": n}}")
     after = hold.get("after", 0)

@@ -197,10 +197,12 @@ class SandboxState:
 
     def _holds(self, network: str, path, creates_item: bool) -> bool:
         """Whether this request is held: every item-creating one (``hold: true``),
-        or those of one path past the first ``after`` (``hold: {path, after}``)."""
+        or those of one path past the first ``after`` (``hold: {path, after}``; a path
+        ending with "/" is every path under it: ``/video-upload/`` holds each part of every video)."""
         hold = self.config[network]["hold"]
         if isinstance(hold, dict):
-            if path is None or not path.endswith(hold["path"]):
+            under = hold["path"].endswith("/") and hold["path"] in (path or "")
+            if path is None or not (path.endswith(hold["path"]) or under):
                 return False
             hold["seen"] += 1
             return hold["seen"] > hold["after"]

@@ -57,3 +57,12 @@ def make_sound_only(path: Path, seconds: float = 1.0) -> Path:
     with av.open(str(path), "w", format="mp4") as out:
         _tone(out, out.add_stream("aac", rate=44_100), seconds)
     return path
+
+
+def padded(path: Path, extra_bytes: int) -> Path:
+    """``path`` made ``extra_bytes`` larger by a trailing ``free`` box (which players skip), so
+    that a short test video is sent in several parts."""
+    with path.open("ab") as out:
+        out.write((extra_bytes).to_bytes(4, "big") + b"free")
+        out.write(b"\0" * (extra_bytes - 8))
+    return path
