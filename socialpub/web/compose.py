@@ -8,14 +8,15 @@ from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
 from ..lifecycle import creating, publishing, queueing, review
-from ..models import Channel, ChannelState, Media, Post, PostStatus, Publication
+from ..media import preflight
+from ..models import Channel, ChannelState, Media, MediaKind, Post, PostStatus, Publication
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
 from ..people.roles import EDITOR, requires
 from ..whatsapp import contacts, templates
 from . import forms
-from .uploads import keep
 from .blueprint import bp, enabled_channels, limits_data, page_error
+from .uploads import keep
 
 
 def in_pane_order(channels) -> list:
@@ -127,6 +128,44 @@ def outcome(post_id: int, asked: str) -> str:
             f"approval (post #{held.id}).")
 
 
+def clock(seconds: float) -> str:
+    """A video's length as players show it: "0:04", "5:00", "1:02:03"."""
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+def verdicts(video) -> list:
+    """The video's pre-flight (media/preflight.py) as ``GET /api/media/{id}/preflight`` gives its
+    items, for the page's script: ``[{network, kind, label, ok, problems}]``; [] without a video."""
+    return [{"network": v.network, "kind": v.kind, "label": v.label, "ok": v.ok, "problems": list(v.problems)}
+            for v in (preflight.check(video) if video is not None else [])]
+
+
+def video_picks(channels, values, checked: list, editing=None) -> dict:
+    """Each channel's choice of how the post's video goes (its pane's select): ``{channel id:
+    {field, chosen, kinds: [{kind, label, ok, problems}], fits: the other kinds the video fits}}``
+    — the form's choice, else the edited post's, else the network's first kind. Every channel
+    has one (the page's script shows it once a video is uploaded); ``checked``: :func:`verdicts`."""
+    chosen = dict(values.get("video_kinds") or {})
+    if editing is not None and "video_kinds" not in values:
+        chosen = dict(Publication.select(Publication.channel, Publication.video_kind)
+                      .where(Publication.post == editing.id, Publication.video_kind.is_null(False)).tuples())
+    found = {(v["network"], v["kind"]): v for v in checked}
+    picks = {}
+    for channel in channels:
+        rules = LIMITS[channel.network].videos
+        kinds = [{"kind": r.kind, "label": r.label, **{k: v for k, v in found.get(
+            (channel.network, r.kind), {"ok": True, "problems": []}).items() if k in ("ok", "problems")}}
+                 for r in rules]
+        pick = chosen.get(channel.id)
+        pick = pick if any(k["kind"] == pick for k in kinds) else (kinds[0]["kind"] if kinds else "")
+        picks[channel.id] = {"field": forms.video_kind_field(channel.id), "chosen": pick, "kinds": kinds,
+                             "verdict": next((k for k in kinds if k["kind"] == pick), None),
+                             "fits": [k for k in kinds if k["ok"] and k["kind"] != pick]}
+    return picks
+
+
 def render_compose(values, errors=None, status=200, editing=None):
     channels = enabled_channels()
     errors = dict(errors or {})
@@ -143,11 +182,18 @@ def render_compose(values, errors=None, status=200, editing=None):
     where = {**{p["field"]: p["label"] for p in shown.values() if p["own"]},
              **{w["error"]: f"WhatsApp {w['name']}" for w in whatsapp.values() if w["suffix"]}}
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
+    media = [found[i] for i in values["media_ids"] if i in found]
+    video = next((m for m in media if m.kind == MediaKind.VIDEO), None)
+    checked = verdicts(video)
+    picks = video_picks(channels, values, checked, editing)
+    where.update({p["field"]: f"{shown[i]['label']} post type" for i, p in picks.items()})
+    settings = current_app.extensions["socialpub"]
     return render_template("web/compose.html", values=values, errors=errors, channels=channels,
                            in_panes=in_pane_order(channels), panes=shown, limits=limits_data(),
                            whatsapp=whatsapp, unsendable=unsendable(channels), where=where,
-                           media=[found[i] for i in values["media_ids"] if i in found],
-                           max_media_mib=current_app.extensions["socialpub"].media_max_bytes / 2**20,
+                           media=media, video=video, verdicts=checked, picks=picks, clock=clock,
+                           max_media_mib=settings.media_max_bytes / 2**20, max_media_bytes=settings.media_max_bytes,
+                           max_video_mib=settings.media_video_max_bytes / 2**20,
                            editing=editing, approval=approval_outlook(channels, values["channels"])), status
 
 
@@ -155,13 +201,13 @@ def render_compose(values, errors=None, status=200, editing=None):
 @requires(EDITOR)
 def compose():
     """An empty compose form, every enabled channel that can be sent to ticked
-    (``?media=<id>``: with that photo)."""
+    (``?media=<id>``: with that photo or video — a video's kind per channel is chosen there too)."""
     channels = enabled_channels()
     cannot = unsendable(channels)
     values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in channels if c.id not in cannot],
               "overrides": {n: "" for n in NETWORKS}, "versions": {}, "scheduled_at": "", "timezone": "UTC",
               "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media")),
-              "whatsapp": {}, "channel_whatsapp": {}}
+              "whatsapp": {}, "channel_whatsapp": {}, "video_kinds": {}}
     at = request.args.get("at", "")
     if len(at) == 16 and at[4] == "-" and at[10] == "T":  # a calendar day's "+": the viewer's local time
         values["scheduled_at"] = at

@@ -13,7 +13,7 @@ from ..db import MAX_ID
 from ..errors import AppError
 from ..intake import idempotency
 from ..intake.composing import adapt_text
-from ..models import Channel
+from ..models import Channel, Media, MediaKind
 from ..networks import NETWORKS
 from .blueprint import NETWORK_LABELS, enabled_channels
 
@@ -35,7 +35,13 @@ def version_field(channel_id: int) -> str:
     return f"version_{channel_id}"
 
 
+def video_kind_field(channel_id: int) -> str:
+    """The select of how the post's video goes to a channel (``video_kind_12``: ``versions.12.video_kind``)."""
+    return f"video_kind_{channel_id}"
+
+
 _VERSION = re.compile(r"version_(\d{1,20})")
+_VIDEO_KIND = re.compile(r"video_kind_(\d{1,20})")
 _OWN_WHATSAPP = re.compile(r"whatsapp_(?:template|audience)_(\d{1,20})")
 
 
@@ -86,6 +92,9 @@ def post_values(form) -> dict:
                      if (m := _VERSION.fullmatch(name))},
         # Each number's own WhatsApp block (where there are several numbers): {channel id: its choice}.
         "channel_whatsapp": {i: whatsapp_values(form, f"_{i}") for i in _own_whatsapp_blocks(form)},
+        # How the post's video goes to each channel (its pane's select): {channel id: kind}.
+        "video_kinds": {int(m[1]): value.strip() for name, value in form.items()
+                        if (m := _VIDEO_KIND.fullmatch(name)) and value.strip()},
     }
 
 
@@ -153,6 +162,11 @@ def post_request(values: dict, schedule: bool = False) -> dict:
         # Free-form to everyone is no choice at all: the number sends the post's message.
         if ticked.get(channel_id) == "whatsapp" and (choice.get("template") or choice.get("audience")):
             versions.setdefault(str(channel_id), {})["whatsapp"] = choice
+    if values.get("video_kinds") and _has_video(values["media_ids"]):
+        # Each ticked channel's select, as shown (a post without a video has none to send).
+        for channel_id, kind in values["video_kinds"].items():
+            if channel_id in ticked:
+                versions.setdefault(str(channel_id), {})["video_kind"] = kind
     request = {"text": text, "image_url": values["image_url"] or None, "link": link,
                "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None,
                # The form shows every channel's version: what it sends replaces what was stored.
@@ -166,6 +180,11 @@ def post_request(values: dict, schedule: bool = False) -> dict:
     if schedule:
         request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
     return request
+
+
+def _has_video(media_ids) -> bool:
+    ids = [i for i in media_ids or [] if 0 < i <= MAX_ID]
+    return bool(ids) and Media.select().where(Media.id.in_(ids), Media.kind == MediaKind.VIDEO).exists()
 
 
 def without_prefix(message: str, field: str | None) -> str:
@@ -195,7 +214,12 @@ def post_errors(exc: AppError, channels=None) -> dict:
         parts = (field or "").split(".")
         if parts[0] == "versions" and len(parts) > 1 and parts[1].isdigit():
             channel = int(parts[1])
-            key = blocks.get(channel, FORM) if parts[2:3] == ["whatsapp"] else panes.get(channel, FORM)
+            key = (blocks.get(channel, FORM) if parts[2:3] == ["whatsapp"] else
+                   video_kind_field(channel) if parts[2:3] == ["video_kind"] and channel in panes else
+                   panes.get(channel, FORM))
+        elif channel in panes and (field == "video_kind" or field == "media_ids" and message.startswith("The video:")):
+            # What the channel's kind of video post would refuse: beside its pane's select, with the other kinds.
+            key = video_kind_field(channel)
         elif field == "text" and network:
             key = panes.get(channel) or override_field(network)
         elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
@@ -210,7 +234,8 @@ def post_errors(exc: AppError, channels=None) -> dict:
             key = "whatsapp"
         else:
             key = FORM
-        shown_by_channel = key.startswith("override_") or key in panes.values() or key in blocks.values()
+        shown_by_channel = (key.startswith(("override_", "video_kind_")) or key in panes.values()
+                            or key in blocks.values())
         if (channel in labels or network) and not shown_by_channel:
             message = f"{labels.get(channel) or NETWORK_LABELS[network]}: {message[:1].lower()}{message[1:]}"
         errors[key].append(message)
