@@ -60,7 +60,15 @@
     }
     var media = box.querySelector(".preview-media");
     media.textContent = "";
-    var thumbs = Array.prototype.map.call(document.querySelectorAll("#media-list li[data-id] img"), function (i) { return i.src; });
+    var clip = video();
+    if (clip) {
+      drawVideoPreview(pane, media, clip);
+      textEl.hidden = network === "instagram" && pane.kind && pane.kind.value === "story";  // a Story has no caption
+      box.querySelector(".preview-card").hidden = true;
+      return;
+    }
+    textEl.hidden = false;
+    var thumbs = Array.prototype.map.call(document.querySelectorAll(PHOTOS + " img"), function (i) { return i.src; });
     if (!thumbs.length && image.value.trim() && !imageBroken) thumbs = [image.value.trim()];
     if (network === "whatsapp") thumbs = thumbs.slice(0, 1);
     if (network === "instagram") thumbs = thumbs.slice(0, 1);  // a carousel shows one at a time
@@ -82,13 +90,114 @@
     }
   }
 
+  /* Reels and Stories fill an upright 9:16 frame, the poster as their cover; a feed video or a
+     message a 16:9 one, the poster inside it. */
+  function drawVideoPreview(pane, media, clip) {
+    var kind = pane.kind ? pane.kind.value : "";
+    var tall = kind === "reel" || kind === "story";
+    media.className = "preview-media count-1";
+    var frame = document.createElement("div");
+    frame.className = "preview-video " + (tall ? "preview-tall" : "preview-wide");
+    frame.dataset.kind = kind;
+    var poster = document.createElement("img");
+    poster.src = clip.poster; poster.alt = "";
+    var play = document.createElement("span");
+    play.className = "preview-play"; play.setAttribute("aria-hidden", "true"); play.textContent = "▶";
+    var tag = document.createElement("span");
+    tag.className = "preview-kind"; tag.textContent = KIND_NAMES[kind] || "Video";
+    frame.appendChild(poster); frame.appendChild(play); frame.appendChild(tag);
+    media.appendChild(frame);
+  }
+  var KIND_NAMES = {reel: "Reel", story: "Story", video: "Video", message: "Video message"};
+
   /* The photos uploaded for this post (media.js keeps the list), each with its size. */
+  var PHOTOS = '#media-list li[data-id]:not([data-kind="video"])';
   function photos() {
-    return Array.prototype.map.call(document.querySelectorAll("#media-list li[data-id]"), function (li) {
+    return Array.prototype.map.call(document.querySelectorAll(PHOTOS), function (li) {
       return {width: +li.dataset.width, height: +li.dataset.height};
     });
   }
-  function hasImage() { return image.value.trim() !== "" || photos().length > 0; }
+  /* The post's video (its tile, its poster, its pre-flight per network and kind), or null. */
+  function videos() { return document.querySelectorAll('#media-list li[data-id][data-kind="video"]'); }
+  function video() {
+    var tile = videos()[0];
+    if (!tile) return null;
+    return {tile: tile, poster: tile.querySelector("img").src, verdicts: JSON.parse(tile.dataset.preflight || "[]")};
+  }
+  /* A photo, the image's address or a video: what Instagram needs, and what makes the text a caption. */
+  function hasImage() {
+    return image.value.trim() !== "" || document.querySelector("#media-list li[data-id]") !== null;
+  }
+
+  /* How the video fares as ``kind`` on ``network``: {label, ok, problems}. */
+  function verdict(clip, network, kind) {
+    var rules = (LIMITS[network].videos || []).filter(function (r) { return r.kind === kind; })[0];
+    var found = clip.verdicts.filter(function (v) { return v.network === network && v.kind === kind; })[0];
+    return found || {kind: kind, label: rules ? rules.label : kind, ok: true, problems: []};
+  }
+
+  /* Rewrite a live region only when what it says changes, so a screen reader hears it once. */
+  function say(el, key, draw) {
+    if (el.dataset.said === key) return;
+    el.dataset.said = key;
+    el.textContent = "";
+    draw(el);
+  }
+
+  /* A pane's "Post it as" select: shown and sent only with a video; each kind the video does not fit
+     marked, and for the chosen one the reasons and a button for each kind it fits. */
+  function drawKind(pane, clip) {
+    if (!pane.kind) return null;
+    var box = pane.kind.closest("[data-video-kind]"), select = pane.kind, network = pane.network;
+    box.hidden = !clip; select.disabled = !clip;
+    if (!clip) return null;
+    Array.prototype.forEach.call(select.options, function (option) {
+      option.textContent = option.dataset.label + (verdict(clip, network, option.value).ok ? "" : " (does not fit)");
+    });
+    var chosen = verdict(clip, network, select.value);
+    var fits = Array.prototype.filter.call(select.options, function (o) {
+      return o.value !== select.value && verdict(clip, network, o.value).ok;
+    });
+    var line = box.querySelector(".video-fit");
+    line.classList.toggle("not-ok", !chosen.ok);
+    say(line, clip.tile.dataset.id + "|" + select.value, function () {
+      if (chosen.ok) { line.textContent = "✓ The video fits " + chosen.label + "."; return; }
+      line.appendChild(document.createTextNode("✗ Not as " + chosen.label + ": " + chosen.problems.join("; ") + ". "));
+      fits.forEach(function (option) {
+        var offer = document.createElement("button");
+        offer.type = "button"; offer.className = "btn btn-small"; offer.dataset.kind = option.value;
+        offer.textContent = "Post it as " + option.dataset.label;
+        offer.addEventListener("click", function () {
+          select.value = option.value;
+          select.dispatchEvent(new Event("change", {bubbles: true}));
+          select.focus();
+        });
+        line.appendChild(offer);
+      });
+    });
+    return chosen;
+  }
+
+  /* The video tile's lines: each ticked channel, and how it takes the video as chosen. */
+  function drawChecks(clip) {
+    var lines = clip.tile.querySelector(".video-checks");
+    if (!lines) return;
+    var shown = panes.filter(ticked).map(function (pane) {
+      return {pane: pane, verdict: verdict(clip, pane.network, pane.kind ? pane.kind.value : "")};
+    });
+    var key = JSON.stringify(shown.map(function (s) { return [s.pane.channel, s.verdict.kind, s.verdict.ok]; }));
+    say(lines, clip.tile.dataset.id + key, function () {
+      shown.forEach(function (s) {
+        var li = document.createElement("li"), mark = document.createElement("span"), v = s.verdict;
+        li.className = v.ok ? "ok" : "not-ok"; li.dataset.channel = s.pane.channel;
+        mark.setAttribute("aria-hidden", "true"); mark.textContent = v.ok ? "✓" : "✗";
+        li.appendChild(mark);
+        li.appendChild(document.createTextNode(" " + s.pane.label + ": " + (v.ok ? "fits " + v.label
+          : "not as " + v.label + " — " + v.problems.join("; "))));
+        lines.appendChild(li);
+      });
+    });
+  }
 
   /* As the server decides (web/forms.py): a pane is the channel's own version
    * unless it is empty, the main text, or the main text adapted for its network. */
@@ -99,7 +208,8 @@
   var panes = Array.prototype.map.call(form.querySelectorAll(".pane[data-channel]"), function (el) {
     var network = el.dataset.network, area = el.querySelector("textarea");
     var pane = {el: el, area: area, network: network, channel: el.dataset.channel, label: el.dataset.label,
-                overridden: isOverride(network, area.value)};
+                overridden: isOverride(network, area.value), kind: el.querySelector("[data-video-kind] select")};
+    if (pane.kind) pane.kind.addEventListener("change", function () { update(); });
     area.addEventListener("input", function () {
       pane.overridden = isOverride(network, area.value);
       update();
@@ -151,6 +261,9 @@
     if (!boxes.some(function (b) { return b.checked; }) && boxes.length) {
       warnings.push("Tick at least one channel to publish to.");
     }
+    var clip = video();
+    if (clip && photos().length) warnings.push("A post carries photos or one video, not both: remove one of them.");
+    if (videos().length > 1) warnings.push("A post carries one video: remove all but one.");
     panes.forEach(function (pane) {
       var network = pane.network, lim = LIMITS[network], own = [];
       if (!pane.overridden) pane.area.value = adapt(network, text.value, url);
@@ -186,8 +299,12 @@
           own.push("Photo " + (i + 1) + " is " + shot.width + " × " + shot.height + "; it takes 4:5 to 1.91:1.");
         }
       });
+      var fit = drawKind(pane, clip);
       drawPreview(pane, sent);
       pane.el.hidden = !ticked(pane);
+      if (fit && !fit.ok && !pane.el.hidden) {
+        warnings.push(pane.label + ": the video does not fit " + fit.label + ": choose another kind of post.");
+      }
       pane.el.querySelector(".edited").hidden = !pane.overridden;
       pane.el.querySelector(".reset").hidden = !pane.overridden;
       pane.el.classList.toggle("pane-warn", own.length > 0);
@@ -200,6 +317,7 @@
       });
       if (!pane.el.hidden) own.forEach(function (m) { warnings.push(pane.label + ": " + m); });
     });
+    if (clip) drawChecks(clip);
     var box = document.getElementById("warnings"), ul = box.querySelector("ul");
     ul.textContent = "";
     warnings.forEach(function (message) {
