@@ -131,3 +131,25 @@ def test_a_kind_a_network_does_not_have_is_refused_beside_the_channels_select(
     assert response.status_code == 422
     [why] = field_errors(page(response), f"video_kind_{linkedin}")
     assert "LinkedIn takes a video as 'video'" in why
+
+
+def test_a_video_sent_with_the_form_itself_becomes_the_posts_video_and_its_kinds_are_offered(
+        form_client, sandbox_channels, tmp_path):
+    """Without the page's script the file goes with the form: a refusal brings the form back
+    with the video kept and each channel's select to choose from."""
+    clip = make_video(tmp_path / "wide.mp4", seconds=4, width=320, height=180).read_bytes()
+    facebook = sandbox_channels["facebook"]
+    response = form_client.post("/compose", data={
+        "form_key": form_key(form_client), "text": "Sent without a script", "action": "publish",
+        "channels": [str(facebook)], "photos": [(io.BytesIO(clip), "wide.mp4")]}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = page(response)
+    media_id = int(re.search(r'<li class="video-tile" data-id="(\d+)"', text).group(1))
+    assert f'name="media_ids" value="{media_id}"' in text and "Video, 0:04" in text
+    assert selected(text, f"video_kind_{facebook}") == "reel"
+    assert "9:16 (upright)" in " ".join(field_errors(text, f"video_kind_{facebook}"))
+    again = form_client.post("/compose", data={
+        "form_key": form_key(form_client), "text": "Sent without a script", "action": "draft",
+        "channels": [str(facebook)], "media_ids": [str(media_id)], f"video_kind_{facebook}": "video"})
+    assert again.status_code == 302, page(again)
+    assert kinds_of(int(again.headers["Location"].rsplit("/", 1)[1])) == {"facebook": "video"}

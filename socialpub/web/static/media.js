@@ -151,6 +151,7 @@
     resume.className = "btn btn-small"; resume.hidden = true;
     item.appendChild(resume); item.appendChild(cancel);
     var at = {location: null, offset: 0, tries: 0, request: null, timer: null, said: -1, over: false};
+    // The pauses before each try again, in ms (the list's data-retry-pauses: the browser tests shorten them).
     var pauses = (list.dataset.retryPauses || "1000 3000 6000").split(" ").map(Number);
 
     function percent(sent) { return Math.floor(100 * sent / file.size); }
