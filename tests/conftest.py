@@ -194,12 +194,14 @@ def member(app):
 
 
 def forget_sign_in_attempts(app):
-    """Sign-in attempts are counted in Redis, which outlives a test's database."""
+    """Sign-in attempts, and the people a WhatsApp number messaged in the last seconds (its pair
+    rate), are kept in Redis, which outlives a test's database."""
     from socialpub.worker.broker import redis_client
 
     client = redis_client(app)
-    for key in client.scan_iter("socialpub:sign-in-attempts:*"):
-        client.delete(key)
+    for pattern in ("socialpub:sign-in-attempts:*", "socialpub:whatsapp-pair:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
 
 
 @pytest.fixture

@@ -73,6 +73,28 @@ def test_a_pair_rate_error_holds_back_that_recipient_alone(client, whatsapp, san
 
 
 @pytest.mark.settings(**WHATSAPP_SETTINGS)
+def test_a_person_messaged_a_moment_ago_waits_out_the_pair_rate_before_the_next_post_reaches_them(
+        client, whatsapp, sandbox_client, worker, monkeypatch):
+    """Two posts to the same people one after the other: the second waits the rest of Meta's pause per
+    person instead of meeting 131056, and then goes."""
+    monkeypatch.setattr(broadcast, "PAIR_RATE_PAUSE", dt.timedelta(seconds=2))
+    phones = numbers(2)
+    add_contacts(client, whatsapp, phones)
+    first = template_post(client, whatsapp, "First")
+    wait_for(lambda: publication(first).status == "published", 30, "the first post sent")
+    second = template_post(client, whatsapp, "Second")
+    wait_for(lambda: set(recipient_statuses(second).values()) == {"waiting"}, 30, "the second post to wait")
+    with db.database.connection_context():
+        reasons = {r.error for r in Recipient.select().where(Recipient.publication == second)}
+    assert len(reasons) == 1 and "pair rate" in reasons.pop()
+    wait_for(lambda: publication(second).status == "published", 30, "the second post after the pause")
+    sent = [(m["to"], m.get("error")) for m in sandbox_client.received("whatsapp")]
+    assert sorted(to for to, _ in sent) == sorted(phones * 2)
+    refused = [r for r in sandbox_client.requests() if r.get("code") == "131056"]
+    assert refused == []
+
+
+@pytest.mark.settings(**WHATSAPP_SETTINGS)
 def test_a_throughput_error_holds_that_recipient_a_second_while_the_others_go_on_and_each_gets_it_once(
         client, whatsapp, sandbox_client, drain):
     phones = numbers(4)
