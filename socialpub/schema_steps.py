@@ -974,6 +974,20 @@ def _video_kind():
     _add_columns("publication", video_kind=CharField(max_length=16, null=True))
 
 
+def _renditions():
+    """A video's renditions (media/renditions.py): the Media row it was made from
+    (``rendition_of``; null for every upload, and once its source is deleted) and
+    the kind of post it was made for (``rendition_for``: ``facebook/reel``), one
+    per source and kind (a unique index, which the foreign key's lookups use too)."""
+    have, media = {c.name for c in database.get_columns("media")}, _table("media")
+    _add_columns("media", rendition_of_id=ForeignKeyField(media, field=media.id, null=True, backref="+",
+                                                          on_delete="SET NULL", index=False),
+                 rendition_for=CharField(max_length=40, null=True))
+    if "rendition_for" not in have:
+        migrate(SchemaMigrator.from_database(database.obj).add_index("media", ("rendition_of_id", "rendition_for"),
+                                                                     True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -982,4 +996,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind]
+         _video_kind, _renditions]

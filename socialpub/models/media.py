@@ -39,6 +39,14 @@ class Media(BaseModel):
     #: The name the file had on the person's computer, shown only (never a path).
     original_name = CharField(max_length=200, null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+    #: A rendition (media/renditions.py): the video it was made from — null for an upload, and once
+    #: its source is deleted — and the kind of post it was made for (``facebook/reel``); one per
+    #: source and kind (the unique index, which also serves the foreign key).
+    rendition_of = ForeignKeyField("self", null=True, backref="renditions", on_delete="SET NULL", index=False)
+    rendition_for = CharField(max_length=40, null=True)
+
+    class Meta:
+        indexes = ((("rendition_of", "rendition_for"), True),)
 
 
 class PostMedia(BaseModel):
