@@ -1,7 +1,8 @@
 """The actors the workers run, each a few lines around the domain call it
 makes: ``publish`` (lifecycle/attempt.py), ``fetch_image`` (a post's
 image_url fetched for its reviewer), ``deliver_webhook``, ``send_email`` and
-``apply_meta_notification`` (Meta's WhatsApp webhook). The periodic ones are
+``apply_meta_notification`` (Meta's WhatsApp webhook), ``make_rendition`` (a
+video transcoded for a kind of post it does not fit). The periodic ones are
 in periodic.py.
 
 Actors receive ids, never content or tokens, and are safe to run twice: each
@@ -25,7 +26,7 @@ from ..errors import PublicationFailed
 from ..lifecycle import attempt, delivery
 from ..mail import notices
 from ..mail import sending as mail_sending
-from ..media import remote
+from ..media import remote, rendition_jobs
 from ..networks import PublishError
 from ..webhooks import sending
 from ..whatsapp import inbound
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 #: How often a message whose database work failed (PostgreSQL restarting) is retried.
 DATABASE_RETRIES = 20
+
+#: A rendition transcodes a long video for minutes (the publish actor's limit is PUBLISH_TIME_LIMIT_S).
+RENDITION_TIME_LIMIT_S = 30 * 60
 
 #: The settings configure() was given (the process's own).
 _settings = Settings()
@@ -57,7 +61,8 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     send_email.queue_name = mail_queue(settings)
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
-    for actor in (publish, fetch_image, deliver_webhook, apply_meta_notification, send_email):
+    make_rendition.queue_name = media_queue(settings)
+    for actor in (publish, fetch_image, deliver_webhook, apply_meta_notification, send_email, make_rendition):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -70,6 +75,11 @@ def webhooks_queue(settings: Settings) -> str:
 def mail_queue(settings: Settings) -> str:
     """The e-mails' queue, beside the publications' (PUBLISH_QUEUE)."""
     return f"{settings.queue_name}-mail"
+
+
+def media_queue(settings: Settings) -> str:
+    """The renditions' queue, beside the publications' (PUBLISH_QUEUE): minutes of transcoding hold no post back."""
+    return f"{settings.queue_name}-media"
 
 
 def should_retry(retries: int, exc: BaseException) -> bool:
@@ -136,3 +146,15 @@ def send_email(email_id: int):
         delay_ms = mail_sending.deliver(email_id, _settings)
     if delay_ms is not None:
         send_email.send_with_options(args=(email_id,), delay=delay_ms)
+
+
+@dramatiq.actor(broker=UNBOUND, queue_name="media", time_limit=RENDITION_TIME_LIMIT_S * 1000,
+                retry_when=should_retry)
+def make_rendition(media_id: int, network: str, kind: str):
+    """A version of a library video that ``network``'s ``kind`` of post takes (media/rendition_jobs.py),
+    its progress in Redis; made once (a claim). While another worker holds the claim, asked again
+    once its lease may have ended: a worker killed mid-way leaves it to this message."""
+    try:
+        rendition_jobs.make(_settings, media_id, network, kind, RENDITION_TIME_LIMIT_S)
+    except rendition_jobs.Busy:
+        raise dramatiq.Retry("another worker is making it", delay=rendition_jobs.LEASE_MS) from None
