@@ -42,8 +42,31 @@ def media_library():
     uses = dict(PostMedia.select(PostMedia.media, fn.COUNT(PostMedia.id))
                 .where(PostMedia.media.in_([m.id for m in items] or [0])).group_by(PostMedia.media).tuples())
     total = Media.select(fn.COUNT(Media.id), fn.COALESCE(fn.SUM(Media.size_bytes), 0)).tuples().get()
+    from ..media import rendition_jobs  # here, not at the top: the top registers routes others add
+
     checks = {m.id: preflight.check(m) for m in items if m.video}
-    return render_template("web/media.html", items=items, uses=uses, total=total, checks=checks)
+    made = {media_id: {(r["network"], r["kind"]): r for r in found}
+            for media_id, found in rendition_jobs.listings([m for m in items if m.video]).items()}
+    made_for = {m.id: rendition_jobs.label_of(m.rendition_for) for m in items if m.rendition_for}
+    return render_template("web/media.html", items=items, uses=uses, total=total, checks=checks, renditions=made,
+                           made_for=made_for)
+
+
+@bp.post("/media/<int:media_id>/renditions")
+def make_rendition(media_id):
+    """The library page's "Make a version for …": a worker makes it (media/rendition_jobs.py)."""
+    from flask import request
+
+    from ..media import rendition_jobs
+
+    try:
+        item, ready = rendition_jobs.request(media_id, request.form.get("network", ""), request.form.get("kind", ""))
+    except AppError as exc:
+        flash(f"No new version made: {exc.message}.", "error")
+    else:
+        flash(f"Already made: video {item['media_id']} fits {item['label']}." if ready else
+              f"A version for {item['label']} is being made ({item['changes']}); this page shows how far.", "success")
+    return redirect(url_for("web.media_library", _anchor=f"media-{media_id}"))
 
 
 @bp.post("/media/<int:media_id>/delete")

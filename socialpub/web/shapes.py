@@ -27,6 +27,7 @@ from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..lifecycle import bulk
 from ..media.images import FORMATS
+from ..media.rendition_jobs import Status as _RenditionStatus
 from ..media.videos import CONTENT_TYPES as VIDEO_TYPES
 from ..models import ChannelState, MediaKind, PostStatus, PublicationStatus
 from ..networks import LIMITS, NETWORKS, explain
@@ -52,6 +53,7 @@ Role = one_of(ROLES)
 EventType = one_of(TYPES)
 NoticeChoice = one_of(("immediately", "digest", "off"))
 Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+RENDITION_STATUSES = _RenditionStatus.ALL
 
 
 class Shape(BaseModel):
@@ -543,6 +545,11 @@ class PreflightItem(Shape):
     ok: bool
     problems: list[str] = Field(description="Each reason it would be refused, with its fix, in plain words.")
     source: str = Field(description="Where the network states these rules.")
+    fixable: bool = Field(False, description="A kind it fails: whether a new version made by transcoding would "
+                                             "fit it (POST /api/media/{media_id}/renditions makes it); a length "
+                                             "out of range is not (trim it).")
+    rendition: Optional[str] = Field(None, description="What that version would change, in words: \"scaled and "
+                                                       "padded to 1080 × 1920, 30 frames a second\".")
 
 
 class Preflight(Shape):
@@ -1016,3 +1023,32 @@ def json_schemas() -> dict:
 
 def _takes_null(schema: dict) -> bool:
     return schema.get("type") == "null" or any(_takes_null(s) for s in schema.get("anyOf", ()))
+
+
+# ------------------------------------------------------------------ renditions (media/rendition_jobs.py)
+
+class RenditionRequest(Shape):
+    network: Network
+    kind: VideoKind = Field(description="A kind of video post of that network (see the pre-flight).")
+
+
+class Rendition(Shape):
+    """A version of a video made for a kind of post it does not fit, by a worker."""
+    network: Network
+    kind: VideoKind
+    label: str = Field(description="The kind of post, in words: \"a Facebook Reel\".")
+    status: one_of(RENDITION_STATUSES)
+    progress: Optional[float] = Field(ge=0, le=1, description="While it is made: how far (0 to 1).")
+    media_id: Optional[int] = Field(description="Once ready: the new video's id in the media library.")
+    reason: Optional[str] = Field(description="Once failed: why, in plain words.")
+    changes: Optional[str] = Field(description="What the new version changes, in words.")
+    summary: str = Field(description="Its state as the library page says it: \"Making it: 42 %\".")
+
+
+class RenditionList(Shape):
+    media_id: int
+    items: list[Rendition]
+
+
+REQUESTS += (RenditionRequest,)
+ANSWERS += (Rendition, RenditionList)

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (their routes register on the blueprint)
     notices,
     openapi,
     posts,
+    renditions,
     team,
     webhooks,
     whatsapp,

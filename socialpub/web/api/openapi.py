@@ -178,6 +178,22 @@ def media_file(media_id) -> dict:
     return op
 
 
+def rendition_paths(media_id) -> dict:
+    """A video's renditions (media/rendition_jobs.py): asked for, and followed."""
+    asked = operation("Ask for a version of a video that a kind of post takes, made by a worker (transcoded: "
+                      "H.264 and AAC, scaled and padded to the kind's shape, its frame rate in range, index first): "
+                      "202 with the request on its way (asked again while it is, the same one), 200 with the "
+                      "version already made; 422 for a photo, a video that fits already, or one a new version "
+                      "cannot fix (its length: trim it) (editors)", 202, shapes.Rendition, 404, 422,
+                      body=shapes.RenditionRequest, params=[media_id])
+    asked["responses"]["200"] = {**asked["responses"]["202"], "description": "Made already"}
+    return {"/api/media/{media_id}/renditions": {
+        "get": operation("A video's versions for kinds of post it does not fit: queued, being made (how far), "
+                         "ready (the new video's id) or failed (why)", 200, shapes.RenditionList, 404, 422,
+                         params=[media_id]),
+        "post": asked}}
+
+
 def path_id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
@@ -400,6 +416,7 @@ def document(cfg) -> dict:
         "/api/media/{media_id}/thumbnail": {"get": binary("A JPEG thumbnail, at most 320 px", "image/jpeg",
                                                           media_id)},
         **whatsapp_paths(channel_id, publication_id),
+        **rendition_paths(media_id),
     }
     return {
         "openapi": "3.1.0",
