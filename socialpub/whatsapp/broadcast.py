@@ -179,6 +179,8 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
         try:
             wamid = adapter.send(job.target, body)
         except PublishError as exc:
+            if not exc.ambiguous:
+                pair_rate.release(row.address)
             return _refused(job, row, exc.redact(job.target.token), persist)
         persist(ledger.record_sent, row.id, wamid)
         return None
@@ -346,11 +348,18 @@ class PairRate:
         """0 when ``address`` may be sent to now (the pause is claimed for it), else the seconds left."""
         if self.client is None:
             return 0.0
-        key = f"socialpub:whatsapp-pair:{self.account_id}:{address}"
         pause_ms = int(PAIR_RATE_PAUSE.total_seconds() * 1000)
-        if self.client.set(key, b"1", nx=True, px=pause_ms):
+        if self.client.set(self._key(address), b"1", nx=True, px=pause_ms):
             return 0.0
-        return max(self.client.pttl(key), 1) / 1000
+        return max(self.client.pttl(self._key(address)), 1) / 1000
+
+    def release(self, address: str) -> None:
+        """A send Meta refused reached nobody: the person may be sent to again at once."""
+        if self.client is not None:
+            self.client.delete(self._key(address))
+
+    def _key(self, address: str) -> str:
+        return f"socialpub:whatsapp-pair:{self.account_id}:{address}"
 
 
 def _take_a_place(limiter):
