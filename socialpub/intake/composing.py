@@ -396,7 +396,7 @@ def _refuse_foreign_versions(versions: dict, channels: list) -> None:
                                field=f"versions.{channel_id}.whatsapp")
 
 
-def check_ready(post: Post) -> None:
+def check_ready(post: Post, pending: list | None = None, media: list | None = None) -> None:
     """Check a stored post against the networks' rules as it is about to go out
     (scheduled, queued, approved or published): its publications still to be
     sent, its image or photos, its WhatsApp template — what
@@ -406,10 +406,12 @@ def check_ready(post: Post) -> None:
     Raises:
       Unprocessable, InvalidInput: naming the field, as check_new_post does.
     """
-    pending = list(Publication.select(Publication, Channel).join(Channel)
-                   .where((Publication.post == post.id) & moves(PUBLICATION, "publish", Publication.status))
-                   .order_by(Publication.id))
-    media = list(Media.select().join(PostMedia).where(PostMedia.post == post.id).order_by(PostMedia.position))
+    if pending is None:
+        pending = list(Publication.select(Publication, Channel).join(Channel)
+                       .where((Publication.post == post.id) & moves(PUBLICATION, "publish", Publication.status))
+                       .order_by(Publication.id))
+    if media is None:
+        media = list(Media.select().join(PostMedia).where(PostMedia.post == post.id).order_by(PostMedia.position))
     raise_if_unpublishable(content_problems([(p.network, p.text, p.channel_id, None, p.video_kind) for p in pending],
                                             post.image_url, post.link, media,
                                             public_media=_public_media() if media else True))

@@ -22,7 +22,7 @@ from ..errors import BrokerUnavailable, Conflict
 from ..input_checks import check_url
 from ..intake.composing import check_ready, get_post
 from ..media import remote
-from ..models import Channel, ChannelState, ImageFetch, Post, Publication, utcnow
+from ..models import Channel, ChannelState, ImageFetch, Post, PostMedia, Publication, utcnow
 from ..statuses import POST, PUBLICATION, PostStatus
 from ..statuses import PublicationStatus as P
 from ..statuses import moves
@@ -72,9 +72,13 @@ def request_publish(post_id: int, image_url: str | None = None,
             raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: no publication is "
                            f"waiting to be published (a failed one can be retried)")
         audit.check(actor, rows[0][-1])
-        pub_fields, post_fields = _PENDING_FIELDS
+        pub_fields, post_fields, channel_fields = _PENDING_FIELDS
         post = row_to(Post, post_fields, rows[0][len(pub_fields):])
         pending = [row_to(Publication, pub_fields, row) for row in rows]
+        at = len(pub_fields) + len(post_fields)
+        for p, row in zip(pending, rows):  # each with its channel, as check_ready reads them
+            p.channel = row_to(Channel, channel_fields, row[at:])
+        has_media = rows[0][at + len(channel_fields)]
         if post.status == PostStatus.AWAITING:
             raise Conflict(f"post {post.id} is awaiting approval: an admin approves it (then it is published) "
                            f"or rejects it")
@@ -94,7 +98,7 @@ def request_publish(post_id: int, image_url: str | None = None,
         if changes:
             Post.update(**changes).where(Post.id == post.id).execute()
         # A draft was saved whatever the networks' rules: they hold from here on.
-        check_ready(post)
+        check_ready(post, pending, None if has_media else [])
         channels = {p.channel_id for p in pending}
         waiting = review.waiting_channels(channels, post.approved_at)
         if waiting == channels:  # every channel waits: the post itself does
@@ -146,16 +150,18 @@ def publications_of(post_id, statuses, publication_id=None) -> list:
 #: (check_ready takes it as it is), then the post split off from it that awaits approval
 #: (review.split's), whether its image's fetch has an error on record, and the role of the
 #: request's remembered token now (audit.role_now; NULL without one).
-_PENDING_FIELDS = ((Publication.id, Publication.channel, Publication.network, Publication.text, Publication.status),
-                   tuple(Post._meta.sorted_fields))
+_PENDING_FIELDS = (tuple(Publication._meta.sorted_fields), tuple(Post._meta.sorted_fields),
+                   tuple(Channel._meta.sorted_fields))
 _HELD = Post.alias("held")
 _PENDING = Prepared(lambda: (
-    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1],
+    Publication.select(*_PENDING_FIELDS[0], *_PENDING_FIELDS[1], *_PENDING_FIELDS[2],
+                       PostMedia.select(fn.COUNT(SQL("*"))).where(PostMedia.post == Slot("post")),
                        _HELD.select(_HELD.id)
                        .where((_HELD.split_from == Slot("post")) & (_HELD.status == PostStatus.AWAITING))
                        .order_by(_HELD.id.desc()).limit(1),
                        ImageFetch.error, audit.role_now(Slot("digest")))
     .join(Post)
+    .switch(Publication).join(Channel)
     .join(ImageFetch, JOIN.LEFT_OUTER, on=(ImageFetch.post == Post.id))
     .where((Publication.post == Slot("post")) & moves(PUBLICATION, "publish", Publication.status))
     .order_by(Publication.id)))
