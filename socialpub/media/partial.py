@@ -6,8 +6,10 @@ A part is appended only at the offset the file has reached, under an exclusive
 lock of the file, so a part sent twice after a dropped connection — or by two
 tabs at once — is refused, never written twice; a part cut short keeps the bytes
 that came, and the client asks the offset and goes on from there. Nothing is
-held in memory beyond one block. An upload left unfinished for a day is removed
-(``prune``).
+held in memory beyond one block. A finished upload keeps its description, now
+naming the media it became, so that a client whose answer to the last part was
+lost learns it by asking the offset instead of sending the file again. Uploads
+are removed a day after they began (``prune``).
 
 The parts live on the web host's disk: with several web hosts, give them one
 instance directory (shared storage) or route an upload's requests to one host.
@@ -51,11 +53,15 @@ class Partial:
     content_type: str | None
     owner: int
     started_at: float
+    #: The media it became, once finished.
+    media_id: int | None = None
 
     def path(self, settings: Settings) -> Path:
         return _root(settings) / f"{self.id}.part"
 
     def offset(self, settings: Settings) -> int:
+        if self.media_id is not None:
+            return self.length
         try:
             return self.path(settings).stat().st_size
         except FileNotFoundError:
@@ -73,10 +79,22 @@ def start(settings: Settings, length: int, name: str | None, content_type: str |
     partial = Partial(id=secrets.token_urlsafe(16), length=length, name=name, content_type=content_type,
                       owner=owner, started_at=time.time())
     partial.path(settings).touch(exist_ok=False)
+    _describe(settings, partial)
+    return partial
+
+
+def _describe(settings: Settings, partial: Partial) -> None:
     aside = _root(settings) / f"{partial.id}.json.tmp"
     aside.write_text(json.dumps(asdict(partial)))
     os.replace(aside, _root(settings) / f"{partial.id}.json")
-    return partial
+
+
+def finished(settings: Settings, partial: Partial, media_id: int) -> Partial:
+    """The upload kept in the library as ``media_id``: its bytes removed, its description kept."""
+    done = Partial(**{**asdict(partial), "media_id": media_id})
+    _describe(settings, done)
+    partial.path(settings).unlink(missing_ok=True)
+    return done
 
 
 def get(settings: Settings, upload_id: str, owner: int) -> Partial | None:

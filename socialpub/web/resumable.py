@@ -5,8 +5,9 @@ video of hundreds of megabytes: ``POST`` with ``Upload-Length`` begins one,
 ``HEAD`` says how far it is (``Upload-Offset``), ``PATCH`` appends a part at that
 offset, ``DELETE`` abandons it. The part that completes the file hands it to the
 media library, judged by its content like any upload; the answer's
-``Content-Location`` names the media it became. Each part is streamed to disk
-(media/partial.py), never held in memory.
+``Content-Location`` names the media it became, and so does ``HEAD`` afterwards
+(a client whose answer was lost learns it there, rather than send it again).
+Each part is streamed to disk (media/partial.py), never held in memory.
 
 The same views answer under ``/api/uploads`` (an API token) and ``/media/uploads``
 (the pages, with the CSRF token in ``X-CSRFToken``).
@@ -113,7 +114,12 @@ def create_upload():
 def upload_offset(upload_id):
     """How far the upload is: ``Upload-Offset`` of ``Upload-Length``."""
     found = _upload(upload_id)
-    return _answer(200, Upload_Offset=found.offset(_settings()), Upload_Length=found.length)
+    kept = {"Content_Location": _media_url(found.media_id)} if found.media_id else {}
+    return _answer(200, Upload_Offset=found.offset(_settings()), Upload_Length=found.length, **kept)
+
+
+def _media_url(media_id: int) -> str:
+    return url_for("api.get_media", media_id=media_id)
 
 
 def upload_part(upload_id):
@@ -128,6 +134,10 @@ def upload_part(upload_id):
         raise InvalidInput("Upload-Offset: where this part begins, in bytes, is required",
                            field="Upload-Offset") from None
     settings = _settings()
+    if found.media_id is not None:  # finished already: its last part's answer was lost
+        if offset != found.length:
+            raise ConflictError(f"Upload-Offset: the upload is finished ({found.length} bytes)", field="Upload-Offset")
+        return _answer(204, Upload_Offset=found.length, Content_Location=_media_url(found.media_id))
     try:
         reached = partial.append(settings, found, offset, request.stream)
     except partial.OffsetMismatch as mismatch:
@@ -139,9 +149,11 @@ def upload_part(upload_id):
         return _answer(204, Upload_Offset=reached)
     try:
         media, _ = keep_file(found.path(settings), found.name)
-    finally:
-        partial.remove(settings, found)  # kept in the library, or refused: nothing stays behind
-    return _answer(204, Upload_Offset=reached, Content_Location=url_for("api.get_media", media_id=media.id))
+    except Exception:
+        partial.remove(settings, found)  # refused: nothing stays behind
+        raise
+    partial.finished(settings, found, media.id)
+    return _answer(204, Upload_Offset=reached, Content_Location=_media_url(media.id))
 
 
 def abandon_upload(upload_id):

@@ -78,6 +78,17 @@ def test_a_connection_cut_mid_part_keeps_the_bytes_that_came_and_the_upload_goes
     assert Media.get_or_none(Media.sha256 == hashlib.sha256(data).hexdigest()) is not None
 
 
+def test_a_client_whose_last_answer_was_lost_learns_the_media_by_asking_not_by_sending_again(client, clip):
+    data = clip.read_bytes()
+    location = begin(client, len(data))
+    done = send_part(client, location, 0, data)
+    asked = client.head(location, headers=TUS)
+    assert asked.headers["Upload-Offset"] == str(len(data))
+    assert asked.headers["Content-Location"] == done.headers["Content-Location"]
+    again = send_part(client, location, len(data), b"")
+    assert again.status_code == 204 and again.headers["Content-Location"] == done.headers["Content-Location"]
+
+
 def test_what_is_neither_photo_nor_video_is_refused_at_the_end_and_nothing_stays(client, settings):
     location = begin(client, 20, name="notes.txt")
     refused = send_part(client, location, 0, b"just some plain text")

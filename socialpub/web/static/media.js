@@ -216,13 +216,16 @@
       }, function (loaded) { shown(from + loaded); });
     }
 
-    /* How far the server got (HEAD), then on from there; an upload it no longer has begins again. */
+    /* How far the server got (HEAD), then on from there — or the media it became, when the last part's answer
+     was lost; an upload it no longer has begins again. */
     function ask() {
       call("HEAD", at.location, {}, null, function (request) {
         if (request.status === 200) {
           at.offset = +request.getResponseHeader("Upload-Offset");
           shown(at.offset);
-          sendPart();
+          var kept = request.getResponseHeader("Content-Location");  // finished: the last answer was lost
+          if (kept) done(kept);
+          else sendPart();
         } else if (request.status === 404) {
           begin();
         } else {
