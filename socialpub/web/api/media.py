@@ -98,7 +98,8 @@ def media_preflight(media_id):
     """A video checked against each kind of video post of each network, before it is scheduled."""
     return answer(shapes.Preflight, media_id=media_id, items=[
         {"network": v.network, "kind": v.kind, "label": v.label, "ok": v.ok, "problems": list(v.problems),
-         "source": v.source} for v in preflight.check(library.get(media_id))])
+         "source": v.source, "fixable": v.fixable, "rendition": v.rendition}
+        for v in preflight.check(library.get(media_id))])
 
 
 @bp.get("/media/<int:media_id>/thumbnail")
