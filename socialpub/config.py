@@ -287,6 +287,9 @@ class Settings(BaseSettings):
     whatsapp_send_concurrency: int = Field(8, description=(
         "How many messages of one broadcast are on their way to Meta at once (each its own HTTP call); the send "
         "rate still bounds how many a second."))
+    whatsapp_pair_pause_s: float = Field(6.0, description=(
+        "Meta's pair rate, kept before sending: how long after a message to a person the number waits before the "
+        "next one to them (s); 0 leaves it to Meta's 131056 refusals."))
     graph_api_version: Text = Field(DEFAULT_GRAPH_VERSION, description=(
         "Graph's API version, in the address of every channel connected from now on (api_versions.py knows when "
         "each is retired)."))
@@ -377,6 +380,8 @@ class Settings(BaseSettings):
                         "page_size"):
             if getattr(self, setting) <= 0:
                 return f"{name(setting)} must be positive"
+        if self.whatsapp_pair_pause_s < 0:
+            return f"{name('whatsapp_pair_pause_s')} must be 0 or more"
         if self.max_page_size < self.page_size:
             return f"{name('max_page_size')} must be at least {name('page_size')}"
         today = versions.today()

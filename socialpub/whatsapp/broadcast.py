@@ -7,7 +7,7 @@ them on their way to Meta at once (:class:`_Senders`).
 Limits: the messaging limit (unique people reached by templates in 24 hours,
 WHATSAPP_MESSAGING_LIMIT), a place reserved by every worker in turn just
 before each template send (:func:`_take_within_limit`), holds the rest back as
-"waiting" until a place frees; a person messaged by this number less than PAIR_RATE_PAUSE ago (by any
+"waiting" until a place frees; a person messaged by this number less than WHATSAPP_PAIR_PAUSE_S ago (by any
 publication, on any worker: a Redis key each) waits out the rest of it rather than meet Meta's pair
 rate, and a pair-rate error (131056) all the same holds back that recipient alone; a
 throughput error (130429) stops the number and retries the publication; Meta
@@ -164,7 +164,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
     media_id = (job.uploads or {}).get("media_id")
     media = uploaded_media(job.content)
     limiter = rate_limiter(settings, job.target.account_id, persist(_send_rate, job.channel_id))
-    pair_rate = PairRate(job.target.account_id)
+    pair_rate = PairRate(job.target.account_id, settings.whatsapp_pair_pause_s)
     values = [templates.filled(v, job.content.text, job.content.link) for v in choice.get("body") or ()]
     limit = settings.whatsapp_messaging_limit
     # A long broadcast goes on in a fresh message rather than meet the time limit mid-send.
@@ -224,7 +224,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 if pause:
                     persist(ledger.hold, row.id, now + dt.timedelta(seconds=pause),
                             "Meta's pair rate limit: this person was sent a message by this number less than "
-                            f"{PAIR_RATE_PAUSE.seconds} s ago")
+                            f"{settings.whatsapp_pair_pause_s:g} s ago")
                     continue
                 needs_media = media is not None and (kind == "text" or header is not None)
                 if needs_media and not media_id:
@@ -335,21 +335,21 @@ class _Senders:
 
 
 class PairRate:
-    """Meta's pair rate, kept before sending: one message from a number to one person about every
-    PAIR_RATE_PAUSE, whichever publication and worker sends it. A Redis key per number and person,
+    """Meta's pair rate, kept before sending: one message from a number to one person every
+    WHATSAPP_PAIR_PAUSE_S at most, whichever publication and worker sends it. A Redis key per number and person,
     set only when absent and expiring with the pause, is the claim (none without Redis: Meta's
     131056 then holds the person, as it always does)."""
 
-    def __init__(self, account_id: str):
+    def __init__(self, account_id: str, pause_s: float):
         self.account_id = account_id
-        self.client = getattr(dramatiq.get_broker(), "client", None)
+        self.pause_ms = int(pause_s * 1000)
+        self.client = getattr(dramatiq.get_broker(), "client", None) if self.pause_ms else None
 
     def wait_s(self, address: str) -> float:
         """0 when ``address`` may be sent to now (the pause is claimed for it), else the seconds left."""
         if self.client is None:
             return 0.0
-        pause_ms = int(PAIR_RATE_PAUSE.total_seconds() * 1000)
-        if self.client.set(self._key(address), b"1", nx=True, px=pause_ms):
+        if self.client.set(self._key(address), b"1", nx=True, px=self.pause_ms):
             return 0.0
         return max(self.client.pttl(self._key(address)), 1) / 1000
 

@@ -72,12 +72,11 @@ def test_a_pair_rate_error_holds_back_that_recipient_alone(client, whatsapp, san
     assert sorted(m["to"] for m in sandbox_client.received("whatsapp")) == phones
 
 
-@pytest.mark.settings(**WHATSAPP_SETTINGS)
+@pytest.mark.settings(**{**WHATSAPP_SETTINGS, "whatsapp_pair_pause_s": 2})
 def test_a_person_messaged_a_moment_ago_waits_out_the_pair_rate_before_the_next_post_reaches_them(
-        client, whatsapp, sandbox_client, worker, monkeypatch):
+        client, whatsapp, sandbox_client, worker):
     """Two posts to the same people one after the other: the second waits the rest of Meta's pause per
     person instead of meeting 131056, and then goes."""
-    monkeypatch.setattr(broadcast, "PAIR_RATE_PAUSE", dt.timedelta(seconds=2))
     phones = numbers(2)
     add_contacts(client, whatsapp, phones)
     first = template_post(client, whatsapp, "First")

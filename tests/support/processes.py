@@ -53,6 +53,7 @@ class WorkerCLI:
             PUBLISH_MAX_RETRIES=str(settings.max_retries), dramatiq_worker_timeout="100",
             WHATSAPP_STATUS_WAIT_S=str(settings.whatsapp_status_wait_s),
             WHATSAPP_SEND_CONCURRENCY=str(settings.whatsapp_send_concurrency),
+            SOCIALPUB_WHATSAPP_PAIR_PAUSE_S=str(settings.whatsapp_pair_pause_s),
             OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url,
             # The app's key, with which the served app checks the photo links the worker signs.
             SECRET_KEY=settings.secret_key)
