@@ -37,7 +37,6 @@ from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
-import av
 import dramatiq
 import redis
 from dramatiq.middleware import TimeLimitExceeded
@@ -300,13 +299,22 @@ def make(settings: Settings, media_id: int, network: str, kind: str, time_limit_
     except LostClaim:
         logger.warning("Media %d: the claim on its version for %s lapsed; another worker may make it.",
                        media_id, target)
-    except (renditions.NotFixable, MediaRefused, StorageError, av.FFmpegError, OSError, TimeLimitExceeded) as exc:
+    except (renditions.NotFixable, MediaRefused, StorageError, _ffmpeg_error(), OSError,
+            TimeLimitExceeded) as exc:
         reason = _reason(exc, time_limit_s)
         logger.warning("Media %d: its version for %s was not made: %s (%s)", media_id, target, reason, exc)
         claim.tell(Status.FAILED, 0.0, reason=reason, strict=False)
     finally:
         client.eval(_RELEASE, 1, _claim_key(media_id, target), token)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _ffmpeg_error() -> type:
+    """PyAV's error class, imported when an error is being matched: FFmpeg's libraries are loaded by
+    the worker that transcodes, not by every process."""
+    import av
+
+    return av.FFmpegError
 
 
 def _reason(exc: BaseException, time_limit_s: int) -> str:
@@ -317,7 +325,7 @@ def _reason(exc: BaseException, time_limit_s: int) -> str:
         return exc.message.removeprefix("file: ")
     if isinstance(exc, StorageError):
         return "the media store did not give or take the video; ask again in a moment"
-    if isinstance(exc, OSError) and not isinstance(exc, av.FFmpegError):
+    if isinstance(exc, OSError) and not isinstance(exc, _ffmpeg_error()):
         return "the worker could not write the new version (is its disk full?); ask again later"
     if isinstance(exc, TimeLimitExceeded):
         return f"it took longer than {time_limit_s // 60} minutes; trim the video, or ask again when workers are free"

@@ -19,9 +19,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
-import av
-import av.filter
-
 from ..errors import InvalidInput
 from ..networks import LIMITS
 from ..networks.base import VideoRules
@@ -47,9 +44,17 @@ MIN_VIDEO_BITRATE = 300_000
 PROGRESS_STEP = 0.01
 
 
+def _av():
+    """PyAV, loaded by the worker that transcodes (FFmpeg's libraries are large), not by every process."""
+    import av
+    import av.filter
+
+    return av
+
+
 def _h264_encoder() -> str:
     """libx264 when the wheel has it (PyAV's do), else the H.264 encoder FFmpeg offers."""
-    return "libx264" if "libx264" in av.codecs_available else "h264"
+    return "libx264" if "libx264" in _av().codecs_available else "h264"
 
 
 class NotFixable(Exception):
@@ -215,6 +220,7 @@ def transcode(source: Path, out: Path, plan: Plan, progress: Callable[[float], N
     Raises:
       av.FFmpegError: FFmpeg could not read the source or write the rendition.
     """
+    av = _av()
     with av.open(str(source)) as inp, av.open(str(out), "w", format="mp4",
                                               options={"movflags": "+faststart"}) as output:
         video_in = inp.streams.video[0]
@@ -271,7 +277,7 @@ def transcode(source: Path, out: Path, plan: Plan, progress: Callable[[float], N
 def _pictures(video_in, plan: Plan):
     """The filters each picture goes through: scaled, padded (centred, black), square pixels, the
     plan's frame rate (frames dropped or repeated), 4:2:0."""
-    graph = av.filter.Graph()
+    graph = _av().filter.Graph()
     picture_w, picture_h = plan.picture
     chain = [graph.add_buffer(template=video_in),
              graph.add("scale", f"{picture_w}:{picture_h}:flags=bicubic"),
@@ -291,7 +297,7 @@ def _drain(graph, encode) -> None:
     while True:
         try:
             frame = graph.vpull()
-        except (av.BlockingIOError, av.EOFError):
+        except (_av().BlockingIOError, _av().EOFError):
             return
         encode(frame)
 

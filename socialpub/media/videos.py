@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 from PIL import Image
 
 from .images import THUMBNAIL_SIZE, MediaRefused
@@ -83,6 +82,8 @@ def judge(path: Path) -> Judged:
     if not complete:
         raise VideoRefused("file: the video is cut short (its index is missing or it ends early); export or "
                            "download it again")
+    import av  # FFmpeg's libraries: loaded by the processes that judge a video, not by every one
+
     try:
         with av.open(str(path)) as container:
             return _judged(container, brand, moov_first, size)
@@ -119,6 +120,8 @@ def _judged(container, brand: bytes, moov_first: bool, size: int) -> Judged:
 def _duration_s(container, video) -> float:
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
+    import av
+
     return container.duration / av.time_base if container.duration else 0.0
 
 
@@ -156,6 +159,8 @@ def _boxes(path: Path) -> tuple:
 def poster(path: Path, at_s: float = 0.0) -> tuple:
     """``(poster, thumbnail)``: JPEGs of the frame at ``at_s`` seconds (the first one
     at or after it), full size and at most THUMBNAIL_SIZE."""
+    import av
+
     try:
         with av.open(str(Path(path))) as container:
             video = container.streams.video[0]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import phonenumbers
 from peewee import JOIN, fn
-from phonenumbers import geocoder
 
 from .. import audit, csv_file
 from ..db import write_transaction
@@ -117,6 +116,9 @@ def country_name(region: str | None) -> str | None:
     example = phonenumbers.example_number(region) if region else None
     if example is None:
         return None
+    # Imported here: its tables of place names take about 100 MB, which a worker need not hold.
+    from phonenumbers import geocoder
+
     return geocoder.country_name_for_number(example, "en") or region
 
 
