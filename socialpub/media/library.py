@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -17,13 +18,13 @@ from ..config import Settings
 from ..db import write_transaction
 from ..errors import Conflict, NotFound
 from ..models import ImageFetch, Media, MediaKind, PostMedia, utcnow
-from . import images, videos
+from . import documents, images, videos
 from .storage import store_of
 
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
-              "video/mp4": "mp4", "video/quicktime": "mov"}
+              "video/mp4": "mp4", "video/quicktime": "mov", documents.CONTENT_TYPE: "pdf"}
 #: Where a video's poster frame is taken: a second in, or its middle when shorter.
 POSTER_AT_S = 1.0
 
@@ -87,31 +88,66 @@ def add_video(settings: Settings, path: Path, sha256: str, name: str | None = No
     facts = {"duration_s": judged.duration_s, "frame_rate": judged.frame_rate, "video_codec": judged.video_codec,
              "audio_codec": judged.audio_codec, "audio_sample_rate": judged.audio_sample_rate,
              "moov_first": judged.moov_first, "poster_key": keys["poster"]}
+    puts = {keys["storage"]: lambda store, k: store.put_file(k, path, judged.content_type),
+            keys["poster"]: lambda store, k: store.put(k, poster, "image/jpeg"),
+            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg")}
+    return _kept_from_disk(settings, sha256, puts, dict(
+        kind=MediaKind.VIDEO, content_type=judged.content_type, size_bytes=judged.size_bytes, width=judged.width,
+        height=judged.height, storage_key=keys["storage"], thumbnail_key=keys["thumbnail"], video=facts,
+        original_name=(name or "")[:200] or None))
+
+
+def add_document(settings: Settings, path: Path, sha256: str, name: str | None = None) -> tuple:
+    """Judge and keep an uploaded PDF held in the file at ``path`` (its bytes' SHA-256
+    ``sha256``); return ``(media, created)``. Its facts (pages, title, the poster's key)
+    are kept beside it in the store (:func:`document_facts`), the file copied into the
+    store from disk before its row is written, as a video's.
+
+    Raises:
+      documents.DocumentRefused: not a PDF LinkedIn takes (nothing is stored).
+      storage.StorageError: the store did not take it (nothing is recorded).
+    """
+    known = _known(sha256)
+    if known is not None:
+        return known, False
+    judged = documents.judge(path)
+    poster, thumbnail = documents.poster(path)
+    keys = {"storage": f"{sha256}.pdf", "thumbnail": f"thumbs/{sha256}.jpg", "poster": _poster_key(sha256)}
+    facts = json.dumps({**judged.facts, "poster_key": keys["poster"]}).encode()
+    puts = {keys["storage"]: lambda store, k: store.put_file(k, path, documents.CONTENT_TYPE),
+            keys["poster"]: lambda store, k: store.put(k, poster, "image/jpeg"),
+            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg"),
+            _facts_key(sha256): lambda store, k: store.put(k, facts, "application/json")}
+    return _kept_from_disk(settings, sha256, puts, dict(
+        kind=documents.KIND, content_type=documents.CONTENT_TYPE, size_bytes=judged.size_bytes, width=judged.width,
+        height=judged.height, storage_key=keys["storage"], thumbnail_key=keys["thumbnail"],
+        original_name=(name or "")[:200] or None))
+
+
+def _kept_from_disk(settings: Settings, sha256: str, puts: dict, fields: dict) -> tuple:
+    """``(media, created)``: the files of ``puts`` ({key: put(store, key)}) put in the store, then the
+    row of ``fields`` written — a large file's copy takes seconds, which no write transaction waits on."""
     store = store_of(settings)
     try:
-        _put_video(store, keys, path, judged.content_type, poster, thumbnail)
+        _put_each(store, puts)
         for _ in range(KEEP_TRIES):
             known = _known(sha256)
             if known is not None:
                 return known, False
             try:
                 with write_transaction():
-                    media = Media.create(kind=MediaKind.VIDEO, content_type=judged.content_type, sha256=sha256,
-                                         received_sha256=sha256, size_bytes=judged.size_bytes, width=judged.width,
-                                         height=judged.height, storage_key=keys["storage"],
-                                         thumbnail_key=keys["thumbnail"], video=facts,
-                                         original_name=(name or "")[:200] or None)
+                    media = Media.create(sha256=sha256, received_sha256=sha256, **fields)
             except IntegrityError:  # the same bytes committed by another upload meanwhile: that row, once touched
                 continue
             # A delete of an earlier row with these bytes may have removed the keys just put before this
             # INSERT waited for it on the unique sha256: put back what is missing (rare; out of the transaction).
-            _put_video(store, keys, path, judged.content_type, poster, thumbnail, only_missing=True)
+            _put_each(store, puts, only_missing=True)
             return media, True
         return Media.get(Media.sha256 == sha256), False
     except BaseException:
         # Nothing half kept: bytes no row names would never be pruned (unless a row with them exists).
         if not Media.select().where(Media.sha256 == sha256).exists():
-            for key in keys.values():
+            for key in puts:
                 try:
                     store.delete(key)
                 except Exception:  # noqa: BLE001 — the store is failing already: say so, keep the first error
@@ -119,14 +155,11 @@ def add_video(settings: Settings, path: Path, sha256: str, name: str | None = No
         raise
 
 
-def _put_video(store, keys: dict, path: Path, content_type: str, poster: bytes, thumbnail: bytes,
-               only_missing: bool = False) -> None:
-    """The video, its poster and thumbnail into the store (``only_missing``: those it lacks)."""
-    for key, put in ((keys["storage"], lambda k: store.put_file(k, path, content_type)),
-                     (keys["poster"], lambda k: store.put(k, poster, "image/jpeg")),
-                     (keys["thumbnail"], lambda k: store.put(k, thumbnail, "image/jpeg"))):
+def _put_each(store, puts: dict, only_missing: bool = False) -> None:
+    """Each file of ``puts`` into the store (``only_missing``: those it lacks)."""
+    for key, put in puts.items():
         if not only_missing or not store.exists(key):
-            put(key)
+            put(store, key)
 
 
 def _known(sha256: str) -> Media | None:
@@ -182,6 +215,7 @@ def delete(settings: Settings, media_id: int):
     """
     media = get(media_id)
     store = store_of(settings)
+    extra = (_facts_key(media.sha256), _poster_key(media.sha256)) if media.kind == documents.KIND else ()
     try:
         with write_transaction():
             user = (PostMedia.get_or_none(PostMedia.media == media.id)
@@ -192,7 +226,7 @@ def delete(settings: Settings, media_id: int):
                 raise NotFound(f"media {media_id} does not exist")
             # Inside the transaction: an upload of the same bytes again inserts its row (and
             # puts these keys back) only once this has committed (see _keep).
-            for key in (media.thumbnail_key, media.jpeg_key, (media.video or {}).get("poster_key"),
+            for key in (media.thumbnail_key, media.jpeg_key, (media.video or {}).get("poster_key"), *extra,
                         media.storage_key):
                 if key:
                     store.delete(key)
@@ -262,6 +296,52 @@ def video_for(settings: Settings, post_id: int, network: str, kind: str):
                  poster_url=public_url(settings, media, poster) if fetches and poster else None)
 
 
+def _facts_key(sha256: str) -> str:
+    return f"documents/{sha256}.json"
+
+
+def _poster_key(sha256: str) -> str:
+    return f"posters/{sha256}.jpg"
+
+
+#: Documents' facts read from the store, by SHA-256 (the bytes never change, nor do their facts).
+_facts_read: dict = {}
+FACTS_REMEMBERED = 1024
+
+
+def document_facts(settings: Settings, media: Media) -> dict:
+    """A document's facts — ``pages``, ``title`` (the PDF's own, or None), ``poster_key`` —
+    kept beside it in the store (a Media row has no column for them); {} for another kind.
+
+    Raises:
+      storage.StorageError: the store did not give them.
+    """
+    if media.kind != documents.KIND:
+        return {}
+    facts = _facts_read.get(media.sha256)
+    if facts is None:
+        facts = json.loads(store_of(settings).get(_facts_key(media.sha256)))
+        if len(_facts_read) >= FACTS_REMEMBERED:
+            _facts_read.clear()
+        _facts_read[media.sha256] = facts
+    return dict(facts)
+
+
+def document_for(settings: Settings, post_id: int):
+    """The post's document as a network gets it (worker): its facts, its title and a stream
+    of its bytes from the store; None when the post has none."""
+    from ..networks.base import Document
+
+    media = next((m for m in post_media(post_id) if m.kind == documents.KIND), None)
+    if media is None:
+        return None
+    facts = document_facts(settings, media)
+    stem = (media.original_name or "").rsplit(".", 1)[0].strip()
+    return Document(content_type=media.content_type, size_bytes=media.size_bytes, sha256=media.sha256,
+                    title=facts.get("title") or stem or "Document", facts=facts,
+                    open=functools.partial(store_of(settings).open_from, media.storage_key))
+
+
 def photos_of(settings: Settings, files: list, network: str) -> tuple:
     """``files`` (Media rows) as ``network`` gets them: the bytes of a type it takes and, for
     a network that fetches media, a public URL (see public.py)."""
@@ -270,7 +350,7 @@ def photos_of(settings: Settings, files: list, network: str) -> tuple:
     from .public import public_url
 
     limits, store, photos = LIMITS[network], store_of(settings), []
-    for media in [m for m in files if m.kind != MediaKind.VIDEO][:limits.sends_photos]:
+    for media in [m for m in files if m.kind == MediaKind.IMAGE][:limits.sends_photos]:
         key, content_type = as_sent(media, limits.photo_types)
         photos.append(Photo(content_type=content_type, width=media.width, height=media.height,
                             data=b"" if limits.fetches_media else store.get(key),

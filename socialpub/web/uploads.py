@@ -1,8 +1,8 @@
 """Files people send — a photo, a video, a CSV file of posts — as the API and the
 pages take them: how large a body each endpoint takes, one upload kept in the
-media library, and the answer to it. A video is never held whole in memory: the
-request's file (on disk once past half a megabyte) is copied a chunk at a time
-into a file of its own while its SHA-256 is counted."""
+media library, and the answer to it. A video or a PDF is never held whole in
+memory: the request's file (on disk once past half a megabyte) is copied a chunk
+at a time into a file of its own while its SHA-256 is counted."""
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +15,7 @@ from flask import current_app, request, url_for
 
 from ..errors import Busy, InvalidInput, StoreUnavailable, TooLarge, UnprocessableImage, UnsupportedMediaType
 from ..intake import csv_posts
-from ..media import images, library, videos
+from ..media import documents, images, library, videos
 from ..media.storage import StorageError
 from . import serialize
 from .serialize import answer
@@ -58,9 +58,13 @@ def keep(upload) -> tuple:
     """
     settings = current_app.extensions["socialpub"]
     with _refusals():
-        if videos.looks_like_video(upload.stream.read(16)):
-            upload.stream.seek(0)
+        head = upload.stream.read(16)
+        upload.stream.seek(0)
+        if videos.looks_like_video(head):
             return _keep_video(settings, upload)
+        if documents.looks_like_pdf(head):
+            return _keep_held(upload, documents.MAX_BYTES, documents.too_large,
+                              lambda path, digest: library.add_document(settings, path, digest, upload.filename))
         # Measured before it is read: this endpoint takes a body of a video's size.
         images.check_length(upload.stream.seek(0, 2), max_bytes=settings.media_max_bytes)
         upload.stream.seek(0)
@@ -71,11 +75,14 @@ def keep_file(path: Path, name: str | None) -> tuple:
     """``(media, created)`` for a file that arrived on disk (an upload in parts), as :func:`keep`."""
     settings = current_app.extensions["socialpub"]
     with _refusals(), path.open("rb") as held:
-        if videos.looks_like_video(held.read(16)):
+        head = held.read(16)
+        if videos.looks_like_video(head) or documents.looks_like_pdf(head):
             held.seek(0)
             digest = hashlib.sha256()
             for chunk in iter(lambda: held.read(CHUNK), b""):
                 digest.update(chunk)
+            if documents.looks_like_pdf(head):
+                return library.add_document(settings, path, digest.hexdigest(), name)
             return library.add_video(settings, path, digest.hexdigest(), name)
         images.check_length(path.stat().st_size, max_bytes=settings.media_max_bytes)
         held.seek(0)
@@ -96,19 +103,29 @@ def _refusals():
 
 
 def _keep_video(settings, upload) -> tuple:
-    """A video upload copied to a file of its own, a chunk at a time, its SHA-256 counted on the way."""
+    """A video upload kept from a file of its own (:func:`_keep_held`)."""
+    def too_large():
+        allowed = settings.media_video_max_bytes / 2**20
+        return videos.VideoRefused(f"file: the video is larger than the {allowed:g} MiB allowed "
+                                   f"(SOCIALPUB_MEDIA_VIDEO_MAX_BYTES)", 413)
+
+    return _keep_held(upload, settings.media_video_max_bytes, too_large,
+                      lambda path, digest: library.add_video(settings, path, digest, upload.filename))
+
+
+def _keep_held(upload, max_bytes: int, too_large, keep) -> tuple:
+    """``keep(path, sha256)`` of an upload copied to a file of its own, a chunk at a time, its
+    SHA-256 counted on the way; ``too_large()`` raised past ``max_bytes``."""
     digest, size = hashlib.sha256(), 0
-    with tempfile.NamedTemporaryFile(prefix="socialpub-video-") as held:
+    with tempfile.NamedTemporaryFile(prefix="socialpub-upload-") as held:
         for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
             size += len(chunk)
-            if size > settings.media_video_max_bytes:
-                allowed = settings.media_video_max_bytes / 2**20
-                raise videos.VideoRefused(f"file: the video is larger than the {allowed:g} MiB allowed "
-                                          f"(SOCIALPUB_MEDIA_VIDEO_MAX_BYTES)", 413)
+            if size > max_bytes:
+                raise too_large()
             digest.update(chunk)
             held.write(chunk)
         held.flush()
-        return library.add_video(settings, Path(held.name), digest.hexdigest(), upload.filename)
+        return keep(Path(held.name), digest.hexdigest())
 
 
 def upload_response():
