@@ -11,11 +11,11 @@ from .. import acting
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
-from ..media import public
+from ..media import documents, public
 from ..media.storage import store_of
 from ..models import Channel, Media, MediaKind, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
-from ..networks.base import Photo, Video
+from ..networks.base import Document, Photo, Video
 from ..statuses import PUBLICATION, moves
 from ..whatsapp import templates
 from .schedule_time import parse_schedule
@@ -54,15 +54,18 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
     too (``channel``), and a problem of its text that field (``versions.12.text``)."""
     problems = []
     video = next((m for m in media if m.kind == MediaKind.VIDEO), None)
+    document = next((Document(content_type=m.content_type, size_bytes=m.size_bytes, title="", sha256=m.sha256)
+                     for m in media if m.kind == documents.KIND), None)
     photos = tuple(Photo(content_type=m.content_type, width=m.width, height=m.height) for m in media
-                   if m.kind != MediaKind.VIDEO)
+                   if m.kind == MediaKind.IMAGE)
     for network, text, *where in publications:
         channel_id, text_field, video_kind = (where + [None, None, None])[:3]
-        content = Content(text=text, image_url=image_url, link=link, photos=photos, video=None if video is None else
+        content = Content(text=text, image_url=image_url, link=link, photos=photos, document=document,
+                          video=None if video is None else
                           Video(kind=video_kind or default_video_kind(network), content_type=video.content_type,
                                 size_bytes=video.size_bytes, width=video.width, height=video.height,
                                 facts=video.video))
-        found = list(LIMITS[network].problems(content))
+        found = list(LIMITS[network].problems(content, LABELS[network]))
         if media and LIMITS[network].fetches_media and not public_media:
             found.append(("media_ids", f"{LABELS[network]} fetches media itself from a public address, and "
                                        f"this installation has none: set SOCIALPUB_PUBLIC_BASE_URL to the address "
@@ -95,6 +98,9 @@ def check_media_ids(value, image_url) -> list:
     if len(value) > 1 and any(found[i].kind == MediaKind.VIDEO for i in value):
         raise InvalidInput("media_ids: a post carries photos or one video, not both nor two videos",
                            field="media_ids")
+    if len(value) > 1 and any(found[i].kind == documents.KIND for i in value):
+        raise InvalidInput("media_ids: a post carries one document alone, without photos, a video or another "
+                           "document", field="media_ids")
     return [found[i] for i in value]
 
 
@@ -380,7 +386,7 @@ def _video_kinds(channels: list, values: dict, versions: dict) -> dict:
 def _media_kinds(media: list, image_url) -> tuple:
     """Whether a post has an image, and whether it has a video."""
     has_video = any(m.kind == MediaKind.VIDEO for m in media)
-    return bool(image_url or (media and not has_video)), has_video
+    return bool(image_url or any(m.kind == MediaKind.IMAGE for m in media)), has_video
 
 
 def _refuse_foreign_versions(versions: dict, channels: list) -> None:

@@ -178,8 +178,8 @@ class _Attempt:
     def _with_photos(self, job: delivery.Job) -> delivery.Job:
         """The job with its post's images, read from the media store as this
         network takes them: the uploaded ones, or its ``image_url`` fetched once
-        into the store; or with its video, read as a stream when it is sent (none:
-        the job as it is).
+        into the store; or with its video or its document, read as a stream when it
+        is sent (none: the job as it is).
 
         Raises:
           PublishError: the store did not give them (transient: retried), or the
@@ -191,6 +191,9 @@ class _Attempt:
                 video = persist(library.video_for, settings, job.post_id, job.network, job.video_kind)
                 if video is not None:
                     return dataclasses.replace(job, content=dataclasses.replace(job.content, video=video))
+            document = persist(library.document_for, settings, job.post_id)
+            if document is not None:
+                return dataclasses.replace(job, content=dataclasses.replace(job.content, document=document))
             photos = persist(library.photos_for, settings, job.post_id, job.network)
             if not photos and job.content.image_url and remote.worth_fetching(settings, job.network):
                 # Not inside persist: no connection is held through the download, and the

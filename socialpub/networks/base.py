@@ -205,15 +205,70 @@ class Video:
 
 
 @dataclass(frozen=True)
+class Document:
+    """An uploaded document (a PDF) as a network gets it: its facts (media/documents.py:
+    ``pages``, ``title``), the title shown over it, and its bytes read as a stream, never
+    held whole."""
+
+    content_type: str
+    size_bytes: int
+    title: str
+    facts: dict = field(default_factory=dict, compare=False)
+    sha256: str = ""
+    #: Opens the bytes for reading from the given offset (a file object; the caller closes it); None before
+    #: sending.
+    open: Optional[Callable[[int], BinaryIO]] = field(default=None, repr=False, compare=False)
+
+    @property
+    def pages(self) -> int:
+        return int(self.facts.get("pages") or 0)
+
+    def body(self) -> "SizedStream":
+        """The whole file as a request's body: a file object whose length is known (so it is
+        sent with a Content-Length, a chunk at a time); the caller closes it."""
+        return SizedStream(self.open(0), self.size_bytes)
+
+
+class SizedStream:
+    """A stream of ``length`` bytes that says its length: requests sends it with a
+    Content-Length, reading it a block at a time (an S3 body does not say it)."""
+
+    def __init__(self, stream: BinaryIO, length: int):
+        self.stream, self.length, self.sent = stream, length, 0
+
+    def __len__(self) -> int:
+        return self.length - self.sent
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self) if size is None or size < 0 else min(size, len(self))
+        chunk = self.stream.read(size) if size else b""
+        if size and not chunk:
+            raise OSError(f"the file ends at byte {self.sent}, before {self.length}")
+        self.sent += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
 class Content:
     """What is published: the text already adapted for this network, and an
-    image given as a URL (``image_url``) or uploaded (``photos``), or a video."""
+    image given as a URL (``image_url``) or uploaded (``photos``), or a video,
+    or a document."""
 
     text: str
     image_url: Optional[str] = None
     link: Optional[str] = None
     photos: tuple = ()
     video: Optional[Video] = None
+    document: Optional[Document] = None
 
     @property
     def has_image(self) -> bool:
@@ -221,7 +276,7 @@ class Content:
 
     @property
     def has_media(self) -> bool:
-        return self.has_image or self.video is not None
+        return self.has_image or self.video is not None or self.document is not None
 
 
 @dataclass(frozen=True)
@@ -366,11 +421,15 @@ class NetworkLimits:
     links_clickable: bool = True
     #: The kinds of video post it takes, each with its rules.
     videos: tuple = ()
+    #: Whether it takes a document (a PDF) as a post (LinkedIn's Documents API).
+    documents: bool = False
 
-    def problems(self, content: Content) -> list:
-        """Return ``(field, message)`` pairs for what this network would reject."""
+    def problems(self, content: Content, label: str = "this network") -> list:
+        """Return ``(field, message)`` pairs for what this network (``label``, as people call it) would reject."""
         found = []
-        if self.image_required and not content.has_media:
+        if content.document is not None:
+            found += self.document_problems(content, label)
+        elif self.image_required and not content.has_media:
             found.append(("image_url", "an image is required"))
         if content.video is not None:
             found += self.video_problems(content)
@@ -395,6 +454,14 @@ class NetworkLimits:
                 found.append(("text", f"{n} @-mentions; the limit is {self.max_mentions}"))
         return found
 
+
+    def document_problems(self, content: Content, label: str = "this network") -> list:
+        """``(field, message)`` pairs for what this network would refuse in the post's document."""
+        if not self.documents:
+            return [("media_ids", f"a document goes to LinkedIn only: untick {label}, or post photos there")]
+        if content.photos or content.video is not None or content.image_url:
+            return [("media_ids", "a post carries one document alone: no photos, video or image_url beside it")]
+        return []
 
     def video_rules(self, kind: str) -> Optional["VideoRules"]:
         return next((rules for rules in self.videos if rules.kind == kind), None)

@@ -2,9 +2,11 @@
 images uploaded through ``/rest/images`` first, or a video through the Videos
 API: ``initializeUpload`` (the video's URN, one upload URL per part of about
 4 MB, the upload token), one ``PUT`` per part (its ``ETag`` kept, in order),
-``finalizeUpload``, then ``GET /rest/videos/{urn}`` until it is AVAILABLE. Every
-id LinkedIn hands out is checkpointed before it is used, so that an attempt
-that died goes on from the next part of the same video.
+``finalizeUpload``, then ``GET /rest/videos/{urn}`` until it is AVAILABLE; or a
+document (a PDF) through the Documents API: ``initializeUpload`` (its URN and
+one upload URL), one ``PUT`` of the whole file, then ``GET /rest/documents/{urn}``
+until it is AVAILABLE. Every id LinkedIn hands out is checkpointed before it is
+used, so that an attempt that died goes on with the same video or document.
 
 The post URN comes back in the ``x-restli-id`` header of an empty 201. A 422
 "Content is a duplicate of urn:li:share:NNN" names an existing post with the
@@ -27,6 +29,7 @@ from . import error_table
 from .base import (
     Adapter,
     Content,
+    Document,
     ErrorKind,
     HeldElsewhere,
     Identity,
@@ -47,6 +50,8 @@ VIDEO_WAITING = ("WAITING_UPLOAD", "PROCESSING")
 VIDEO_FAILED = "PROCESSING_FAILED"
 #: The longest video title sent (the first line of the text).
 TITLE_CHARS = 100
+#: LinkedIn's Documents API: a document's upload, and its states (those of a video).
+DOCUMENTS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/documents-api"
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +109,7 @@ class LinkedInAdapter(Adapter):
     network = "linkedin"
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
     #: multiImage takes 2 to 20 images.
-    limits = NetworkLimits(max_text=3000, max_photos=20, videos=(
+    limits = NetworkLimits(max_text=3000, max_photos=20, documents=True, videos=(
         VideoRules("video", "a LinkedIn video", VIDEOS_API, min_s=3, max_s=30 * 60, max_bytes=500 * 10**6,
                    content_types=("video/mp4",), video_codecs=("h264",), aspect_range=(1 / 2.4, 2.4)),))
     #: Longest wait for an uploaded video to be AVAILABLE in one attempt (the next one polls on), and
@@ -136,7 +141,10 @@ class LinkedInAdapter(Adapter):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if content.video is not None:
+        if content.document is not None:
+            urn = self.upload_document(target, content.document, checkpoint, resume)
+            body["content"] = {"media": {"id": urn, "title": content.document.title[:TITLE_CHARS]}}
+        elif content.video is not None:
             urn = self.upload_video(target, content.video, checkpoint, resume)
             body["content"] = {"media": {"id": urn, **_title(content.text)}}
         elif content.photos:
@@ -356,21 +364,22 @@ class LinkedInAdapter(Adapter):
         if response.status_code >= 400:
             raise _plainly(linkedin_error(response), "LinkedIn refused to finish the video's upload")
 
-    def video_status(self, target: Target, urn: str) -> str:
-        """The video's ``status`` as LinkedIn gives it (``GET /rest/videos/{urn}``)."""
-        response = send(self.network, self.timeouts, "GET", f"{_base(target)}/rest/videos/{quote(urn, safe='')}",
-                        headers=_headers(target))
+    def video_status(self, target: Target, urn: str, what: str = "video") -> str:
+        """The video's (or document's) ``status`` as LinkedIn gives it (``GET /rest/videos/{urn}``,
+        ``GET /rest/documents/{urn}``)."""
+        response = send(self.network, self.timeouts, "GET",
+                        f"{_base(target)}/rest/{what}s/{quote(urn, safe='')}", headers=_headers(target))
         if response.status_code >= 400:
-            raise _plainly(linkedin_error(response), "LinkedIn did not say how the video is")
+            raise _plainly(linkedin_error(response), f"LinkedIn did not say how the {what} is")
         body = json_body(response)
         status = body.get("status") if isinstance(body, dict) else None
         if not isinstance(status, str):
-            raise PublishError(self.network, f"LinkedIn's answer about the video has no status: "
+            raise PublishError(self.network, f"LinkedIn's answer about the {what} has no status: "
                                f"{response.text[:200]!r}", kind=ErrorKind.TRANSIENT, http_status=response.status_code)
         return status
 
-    def wait_until_available(self, target: Target, urn: str, checkpoint=None) -> None:
-        """Poll the video at once, then at growing intervals, until it is AVAILABLE.
+    def wait_until_available(self, target: Target, urn: str, checkpoint=None, what: str = "video") -> None:
+        """Poll the video (or the document) at once, then at growing intervals, until it is AVAILABLE.
 
         Raises:
           PublishError: PERMANENT when LinkedIn could not process it (the upload is
@@ -378,24 +387,130 @@ class LinkedInAdapter(Adapter):
             processing after ``poll_timeout``.
         """
         deadline, interval = time.monotonic() + self.poll_timeout, self.poll_interval
+        check = ("check that it plays and is an MP4 (H.264) LinkedIn takes" if what == "video" else
+                 "check that it opens in a PDF reader")
         while True:
-            status = self.video_status(target, urn)
+            status = self.video_status(target, urn, what)
             if status == "AVAILABLE":
                 return
             if status not in VIDEO_WAITING:
                 if checkpoint is not None:
                     checkpoint({"uploads": {}})
-                what = "could not process the video" if status == VIDEO_FAILED else f"says the video is {status}"
-                raise PublishError(self.network, f"LinkedIn {what} ({urn}); check that it plays and is an MP4 "
-                                   f"(H.264) LinkedIn takes, then retry to upload it again",
-                                   kind=ErrorKind.PERMANENT, code=status)
+                said = f"could not process the {what}" if status == VIDEO_FAILED else f"says the {what} is {status}"
+                raise PublishError(self.network, f"LinkedIn {said} ({urn}); {check}, then retry to upload it "
+                                   f"again", kind=ErrorKind.PERMANENT, code=status)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishError(self.network, f"LinkedIn is still processing the video ({status}) after "
+                raise PublishError(self.network, f"LinkedIn is still processing the {what} ({status}) after "
                                    f"{self.poll_timeout:g} s; it will be checked again", kind=ErrorKind.TRANSIENT,
                                    code=status)
             time.sleep(min(interval, remaining))
             interval = min(interval * 2, self.max_poll_interval)
+
+    # -- document --------------------------------------------------------------------------------
+
+    def upload_document(self, target: Target, document: Document, checkpoint, resume) -> str:
+        """The ``urn:li:document:`` URN of ``document``, uploaded and AVAILABLE.
+
+        Checkpointed as ``{"uploads": {"document_urn", "upload_url", "expires_at", "size_bytes",
+        "sha256", "uploaded_bytes", "uploaded"}}``: after ``initializeUpload`` (before the
+        ``PUT``), then once LinkedIn took the bytes. With ``resume`` holding an upload of the
+        same file, LinkedIn is asked where it is: one it has the bytes of is reused, one
+        still waiting for them is sent them again at its upload URL while it is valid; a new
+        upload starts only when that URL has expired, LinkedIn refuses it (401), or LinkedIn
+        no longer knows the document.
+
+        Raises:
+          PublishError: PERMANENT when LinkedIn could not process the document, TRANSIENT
+            when it is still processing after ``poll_timeout`` (the next attempt polls it).
+        """
+        upload = self._resumed_document(target, document, resume)
+        if upload is None or (not upload["uploaded"] and _expired(upload)):
+            if upload is not None:
+                logger.warning("LinkedIn: the upload URL of %s expired before its bytes were sent; starting a new "
+                               "upload of the document.", upload["document_urn"])
+            upload = self._initialize_document(target, document, checkpoint)
+        if not upload["uploaded"]:
+            try:
+                self._put_document(target, document, upload)
+            except _UploadUrlRefused as refused:
+                logger.warning("LinkedIn: the upload URL of %s is refused (HTTP %s: %s); starting a new upload of "
+                               "the document.", upload["document_urn"], refused.status, refused.message)
+                upload = self._initialize_document(target, document, checkpoint)
+                try:
+                    self._put_document(target, document, upload)
+                except _UploadUrlRefused as again:
+                    raise PublishError(self.network, f"LinkedIn refused the upload address it had just given for "
+                                       f"the document ({again.status}); it will be tried again",
+                                       kind=ErrorKind.TRANSIENT, http_status=again.status) from None
+            upload = {**upload, "uploaded": True, "uploaded_bytes": document.size_bytes}
+            _save(checkpoint, upload)
+        self.wait_until_available(target, upload["document_urn"], checkpoint, what="document")
+        return upload["document_urn"]
+
+    def _resumed_document(self, target: Target, document: Document, resume) -> Optional[dict]:
+        """The checkpointed upload of this very file, as LinkedIn has it now, else None."""
+        upload = (resume or {}).get("uploads") or {}
+        if not upload.get("document_urn") or not upload.get("upload_url"):
+            return None
+        if upload.get("size_bytes") != document.size_bytes or upload.get("sha256") != document.sha256:
+            logger.info("LinkedIn: the checkpointed upload %s is of another file; uploading this one.",
+                        upload["document_urn"])
+            return None
+        if upload.get("uploaded"):
+            return upload
+        # The PUT may have gone through before the worker died: LinkedIn's own state says.
+        try:
+            status = self.video_status(target, upload["document_urn"], "document")
+        except PublishError as exc:
+            if exc.http_status != 404:
+                raise
+            logger.info("LinkedIn no longer knows the document %s; uploading it again.", upload["document_urn"])
+            return None
+        return {**upload, "uploaded": status != "WAITING_UPLOAD"}
+
+    def _initialize_document(self, target: Target, document: Document, checkpoint) -> dict:
+        """Register the document (``initializeUpload``) and checkpoint what LinkedIn gave, before the PUT."""
+        response = send(self.network, self.timeouts, "POST",
+                        f"{_base(target)}/rest/documents?action=initializeUpload",
+                        json={"initializeUploadRequest": {"owner": target.account_id}},
+                        headers=_headers(target), creates_item=False)
+        if response.status_code >= 400:
+            raise _plainly(linkedin_error(response), "LinkedIn refused to start the document's upload")
+        body = json_body(response)
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, dict) or not isinstance(value.get("document"), str) \
+                or not isinstance(value.get("uploadUrl"), str):
+            raise PublishError(self.network, f"LinkedIn's answer to the document's initializeUpload has no document "
+                               f"URN or upload address: {response.text[:200]!r}", kind=ErrorKind.TRANSIENT,
+                               http_status=response.status_code)
+        upload = {"document_urn": value["document"], "upload_url": value["uploadUrl"],
+                  "expires_at": value.get("uploadUrlExpiresAt"), "size_bytes": document.size_bytes,
+                  "sha256": document.sha256, "uploaded_bytes": 0, "uploaded": False}
+        _save(checkpoint, upload)
+        logger.info("LinkedIn document %s: uploading %d bytes for %s.", upload["document_urn"], document.size_bytes,
+                    target.account_id)
+        return upload
+
+    def _put_document(self, target: Target, document: Document, upload: dict) -> None:
+        """PUT the whole file to the upload URL, streamed from the store with its length.
+
+        Raises:
+          _UploadUrlRefused: LinkedIn answered 401: this upload cannot go on.
+        """
+        try:
+            body = document.body()
+        except OSError as exc:
+            raise PublishError(self.network, f"could not read the document from the media store: {exc}",
+                               kind=ErrorKind.TRANSIENT) from None
+        with body:
+            response = send(self.network, self.timeouts, "PUT", upload["upload_url"], data=body, creates_item=False,
+                            headers={"Authorization": f"Bearer {target.token}",
+                                     "Content-Type": "application/octet-stream"})
+        if response.status_code == 401:
+            raise _UploadUrlRefused(0, response.status_code, linkedin_error(response).message)
+        if response.status_code >= 400:
+            raise _plainly(linkedin_error(response), "LinkedIn refused the document's bytes")
 
 
 class _UploadUrlRefused(Exception):
@@ -409,6 +524,11 @@ class _UploadUrlRefused(Exception):
 def _save(checkpoint, upload: dict) -> None:
     if checkpoint is not None:
         checkpoint({"uploads": upload})
+
+
+def _expired(upload: dict) -> bool:
+    """Whether an upload's URL has expired (``expires_at``, LinkedIn's milliseconds)."""
+    return bool(upload.get("expires_at")) and upload["expires_at"] / 1000 <= time.time()
 
 
 def _covers(instructions, size: int) -> bool:

@@ -58,11 +58,12 @@ def endpoint(network: str, creates_item: bool = False):
 
 
 def record(item_id: str, account_id: str, text, *, image=None, link=None, to=None, image_bytes=None,
-           image_sha256=None, images=(), video=None):
+           image_sha256=None, images=(), video=None, document=None):
     """Remember an accepted item for ``GET /_sandbox/received`` (an uploaded
-    image by its size and SHA-256; a video as ``{"kind", "sha256", "bytes"}``)."""
+    image by its size and SHA-256; a video as ``{"kind", "sha256", "bytes"}``; a
+    document as ``{"sha256", "bytes", "pages"}``)."""
     state().record(g.sandbox_epoch, {
-        "video": video,
+        "video": video, "document": document,
         "network": g.sandbox_network, "item_id": item_id, "account_id": account_id,
         "text": text, "image": image, "link": link, "to": to, "image_bytes": image_bytes,
         "image_sha256": image_sha256,

@@ -20,6 +20,15 @@ sets ``part_bytes`` and ``outcome`` (AVAILABLE or PROCESSING_FAILED) until
 the next reset; ``POST .../expire``
 makes every upload URL handed out so far answer 401. Parts wait on disk (a
 temporary directory) until finalized, so a large video is never held in memory.
+
+And the Documents API: ``/rest/documents?action=initializeUpload`` (the
+document's URN and one upload URL), a ``PUT`` of the whole file to it (a PDF,
+DOC, DOCX, PPT or PPTX of at most 100 MB, hashed as it comes), ``GET
+/rest/documents/{urn}`` (WAITING_UPLOAD, PROCESSING for ``video_processing_s``,
+then AVAILABLE, or PROCESSING_FAILED for a PDF of more than 300 pages or as
+steered) and a post whose ``content.media.id`` is a document — refused until it
+is AVAILABLE, or when its author does not own it. ``/_sandbox/linkedin/documents``
+reads and steers them as ``/_sandbox/linkedin/videos`` does videos.
 """
 from __future__ import annotations
 
@@ -177,6 +186,11 @@ def create_post():
         return error
     if video is not None:
         return _video_post(author, commentary, video)
+    document, error = _content_document(body.get("content"), author)
+    if error:
+        return error
+    if document is not None:
+        return _document_post(author, commentary, document)
     urns, where, error = _content_images(body.get("content"))
     if error:
         return error
@@ -445,52 +459,72 @@ def _finalize_video(body: dict):
 @endpoint("linkedin")
 def get_video(urn):
     """A video: ``id``, ``owner``, ``status``."""
+    return _read_media(urn, "video", _video_status)
+
+
+def _read_media(urn: str, kind: str, status_of):
+    """A video or a document: ``id``, ``owner``, ``status`` (404 when there is none of that kind)."""
     error = _token_error() or version_error()
     if error:
         return error
     if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
         return linkedin_error(400, "This API requires the header X-Restli-Protocol-Version: 2.0.0",
                               code="BAD_REQUEST")
-    video = state().get("uploads", urn)
-    if video is None or video.get("kind") != "video":
-        return linkedin_error(404, f"Video {quote(urn, safe='')} does not exist", code="NOT_FOUND")
-    return jsonify(id=urn, owner=video["owner"], status=_video_status(video))
+    held = state().get("uploads", urn)
+    if held is None or held.get("kind") != kind:
+        return linkedin_error(404, f"{kind.capitalize()} {quote(urn, safe='')} does not exist", code="NOT_FOUND")
+    return jsonify(id=urn, owner=held["owner"], status=status_of(held))
 
 
 def _content_video(content, author):
     """``(the video record, None)`` when the post's ``content.media.id`` is a video URN the author owns,
     ``(None, None)`` when it names no video, else ``(None, the refusal)``."""
+    return _content_media(content, author, "video", VIDEO_MEDIA_FIELDS, _video_status)
+
+
+def _content_media(content, author, kind: str, fields: set, status_of, title_required=False):
+    """``(the record, None)`` when the post's ``content.media.id`` is an uploaded ``kind`` (video,
+    document) the author owns and it is AVAILABLE, ``(None, None)`` when it names none, else
+    ``(None, the refusal)``."""
     media = content.get("media") if isinstance(content, dict) else None
     urn = media.get("id") if isinstance(media, dict) else None
-    if not isinstance(urn, str) or not urn.startswith("urn:li:video:"):
+    if not isinstance(urn, str) or not urn.startswith(f"urn:li:{kind}:"):
         return None, None
-    unknown = sorted(set(media) - VIDEO_MEDIA_FIELDS)
+    unknown = sorted(set(media) - fields)
     if unknown:
         return None, _unprocessable(f"/content/media/{unknown[0]}", "unrecognized field found but not allowed")
     if not isinstance(media.get("title", ""), str):
         return None, _unprocessable("/content/media/title", "not a string")
-    video = state().get("uploads", urn)
-    if video is None or video.get("kind") != "video":
-        return None, _unprocessable("/content/media/id", f"{urn!r} is not an uploaded video")
-    if video["owner"] != author:
+    if title_required and not media.get("title", "").strip():
+        return None, _unprocessable("/content/media/title", f"a {kind}'s title is required")
+    held = state().get("uploads", urn)
+    if held is None or held.get("kind") != kind:
+        return None, _unprocessable("/content/media/id", f"{urn!r} is not an uploaded {kind}")
+    if held["owner"] != author:
         return None, linkedin_error(400, f"The author {author} does not own {urn}", code="INVALID_CONTENT_OWNERSHIP")
-    status = _video_status(video)
+    status = status_of(held)
     if status != "AVAILABLE":
         return None, _unprocessable("/content/media/id", f"{urn} is not AVAILABLE (its status is {status})")
-    return video, None
+    return held, None
 
 
 def _video_post(author: str, commentary: str, video: dict):
+    return _media_post(author, commentary, video["video"], lambda stored: {
+        "video": {"kind": "video", "sha256": stored["sha256"], "bytes": stored["size"]}})
+
+
+def _media_post(author: str, commentary: str, media_urn: str, recorded):
+    """A post of an uploaded video or document (``media_urn``), its URN added to the media's posts;
+    ``recorded(the media's record)`` says what the received item holds of it."""
     urn = f"urn:li:share:{state().new_number()}"
     earlier = state().claim_post(author, commentary, urn)
     if earlier and state().setting("linkedin", "reject_duplicates"):
         return linkedin_error(422, f"Content is a duplicate of {earlier}", code="DUPLICATE_POST")
     with _videos_lock:
-        stored = state().get("uploads", video["video"])
+        stored = state().get("uploads", media_urn)
         stored["posts"] = [*stored["posts"], urn]
-        state().put("uploads", video["video"], stored)
-    record(urn, author, read_little(commentary), video={"kind": "video", "sha256": stored["sha256"],
-                                                        "bytes": stored["size"]})
+        state().put("uploads", media_urn, stored)
+    record(urn, author, read_little(commentary), **recorded(stored))
     return Response(status=201, headers={"x-restli-id": urn})
 
 
@@ -498,15 +532,20 @@ def _video_post(author: str, commentary: str, video: dict):
 
 
 def _all_videos() -> list:
+    return _all_of("video")
+
+
+def _all_of(kind: str) -> list:
+    """Every upload of ``kind`` (video, document), oldest first."""
     found = []
 
     def keep(value):
-        if isinstance(value, dict) and value.get("kind") == "video":
+        if isinstance(value, dict) and value.get("kind") == kind:
             found.append(dict(value))
         return False
 
     state().count("uploads", keep)
-    return sorted(found, key=lambda video: video["created_at"])
+    return sorted(found, key=lambda held: held["created_at"])
 
 
 @bp.get("/_sandbox/linkedin/videos")
@@ -550,3 +589,152 @@ def _sandbox_problem(message: str):
     response = jsonify(error={"code": "bad_request", "message": message})
     response.status_code = 400
     return response
+
+
+# -- Documents API ---------------------------------------------------------------------------------
+
+#: What LinkedIn's Documents API takes: "The file size cannot exceed 100MB and 300 pages."
+DOCUMENT_MAX_BYTES = 100 * 10**6
+DOCUMENT_MAX_PAGES = 300
+#: PDF; DOC and PPT (OLE2); DOCX and PPTX (ZIP).
+DOCUMENT_MAGIC = (b"%PDF-", b"\xd0\xcf\x11\xe0", b"PK\x03\x04")
+DOCUMENT_MEDIA_FIELDS = {"id", "title"}
+_DOCUMENT_SETTINGS = "linkedin-document-settings"
+
+
+def document_settings() -> dict:
+    settings = {"outcome": "AVAILABLE"}
+    settings.update(state().get("uploads", _DOCUMENT_SETTINGS) or {})
+    return settings
+
+
+def _document_status(document: dict) -> str:
+    """WAITING_UPLOAD until its bytes came, then PROCESSING for ``video_processing_s``, then its outcome."""
+    if document["uploaded_at"] is None:
+        return "WAITING_UPLOAD"
+    if time.time() < document["uploaded_at"] + state().setting("linkedin", "video_processing_s"):
+        return "PROCESSING"
+    if document["pages"] is not None and document["pages"] > DOCUMENT_MAX_PAGES:
+        return "PROCESSING_FAILED"
+    return document_settings()["outcome"]
+
+
+@bp.post("/rest/documents")
+@endpoint("linkedin")
+def documents_action():
+    """``?action=initializeUpload``: the document's URN and the URL to PUT it to."""
+    if request.args.get("action") != "initializeUpload":
+        return linkedin_error(400, "Unsupported action; expected action=initializeUpload", code="BAD_REQUEST")
+    body, error = _checked_request()
+    if error:
+        return error
+    upload, error = _action_body(body, "initializeUploadRequest", {"owner"}, required={"owner"})
+    if error:
+        return error
+    if not isinstance(upload["owner"], str) or not AUTHOR.match(upload["owner"]):
+        return _unprocessable("/initializeUploadRequest/owner", "field is required and must be a URN")
+    key = "D4D10AQ" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+    urn, secret, expires_at = f"urn:li:document:{key}", secrets.token_urlsafe(16), time.time() + UPLOAD_URLS_LIFE_S
+    state().put("uploads", urn, {
+        "kind": "document", "document": urn, "owner": upload["owner"], "secret": secret, "expires_at": expires_at,
+        "size": None, "sha256": None, "pages": None, "puts": 0, "bytes_received": 0, "uploaded_at": None,
+        "posts": [], "created_at": time.time()})
+    return jsonify(value={"uploadUrlExpiresAt": int(expires_at * 1000), "document": urn,
+                          "uploadUrl": f"{request.host_url}dms-uploads/sp/v2/{key}/uploaded-document/0?ut={secret}"})
+
+
+@bp.put("/dms-uploads/sp/v2/<key>/uploaded-document/0")
+@endpoint("linkedin")
+def upload_document(key):
+    """Take the whole document, hashed as it comes (kept on disk, never whole in memory)."""
+    error = _token_error()
+    if error:
+        return error
+    urn = f"urn:li:document:{key}"
+    document = state().get("uploads", urn)
+    if document is None or document.get("kind") != "document":
+        return linkedin_error(404, f"No upload is pending for {urn}", code="NOT_FOUND")
+    if not secrets.compare_digest(request.args.get("ut", ""), document["secret"]) \
+            or document["expires_at"] < time.time():
+        return linkedin_error(401, "The upload URL is invalid or has expired")
+    if document["uploaded_at"] is not None:
+        return linkedin_error(400, f"The upload of {urn} is complete already", code="BAD_REQUEST")
+    digest, received, head = hashlib.sha256(), 0, b""
+    with tempfile.NamedTemporaryFile(prefix="socialpub-sandbox-document-") as held:
+        for chunk in iter(lambda: request.stream.read(1024 * 1024), b""):
+            received += len(chunk)
+            head = head or chunk[:8]
+            digest.update(chunk)
+            held.write(chunk)
+        held.flush()
+        pages = _pdf_pages(held.name) if head.startswith(b"%PDF-") else None
+    with _videos_lock:
+        document = state().get("uploads", urn)
+        document.update(puts=document["puts"] + 1, bytes_received=document["bytes_received"] + received)
+        refusal = ("is empty" if not received else f"is {received} bytes, more than {DOCUMENT_MAX_BYTES}"
+                   if received > DOCUMENT_MAX_BYTES else None if head.startswith(DOCUMENT_MAGIC)
+                   else "is not a PDF, DOC, DOCX, PPT or PPTX file")
+        if refusal is None:
+            document.update(size=received, sha256=digest.hexdigest(), pages=pages, uploaded_at=time.time())
+        state().put("uploads", urn, document)
+    if refusal:
+        return linkedin_error(400, f"The uploaded document {refusal}", code="BAD_REQUEST")
+    return Response(status=201)
+
+
+def _pdf_pages(path: str):
+    """A PDF's pages (None when it cannot be read)."""
+    import pypdf  # here: only the sandbox's documents need it
+
+    try:
+        return len(pypdf.PdfReader(path, strict=False).pages)
+    except Exception:  # noqa: BLE001 — a damaged file is LinkedIn's to fail, not the sandbox's
+        return None
+
+
+@bp.get("/rest/documents/<path:urn>")
+@endpoint("linkedin")
+def get_document(urn):
+    """A document: ``id``, ``owner``, ``status``."""
+    return _read_media(urn, "document", _document_status)
+
+
+def _content_document(content, author):
+    """``(the document record, None)`` when the post's ``content.media.id`` is a document URN the author
+    owns and it is AVAILABLE, ``(None, None)`` when it names no document, else ``(None, the refusal)``."""
+    return _content_media(content, author, "document", DOCUMENT_MEDIA_FIELDS, _document_status, title_required=True)
+
+
+def _document_post(author: str, commentary: str, document: dict):
+    return _media_post(author, commentary, document["document"], lambda stored: {
+        "document": {"sha256": stored["sha256"], "bytes": stored["size"], "pages": stored["pages"]}})
+
+
+@bp.get("/_sandbox/linkedin/documents")
+def sandbox_documents():
+    """Every document, oldest first, with what the sandbox received of it."""
+    return jsonify(documents=[{
+        "document": d["document"], "owner": d["owner"], "status": _document_status(d), "size_bytes": d["size"],
+        "pages": d["pages"], "puts": d["puts"], "bytes_received": d["bytes_received"], "sha256": d["sha256"],
+        "posts": d["posts"], "upload_url_expired": d["expires_at"] < time.time(),
+    } for d in _all_of("document")], settings=document_settings())
+
+
+@bp.post("/_sandbox/linkedin/documents")
+def steer_documents():
+    """Set ``outcome`` (AVAILABLE or PROCESSING_FAILED) until the next reset."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or set(body) != {"outcome"} or body["outcome"] not in VIDEO_OUTCOMES:
+        return _sandbox_problem(f"give outcome: one of {', '.join(VIDEO_OUTCOMES)}")
+    state().put("uploads", _DOCUMENT_SETTINGS, {**document_settings(), **body})
+    return jsonify(settings=document_settings())
+
+
+@bp.post("/_sandbox/linkedin/documents/expire")
+def expire_document_uploads():
+    """Every document upload URL handed out so far expires now: its PUT is answered 401."""
+    with _videos_lock:
+        documents = _all_of("document")
+        for document in documents:
+            state().put("uploads", document["document"], {**document, "expires_at": 0.0})
+    return jsonify(expired=len(documents))
