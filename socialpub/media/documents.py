@@ -14,10 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdf
-import pypdfium2 as pdfium
 from PIL import Image
-from pypdf.errors import FileNotDecryptedError, PyPdfError
 
 from .images import THUMBNAIL_SIZE, MediaRefused
 
@@ -70,6 +67,9 @@ def judge(path: Path) -> Judged:
     Raises:
       DocumentRefused: too large, encrypted, damaged, without pages or with more than LinkedIn takes.
     """
+    import pypdf  # loaded by the processes that judge a document, not by every one (worker RSS)
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
     size = Path(path).stat().st_size
     if size > MAX_BYTES:
         raise too_large()
@@ -112,6 +112,8 @@ def poster(path: Path) -> tuple:
     Raises:
       DocumentRefused: PDFium cannot draw it (damaged inside).
     """
+    import pypdfium2 as pdfium  # PDFium's library: loaded by the processes that draw a page, not by every one
+
     try:
         with _pdfium:
             pdf = pdfium.PdfDocument(str(path))
@@ -132,7 +134,7 @@ def poster(path: Path) -> tuple:
     return _jpeg(image), _jpeg(thumbnail)
 
 
-def _title(reader: pypdf.PdfReader) -> str | None:
+def _title(reader) -> str | None:
     title = reader.metadata.title if reader.metadata is not None else None
     title = " ".join(str(title).split()) if title else ""
     return title[:TITLE_CHARS] or None
