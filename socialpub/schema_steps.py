@@ -988,6 +988,12 @@ def _renditions():
                                                                      True))
 
 
+def _media_document():
+    """Documents in the media library: a Media row's ``document`` facts (pages, title, its
+    first page's key); null for every photo and video."""
+    _add_columns("media", document=JSONField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -996,4 +1002,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions]
+         _video_kind, _renditions, _media_document]

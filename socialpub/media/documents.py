@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..models import MediaKind
 from .images import THUMBNAIL_SIZE, MediaRefused
 
 #: LinkedIn's Documents API: "The file size cannot exceed 100MB and 300 pages."
@@ -23,8 +24,8 @@ DOCUMENTS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-
 MAX_BYTES = 100 * 10**6
 MAX_PAGES = 300
 CONTENT_TYPE = "application/pdf"
-#: Media.kind of a document (models/media.py's MediaKind names image and video).
-KIND = "document"
+#: Media.kind of a document.
+KIND = MediaKind.DOCUMENT
 #: The first page drawn this wide (or this tall, for a page taller than 2:1), in pixels.
 POSTER_WIDTH = 1080
 POSTER_MAX_HEIGHT = 2160

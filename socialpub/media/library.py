@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import logging
 from pathlib import Path
 
@@ -100,8 +99,8 @@ def add_video(settings: Settings, path: Path, sha256: str, name: str | None = No
 def add_document(settings: Settings, path: Path, sha256: str, name: str | None = None) -> tuple:
     """Judge and keep an uploaded PDF held in the file at ``path`` (its bytes' SHA-256
     ``sha256``); return ``(media, created)``. Its facts (pages, title, the poster's key)
-    are kept beside it in the store (:func:`document_facts`), the file copied into the
-    store from disk before its row is written, as a video's.
+    are its row's ``document``; the file is copied into the store from disk before its
+    row is written, as a video's.
 
     Raises:
       documents.DocumentRefused: not a PDF LinkedIn takes (nothing is stored).
@@ -113,15 +112,13 @@ def add_document(settings: Settings, path: Path, sha256: str, name: str | None =
     judged = documents.judge(path)
     poster, thumbnail = documents.poster(path)
     keys = {"storage": f"{sha256}.pdf", "thumbnail": f"thumbs/{sha256}.jpg", "poster": _poster_key(sha256)}
-    facts = json.dumps({**judged.facts, "poster_key": keys["poster"]}).encode()
     puts = {keys["storage"]: lambda store, k: store.put_file(k, path, documents.CONTENT_TYPE),
             keys["poster"]: lambda store, k: store.put(k, poster, "image/jpeg"),
-            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg"),
-            _facts_key(sha256): lambda store, k: store.put(k, facts, "application/json")}
+            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg")}
     return _kept_from_disk(settings, sha256, puts, dict(
         kind=documents.KIND, content_type=documents.CONTENT_TYPE, size_bytes=judged.size_bytes, width=judged.width,
         height=judged.height, storage_key=keys["storage"], thumbnail_key=keys["thumbnail"],
-        original_name=(name or "")[:200] or None))
+        document={**judged.facts, "poster_key": keys["poster"]}, original_name=(name or "")[:200] or None))
 
 
 def _kept_from_disk(settings: Settings, sha256: str, puts: dict, fields: dict) -> tuple:
@@ -215,7 +212,7 @@ def delete(settings: Settings, media_id: int):
     """
     media = get(media_id)
     store = store_of(settings)
-    extra = (_facts_key(media.sha256), _poster_key(media.sha256)) if media.kind == documents.KIND else ()
+    extra = (_poster_key(media.sha256),) if media.kind == documents.KIND else ()
     try:
         with write_transaction():
             user = (PostMedia.get_or_none(PostMedia.media == media.id)
@@ -296,35 +293,8 @@ def video_for(settings: Settings, post_id: int, network: str, kind: str):
                  poster_url=public_url(settings, media, poster) if fetches and poster else None)
 
 
-def _facts_key(sha256: str) -> str:
-    return f"documents/{sha256}.json"
-
-
 def _poster_key(sha256: str) -> str:
     return f"posters/{sha256}.jpg"
-
-
-#: Documents' facts read from the store, by SHA-256 (the bytes never change, nor do their facts).
-_facts_read: dict = {}
-FACTS_REMEMBERED = 1024
-
-
-def document_facts(settings: Settings, media: Media) -> dict:
-    """A document's facts — ``pages``, ``title`` (the PDF's own, or None), ``poster_key`` —
-    kept beside it in the store (a Media row has no column for them); {} for another kind.
-
-    Raises:
-      storage.StorageError: the store did not give them.
-    """
-    if media.kind != documents.KIND:
-        return {}
-    facts = _facts_read.get(media.sha256)
-    if facts is None:
-        facts = json.loads(store_of(settings).get(_facts_key(media.sha256)))
-        if len(_facts_read) >= FACTS_REMEMBERED:
-            _facts_read.clear()
-        _facts_read[media.sha256] = facts
-    return dict(facts)
 
 
 def document_for(settings: Settings, post_id: int):
@@ -335,7 +305,7 @@ def document_for(settings: Settings, post_id: int):
     media = next((m for m in post_media(post_id) if m.kind == documents.KIND), None)
     if media is None:
         return None
-    facts = document_facts(settings, media)
+    facts = dict(media.document or {})
     stem = (media.original_name or "").rsplit(".", 1)[0].strip()
     return Document(content_type=media.content_type, size_bytes=media.size_bytes, sha256=media.sha256,
                     title=facts.get("title") or stem or "Document", facts=facts,

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 #: What a key may be: the library's own names, nothing that climbs out.
-KEY = re.compile(r"^(thumbs/|jpeg/|posters/)?[0-9a-f]{64}\.(jpg|png|webp|gif|mp4|mov)$")
+KEY = re.compile(r"^(thumbs/|jpeg/|posters/)?[0-9a-f]{64}\.(jpg|png|webp|gif|mp4|mov|pdf)$")
 
 
 class StorageError(Exception):

@@ -10,7 +10,9 @@ from .posts import Post
 class MediaKind:
     IMAGE = "image"
     VIDEO = "video"
-    ALL = (IMAGE, VIDEO)
+    #: A PDF (media/documents.py), which LinkedIn posts as a document.
+    DOCUMENT = "document"
+    ALL = (IMAGE, VIDEO, DOCUMENT)
 
 
 class Media(BaseModel):
@@ -36,6 +38,8 @@ class Media(BaseModel):
     #: A video's facts as judged (duration_s, frame_rate, video_codec, audio_codec,
     #: audio_sample_rate, moov_first) and its poster frame's key; None for an image.
     video = JSONField(null=True)
+    #: A document's facts as judged (pages, title) and its first page's key; None for a photo or a video.
+    document = JSONField(null=True)
     #: The name the file had on the person's computer, shown only (never a path).
     original_name = CharField(max_length=200, null=True)
     created_at = DateTimeField(default=utcnow, index=True)

@@ -8,7 +8,7 @@ from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text
 from ..lifecycle import creating, publishing, queueing, review
-from ..media import documents, library, preflight
+from ..media import documents, preflight
 from ..models import Channel, ChannelState, Media, MediaKind, Post, PostStatus, Publication
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
@@ -184,9 +184,8 @@ def render_compose(values, errors=None, status=200, editing=None):
     found = {m.id: m for m in Media.select().where(Media.id.in_(values["media_ids"] or [0]))}
     media = [found[i] for i in values["media_ids"] if i in found]
     video = next((m for m in media if m.kind == MediaKind.VIDEO), None)
-    # A document's tile says what it is ("PDF, 12 pages"); its facts are kept beside it in the store.
-    labels = {m.id: documents.label(library.document_facts(current_app.extensions["socialpub"], m)["pages"])
-              for m in media if m.kind == documents.KIND}
+    # A document's tile says what it is ("PDF, 12 pages").
+    labels = {m.id: documents.label(m.document["pages"]) for m in media if m.kind == documents.KIND and m.document}
     checked = verdicts(video)
     picks = video_picks(channels, values, checked, editing)
     where.update({p["field"]: f"{shown[i]['label']} post type" for i, p in picks.items()})

@@ -16,7 +16,7 @@ from ..models import Media, MediaKind, PostMedia
 from .auth import public
 from .blueprint import bp
 from .resumable import register as register_uploads_in_parts
-from .uploads import upload_response
+from .uploads import keep, upload_response
 
 register_uploads_in_parts(bp, "/media")
 
@@ -35,6 +35,20 @@ def upload_media():
         return response
 
 
+@bp.post("/media")
+def upload_to_library():
+    """A photo, video or PDF sent by the library page's form (no script needed): kept, then the page."""
+    from flask import request
+
+    try:
+        media, created = keep(request.files.get("file") or abort(400, "Choose a file to upload."))
+    except AppError as exc:
+        flash(f"Not uploaded: {exc.message.removeprefix('file: ')}.", "error")
+        return redirect(url_for("web.media_library"))
+    flash("Uploaded." if created else "That file is in the library already.", "success")
+    return redirect(url_for("web.media_library", _anchor=f"media-{media.id}"))
+
+
 @bp.get("/media")
 def media_library():
     """Every upload, newest first, with how many posts use it."""
@@ -42,14 +56,15 @@ def media_library():
     uses = dict(PostMedia.select(PostMedia.media, fn.COUNT(PostMedia.id))
                 .where(PostMedia.media.in_([m.id for m in items] or [0])).group_by(PostMedia.media).tuples())
     total = Media.select(fn.COUNT(Media.id), fn.COALESCE(fn.SUM(Media.size_bytes), 0)).tuples().get()
-    from ..media import rendition_jobs  # here, not at the top: the top registers routes others add
+    from ..media import documents, rendition_jobs  # here, not at the top: the top registers routes others add
 
     checks = {m.id: preflight.check(m) for m in items if m.video}
     made = {media_id: {(r["network"], r["kind"]): r for r in found}
             for media_id, found in rendition_jobs.listings([m for m in items if m.video]).items()}
     made_for = {m.id: rendition_jobs.label_of(m.rendition_for) for m in items if m.rendition_for}
+    labels = {m.id: documents.label(m.document["pages"]) for m in items if m.document}
     return render_template("web/media.html", items=items, uses=uses, total=total, checks=checks, renditions=made,
-                           made_for=made_for)
+                           made_for=made_for, documents=labels)
 
 
 @bp.post("/media/<int:media_id>/renditions")

@@ -143,6 +143,7 @@ def media(m) -> shapes.Media:
         "url": url_for("api.media_file", media_id=m.id),
         "thumbnail_url": url_for("api.media_thumbnail", media_id=m.id),
         "video": {k: v for k, v in m.video.items() if k != "poster_key"} if m.video else None,
+        "document": {k: v for k, v in m.document.items() if k != "poster_key"} if m.document else None,
     })
 
 

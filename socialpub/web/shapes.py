@@ -26,6 +26,7 @@ from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TE
 from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..lifecycle import bulk
+from ..media import documents
 from ..media.images import FORMATS
 from ..media.rendition_jobs import Status as _RenditionStatus
 from ..media.videos import CONTENT_TYPES as VIDEO_TYPES
@@ -251,10 +252,15 @@ class VideoFacts(Shape):
     moov_first: bool = Field(description="Its index comes before its media data, as Instagram requires.")
 
 
+class DocumentFacts(Shape):
+    pages: int = Field(description="Its pages (LinkedIn takes 300 at most).")
+    title: Optional[str] = Field(description="The title in the PDF's own metadata; null when it has none.")
+
+
 class Media(Shape):
     id: int
     kind: one_of(MediaKind.ALL)
-    content_type: one_of(sorted(FORMATS.values()) + sorted(VIDEO_TYPES))
+    content_type: one_of(sorted(FORMATS.values()) + sorted(VIDEO_TYPES) + [documents.CONTENT_TYPE])
     width: int
     height: int
     bytes: int
@@ -263,8 +269,10 @@ class Media(Shape):
     created_at: str
     url: str
     thumbnail_url: str
-    video: Optional[VideoFacts] = Field(description="A video's facts; null for an image. Videos are kept in the "
-                                                    "library; posting them to the networks comes later.")
+    video: Optional[VideoFacts] = Field(description="A video's facts; null for a photo or a document.")
+    document: Optional[DocumentFacts] = Field(None, description="A document's (a PDF's) facts, its width and height "
+                                                                "its first page's in points; null for a photo or "
+                                                                "a video.")
 
 
 class Post(Shape):

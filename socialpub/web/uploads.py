@@ -34,7 +34,8 @@ PHOTO_ENDPOINTS = {"api.upload_media": 1, "web.upload_media": 1, "web.create": M
                    "web.edit_post": MAX_FILES_PER_FORM}
 CSV_ENDPOINTS = ("api.import_posts", "web.import_posts")
 #: The endpoints that take one photo or one video (a part of one, for an upload in parts).
-VIDEO_ENDPOINTS = ("api.upload_media", "web.upload_media", "api.upload_part", "web.upload_part")
+VIDEO_ENDPOINTS = ("api.upload_media", "web.upload_media", "api.upload_part", "web.upload_part",
+                   "web.upload_to_library")
 CHUNK = 1 << 20
 
 

@@ -201,3 +201,18 @@ def test_a_video_damaged_inside_is_refused_when_no_frame_decodes_and_nothing_is_
     assert response.status_code == 422
     assert "no frame could be decoded" in response.get_json()["error"]["message"]
     assert stored_files(settings) == []
+
+
+def test_the_library_page_takes_a_video_without_a_script(form_client, clip):
+    response = form_client.post("/media", data={"file": (io.BytesIO(clip), "clip.mp4")},
+                                content_type="multipart/form-data")
+    assert response.status_code == 302 and "#media-" in response.headers["Location"]
+    page = form_client.get("/media").get_data(as_text=True)
+    assert "Uploaded." in page and "Video, 0:02" in page
+
+
+def test_the_library_page_says_plainly_what_it_refused_and_keeps_nothing(form_client, settings):
+    response = form_client.post("/media", data={"file": (io.BytesIO(b"plain words"), "notes.txt")},
+                                content_type="multipart/form-data", follow_redirects=True)
+    assert "Not uploaded:" in response.get_data(as_text=True)
+    assert stored_files(settings) == []

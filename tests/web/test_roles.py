@@ -49,7 +49,7 @@ ROLE_NEEDED = {
     "api.list_contacts": V, "api.publication_recipients": V, "api.list_templates": V, "api.add_contacts": E,
     "api.import_contacts": E, "api.opt_out_contact": E, "api.opt_in_contact": E, "api.sync_templates": A,
     "api.create_upload": E, "api.upload_part": E, "api.abandon_upload": E,
-    "web.create_upload": E, "web.upload_part": E, "web.abandon_upload": E,
+    "web.create_upload": E, "web.upload_part": E, "web.abandon_upload": E, "web.upload_to_library": E,
     "api.list_renditions": V, "api.request_rendition": E, "web.make_rendition": E,
 }
 
