@@ -67,6 +67,8 @@ def chrome(tmp_path_factory):
 def browser(chrome):
     chrome.delete_all_cookies()
     chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    # A test that shows the pages in another zone leaves the shared browser there otherwise ("" lifts it).
+    chrome.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
     chrome.set_window_size(1280, 900)
     return chrome
 
