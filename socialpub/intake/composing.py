@@ -11,7 +11,7 @@ from .. import acting
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
-from ..media import documents, public
+from ..media import documents, public, rendition_jobs
 from ..media.storage import store_of
 from ..models import Channel, Media, MediaKind, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
@@ -60,11 +60,13 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
                    if m.kind == MediaKind.IMAGE)
     for network, text, *where in publications:
         channel_id, text_field, video_kind = (where + [None, None, None])[:3]
+        kind = video_kind or default_video_kind(network)
+        # A kind the video does not fit takes its rendition for that kind, once one is ready.
+        sent = None if video is None else rendition_jobs.version_for(video, network, kind)
         content = Content(text=text, image_url=image_url, link=link, photos=photos, document=document,
-                          video=None if video is None else
-                          Video(kind=video_kind or default_video_kind(network), content_type=video.content_type,
-                                size_bytes=video.size_bytes, width=video.width, height=video.height,
-                                facts=video.video))
+                          video=None if sent is None else
+                          Video(kind=kind, content_type=sent.content_type, size_bytes=sent.size_bytes,
+                                width=sent.width, height=sent.height, facts=sent.video))
         found = list(LIMITS[network].problems(content, LABELS[network]))
         if media and LIMITS[network].fetches_media and not public_media:
             found.append(("media_ids", f"{LABELS[network]} fetches media itself from a public address, and "

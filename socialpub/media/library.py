@@ -276,14 +276,17 @@ def photos_for(settings: Settings, post_id: int, network: str) -> tuple:
 def video_for(settings: Settings, post_id: int, network: str, kind: str):
     """The post's video as ``network`` gets it, posted as ``kind`` (worker): its facts,
     a stream of its bytes from the store and, for a network that fetches media, public
-    URLs of it and of its poster frame; None when the post has no video."""
+    URLs of it and of its poster frame; None when the post has no video. A video that
+    kind does not take goes as its rendition for it, once one is ready (media/rendition_jobs.py)."""
     from ..networks import LIMITS
     from ..networks.base import Video
     from .public import public_url
+    from .rendition_jobs import version_for
 
     media = next((m for m in post_media(post_id) if m.kind == MediaKind.VIDEO), None)
     if media is None:
         return None
+    media = version_for(media, network, kind)
     store, fetches = store_of(settings), LIMITS[network].fetches_media
     poster = (media.video or {}).get("poster_key")
     return Video(kind=kind, content_type=media.content_type, size_bytes=media.size_bytes, width=media.width,

@@ -140,6 +140,15 @@ def ready(source: Media, rules, target: str) -> Media | None:
     return next((m for m in made if not _problems(rules, m)), None)
 
 
+def version_for(source: Media, network: str, kind: str) -> Media:
+    """What goes to ``network`` as its ``kind`` of post: the video itself when that kind takes it,
+    else its rendition for that kind once one is ready, else the video itself (and its refusal)."""
+    rules = _rules_or_none(network, kind)
+    if rules is None or not _problems(rules, source):
+        return source
+    return ready(source, rules, renditions.target(network, kind)) or source
+
+
 def _problems(rules, media: Media) -> list:
     return rules.problems(media.video or {}, width=media.width, height=media.height, size=media.size_bytes,
                           content_type=media.content_type)

@@ -145,3 +145,20 @@ def test_the_library_page_offers_a_version_and_shows_it_made(client, form_client
     [row] = renditions_of(landscape)
     assert f'A version for it is ready: <a href="#media-{row.id}">video {row.id}</a>' in page
     assert f'Made for a Facebook Reel from <a href="#media-{landscape}">video {landscape}</a>' in page
+
+
+def test_a_post_takes_the_rendition_made_for_a_kind_its_video_does_not_fit(
+        client, landscape, worker, made, drain, sandbox_channels, sandbox_client):
+    """Refused as a Facebook Reel until a version for it is ready; then published, Facebook holding the
+    version's bytes."""
+    post = {"text": "Landscape reel", "media_ids": [landscape], "networks": ["facebook"], "publish": True}
+    refused = client.post("/api/posts", json=post)
+    assert refused.status_code == 422 and "a Facebook Reel" in refused.get_json()["error"]["message"]
+    assert ask(client, landscape).status_code == 202
+    made()
+    [version] = renditions_of(landscape)
+    published = client.post("/api/posts", json=post)
+    assert published.status_code == 201, published.get_json()
+    drain()
+    [item] = sandbox_client.received()
+    assert item["video"]["sha256"] == version.sha256 and item["video"]["kind"] == "reel"
