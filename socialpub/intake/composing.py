@@ -11,7 +11,7 @@ from .. import acting
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
-from ..media import documents, public, rendition_jobs
+from ..media import documents, public, renditions
 from ..media.storage import store_of
 from ..models import Channel, Media, MediaKind, Post, PostMedia, Publication
 from ..networks import LABELS, LIMITS, NETWORKS, Content
@@ -62,7 +62,7 @@ def content_problems(publications, image_url, link, media=(), public_media=True)
         channel_id, text_field, video_kind = (where + [None, None, None])[:3]
         kind = video_kind or default_video_kind(network)
         # A kind the video does not fit takes its rendition for that kind, once one is ready.
-        sent = None if video is None else rendition_jobs.version_for(video, network, kind)
+        sent = None if video is None else renditions.version_for(video, network, kind)
         content = Content(text=text, image_url=image_url, link=link, photos=photos, document=document,
                           video=None if sent is None else
                           Video(kind=kind, content_type=sent.content_type, size_bytes=sent.size_bytes,

@@ -75,17 +75,19 @@ def judge(path: Path) -> Judged:
     if size > MAX_BYTES:
         raise too_large()
     try:
-        reader = pypdf.PdfReader(str(path), strict=False)
-        if reader.is_encrypted:
-            raise DocumentRefused("file: the PDF is encrypted (protected by a password): LinkedIn cannot show its "
-                                  "pages; save a copy without protection and upload that")
-        pages = len(reader.pages)
-        if pages:
-            box = reader.pages[0].mediabox
-            rotated = (reader.pages[0].get("/Rotate") or 0) % 180 == 90
-            width, height = float(box.width), float(box.height)
-            width, height = (height, width) if rotated else (width, height)
-        title = _title(reader)
+        # From an open file, which pypdf reads as it needs: given a path, it reads the whole file first.
+        with open(path, "rb") as held:
+            reader = pypdf.PdfReader(held, strict=False)
+            if reader.is_encrypted:
+                raise DocumentRefused("file: the PDF is encrypted (protected by a password): LinkedIn cannot show "
+                                      "its pages; save a copy without protection and upload that")
+            pages = len(reader.pages)
+            if pages:
+                box = reader.pages[0].mediabox
+                rotated = (reader.pages[0].get("/Rotate") or 0) % 180 == 90
+                width, height = float(box.width), float(box.height)
+                width, height = (height, width) if rotated else (width, height)
+            title = _title(reader)
     except DocumentRefused:
         raise
     except (PyPdfError, FileNotDecryptedError, ValueError, KeyError, TypeError, AttributeError,

@@ -281,7 +281,7 @@ def video_for(settings: Settings, post_id: int, network: str, kind: str):
     from ..networks import LIMITS
     from ..networks.base import Video
     from .public import public_url
-    from .rendition_jobs import version_for
+    from .renditions import version_for
 
     media = next((m for m in post_media(post_id) if m.kind == MediaKind.VIDEO), None)
     if media is None:

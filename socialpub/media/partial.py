@@ -1,4 +1,4 @@
-"""An upload that arrives in parts (web/api/resumable.py, the tus protocol): its
+"""An upload that arrives in parts (web/resumable.py, the tus protocol): its
 bytes in a file under the instance's ``partial-uploads`` directory, beside a small
 JSON file saying what it is (its length, name, owner, when it began).
 
@@ -31,6 +31,8 @@ from ..config import Settings
 DIRECTORY = "partial-uploads"
 #: An upload not finished within this long is removed.
 LIFETIME_S = 24 * 3600
+#: Longest a complete upload may take to be kept in the library before another request may try.
+KEEPING_S = 600
 #: What one request's body is read in.
 BLOCK = 1 << 20
 #: An upload's id: 22 URL-safe characters from the system's random source.
@@ -89,11 +91,32 @@ def _describe(settings: Settings, partial: Partial) -> None:
     os.replace(aside, _root(settings) / f"{partial.id}.json")
 
 
+def claim_keeping(settings: Settings, partial: Partial) -> bool:
+    """Whether this request keeps the complete upload in the library: one request at a time (a
+    marker file made only when absent), and again after KEEPING_S should that request have died."""
+    marker = _root(settings) / f"{partial.id}.keeping"
+    try:
+        if marker.stat().st_mtime + KEEPING_S < time.time():
+            marker.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def release_keeping(settings: Settings, partial: Partial) -> None:
+    (_root(settings) / f"{partial.id}.keeping").unlink(missing_ok=True)
+
+
 def finished(settings: Settings, partial: Partial, media_id: int) -> Partial:
     """The upload kept in the library as ``media_id``: its bytes removed, its description kept."""
     done = Partial(**{**asdict(partial), "media_id": media_id})
     _describe(settings, done)
     partial.path(settings).unlink(missing_ok=True)
+    release_keeping(settings, partial)
     return done
 
 
@@ -136,7 +159,7 @@ def append(settings: Settings, partial: Partial, offset: int, stream) -> int:
 
 
 def remove(settings: Settings, partial: Partial) -> None:
-    for suffix in (".part", ".json"):
+    for suffix in (".part", ".json", ".keeping"):
         (_root(settings) / f"{partial.id}{suffix}").unlink(missing_ok=True)
 
 
@@ -149,7 +172,7 @@ def prune(settings: Settings, now: float | None = None) -> int:
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             continue
         if started + LIFETIME_S < now:
-            described.with_suffix(".part").unlink(missing_ok=True)
-            described.unlink(missing_ok=True)
+            for suffix in (".part", ".keeping", ".json"):
+                described.with_suffix(suffix).unlink(missing_ok=True)
             removed += 1
     return removed

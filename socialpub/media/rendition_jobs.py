@@ -130,34 +130,10 @@ def _alive(state: dict | None, held: bool) -> bool:
     return held
 
 
-def ready(source: Media, rules, target: str) -> Media | None:
-    """The rendition of ``source`` for ``target`` (``rules``'s kind): the one made for it, else
-    another of its renditions that this kind takes as it is."""
-    made = list(Media.select().where(Media.rendition_of == source.id).order_by(Media.id))
-    for media in made:
-        if media.rendition_for == target:
-            return media
-    return next((m for m in made if not _problems(rules, m)), None)
-
-
-def version_for(source: Media, network: str, kind: str) -> Media:
-    """What goes to ``network`` as its ``kind`` of post: the video itself when that kind takes it,
-    else its rendition for that kind once one is ready, else the video itself (and its refusal)."""
-    rules = _rules_or_none(network, kind)
-    if rules is None or not _problems(rules, source):
-        return source
-    return ready(source, rules, renditions.target(network, kind)) or source
-
-
-def _problems(rules, media: Media) -> list:
-    return rules.problems(media.video or {}, width=media.width, height=media.height, size=media.size_bytes,
-                          content_type=media.content_type)
-
-
 def _video(media_id: int) -> Media:
     source = library.get(media_id)
     if source.kind != MediaKind.VIDEO:
-        raise Unprocessable(f"media {media_id} is a photo: versions are made of videos")
+        raise Unprocessable(f"media {media_id} is not a video: versions are made of videos")
     return source
 
 
@@ -173,10 +149,10 @@ def request(media_id: int, network: str, kind: str) -> tuple:
     """
     rules = renditions.rules_of(network, kind)
     source, target = _video(media_id), renditions.target(network, kind)
-    made = ready(source, rules, target)
+    made = renditions.ready(source, rules, target)
     if made is not None:
         return _ready_item(network, kind, rules, made), True
-    if not _problems(rules, source):
+    if not renditions.problems_of(rules, source):
         raise Unprocessable(f"it fits {rules.label} as it is: post it without a new version", field="kind")
     try:
         plan = renditions.plan(source, rules)
@@ -285,7 +261,7 @@ def make(settings: Settings, media_id: int, network: str, kind: str, time_limit_
     target, client = renditions.target(network, kind), _redis()
     with connection():
         source = Media.get_or_none(Media.id == media_id)
-        if source is None or ready(source, rules, target) is not None:
+        if source is None or renditions.ready(source, rules, target) is not None:
             client.hdel(_key(media_id), target)
             return
     token = secrets.token_hex(8)
@@ -394,7 +370,7 @@ def _keep(settings: Settings, source: Media, rules, target: str, path: Path) -> 
             linked = 0
             if created:
                 library.delete(settings, media.id)
-            return ready(source, rules, target)
+            return renditions.ready(source, rules, target)
         if not linked and Media.get_by_id(media.id).rendition_of_id != source.id:
             raise renditions.NotFixable(f"the new version is the same file as video {media.id}, already in the "
                                         f"library: post that one")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import InvalidInput
+from ..models import Media
 from ..networks import LIMITS
 from ..networks.base import VideoRules
 
@@ -75,6 +76,30 @@ def rules_of(network: str, kind: str) -> VideoRules:
 def target(network: str, kind: str) -> str:
     """What a rendition is for, as kept (``facebook/reel``)."""
     return f"{network}/{kind}"
+
+
+def ready(source: Media, rules: VideoRules, target: str) -> Media | None:
+    """The rendition of ``source`` for ``target`` (``rules``'s kind): the one made for it, else
+    another of its renditions that this kind takes as it is."""
+    made = list(Media.select().where(Media.rendition_of == source.id).order_by(Media.id))
+    for media in made:
+        if media.rendition_for == target:
+            return media
+    return next((m for m in made if not problems_of(rules, m)), None)
+
+
+def version_for(source: Media, network: str, kind: str) -> Media:
+    """What goes to ``network`` as its ``kind`` of post: the video itself when that kind takes it,
+    else its rendition for that kind once one is ready, else the video itself (and its refusal)."""
+    rules = next((r for r in LIMITS[network].videos if r.kind == kind), None)
+    if rules is None or not problems_of(rules, source):
+        return source
+    return ready(source, rules, target(network, kind)) or source
+
+
+def problems_of(rules: VideoRules, media: Media) -> list:
+    return rules.problems(media.video or {}, width=media.width, height=media.height, size=media.size_bytes,
+                          content_type=media.content_type)
 
 
 @dataclass(frozen=True)

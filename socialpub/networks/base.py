@@ -195,10 +195,6 @@ class Video:
                 start += len(chunk)
                 yield chunk
 
-    @property
-    def duration_s(self) -> float:
-        return float(self.facts.get("duration_s") or 0)
-
     def read(self, start: int, end: int) -> bytes:
         """The bytes ``start`` to ``end`` (exclusive) at once: one part of a chunked upload."""
         return b"".join(self.chunks(start, end))
@@ -218,10 +214,6 @@ class Document:
     #: Opens the bytes for reading from the given offset (a file object; the caller closes it); None before
     #: sending.
     open: Optional[Callable[[int], BinaryIO]] = field(default=None, repr=False, compare=False)
-
-    @property
-    def pages(self) -> int:
-        return int(self.facts.get("pages") or 0)
 
     def body(self) -> "SizedStream":
         """The whole file as a request's body: a file object whose length is known (so it is

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Optional
 
-from .base import Content, ErrorKind, Published, PublishError, Target, Video
+from .base import Content, ErrorKind, Published, PublishError, Target, Unverifiable, Video
 from .graph import credentials, field, graph_call, graph_error
 from .http import json_body, send
 
@@ -34,7 +34,6 @@ POLL_INTERVAL_S = 0.5
 MAX_POLL_INTERVAL_S = 5.0
 
 NETWORK = "facebook"
-REELS_GUIDE = "https://developers.facebook.com/docs/video-api/guides/reels-publishing"
 
 
 def reel_url(video_id: str) -> str:
@@ -91,6 +90,10 @@ class PageVideos:
         if status is not None and _finished(status):
             logger.info("Facebook video %s was published by an earlier attempt.", video_id)
             return self._receipt(video.kind, video_id, upload.get("post_id"))
+        if not upload.get("finished") and _finish_taken(status):
+            # An earlier attempt's finish arrived, its answer lost: Meta is processing the video already.
+            upload = {**upload, "finished": True}
+            save({"uploads": upload})
         if not upload.get("finished"):
             held = _bytes_held(status)
             if held < video.size_bytes:
@@ -172,6 +175,13 @@ class PageVideos:
         if not upload.get("handle"):
             upload = self._upload_file(target, video, upload, save)
         if not upload.get("video_id"):
+            if upload.get("publishing"):
+                # An earlier attempt sent /videos and its answer was lost; the feed (find_published) did not
+                # show the video, which may still be processing: sending again could post it twice.
+                raise Unverifiable(NETWORK, "an earlier attempt sent the video and no answer came; it is not in "
+                                   "the Page's feed yet (Facebook may still be processing it)")
+            upload = {**upload, "publishing": True}
+            save({"uploads": upload})
             body = graph_call(NETWORK, self.timeouts, "POST", f"{_video_base(target)}/{target.account_id}/videos",
                               **credentials(target),
                               data={"description": text, "fbuploader_video_file_chunk": upload["handle"]})
@@ -229,6 +239,15 @@ class PageVideos:
 def _finished(status: dict) -> bool:
     publishing = status.get("publishing_phase") or {}
     return publishing.get("status") == "complete" or publishing.get("publish_status") == "published"
+
+
+def _finish_taken(status: Optional[dict]) -> bool:
+    """Whether Meta took a finish for the video: it is processing or publishing it (or failed to)."""
+    if not status:
+        return False
+    started = [(status.get(phase) or {}).get("status") for phase in ("processing_phase", "publishing_phase")]
+    return status.get("video_status") in ("processing", "ready", "error") or any(
+        s not in (None, "not_started") for s in started)
 
 
 def _bytes_held(status: Optional[dict]) -> int:

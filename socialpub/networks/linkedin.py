@@ -50,8 +50,6 @@ VIDEO_WAITING = ("WAITING_UPLOAD", "PROCESSING")
 VIDEO_FAILED = "PROCESSING_FAILED"
 #: The longest video title sent (the first line of the text).
 TITLE_CHARS = 100
-#: LinkedIn's Documents API: a document's upload, and its states (those of a video).
-DOCUMENTS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/documents-api"
 
 logger = logging.getLogger(__name__)
 

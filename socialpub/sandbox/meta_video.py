@@ -114,6 +114,8 @@ def page_video(version, page_id, edge):
         return graph_error("facebook", 400, 6000, "There was a problem uploading your video file. Please try "
                            "again with another file.", subcode=1363045)
     post_id = video.get("post_id")
+    video = dict(video, finishes=video.get("finishes", 0) + 1)
+    state().put("uploads", UPLOAD_KEY.format(video_id), video)
     if not video["published"]:
         post_id = f"{page_id}_{state().new_number()}" if EDGES[edge] == "story" else video_id
         state().put("uploads", UPLOAD_KEY.format(video_id), dict(
@@ -293,5 +295,6 @@ def videos():
     return jsonify(videos=[
         {"id": key.split(":", 1)[1], "kind": value.get("kind", "session"), "size": value["size"],
          "received": value["received"], "parts": value["parts"], "bytes_sent": value["bytes_sent"],
-         "published": value.get("published", False), "sha256": _digest(key)}
+         "published": value.get("published", False), "finishes": value.get("finishes", 0),
+         "sha256": _digest(key)}
         for key, value in uploads.items() if str(key).startswith(("fb-video:", "fb-session:"))])

@@ -138,19 +138,30 @@ def upload_part(upload_id):
         if offset != found.length:
             raise ConflictError(f"Upload-Offset: the upload is finished ({found.length} bytes)", field="Upload-Offset")
         return _answer(204, Upload_Offset=found.length, Content_Location=_media_url(found.media_id))
-    try:
-        reached = partial.append(settings, found, offset, request.stream)
-    except partial.OffsetMismatch as mismatch:
-        raise ConflictError(f"Upload-Offset: the upload is at byte {mismatch.offset}, not {offset}: ask with "
-                            f"HEAD and send from there", field="Upload-Offset") from None
-    except ValueError as exc:
-        raise InvalidInput(f"body: {exc}", field="body") from None
-    if reached < found.length:
-        return _answer(204, Upload_Offset=reached)
+    reached = found.offset(settings)
+    if not offset == reached == found.length:  # complete already: kept now (again, if the store was down)
+        try:
+            reached = partial.append(settings, found, offset, request.stream)
+        except partial.OffsetMismatch as mismatch:
+            raise ConflictError(f"Upload-Offset: the upload is at byte {mismatch.offset}, not {offset}: ask with "
+                                f"HEAD and send from there", field="Upload-Offset") from None
+        except ValueError as exc:
+            raise InvalidInput(f"body: {exc}", field="body") from None
+        if reached < found.length:
+            return _answer(204, Upload_Offset=reached)
+    if not partial.claim_keeping(settings, found):
+        raise ConflictError("Upload-Offset: the upload is complete and being kept in the library; ask with HEAD "
+                            "in a moment", field="Upload-Offset")
     try:
         media, _ = keep_file(found.path(settings), found.name)
-    except Exception:
-        partial.remove(settings, found)  # refused: nothing stays behind
+    except AppError as exc:
+        if exc.status in (413, 415, 422):  # the file is refused: nothing stays behind
+            partial.remove(settings, found)
+        else:  # the store was down: the parts stay, and an empty part at the end keeps it again
+            partial.release_keeping(settings, found)
+        raise
+    except BaseException:
+        partial.release_keeping(settings, found)
         raise
     partial.finished(settings, found, media.id)
     return _answer(204, Upload_Offset=reached, Content_Location=_media_url(media.id))

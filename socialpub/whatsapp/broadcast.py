@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -176,6 +177,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
         deadline = min(deadline, time.monotonic() + calls.left() * ATTEMPT_SHARE)
 
     def send_one(row, body) -> Outcome | None:
+        pair_rate.from_now(row.address)  # the pause counts from the send, not from the claim
         try:
             wamid = adapter.send(job.target, body)
         except PublishError as exc:
@@ -235,6 +237,7 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                 senders.reserve()
                 if senders.halted():  # a send that ended while this one waited for room stopped the attempt
                     senders.unreserve()
+                    pair_rate.release(row.address)
                     break
                 _take_a_place(limiter)
                 if kind == "template" and limit:
@@ -243,11 +246,13 @@ def deliver(job, adapter, settings, persist, checkpoint) -> Outcome:
                     taken = persist(ledger.mark_sending, row.id, job.attempt, kind)
                 if isinstance(taken, dt.datetime):
                     senders.unreserve()
+                    pair_rate.release(row.address)
                     persist(ledger.hold, row.id, taken, f"over the messaging limit of {limit} people per 24 "
                             f"hours (SOCIALPUB_WHATSAPP_MESSAGING_LIMIT); waits until {taken:%Y-%m-%d %H:%M} UTC")
                     continue
                 if not taken:
                     senders.unreserve()
+                    pair_rate.release(row.address)
                     continue
                 body = (free_form(row.address, job.content, media_id if needs_media else None) if kind == "text"
                         else {"to": row.address, "type": "template",
@@ -338,25 +343,36 @@ class PairRate:
     """Meta's pair rate, kept before sending: one message from a number to one person every
     WHATSAPP_PAIR_PAUSE_S at most, whichever publication and worker sends it. A Redis key per number and person,
     set only when absent and expiring with the pause, is the claim (none without Redis: Meta's
-    131056 then holds the person, as it always does)."""
+    131056 then holds the person, as it always does). It holds this attempt's token, so that
+    only this attempt moves it to the send's time or gives it back."""
+
+    #: Lua: the claim's pause from now, or its removal, only while it is still this attempt's.
+    _FROM_NOW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end"
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
     def __init__(self, account_id: str, pause_s: float):
         self.account_id = account_id
         self.pause_ms = int(pause_s * 1000)
         self.client = getattr(dramatiq.get_broker(), "client", None) if self.pause_ms else None
+        self.token = secrets.token_hex(8)
 
     def wait_s(self, address: str) -> float:
         """0 when ``address`` may be sent to now (the pause is claimed for it), else the seconds left."""
         if self.client is None:
             return 0.0
-        if self.client.set(self._key(address), b"1", nx=True, px=self.pause_ms):
+        if self.client.set(self._key(address), self.token, nx=True, px=self.pause_ms):
             return 0.0
         return max(self.client.pttl(self._key(address)), 1) / 1000
 
-    def release(self, address: str) -> None:
-        """A send Meta refused reached nobody: the person may be sent to again at once."""
+    def from_now(self, address: str) -> None:
+        """The send starts: the pause runs from now (an upload or a wait may have come between)."""
         if self.client is not None:
-            self.client.delete(self._key(address))
+            self.client.eval(self._FROM_NOW, 1, self._key(address), self.token, self.pause_ms)
+
+    def release(self, address: str) -> None:
+        """Nothing was sent (refused by Meta, or not sent after all): the person may be sent to at once."""
+        if self.client is not None:
+            self.client.eval(self._RELEASE, 1, self._key(address), self.token)
 
     def _key(self, address: str) -> str:
         return f"socialpub:whatsapp-pair:{self.account_id}:{address}"

@@ -28,7 +28,7 @@ from ..intake import idempotency
 from ..lifecycle import reconciler, scheduling
 from ..mail import notices
 from ..mail import sending as mail_sending
-from ..media import library
+from ..media import library, partial
 from ..metrics import recent, tally
 from ..webhooks import sending
 from ..whatsapp import inbound, templates
@@ -85,6 +85,10 @@ def prune_media():
         removed = library.prune_unused(_settings)
     if removed:
         logger.info("Removed %d unused upload(s) older than %d days.", removed, _settings.media_retention_days)
+    # Uploads in parts begun more than a day ago (on this instance directory: shared by the web hosts).
+    abandoned = partial.prune(_settings)
+    if abandoned:
+        logger.info("Removed %d upload(s) in parts begun more than a day ago.", abandoned)
 
 
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("41 */6 * * *"), max_retries=0)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from socialpub.networks import Content, ErrorKind, PublishError, facebook_video, get_adapter
+from socialpub.networks import Content, ErrorKind, PublishError, Unverifiable, facebook_video, get_adapter
 from socialpub.networks.base import Video
 from socialpub.networks.facebook_video import PageVideos
 from socialpub.networks.instagram import InstagramAdapter
@@ -184,4 +184,38 @@ def test_an_instagram_video_meta_cannot_fetch_fails_its_container_permanently(sa
     with pytest.raises(PublishError) as caught:
         get_adapter("instagram").publish(target(sandbox, "instagram"), content)
     assert caught.value.kind is ErrorKind.PERMANENT and "2207052" in caught.value.message
+    assert received(sandbox) == []
+
+
+def test_a_reel_killed_after_its_finish_went_is_not_finished_again_while_meta_processes_it(sandbox, reel_file):
+    """The finish arrived; the worker died before keeping that it did: Meta's status (processing) says so."""
+    configure(sandbox, {"facebook": {"video_processing_s": 0.5}})
+    content = Content("Finished once, killed", video=video(reel_file, "reel"))
+    saved = []
+
+    def killed_after_the_finish(state):
+        if state["uploads"].get("finished"):
+            raise KeyboardInterrupt("killed")
+        saved.append(state)
+    with pytest.raises(KeyboardInterrupt):
+        get_adapter("facebook").publish(target(sandbox, "facebook"), content, checkpoint=killed_after_the_finish)
+    published = PageVideos(get_adapter("facebook").timeouts, poll_interval=0.05).publish(
+        target(sandbox, "facebook"), content, content.text, None, saved[-1])
+    [upload] = sandbox_videos(sandbox)
+    assert upload["finishes"] == 1 and published.external_id == upload["id"]
+    assert len(received(sandbox)) == 1
+
+
+def test_a_feed_video_whose_publishing_answer_was_lost_is_not_sent_again_but_said_unverifiable(sandbox, reel_file):
+    content = Content("A feed video, in doubt", video=video(reel_file, "video"))
+    saved = []
+
+    def killed_as_it_publishes(state):
+        saved.append(state)
+        if state["uploads"].get("publishing"):
+            raise KeyboardInterrupt("killed")
+    with pytest.raises(KeyboardInterrupt):
+        get_adapter("facebook").publish(target(sandbox, "facebook"), content, checkpoint=killed_as_it_publishes)
+    with pytest.raises(Unverifiable):
+        get_adapter("facebook").publish(target(sandbox, "facebook"), content, resume=saved[-1])
     assert received(sandbox) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -120,3 +121,32 @@ def test_the_pages_upload_in_parts_with_their_csrf_token(form_client, clip):
     location = begin(form_client, len(data), prefix="/media")
     assert location.startswith("/media/uploads/")
     assert send_part(form_client, location, 0, data).status_code == 204
+
+
+def test_an_empty_part_at_the_end_while_the_upload_is_being_kept_is_told_to_ask_again(client, clip, settings):
+    """Only the request that claims the complete upload keeps it: another gets 409 (the page asks again)."""
+    data = clip.read_bytes()
+    location = begin(client, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    found = partial.get(settings, upload_id, owner=partial_owner(settings, upload_id))
+    with found.path(settings).open("ab") as out:
+        out.write(data)  # every byte came; its keeping is under way
+    assert partial.claim_keeping(settings, found)
+    assert send_part(client, location, len(data), b"").status_code == 409
+    partial.release_keeping(settings, found)  # that request died, or the store was down
+    done = send_part(client, location, len(data), b"")
+    assert done.status_code == 204 and done.headers["Content-Location"]
+    assert Media.select().count() == 1
+
+
+def test_abandoned_uploads_in_parts_are_removed_a_day_after_they_began(client, settings):
+    begin(client, 10)
+    root = Path(settings.instance_dir) / partial.DIRECTORY
+    assert partial.prune(settings) == 0 and len(list(root.iterdir())) == 2
+    assert partial.prune(settings, now=time.time() + partial.LIFETIME_S + 1) == 1
+    assert list(root.iterdir()) == []
+
+
+def partial_owner(settings, upload_id) -> int:
+    import json
+    return json.loads((Path(settings.instance_dir) / partial.DIRECTORY / f"{upload_id}.json").read_text())["owner"]

@@ -71,13 +71,13 @@ def _bytes(key: str, content_type: str) -> Response:
 @bp.get("/media/<int:media_id>/file")
 def media_file(media_id):
     media = library.get(media_id)
-    if media.kind == MediaKind.VIDEO:
+    if media.kind in (MediaKind.VIDEO, MediaKind.DOCUMENT):
         return _streamed(media)
     return _bytes(media.storage_key, media.content_type)
 
 
 def _streamed(media) -> Response:
-    """A video, never read whole: from the disk a range at a time (``Range`` honoured), or
+    """A video or a document, never read whole: from the disk a range at a time (``Range`` honoured), or
     from S3 through a signed URL it redirects to."""
     store = library.store_of(current_app.extensions["socialpub"])
     path = store.path_of(media.storage_key)
