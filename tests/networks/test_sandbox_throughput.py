@@ -63,8 +63,9 @@ def test_concurrent_sends_each_take_the_latency_side_by_side_not_one_after_anoth
     configure(own_sandbox, {"latency": latency})
     answers, elapsed = together([lambda i=i: send(own_sandbox, f"+3361234{i:04d}") for i in range(count)])
     assert [a.status_code for a in answers] == [200] * count
-    # One after another would take count x latency (10 s); side by side, the latency and the HTTP around it.
-    assert latency <= elapsed < 2 * latency, elapsed
+    # One after another would take count x latency (10 s); side by side, the latency and the HTTP around it
+    # (bounded loosely: a busy machine adds its own wait, and what is asserted is "not one after another").
+    assert latency <= elapsed < count * latency / 4, elapsed
 
 
 def at_a_whole_second(transit: bool = True):
