@@ -82,18 +82,11 @@ def add_video(settings: Settings, path: Path, sha256: str, name: str | None = No
         return known, False
     judged = videos.judge(path)
     poster, thumbnail = videos.poster(path, at_s=min(POSTER_AT_S, judged.duration_s / 2))
-    keys = {"storage": f"{sha256}.{EXTENSIONS[judged.content_type]}", "thumbnail": f"thumbs/{sha256}.jpg",
-            "poster": f"posters/{sha256}.jpg"}
     facts = {"duration_s": judged.duration_s, "frame_rate": judged.frame_rate, "video_codec": judged.video_codec,
              "audio_codec": judged.audio_codec, "audio_sample_rate": judged.audio_sample_rate,
-             "moov_first": judged.moov_first, "poster_key": keys["poster"]}
-    puts = {keys["storage"]: lambda store, k: store.put_file(k, path, judged.content_type),
-            keys["poster"]: lambda store, k: store.put(k, poster, "image/jpeg"),
-            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg")}
-    return _kept_from_disk(settings, sha256, puts, dict(
-        kind=MediaKind.VIDEO, content_type=judged.content_type, size_bytes=judged.size_bytes, width=judged.width,
-        height=judged.height, storage_key=keys["storage"], thumbnail_key=keys["thumbnail"], video=facts,
-        original_name=(name or "")[:200] or None))
+             "moov_first": judged.moov_first, "poster_key": _poster_key(sha256)}
+    return _kept_with_poster(settings, path, sha256, judged, poster, thumbnail, name,
+                             kind=MediaKind.VIDEO, video=facts)
 
 
 def add_document(settings: Settings, path: Path, sha256: str, name: str | None = None) -> tuple:
@@ -111,14 +104,25 @@ def add_document(settings: Settings, path: Path, sha256: str, name: str | None =
         return known, False
     judged = documents.judge(path)
     poster, thumbnail = documents.poster(path)
-    keys = {"storage": f"{sha256}.pdf", "thumbnail": f"thumbs/{sha256}.jpg", "poster": _poster_key(sha256)}
-    puts = {keys["storage"]: lambda store, k: store.put_file(k, path, documents.CONTENT_TYPE),
-            keys["poster"]: lambda store, k: store.put(k, poster, "image/jpeg"),
-            keys["thumbnail"]: lambda store, k: store.put(k, thumbnail, "image/jpeg")}
+    return _kept_with_poster(settings, path, sha256, judged, poster, thumbnail, name, kind=documents.KIND,
+                             content_type=documents.CONTENT_TYPE,
+                             document={**judged.facts, "poster_key": _poster_key(sha256)})
+
+
+def _kept_with_poster(settings: Settings, path: Path, sha256: str, judged, poster: bytes, thumbnail: bytes,
+                      name: str | None, **fields) -> tuple:
+    """A video's or a document's ``(media, created)``: the file (from disk), its poster and its
+    thumbnail put in the store, then its row (``fields`` and what ``judged`` measured) written."""
+    if "content_type" not in fields:
+        fields["content_type"] = judged.content_type
+    content_type = fields["content_type"]
+    storage, thumbs = f"{sha256}.{EXTENSIONS[content_type]}", f"thumbs/{sha256}.jpg"
+    puts = {storage: lambda store, k: store.put_file(k, path, content_type),
+            _poster_key(sha256): lambda store, k: store.put(k, poster, "image/jpeg"),
+            thumbs: lambda store, k: store.put(k, thumbnail, "image/jpeg")}
     return _kept_from_disk(settings, sha256, puts, dict(
-        kind=documents.KIND, content_type=documents.CONTENT_TYPE, size_bytes=judged.size_bytes, width=judged.width,
-        height=judged.height, storage_key=keys["storage"], thumbnail_key=keys["thumbnail"],
-        document={**judged.facts, "poster_key": keys["poster"]}, original_name=(name or "")[:200] or None))
+        fields, size_bytes=judged.size_bytes, width=judged.width, height=judged.height, storage_key=storage,
+        thumbnail_key=thumbs, original_name=(name or "")[:200] or None))
 
 
 def _kept_from_disk(settings: Settings, sha256: str, puts: dict, fields: dict) -> tuple:
