@@ -93,6 +93,9 @@ PUBLICATION = {t.name: t for t in (
     Transition("publish", (P.PENDING,), (P.QUEUED,), "web: Publish now (publishing.request_publish)"),
     Transition("launch", (P.PENDING,), (P.QUEUED,), "scheduler: a scheduled post's time (scheduling.launch)"),
     Transition("retry", P.RETRYABLE, (P.QUEUED,), "web: a person's Retry (publishing.retry)"),
+    Transition("recall", (P.QUEUED,), (P.PENDING,),
+               "web: a launched schedule taken back before any network call — cancel, edit, move or delete "
+               "win until the claim (scheduling.recall)"),
     Transition("unqueue", (P.QUEUED,), (P.PENDING, *P.RETRYABLE),
                "web: the queue refused the messages; back as it was (publishing.send)"),
     Transition("claim", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.PROCESSING,),
@@ -141,6 +144,9 @@ POST = {t.name: t for t in (
     Transition("delete history", (S.PUBLISHED, S.PARTIAL), (),
                "web: remove a published post's record, when asked (editing.delete)"),
     Transition("launch", (S.SCHEDULED,), (S.PUBLISHING,), "scheduler: its time (scheduling.launch)"),
+    Transition("recall", (S.PUBLISHING,), (S.SCHEDULED,),
+               "web: a launched post none of whose publications was claimed is scheduled again, so that the "
+               "cancel, edit, move or delete asked of it wins (scheduling.recall)"),
     Transition("relaunch later", (S.DRAFT, S.PUBLISHING), (S.SCHEDULED,),
                "scheduler: the queue refused the messages (unqueueing rolled the post up to a draft); "
                "the next sweep tries again (scheduling.launch)"),

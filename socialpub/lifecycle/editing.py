@@ -65,7 +65,8 @@ def as_request(post: Post) -> dict:
                "channels": [p.channel_id for p in publications], "overrides": overrides,
                "versions": versions or None, "video_kinds": video_kinds or None,
                "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None}
-    if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING):
+    if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING,
+                                                         PostStatus.PUBLISHING):  # launched, not yet gone
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
         zone = post.schedule_zone if post.schedule_zone and post.schedule_zone[0] not in "+-" else None
         request.update(scheduled_at=shown(post), timezone=zone)
@@ -100,6 +101,8 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
         asked_to_publish = post.status == PostStatus.AWAITING and post.approval_asked == review.PUBLISH
         new = check_new_post(request, ready=ready or asked_to_publish)
         with write_transaction():
+            # A launched post none of whose networks started is taken back first (or Conflict).
+            scheduling.recall(post.id)
             # The row's status and version decide, atomically: a launch that claimed it
             # first wins, and so does any change made since it was read (another edit,
             # a move, an approval) — it is not written over with what was read before it.
@@ -199,7 +202,8 @@ def _split_after_edit(post: Post, new) -> None:
 
 
 def _refuse_unless_editable(post: Post):
-    if post.status not in POST["edit"].sources:
+    if post.status not in POST["edit"].sources and not (
+            post.status in POST["recall"].sources and post.scheduled_at is not None):  # recall decides
         raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: publishing has started, so it "
                        f"can no longer be edited — duplicate it to make a new draft")
 
@@ -215,6 +219,8 @@ def delete(post_id: int, include_history: bool = False):
     """
     allowed = POST["delete"].sources + (POST["delete history"].sources if include_history else ())
     with write_transaction():
+        # A launched post none of whose networks started is taken back first (or Conflict).
+        scheduling.recall(post_id)
         # One conditional DELETE (cascading to its rows): the scheduler's launch
         # either claimed the post first, or finds nothing left to claim.
         deleted = Post.delete().where((Post.id == post_id) & Post.status.in_(list(allowed))).execute()

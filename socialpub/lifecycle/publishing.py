@@ -173,11 +173,11 @@ def publish_message(publication_id: int) -> dramatiq.Message:
     return dramatiq.get_broker().get_actor("publish").message(publication_id)
 
 
-def mark_queued(post_id, publications, transition: str, line: dict | None = None) -> dict:
+def mark_queued(post_id, publications, transition: str, line: dict | None = None, post_moved: bool = False) -> dict:
     """Mark ``publications`` queued by ``transition`` ("publish", "launch" or
     "retry" of table.PUBLICATION) with their future messages, which it
-    returns, and their post publishing; with ``line`` (audit.line's values),
-    write that audit line too. Inside the caller's transaction, so they are
+    returns, and their post publishing (unless ``post_moved``: the caller moved
+    it); with ``line`` (audit.line's values), write that audit line too. Inside the caller's transaction, so they are
     queued only if it commits. Raises Conflict if another request moved some
     of them first. On PostgreSQL the three writes are one statement."""
     now = utcnow()
@@ -196,7 +196,8 @@ def mark_queued(post_id, publications, transition: str, line: dict | None = None
     if together:
         audit.recorded(line["subject"], line["subject_id"])
         return messages
-    _MARK_PUBLISHING.execute(post=post_id, now=now)
+    if not post_moved:
+        _MARK_PUBLISHING.execute(post=post_id, now=now)
     if line is not None:
         audit.write(line)
     return messages

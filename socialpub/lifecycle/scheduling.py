@@ -9,6 +9,11 @@ that is launched the same way when it is saved. Each launch claims the post
 with one conditional UPDATE, so two schedulers, a restart or an overlapping
 sweep publish it once. periodiq has no catch-up: the sweep takes everything
 overdue, and what is later than the allowed lateness ends expired, saying so.
+
+A launched post is not gone yet: until a worker claims one of its
+publications — the moment before its network call — a cancel, an edit, a move
+or a delete takes it back (:func:`recall`) and wins; the messages already in
+the delay queue then find nothing to claim.
 """
 from __future__ import annotations
 
@@ -17,12 +22,12 @@ import logging
 
 from .. import audit, notices, outcomes
 from ..config import LAUNCH_AHEAD_S
-from ..db import write_transaction
+from ..db import Prepared, Slot, supports_row_locks, write_transaction
 from ..errors import BrokerUnavailable, Conflict
 from ..intake.composing import check_ready, get_post
 from ..intake.schedule_time import parse_schedule
-from ..models import Post, Publication, iso, utcnow
-from ..statuses import POST, PUBLICATION, PostStatus, moves
+from ..models import Channel, Post, Publication, iso, utcnow
+from ..statuses import POST, PUBLICATION, PostStatus, PublicationStatus, moves
 from ..webhooks import events
 from . import publishing, review, versions
 from .rollup import roll_up
@@ -47,6 +52,7 @@ def schedule(post_id: int, when, zone=None, version: dt.datetime | None = None,
                      .where((Post.id == post_id) & (Post.updated_at == version)).execute())
             if not taken:
                 raise versions.stale(get_post(post_id), version, version_field)
+        recall(post_id)
         post = get_post(post_id)
         if post.status == PostStatus.DRAFT:
             # A draft was saved whatever the networks' rules: they hold from here on.
@@ -86,8 +92,10 @@ def launch_if_soon(post: Post) -> Post:
 
 def cancel(post_id: int) -> Post:
     """Take a scheduled post back to draft, or withdraw a request for approval.
-    Refused (409) once it started publishing."""
+    A launched post is taken back first (:func:`recall`); refused (409), naming
+    the networks, once one of them started publishing it."""
     with write_transaction():
+        recall(post_id)
         post = get_post(post_id)
         cancelled = (Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
                                  approval_asked=None, approved_at=None, approved_by=None, updated_at=utcnow())
@@ -97,9 +105,66 @@ def cancel(post_id: int) -> Post:
                          else "cancelled", was=iso(post.scheduled_at))
             notices.answered(post.id)
     if not cancelled:
-        raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a scheduled post, or one "
-                       f"awaiting approval, can be cancelled")
+        raise _started_on(post.id) or Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: only a "
+                                               f"scheduled post, or one awaiting approval, can be cancelled")
     return get_post(post_id)
+
+
+def recallable(post: Post, publications) -> bool:
+    """Whether a launched post can still be taken back (:func:`recall`): launched
+    for its scheduled time and none of its ``publications`` claimed yet — the
+    post page offers Cancel and Edit while this holds."""
+    return (post.status == POST["recall"].sources[0] and post.scheduled_at is not None and bool(publications)
+            and all(p.status in PUBLICATION["recall"].sources and not p.attempts for p in publications))
+
+
+def recall(post_id: int) -> bool:
+    """Inside the caller's transaction: take back a post launched for its time
+    whose publications no worker claimed yet — they are pending again and the
+    post scheduled as it was (its version unchanged: the launch did not change
+    it either), so that the cancel, edit, move or delete that called wins. Its
+    messages wait in the delay queue and find nothing to claim. Returns whether
+    it was taken back (False: not a launched post).
+
+    The post's row is locked first and stays locked until the caller commits, so
+    that a launch cannot come between this and the caller's own change (the
+    launch's UPDATE waits, then finds the post no longer scheduled, or moved).
+    The publications' UPDATE and the claim are both conditional on "queued": of
+    the two, the first to write wins, and a recall that finds one claimed undoes
+    itself by raising.
+
+    Raises:
+      Conflict: a worker claimed one of its publications — that network's call
+        has started; the message names the networks.
+    """
+    if supports_row_locks():  # PostgreSQL (SQLite's write transactions are one at a time)
+        _LOCK_POST.execute(id=post_id)
+    if not (Post.update(status=POST["recall"].targets[0])
+            .where((Post.id == post_id) & moves(POST, "recall", Post.status) & Post.scheduled_at.is_null(False))
+            .execute()):
+        return False
+    (Publication.update(status=PUBLICATION["recall"].targets[0], enqueued_at=None, task_id=None)
+     .where((Publication.post == post_id) & moves(PUBLICATION, "recall", Publication.status)
+            & (Publication.attempts == 0)).execute())
+    started = _started_on(post_id)
+    if started:
+        raise started  # undoes this transaction: the post goes on as launched
+    audit.record(audit.POST, post_id, "taken back before it went out")
+    return True
+
+
+def _started_on(post_id: int) -> Conflict | None:
+    """The refusal of a change to a post that started going out, naming the
+    channels whose publication a worker took (None: none did)."""
+    started = [name for (name,) in Publication.select(Channel.name).join(Channel).where(
+        (Publication.post == post_id) & (Publication.status != PublicationStatus.PENDING)).tuples()]
+    if not started:
+        return None
+    return Conflict(f"post {post_id} has started going out — publishing started on {', '.join(started)} — so it "
+                    f"can no longer be cancelled, edited or moved; delete it on a network where it should not be")
+
+
+_LOCK_POST = Prepared(lambda: Post.select(Post.id).where(Post.id == Slot("id")).for_update())
 
 
 def sweep(max_lateness: dt.timedelta, now=None) -> int:
@@ -123,7 +188,9 @@ def launch(post_id: int, scheduled_at: dt.datetime, max_lateness: dt.timedelta |
     now = now or utcnow()
     late = now - scheduled_at
     with write_transaction():
-        claimed = (Post.update(status=POST["launch"].targets[0], publish_requested_at=now, updated_at=now)
+        # The version (updated_at) stays: a launch changes nothing a person wrote, so an edit
+        # made on the version seen before it still applies (taking the launch back, recall).
+        claimed = (Post.update(status=POST["launch"].targets[0], publish_requested_at=now)
                    .where((Post.id == post_id) & moves(POST, "launch", Post.status)
                           & (Post.scheduled_at == scheduled_at))
                    .execute())
@@ -134,7 +201,7 @@ def launch(post_id: int, scheduled_at: dt.datetime, max_lateness: dt.timedelta |
             _miss(post_id, late, max_lateness, now)
             return True
         pending = publishing.publications_of(post_id, PUBLICATION["launch"].sources)
-        messages = publishing.mark_queued(post_id, pending, "launch")
+        messages = publishing.mark_queued(post_id, pending, "launch", post_moved=True)
     delay_ms = max(0, int((scheduled_at - utcnow()).total_seconds() * 1000))
     try:
         publishing.send(post_id, pending, messages, delay_ms=delay_ms)

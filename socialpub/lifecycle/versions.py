@@ -6,7 +6,7 @@ of the post sets (and which the API shows): the API's ``ETag`` and ``If-Match``,
 the edit form's hidden field, the calendar's move and the approval's
 ``seen_updated_at`` all carry it. The change's conditional UPDATE requires it
 (``WHERE updated_at = <seen>``), so a change committed in between — another
-person, another tab, the scheduler — makes the UPDATE match no row, whatever
+person, another tab, a worker's outcome — makes the UPDATE match no row, whatever
 the database's isolation level, and the request is refused saying what changed.
 
 An existing column rather than a new counter: every change of a post sets

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from ..errors import AppError, Stale
 from ..intake.composing import adapt_text
 from ..lifecycle import approval, editing, queueing, scheduling, versions
-from ..models import Post, PostStatus, iso
+from ..models import Post, PostStatus, Publication, iso
 from ..networks import NETWORKS
 from ..people.roles import ADMIN, EDITOR, requires
 from ..statuses import POST
@@ -43,7 +43,9 @@ def _values_of(post: Post) -> dict:
 def edit_post(post_id):
     """The compose form for a draft or a scheduled post; saving goes through editing.edit."""
     post = _post_or_404(post_id)
-    if post.status not in POST["edit"].sources:
+    if post.status not in POST["edit"].sources and not scheduling.recallable(
+            post, list(Publication.select(Publication.status, Publication.attempts)
+                       .where(Publication.post == post.id))):
         flash(f"Not editable: publishing has started (it is {post.status.replace('_', ' ')}). Duplicate it "
               f"to make a new draft.", "error")
         return redirect(url_for("web.post", post_id=post.id))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import current_app, jsonify, url_for
 
 from ..intake.schedule_time import shown
+from ..lifecycle.scheduling import recallable
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 from ..networks.explain import explain, meaning
+from ..statuses import POST
 from ..whatsapp import progress as broadcast_progress
 from . import shapes
 
@@ -120,6 +122,7 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatus
     return shapes.PostStatusShape(**{
         "post_id": p.id,
         "status": p.status,
+        "changeable": p.status in POST["edit"].sources or recallable(p, publications),
         "by_status": by_status,
         "publications": [
             {"id": x.id, "network": x.network, "channel_id": x.channel_id, "status": x.status,

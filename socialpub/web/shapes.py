@@ -386,6 +386,9 @@ class PublicationState(Shape):
 class PostStatusShape(Shape):
     post_id: int
     status: one_of(PostStatus.ALL)
+    changeable: bool = Field(description="Whether it can still be edited, moved, cancelled or deleted as unsent: "
+                                         "a draft, a scheduled post, one awaiting approval — or one launched for "
+                                         "its time until a network's call for it starts.")
     by_status: PublicationCounts
     publications: list[PublicationState]
 

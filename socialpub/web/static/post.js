@@ -203,11 +203,10 @@
       .then(function (s) {
         failures = 0;
         document.getElementById("connection-note").hidden = true;
-        var wasScheduled = state.status === "scheduled";
         state = s;
         draw(s);
         settleFlash(s);
-        if (wasScheduled && s.status !== "scheduled") {  // it went out: no longer editable nor cancellable
+        if (!s.changeable) {  // a network's call started: no longer editable nor cancellable
           document.querySelectorAll("[data-while-unsent]").forEach(function (el) { el.hidden = true; });
         }
         if (inFlight(s)) { historyStale = true; schedule(delay(s)); }
