@@ -13,7 +13,6 @@ import pytest
 from socialpub import audit, db
 from socialpub.lifecycle import scheduling
 from socialpub.models import Event, Post, PostMedia, Publication, PublicationStatus, utcnow
-
 from tests.web.test_media import photo, upload
 
 
