@@ -76,6 +76,7 @@ class Stack:
                         # Every post goes to the same five people, which Meta's pair rate would spread over
                         # minutes: the bench measures the engine, not Meta's limits.
                         SOCIALPUB_WHATSAPP_PAIR_PAUSE_S="0",
+                        SOCIALPUB_CHANNEL_MIN_GAP_S="0", SOCIALPUB_CHANNEL_MAX_PER_HOUR="0",
                         # The sandbox is on loopback, which the outbound guard refuses otherwise.
                         OUTBOUND_ALLOW_NETWORKS="127.0.0.1/32")
         self.redis = redis.Redis.from_url(self.redis_url)

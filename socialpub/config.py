@@ -290,6 +290,11 @@ class Settings(BaseSettings):
     whatsapp_pair_pause_s: float = Field(6.0, description=(
         "Meta's pair rate, kept before sending: how long after a message to a person the number waits before the "
         "next one to them (s); 0 leaves it to Meta's 131056 refusals."))
+    channel_min_gap_s: int = Field(60, description=(
+        "The least time between two posts of one channel (s), unless the channel sets its own: a backlog — a "
+        "calendar after an outage, an import, a queue catching up — leaves at this pace, never at once; 0: none."))
+    channel_max_per_hour: int = Field(12, description=(
+        "The most posts one channel takes in an hour, unless the channel sets its own; 0: no limit."))
     graph_api_version: Text = Field(DEFAULT_GRAPH_VERSION, description=(
         "Graph's API version, in the address of every channel connected from now on (api_versions.py knows when "
         "each is retired)."))
@@ -380,8 +385,9 @@ class Settings(BaseSettings):
                         "page_size"):
             if getattr(self, setting) <= 0:
                 return f"{name(setting)} must be positive"
-        if self.whatsapp_pair_pause_s < 0:
-            return f"{name('whatsapp_pair_pause_s')} must be 0 or more"
+        for setting in ("whatsapp_pair_pause_s", "channel_min_gap_s", "channel_max_per_hour"):
+            if getattr(self, setting) < 0:
+                return f"{name(setting)} must be 0 or more"
         if self.max_page_size < self.page_size:
             return f"{name('max_page_size')} must be at least {name('page_size')}"
         today = versions.today()

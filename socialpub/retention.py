@@ -1,6 +1,7 @@
 """Retention: what grows with every post, webhook and e-mail — attempt rows,
 webhook deliveries and their tries, outbox events, e-mails, Meta's
-notifications, read in-app notices, the audit trail — removed once older than its retention, by
+notifications, read in-app notices, the audit trail, the places posts took in
+their channels' quotas — removed once older than its retention, by
 the hourly ``prune_history`` job and ``socialpub prune``.
 
 Rows go in small batches, each its own short transaction, oldest first, so a
@@ -27,6 +28,7 @@ from .models import (
     MetaNotification,
     Notice,
     OutboxEvent,
+    QuotaUse,
     WebhookAttempt,
     WebhookDelivery,
     utcnow,
@@ -82,6 +84,8 @@ KINDS = (
          lambda s: min(s.retention_days, 7) if s.retention_days else 7),
     Kind("read notices", Notice, lambda cutoff: Notice.read_at < cutoff, lambda s: s.retention_days),
     Kind("audit trail", Event, lambda cutoff: Event.at < cutoff, lambda s: s.audit_retention_days),
+    # The places posts took in their channels' spacing and quotas, once past every window.
+    Kind("quota places", QuotaUse, lambda cutoff: QuotaUse.at < cutoff, lambda s: QuotaUse.KEPT_DAYS),
 )
 
 

@@ -994,6 +994,27 @@ def _media_document():
     _add_columns("media", document=JSONField(null=True))
 
 
+def _pacing():
+    """A channel's spacing and quotas (lifecycle/pacing.py): its own gap and most per
+    hour (null: the settings'), the network's last reading of a quota, and the ledger
+    of the places publications hold in them (``quotause``)."""
+    _add_columns("channel", min_gap_s=IntegerField(null=True), max_per_hour=IntegerField(null=True),
+                 quota_readings=JSONField(null=True))
+    channels = _table("channel")
+
+    class QuotaUse(_Frozen):
+        channel = ForeignKeyField(channels, field=channels.id, backref="+", on_delete="CASCADE", index=False)
+        quota = CharField(max_length=24)
+        publication = IntegerField(index=True)
+        at = DateTimeField()
+
+        class Meta:
+            table_name = "quotause"
+            indexes = ((("channel", "quota", "at"), False),)
+
+    database.create_tables([QuotaUse], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1002,4 +1023,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions, _media_document]
+         _video_kind, _renditions, _media_document, _pacing]

@@ -94,14 +94,17 @@ PUBLICATION = {t.name: t for t in (
     Transition("launch", (P.PENDING,), (P.QUEUED,), "scheduler: a scheduled post's time (scheduling.launch)"),
     Transition("retry", P.RETRYABLE, (P.QUEUED,), "web: a person's Retry (publishing.retry)"),
     Transition("recall", (P.QUEUED,), (P.PENDING,),
-               "web: a launched schedule taken back before any network call — cancel, edit, move or delete "
-               "win until the claim (scheduling.recall)"),
+               "web: a post taken back before any network call — cancel, edit, move or delete win until the "
+               "claim (scheduling.recall)"),
     Transition("unqueue", (P.QUEUED,), (P.PENDING, *P.RETRYABLE),
                "web: the queue refused the messages; back as it was (publishing.send)"),
     Transition("claim", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.PROCESSING,),
                "worker: queued, a retry that is due, or processing past its lease (delivery.claim)"),
     Transition("record published", (P.PROCESSING,), (P.PUBLISHED,),
                "worker: the network holds this post's item (delivery.record_published)"),
+    Transition("wait for its place", (P.PROCESSING,), (P.QUEUED,),
+               "worker: its channel's spacing or a quota holds it until a later moment, before any network "
+               "call; the claim is undone (delivery.record_place_wait)"),
     Transition("record retry", (P.PROCESSING,), (P.RETRYING,),
                "worker: a transient error or a rate limit (delivery.record_retry)"),
     Transition("give up", (P.PROCESSING,), (P.PARTLY_FAILED, P.FAILED, P.EXPIRED, P.UNCONFIRMED),
@@ -144,9 +147,10 @@ POST = {t.name: t for t in (
     Transition("delete history", (S.PUBLISHED, S.PARTIAL), (),
                "web: remove a published post's record, when asked (editing.delete)"),
     Transition("launch", (S.SCHEDULED,), (S.PUBLISHING,), "scheduler: its time (scheduling.launch)"),
-    Transition("recall", (S.PUBLISHING,), (S.SCHEDULED,),
-               "web: a launched post none of whose publications was claimed is scheduled again, so that the "
-               "cancel, edit, move or delete asked of it wins (scheduling.recall)"),
+    Transition("recall", (S.PUBLISHING,), (S.SCHEDULED, S.DRAFT),
+               "web: a post none of whose publications a worker holds (launched for its time, or waiting for "
+               "its place) is scheduled again, or a draft again if it had no time, so that the cancel, edit, "
+               "move or delete asked of it wins (scheduling.recall)"),
     Transition("relaunch later", (S.DRAFT, S.PUBLISHING), (S.SCHEDULED,),
                "scheduler: the queue refused the messages (unqueueing rolled the post up to a draft); "
                "the next sweep tries again (scheduling.launch)"),

@@ -145,8 +145,10 @@ def settings(request, database_url, redis_url, tmp_path):
                     secret_key="test", max_retries=2, min_backoff_ms=50, max_backoff_ms=200,
                     read_timeout=10, outbound_allow=LOOPBACK,  # the sandbox
                     # A WhatsApp send whose answer was lost is unconfirmed at once, unless a test waits for Meta;
-                    # the demo's contacts get several posts a second, unless a test keeps Meta's pair rate.
-                    whatsapp_status_wait_s=0, whatsapp_pair_pause_s=0).with_(**overrides)
+                    # the demo's contacts get several posts a second, unless a test keeps Meta's pair rate;
+                    # a channel takes posts as fast as they come, unless a test spaces them.
+                    whatsapp_status_wait_s=0, whatsapp_pair_pause_s=0, channel_min_gap_s=0,
+                    channel_max_per_hour=0).with_(**overrides)
 
 
 #: The password of the user every test app has (its hash is computed once: scrypt is slow on purpose).

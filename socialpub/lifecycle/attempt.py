@@ -7,8 +7,9 @@ posting twice, records the outcome, and answers its actor with what to do next:
 
 - :class:`Settled` — nothing more (published, failed, or nothing to claim);
 - :class:`RetryIn` — try again in ``delay_ms`` (the actor raises Dramatiq's Retry);
-- :class:`WaitUntil` — a WhatsApp broadcast waits for the number's limit or
-  Meta's statuses (the actor sends a new, delayed message).
+- :class:`WaitUntil` — the post waits for its place in its channel's spacing or
+  quotas (pacing.py), or a WhatsApp broadcast for the number's limit or Meta's
+  statuses (the actor sends a new, delayed message).
 
 No Dramatiq control flow lives here: only the actor (worker/actors.py) raises
 Retry or re-sends. Dramatiq's time limit still interrupts this thread
@@ -36,7 +37,7 @@ from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_ada
 from ..networks.base import Timeouts
 from ..networks.explain import INTERNAL, STORE
 from ..whatsapp import broadcast, ledger
-from . import delivery
+from . import delivery, pacing
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ class _Attempt:
         adapter = get_adapter(job.network, Timeouts(settings.connect_timeout, settings.read_timeout))
         if job.network == "whatsapp":
             return self._broadcast(adapter)
+        waits = self._take_place(adapter)
+        if waits is not None:
+            return waits
         answer = None
         try:
             job = self.job = self._with_photos(job)
@@ -144,6 +148,40 @@ class _Attempt:
         logger.info("Publication %d %s on %s as %s.", job.publication_id, outcome, job.network,
                     receipt.external_id)
         return Settled()
+
+    def _take_place(self, adapter) -> WaitUntil | None:
+        """Take the publication's places in its channel's spacing and quotas
+        (pacing.py) — Instagram's count read from Meta first when the last reading
+        is old —; a place later than now is waited for (None: it goes now)."""
+        job, settings = self.job, self.settings
+        if job.network == "instagram" and pacing.reading_due(job.quota_readings, pacing.INSTAGRAM_POSTS, utcnow()):
+            self._read_instagram_quota(adapter)
+        elif not pacing.applies(job.network, job.video_kind, job.quota_readings, job.min_gap_s, job.max_per_hour,
+                                settings):
+            return None
+        place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind, settings)
+        return self._wait_for(place) if place is not None and place.reason else None
+
+    def _read_instagram_quota(self, adapter) -> None:
+        """Meta's count of the account's posts (content_publishing_limit); a failed read
+        leaves the last one, and the post goes on (Meta refuses one over the limit)."""
+        job = self.job
+        try:
+            used, total, window_s = adapter.publishing_limit(job.target)
+        except PublishError as exc:
+            logger.warning("Publication %d: Instagram's publishing limit could not be read: %s",
+                           job.publication_id, exc.redact(job.target.token))
+            return
+        readings = persist(pacing.note_reading, job.channel_id, pacing.INSTAGRAM_POSTS, used, total, window_s)
+        self.job = dataclasses.replace(job, quota_readings=readings)
+
+    def _wait_for(self, place: pacing.Place) -> WaitUntil | Settled:
+        job = self.job
+        if not persist(delivery.record_place_wait, job, place.at, place.reason):
+            return Settled()  # claimed again by another attempt meanwhile: it is that one's
+        delay = max(0, int((place.at - utcnow()).total_seconds() * 1000))
+        logger.info("Publication %d waits %d ms for its place: %s", job.publication_id, delay, place.reason)
+        return WaitUntil(delay, place.reason)
 
     def _broadcast(self, adapter):
         """WhatsApp: one message per consenting recipient, each taken in the
@@ -252,8 +290,19 @@ class _Attempt:
         return found
 
     def _after_failure(self, error: PublishError):
-        """Retry within the error's budget, else record the final outcome."""
+        """Wait for a quota the network says is full; else retry within the
+        error's budget, else record the final outcome. A network that certainly
+        refused the post gives its places back (pacing.py)."""
         job, settings = self.job, self.settings
+        if not (error.ambiguous or job.ambiguous_since):
+            persist(pacing.release, job.publication_id)
+            quota = pacing.full_quota(error)
+            if quota is not None:
+                persist(pacing.note_full, job.channel_id, quota)
+                place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind,
+                                settings)
+                if place is not None and place.reason:
+                    return self._wait_for(place)
         delivered = getattr(error, "delivered", None)
         if delivered:
             # Some recipients have it (WhatsApp): a retry would send it to them again.

@@ -52,6 +52,10 @@ class Job:
     uploads: dict | None = None
     #: How the post's video goes to this channel (Publication.video_kind); None without a video.
     video_kind: str | None = None
+    #: The channel's own spacing and its quotas as last read (pacing.py; Channel's columns of these names).
+    min_gap_s: int | None = None
+    max_per_hour: int | None = None
+    quota_readings: dict | None = None
 
     @property
     def resume(self) -> dict | None:
@@ -114,17 +118,19 @@ def _job(pub: Publication, token: str, app_secret: str | None = None, linkedin_v
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,
-        video_kind=pub.video_kind,
+        video_kind=pub.video_kind, min_gap_s=channel.min_gap_s, max_per_hour=channel.max_per_hour,
+        quota_readings=channel.quota_readings,
     )
 
 
 def claimable(due, lease_start):
     """What a worker may take (and what the reconciler takes for lost when no
-    worker did): queued; retrying and due by ``due``; or processing since
-    before ``lease_start``.
+    worker did): queued (and, waiting for its place, due by ``due``); retrying
+    and due by ``due``; or processing since before ``lease_start``.
     Never a publication whose post is scheduled after ``due``: its messages
     wait in the delay queue, and a stray one (a re-drive) must not send it early."""
-    ready = {P.QUEUED: None, P.RETRYING: Publication.next_attempt_at <= due,
+    ready = {P.QUEUED: Publication.next_attempt_at.is_null() | (Publication.next_attempt_at <= due),
+             P.RETRYING: Publication.next_attempt_at <= due,
              P.PROCESSING: Publication.started_at < lease_start}
     taken = None
     for source in PUBLICATION["claim"].sources:
@@ -152,7 +158,8 @@ _CLAIMED = (
      Publication.attempts, Publication.retries, Publication.rate_limit_waits,
      Publication.ambiguous_since, Publication.container_id, Publication.uploads, Publication.video_kind),
     (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
-     Channel.recipients, Channel.api_version, Channel.connected_via),
+     Channel.recipients, Channel.api_version, Channel.connected_via, Channel.min_gap_s, Channel.max_per_hour,
+     Channel.quota_readings),
     (Post.id, Post.image_url, Post.link),
 )
 
@@ -397,14 +404,27 @@ def expire(publication_id: int, reason: str, max_age: dt.timedelta):
     return bool(expired)
 
 
+def record_place_wait(job: Job, until: dt.datetime, reason: str) -> bool:
+    """The publication waits for its place in its channel's spacing or quotas
+    (pacing.py) until ``until``: queued again and due then, ``reason`` said on
+    its page. No network call was made, so the claim is undone (it is no
+    attempt, and a cancel still takes the post back); the maximum age counts
+    from ``until``, a wait socialpub chose."""
+    return bool(Publication.update(status=PUBLICATION["wait for its place"].targets[0],
+                                   attempts=Publication.attempts - 1, last_error=reason, last_error_code=None,
+                                   next_attempt_at=until, enqueued_at=until, started_at=None, updated_at=utcnow())
+                .where(_fence(job.publication_id, job.attempt)).execute())
+
+
 def record_waiting(job: Job, started, until: dt.datetime, message: str):
     """WhatsApp: some recipients wait — for a limit, or for Meta's status of a
     send whose answer was lost — until ``until``. No retry budget is spent,
-    and the wait counts as a fresh queueing for the maximum age (PUBLISH_MAX_AGE_S)."""
+    and the wait's end counts as a fresh queueing for the maximum age
+    (PUBLISH_MAX_AGE_S): a wait of hours for the messaging limit is not "late"."""
     now = utcnow()
     with write_transaction():
         if not (Publication.update(status=P.RETRYING, last_error=message, last_error_code=None,
-                                   next_attempt_at=until, enqueued_at=now, updated_at=now)
+                                   next_attempt_at=until, enqueued_at=until, updated_at=now)
                 .where(_fence(job.publication_id, job.attempt)).execute()):
             return _superseded(job, started, f"waiting: {message}")
         _attempt(job, started, "retrying", message=message)

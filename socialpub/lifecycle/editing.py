@@ -202,8 +202,7 @@ def _split_after_edit(post: Post, new) -> None:
 
 
 def _refuse_unless_editable(post: Post):
-    if post.status not in POST["edit"].sources and not (
-            post.status in POST["recall"].sources and post.scheduled_at is not None):  # recall decides
+    if post.status not in POST["edit"].sources and post.status not in POST["recall"].sources:  # recall decides
         raise Conflict(f"post {post.id} is {post.status.replace('_', ' ')}: publishing has started, so it "
                        f"can no longer be edited — duplicate it to make a new draft")
 

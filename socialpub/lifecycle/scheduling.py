@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from peewee import Case
+
 from .. import audit, notices, outcomes
 from ..config import LAUNCH_AHEAD_S
 from ..db import Prepared, Slot, supports_row_locks, write_transaction
@@ -92,14 +94,17 @@ def launch_if_soon(post: Post) -> Post:
 
 def cancel(post_id: int) -> Post:
     """Take a scheduled post back to draft, or withdraw a request for approval.
-    A launched post is taken back first (:func:`recall`); refused (409), naming
-    the networks, once one of them started publishing it."""
+    A post being published is taken back first (:func:`recall`) while no
+    worker holds any of its publications; refused (409), naming the channels,
+    once one of them started."""
     with write_transaction():
-        recall(post_id)
+        recalled = recall(post_id)
         post = get_post(post_id)
-        cancelled = (Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
-                                 approval_asked=None, approved_at=None, approved_by=None, updated_at=utcnow())
-                     .where((Post.id == post.id) & moves(POST, "cancel", Post.status)).execute())
+        # Taken back from Publish now, it is a draft already: nothing more to undo.
+        cancelled = (recalled and post.status == PostStatus.DRAFT) or (
+            Post.update(status=POST["cancel"].targets[0], scheduled_at=None, schedule_zone=None,
+                        approval_asked=None, approved_at=None, approved_by=None, updated_at=utcnow())
+            .where((Post.id == post.id) & moves(POST, "cancel", Post.status)).execute())
         if cancelled:
             audit.record(audit.POST, post.id, "withdrawn from approval" if post.status == PostStatus.AWAITING
                          else "cancelled", was=iso(post.scheduled_at))
@@ -111,20 +116,22 @@ def cancel(post_id: int) -> Post:
 
 
 def recallable(post: Post, publications) -> bool:
-    """Whether a launched post can still be taken back (:func:`recall`): launched
-    for its scheduled time and none of its ``publications`` claimed yet — the
-    post page offers Cancel and Edit while this holds."""
-    return (post.status == POST["recall"].sources[0] and post.scheduled_at is not None and bool(publications)
+    """Whether a post being published can still be taken back (:func:`recall`):
+    none of its ``publications`` claimed — launched for its time, or waiting for
+    its place (pacing.py) —; the post page offers Cancel and Edit while this holds."""
+    return (post.status == POST["recall"].sources[0] and bool(publications)
             and all(p.status in PUBLICATION["recall"].sources and not p.attempts for p in publications))
 
 
 def recall(post_id: int) -> bool:
-    """Inside the caller's transaction: take back a post launched for its time
-    whose publications no worker claimed yet — they are pending again and the
-    post scheduled as it was (its version unchanged: the launch did not change
-    it either), so that the cancel, edit, move or delete that called wins. Its
-    messages wait in the delay queue and find nothing to claim. Returns whether
-    it was taken back (False: not a launched post).
+    """Inside the caller's transaction: take back a post being published none of
+    whose publications a worker holds — launched for its time, or waiting for its
+    place in its channel's spacing or quotas (pacing.py) —: they are pending
+    again and the post scheduled as it was, or a draft if it had no time (its
+    version unchanged: the launch did not change it either), so that the cancel,
+    edit, move or delete that called wins. Its messages wait in the delay queue
+    and find nothing to claim. Returns whether it was taken back (False: it is not
+    being published).
 
     The post's row is locked first and stays locked until the caller commits, so
     that a launch cannot come between this and the caller's own change (the
@@ -139,9 +146,9 @@ def recall(post_id: int) -> bool:
     """
     if supports_row_locks():  # PostgreSQL (SQLite's write transactions are one at a time)
         _LOCK_POST.execute(id=post_id)
-    if not (Post.update(status=POST["recall"].targets[0])
-            .where((Post.id == post_id) & moves(POST, "recall", Post.status) & Post.scheduled_at.is_null(False))
-            .execute()):
+    scheduled, draft = POST["recall"].targets
+    if not (Post.update(status=Case(None, [(Post.scheduled_at.is_null(), draft)], scheduled))
+            .where((Post.id == post_id) & moves(POST, "recall", Post.status)).execute()):
         return False
     (Publication.update(status=PUBLICATION["recall"].targets[0], enqueued_at=None, task_id=None)
      .where((Publication.post == post_id) & moves(PUBLICATION, "recall", Publication.status)

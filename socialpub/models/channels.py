@@ -1,7 +1,7 @@
 """Channel: a connected account of a network, and its states."""
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from ..encryption import EncryptedTextField
 from .base import BaseModel, IdField, JSONField, utcnow
@@ -69,6 +69,13 @@ class Channel(BaseModel):
     #: Its posting times ("Add to queue" takes the next free one):
     #: {"zone": IANA name, "slots": [{"weekday": "mon", "time": "09:00"}, …]}; NULL: none.
     queue = JSONField(null=True)
+    #: Its own spacing (lifecycle/pacing.py): the least time between two of its posts (s) and the
+    #: most it takes in an hour; NULL: CHANNEL_MIN_GAP_S / CHANNEL_MAX_PER_HOUR.
+    min_gap_s = IntegerField(null=True)
+    max_per_hour = IntegerField(null=True)
+    #: The network's own count of a quota, as last read (lifecycle/pacing.py):
+    #: {"instagram_posts": {"used", "total", "window_s", "read_at"}}; NULL: never read.
+    quota_readings = JSONField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -76,3 +83,23 @@ class Channel(BaseModel):
     def token_set(self) -> bool:
         """Whether a token is stored, known without decrypting it."""
         return bool(self.__data__.get("token"))
+
+
+class QuotaUse(BaseModel):
+    """One place a publication holds in one of its channel's quotas or in its
+    spacing (lifecycle/pacing.py): taken before its network call, at the moment
+    it may go (now, or later: it waits until then), given back if the network
+    refused it. The network counts what it was sent, whatever becomes of the post,
+    so a deleted post's places stay (``publication`` is no foreign key)."""
+
+    #: Days a place is kept (retention.py): beyond every window it counts in.
+    KEPT_DAYS = 2
+
+    channel = ForeignKeyField(Channel, backref="+", on_delete="CASCADE", index=False)
+    #: pacing.SPACING, pacing.INSTAGRAM_POSTS, pacing.FACEBOOK_REELS.
+    quota = CharField(max_length=24)
+    publication = IntegerField(index=True)
+    at = DateTimeField()
+
+    class Meta:
+        indexes = ((("channel", "quota", "at"), False),)

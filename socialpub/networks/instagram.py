@@ -112,6 +112,26 @@ class InstagramAdapter(Adapter):
             checkpoint({"container_id": container_id})
         return self.publish_container(target, container_id)
 
+    def publishing_limit(self, target: Target) -> tuple[int, int, int]:
+        """``(used, total, window_s)``: the account's API posts in the rolling window, the most it
+        may publish in it, and the window, read from Meta
+        (``GET /{ig-user-id}/content_publishing_limit?fields=quota_usage,config``, whose answer is
+        ``{"data": [{"quota_usage": 2, "config": {"quota_total": 50, "quota_duration": 86400}}]}``).
+
+        Raises:
+          PublishError: Meta refused, or answered without the limit.
+        """
+        body = graph_call(self.network, self.timeouts, "GET",
+                          f"{_base(target)}/{target.account_id}/content_publishing_limit",
+                          **credentials(target), params={"fields": "quota_usage,config"})
+        try:
+            reading = body["data"][0]
+            config = reading["config"]
+            return int(reading.get("quota_usage") or 0), int(config["quota_total"]), int(config["quota_duration"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PublishError(self.network, "Instagram's publishing limit came without its numbers",
+                               kind=ErrorKind.TRANSIENT) from None
+
     def identify(self, target: Target) -> Identity:
         """The professional account: ``GET /{ig-user-id}?fields=username,name,profile_picture_url``."""
         body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{target.account_id}",

@@ -205,6 +205,27 @@ def list_media(version, ig_user_id):
                     lambda item: {"caption": item["text"], "media_type": _media_type(item)}, default_fields="id")
 
 
+@bp.get("/<gv:version>/<ig_user_id>/content_publishing_limit")
+@endpoint("instagram")
+def content_publishing_limit(version, ig_user_id):
+    """The account's API posts in the rolling window and the limit, in Meta's shape
+    (``fields`` omitted: ``quota_usage`` alone, as Meta answers)."""
+    values, error = _params("instagram")
+    if error:
+        return error
+    limit = state().setting("instagram", "publishing_limit")
+    fields = [f.strip() for f in values.get("fields", "quota_usage").split(",") if f.strip()]
+    reading = {"quota_usage": _published_within(ig_user_id, limit["quota_duration"]),
+               "config": {"quota_total": limit["quota_total"], "quota_duration": limit["quota_duration"]}}
+    return jsonify(data=[{f: reading[f] for f in fields if f in reading}])
+
+
+def _published_within(ig_user_id: str, seconds: float) -> int:
+    since = time.time() - seconds
+    return sum(1 for item in state().history("received", network="instagram")
+               if item["account_id"] == ig_user_id and item["finished_at"] > since)
+
+
 def _media_type(item: dict) -> str:
     if item.get("video"):
         return "VIDEO"  # a Reel's media_type (its media_product_type is REELS)
@@ -458,6 +479,11 @@ def media_publish(version, ig_user_id):
                            "for a moment", subcode=2207027)
     if container.get("carousel_item"):
         return graph_param_error("instagram", "A carousel item is published through its carousel container")
+    limit = state().setting("instagram", "publishing_limit")
+    if _published_within(ig_user_id, limit["quota_duration"]) >= limit["quota_total"]:
+        return graph_error("instagram", 400, 9, "Application request limit reached", subcode=2207042,
+                           user_msg="You reached the maximum number of posts that is allowed to be published "
+                                    "by the Content Publishing API in 24 hours.")
     if not state().mark_published(str(container_id)):
         return graph_param_error("instagram", "This media container has already been published")
     media_id = str(state().new_number())

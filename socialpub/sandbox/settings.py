@@ -29,6 +29,9 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["container_status"] = None  # None: containers are FINISHED at once
         # A carousel's item containers from the Nth on (1-based) end ERROR: "a failed child container".
         config["fail_carousel_item"] = None
+        # content_publishing_limit: the posts media_publish takes in a rolling window (today's reference
+        # example says 50 in 86,400 s); one more is refused with 9/2207042.
+        config["publishing_limit"] = {"quota_total": 50, "quota_duration": 86400}
     if network == "whatsapp":
         # "open": every number may get free-form messages; "inbound": only those
         # who wrote within 24 hours (/_sandbox/whatsapp/inbound), as Meta does.
@@ -166,6 +169,12 @@ def check_changes(body) -> dict:
             if not _is_number(seconds) or seconds < 0:
                 raise ValueError(f"{network}: video_processing_s must be a number of seconds >= 0")
             change["video_processing_s"] = float(seconds)
+        if "publishing_limit" in change:
+            limit = change["publishing_limit"]
+            if not (isinstance(limit, dict) and set(limit) == {"quota_total", "quota_duration"}
+                    and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in limit.values())):
+                raise ValueError("publishing_limit must be {\"quota_total\": n, \"quota_duration\": seconds}, "
+                                 "each a whole number from 1")
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
         item = change.get("fail_carousel_item")

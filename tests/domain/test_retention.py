@@ -18,6 +18,7 @@ from socialpub.models import (
     OutboxEvent,
     Post,
     Publication,
+    QuotaUse,
     User,
     WebhookAttempt,
     WebhookDelivery,
@@ -53,13 +54,15 @@ def history(app, sandbox_channels):
         Notice.create(user=admin, kind="failed", post=post.id, text="unread", created_at=old)  # stays: not read
         Event.create(subject="post", subject_id=post.id, action="created", at=now - dt.timedelta(days=400))
         Event.create(subject="post", subject_id=post.id, action="published", at=recent)
+        QuotaUse.create(channel=pub.channel_id, quota="posts", publication=pub.id, at=now - dt.timedelta(days=3))
+        QuotaUse.create(channel=pub.channel_id, quota="posts", publication=pub.id, at=now - dt.timedelta(hours=30))
     return pub
 
 
 def counts():
     with db.database.connection_context():
         return {m.__name__: m.select().count() for m in (Attempt, WebhookDelivery, WebhookAttempt, OutboxEvent,
-                                                           Email, MetaNotification, Notice, Event)}
+                                                           Email, MetaNotification, Notice, Event, QuotaUse)}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -69,11 +72,11 @@ def test_prune_removes_only_what_is_old_and_finished_in_small_batches(history, s
     with db.database.connection_context():
         done = {p.kind: p.rows for p in retention.prune(settings)}
     assert done == {"attempts": 3, "webhook deliveries": 1, "webhook events": 2, "e-mails": 1,
-                    "Meta notifications": 1, "read notices": 1, "audit trail": 1}
+                    "Meta notifications": 1, "read notices": 1, "audit trail": 1, "quota places": 1}
     after = counts()
     assert {k: before[k] - after[k] for k in before} == {
         "Attempt": 3, "WebhookDelivery": 1, "WebhookAttempt": 1, "OutboxEvent": 2, "Email": 1,
-        "MetaNotification": 1, "Notice": 1, "Event": 1}
+        "MetaNotification": 1, "Notice": 1, "Event": 1, "QuotaUse": 1}
     with db.database.connection_context():
         assert Publication.get_by_id(history.id).status == "published"  # the publication stays
         assert [a.number for a in Attempt.select()] == [4]

@@ -54,6 +54,8 @@ class WorkerCLI:
             WHATSAPP_STATUS_WAIT_S=str(settings.whatsapp_status_wait_s),
             WHATSAPP_SEND_CONCURRENCY=str(settings.whatsapp_send_concurrency),
             SOCIALPUB_WHATSAPP_PAIR_PAUSE_S=str(settings.whatsapp_pair_pause_s),
+            SOCIALPUB_CHANNEL_MIN_GAP_S=str(settings.channel_min_gap_s),
+            SOCIALPUB_CHANNEL_MAX_PER_HOUR=str(settings.channel_max_per_hour),
             OUTBOUND_ALLOW_NETWORKS=",".join(settings.outbound_allow), PUBLIC_BASE_URL=settings.public_base_url,
             # The app's key, with which the served app checks the photo links the worker signs.
             SECRET_KEY=settings.secret_key)

@@ -126,8 +126,11 @@
       setContent(field(card, "url"), a);
     } else setContent(field(card, "url"), "—");
     var next = field(card, "next_attempt_at");
-    next.hidden = !(p.status === "retrying" && p.next_attempt_at);
-    if (!next.hidden) { next.textContent = "Next try "; next.appendChild(time(p.next_attempt_at)); }
+    /* Queued with a time: it waits for its place in the channel's spacing or a quota, and says why. */
+    var waits = p.status === "queued" && p.next_attempt_at && p.last_error;
+    next.hidden = !(waits || (p.status === "retrying" && p.next_attempt_at));
+    if (waits) next.textContent = "Waits: " + p.last_error;
+    else if (!next.hidden) { next.textContent = "Next try "; next.appendChild(time(p.next_attempt_at)); }
     var f = p.failure;
     field(card, "failure").hidden = !f;
     field(card, "failure-sentence").textContent = f ? f.sentence : "";
@@ -135,7 +138,7 @@
     /* The fix's button: Reconnect the moment the channel needs it, Edit the photo, … (none for a viewer). */
     card.querySelectorAll("[data-fix]").forEach(function (b) { b.hidden = !f || f.fix !== b.dataset.fix; });
     var error = field(card, "last_error");
-    error.hidden = !p.last_error;
+    error.hidden = !p.last_error || waits;
     /* Whose words these are: a network's, or socialpub's own (never "<Network> said" for those). */
     field(card, "said-by").textContent = f && f.said_by === "network" ? network + " said:" : "socialpub's details:";
     error.querySelector("blockquote").textContent = p.last_error || "";
@@ -181,11 +184,13 @@
 
   /* Poll fast while a network is being worked on; slower while only retries wait. */
   function delay(s) {
-    var busy = s.publications.some(function (p) { return p.status === "queued" || p.status === "processing"; });
+    var busy = s.publications.some(function (p) {
+      return (p.status === "queued" && !p.next_attempt_at) || p.status === "processing";
+    });
     if (busy) return FAST_MS;
     var soonest = SLOW_MS;
     s.publications.forEach(function (p) {
-      if (p.status === "retrying" && p.next_attempt_at) {
+      if ((p.status === "retrying" || p.status === "queued") && p.next_attempt_at) {
         soonest = Math.min(soonest, Math.max(FAST_MS, new Date(p.next_attempt_at) - Date.now()));
       }
     });

@@ -1,0 +1,110 @@
+"""A channel's spacing and quotas, kept before the network call: posts over
+Instagram's publishing limit wait for the window to free and go then, never
+failing; a backlog of one channel leaves at its spacing, never faster; a
+waiting post says why and until when, and can still be cancelled."""
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from socialpub import db
+from socialpub.lifecycle import pacing
+from socialpub.models import Publication, QuotaUse, utcnow
+from tests.support.processes import wait_for
+
+#: The sandbox's Instagram limit in these tests: three posts in any four seconds.
+QUOTA, WINDOW_S = 3, 4
+
+
+def publish_now(client, create, networks, count, **fields):
+    ids = [create(networks=networks, text=f"paced {i} {utcnow().isoformat()}", **fields) for i in range(count)]
+    for post_id in ids:
+        assert client.post(f"/api/posts/{post_id}/publish").status_code in (200, 202)
+    return ids
+
+
+def test_over_instagrams_publishing_limit_posts_wait_for_the_window_and_go_then_none_failing(
+        client, create, sandbox_channels, sandbox_client, drain):
+    sandbox_client.configure(instagram={"publishing_limit": {"quota_total": QUOTA, "quota_duration": WINDOW_S}})
+    ids = publish_now(client, create, ["instagram"], 5)
+
+    def waiting():
+        with db.database.connection_context():
+            return list(Publication.select().where(Publication.post.in_(ids) & (Publication.status == "queued")
+                                                   & Publication.next_attempt_at.is_null(False)))
+    wait_for(lambda: len(waiting()) == 2, 20, "two posts waiting for Instagram's window")
+    for publication in waiting():
+        assert "Instagram posts: 3 of 3 in the last 4 s; goes out at" in publication.last_error
+        assert publication.attempts == 0  # waiting for its place is no attempt
+        status = client.get(f"/api/posts/{publication.post_id}/status").get_json()
+        assert status["changeable"] is False or status["status"] == "publishing"
+    drain()
+    with db.database.connection_context():
+        statuses = [p.status for p in Publication.select().where(Publication.post.in_(ids))]
+        assert statuses == ["published"] * 5, statuses
+    times = sorted(r["finished_at"] for r in sandbox_client.received("instagram"))
+    assert len(times) == 5
+    # No four-second window ever held more than three posts at Meta, which refused none.
+    assert all(times[i + QUOTA] - times[i] >= WINDOW_S - 0.05 for i in range(len(times) - QUOTA))
+    assert not [r for r in sandbox_client.requests() if "content_publishing_limit" not in r.get("path", "")
+                and r.get("network") == "instagram"]
+
+
+@pytest.mark.settings(channel_min_gap_s=1)
+def test_a_backlog_of_one_channel_leaves_at_its_spacing_never_faster(
+        client, create, sandbox_channels, sandbox_client, drain):
+    ids = publish_now(client, create, ["facebook"], 6)
+    drain()
+    with db.database.connection_context():
+        assert {p.status for p in Publication.select().where(Publication.post.in_(ids))} == {"published"}
+        places = sorted(at for (at,) in QuotaUse.select(QuotaUse.at).where(QuotaUse.quota == pacing.SPACING).tuples())
+    # The places the ledger gave are a gap apart, to the microsecond; the calls follow each
+    # place after the same work (reading the photo), so they arrive a gap apart give or take that work.
+    assert len(places) == 6 and min((b - a).total_seconds() for a, b in zip(places, places[1:])) >= 1
+    starts = sorted(r["started_at"] for r in sandbox_client.received("facebook"))
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    print(f"\ngaps between the backlog's posts at the network: {', '.join(f'{g:.2f}' for g in gaps)} s")
+    assert len(starts) == 6 and min(gaps) >= 1 - 0.15
+
+
+def test_the_earliest_place_keeps_the_gap_and_every_window():
+    now = dt.datetime(2027, 1, 4, 9, 0, 0)
+    s = dt.timedelta(seconds=1)
+    places = {pacing.SPACING: [now - 30 * s, now + 60 * s]}
+    # The gap of a minute: not now (30 s after one), not between the two (they are 90 s apart): after the second.
+    at, reason = pacing._earliest(now, 60 * s, [], places)
+    assert at == now + 120 * s and reason == "posts of this channel are at least 1 min apart"
+    # Three an hour, three in the last hour: when the oldest leaves it.
+    hourly = pacing.Limit(pacing.SPACING, 3, pacing.HOUR, "posts of this channel", "the last hour")
+    places = {pacing.SPACING: [now - 50 * 60 * s, now - 20 * 60 * s, now - 60 * s]}
+    at, reason = pacing._earliest(now, 0 * s, [hourly], places)
+    assert at == now + 10 * 60 * s and reason == "posts of this channel: 3 of 3 in the last hour"
+    # Posts made elsewhere, counted by Meta at its reading, hold places until a window after it.
+    meta = dataclasses.replace(pacing.counted_by_network(pacing.INSTAGRAM_POSTS, 2, pacing.DAY, "Instagram posts"),
+                               others=2, others_at=now - 5 * s)
+    at, reason = pacing._earliest(now, 0 * s, [meta], {})
+    # A window the network counts is kept five minutes longer: a post never reaches it early.
+    assert at == now - 5 * s + pacing.DAY + 5 * 60 * s and reason == "Instagram posts: 2 of 2 in the last 24 h"
+
+
+def test_a_waiting_post_can_still_be_cancelled_and_its_place_is_void(
+        client, create, sandbox_channels, sandbox_client, worker):
+    sandbox_client.configure(instagram={"publishing_limit": {"quota_total": 1, "quota_duration": 3600}})
+    ids = publish_now(client, create, ["instagram"], 2)
+
+    def waiting_one():
+        with db.database.connection_context():
+            return Publication.select().where(Publication.post.in_(ids) & (Publication.status == "queued")
+                                              & Publication.next_attempt_at.is_null(False)).first()
+    wait_for(lambda: waiting_one() is not None, 20, "one post waiting for its place")
+    waiting = waiting_one()
+    cancelled = client.post(f"/api/posts/{waiting.post_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "draft", cancelled.get_json()
+    with db.database.connection_context():
+        assert Publication.get_by_id(waiting.id).status == "pending"
+        # Its place is void once it no longer waits: the next post is counted against the other alone.
+        assert len(pacing._places(waiting.channel_id, utcnow())[pacing.INSTAGRAM_POSTS]) == 1
+        assert QuotaUse.select().where(QuotaUse.publication == waiting.id).exists()
+    other = next(i for i in ids if i != waiting.post_id)
+    assert [r["text"] for r in sandbox_client.received("instagram")] == [
+        client.get(f"/api/posts/{other}").get_json()["text"]]
