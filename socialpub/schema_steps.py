@@ -1015,6 +1015,31 @@ def _pacing():
     database.create_tables([QuotaUse], safe=True)
 
 
+def _first_comments():
+    """First comments (lifecycle/first_comments.py): one outbox row per publication
+    that has one; none for any publication from before it."""
+    publications = _table("publication")
+
+    class FirstComment(_Frozen):
+        id = IdField()
+        publication = ForeignKeyField(publications, field=publications.id, backref="+", on_delete="CASCADE",
+                                      unique=True)
+        text = TextField()
+        status = CharField(max_length=16, default="pending")
+        attempts = IntegerField(default=0)
+        next_attempt_at = DateTimeField(null=True)
+        touched_at = DateTimeField()
+        last_error = TextField(null=True)
+        external_id = CharField(max_length=200, null=True)
+        posted_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "firstcomment"
+            indexes = ((("status", "next_attempt_at"), False),)
+
+    database.create_tables([FirstComment], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1023,4 +1048,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions, _media_document, _pacing]
+         _video_kind, _renditions, _media_document, _pacing, _first_comments]

@@ -72,6 +72,14 @@ class EmailStatus(OutboxStatus):
     FINAL = (SENT, OutboxStatus.FAILED)
 
 
+class CommentStatus(OutboxStatus):
+    """A first comment's (lifecycle/first_comments.py): pending — with no time
+    while its post is not yet published there —, sending, then posted or failed."""
+    POSTED = "posted"
+    FINAL = (POSTED, OutboxStatus.FAILED)
+    ALL = (OutboxStatus.PENDING, OutboxStatus.SENDING, POSTED, OutboxStatus.FAILED)
+
+
 P, S = PublicationStatus, PostStatus
 
 

@@ -22,11 +22,13 @@ from .store import Account, NotConnected
 #: What each choice asks for (without a Facebook Login for Business
 #: configuration, which holds its own list), and what each permission is for.
 SCOPES = {
-    "pages": ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "business_management"),
+    "pages": ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "pages_manage_engagement",
+              "business_management"),
     "instagram": ("pages_show_list", "pages_read_engagement", "instagram_basic", "instagram_content_publish",
-                  "business_management"),
+                  "instagram_manage_comments", "business_management"),
 }
-#: Without these nothing can be published; business_management only adds portfolio Pages.
+#: Without these nothing can be published; business_management only adds portfolio Pages, and the
+#: permission to comment only first comments (a channel without it is told so in the compose form).
 NEEDED = {
     "pages": ("pages_show_list", "pages_read_engagement", "pages_manage_posts"),
     "instagram": ("pages_show_list", "pages_read_engagement", "instagram_basic", "instagram_content_publish"),
@@ -36,6 +38,8 @@ PURPOSE = {
     "pages_read_engagement": "to read each Page's name and posts, and to find a post whose answer was lost",
     "pages_manage_posts": "to publish posts on your Pages",
     "business_management": "to list the Pages of your Business portfolios",
+    "pages_manage_engagement": "to post a first comment under your Page's posts",
+    "instagram_manage_comments": "to post a first comment under the Instagram account's posts",
     "instagram_basic": "to read the Instagram account's name and posts",
     "instagram_content_publish": "to publish posts on the Instagram account",
 }

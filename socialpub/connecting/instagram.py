@@ -14,10 +14,14 @@ from ..networks.graph import graph_call, graph_error
 from ..networks.http import json_body, send
 from .store import Account, NotConnected
 
-SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
+SCOPES = ("instagram_business_basic", "instagram_business_content_publish", "instagram_business_manage_comments")
+#: Without these nothing can be published; the permission to comment only posts first comments
+#: (a channel without it is told so in the compose form).
+NEEDED = ("instagram_business_basic", "instagram_business_content_publish")
 PURPOSE = {
     "instagram_business_basic": "to read the account's name, picture and posts",
     "instagram_business_content_publish": "to publish posts on the account",
+    "instagram_business_manage_comments": "to post a first comment under the account's posts",
 }
 #: ``account_type`` of the accounts the API publishes for.
 PROFESSIONAL = ("BUSINESS", "MEDIA_CREATOR")
@@ -79,7 +83,7 @@ def accounts(settings: Settings, token: dict) -> tuple:
       PublishError: Instagram refused or did not answer.
     """
     granted = (token.get("permissions") or token.get("scope") or "").replace(",", " ").split()
-    missing = [s for s in SCOPES if s not in granted]
+    missing = [s for s in NEEDED if s not in granted]
     if missing:
         needs = "; ".join(f"{s} ({PURPOSE[s]})" for s in missing)
         raise NotConnected(f"Instagram did not grant every permission socialpub needs: {needs}. Nothing was "

@@ -28,9 +28,11 @@ MAX_CHANNELS_PER_POST = 50
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds"}
+                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds", "first_comment"}
 #: What one channel's version holds (``versions.<channel id>``).
-VERSION_FIELDS = {"text", "whatsapp", "video_kind"}
+VERSION_FIELDS = {"text", "whatsapp", "video_kind", "first_comment"}
+#: The longest first comment any network takes (Facebook's); each network's own comes after.
+MAX_COMMENT = max(limits.max_comment for limits in LIMITS.values())
 
 
 def adapt_text(network: str, text: str, link: str | None) -> str:
@@ -190,6 +192,7 @@ def parse_create_request(data) -> dict:
             raise Unprocessable(f"overrides.{name}: {len(value)} characters; no network takes more "
                                 f"than {MAX_TEXT}", field=f"overrides.{name}")
     versions = parse_versions(data.get("versions"))
+    first_comment = _comment(data.get("first_comment"), "first_comment")
     publish = data.get("publish", False)
     if not isinstance(publish, bool):
         raise InvalidInput("publish: must be true or false", field="publish")
@@ -210,8 +213,22 @@ def parse_create_request(data) -> dict:
         "channels": channels,
         "overrides": overrides,
         "versions": versions,
+        "first_comment": first_comment,
         "publish": publish,
     }
+
+
+def _comment(value, where: str) -> str | None:
+    """A first comment's text as sent: None (or empty: none), else text no longer than any network takes."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{where}: text to post as the first comment under the post (leave it out for none)",
+                           field=where)
+    if len(value) > MAX_COMMENT:
+        raise Unprocessable(f"{where}: {len(value)} characters; no network takes more than {MAX_COMMENT} in a "
+                            f"comment", field=where)
+    return value
 
 
 def parse_versions(value) -> dict:
@@ -255,13 +272,15 @@ def parse_versions(value) -> dict:
             raise InvalidInput(f"{where}.whatsapp: an object {{template, language, body, audience}}",
                                field=f"{where}.whatsapp")
         video_kind = version.get("video_kind")
-        if text is None and whatsapp is None and video_kind is None:
-            raise InvalidInput(f"{where}: give its text, its whatsapp message, its video_kind or more (leave the "
-                               f"channel out to use the post's)", field=where)
+        first_comment = _comment(version.get("first_comment"), f"{where}.first_comment")
+        if text is None and whatsapp is None and video_kind is None and first_comment is None:
+            raise InvalidInput(f"{where}: give its text, its whatsapp message, its video_kind, its first_comment "
+                               f"or more (leave the channel out to use the post's)", field=where)
         if video_kind is not None and not isinstance(video_kind, str):
             raise InvalidInput(f"{where}.video_kind: a kind of video post, such as \"reel\"",
                                field=f"{where}.video_kind")
-        versions[int(key)] = {"text": text, "whatsapp": whatsapp, "video_kind": video_kind}
+        versions[int(key)] = {"text": text, "whatsapp": whatsapp, "video_kind": video_kind,
+                              "first_comment": first_comment}
     return versions
 
 
@@ -321,6 +340,8 @@ class NewPost:
     channel_whatsapp: dict = default(default_factory=dict)
     #: ``{channel id: how the post's video goes to it}``; empty without a video.
     video_kinds: dict = default(default_factory=dict)
+    #: ``{channel id: its first comment}`` of the channels that have one.
+    first_comments: dict = default(default_factory=dict)
 
 
 def check_new_post(data, ready: bool = False) -> NewPost:
@@ -364,7 +385,42 @@ def check_new_post(data, ready: bool = False) -> NewPost:
     return NewPost(text=values["text"], image_url=values["image_url"], link=values["link"],
                    publications=[(c, text) for c, (_, text, *_) in zip(channels, texts)],
                    media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp,
-                   channel_whatsapp=channel_whatsapp, video_kinds=video_kinds)
+                   channel_whatsapp=channel_whatsapp, video_kinds=video_kinds,
+                   first_comments=_first_comments(channels, values["first_comment"], versions))
+
+
+def comment_refusal(channel: Channel) -> str | None:
+    """Why ``channel`` cannot take a first comment, in plain words; None when it can, or
+    when its permissions are not known (a pasted token: its network says at send time)."""
+    limits = LIMITS[channel.network]
+    if not limits.max_comment:
+        return f"{channel.name} is a WhatsApp number, and WhatsApp messages have no comments"
+    if channel.scopes is None:
+        return None
+    if set(channel.scopes.replace(",", " ").split()) & set(limits.comment_scopes):
+        return None
+    return (f"{channel.name} was connected without the permission to comment "
+            f"({' or '.join(limits.comment_scopes)}): reconnect it and allow it")
+
+
+def _first_comments(channels: list, post_comment: str | None, versions: dict) -> dict:
+    """``{channel id: its first comment}``: the channel's own, else the post's — for the
+    channels whose network takes comments (the post's is not sent to a WhatsApp number)."""
+    comments = {}
+    for channel in channels:
+        own = versions.get(channel.id, {}).get("first_comment")
+        text, where = (own, f"versions.{channel.id}.first_comment") if own else (post_comment, "first_comment")
+        limits = LIMITS[channel.network]
+        if not text or (not own and not limits.max_comment):
+            continue
+        refused = comment_refusal(channel)
+        if refused:
+            raise Unprocessable(f"{where}: {refused}", field=where)
+        if len(text) > limits.max_comment:
+            raise Unprocessable(f"{where}: {len(text)} characters; {channel.name} takes {limits.max_comment} at "
+                                f"most in a comment", field=where)
+        comments[channel.id] = text
+    return comments
 
 
 def _video_kinds(channels: list, values: dict, versions: dict) -> dict:

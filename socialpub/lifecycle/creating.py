@@ -12,7 +12,7 @@ from ..intake.composing import check_new_post
 from ..media import remote
 from ..models import Media, Post, PostMedia, Publication, iso
 from ..statuses import POST, PUBLICATION, PostStatus, moves
-from . import review, scheduling
+from . import first_comments, review, scheduling
 
 
 def create_post(data, ready: bool = False) -> Post:
@@ -71,6 +71,7 @@ def _store(new) -> Post:
          "status": PUBLICATION["create"].targets[0]}
         for channel, text in new.publications
     ]).execute()
+    first_comments.add(post.id, new.first_comments)
     if new.media:
         attach_media(post.id, new.media)
     if post.image_url and post.status != PostStatus.AWAITING:  # (review.waiting has it fetched for the reviewer)

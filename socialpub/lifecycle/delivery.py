@@ -11,12 +11,13 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import dramatiq
 from peewee import Case, fn
 
 from .. import audit, outcomes
-from ..db import Prepared, Slot, row_to, supports_row_locks, write_transaction
+from ..db import Prepared, Slot, after_commit, row_to, supports_row_locks, write_transaction
 from ..errors import SecretUnreadable
-from ..models import Attempt, Channel, ChannelState, Post, Publication, utcnow
+from ..models import Attempt, Channel, ChannelState, FirstComment, Post, Publication, utcnow
 from ..networks import Content, ErrorKind, Published, PublishError, Target
 from ..statuses import PUBLICATION
 from ..statuses import PublicationStatus as P
@@ -107,14 +108,20 @@ def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = 
         return None
 
 
+def target_of(channel: Channel, token: str, app_secret: str | None = None,
+              linkedin_version: str | None = None) -> Target:
+    """Where and as whom a channel's calls go: its account, its token (decrypted), its address."""
+    return Target(network=channel.network, account_id=channel.account_id, token=token,
+                  base_url=channel.base_url, recipients=tuple(channel.recipients or ()),
+                  api_version=channel.api_version or linkedin_version, app_secret=app_secret)
+
+
 def _job(pub: Publication, token: str, app_secret: str | None = None, linkedin_version: str | None = None) -> Job:
     channel, post = pub.channel, pub.post
     return Job(
         publication_id=pub.id, post_id=post.id, channel_id=channel.id, network=pub.network,
         attempt=pub.attempts,
-        target=Target(network=channel.network, account_id=channel.account_id, token=token,
-                      base_url=channel.base_url, recipients=tuple(channel.recipients or ()),
-                      api_version=channel.api_version or linkedin_version, app_secret=app_secret),
+        target=target_of(channel, token, app_secret, linkedin_version),
         content=Content(text=pub.text, image_url=post.image_url, link=post.link),
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,
@@ -325,6 +332,14 @@ def record_published(job: Job, receipt: Published, started, outcome="published")
                      url=receipt.url, adopted=outcome == "adopted")
         outcomes.tell(events.PUBLICATION_PUBLISHED, job.publication_id)
         roll_up(job.post_id)
+        comment = _COMMENT_DUE.execute(publication=job.publication_id, now=now).fetchone()
+        if comment:
+            after_commit(lambda: send_first_comment(comment[0]))
+
+
+def send_first_comment(comment_id: int) -> None:
+    """The message of a first comment that is due (first_comments.py; the actor is looked up by name)."""
+    dramatiq.get_broker().get_actor("post_first_comment").send(comment_id)
 
 
 #: A channel's last_published_at moves only when it is older than this: the
@@ -338,6 +353,11 @@ _PUBLISHED = Prepared(lambda: (
                        updated_at=Slot("now"), last_error=None, last_error_code=None,
                        ambiguous_since=None)
     .where(_fence(Slot("id"), Slot("attempt")))))
+#: The publication's first comment, if it has one, is due now that its item is out (first_comments.py).
+_COMMENT_DUE = Prepared(lambda: (
+    FirstComment.update(next_attempt_at=Slot("now"), touched_at=Slot("now"))
+    .where((FirstComment.publication == Slot("publication")) & FirstComment.next_attempt_at.is_null())
+    .returning(FirstComment.id)))
 _CHANNEL_PUBLISHED = Prepared(lambda: (
     Channel.update(last_published_at=Slot("now"))
     .where((Channel.id == Slot("id"))

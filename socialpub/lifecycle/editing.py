@@ -22,7 +22,7 @@ from ..media import remote
 from ..media.library import post_media
 from ..models import Channel, Post, PostMedia, Publication
 from ..statuses import POST, PUBLICATION, PostStatus, moves
-from . import review, scheduling, versions
+from . import first_comments, review, scheduling, versions
 from .creating import attach_media, create_post
 
 #: Reads and writes of an edit without a version, when others keep changing the post in between.
@@ -35,7 +35,7 @@ def as_request(post: Post) -> dict:
     every channel of the network has the same), each channel's own version
     (``versions``: a text its network's other channels do not share, a WhatsApp
     message of its own, how its video goes where that differs from its network's
-    other channels), each network's video kind (``video_kinds``), and its time."""
+    other channels, its first comment), each network's video kind (``video_kinds``), and its time."""
     publications = list(Publication.select(Publication.channel, Publication.network, Publication.text,
                                            Publication.whatsapp, Publication.video_kind)
                         .where(Publication.post == post.id).order_by(Publication.id))
@@ -52,6 +52,8 @@ def as_request(post: Post) -> dict:
     for p in publications:
         if p.whatsapp is not None:
             versions.setdefault(str(p.channel_id), {})["whatsapp"] = p.whatsapp
+    for channel_id, text in first_comments.of_post(post.id).items():
+        versions.setdefault(str(channel_id), {})["first_comment"] = text
     video_kinds = {}
     for network in dict.fromkeys(p.network for p in publications if p.video_kind):
         kinds = {p.channel_id: p.video_kind for p in publications if p.network == network and p.video_kind}
@@ -149,6 +151,8 @@ def _kept_versions(versions: dict | None, changes: dict) -> dict | None:
             version.pop("text", None)
         if of.get(int(key)) in video_kinds:
             version.pop("video_kind", None)
+        if "first_comment" in changes:  # the post's new first comment is every channel's
+            version.pop("first_comment", None)
         if version:
             kept[key] = version
     return kept or None
@@ -167,6 +171,7 @@ def _replace_publications(post: Post, new) -> None:
          "whatsapp": new.channel_whatsapp.get(channel.id), "video_kind": new.video_kinds.get(channel.id),
          "status": PUBLICATION["create"].targets[0]}
         for channel, text in new.publications]).execute()
+    first_comments.add(post.id, new.first_comments)
     PostMedia.delete().where(PostMedia.post == post.id).execute()
     if new.media:
         attach_media(post.id, new.media)

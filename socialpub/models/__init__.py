@@ -1,5 +1,5 @@
 """The tables, one module per concern: channels.py (connected accounts), posts.py
-(posts, publications, attempts, idempotency keys), people.py (users, tokens,
+(posts, publications, attempts, first comments, idempotency keys), people.py (users, tokens,
 invitations, notices, the audit trail), media.py, outbox.py (webhooks, e-mails,
 Meta's notifications), channels.py also the places publications hold in their
 channel's quotas and spacing (QuotaUse), whatsapp.py (contacts, audiences, templates, recipients),
@@ -13,12 +13,21 @@ from .counters import AttemptDelta, PublicationDelta, PublicationTally, RecentAt
 from .media import ImageFetch, Media, MediaKind, PostMedia
 from .outbox import Email, MetaNotification, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .people import ApiToken, Event, Invitation, Notice, User
-from .posts import HELD_ITEMS_INDEX, UNSUCCESSFUL, UNSUCCESSFUL_INDEX, Attempt, IdempotencyKey, Post, Publication
+from .posts import (
+    HELD_ITEMS_INDEX,
+    UNSUCCESSFUL,
+    UNSUCCESSFUL_INDEX,
+    Attempt,
+    FirstComment,
+    IdempotencyKey,
+    Post,
+    Publication,
+)
 from .whatsapp import Audience, AudienceMember, Contact, Recipient, Template
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
           Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta,
-          AttemptDelta, RecentOutcome, RecentAttempts, Notice, QuotaUse]
+          AttemptDelta, RecentOutcome, RecentAttempts, Notice, QuotaUse, FirstComment]
 
-__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelState", "Contact", "Email", "Event", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "Notice", "OutboxEvent", "Post", "PostMedia", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "SchemaVersion", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]
+__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelState", "Contact", "Email", "Event", "FirstComment", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "Notice", "OutboxEvent", "Post", "PostMedia", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "SchemaVersion", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]

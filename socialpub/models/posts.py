@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from ..statuses import PostStatus, PublicationStatus
+from ..statuses import CommentStatus, PostStatus, PublicationStatus
 from .base import BaseModel, IdField, JSONField, utcnow
 from .channels import Channel
 from .people import User
@@ -129,6 +129,29 @@ class Attempt(BaseModel):
 
     class Meta:
         indexes = ((("publication", "number"), False),)
+
+
+class FirstComment(BaseModel):
+    """The comment posted under a publication's item once it is out (the
+    hashtags or the link under an Instagram or LinkedIn post): an outbox row
+    (outbox.py), due — ``next_attempt_at`` set — only once its publication is
+    published, then claimed, sent once and settled (lifecycle/first_comments.py)."""
+
+    id = IdField()
+    publication = ForeignKeyField(Publication, backref="+", on_delete="CASCADE", unique=True)
+    text = TextField()
+    status = CharField(max_length=16, default=CommentStatus.PENDING)
+    attempts = IntegerField(default=0)
+    #: NULL while its publication is not published.
+    next_attempt_at = DateTimeField(null=True)
+    touched_at = DateTimeField(default=utcnow)
+    last_error = TextField(null=True)
+    #: The comment's id at the network, kept before anything else is done with it.
+    external_id = CharField(max_length=200, null=True)
+    posted_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
 
 
 class IdempotencyKey(BaseModel):

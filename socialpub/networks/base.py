@@ -415,6 +415,10 @@ class NetworkLimits:
     videos: tuple = ()
     #: Whether it takes a document (a PDF) as a post (LinkedIn's Documents API).
     documents: bool = False
+    #: The longest first comment it takes under its items (0: none), and the permissions of
+    #: which a token needs one to post it (lifecycle/first_comments.py).
+    max_comment: int = 0
+    comment_scopes: tuple = ()
 
     def problems(self, content: Content, label: str = "this network") -> list:
         """Return ``(field, message)`` pairs for what this network (``label``, as people call it) would reject."""
@@ -558,6 +562,26 @@ class Adapter:
           PublishError: the network could not be asked this time.
         """
         raise Unverifiable(self.network, "the network offers no way to find an earlier publication")
+
+    #: Whether a first comment can be posted under this network's items (comment, find_comment).
+    takes_comments: bool = False
+
+    def comment(self, target: Target, item_id: str, text: str) -> str:
+        """Post ``text`` as the account's comment under its item ``item_id``; the comment's id.
+
+        Raises:
+          PublishError: the network refused (a missing permission is AUTH) or did not answer.
+        """
+        raise NotImplementedError
+
+    def find_comment(self, target: Target, item_id: str, text: str) -> Optional[str]:
+        """The id of the account's comment ``text`` under ``item_id`` — one an earlier try
+        made whose answer was lost —, or None.
+
+        Raises:
+          PublishError: the network could not be asked.
+        """
+        raise NotImplementedError
 
 
 def text_with_link(content: Content) -> str:

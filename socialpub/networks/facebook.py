@@ -58,7 +58,9 @@ class FacebookAdapter(Adapter):
     network = "facebook"
     #: 63,206 is the widely quoted message limit; Meta does not document it.
     #: Photos of one post: Meta documents no number for attached_media; 10 keeps to Instagram's.
-    limits = NetworkLimits(max_text=63206, max_photos=10, videos=(
+    #: A comment is posted as the Page with ``pages_manage_engagement`` (Graph's Page Comments).
+    limits = NetworkLimits(max_text=63206, max_photos=10, max_comment=8000,
+                           comment_scopes=("pages_manage_engagement",), videos=(
         VideoRules("reel", "a Facebook Reel", "https://developers.facebook.com/docs/video-api/guides/reels-publishing",
                    min_s=3, max_s=90, content_types=("video/mp4",), min_fps=24, max_fps=60, min_width=540,
                    min_height=960, aspect_range=(9 / 16, 9 / 16), instead="post it as a feed video"),
@@ -126,6 +128,25 @@ class FacebookAdapter(Adapter):
         logger.info("Published Facebook post %s with %d photos on page %s.", post_id, len(photo_ids),
                     target.account_id)
         return Published(external_id=str(post_id), url=post_url(post_id))
+
+    takes_comments = True
+
+    def comment(self, target: Target, item_id: str, text: str) -> str:
+        """``POST /{post-id}/comments`` with ``message``, as the Page (its token; the
+        ``pages_manage_engagement`` permission)."""
+        body = graph_call(self.network, self.timeouts, "POST", f"{target.base_url.rstrip('/')}/{item_id}/comments",
+                          **credentials(target), data={"message": text})
+        return str(field(self.network, body, "id"))
+
+    def find_comment(self, target: Target, item_id: str, text: str) -> Optional[str]:
+        """The Page's own comment of this text: ``GET /{post-id}/comments?fields=id,message,from``."""
+        body = graph_call(self.network, self.timeouts, "GET", f"{target.base_url.rstrip('/')}/{item_id}/comments",
+                          **credentials(target), params={"fields": "id,message,from", "limit": 100})
+        for comment in body.get("data") or ():
+            author = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+            if comment.get("message") == text and str(author.get("id", target.account_id)) == target.account_id:
+                return str(comment["id"])
+        return None
 
     def identify(self, target: Target) -> Identity:
         """The Page's name and picture: ``GET /{page-id}?fields=name,picture``."""

@@ -58,7 +58,9 @@ class InstagramAdapter(Adapter):
     #: A carousel holds up to 10 images.
     limits = NetworkLimits(max_text=2200, max_hashtags=30, max_mentions=20, image_required=True,
                            photo_types=("image/jpeg",), aspect_range=(0.8, 1.91), fetches_media=True,
-                           max_photos=10, links_clickable=False, videos=(
+                           max_photos=10, links_clickable=False, max_comment=2200,
+                           comment_scopes=("instagram_manage_comments", "instagram_business_manage_comments"),
+                           videos=(
         VideoRules("reel", "an Instagram Reel", REELS_SPEC, min_s=3, max_s=15 * 60, max_bytes=300 * 10**6,
                    max_audio_rate=48_000, min_fps=23, max_fps=60, aspect_range=(0.01, 10), moov_first=True),
         VideoRules("story", "an Instagram Story", REELS_SPEC, min_s=3, max_s=60, max_bytes=100 * 10**6,
@@ -111,6 +113,23 @@ class InstagramAdapter(Adapter):
         if checkpoint is not None:
             checkpoint({"container_id": container_id})
         return self.publish_container(target, container_id)
+
+    takes_comments = True
+
+    def comment(self, target: Target, item_id: str, text: str) -> str:
+        """``POST /{ig-media-id}/comments`` with ``message`` (the ``instagram_manage_comments``
+        permission, or ``instagram_business_manage_comments`` with Instagram Login)."""
+        body = graph_call(self.network, self.timeouts, "POST", f"{_base(target)}/{item_id}/comments",
+                          **credentials(target), data={"message": text})
+        return str(field(self.network, body, "id"))
+
+    def find_comment(self, target: Target, item_id: str, text: str) -> Optional[str]:
+        """A comment of this text under the media: ``GET /{ig-media-id}/comments?fields=id,text``.
+        Comments are told by their text alone: the first comment is the account's own, made
+        within moments of the post, so another person's of the very same text is not expected."""
+        body = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{item_id}/comments",
+                          **credentials(target), params={"fields": "id,text", "limit": 50})
+        return next((str(c["id"]) for c in body.get("data") or () if c.get("text") == text), None)
 
     def publishing_limit(self, target: Target) -> tuple[int, int, int]:
         """``(used, total, window_s)``: the account's API posts in the rolling window, the most it

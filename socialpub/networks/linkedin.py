@@ -107,7 +107,9 @@ class LinkedInAdapter(Adapter):
     network = "linkedin"
     #: 3000 characters: third-party sources only (FIELD_LENGTH_TOO_LONG above it).
     #: multiImage takes 2 to 20 images.
-    limits = NetworkLimits(max_text=3000, max_photos=20, documents=True, videos=(
+    #: Comments: the Comments API, with the scope that posts (w_organization_social, w_member_social).
+    limits = NetworkLimits(max_text=3000, max_photos=20, documents=True, max_comment=1250,
+                           comment_scopes=("w_organization_social", "w_member_social"), videos=(
         VideoRules("video", "a LinkedIn video", VIDEOS_API, min_s=3, max_s=30 * 60, max_bytes=500 * 10**6,
                    content_types=("video/mp4",), video_codecs=("h264",), aspect_range=(1 / 2.4, 2.4)),))
     #: Longest wait for an uploaded video to be AVAILABLE in one attempt (the next one polls on), and
@@ -167,6 +169,38 @@ class LinkedInAdapter(Adapter):
                                "header", kind=ErrorKind.PERMANENT, http_status=response.status_code)
         logger.info("Published LinkedIn post %s for %s.", urn, target.account_id)
         return Published(external_id=urn, url=post_url(urn))
+
+    takes_comments = True
+
+    def comment(self, target: Target, item_id: str, text: str) -> str:
+        """``POST /rest/socialActions/{post urn}/comments`` with ``{actor, object, message}``
+        (the Comments API of the Community Management product; ``w_organization_social`` or
+        ``w_member_social``); the comment's URN."""
+        response = send(self.network, self.timeouts, "POST", _comments_url(target, item_id),
+                        json={"actor": target.account_id, "object": item_id,
+                              "message": {"text": escape_little(text)}}, headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        urn = body.get("$URN") or response.headers.get("x-restli-id") or body.get("id")
+        if not urn:
+            raise PublishError(self.network, f"HTTP {response.status_code} without the comment's id",
+                               kind=ErrorKind.PERMANENT, http_status=response.status_code)
+        return str(urn)
+
+    def find_comment(self, target: Target, item_id: str, text: str) -> Optional[str]:
+        """The account's comment of this text: ``GET /rest/socialActions/{post urn}/comments``."""
+        response = send(self.network, self.timeouts, "GET", _comments_url(target, item_id),
+                        headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        for comment in (body.get("elements") if isinstance(body, dict) else None) or ():
+            said = (comment.get("message") or {}).get("text")
+            if comment.get("actor") == target.account_id and said in (text, escape_little(text)):
+                return str(comment.get("$URN") or comment.get("id"))
+        return None
 
     def identify(self, target: Target) -> Identity:
         """The member (``GET /v2/userinfo``) or the organization
@@ -560,6 +594,10 @@ def _title(text: str) -> dict:
 
 def _base(target: Target) -> str:
     return target.base_url.rstrip("/")
+
+
+def _comments_url(target: Target, item_id: str) -> str:
+    return f"{_base(target)}/rest/socialActions/{quote(item_id, safe='')}/comments"
 
 
 def _headers(target: Target) -> dict:

@@ -63,6 +63,7 @@ from typing import Optional
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
+from .comments import bp as comments_bp
 from .common import log_request, state
 from .graph import GraphVersion
 from .graph import bp as graph_bp
@@ -95,6 +96,7 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     # Converters must exist before blueprints add rules that use them.
     app.url_map.converters["gv"] = GraphVersion
     app.register_blueprint(meta_video_bp)
+    app.register_blueprint(comments_bp)  # before graph's: /{object-id}/comments is not a container
     app.register_blueprint(graph_bp)
     app.register_blueprint(whatsapp_bp)
     app.register_blueprint(wa_business_bp)

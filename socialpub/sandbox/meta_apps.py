@@ -11,7 +11,8 @@ INSTAGRAM_APP = ("200000000000002", "sandbox-instagram-secret")
 APP_SECRETS = dict((FACEBOOK_APP, INSTAGRAM_APP))
 #: The Facebook Login for Business configuration the sandbox knows, and what it grants.
 LOGIN_CONFIG = ("300000000000003", ("pages_show_list", "pages_read_engagement", "pages_manage_posts",
-                                    "business_management", "instagram_basic", "instagram_content_publish"))
+                                    "business_management", "instagram_basic", "instagram_content_publish",
+                                    "pages_manage_engagement", "instagram_manage_comments"))
 
 PERSON = {"id": "10160000000000001", "name": "Sandra Box"}
 #: Instagram professional (and one personal) accounts, by IG user id.

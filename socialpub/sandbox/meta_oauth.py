@@ -56,6 +56,9 @@ PERMISSION_WORDS = {
     "instagram_content_publish": "Create content on the Instagram account connected to your Page",
     "instagram_business_basic": "Access your profile and media",
     "instagram_business_content_publish": "Publish content",
+    "pages_manage_engagement": "Create, edit and delete comments posted on the Page",
+    "instagram_manage_comments": "Manage comments on the Instagram account connected to your Page",
+    "instagram_business_manage_comments": "Manage comments",
 }
 
 

@@ -87,6 +87,7 @@ class SandboxState:
         self.refresh_tokens = {}  # refresh token -> {client_id, scopes, expires_at}
         self.whatsapp = WhatsAppWorld()  # templates, windows, opt-outs, statuses to send
         self.messages = {}     # (phone-number id, whole second) -> WhatsApp messages counted in it
+        self.comments = {}     # item id -> its comments, oldest first
 
     # -- configuration -------------------------------------------------------------------
 
@@ -345,6 +346,21 @@ class SandboxState:
         # A request answered with nothing (hang, drop) has no status and counts as failed.
         return [dict(i) for i in items if (network is None or i["network"] == network)
                 and (not failed_only or i["status"] is None or i["status"] >= 400)]
+
+    # -- comments ------------------------------------------------------------------------
+
+    def add_comment(self, item_id: str, comment: dict):
+        with self.lock:
+            self.comments.setdefault(item_id, []).append(comment)
+
+    def comments_of(self, item_id: str) -> list:
+        with self.lock:
+            return copy.deepcopy(self.comments.get(item_id, []))
+
+    def every_comment(self) -> list:
+        with self.lock:
+            return [{"item_id": item, "id": c["id"], "text": c["text"], "author": c["author"],
+                     "network": c["network"]} for item, comments in self.comments.items() for c in comments]
 
     # -- ids -----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from ..db import database
 from ..models import Channel, ChannelState, Post, PostStatus, PublicationStatus, iso
 from ..networks import LABELS, LIMITS, NETWORKS
 from ..people import roles
+from ..statuses import CommentStatus
 from .auth import public
 from .envelope import describe, error_response
 
@@ -72,6 +73,18 @@ def can(role: str) -> bool:
     """Whether the signed-in user's role allows what needs ``role`` (links and buttons shown)."""
     user = g.get("user")
     return user is not None and roles.allows(user.role, role)
+
+
+@bp.app_template_global()
+def comment_line(c) -> str:
+    """A first comment's state in words (post.js's commentLine says the same)."""
+    if c.status == CommentStatus.POSTED:
+        return "First comment: posted."
+    if c.status == CommentStatus.FAILED:
+        return f"First comment: not posted — {c.last_error or ''}"
+    if c.status == CommentStatus.SENDING:
+        return "First comment: being posted."
+    return "First comment: to be tried again." if c.next_attempt_at else "First comment: goes once the post is out."
 
 
 @bp.app_template_global()

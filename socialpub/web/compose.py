@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
-from ..intake.composing import adapt_text
+from ..intake.composing import adapt_text, comment_refusal
 from ..lifecycle import creating, publishing, queueing, review
 from ..media import documents, preflight
 from ..models import Channel, ChannelState, Media, MediaKind, Post, PostStatus, Publication
@@ -196,7 +196,14 @@ def render_compose(values, errors=None, status=200, editing=None):
                            media=media, video=video, verdicts=checked, picks=picks, clock=clock, labels=labels,
                            max_media_mib=settings.media_max_bytes / 2**20, max_media_bytes=settings.media_max_bytes,
                            max_video_mib=settings.media_video_max_bytes / 2**20,
-                           editing=editing, approval=approval_outlook(channels, values["channels"])), status
+                           editing=editing, approval=approval_outlook(channels, values["channels"]),
+                           no_comments=no_comments(channels)), status
+
+
+def no_comments(channels) -> dict:
+    """``{channel id: why it cannot take a first comment}`` of the channels whose network takes them."""
+    refusals = {c.id: comment_refusal(c) for c in channels if c.network != "whatsapp"}
+    return {i: why for i, why in refusals.items() if why}
 
 
 @bp.get("/compose")
@@ -206,7 +213,8 @@ def compose():
     (``?media=<id>``: with that photo or video — a video's kind per channel is chosen there too)."""
     channels = enabled_channels()
     cannot = unsendable(channels)
-    values = {"text": "", "image_url": "", "link": "", "channels": [c.id for c in channels if c.id not in cannot],
+    values = {"text": "", "image_url": "", "link": "", "first_comment": "",
+              "channels": [c.id for c in channels if c.id not in cannot],
               "overrides": {n: "" for n in NETWORKS}, "versions": {}, "scheduled_at": "", "timezone": "UTC",
               "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media")),
               "whatsapp": {}, "channel_whatsapp": {}, "video_kinds": {}}

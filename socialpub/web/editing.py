@@ -28,7 +28,10 @@ def _values_of(post: Post) -> dict:
     """The compose form's values for ``post`` as it is (its time is filled in by the page's script)."""
     request_ = editing.as_request(post)
     own = {int(k): v for k, v in (request_["versions"] or {}).items()}  # each channel's stored version
+    comments = [v["first_comment"] for v in own.values() if v.get("first_comment")]
     return {"text": post.text, "image_url": post.image_url or "", "link": post.link or "",
+            # The form has one first comment, the post's: the one most of its channels have.
+            "first_comment": max(comments, key=comments.count) if comments else "",
             "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
             "versions": {i: v["text"] for i, v in own.items() if v.get("text")},

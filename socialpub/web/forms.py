@@ -78,6 +78,7 @@ def post_values(form) -> dict:
         "text": clean_text(form.get("text")),
         "image_url": (form.get("image_url") or "").strip(),
         "link": (form.get("link") or "").strip(),
+        "first_comment": clean_text(form.get("first_comment")),
         "channels": ids_of(form.getlist("channels")),
         # The photos already uploaded (by the page's script), in their order.
         "media_ids": ids_of(form.getlist("media_ids")),
@@ -170,7 +171,7 @@ def post_request(values: dict, schedule: bool = False) -> dict:
     request = {"text": text, "image_url": values["image_url"] or None, "link": link,
                "channels": values["channels"], "overrides": overrides, "media_ids": values["media_ids"] or None,
                # The form shows every channel's version: what it sends replaces what was stored.
-               "versions": versions or None}
+               "versions": versions or None, "first_comment": values.get("first_comment", "").strip() or None}
     whatsapp = values.get("whatsapp") or {}
     if "whatsapp" in values:
         # Free-form to everyone is no choice at all; a choice for a post that goes to no
@@ -224,7 +225,7 @@ def post_errors(exc: AppError, channels=None) -> dict:
             key = panes.get(channel) or override_field(network)
         elif field and field.startswith("overrides.") and field[len("overrides."):] in NETWORKS:
             key = override_field(field[len("overrides."):])
-        elif field in ("text", "image_url", "link", "scheduled_at", "media_ids"):
+        elif field in ("text", "image_url", "link", "first_comment", "scheduled_at", "media_ids"):
             key = field
         elif field == "timezone":
             key = "scheduled_at"

@@ -10,7 +10,7 @@ from .. import audit
 from ..errors import AppError
 from ..intake import post_search
 from ..intake.composing import adapt_text
-from ..lifecycle import publishing
+from ..lifecycle import first_comments, publishing
 from ..lifecycle.bulk import run as run_bulk
 from ..media import library, remote
 from ..models import (
@@ -170,7 +170,8 @@ def post(post_id):
                            media=library.post_media(post.id),
                            image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
-                           recipients=_recipients(pubs), split_to=_split_to(post.id))
+                           recipients=_recipients(pubs), split_to=_split_to(post.id),
+                           comments=first_comments.of_publications([p.id for p in pubs]))
 
 
 def _split_to(post_id: int) -> dict | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, url_for
 
 from ..intake.schedule_time import shown
+from ..lifecycle import first_comments
 from ..lifecycle.scheduling import recallable
 from ..models import Attempt, Channel, Post, Publication, PublicationStatus, iso
 from ..networks.explain import explain, meaning
@@ -38,7 +39,15 @@ def failure(p: Publication, needs_reauth: bool = False):
     return explained.as_dict() if explained else None
 
 
-def publication(p: Publication, history=None) -> shapes.Publication:
+def first_comment(c) -> shapes.FirstCommentState | None:
+    if c is None:
+        return None
+    return shapes.FirstCommentState(text=c.text, status=c.status, attempts=c.attempts, external_id=c.external_id,
+                                    posted_at=iso(c.posted_at), last_error=c.last_error,
+                                    next_attempt_at=iso(c.next_attempt_at))
+
+
+def publication(p: Publication, history=None, comment=None) -> shapes.Publication:
     data = {
         "id": p.id,
         "channel_id": p.channel_id,
@@ -65,6 +74,7 @@ def publication(p: Publication, history=None) -> shapes.Publication:
         "started_at": iso(p.started_at),
         "published_at": iso(p.published_at),
         "finished_at": iso(p.finished_at),
+        "first_comment": first_comment(comment),
     }
     if history is not None:
         data["history"] = [attempt(a) for a in history]
@@ -82,10 +92,13 @@ def split_to_of(post_ids) -> dict:
     return {row.split_from: row.id for row in rows}
 
 
-def post(p: Post, publications, histories=None, images=None, split_to=None, **extra) -> shapes.Post:
+def post(p: Post, publications, histories=None, images=None, split_to=None, comments=None,
+         **extra) -> shapes.Post:
     """A post; ``images`` (its Media rows, in order) are shown where one post is asked for;
-    ``split_to``: a list's split_to_of (one post's is read here); ``extra``: ``results`` or ``note``."""
+    ``split_to`` and ``comments``: a list's split_to_of and first_comments.of_publications (one post's are
+    read here); ``extra``: ``results`` or ``note``."""
     split_to = split_to_of([p.id]) if split_to is None else split_to
+    comments = first_comments.of_publications([x.id for x in publications]) if comments is None else comments
     histories = histories or {}
     shown_media = {} if images is None else {"media": [media(m) for m in images]}
     return shapes.Post(**{
@@ -107,7 +120,7 @@ def post(p: Post, publications, histories=None, images=None, split_to=None, **ex
                      "review_comment": p.review_comment, "split_from": p.split_from,
                      "split_to": split_to.get(p.id)},
         "whatsapp": p.whatsapp,
-        "publications": [publication(x, histories.get(x.id)) for x in publications],
+        "publications": [publication(x, histories.get(x.id), comments.get(x.id)) for x in publications],
         **shown_media,
         **extra,
     })
@@ -117,6 +130,7 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatus
     """The seed's status shape, plus the post's own status; ``needs_reauth``: the ids of
     the post's channels that need re-authorisation (the page offers Reconnect, not Retry)."""
     by_status = {s: 0 for s in PublicationStatus.ALL}
+    comments = first_comments.of_publications([x.id for x in publications])
     for x in publications:
         by_status[x.status] = by_status.get(x.status, 0) + 1
     return shapes.PostStatusShape(**{
@@ -131,7 +145,8 @@ def status(p: Post, publications, needs_reauth=frozenset()) -> shapes.PostStatus
              "error_meaning": error_meaning(x), "next_attempt_at": iso(x.next_attempt_at),
              "channel_needs_reauth": x.channel_id in needs_reauth,
              "failure": failure(x, x.channel_id in needs_reauth and x.status in PublicationStatus.RETRYABLE),
-             "progress": progress(x) if x.network == "whatsapp" else None, "video": video_progress(x)}
+             "progress": progress(x) if x.network == "whatsapp" else None, "video": video_progress(x),
+             "first_comment": first_comment(comments.get(x.id))}
             for x in publications
         ],
     })

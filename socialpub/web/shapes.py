@@ -22,7 +22,7 @@ from ..db import MAX_ID
 from ..errors import InvalidInput
 from ..input_checks import MAX_URL
 from ..intake.channels import MAX_LENGTHS, MAX_RECIPIENTS
-from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_MEDIA_PER_POST, MAX_TEXT
+from ..intake.composing import MAX_CHANNELS_PER_POST, MAX_COMMENT, MAX_MEDIA_PER_POST, MAX_TEXT
 from ..intake.queue_slots import WEEKDAYS
 from ..intake.schedule_time import MAX_WHEN, MAX_ZONE
 from ..lifecycle import bulk
@@ -35,7 +35,7 @@ from ..networks import LIMITS, NETWORKS, explain
 from ..notices import KINDS as NOTICE_KINDS
 from ..notices import PAGE as NOTICE_PAGE
 from ..people.roles import ROLES
-from ..statuses import DeliveryStatus
+from ..statuses import CommentStatus, DeliveryStatus
 from ..webhooks.events import TYPES, WEBHOOK_TEST
 from ..whatsapp import progress as broadcast_progress
 
@@ -190,6 +190,18 @@ class Attempt(Shape):
     error: Optional[str]
 
 
+class FirstCommentState(Shape):
+    """The comment posted under a publication's item once it is out (lifecycle/first_comments.py)."""
+    text: str
+    status: one_of(CommentStatus.ALL) = Field(description="pending: waits for its post to be published there (or "
+                                                        "for its next try); sending; posted; failed.")
+    attempts: int
+    external_id: Optional[str] = Field(description="The comment's id at the network, once posted.")
+    posted_at: Optional[Time]
+    last_error: Optional[str] = Field(description="Why its last try failed, in the network's words.")
+    next_attempt_at: Optional[Time] = Field(description="When it is next tried; null while its post is not out.")
+
+
 class Publication(Shape):
     id: int
     channel_id: int
@@ -221,6 +233,7 @@ class Publication(Shape):
     started_at: Optional[Time]
     published_at: Optional[Time]
     finished_at: Optional[Time]
+    first_comment: Optional[FirstCommentState] = Field(None, description="Its first comment; null when it has none.")
     history: list[Attempt] = Field(None, description="Only when one post is shown.")
 
 
@@ -381,6 +394,7 @@ class PublicationState(Shape):
                                                               "it should end; null for the other networks.")
     video: Optional[VideoProgress] = Field(None, description="How far its video's upload has gone while it is "
                                                              "being sent; null otherwise.")
+    first_comment: Optional[FirstCommentState] = Field(None, description="Its first comment; null when it has none.")
 
 
 class PostStatusShape(Shape):
@@ -455,6 +469,9 @@ Url = Annotated[Optional[str], Field(max_length=MAX_URL, description="An absolut
 Overrides = create_model("Overrides", __base__=Shape, **{network: (Text, None) for network in NETWORKS})
 
 
+FirstCommentText = Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]
+
+
 class ChannelVersion(Shape):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
     text: Text = Field(None, description="This channel's own text.")
@@ -462,6 +479,8 @@ class ChannelVersion(Shape):
                                                         "audience, checked against its own templates and audiences.")
     video_kind: Optional[VideoKind] = Field(None, description="How the post's video goes to this channel; wins over "
                                                               "video_kinds.")
+    first_comment: Optional[FirstCommentText] = Field(None, description="This channel's own first comment; wins "
+                                                                        "over the post's first_comment.")
 
 
 def _network_limits() -> dict:
@@ -503,6 +522,10 @@ class EditPost(Shape):
         None, description="WhatsApp: an APPROVED template (synced) and one text per {{n}} of its body ({text} and "
                           "{link} stand for the post's); null: free-form, only to contacts whose 24-hour window is "
                           "open. Checked against the template (400).")
+    first_comment: Optional[FirstCommentText] = Field(
+        None, description="Posted as a comment under each Instagram, Facebook and LinkedIn item once it is out (the "
+                          "hashtags, the link), as a delivery of its own; a channel that cannot take it (connected "
+                          "without the permission to comment) is refused naming it. Not sent to WhatsApp.")
 
 
 class CreatePost(EditPost):

@@ -1,7 +1,7 @@
 """The actors the workers run, each a few lines around the domain call it
 makes: ``publish`` (lifecycle/attempt.py), ``fetch_image`` (a post's
 image_url fetched for its reviewer), ``deliver_webhook``, ``send_email`` and
-``apply_meta_notification`` (Meta's WhatsApp webhook), ``make_rendition`` (a
+``apply_meta_notification`` (Meta's WhatsApp webhook), ``post_first_comment`` (lifecycle/first_comments.py), ``make_rendition`` (a
 video transcoded for a kind of post it does not fit). The periodic ones are
 in periodic.py.
 
@@ -23,7 +23,7 @@ from periodiq import PeriodiqMiddleware
 from ..config import Settings
 from ..db import connection, persist
 from ..errors import PublicationFailed
-from ..lifecycle import attempt, delivery
+from ..lifecycle import attempt, delivery, first_comments
 from ..mail import notices
 from ..mail import sending as mail_sending
 from ..media import remote, rendition_jobs
@@ -57,12 +57,14 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     publish.queue_name = settings.queue_name
     fetch_image.options.update(time_limit=settings.time_limit_s * 1000)
     fetch_image.queue_name = settings.queue_name
+    post_first_comment.queue_name = settings.queue_name
     deliver_webhook.queue_name = webhooks_queue(settings)
     send_email.queue_name = mail_queue(settings)
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
     make_rendition.queue_name = media_queue(settings)
-    for actor in (publish, fetch_image, deliver_webhook, apply_meta_notification, send_email, make_rendition):
+    for actor in (publish, fetch_image, post_first_comment, deliver_webhook, apply_meta_notification, send_email,
+                  make_rendition):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -116,6 +118,16 @@ def fetch_image(post_id: int):
         remote.prefetch(_settings, post_id, run=persist)
     except PublishError as exc:
         logger.info("Post %d: its image could not be fetched for review: %s", post_id, exc.message)
+
+
+@dramatiq.actor(broker=UNBOUND, queue_name="publish", max_retries=0)
+def post_first_comment(comment_id: int):
+    """One try of a first comment under its published item (lifecycle/first_comments.py); the next, if any,
+    as a delayed message."""
+    with connection():
+        delay_ms = first_comments.post(comment_id, _settings)
+    if delay_ms is not None:
+        post_first_comment.send_with_options(args=(comment_id,), delay=delay_ms)
 
 
 @dramatiq.actor(broker=UNBOUND, queue_name="webhooks", max_retries=0)

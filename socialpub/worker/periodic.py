@@ -25,7 +25,7 @@ from ..config import Settings
 from ..connecting import refresh
 from ..db import database
 from ..intake import idempotency
-from ..lifecycle import reconciler, scheduling
+from ..lifecycle import first_comments, reconciler, scheduling
 from ..mail import notices
 from ..mail import sending as mail_sending
 from ..media import library, partial
@@ -57,12 +57,13 @@ def send_digests():
 
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def reconcile():
-    """Every minute: re-drive the publications, webhook deliveries, e-mails and
-    Meta's notifications whose message was lost (reconciler.py, the outboxes of
+    """Every minute: re-drive the publications, first comments, webhook deliveries, e-mails and
+    Meta's notifications whose message was lost (reconciler.py, the outboxes of lifecycle/first_comments.py,
     webhooks/sending.py and mail/sending.py, whatsapp/inbound.py), and forget
     idempotency keys past their time."""
     with database.connection_context():
         reconciler.reconcile(_settings, publish)
+        first_comments.redrive(_settings)
         sending.OUTBOX.redrive(deliver_webhook.send)
         mail_sending.OUTBOX.redrive(send_email.send)
         inbound.redrive(apply_meta_notification.send)

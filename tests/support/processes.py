@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from socialpub import db
-from socialpub.lifecycle import reconciler
+from socialpub.lifecycle import first_comments, reconciler
 from socialpub.models import Publication, PublicationStatus
 #: Short timings so that lost work is found in seconds, not minutes.
 FAST = dict(heartbeat_timeout_ms=3000, processing_lease_s=5, time_limit_s=4, read_timeout=3,
@@ -93,7 +93,7 @@ class WorkerCLI:
 
 
 class Reconciling:
-    """Runs the reconciler every second, as the scheduler would (faster)."""
+    """Runs the reconciler (publications, first comments) every second, as the scheduler would (faster)."""
 
     def __init__(self, settings):
         self.settings, self.stop_event = settings, threading.Event()
@@ -106,6 +106,7 @@ class Reconciling:
 
                 with db.database.connection_context():
                     reconciler.reconcile(self.settings, publish)
+                    first_comments.redrive(self.settings)
             except Exception:  # the database may be restarting: the next sweep tries again
                 pass
 

@@ -69,13 +69,20 @@ def test_an_edit_can_schedule_move_and_unschedule(client, draft):
     assert back["status"] == "draft" and back["scheduled_at"] is None
 
 
-def test_once_publishing_started_edits_and_deletes_are_refused_saying_why(client, draft):
+def test_an_edit_wins_until_a_worker_claims_then_edits_and_deletes_are_refused_naming_the_channels(
+        client, draft):
     post = draft()
     assert client.post(f"/api/posts/{post['id']}/publish").status_code == 202
+    # Queued, no network call yet: the edit takes it back, a draft again.
+    taken_back = client.patch(f"/api/posts/{post['id']}", json={"text": "Just in time"})
+    assert taken_back.status_code == 200 and taken_back.get_json()["status"] == "draft"
+    assert client.post(f"/api/posts/{post['id']}/publish").status_code == 202
+    with db.database.connection_context():  # as a worker's claim does, the moment before its network call
+        Publication.update(status="processing", attempts=1).where(Publication.post == post["id"]).execute()
     edit = client.patch(f"/api/posts/{post['id']}", json={"text": "Too late"})
-    assert edit.status_code == 409 and "publishing has started" in edit.get_json()["error"]["message"]
+    assert edit.status_code == 409 and "publishing started on" in edit.get_json()["error"]["message"]
     delete = client.delete(f"/api/posts/{post['id']}")
-    assert delete.status_code == 409 and "being published" in delete.get_json()["error"]["message"]
+    assert delete.status_code == 409 and "publishing started on" in delete.get_json()["error"]["message"]
 
 
 def test_delete_removes_an_unsent_post_and_keeps_a_published_ones_record_unless_asked(

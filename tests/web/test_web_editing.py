@@ -4,6 +4,9 @@ publishing started."""
 import html
 import re
 
+from socialpub import db
+from socialpub.models import Publication
+
 from tests.support.web_helpers import input_value, page, textarea
 from tests.web.test_editing import iso_in
 
@@ -57,9 +60,13 @@ def test_schedule_cancel_duplicate_and_delete_from_the_post_page(form_client, cl
     assert client.get(f"/api/posts/{copy_id}").status_code == 404
 
 
-def test_a_post_being_published_cannot_be_edited_or_deleted(form_client, client, sandbox_channels):
+def test_a_post_whose_network_call_started_cannot_be_edited_or_deleted(form_client, client, sandbox_channels):
     post_id = new_post(client)
     assert client.post(f"/api/posts/{post_id}/publish").status_code == 202
+    # Queued, no worker has it yet: it can still be edited (saving takes it back).
+    assert "Not editable" not in html.unescape(page(form_client.get(f"/posts/{post_id}/edit")))
+    with db.database.connection_context():  # a worker's claim, the moment before its network call
+        Publication.update(status="processing", attempts=1).where(Publication.post == post_id).execute()
     refused = form_client.get(f"/posts/{post_id}/edit", follow_redirects=True)
     assert "Not editable: publishing has started" in html.unescape(page(refused))
     deleted = form_client.post(f"/posts/{post_id}/delete", follow_redirects=True)

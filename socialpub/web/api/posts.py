@@ -9,7 +9,7 @@ from peewee import JOIN
 from ...db import MAX_ID, Prepared, Slot, row_to
 from ...errors import BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ...intake import composing, csv_posts, post_search
-from ...lifecycle import approval, bulk, creating, editing, publishing, queueing, scheduling, versions
+from ...lifecycle import approval, bulk, creating, editing, first_comments, publishing, queueing, scheduling, versions
 from ...media import library
 from ...models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from ...people.roles import ADMIN, requires
@@ -96,7 +96,9 @@ def list_posts():
                 "pages": (total + per_page - 1) // per_page}
     pubs = _publications([p.id for p in posts]) if posts else {}
     split_to = serialize.split_to_of([p.id for p in posts])
-    return answer(shapes.PostPage, items=[serialize.post(p, pubs.get(p.id, []), split_to=split_to) for p in posts],
+    comments = first_comments.of_publications([x.id for p in posts for x in pubs.get(p.id, [])])
+    return answer(shapes.PostPage, items=[serialize.post(p, pubs.get(p.id, []), split_to=split_to, comments=comments)
+                                          for p in posts],
                   **body, next=posts[-1].id if len(posts) == per_page else None)
 
 

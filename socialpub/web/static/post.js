@@ -131,6 +131,11 @@
     next.hidden = !(waits || (p.status === "retrying" && p.next_attempt_at));
     if (waits) next.textContent = "Waits: " + p.last_error;
     else if (!next.hidden) { next.textContent = "Next try "; next.appendChild(time(p.next_attempt_at)); }
+    var comment = field(card, "first_comment");
+    if (comment) {
+      comment.hidden = !p.first_comment;
+      if (p.first_comment) comment.textContent = commentLine(p.first_comment);
+    }
     var f = p.failure;
     field(card, "failure").hidden = !f;
     field(card, "failure-sentence").textContent = f ? f.sentence : "";
@@ -163,6 +168,14 @@
       published + " of " + total + " published" + (done > published ? " · " + (done - published) + " not" : "");
     var publish = document.getElementById("publish-form");
     if (publish) publish.hidden = s.status !== "draft";
+  }
+
+  /* The first comment's line: the same words as the page's comment_line. */
+  function commentLine(c) {
+    if (c.status === "posted") return "First comment: posted.";
+    if (c.status === "failed") return "First comment: not posted — " + (c.last_error || "") ;
+    if (c.status === "sending") return "First comment: being posted.";
+    return c.next_attempt_at ? "First comment: to be tried again." : "First comment: goes once the post is out.";
   }
 
   function inFlight(s) {
