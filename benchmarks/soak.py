@@ -100,6 +100,8 @@ def main():
                SOCIALPUB_INSTANCE=instance, PUBLISH_MAX_RETRIES="6", PUBLISH_MIN_BACKOFF_MS="200",
                PUBLISH_MAX_BACKOFF_MS="2000", HTTP_READ_TIMEOUT="2", PUBLISH_TIME_LIMIT_S="10",
                PUBLISH_PROCESSING_LEASE_S="15", DRAMATIQ_HEARTBEAT_TIMEOUT_MS="5000",
+               # The soak sends many posts to each channel: it measures the engine, not the channels' spacing.
+               SOCIALPUB_CHANNEL_MIN_GAP_S="0", SOCIALPUB_CHANNEL_MAX_PER_HOUR="0",
                dramatiq_worker_timeout="100")
     log = open(Path(instance) / "workers.log", "a")
 

@@ -768,7 +768,7 @@ def _drop_not_null(migrator, table: str, column: str, datatype: str):
 _NAMED_TABLES = ("channel", "post", "publication", "attempt", "user", "apitoken", "idempotencykey", "media",
                  "postmedia", "invitation", "event", "webhookendpoint", "outboxevent", "webhookdelivery",
                  "webhookattempt", "email", "contact", "audience", "template", "recipient", "metanotification",
-                 "notice")
+                 "notice", "quotause", "firstcomment")
 
 
 def _ids_never_reused():
@@ -784,7 +784,8 @@ def _ids_never_reused():
     sequences never go back: nothing to do there."""
     if not isinstance(database.obj, SqliteDatabase):
         return
-    # A table a later step creates (notice) is not there yet: that step makes it with AUTOINCREMENT.
+    # A table a later step creates (notice, quotause, firstcomment) is not there yet: that step makes it
+    # with AUTOINCREMENT.
     plain = [table for table in _NAMED_TABLES if database.table_exists(table)
              and "AUTOINCREMENT" not in _table_sql(table).upper()]
     if not plain:
@@ -1003,6 +1004,7 @@ def _pacing():
     channels = _table("channel")
 
     class QuotaUse(_Frozen):
+        id = IdField()
         channel = ForeignKeyField(channels, field=channels.id, backref="+", on_delete="CASCADE", index=False)
         quota = CharField(max_length=24)
         publication = IntegerField(index=True)
@@ -1040,6 +1042,12 @@ def _first_comments():
     database.create_tables([FirstComment], safe=True)
 
 
+def _confirmed_at():
+    """When a published item was read back from its network (``publication.confirmed_at``); null for every
+    publication from before it, which was never read back."""
+    _add_columns("publication", confirmed_at=DateTimeField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1048,4 +1056,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions, _media_document, _pacing, _first_comments]
+         _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at]

@@ -15,7 +15,7 @@ from ..networks.base import DEFAULT_BASE_URLS
 from ..whatsapp import contacts
 
 FIELDS = {"network", "name", "account_id", "token", "base_url", "recipients", "api_version", "enabled",
-          "requires_approval", "business_account_id", "default_country", "send_rate"}
+          "requires_approval", "business_account_id", "default_country", "send_rate", "min_gap_s", "max_per_hour"}
 #: The longest value of each text field (the columns' sizes; a token is TEXT).
 MAX_LENGTHS = {"network": 16, "name": 100, "account_id": 200, "token": 4096, "base_url": 300,
                "api_version": 16, "business_account_id": 64}
@@ -144,7 +144,27 @@ def parse_channel(data) -> dict:
     elif data.get("send_rate") not in (None, ""):
         raise InvalidInput("send_rate: only WhatsApp numbers have one (the messages a second they may send)",
                            field="send_rate")
+    values["min_gap_s"] = _whole(data.get("min_gap_s"), "min_gap_s", 0, MAX_GAP_S,
+                                 "the least seconds between two of its posts")
+    values["max_per_hour"] = _whole(data.get("max_per_hour"), "max_per_hour", 1, MAX_PER_HOUR,
+                                    "the most posts it takes in an hour")
     return values
+
+
+#: A channel's spacing (lifecycle/pacing.py): a gap of a day at most, and a most per hour a minute apart at most.
+MAX_GAP_S, MAX_PER_HOUR = 86_400, 3600
+
+
+def _whole(value, field: str, least: int, most: int, meaning: str):
+    """A whole number from ``least`` to ``most`` for ``field`` (None, or empty: the setting's)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if type(value) is not int or not least <= value <= most:
+        raise InvalidInput(f"{field}: {meaning}, a whole number from {least} to {most:,} (leave it empty for this "
+                           f"installation's setting)", field=field)
+    return value
 
 
 #: Meta's highest throughput: 1,000 messages a second (an upgraded number).
@@ -203,7 +223,8 @@ def update_channel(channel: Channel, data, identify=None) -> Channel:
     merged = {"network": channel.network, "name": channel.name, "account_id": channel.account_id,
               "token": new_token if new_token is not None else channel.token,
               "base_url": channel.base_url, "api_version": channel.api_version,
-              "enabled": channel.enabled, "requires_approval": channel.requires_approval}
+              "enabled": channel.enabled, "requires_approval": channel.requires_approval,
+              "min_gap_s": channel.min_gap_s, "max_per_hour": channel.max_per_hour}
     if channel.network == "whatsapp":
         merged["recipients"] = channel.recipients
         merged["business_account_id"] = channel.business_account_id

@@ -183,6 +183,29 @@ def reserve(publication_id: int, channel_id: int, network: str, video_kind: str 
     return Place(at, f"{reason}; goes out at {_clock(at)}")
 
 
+def usage(channel: Channel, settings, now=None) -> dict:
+    """What the channel's spacing and quotas hold now, as the compose form and the API show it:
+    ``{"min_gap_s", "max_per_hour", "quotas": [{"quota", "label", "period", "used", "most", "waiting"}],
+    "next_free_at"}`` — ``used``: places in the window that ends now; ``waiting``: places held for
+    later; ``next_free_at``: when a post sent now would go (now, unless something holds it).
+    Reads the ledger and the last reading only (no network call)."""
+    now = now or utcnow()
+    gap, per_hour = spacing_of(channel.min_gap_s, channel.max_per_hour, settings)
+    reel = "reel" if channel.network == "facebook" else None  # Facebook's Reels quota shown beside its posts'
+    found = _with_others(channel.id, limits(channel.network, reel, channel.quota_readings, per_hour),
+                         channel.quota_readings)
+    places = _places(channel.id, now)
+    quotas = []
+    for limit in found:
+        ats = places.get(limit.quota, []) + [limit.others_at] * limit.others
+        quotas.append({"quota": limit.quota, "label": limit.label, "period": limit.period, "most": limit.most,
+                       "used": sum(1 for at in ats if now - limit.window < at <= now),
+                       "waiting": sum(1 for at in ats if at > now)})
+    posts = [limit for limit in found if limit.quota != FACEBOOK_REELS]
+    return {"min_gap_s": int(gap.total_seconds()), "max_per_hour": per_hour or None, "quotas": quotas,
+            "next_free_at": _earliest(now, gap, posts, places)[0]}
+
+
 def _with_others(channel_id: int, found: list[Limit], readings: dict | None) -> list[Limit]:
     """Each network-read limit with the posts the network counted that the ledger does
     not hold (made elsewhere), as places at the moment of the reading: they leave the

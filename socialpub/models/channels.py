@@ -95,6 +95,7 @@ class QuotaUse(BaseModel):
     #: Days a place is kept (retention.py): beyond every window it counts in.
     KEPT_DAYS = 2
 
+    id = IdField()
     channel = ForeignKeyField(Channel, backref="+", on_delete="CASCADE", index=False)
     #: pacing.SPACING, pacing.INSTAGRAM_POSTS, pacing.FACEBOOK_REELS.
     quota = CharField(max_length=24)

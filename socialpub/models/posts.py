@@ -92,6 +92,8 @@ class Publication(BaseModel):
     started_at = DateTimeField(null=True)
     next_attempt_at = DateTimeField(null=True)
     published_at = DateTimeField(null=True)
+    #: When the network was seen holding its item, read back by its id (lifecycle/read_back.py).
+    confirmed_at = DateTimeField(null=True)
     #: Indexed: the monitor reads the last hour's and day's outcomes by it.
     finished_at = DateTimeField(null=True, index=True)
 

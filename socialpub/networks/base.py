@@ -565,6 +565,16 @@ class Adapter:
 
     #: Whether a first comment can be posted under this network's items (comment, find_comment).
     takes_comments: bool = False
+    #: Whether an item it published can be read back by its id (read_back).
+    reads_back: bool = False
+
+    def read_back(self, target: Target, item_id: str) -> Optional[str]:
+        """The item's address if the network holds ``item_id``; None if it says it does not.
+
+        Raises:
+          PublishError: the network could not be asked.
+        """
+        raise NotImplementedError
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """Post ``text`` as the account's comment under its item ``item_id``; the comment's id.

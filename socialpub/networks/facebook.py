@@ -25,7 +25,7 @@ from .base import (
     text_with_link,
 )
 from .facebook_video import PageVideos
-from .graph import credentials, field, graph_call, items_since, unix_seconds
+from .graph import credentials, field, graph_call, items_since, read_node, unix_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,13 @@ class FacebookAdapter(Adapter):
         return Published(external_id=str(post_id), url=post_url(post_id))
 
     takes_comments = True
+    reads_back = True
+
+    def read_back(self, target: Target, item_id: str) -> Optional[str]:
+        """``GET /{post-id}?fields=id,permalink_url``: the post's address, None when Graph says it does not exist."""
+        body = read_node(self.network, self.timeouts, f"{target.base_url.rstrip('/')}/{item_id}", target,
+                         "id,permalink_url")
+        return None if body is None else body.get("permalink_url") or post_url(item_id)
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /{post-id}/comments`` with ``message``, as the Page (its token; the

@@ -131,6 +131,20 @@ def is_missing_object(error: PublishError) -> bool:
     return error.code == "100" and error.subcode == "33"
 
 
+def read_node(network: str, timeouts, url: str, target, fields: str) -> Optional[dict]:
+    """A Graph node's ``fields`` (``GET url?fields=…``); None when Graph says it does not exist.
+
+    Raises:
+      PublishError: Graph refused otherwise, or did not answer.
+    """
+    try:
+        return graph_call(network, timeouts, "GET", url, **credentials(target), params={"fields": fields})
+    except PublishError as exc:
+        if is_missing_object(exc):
+            return None
+        raise
+
+
 def unix_seconds(when: datetime.datetime) -> float:
     """``when`` as Unix seconds; a naive datetime is taken as UTC."""
     if when.tzinfo is None:

@@ -30,7 +30,7 @@ from .base import (
     Timeouts,
     VideoRules,
 )
-from .graph import credentials, field, graph_call, is_missing_object, items_since, unix_seconds
+from .graph import credentials, field, graph_call, is_missing_object, items_since, read_node, unix_seconds
 
 #: Meta's specifications of Reels and Stories video (the IG User Media reference).
 REELS_SPEC = "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media"
@@ -115,6 +115,12 @@ class InstagramAdapter(Adapter):
         return self.publish_container(target, container_id)
 
     takes_comments = True
+    reads_back = True
+
+    def read_back(self, target: Target, item_id: str) -> Optional[str]:
+        """``GET /{ig-media-id}?fields=id,permalink``: the media's permalink, None when Graph says it does not exist."""
+        body = read_node(self.network, self.timeouts, f"{_base(target)}/{item_id}", target, "id,permalink")
+        return None if body is None else body.get("permalink") or None
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /{ig-media-id}/comments`` with ``message`` (the ``instagram_manage_comments``

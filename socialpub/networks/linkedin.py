@@ -171,6 +171,17 @@ class LinkedInAdapter(Adapter):
         return Published(external_id=urn, url=post_url(urn))
 
     takes_comments = True
+    reads_back = True
+
+    def read_back(self, target: Target, item_id: str) -> Optional[str]:
+        """``GET /rest/posts/{urn}``: the post's address, None when LinkedIn answers 404."""
+        response = send(self.network, self.timeouts, "GET", f"{_base(target)}/rest/posts/{quote(item_id, safe='')}",
+                        headers=_headers(target))
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        return post_url(item_id)
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /rest/socialActions/{post urn}/comments`` with ``{actor, object, message}``

@@ -421,7 +421,8 @@ ACCOUNT_NODES = (
 @bp.get("/<gv:version>/<container_id>", strict_slashes=False)
 @endpoint("instagram")
 def read_container(version, container_id):
-    """Read a container's requested ``fields`` (``status_code``, ``status``) — or,
+    """Read a container's requested ``fields`` (``status_code``, ``status``) — or a
+    published Page post or Instagram media (``permalink_url``, ``permalink``) — or,
     for an id that is no container, the account node those fields ask for
     (a Page's ``name,picture``, an IG user's ``username``, a phone number's
     ``verified_name``), for any numeric id."""
@@ -433,6 +434,12 @@ def read_container(version, container_id):
     status = video_status(container_id) if container is None else None
     if status is not None:  # a Facebook Page video: its upload, processing and publishing phases
         return jsonify({"id": container_id, **({"status": status} if "status" in fields else {})})
+    page_post = [i for i in state().history("received", "facebook") if i["item_id"] == container_id]
+    if container is None and page_post:  # a Page post (or photo, or video) read back
+        post = {"id": container_id, "message": page_post[0]["text"],
+                "permalink_url": f"https://www.facebook.com/{container_id.replace('_', '/posts/', 1)}",
+                "created_time": graph_time(page_post[0]["finished_at"])}
+        return jsonify({k: v for k, v in post.items() if k in fields | {"id"}})
     published = [i for i in state().history("received", "instagram") if i["item_id"] == container_id]
     if container is None and published:
         shortcode = base64.urlsafe_b64encode(container_id.encode()).decode().rstrip("=")[-11:]

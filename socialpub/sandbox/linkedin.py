@@ -214,6 +214,20 @@ def create_post():
     return Response(status=201, headers={"x-restli-id": urn})
 
 
+@bp.get("/rest/posts/<path:urn>")
+@endpoint("linkedin")
+def read_post(urn):
+    """A post read back: 200 with its author and commentary, or 404."""
+    error = _token_error() or version_error()
+    if error:
+        return error
+    item = next((i for i in state().history("received", "linkedin") if i["item_id"] == urn), None)
+    if item is None:
+        return linkedin_error(404, f"Not found: {urn}", code="NOT_FOUND")
+    return jsonify(id=urn, author=item["account_id"], commentary=item["text"], lifecycleState="PUBLISHED",
+                   visibility="PUBLIC")
+
+
 def _content_images(content):
     """``(image URNs, where a bad one is, None)`` of a post's ``content`` — one
     ``media``, or a ``multiImage`` of 2 to 20 — or ``(None, None, error)``."""

@@ -60,7 +60,8 @@ def render_form(channel, values, errors=None, status=200):
     return render_template("web/channel_form.html", channel=channel, values=values, errors=errors or {},
                            default_base_urls=DEFAULT_BASE_URLS, token_hint=token_hint(channel),
                            countries=contacts.countries(),
-                           default_send_rate=current_app.extensions["socialpub"].whatsapp_send_rate), status
+                           default_send_rate=current_app.extensions["socialpub"].whatsapp_send_rate,
+                           settings=current_app.extensions["socialpub"]), status
 
 
 def channel_values(channel: Channel) -> dict:
@@ -70,6 +71,8 @@ def channel_values(channel: Channel) -> dict:
             "recipients": "\n".join(channel.recipients or []), "enabled": channel.enabled,
             "default_country": channel.default_country or "",
             "send_rate": channel.send_rate or "",
+            "min_gap_s": "" if channel.min_gap_s is None else channel.min_gap_s,
+            "max_per_hour": channel.max_per_hour or "",
             "requires_approval": channel.requires_approval, "queue": queue_slots.as_lines(channel.queue), "queue_zone": (channel.queue or {}).get("zone", "")}
 
 
@@ -81,6 +84,7 @@ def submitted_values(network) -> dict:
             "recipients": forms.clean_text(form.get("recipients")), "enabled": bool(form.get("enabled")),
             "default_country": form.get("default_country", ""),
             "send_rate": form.get("send_rate", ""),
+            "min_gap_s": form.get("min_gap_s", "").strip(), "max_per_hour": form.get("max_per_hour", "").strip(),
             "requires_approval": bool(form.get("requires_approval")), "queue": forms.clean_text(form.get("queue")), "queue_zone": (form.get("queue_zone") or "").strip()}
 
 

@@ -7,9 +7,9 @@ from flask_wtf.csrf import CSRFError
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text, comment_refusal
-from ..lifecycle import creating, publishing, queueing, review
+from ..lifecycle import creating, pacing, publishing, queueing, review
 from ..media import documents, preflight
-from ..models import Channel, ChannelState, Media, MediaKind, Post, PostStatus, Publication
+from ..models import Channel, ChannelState, Media, MediaKind, Post, PostStatus, Publication, utcnow
 from ..networks import LIMITS, NETWORKS
 from ..networks.base import count_tokens
 from ..people.roles import EDITOR, requires
@@ -197,7 +197,29 @@ def render_compose(values, errors=None, status=200, editing=None):
                            max_media_mib=settings.media_max_bytes / 2**20, max_media_bytes=settings.media_max_bytes,
                            max_video_mib=settings.media_video_max_bytes / 2**20,
                            editing=editing, approval=approval_outlook(channels, values["channels"]),
-                           no_comments=no_comments(channels)), status
+                           no_comments=no_comments(channels), quota_lines=quota_lines(channels, settings)), status
+
+
+def quota_lines(channels, settings) -> dict:
+    """``{channel id: [line]}``: each quota a post sent now would count against — "Instagram posts: 12 of 50 in the
+    last 24 h; this would be the 13th" — and when it would go out, if not at once (read from the ledger only)."""
+    lines = {}
+    now = utcnow()
+    for channel in channels:
+        if channel.network == "whatsapp":
+            continue
+        used = pacing.usage(channel, settings, now)
+        mine = [f"{q['label']}: {q['used']} of {q['most']} in {q['period']}"
+                + (f", {q['waiting']} more waiting" if q["waiting"] else "")
+                + (f" — this would be {q['used'] + q['waiting'] + 1} of {q['most']}"
+                   if q["used"] + q["waiting"] < q["most"] else " — this one would wait for the window to free")
+                for q in used["quotas"] if q["quota"] != "posts" and (q["used"] or q["waiting"])]
+        if used["next_free_at"] > now:
+            mine.append(f"A post sent now would wait for its place: it goes out at "
+                        f"{used['next_free_at']:%H:%M} UTC at the earliest.")
+        if mine:
+            lines[channel.id] = mine
+    return lines
 
 
 def no_comments(channels) -> dict:

@@ -253,6 +253,8 @@ def channel_request(form, network: str) -> dict:
         "base_url": (form.get("base_url") or "").strip() or None,
         "enabled": bool(form.get("enabled")),
         "requires_approval": bool(form.get("requires_approval")),
+        "min_gap_s": (form.get("min_gap_s") or "").strip() or None,
+        "max_per_hour": (form.get("max_per_hour") or "").strip() or None,
     }
     if network == "linkedin":
         data["api_version"] = (form.get("api_version") or "").strip() or None
@@ -267,7 +269,7 @@ def channel_request(form, network: str) -> dict:
 def channel_errors(exc: AppError) -> dict:
     """``{form field: [messages]}`` for a refused channel request."""
     fields = {"network", "name", "account_id", "token", "base_url", "api_version", "recipients", "queue",
-              "default_country", "send_rate"}
+              "default_country", "send_rate", "min_gap_s", "max_per_hour"}
     field = "queue" if (exc.field or "").startswith("queue") else exc.field
     key = field if field in fields else FORM
     return {key: [without_prefix(exc.message, exc.field)]}

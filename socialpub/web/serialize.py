@@ -73,6 +73,7 @@ def publication(p: Publication, history=None, comment=None) -> shapes.Publicatio
         "enqueued_at": iso(p.enqueued_at),
         "started_at": iso(p.started_at),
         "published_at": iso(p.published_at),
+        "confirmed_at": iso(p.confirmed_at),
         "finished_at": iso(p.finished_at),
         "first_comment": first_comment(comment),
     }
@@ -176,6 +177,8 @@ def channel(c: Channel) -> shapes.Channel:
         "business_account_id": c.business_account_id,
         "default_country": c.default_country,
         "send_rate": c.send_rate,
+        "min_gap_s": c.min_gap_s,
+        "max_per_hour": c.max_per_hour,
         "api_version": c.api_version,
         "enabled": c.enabled,
         "requires_approval": c.requires_approval,

@@ -190,6 +190,25 @@ class Attempt(Shape):
     error: Optional[str]
 
 
+class QuotaUse(Shape):
+    quota: str = Field(description="posts (the channel's most per hour), instagram_posts, facebook_reels.")
+    label: str = Field(description="As a person reads it: \"Instagram posts\".")
+    period: str = Field(description="The window, in words: \"the last 24 h\".")
+    used: int = Field(description="Places taken in the window that ends now (posts made elsewhere that the network "
+                                  "counts included).")
+    most: int
+    waiting: int = Field(description="Places held for posts that wait for a later moment.")
+
+
+class ChannelQuotas(Shape):
+    """What a channel's spacing and quotas hold now (lifecycle/pacing.py): no network call is made to say it."""
+    min_gap_s: int = Field(description="The least seconds between two of its posts (0: none).")
+    max_per_hour: Optional[int] = Field(description="The most posts it takes in an hour; null: no limit.")
+    quotas: list[QuotaUse]
+    next_free_at: Time = Field(description="When a post sent now would go out: now, unless its spacing or a quota "
+                                           "holds it.")
+
+
 class FirstCommentState(Shape):
     """The comment posted under a publication's item once it is out (lifecycle/first_comments.py)."""
     text: str
@@ -232,6 +251,9 @@ class Publication(Shape):
     enqueued_at: Optional[Time]
     started_at: Optional[Time]
     published_at: Optional[Time]
+    confirmed_at: Optional[Time] = Field(None, description="When the network was seen holding its item, read back by "
+                                                           "its id after publishing; null until then (WhatsApp: "
+                                                           "confirmed by Meta's statuses instead).")
     finished_at: Optional[Time]
     first_comment: Optional[FirstCommentState] = Field(None, description="Its first comment; null when it has none.")
     history: list[Attempt] = Field(None, description="Only when one post is shown.")
@@ -785,6 +807,10 @@ class Channel(Shape):
                                                        "the channel's own number when it is saved.")
     send_rate: Optional[int] = Field(description="WhatsApp: the messages a second this number may send (its "
                                                  "throughput at Meta); null: SOCIALPUB_WHATSAPP_SEND_RATE.")
+    min_gap_s: Optional[int] = Field(description="The least seconds between two of its posts; null: "
+                                                 "SOCIALPUB_CHANNEL_MIN_GAP_S.")
+    max_per_hour: Optional[int] = Field(description="The most posts it takes in an hour; null: "
+                                                    "SOCIALPUB_CHANNEL_MAX_PER_HOUR.")
     state: one_of(ChannelState.ALL)
     state_reason: Optional[str]
     last_published_at: Optional[Time]
@@ -837,6 +863,11 @@ class CreateChannel(Shape):
         None, description="WhatsApp only: the messages a second this number may send — its throughput at Meta (80 "
                           "by default, 1,000 once upgraded, 20 when shared with the WhatsApp Business app); left "
                           "out or null: SOCIALPUB_WHATSAPP_SEND_RATE.")
+    min_gap_s: Optional[Annotated[int, Field(ge=0, le=86_400)]] = Field(
+        None, description="The least seconds between two of its posts, whatever sends them (a backlog leaves at this "
+                          "pace); null: SOCIALPUB_CHANNEL_MIN_GAP_S.")
+    max_per_hour: Optional[Annotated[int, Field(ge=1, le=3600)]] = Field(
+        None, description="The most posts it takes in any hour; null: SOCIALPUB_CHANNEL_MAX_PER_HOUR.")
     enabled: bool = True
     requires_approval: bool = False
 
@@ -1020,8 +1051,8 @@ REQUESTS = (CreatePost, EditPost, PublishOptions, Bulk, Approve, Reject, Upload,
             NewConsent, OptOut, Empty)
 ANSWERS = (Error, StaleError, Post, PostPage, PostStatusShape, PublishResults, BulkResults, Imported, Calendar,
            Media, MediaPage, Preflight, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList,
-           Event, EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList, Contact,
-           ContactList, ContactsSaved, ContactsImported, Template, TemplateList, Recipient, RecipientList,
+           Event, EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList,
+           ChannelQuotas, Contact, ContactList, ContactsSaved, ContactsImported, Template, TemplateList, Recipient, RecipientList,
            WhatsAppMessage, Failure, Attempt, Publication, PublishResult, CalendarPost)
 #: Names the document gives where a class's own name would say less.
 RENAMED = {"PostStatusShape": "PostStatus"}

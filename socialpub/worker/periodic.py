@@ -4,8 +4,9 @@ tick skipped while the scheduler was down is caught up by the next one.
 
 | job | when | what |
 |---|---|---|
-| ``reconcile`` | every minute | re-drive what the queue lost: publications, webhook deliveries, e-mails, Meta's notifications; fold counters; forget old idempotency keys |
+| ``reconcile`` | every minute | re-drive what the queue lost: publications, first comments, webhook deliveries, e-mails, Meta's notifications; fold counters; forget old idempotency keys |
 | ``publish_due_posts`` | every minute | launch the scheduled posts due before the next sweep |
+| ``read_back_published`` | every minute | read the last day's published items back from their networks: confirmed, or flagged |
 | ``refresh_tokens`` | every 15 minutes | refresh connected tokens about to expire |
 | ``send_digests`` | hourly, :05 | each user's waiting news as one e-mail |
 | ``prune_media`` | hourly, :17 | uploads no post uses, past MEDIA_RETENTION_DAYS |
@@ -25,7 +26,7 @@ from ..config import Settings
 from ..connecting import refresh
 from ..db import database
 from ..intake import idempotency
-from ..lifecycle import first_comments, reconciler, scheduling
+from ..lifecycle import first_comments, read_back, reconciler, scheduling
 from ..mail import notices
 from ..mail import sending as mail_sending
 from ..media import library, partial
@@ -92,6 +93,14 @@ def prune_media():
         logger.info("Removed %d upload(s) in parts begun more than a day ago.", abandoned)
 
 
+@dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+def read_back_published():
+    """Every minute: read the items published in the last day back from their networks, confirming each
+    one a network shows and flagging one it does not (lifecycle/read_back.py)."""
+    with database.connection_context():
+        read_back.run(_settings)
+
+
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("41 */6 * * *"), max_retries=0)
 def sync_whatsapp_templates():
     """Every six hours: each WhatsApp channel's templates, as Meta now says (whatsapp/templates.py)."""
@@ -113,5 +122,5 @@ def prune_history():
         retention.prune(_settings)
 
 
-JOBS = (reconcile, publish_due_posts, refresh_tokens, send_digests, prune_media, prune_history,
-        sync_whatsapp_templates)
+JOBS = (reconcile, publish_due_posts, read_back_published, refresh_tokens, send_digests, prune_media,
+        prune_history, sync_whatsapp_templates)

@@ -108,3 +108,29 @@ def test_a_waiting_post_can_still_be_cancelled_and_its_place_is_void(
     other = next(i for i in ids if i != waiting.post_id)
     assert [r["text"] for r in sandbox_client.received("instagram")] == [
         client.get(f"/api/posts/{other}").get_json()["text"]]
+
+
+def test_a_channels_quotas_and_spacing_are_shown_before_sending_and_a_spacing_that_cannot_work_is_refused(
+        client, form_client, create, sandbox_channels, sandbox_client, drain):
+    sandbox_client.configure(instagram={"publishing_limit": {"quota_total": 50, "quota_duration": 86400}})
+    publish_now(client, create, ["instagram"], 2)
+    drain()
+    instagram = sandbox_channels["instagram"]
+    used = client.get(f"/api/channels/{instagram}/quotas").get_json()
+    [posts] = [q for q in used["quotas"] if q["quota"] == "instagram_posts"]
+    assert (posts["used"], posts["most"], posts["period"]) == (2, 50, "the last 24 h")
+    compose = form_client.get("/compose").get_data(as_text=True)
+    assert "Instagram posts: 2 of 50 in the last 24 h — this would be 3 of 50" in compose
+    # A channel's own spacing: set, shown, and one that cannot work refused naming its field.
+    refused = form_client.post(f"/channels/{instagram}/edit", data={
+        "name": "Sandbox Instagram", "account_id": "17841405822304914", "enabled": "1", "max_per_hour": "0"})
+    assert refused.status_code == 422
+    assert "The most posts it takes in an hour, a whole number from 1" in refused.get_data(as_text=True)
+    saved = form_client.post(f"/channels/{instagram}/edit", data={
+        "name": "Sandbox Instagram", "account_id": "17841405822304914", "enabled": "1", "min_gap_s": "300",
+        "max_per_hour": "4"})
+    assert saved.status_code == 302
+    shown = client.get(f"/api/channels/{instagram}").get_json()
+    assert (shown["min_gap_s"], shown["max_per_hour"]) == (300, 4)
+    after = client.get(f"/api/channels/{instagram}/quotas").get_json()
+    assert after["min_gap_s"] == 300 and after["next_free_at"] > used["next_free_at"]

@@ -7,12 +7,13 @@ from ...connecting import verify
 from ...errors import NotFound
 from ...intake import channels as channel_service
 from ...intake import queue_slots
-from ...models import Channel
+from ...lifecycle import pacing
+from ...models import Channel, iso
 from ...people.roles import ADMIN, requires
 from .. import serialize, shapes
 from ..serialize import answer
 from .blueprint import bp
-from .helpers import json_body
+from .helpers import json_body, settings
 
 
 @bp.get("/channels")
@@ -39,6 +40,16 @@ def get_channel(channel_id):
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")
     return answer(serialize.channel(channel))
+
+
+@bp.get("/channels/<int:channel_id>/quotas")
+def channel_quotas(channel_id):
+    """What its spacing and quotas hold now, and when a post sent now would go out."""
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist")
+    used = pacing.usage(channel, settings())
+    return answer(shapes.ChannelQuotas, **{**used, "next_free_at": iso(used["next_free_at"])})
 
 
 @bp.put("/channels/<int:channel_id>/queue")

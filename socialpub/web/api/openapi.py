@@ -309,6 +309,9 @@ def document(cfg) -> dict:
         },
         "/api/channels/{channel_id}": {"get": operation("One channel", 200, shapes.Channel, 404,
                                                         params=[channel_id])},
+        "/api/channels/{channel_id}/quotas": {"get": operation(
+            "What its spacing and quotas hold now, and when a post sent now would go out", 200, shapes.ChannelQuotas,
+            404, params=[channel_id])},
         "/api/channels/{channel_id}/queue": {"put": operation(
             "Set its posting times (no slot: none)", 200, shapes.Channel, 404, body=shapes.Queue, params=[channel_id])},
         "/api/posts/{post_id}/queue": {"post": operation(
