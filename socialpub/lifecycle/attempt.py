@@ -175,6 +175,13 @@ class _Attempt:
         readings = persist(pacing.note_reading, job.channel_id, pacing.INSTAGRAM_POSTS, used, total, window_s)
         self.job = dataclasses.replace(job, quota_readings=readings)
 
+    def _wait_for_place(self) -> WaitUntil | Settled | None:
+        """After the network refused for a full quota: the place it now waits for (None: one now)."""
+        job = self.job
+        place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind,
+                        self.settings)
+        return self._wait_for(place) if place is not None and place.reason else None
+
     def _wait_for(self, place: pacing.Place) -> WaitUntil | Settled:
         job = self.job
         if not persist(delivery.record_place_wait, job, place.at, place.reason):
@@ -299,10 +306,9 @@ class _Attempt:
             quota = pacing.full_quota(error)
             if quota is not None:
                 persist(pacing.note_full, job.channel_id, quota)
-                place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind,
-                                settings)
-                if place is not None and place.reason:
-                    return self._wait_for(place)
+                waits = self._wait_for_place()
+                if waits is not None:
+                    return waits
         delivered = getattr(error, "delivered", None)
         if delivered:
             # Some recipients have it (WhatsApp): a retry would send it to them again.
@@ -312,6 +318,13 @@ class _Attempt:
         if error.kind.retryable:
             if error.kind is ErrorKind.RATE_LIMITED:
                 spent, budget = job.rate_limit_waits, settings.max_rate_limit_waits
+                daily = pacing.DAILY_LEARNED.get(job.network)
+                if spent >= budget and daily and not (error.ambiguous or job.ambiguous_since):
+                    # Still refused after every wait: a daily limit the network does not publish.
+                    persist(pacing.learn_daily_limit, job.channel_id, daily)
+                    waits = self._wait_for_place()
+                    if waits is not None:
+                        return waits
             else:
                 spent, budget = job.retries, settings.max_retries
             if spent < budget:

@@ -20,7 +20,12 @@ The quotas (each with its source in docs/networks.md):
   made elsewhere holds places the ledger does not know of; a post Meta still
   refuses for the limit (9/2207042) waits again, the count taken as full;
 - Facebook's Reels per Page per rolling 24 hours (30, from the Reels
-  publishing guide; Graph has no endpoint that says it).
+  publishing guide; Graph has no endpoint that says it);
+- LinkedIn's posts per day, which it does not publish: learned from its 429s.
+  A post still refused with 429 once its waits for the rate limit are used up
+  (attempt.py) counts the channel's posts since midnight UTC — LinkedIn's
+  daily limits reset then — as the day's most, and waits for midnight instead
+  of failing; the posts after it wait with it.
 
 WhatsApp's messaging limit stays with its broadcast (whatsapp/broadcast.py): it
 counts people, not posts.
@@ -41,7 +46,7 @@ from ..statuses import PublicationStatus as P
 logger = logging.getLogger(__name__)
 
 #: The quotas of the ledger: every post of a channel (its spacing), and each network's own.
-SPACING, INSTAGRAM_POSTS, FACEBOOK_REELS = "posts", "instagram_posts", "facebook_reels"
+SPACING, INSTAGRAM_POSTS, FACEBOOK_REELS, LINKEDIN_POSTS = "posts", "instagram_posts", "facebook_reels", "linkedin_posts"
 #: "30 API-published Reels per Page per rolling 24 h" (Meta, Reels publishing guide).
 FACEBOOK_REELS_PER_DAY = 30
 DAY, HOUR = dt.timedelta(hours=24), dt.timedelta(hours=1)
@@ -53,8 +58,10 @@ MARGIN = dt.timedelta(minutes=5)
 KEPT = dt.timedelta(days=QuotaUse.KEPT_DAYS)
 #: Refusals by which a network says a quota is full: (network, code, subcode) -> quota.
 _FULL = {("instagram", "9", "2207042"): INSTAGRAM_POSTS}
-#: Publications whose future places still count: those waiting for them.
-_WAITING = (P.QUEUED, P.PROCESSING, P.RETRYING)
+#: Networks whose daily limit is learned from the 429s that outlast the rate-limit waits.
+DAILY_LEARNED = {"linkedin": LINKEDIN_POSTS}
+#: Publications whose future places are void: taken back (a cancel, an edit) or given up before going out.
+_VOID = (P.PENDING, P.FAILED, P.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class Limit:
     period: str
     others: int = 0
     others_at: dt.datetime | None = None
+    #: A day from midnight UTC, not a rolling window (LinkedIn's daily limits); ``window`` is then a day.
+    daily: bool = False
 
 
 def counted_by_network(quota: str, most: int, window: dt.timedelta, label: str) -> Limit:
@@ -105,7 +114,20 @@ def limits(network: str, video_kind: str | None, readings: dict | None, per_hour
                                         dt.timedelta(seconds=int(reading["window_s"])), "Instagram posts"))
     if network == "facebook" and video_kind == "reel":
         found.append(counted_by_network(FACEBOOK_REELS, FACEBOOK_REELS_PER_DAY, DAY, "Facebook Reels"))
+    learned = (readings or {}).get(LINKEDIN_POSTS) if network == "linkedin" else None
+    if learned:
+        found.append(Limit(LINKEDIN_POSTS, int(learned["total"]), DAY, "LinkedIn posts", "today (UTC)", daily=True))
     return found
+
+
+def learn_daily_limit(channel_id: int, quota: str, now=None) -> dict | None:
+    """The network refused a post for a daily limit it does not publish: the channel's
+    posts published since midnight UTC are taken as the day's most (one at least); the readings then."""
+    now = now or utcnow()
+    midnight = dt.datetime.combine(now.date(), dt.time())
+    today = (Publication.select().where((Publication.channel == channel_id) & (Publication.status == P.PUBLISHED)
+                                        & (Publication.published_at >= midnight)).count())
+    return note_reading(channel_id, quota, today, max(1, today), int(DAY.total_seconds()), now)
 
 
 def applies(network: str, video_kind: str | None, readings: dict | None, min_gap_s, max_per_hour,
@@ -157,10 +179,11 @@ def reserve(publication_id: int, channel_id: int, network: str, video_kind: str 
     """Take the publication's places: at ``now`` when its spacing and quotas allow, else
     at the first moment they do (``Place.reason`` says why it waits). Places taken by an
     earlier attempt of it are kept. None: nothing limits this channel."""
-    now = now or utcnow()
     with write_transaction():
         if supports_row_locks():  # PostgreSQL: one reservation of a channel at a time (SQLite: one writer)
             _LOCK_CHANNEL.execute(id=channel_id)
+        # Read once the channel is ours: a place another worker took while this one waited is then in the past.
+        now = now or utcnow()
         channel = (Channel.select(Channel.name, Channel.min_gap_s, Channel.max_per_hour, Channel.quota_readings)
                    .where(Channel.id == channel_id).first())
         held = [at for (at,) in QuotaUse.select(QuotaUse.at).where(QuotaUse.publication == publication_id).tuples()]
@@ -199,7 +222,8 @@ def usage(channel: Channel, settings, now=None) -> dict:
     for limit in found:
         ats = places.get(limit.quota, []) + [limit.others_at] * limit.others
         quotas.append({"quota": limit.quota, "label": limit.label, "period": limit.period, "most": limit.most,
-                       "used": sum(1 for at in ats if now - limit.window < at <= now),
+                       "used": sum(1 for at in ats if at <= now and (at.date() == now.date() if limit.daily
+                                                                     else now - limit.window < at)),
                        "waiting": sum(1 for at in ats if at > now)})
     posts = [limit for limit in found if limit.quota != FACEBOOK_REELS]
     return {"min_gap_s": int(gap.total_seconds()), "max_per_hour": per_hour or None, "quotas": quotas,
@@ -226,11 +250,11 @@ def _with_others(channel_id: int, found: list[Limit], readings: dict | None) -> 
 
 def _places(channel_id: int, now) -> dict:
     """The channel's places by quota, sorted: every one in the last ``KEPT``, and the future
-    ones of publications still waiting for them (a deleted or settled post's are void)."""
+    ones but those of a post deleted, taken back or given up before it went out."""
     rows = (QuotaUse.select(QuotaUse.quota, QuotaUse.at)
             .join(Publication, JOIN.LEFT_OUTER, on=(Publication.id == QuotaUse.publication))
             .where((QuotaUse.channel == channel_id) & (QuotaUse.at > now - KEPT)
-                   & ((QuotaUse.at <= now) | Publication.status.in_(_WAITING)))
+                   & ((QuotaUse.at <= now) | (Publication.id.is_null(False) & Publication.status.not_in(_VOID))))
             .tuples())
     places = {}
     for quota, at in rows:
@@ -245,6 +269,9 @@ def _earliest(now, gap: dt.timedelta, found: list[Limit], places: dict) -> tuple
     spaced = places.get(SPACING, [])
     candidates = {now} | {at + gap for at in spaced if at + gap > now}
     for limit in found:
+        if limit.daily:  # the next midnights (UTC)
+            candidates |= {dt.datetime.combine(now.date() + dt.timedelta(days=d), dt.time()) for d in (1, 2, 3)}
+            continue
         ats = places.get(limit.quota, []) + [limit.others_at] * limit.others
         candidates |= {at + limit.window for at in ats if at + limit.window > now}
     reason = _broken(now, gap, found, places, spaced)
@@ -263,6 +290,11 @@ def _broken(t, gap, found, places, spaced) -> str | None:
         return f"posts of this channel are at least {_span(gap)} apart"
     for limit in found:
         ats = sorted(places.get(limit.quota, []) + [limit.others_at] * limit.others)
+        if limit.daily:
+            count = sum(1 for at in ats if at.date() == t.date())
+            if count + 1 > limit.most:
+                return f"{limit.label}: {count} of {limit.most} {limit.period}"
+            continue
         # Every window that would hold t ends at t or at one of the places after it, within a window.
         ends = [t] + [at for at in ats if t < at < t + limit.window]
         for end in ends:

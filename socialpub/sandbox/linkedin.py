@@ -181,6 +181,11 @@ def create_post():
     if error:
         return error
     author, commentary = body["author"], body["commentary"]
+    daily = state().setting("linkedin", "daily_posts")
+    if daily is not None and _posted_today(author) >= daily:
+        # LinkedIn's answer past a daily limit: its throttle 429, with no Retry-After and no remaining count.
+        return linkedin_error(429, "Resource level throttle limit for calls to this resource is reached.",
+                              code="TOO_MANY_REQUESTS")
     video, error = _content_video(body.get("content"), author)
     if error:
         return error
@@ -212,6 +217,13 @@ def create_post():
     record(urn, author, read_little(commentary), image=image, image_bytes=size, image_sha256=digest,
            images=[u["described"] for u in uploads])
     return Response(status=201, headers={"x-restli-id": urn})
+
+
+def _posted_today(author: str) -> int:
+    """The author's posts since midnight UTC (LinkedIn's daily limits reset then)."""
+    midnight = time.time() // 86400 * 86400
+    return sum(1 for i in state().history("received", "linkedin") if i["account_id"] == author
+               and i["finished_at"] >= midnight)
 
 
 @bp.get("/rest/posts/<path:urn>")

@@ -57,6 +57,8 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["refresh_tokens"] = True
         # The day LinkedIn believes it is, for its version sunsets ("2027-02-01"; None: today, UTC).
         config["today"] = None
+        # Posts an author may create per day (UTC) before LinkedIn answers 429 (None: no limit).
+        config["daily_posts"] = None
     return config
 
 
@@ -175,6 +177,9 @@ def check_changes(body) -> dict:
                     and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in limit.values())):
                 raise ValueError("publishing_limit must be {\"quota_total\": n, \"quota_duration\": seconds}, "
                                  "each a whole number from 1")
+        daily = change.get("daily_posts")
+        if daily is not None and (not isinstance(daily, int) or isinstance(daily, bool) or daily < 0):
+            raise ValueError("daily_posts must be a whole number of posts a day, or null for no limit")
         if change.get("container_status") not in (None, *CONTAINER_STATES):
             raise ValueError(f"container_status must be one of {', '.join(CONTAINER_STATES)}")
         item = change.get("fail_carousel_item")

@@ -8,12 +8,14 @@ import datetime as dt
 import pytest
 
 from socialpub import db
-from socialpub.lifecycle import pacing
-from socialpub.models import Publication, QuotaUse, utcnow
+from socialpub.lifecycle import pacing, scheduling
+from socialpub.models import Post, Publication, QuotaUse, utcnow
 from tests.support.processes import wait_for
 
 #: The sandbox's Instagram limit in these tests: three posts in any four seconds.
 QUOTA, WINDOW_S = 3, 4
+#: Posts of the restored backlog.
+BACKLOG = 8
 
 
 def publish_now(client, create, networks, count, **fields):
@@ -23,6 +25,7 @@ def publish_now(client, create, networks, count, **fields):
     return ids
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_over_instagrams_publishing_limit_posts_wait_for_the_window_and_go_then_none_failing(
         client, create, sandbox_channels, sandbox_client, drain):
     sandbox_client.configure(instagram={"publishing_limit": {"quota_total": QUOTA, "quota_duration": WINDOW_S}})
@@ -51,20 +54,27 @@ def test_over_instagrams_publishing_limit_posts_wait_for_the_window_and_go_then_
 
 
 @pytest.mark.settings(channel_min_gap_s=1)
-def test_a_backlog_of_one_channel_leaves_at_its_spacing_never_faster(
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_backlog_of_one_channel_made_due_at_once_leaves_at_its_spacing_never_faster(
         client, create, sandbox_channels, sandbox_client, drain):
-    ids = publish_now(client, create, ["facebook"], 6)
+    """A calendar restored after an outage: eight posts of one channel, all overdue at
+    once, launched by one sweep — they leave a gap apart, none failing."""
+    later = (utcnow() + dt.timedelta(days=1)).replace(tzinfo=dt.timezone.utc).isoformat()
+    ids = [create(networks=["facebook"], text=f"backlog {i}", scheduled_at=later) for i in range(BACKLOG)]
+    with db.database.connection_context():
+        Post.update(scheduled_at=utcnow() - dt.timedelta(minutes=5)).where(Post.id.in_(ids)).execute()
+        assert scheduling.sweep(dt.timedelta(hours=1)) == BACKLOG
     drain()
     with db.database.connection_context():
         assert {p.status for p in Publication.select().where(Publication.post.in_(ids))} == {"published"}
         places = sorted(at for (at,) in QuotaUse.select(QuotaUse.at).where(QuotaUse.quota == pacing.SPACING).tuples())
     # The places the ledger gave are a gap apart, to the microsecond; the calls follow each
     # place after the same work (reading the photo), so they arrive a gap apart give or take that work.
-    assert len(places) == 6 and min((b - a).total_seconds() for a, b in zip(places, places[1:])) >= 1
+    assert len(places) == BACKLOG and min((b - a).total_seconds() for a, b in zip(places, places[1:])) >= 1
     starts = sorted(r["started_at"] for r in sandbox_client.received("facebook"))
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     print(f"\ngaps between the backlog's posts at the network: {', '.join(f'{g:.2f}' for g in gaps)} s")
-    assert len(starts) == 6 and min(gaps) >= 1 - 0.15
+    assert len(starts) == BACKLOG and min(gaps) >= 1 - 0.15
 
 
 def test_the_earliest_place_keeps_the_gap_and_every_window():
@@ -134,3 +144,21 @@ def test_a_channels_quotas_and_spacing_are_shown_before_sending_and_a_spacing_th
     assert (shown["min_gap_s"], shown["max_per_hour"]) == (300, 4)
     after = client.get(f"/api/channels/{instagram}/quotas").get_json()
     assert after["min_gap_s"] == 300 and after["next_free_at"] > used["next_free_at"]
+
+
+@pytest.mark.settings(max_rate_limit_waits=1)
+def test_linkedins_daily_limit_is_learned_from_its_429s_and_a_post_past_it_waits_for_midnight(
+        client, create, sandbox_channels, sandbox_client, worker):
+    sandbox_client.configure(linkedin={"daily_posts": 2})
+    ids = publish_now(client, create, ["linkedin"], 3)
+
+    def settled():
+        with db.database.connection_context():
+            return sorted(p.status for p in Publication.select().where(Publication.post.in_(ids)))
+    wait_for(lambda: settled() == ["published", "published", "queued"], 30, "two published and one waiting")
+    with db.database.connection_context():
+        waiting = Publication.get(Publication.post.in_(ids) & (Publication.status == "queued"))
+    midnight = dt.datetime.combine(utcnow().date() + dt.timedelta(days=1), dt.time())
+    assert waiting.next_attempt_at == midnight
+    assert waiting.last_error == "LinkedIn posts: 2 of 2 today (UTC); goes out at 00:00 UTC"
+    assert len(sandbox_client.received("linkedin")) == 2
