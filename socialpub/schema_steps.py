@@ -1048,6 +1048,14 @@ def _confirmed_at():
     _add_columns("publication", confirmed_at=DateTimeField(null=True))
 
 
+def _recurrence():
+    """Recurring posts (lifecycle/recurrence.py): a post's ``recurrence``, the first post of its
+    series (``series_of``) and the occurrence made after it (``next_in_series``); null for every
+    post from before it, none of which repeats."""
+    _add_columns("post", recurrence=JSONField(null=True), series_of=IntegerField(null=True),
+                 next_in_series=IntegerField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1056,4 +1064,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at]
+         _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence]

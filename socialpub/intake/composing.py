@@ -18,7 +18,7 @@ from ..networks import LABELS, LIMITS, NETWORKS, Content
 from ..networks.base import Document, Photo, Video
 from ..statuses import PUBLICATION, moves
 from ..whatsapp import templates
-from .schedule_time import parse_schedule
+from .schedule_time import parse_recurrence, parse_schedule
 
 #: The longest text any network takes (Facebook); per-network limits come after.
 MAX_TEXT = 63_206
@@ -28,7 +28,7 @@ MAX_CHANNELS_PER_POST = 50
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds", "first_comment"}
+                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds", "first_comment", "recurrence"}
 #: What one channel's version holds (``versions.<channel id>``).
 VERSION_FIELDS = {"text", "whatsapp", "video_kind", "first_comment"}
 #: The longest first comment any network takes (Facebook's); each network's own comes after.
@@ -214,6 +214,7 @@ def parse_create_request(data) -> dict:
         "overrides": overrides,
         "versions": versions,
         "first_comment": first_comment,
+        "recurrence": parse_recurrence(data.get("recurrence"), schedule),
         "publish": publish,
     }
 
@@ -342,6 +343,8 @@ class NewPost:
     video_kinds: dict = default(default_factory=dict)
     #: ``{channel id: its first comment}`` of the channels that have one.
     first_comments: dict = default(default_factory=dict)
+    #: How it repeats (schedule_time.parse_recurrence); None: it does not.
+    recurrence: dict | None = None
 
 
 def check_new_post(data, ready: bool = False) -> NewPost:
@@ -386,7 +389,8 @@ def check_new_post(data, ready: bool = False) -> NewPost:
                    publications=[(c, text) for c, (_, text, *_) in zip(channels, texts)],
                    media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp,
                    channel_whatsapp=channel_whatsapp, video_kinds=video_kinds,
-                   first_comments=_first_comments(channels, values["first_comment"], versions))
+                   first_comments=_first_comments(channels, values["first_comment"], versions),
+                   recurrence=values["recurrence"])
 
 
 def comment_refusal(channel: Channel) -> str | None:

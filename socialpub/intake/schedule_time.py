@@ -113,3 +113,71 @@ def shown(post: Post) -> str | None:
         return None
     aware = post.scheduled_at.replace(tzinfo=dt.timezone.utc)
     return aware.astimezone(zone_of(post.schedule_zone)).isoformat()
+
+
+#: How far apart occurrences of a recurring post may be: a day to a year.
+RECURRENCE_UNITS = {"day": 1, "week": 7}
+MAX_EVERY_DAYS = 366
+
+
+def parse_recurrence(value, schedule) -> dict | None:
+    """``recurrence``: ``{"every": n, "unit": "day" | "week", "until": "YYYY-MM-DD" (optional)}``,
+    repeating from the post's first time (``schedule``: parse_schedule's answer) in its zone;
+    None for none. A rule that cannot work — no first time, an interval of zero, an end
+    before the first time — is refused naming its field."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"every", "unit", "until"}:
+        raise InvalidInput('recurrence: an object such as {"every": 1, "unit": "week"} (every Monday if the '
+                           'post is first on a Monday), with "until": "2027-06-30" to end it', field="recurrence")
+    unit = value.get("unit")
+    if unit not in RECURRENCE_UNITS:
+        raise InvalidInput(f"recurrence.unit: one of {', '.join(RECURRENCE_UNITS)}", field="recurrence.unit")
+    every = value.get("every", 1)
+    if type(every) is not int or not 1 <= every * RECURRENCE_UNITS[unit] <= MAX_EVERY_DAYS:
+        raise InvalidInput(f"recurrence.every: a whole number of {unit}s from 1 to "
+                           f"{MAX_EVERY_DAYS // RECURRENCE_UNITS[unit]} (0 would repeat it at once, for ever)",
+                           field="recurrence.every")
+    if schedule is None:
+        raise InvalidInput("recurrence: give scheduled_at too — the first time it goes out, from which it repeats",
+                           field="recurrence")
+    until = value.get("until")
+    if until is not None:
+        try:
+            until = dt.date.fromisoformat(until) if isinstance(until, str) else None
+        except ValueError:
+            until = None
+        if until is None:
+            raise InvalidInput("recurrence.until: a date such as 2027-06-30", field="recurrence.until")
+        first, label = schedule
+        if until < first.replace(tzinfo=dt.timezone.utc).astimezone(zone_of(label)).date():
+            raise Unprocessable("recurrence.until: before the first time it goes out, so it would never repeat",
+                                field="recurrence.until")
+        until = until.isoformat()
+    return {"every": every, "unit": unit, "until": until}
+
+
+def next_occurrence(rule: dict, at: dt.datetime, label: str, after: dt.datetime) -> dt.datetime | None:
+    """The first time after ``after`` (UTC) on the rule's grid from ``at`` (an occurrence's UTC
+    time, in zone ``label``): the same wall-clock time every ``every`` days or weeks, across
+    changes of summer time; None once past the rule's ``until``. A time a change skips goes an
+    hour later."""
+    zone = zone_of(label)
+    local = at.replace(tzinfo=dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
+    step = dt.timedelta(days=rule["every"] * RECURRENCE_UNITS[rule["unit"]])
+    until = dt.date.fromisoformat(rule["until"]) if rule.get("until") else None
+    candidate = local
+    while True:
+        candidate += step
+        if until is not None and candidate.date() > until:
+            return None
+        instant = _utc_of(candidate, zone)
+        if instant > after:
+            return instant
+
+
+def _utc_of(local: dt.datetime, zone) -> dt.datetime:
+    aware = local.replace(tzinfo=zone)
+    if aware.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None) != local:  # skipped by a change
+        aware = (local + dt.timedelta(hours=1)).replace(tzinfo=zone)
+    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)

@@ -15,17 +15,18 @@ from ..statuses import POST, PUBLICATION, PostStatus, moves
 from . import first_comments, review, scheduling
 
 
-def create_post(data, ready: bool = False) -> Post:
+def create_post(data, ready: bool = False, launch: bool = True) -> Post:
     """Check ``data`` (a create-post request), store the post and its
     publications in one transaction, and launch it now if it is scheduled
-    before the scheduler's next sweep. Raises an AppError and stores nothing
+    before the scheduler's next sweep (unless not ``launch``: inside a caller's
+    transaction, the sweep launches it once that commits). Raises an AppError and stores nothing
     when anything is wrong; a draft is kept whatever the networks' rules,
     unless ``ready`` (it is to be published or queued next: refused now, as
     a post that goes out is)."""
     new = check_new_post(data, ready=ready)
     with write_transaction():
         post = _store(new)
-    return scheduling.launch_if_soon(post)
+    return scheduling.launch_if_soon(post) if launch else post
 
 
 def create_posts(requests) -> list:
@@ -64,7 +65,10 @@ def _store(new) -> Post:
     if waiting and waiting == channels:  # every channel waits: the post itself does
         state = review.awaiting_status(review.SCHEDULE)
     post = Post.create(text=new.text, image_url=new.image_url, link=new.link, scheduled_at=new.scheduled_at,
-                       schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, **state)
+                       schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, recurrence=new.recurrence, **state)
+    if new.recurrence:  # the first of its series
+        post.series_of = post.id
+        Post.update(series_of=post.id).where(Post.id == post.id).execute()
     Publication.insert_many([
         {"post": post.id, "channel": channel.id, "network": channel.network, "text": text,
          "whatsapp": new.channel_whatsapp.get(channel.id), "video_kind": new.video_kinds.get(channel.id),

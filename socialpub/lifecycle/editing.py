@@ -72,6 +72,8 @@ def as_request(post: Post) -> dict:
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
         zone = post.schedule_zone if post.schedule_zone and post.schedule_zone[0] not in "+-" else None
         request.update(scheduled_at=shown(post), timezone=zone)
+        if post.recurrence:
+            request["recurrence"] = post.recurrence
     return request
 
 
@@ -96,6 +98,8 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
         request = dict(as_request(post), **changes)
         if changes.get("scheduled_at", "") is None:
             request.pop("scheduled_at"), request.pop("timezone", None)
+            if "recurrence" not in changes:  # a draft again: it no longer repeats
+                request.pop("recurrence", None)
         if "networks" in changes:
             request.pop("channels", None)
         if "versions" not in changes:
@@ -110,6 +114,7 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
             # a move, an approval) — it is not written over with what was read before it.
             edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link, whatsapp=new.whatsapp,
                                   scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone,
+                                  recurrence=new.recurrence, series_of=_series_after_edit(post, new),
                                   updated_at=versions.after(post.updated_at), approved_at=None, approved_by=None,
                                   **_state_after_edit(post, new))
                       .where((Post.id == post.id) & moves(POST, "edit", Post.status)
@@ -126,6 +131,13 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
                 return scheduling.launch_if_soon(edited_post)
         # Changed since it was read: made on a version, refused; else applied to the post as it is now.
     raise Conflict(f"post {post_id} kept being changed by others while this edit was made; send it again")
+
+
+def _series_after_edit(post: Post, new):
+    """The series an edited post belongs to: its own (a first recurring post starts one)."""
+    if not new.recurrence:
+        return post.series_of  # it stops repeating: the occurrences made before it stay in the series
+    return post.series_of or post.id
 
 
 def _kept_versions(versions: dict | None, changes: dict) -> dict | None:
@@ -245,7 +257,7 @@ def duplicate(post_id: int) -> Post:
     """A new draft from any post: its text, photos, link, channels and each
     network's own text (checked again: a channel disabled since is refused)."""
     request = as_request(get_post(post_id))
-    request.pop("scheduled_at", None), request.pop("timezone", None)
+    request.pop("scheduled_at", None), request.pop("timezone", None), request.pop("recurrence", None)
     copy = create_post(request)
     with write_transaction():
         audit.record(audit.POST, copy.id, "duplicated", source=post_id)

@@ -45,6 +45,13 @@ class Post(BaseModel):
     #: "body": [the body's parameters, in order], "audience": an audience's name or null (every
     #: opted-in contact)}; NULL: a free-form message, to those whose 24-hour window is open.
     whatsapp = JSONField(null=True)
+    #: How it repeats (lifecycle/recurrence.py): {"every": n, "unit": "day" or "week", "until": "YYYY-MM-DD"
+    #: or null}, from its scheduled time in its zone; NULL: it does not.
+    recurrence = JSONField(null=True)
+    #: The first post of its series (itself for the first); NULL: no series.
+    series_of = IntegerField(null=True)
+    #: The occurrence made after it, once it went out; NULL while none was.
+    next_in_series = IntegerField(null=True)
 
 
 class Publication(BaseModel):

@@ -197,7 +197,8 @@ def render_compose(values, errors=None, status=200, editing=None):
                            max_media_mib=settings.media_max_bytes / 2**20, max_media_bytes=settings.media_max_bytes,
                            max_video_mib=settings.media_video_max_bytes / 2**20,
                            editing=editing, approval=approval_outlook(channels, values["channels"]),
-                           no_comments=no_comments(channels), quota_lines=quota_lines(channels, settings)), status
+                           no_comments=no_comments(channels), quota_lines=quota_lines(channels, settings),
+                           repeats=forms.REPEATS), status
 
 
 def quota_lines(channels, settings) -> dict:
@@ -235,7 +236,7 @@ def compose():
     (``?media=<id>``: with that photo or video — a video's kind per channel is chosen there too)."""
     channels = enabled_channels()
     cannot = unsendable(channels)
-    values = {"text": "", "image_url": "", "link": "", "first_comment": "",
+    values = {"text": "", "image_url": "", "link": "", "first_comment": "", "repeat": "",
               "channels": [c.id for c in channels if c.id not in cannot],
               "overrides": {n: "" for n in NETWORKS}, "versions": {}, "scheduled_at": "", "timezone": "UTC",
               "form_key": forms.new_form_key(), "media_ids": forms.ids_of(request.args.getlist("media")),

@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from ..errors import AppError, Stale
 from ..intake.composing import adapt_text
-from ..lifecycle import approval, editing, queueing, scheduling, versions
+from ..lifecycle import approval, editing, queueing, recurrence, scheduling, versions
 from ..models import Post, PostStatus, Publication, iso
 from ..networks import NETWORKS
 from ..people.roles import ADMIN, EDITOR, requires
@@ -32,6 +32,7 @@ def _values_of(post: Post) -> dict:
     return {"text": post.text, "image_url": post.image_url or "", "link": post.link or "",
             # The form has one first comment, the post's: the one most of its channels have.
             "first_comment": max(comments, key=comments.count) if comments else "",
+            "repeat": forms.repeat_choice(post.recurrence),
             "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
             "versions": {i: v["text"] for i, v in own.items() if v.get("text")},
@@ -125,6 +126,12 @@ def _act(post_id, action, done: str, to=None):
 def cancel_post(post_id):
     _post_or_404(post_id)
     return _act(post_id, lambda: scheduling.cancel(post_id), "Cancelled: it is a draft again.")
+
+
+@bp.post("/posts/<int:post_id>/skip")
+def skip_occurrence(post_id):
+    _post_or_404(post_id)
+    return _act(post_id, lambda: recurrence.skip(post_id), "Skipped: this occurrence moved to the next time.")
 
 
 @bp.post("/posts/<int:post_id>/approve")

@@ -79,6 +79,7 @@ def post_values(form) -> dict:
         "image_url": (form.get("image_url") or "").strip(),
         "link": (form.get("link") or "").strip(),
         "first_comment": clean_text(form.get("first_comment")),
+        "repeat": (form.get("repeat") or "").strip(),
         "channels": ids_of(form.getlist("channels")),
         # The photos already uploaded (by the page's script), in their order.
         "media_ids": ids_of(form.getlist("media_ids")),
@@ -180,7 +181,29 @@ def post_request(values: dict, schedule: bool = False) -> dict:
         request["whatsapp"] = whatsapp if chosen and "whatsapp" in ticked.values() else None
     if schedule:
         request.update(scheduled_at=values["scheduled_at"], timezone=values["timezone"])
+    rule = recurrence_of(values.get("repeat", ""))
+    if rule is not None:  # without a time it is refused, naming the field
+        request["recurrence"] = rule
     return request
+
+
+#: The compose form's Repeat choices: (value, words); the value is "<every> <unit>".
+REPEATS = (("", "Does not repeat"), ("1 day", "Every day"), ("1 week", "Every week, the same day"),
+           ("2 week", "Every two weeks"), ("4 week", "Every four weeks"))
+
+
+def recurrence_of(choice: str) -> dict | None:
+    """The API's ``recurrence`` for a Repeat choice ("1 week"); None for none. A value the
+    form does not offer is sent as it is, for composing to refuse naming the field."""
+    if not choice:
+        return None
+    every, _, unit = choice.partition(" ")
+    return {"every": int(every) if every.isdigit() else every, "unit": unit}
+
+
+def repeat_choice(rule: dict | None) -> str:
+    """A stored ``recurrence`` as the form's Repeat choice ("" for none)."""
+    return f"{rule['every']} {rule['unit']}" if rule else ""
 
 
 def _has_video(media_ids) -> bool:
@@ -227,6 +250,8 @@ def post_errors(exc: AppError, channels=None) -> dict:
             key = override_field(field[len("overrides."):])
         elif field in ("text", "image_url", "link", "first_comment", "scheduled_at", "media_ids"):
             key = field
+        elif field and field.split(".")[0] == "recurrence":
+            key = "recurrence"
         elif field == "timezone":
             key = "scheduled_at"
         elif field in ("channels", "networks"):

@@ -121,6 +121,8 @@ def post(p: Post, publications, histories=None, images=None, split_to=None, comm
                      "review_comment": p.review_comment, "split_from": p.split_from,
                      "split_to": split_to.get(p.id)},
         "whatsapp": p.whatsapp,
+        "recurrence": p.recurrence,
+        "series": {"first_post_id": p.series_of, "next_post_id": p.next_in_series or None} if p.series_of else None,
         "publications": [publication(x, histories.get(x.id), comments.get(x.id)) for x in publications],
         **shown_media,
         **extra,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
@@ -209,6 +210,22 @@ class ChannelQuotas(Shape):
                                            "holds it.")
 
 
+class Recurrence(Shape):
+    """From the post's scheduled time, in its zone: "every": 1, "unit": "week" is every Monday 09:00 for a post
+    first on a Monday 09:00 (the same wall-clock time across summer time)."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{"every": 1, "unit": "week"},
+                                                              {"every": 14, "unit": "day", "until": "2027-06-30"}]})
+    every: Annotated[int, Field(ge=1, le=366)] = 1
+    unit: Literal["day", "week"]
+    until: Optional[date] = Field(None, description="Its last day (in the post's zone); null: no end.")
+
+
+class Series(Shape):
+    first_post_id: int = Field(description="The first post of the series.")
+    next_post_id: Optional[int] = Field(description="The occurrence made after this one, once it went out; null "
+                                                    "before (or when the series ended here).")
+
+
 class FirstCommentState(Shape):
     """The comment posted under a publication's item once it is out (lifecycle/first_comments.py)."""
     text: str
@@ -327,6 +344,8 @@ class Post(Shape):
     whatsapp: Optional[WhatsAppMessage] = Field(description="The WhatsApp message: a template and its parameters, "
                                                             "the audience.")
     approval: Approval
+    recurrence: Optional[Recurrence] = Field(None, description="How it repeats; null: it does not.")
+    series: Optional[Series] = Field(None, description="Its recurring series; null when it is in none.")
     results: list[PublishResult] = Field(None, description="Only when created with publish, or approved and "
                                                            "published.")
     note: str = Field(None, description="Approved after its scheduled time: published at once.")
@@ -544,6 +563,9 @@ class EditPost(Shape):
         None, description="WhatsApp: an APPROVED template (synced) and one text per {{n}} of its body ({text} and "
                           "{link} stand for the post's); null: free-form, only to contacts whose 24-hour window is "
                           "open. Checked against the template (400).")
+    recurrence: Optional[Recurrence] = Field(
+        None, description="Repeat it from scheduled_at (needed): each occurrence a post of its own, made once the one "
+                          "before went out; null: it does not repeat (on an edit: it stops).")
     first_comment: Optional[FirstCommentText] = Field(
         None, description="Posted as a comment under each Instagram, Facebook and LinkedIn item once it is out (the "
                           "hashtags, the link), as a delivery of its own; a channel that cannot take it (connected "

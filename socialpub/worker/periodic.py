@@ -5,7 +5,7 @@ tick skipped while the scheduler was down is caught up by the next one.
 | job | when | what |
 |---|---|---|
 | ``reconcile`` | every minute | re-drive what the queue lost: publications, first comments, webhook deliveries, e-mails, Meta's notifications; fold counters; forget old idempotency keys |
-| ``publish_due_posts`` | every minute | launch the scheduled posts due before the next sweep |
+| ``publish_due_posts`` | every minute | launch the scheduled posts due before the next sweep; the next occurrence of each recurring post that went out |
 | ``read_back_published`` | every minute | read the last day's published items back from their networks: confirmed, or flagged |
 | ``refresh_tokens`` | every 15 minutes | refresh connected tokens about to expire |
 | ``send_digests`` | hourly, :05 | each user's waiting news as one e-mail |
@@ -26,7 +26,7 @@ from ..config import Settings
 from ..connecting import refresh
 from ..db import database
 from ..intake import idempotency
-from ..lifecycle import first_comments, read_back, reconciler, scheduling
+from ..lifecycle import first_comments, read_back, reconciler, recurrence, scheduling
 from ..mail import notices
 from ..mail import sending as mail_sending
 from ..media import library, partial
@@ -75,9 +75,11 @@ def reconcile():
 
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
 def publish_due_posts():
-    """Every minute: launch the scheduled posts due before the next sweep (see scheduling.py)."""
+    """Every minute: launch the scheduled posts due before the next sweep (see scheduling.py), and make the
+    next occurrence of each recurring post that went out (recurrence.py)."""
     with database.connection_context():
         scheduling.sweep(dt.timedelta(seconds=_settings.schedule_max_lateness_s))
+        recurrence.extend()
 
 
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("17 * * * *"), max_retries=0)

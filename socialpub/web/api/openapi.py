@@ -290,6 +290,9 @@ def document(cfg) -> dict:
         "/api/posts/{post_id}/cancel": {"post": operation(
             "Take a scheduled post back to draft, or withdraw a request for approval", 200, shapes.Post, 404, 409,
             body=shapes.Empty, body_required=False, params=[post_id])},
+        "/api/posts/{post_id}/skip": {"post": operation(
+            "Move a recurring post's scheduled occurrence to its next time, keeping the series", 200, shapes.Post,
+            404, 409, 422, body=shapes.Empty, body_required=False, params=[post_id])},
         "/api/posts/{post_id}/approve": {"post": operation(
             "Approve a post awaiting approval (admins): published at once (`results`), or scheduled at its "
             "time — at once when that time has passed (`note` says so); with `seen_updated_at`, a post "

@@ -9,7 +9,18 @@ from peewee import JOIN
 from ...db import MAX_ID, Prepared, Slot, row_to
 from ...errors import BrokerUnavailable, InvalidInput, NotFound, UnsupportedMediaType
 from ...intake import composing, csv_posts, post_search
-from ...lifecycle import approval, bulk, creating, editing, first_comments, publishing, queueing, scheduling, versions
+from ...lifecycle import (
+    approval,
+    bulk,
+    creating,
+    editing,
+    first_comments,
+    publishing,
+    queueing,
+    recurrence,
+    scheduling,
+    versions,
+)
 from ...media import library
 from ...models import Attempt, Channel, ChannelState, Post, PostStatus, Publication, PublicationStatus
 from ...people.roles import ADMIN, requires
@@ -263,6 +274,14 @@ def cancel_post(post_id):
     """Take a scheduled post back to draft, or withdraw a request for approval."""
     json_body(shapes.Empty, required=False)
     post = scheduling.cancel(post_id)
+    return answer(serialize.post(post, _publications([post.id])[post.id]))
+
+
+@bp.post("/posts/<int:post_id>/skip")
+def skip_occurrence(post_id):
+    """Move a recurring post's scheduled occurrence to its next time, keeping the series."""
+    json_body(shapes.Empty, required=False)
+    post = recurrence.skip(post_id)
     return answer(serialize.post(post, _publications([post.id])[post.id]))
 
 
