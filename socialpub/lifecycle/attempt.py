@@ -149,7 +149,7 @@ class _Attempt:
                     receipt.external_id)
         return Settled()
 
-    def _take_place(self, adapter) -> WaitUntil | None:
+    def _take_place(self, adapter) -> WaitUntil | Settled | None:
         """Take the publication's places in its channel's spacing and quotas
         (pacing.py) — Instagram's count read from Meta first when the last reading
         is old —; a place later than now is waited for (None: it goes now)."""
@@ -159,8 +159,7 @@ class _Attempt:
         elif not pacing.applies(job.network, job.video_kind, job.quota_readings, job.min_gap_s, job.max_per_hour,
                                 settings):
             return None
-        place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind, settings)
-        return self._wait_for(place) if place is not None and place.reason else None
+        return self._wait_for_place()
 
     def _read_instagram_quota(self, adapter) -> None:
         """Meta's count of the account's posts (content_publishing_limit); a failed read
@@ -176,7 +175,7 @@ class _Attempt:
         self.job = dataclasses.replace(job, quota_readings=readings)
 
     def _wait_for_place(self) -> WaitUntil | Settled | None:
-        """After the network refused for a full quota: the place it now waits for (None: one now)."""
+        """Take the publication's places; wait for them when they are later than now (None: they are now)."""
         job = self.job
         place = persist(pacing.reserve, job.publication_id, job.channel_id, job.network, job.video_kind,
                         self.settings)
