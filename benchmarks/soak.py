@@ -89,8 +89,10 @@ def main():
     client = app.test_client()
     dramatiq.get_broker().flush_all()
     sandbox = serve_in_thread(create_sandbox_app({n: 0.3 for n in NETWORKS}))
-    requests.post(f"{sandbox.url}/_sandbox/config", json={n: {"fail": FAULTS} for n in NETWORKS},
-                  timeout=5).raise_for_status()
+    config = {n: {"fail": FAULTS} for n in NETWORKS}
+    # Meta's daily publishing limit would hold back all but 50 Instagram posts: the soak measures the engine.
+    config["instagram"]["publishing_limit"] = {"quota_total": 10**6, "quota_duration": 86400}
+    requests.post(f"{sandbox.url}/_sandbox/config", json=config, timeout=5).raise_for_status()
     with db.database.connection_context():
         schema.upgrade()
         for definition in sandbox_channels(sandbox.url):
