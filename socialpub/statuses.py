@@ -119,8 +119,8 @@ PUBLICATION = {t.name: t for t in (
                "worker: refused, out of retries, too late, maybe delivered, or — WhatsApp — sent to some "
                "recipients only (delivery.record_final)"),
     Transition("confirm", (P.UNCONFIRMED,), (P.PUBLISHED, P.PARTLY_FAILED, P.FAILED),
-               "worker: Meta's status webhook named the messages of every recipient in doubt "
-               "(delivery.confirm)"),
+               "worker: Meta's status webhook named the messages of every recipient in doubt, or the network "
+               "showed the item when it was looked for again (delivery.confirm, read_back.py)"),
     Transition("settle unclaimable", (P.QUEUED, P.RETRYING, P.PROCESSING), (P.EXPIRED, P.FAILED),
                "worker: too old, or its channel needs re-authorisation (delivery.claim)"),
     Transition("expire message", (P.QUEUED, P.RETRYING), (P.EXPIRED,),

@@ -98,12 +98,12 @@ def claim(publication_id: int, deadlines: Deadlines, app_secrets: dict | None = 
     pub.post = row_to(Post, _CLAIMED[2], row[len(_CLAIMED[0]) + len(_CLAIMED[1]):])
     secret = (app_secrets or {}).get(pub.channel.connected_via) or None
     try:
-        return _job(pub, pub.channel.token, secret, linkedin_version)
+        return job_of(pub, pub.channel.token, secret, linkedin_version)
     except SecretUnreadable as exc:
         # No configured key opens the token: nothing can be sent until a person
         # restores the key or enters the token again, then retries.
         logger.error("Publication %d failed: %s", publication_id, exc.message)
-        record_final(_job(pub, token=""), P.FAILED,
+        record_final(job_of(pub, token=""), P.FAILED,
                      PublishError(pub.network, exc.message, kind=ErrorKind.PERMANENT, code=exc.code), now)
         return None
 
@@ -116,7 +116,8 @@ def target_of(channel: Channel, token: str, app_secret: str | None = None,
                   api_version=channel.api_version or linkedin_version, app_secret=app_secret)
 
 
-def _job(pub: Publication, token: str, app_secret: str | None = None, linkedin_version: str | None = None) -> Job:
+def job_of(pub: Publication, token: str, app_secret: str | None = None, linkedin_version: str | None = None) -> Job:
+    """The Job of ``pub`` (its ``channel`` and ``post`` loaded), as its claim makes it."""
     channel, post = pub.channel, pub.post
     return Job(
         publication_id=pub.id, post_id=post.id, channel_id=channel.id, network=pub.network,
@@ -450,12 +451,16 @@ def record_waiting(job: Job, started, until: dt.datetime, message: str):
         _attempt(job, started, "retrying", message=message)
 
 
-def confirm(publication_id: int, status: str, message: str, external_id: str | None = None) -> bool:
-    """WhatsApp: Meta's status webhook named every message that was in doubt;
-    the unconfirmed publication ends ``status`` (published, partly_failed or failed)."""
+def confirm(publication_id: int, status: str, message: str, external_id: str | None = None,
+            url: str | None = None, by: str = "Meta's status webhook") -> bool:
+    """An unconfirmed publication settled without sending again: Meta's status webhook named
+    every WhatsApp message that was in doubt, or the network showed the item (read_back.py,
+    ``by``); it ends ``status`` (published, partly_failed or failed)."""
     now = utcnow()
     with write_transaction():
         published = {"published_at": now, "external_id": external_id} if status == P.PUBLISHED else {}
+        if url:
+            published.update(external_url=url, confirmed_at=now)
         if not (Publication.update(status=status, last_error=None if status == P.PUBLISHED else message,
                                    updated_at=now, finished_at=now, ambiguous_since=None, **published)
                 .where((Publication.id == publication_id) & moves(PUBLICATION, "confirm", Publication.status))
@@ -463,7 +468,7 @@ def confirm(publication_id: int, status: str, message: str, external_id: str | N
             return False
         publication = Publication.get_by_id(publication_id)
         audit.record(audit.POST, publication.post_id, status, network=publication.network,
-                     channel=publication.channel_id, confirmed_by="Meta's status webhook", detail=message)
+                     channel=publication.channel_id, confirmed_by=by, detail=message)
         outcomes.tell(events.FOR_PUBLICATION[status], publication_id)
         roll_up(publication.post_id)
     return True

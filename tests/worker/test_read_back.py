@@ -38,3 +38,23 @@ def test_an_item_the_network_does_not_show_is_flagged_and_never_sent_again(
     assert len(sandbox_client.received()) == sent  # nothing sent again
     trail = client.get(f"/api/posts/{post_id}/events").get_json()
     assert sum(1 for e in trail["items"] if e["action"] == "not found when read back") == 2
+
+
+def test_an_unconfirmed_publication_is_settled_by_finding_its_item_never_by_sending_again(
+        client, publish_and_drain, sandbox_channels, sandbox_client, settings):
+    post_id = publish_and_drain(networks=["facebook", "instagram"])
+    sent = len(sandbox_client.received())
+    with db.database.connection_context():
+        # As if each attempt's answer had been lost: the network has the item, socialpub could not tell.
+        items = {}
+        for publication in Publication.select().where(Publication.post == post_id):
+            items[publication.network] = publication.external_id
+            Publication.update(status="unconfirmed", external_id=None, external_url=None, published_at=None,
+                               ambiguous_since=publication.started_at - dt.timedelta(seconds=1),
+                               updated_at=utcnow()).where(Publication.id == publication.id).execute()
+        assert read_back.run(settings) == 2
+        settled = {p.network: p for p in Publication.select().where(Publication.post == post_id)}
+    for network, publication in settled.items():
+        assert publication.status == "published" and publication.external_id == items[network], network
+    assert len(sandbox_client.received()) == sent  # found, not sent again
+    assert client.get(f"/api/posts/{post_id}").get_json()["status"] == "published"
