@@ -1,16 +1,20 @@
 """"Add to queue": a post is scheduled at the next free posting time of its
 channels — the earliest slot of any of them, within ``HORIZON``, at which
-that channel has no other post scheduled. The scheduling itself is
+that channel has no other post scheduled, and whose spacing and quota windows
+(pacing.py) the posts already scheduled there leave room in: a slot at which
+the post would only wait for its place is skipped. The scheduling itself is
 scheduling.schedule's (a conditional update; refused once it went out)."""
 from __future__ import annotations
 
 import datetime as dt
 
+from .. import acting
+from ..config import Settings
 from ..errors import Unprocessable
 from ..intake.composing import check_ready, get_post
 from ..intake.queue_slots import instants
 from ..models import Channel, Post, PostStatus, Publication, iso, utcnow
-from . import scheduling
+from . import pacing, scheduling
 
 #: How far ahead a free slot is looked for.
 HORIZON = dt.timedelta(days=28)
@@ -27,11 +31,28 @@ def taken(channel_ids, start: dt.datetime, end: dt.datetime) -> set:
 
 
 def free_slots(channels, start: dt.datetime, end: dt.datetime) -> list:
-    """``[(instant, channel)]``: the channels' posting times in [start, end) that no post takes, in order."""
+    """``[(instant, channel)]``: the channels' posting times in [start, end) that no post takes and
+    whose spacing and quotas leave room, in order."""
     queued = [c for c in channels if c.queue]
-    busy = taken([c.id for c in queued], start, end)
+    settings = acting.settings.get() or Settings()
+    # Posts scheduled up to a day before the window count in the windows of its first slots.
+    busy = taken([c.id for c in queued], start - pacing.DAY, end)
+    by_channel = {}
+    for channel_id, moment in busy:
+        by_channel.setdefault(channel_id, []).append(moment)
     return sorted(((moment, c) for c in queued for moment in instants(c.queue, start, end)
-                   if (c.id, moment) not in busy), key=lambda pair: (pair[0], pair[1].id))
+                   if (c.id, moment) not in busy and _room(c, moment, sorted(by_channel.get(c.id, [])), settings)),
+                  key=lambda pair: (pair[0], pair[1].id))
+
+
+def _room(channel: Channel, moment: dt.datetime, scheduled: list, settings) -> bool:
+    """Whether a post at ``moment`` keeps the channel's gap to its scheduled posts and stays within
+    each window limit they share (its posts per hour, Instagram's limit as last read)."""
+    gap, per_hour = pacing.spacing_of(channel.min_gap_s, channel.max_per_hour, settings)
+    if any(abs(at - moment) < gap for at in scheduled):
+        return False
+    limits = pacing.limits(channel.network, None, channel.quota_readings, per_hour)
+    return all(sum(1 for at in scheduled if moment - limit.window < at <= moment) < limit.most for limit in limits)
 
 
 def add_to_queue(post_id: int, now=None) -> Post:

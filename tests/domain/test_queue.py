@@ -9,7 +9,7 @@ import dramatiq
 from socialpub import db
 from socialpub.intake import queue_slots
 from socialpub.lifecycle import queueing
-from socialpub.models import Post, utcnow
+from socialpub.models import Channel, Post, utcnow
 
 
 def set_queue(client, channel_id, zone, slots):
@@ -110,3 +110,23 @@ def test_every_periodic_actor_is_declared_on_the_broker(app, broker):
     assert {a.actor_name for a in periodic} >= {"reconcile", "publish_due_posts", "prune_media", "refresh_tokens"}
     for actor in periodic:
         assert broker.get_actor(actor.actor_name) is actor and actor.broker is broker, actor.actor_name
+
+
+def test_add_to_queue_skips_slots_whose_spacing_or_quota_the_scheduled_posts_fill(client, sandbox_channels):
+    """Three slots a day, 09:00, 09:30 and 15:00; the channel keeps an hour between posts and
+    takes two a day on Instagram (as Meta last said): the queue leaves 09:30 for 15:00, then skips the
+    next day's 09:00, which Meta's window (kept five minutes longer) would still count the first post in."""
+    instagram = sandbox_channels["instagram"]
+    with db.database.connection_context():
+        Channel.update(min_gap_s=3600, quota_readings={"instagram_posts": {
+            "used": 0, "total": 2, "window_s": 86400, "read_at": utcnow().isoformat()}}).where(
+            Channel.id == instagram).execute()
+    set_queue(client, instagram, "UTC", every_day("09:00") + every_day("09:30") + every_day("15:00"))
+    times = []
+    for n in range(3):
+        post = client.post("/api/posts", json={"text": f"Queued {n}", "networks": ["instagram"],
+                                               "image_url": "https://example.com/a.jpg"}).get_json()["id"]
+        queued = client.post(f"/api/posts/{post}/queue").get_json()
+        times.append(dt.datetime.fromisoformat(queued["scheduled_at"]))
+    assert [t.strftime("%H:%M") for t in times] == ["09:00", "15:00", "09:30"]
+    assert times[2] - times[0] == dt.timedelta(days=1, minutes=30)
