@@ -894,6 +894,22 @@ class CreateChannel(Shape):
     requires_approval: bool = False
 
 
+class ChangeChannel(Shape):
+    """What to change of a channel (its account, address and token are changed on its page, where the token is
+    asked again); a field set to null takes this installation's setting again."""
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "examples": [
+        {"min_gap_s": 300, "max_per_hour": 4}, {"requires_approval": True}]})
+    name: Optional[ChannelName] = None
+    enabled: Optional[bool] = None
+    requires_approval: Optional[bool] = None
+    min_gap_s: Optional[Annotated[int, Field(ge=0, le=86_400)]] = Field(
+        None, description="The least seconds between two of its posts; null: SOCIALPUB_CHANNEL_MIN_GAP_S.")
+    max_per_hour: Optional[Annotated[int, Field(ge=1, le=3600)]] = Field(
+        None, description="The most posts it takes in any hour; null: SOCIALPUB_CHANNEL_MAX_PER_HOUR.")
+    send_rate: Optional[Annotated[int, Field(ge=1, le=1000)]] = Field(
+        None, description="WhatsApp only: its messages a second; null: SOCIALPUB_WHATSAPP_SEND_RATE.")
+
+
 # ------------------------------------------------------------------ WhatsApp contacts, templates, recipients
 
 Phone = Annotated[str, Field(max_length=40, description="With its country code, or written the national way "
@@ -1069,8 +1085,8 @@ class RecipientList(Shape):
 
 #: The shapes of requests (checked as sent) and of answers (as written), by their name in the document.
 REQUESTS = (CreatePost, EditPost, PublishOptions, Bulk, Approve, Reject, Upload, CsvUpload, ReadNotices, ChangeMe,
-            ChangeUser, Invite, CreateWebhook, ChangeWebhook, Queue, CreateChannel, NewContacts, ContactsCsv,
-            NewConsent, OptOut, Empty)
+            ChangeUser, Invite, CreateWebhook, ChangeWebhook, Queue, CreateChannel, ChangeChannel, NewContacts,
+            ContactsCsv, NewConsent, OptOut, Empty)
 ANSWERS = (Error, StaleError, Post, PostPage, PostStatusShape, PublishResults, BulkResults, Imported, Calendar,
            Media, MediaPage, Preflight, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList,
            Event, EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList,

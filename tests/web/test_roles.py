@@ -32,7 +32,7 @@ ROLE_NEEDED = {
     "metrics": V,
     # the API
     "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
-    "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.channel_quotas": V,
+    "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.channel_quotas": V, "api.change_channel": A,
     "api.list_notices": V, "api.read_notices": V,
     # Who connected a channel, its token changes and its contacts' opt-ins: the admins' business, like a user's trail.
     "api.channel_events": A,

@@ -162,3 +162,15 @@ def test_linkedins_daily_limit_is_learned_from_its_429s_and_a_post_past_it_waits
     assert waiting.next_attempt_at == midnight
     assert waiting.last_error == "LinkedIn posts: 2 of 2 today (UTC); goes out at 00:00 UTC"
     assert len(sandbox_client.received("linkedin")) == 2
+
+
+def test_an_admin_sets_a_channels_spacing_through_the_api_and_null_takes_the_setting_again(
+        client, sandbox_channels):
+    channel = sandbox_channels["linkedin"]
+    changed = client.patch(f"/api/channels/{channel}", json={"min_gap_s": 120, "max_per_hour": 6})
+    assert changed.status_code == 200 and (changed.get_json()["min_gap_s"], changed.get_json()["max_per_hour"]) == (
+        120, 6)
+    refused = client.patch(f"/api/channels/{channel}", json={"max_per_hour": 0})
+    assert refused.status_code == 400 and refused.get_json()["error"]["field"] == "max_per_hour"
+    back = client.patch(f"/api/channels/{channel}", json={"min_gap_s": None}).get_json()
+    assert (back["min_gap_s"], back["max_per_hour"]) == (None, 6)

@@ -42,6 +42,17 @@ def get_channel(channel_id):
     return answer(serialize.channel(channel))
 
 
+@bp.patch("/channels/<int:channel_id>")
+@requires(ADMIN)
+def change_channel(channel_id):
+    """Change its name, whether it is offered, whether it needs approval, its spacing, its send rate."""
+    channel = Channel.get_or_none(Channel.id == channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist")
+    changes = json_body(shapes.ChangeChannel, values=False)
+    return answer(serialize.channel(channel_service.update_channel(channel, changes)))
+
+
 @bp.get("/channels/<int:channel_id>/quotas")
 def channel_quotas(channel_id):
     """What its spacing and quotas hold now, and when a post sent now would go out."""

@@ -310,8 +310,11 @@ def document(cfg) -> dict:
             "post": operation("Connect an account, checked with its network first (one read call with "
                               "its token)", 201, shapes.Channel, 422, 502, body=shapes.CreateChannel),
         },
-        "/api/channels/{channel_id}": {"get": operation("One channel", 200, shapes.Channel, 404,
-                                                        params=[channel_id])},
+        "/api/channels/{channel_id}": {
+            "get": operation("One channel", 200, shapes.Channel, 404, params=[channel_id]),
+            "patch": operation("Change its name, whether it is offered or needs approval, its spacing, its send "
+                               "rate (admins); null takes the setting again", 200, shapes.Channel, 404,
+                               body=shapes.ChangeChannel, params=[channel_id])},
         "/api/channels/{channel_id}/quotas": {"get": operation(
             "What its spacing and quotas hold now, and when a post sent now would go out", 200, shapes.ChannelQuotas,
             404, params=[channel_id])},
