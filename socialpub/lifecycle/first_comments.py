@@ -29,7 +29,7 @@ from ..config import Settings
 from ..db import write_transaction
 from ..errors import SecretUnreadable
 from ..models import Channel, FirstComment, Publication, utcnow
-from ..networks import ErrorKind, PublishError, get_adapter
+from ..networks import PublishError, get_adapter
 from ..networks.base import Timeouts
 from ..outbox import Outbox
 from ..statuses import CommentStatus
@@ -108,7 +108,7 @@ def post(comment_id: int, settings: Settings) -> int | None:
 
 def _failed(box: Outbox, row, publication, channel, error: PublishError) -> int | None:
     said = f"{channel.name} refused the first comment: {error.message}"
-    if error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED):
+    if error.kind.retryable:
         delay = box.retry_later(row, said, gave_up=f"{said} — tried {row.attempts} times")
         logger.warning("First comment %d: %s; next try in %s ms.", row.id, error, delay)
         return delay
