@@ -10,9 +10,13 @@ WAIT_S = 30
 
 
 def wait(browser, condition, message, timeout=WAIT_S):
+    """Until ``condition(browser)`` holds. An element the page's script redrew between being
+    found and being read (the live pages redraw on every poll) is looked for again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda d: condition(d), message)
+    return WebDriverWait(browser, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d), message)
 
 
 def text_of(browser, css):
