@@ -305,6 +305,9 @@ class Settings(BaseSettings):
         "(retention.py); 0 keeps them for ever."))
     audit_retention_days: int = Field(365, description="The audit trail is removed after this many days; 0 keeps "
                                                        "it for ever.")
+    analytics_retention_days: int = Field(730, description=(
+        "Readings of published items' numbers (each post's curve) are removed after this many days — the "
+        "networks keep insights two years; each item's latest numbers stay with it; 0 keeps them for ever."))
     media_storage: Text = Field("local", description=(
         'Where uploaded media are kept: "local" (<instance>/media) or s3://bucket/prefix (with '
         "media_s3_endpoint_url for MinIO, R2, …)."))

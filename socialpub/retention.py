@@ -1,7 +1,8 @@
 """Retention: what grows with every post, webhook and e-mail — attempt rows,
 webhook deliveries and their tries, outbox events, e-mails, Meta's
 notifications, read in-app notices, the audit trail, the places posts took in
-their channels' quotas — removed once older than its retention, by
+their channels' quotas, the readings of published items' numbers — removed once
+older than its retention, by
 the hourly ``prune_history`` job and ``socialpub prune``.
 
 Rows go in small batches, each its own short transaction, oldest first, so a
@@ -26,6 +27,7 @@ from .models import (
     Email,
     Event,
     MetaNotification,
+    MetricReading,
     Notice,
     OutboxEvent,
     QuotaUse,
@@ -86,6 +88,9 @@ KINDS = (
     Kind("audit trail", Event, lambda cutoff: Event.at < cutoff, lambda s: s.audit_retention_days),
     # The places posts took in their channels' spacing and quotas, once past every window.
     Kind("quota places", QuotaUse, lambda cutoff: QuotaUse.at < cutoff, lambda s: QuotaUse.KEPT_DAYS),
+    # A post's curve; its latest numbers (PostMetrics) stay with it, and an account's daily row is one a day.
+    Kind("metric readings", MetricReading, lambda cutoff: MetricReading.taken_at < cutoff,
+         lambda s: s.analytics_retention_days),
 )
 
 

@@ -46,9 +46,11 @@ import logging
 import re
 
 from peewee import (
+    AutoField,
     BooleanField,
     CharField,
     CompositeKey,
+    DateField,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -1056,6 +1058,63 @@ def _recurrence():
                  next_in_series=IntegerField(null=True))
 
 
+def _analytics():
+    """How published items did (analytics/collection.py): each item's latest numbers and next read, the
+    readings kept, each account's numbers by day, and when a channel's account is read next. Items
+    published before it are not read (none has a row); every channel's account is read at once."""
+    channels, publications = _table("channel"), _table("publication")
+
+    class Numbers(_Frozen):
+        views = IntegerField(null=True)
+        reach = IntegerField(null=True)
+        reactions = IntegerField(null=True)
+        comments = IntegerField(null=True)
+        shares = IntegerField(null=True)
+        saves = IntegerField(null=True)
+        clicks = IntegerField(null=True)
+        watch_time_ms = IntegerField(null=True)
+
+    class PostMetrics(Numbers):
+        publication = ForeignKeyField(publications, field=publications.id, primary_key=True, backref="+",
+                                      on_delete="CASCADE")
+        channel = ForeignKeyField(channels, field=channels.id, backref="+", on_delete="CASCADE", index=False)
+        network = CharField(max_length=16)
+        published_at = DateTimeField()
+        read_at = DateTimeField(null=True)
+        next_read_at = DateTimeField(null=True, index=True)
+        reads = IntegerField(default=0)
+        note = TextField(null=True)
+
+        class Meta:
+            table_name = "postmetrics"
+            indexes = ((("channel", "published_at"), False), (("published_at",), False))
+
+    class MetricReading(Numbers):
+        id = AutoField()
+        publication = ForeignKeyField(publications, field=publications.id, backref="+", on_delete="CASCADE",
+                                      index=False)
+        taken_at = DateTimeField()
+
+        class Meta:
+            table_name = "metricreading"
+            indexes = ((("publication", "taken_at"), False), (("taken_at",), False))
+
+    class ChannelMetrics(_Frozen):
+        channel = ForeignKeyField(channels, field=channels.id, backref="+", on_delete="CASCADE")
+        day = DateField()
+        followers = IntegerField(null=True)
+        reach = IntegerField(null=True)
+        views = IntegerField(null=True)
+        taken_at = DateTimeField()
+
+        class Meta:
+            table_name = "channelmetrics"
+            primary_key = CompositeKey("channel", "day")
+
+    database.create_tables([PostMetrics, MetricReading, ChannelMetrics], safe=True)
+    _add_columns("channel", metrics_due_at=DateTimeField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1064,4 +1123,5 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _whatsapp, _retention, _tally, _text_search, _recent, _business_scoped_ids, _ids_never_reused,
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
-         _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence]
+         _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence,
+         _analytics]

@@ -76,6 +76,9 @@ class Channel(BaseModel):
     #: The network's own count of a quota, as last read (lifecycle/pacing.py):
     #: {"instagram_posts": {"used", "total", "window_s", "read_at"}}; NULL: never read.
     quota_readings = JSONField(null=True)
+    #: When its account's numbers are read next (analytics/collection.py): tomorrow once read, or
+    #: an hour after a read was taken (a lease, and the retry of a failed read).
+    metrics_due_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -26,6 +26,7 @@ from .base import (
 )
 from .facebook_video import PageVideos
 from .graph import credentials, field, graph_call, items_since, read_node, unix_seconds
+from .insights import FACEBOOK_POST, Numbers, read_graph_insights
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,45 @@ class FacebookAdapter(Adapter):
         body = read_node(self.network, self.timeouts, f"{target.base_url.rstrip('/')}/{item_id}", target,
                          "id,permalink_url")
         return None if body is None else body.get("permalink_url") or post_url(item_id)
+
+    def read_metrics(self, target: Target, item_id: str, video_kind: Optional[str]) -> Numbers:
+        """A Page post's numbers: ``GET /{post-id}/insights?metric=…`` (``post_media_view``,
+        ``post_total_media_view_unique``, ``post_clicks``, ``post_reactions_by_type_total``: the names
+        since 2025-11-15 and 2026-06-15), and its comments and shares
+        (``GET /{post-id}?fields=shares,comments.summary(true).limit(0)``). A video (a Reel, a Story, a
+        feed video) is read by its post's fields alone: its own insights are not asked for."""
+        base = target.base_url.rstrip("/")
+        values, dropped = {}, ()
+        if not video_kind:
+            values, dropped = read_graph_insights(self.network, lambda metrics: graph_call(
+                self.network, self.timeouts, "GET", f"{base}/{item_id}/insights", **credentials(target),
+                params={"metric": ",".join(metrics)}), FACEBOOK_POST)
+        fields = "shares,comments.summary(true).limit(0)" + (",reactions.summary(true).limit(0)" if video_kind else "")
+        node = graph_call(self.network, self.timeouts, "GET", f"{base}/{item_id}", **credentials(target),
+                          params={"fields": fields})
+        comments = (node.get("comments") or {}).get("summary") or {}
+        if isinstance(comments.get("total_count"), int):
+            values["comments"] = comments["total_count"]
+        # Graph leaves ``shares`` out of a post nobody shared.
+        values["shares"] = int((node.get("shares") or {}).get("count") or 0)
+        reactions = (node.get("reactions") or {}).get("summary") or {}
+        if isinstance(reactions.get("total_count"), int):
+            values["reactions"] = reactions["total_count"]
+        return Numbers(values=values, dropped=dropped)
+
+    def read_account(self, target: Target) -> Numbers:
+        """The Page's followers (``GET /{page-id}?fields=followers_count``) and its last day's
+        ``page_total_media_view_unique`` (reach) and ``page_media_view`` (views)."""
+        base = target.base_url.rstrip("/")
+        node = graph_call(self.network, self.timeouts, "GET", f"{base}/{target.account_id}", **credentials(target),
+                          params={"fields": "followers_count"})
+        values, dropped = read_graph_insights(self.network, lambda metrics: graph_call(
+            self.network, self.timeouts, "GET", f"{base}/{target.account_id}/insights", **credentials(target),
+            params={"metric": ",".join(metrics), "period": "day"}),
+            {"page_total_media_view_unique": "reach", "page_media_view": "views"})
+        if isinstance(node.get("followers_count"), int):
+            values["followers"] = node["followers_count"]
+        return Numbers(values=values, dropped=dropped)
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /{post-id}/comments`` with ``message``, as the Page (its token; the

@@ -31,6 +31,7 @@ from .base import (
     VideoRules,
 )
 from .graph import credentials, field, graph_call, is_missing_object, items_since, read_node, unix_seconds
+from .insights import INSTAGRAM_MEDIA, INSTAGRAM_REEL, INSTAGRAM_STORY, Numbers, read_graph_insights
 
 #: Meta's specifications of Reels and Stories video (the IG User Media reference).
 REELS_SPEC = "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media"
@@ -121,6 +122,32 @@ class InstagramAdapter(Adapter):
         """``GET /{ig-media-id}?fields=id,permalink``: the media's permalink, None when Graph says it does not exist."""
         body = read_node(self.network, self.timeouts, f"{_base(target)}/{item_id}", target, "id,permalink")
         return None if body is None else body.get("permalink") or None
+
+    def read_metrics(self, target: Target, item_id: str, video_kind: Optional[str]) -> Numbers:
+        """``GET /{ig-media-id}/insights?metric=…``: today's media metrics (``views``, ``reach``, ``likes``,
+        ``comments``, ``shares``, ``saved``; a Reel's ``ig_reels_avg_watch_time``; a Story's ``views``,
+        ``reach``, ``shares``), each name Instagram refuses dropped (insights.read_graph_insights)."""
+        names = (INSTAGRAM_REEL if video_kind == "reel" else INSTAGRAM_STORY if video_kind == "story"
+                 else INSTAGRAM_MEDIA)
+        url = f"{_base(target)}/{item_id}/insights"
+        values, dropped = read_graph_insights(self.network, lambda metrics: graph_call(
+            self.network, self.timeouts, "GET", url, **credentials(target), params={"metric": ",".join(metrics)}),
+            names)
+        return Numbers(values=values, dropped=dropped)
+
+    def read_account(self, target: Target) -> Numbers:
+        """Followers (``GET /{ig-user-id}?fields=followers_count``) and the last day's accounts reached and
+        views (``GET /{ig-user-id}/insights?metric=reach,views&period=day&metric_type=total_value``)."""
+        node = graph_call(self.network, self.timeouts, "GET", f"{_base(target)}/{target.account_id}",
+                          **credentials(target), params={"fields": "followers_count"})
+        url = f"{_base(target)}/{target.account_id}/insights"
+        values, dropped = read_graph_insights(self.network, lambda metrics: graph_call(
+            self.network, self.timeouts, "GET", url, **credentials(target),
+            params={"metric": ",".join(metrics), "period": "day", "metric_type": "total_value"}),
+            {"reach": "reach", "views": "views"})
+        if isinstance(node.get("followers_count"), int):
+            values["followers"] = node["followers_count"]
+        return Numbers(values=values, dropped=dropped)
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /{ig-media-id}/comments`` with ``message`` (the ``instagram_manage_comments``

@@ -42,6 +42,7 @@ from .base import (
     text_with_link,
 )
 from .http import json_body, retry_after_header, send
+from .insights import LINKEDIN_MEMBER, LINKEDIN_SHARE, Numbers
 
 #: LinkedIn's Videos API: what a video takes, and how it is uploaded.
 VIDEOS_API = "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api"
@@ -182,6 +183,56 @@ class LinkedInAdapter(Adapter):
         if response.status_code >= 400:
             raise linkedin_error(response)
         return post_url(item_id)
+
+    def read_metrics(self, target: Target, item_id: str, video_kind: Optional[str]) -> Numbers:
+        """An organization's post: its ``totalShareStatistics`` from
+        ``GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&…&shares=List(urn)`` (or
+        ``ugcPosts=List(urn)``); a member's post: ``GET /rest/memberCreatorPostAnalytics?q=entity`` once per
+        ``queryType`` (``r_member_postAnalytics``), its ``TOTAL``."""
+        if target.account_id.startswith("urn:li:person:"):
+            return Numbers(values={name: self._member_count(target, item_id, query)
+                                   for query, name in LINKEDIN_MEMBER.items()})
+        kind = "ugcPosts" if ":ugcPost:" in item_id else "shares"
+        # Rest.li 2.0: the URNs inside List(...) are encoded, its parentheses are not.
+        query = (f"q=organizationalEntity&organizationalEntity={quote(target.account_id, safe='')}"
+                 f"&{kind}=List({quote(item_id, safe='')})")
+        response = send(self.network, self.timeouts, "GET",
+                        f"{_base(target)}/rest/organizationalEntityShareStatistics?{query}", headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        elements = body.get("elements") if isinstance(body, dict) else None
+        totals = next((e.get("totalShareStatistics") for e in elements or ()
+                       if isinstance(e, dict) and item_id in (e.get("share"), e.get("ugcPost"))), None) or {}
+        return Numbers(values={name: int(totals[key]) for key, name in LINKEDIN_SHARE.items()
+                               if isinstance(totals.get(key), (int, float))})
+
+    def _member_count(self, target: Target, item_id: str, query_type: str) -> Optional[int]:
+        kind = "ugc" if ":ugcPost:" in item_id else "share"
+        query = (f"q=entity&entity=({kind}:{quote(item_id, safe='')})&queryType={query_type}"
+                 "&aggregation=TOTAL")
+        response = send(self.network, self.timeouts, "GET", f"{_base(target)}/rest/memberCreatorPostAnalytics?{query}",
+                        headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        elements = body.get("elements") if isinstance(body, dict) else None
+        counts = [e.get("count") for e in elements or () if isinstance(e, dict) and isinstance(e.get("count"), int)]
+        return sum(counts) if counts else None
+
+    def read_account(self, target: Target) -> Numbers:
+        """An organization's followers: ``GET /rest/networkSizes/{urn}?edgeType=COMPANY_FOLLOWED_BY_MEMBER``
+        (``firstDegreeSize``); a member's are not given to apps."""
+        if target.account_id.startswith("urn:li:person:"):
+            return Numbers()
+        response = send(self.network, self.timeouts, "GET",
+                        f"{_base(target)}/rest/networkSizes/{quote(target.account_id, safe='')}"
+                        "?edgeType=COMPANY_FOLLOWED_BY_MEMBER", headers=_headers(target))
+        if response.status_code >= 400:
+            raise linkedin_error(response)
+        body = json_body(response)
+        size = body.get("firstDegreeSize") if isinstance(body, dict) else None
+        return Numbers(values={"followers": size} if isinstance(size, int) else {})
 
     def comment(self, target: Target, item_id: str, text: str) -> str:
         """``POST /rest/socialActions/{post urn}/comments`` with ``{actor, object, message}``

@@ -68,6 +68,7 @@ from .common import log_request, state
 from .graph import GraphVersion
 from .graph import bp as graph_bp
 from .image import jpeg_bytes
+from .insights import bp as insights_bp
 from .linkedin import bp as linkedin_bp
 from .meta_oauth import bp as meta_oauth_bp
 from .meta_video import bp as meta_video_bp
@@ -97,6 +98,7 @@ def create_sandbox_app(latencies: Optional[dict] = None, hold_limit: float = HOL
     app.url_map.converters["gv"] = GraphVersion
     app.register_blueprint(meta_video_bp)
     app.register_blueprint(comments_bp)  # before graph's: /{object-id}/comments is not a container
+    app.register_blueprint(insights_bp)
     app.register_blueprint(graph_bp)
     app.register_blueprint(whatsapp_bp)
     app.register_blueprint(wa_business_bp)

@@ -29,6 +29,7 @@ from ..networks.base import PublishError, Timeouts
 from .common import bearer_token, endpoint, is_bad_token, record, state
 from .errors import graph_error, graph_param_error, graph_token_error
 from .image import FETCH_TIME_LIMIT_S, fetch_image, uploaded_image
+from .insights import FOLLOWERS, post_counts
 from .meta_apps import APP_SECRETS, FACEBOOK_APP
 from .meta_video import video_status
 from .whatsapp import upload_media
@@ -439,7 +440,8 @@ def read_container(version, container_id):
         post = {"id": container_id, "message": page_post[0]["text"],
                 "permalink_url": f"https://www.facebook.com/{container_id.replace('_', '/posts/', 1)}",
                 "created_time": graph_time(page_post[0]["finished_at"])}
-        return jsonify({k: v for k, v in post.items() if k in fields | {"id"}})
+        return jsonify({**{k: v for k, v in post.items() if k in fields | {"id"}},
+                        **post_counts(page_post[0], fields)})
     published = [i for i in state().history("received", "instagram") if i["item_id"] == container_id]
     if container is None and published:
         shortcode = base64.urlsafe_b64encode(container_id.encode()).decode().rstrip("=")[-11:]
@@ -447,6 +449,8 @@ def read_container(version, container_id):
                  "caption": published[0]["text"], "media_type": "CAROUSEL_ALBUM" if len(published[0]["images"]) > 1
                  else "IMAGE", "timestamp": graph_time(published[0]["finished_at"])}
         return jsonify({k: v for k, v in media.items() if k in fields | {"id"}})
+    if container is None and container_id.isdigit() and fields == {"followers_count"}:
+        return jsonify(id=container_id, followers_count=FOLLOWERS)  # a Page's or an Instagram account's
     if container is None and container_id.isdigit():
         for _, kind, node in ACCOUNT_NODES:
             if fields & kind:

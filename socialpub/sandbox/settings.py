@@ -25,6 +25,9 @@ DEFAULT_THROUGHPUT = 80
 def default_config(network: str, latency: float = 0.0) -> dict:
     # Seconds a video the network was given takes to process (IN_PROGRESS, PROCESSING) before it is ready.
     config = {"latency": float(latency), "fail": [], "hold": False, "video_processing_s": 0.0}
+    if network != "whatsapp":
+        # An error preset (ERROR_PRESETS) every insights read of the network answers until it is set to null.
+        config["insights_fail"] = None
     if network == "instagram":
         config["container_status"] = None  # None: containers are FINISHED at once
         # A carousel's item containers from the Nth on (1-based) end ERROR: "a failed child container".
@@ -32,6 +35,11 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         # content_publishing_limit: the posts media_publish takes in a rolling window (today's reference
         # example says 50 in 86,400 s); one more is refused with 9/2207042.
         config["publishing_limit"] = {"quota_total": 50, "quota_duration": 86400}
+        # How much faster than the wall clock published items' numbers grow (insights.py, every network's):
+        # 60 is an hour of a post's life each minute, so a post's curve can be watched in a demo.
+        config["insights_speed"] = 60.0
+        # Seconds added to every published item's age (on the sped-up clock): a test moves time forward with it.
+        config["insights_later_s"] = 0.0
     if network == "whatsapp":
         # "open": every number may get free-form messages; "inbound": only those
         # who wrote within 24 hours (/_sandbox/whatsapp/inbound), as Meta does.
@@ -177,6 +185,18 @@ def check_changes(body) -> dict:
                     and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in limit.values())):
                 raise ValueError("publishing_limit must be {\"quota_total\": n, \"quota_duration\": seconds}, "
                                  "each a whole number from 1")
+        if "insights_speed" in change:
+            speed = change["insights_speed"]
+            if not _is_number(speed) or speed <= 0:
+                raise ValueError("insights_speed must be a number above 0 (1: numbers grow in real time)")
+            change["insights_speed"] = float(speed)
+        if "insights_later_s" in change:
+            later = change["insights_later_s"]
+            if not _is_number(later) or later < 0:
+                raise ValueError("insights_later_s must be a number of seconds >= 0")
+            change["insights_later_s"] = float(later)
+        if change.get("insights_fail") not in (None, *ERROR_PRESETS):
+            raise ValueError(f"insights_fail must be null or one of {', '.join(ERROR_PRESETS)}")
         daily = change.get("daily_posts")
         if daily is not None and (not isinstance(daily, int) or isinstance(daily, bool) or daily < 0):
             raise ValueError("daily_posts must be a whole number of posts a day, or null for no limit")

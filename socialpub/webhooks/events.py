@@ -20,16 +20,29 @@ import secrets
 import dramatiq
 
 from ..db import after_commit
-from ..models import Channel, OutboxEvent, Post, Publication, WebhookDelivery, WebhookEndpoint, iso, utcnow
+from ..models import (
+    Channel,
+    OutboxEvent,
+    Post,
+    PostMetrics,
+    Publication,
+    WebhookDelivery,
+    WebhookEndpoint,
+    iso,
+    utcnow,
+)
+from ..networks.insights import METRICS
 
 POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
 PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED, PUBLICATION_UNCONFIRMED = (
     "publication.published", "publication.partly_failed", "publication.failed", "publication.unconfirmed")
 CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON = "channel.needs_reauth", "channel.expires_soon"
+#: A post's numbers moved (analytics/collection.py): each of its published items' latest numbers.
+POST_METRICS_UPDATED = "post.metrics_updated"
 #: Sent by an admin to one endpoint to try it (:func:`emit_test`): not among TYPES, as no endpoint subscribes to it.
 WEBHOOK_TEST = "webhook.test"
 TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED,
-         PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON)
+         PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON, POST_METRICS_UPDATED)
 #: The event a post's final status makes, and a publication's.
 FOR_POST = {"published": POST_PUBLISHED, "partially_published": POST_PARTIAL, "failed": POST_FAILED}
 FOR_PUBLICATION = {"published": PUBLICATION_PUBLISHED, "partly_failed": PUBLICATION_PARTLY_FAILED,
@@ -53,7 +66,7 @@ def emit(event_type: str, subject_id: int) -> int:
     if not endpoints:
         return 0
     now = utcnow()
-    data = DATA[event_type.split(".")[0]](subject_id)
+    data = DATA.get(event_type, DATA[event_type.split(".")[0]])(subject_id)
     event = OutboxEvent.create(msg_id=f"msg_{secrets.token_urlsafe(18)}", type=event_type, created_at=now,
                                payload={"type": event_type, "timestamp": iso(now), "data": data})
     ids = [WebhookDelivery.insert(event=event.id, endpoint=endpoint, next_attempt_at=now, touched_at=now)
@@ -102,5 +115,15 @@ def channel_data(channel_id: int) -> dict:
             "state_reason": c.state_reason, "token_expires_at": iso(c.token_expires_at)}
 
 
-#: The data of an event, by the kind its type starts with.
-DATA = {"post": post_data, "publication": publication_data, "channel": channel_data}
+def post_metrics_data(post_id: int) -> dict:
+    """The post's id and each published item's latest numbers (null: the network does not give it)."""
+    rows = (PostMetrics.select().join(Publication).where(Publication.post == post_id)
+            .order_by(PostMetrics.publication))
+    return {"id": post_id, "publications": [
+        {"id": row.publication_id, "network": row.network, "channel_id": row.channel_id,
+         "read_at": iso(row.read_at), **{name: getattr(row, name) for name in METRICS}} for row in rows]}
+
+
+#: The data of an event, by its type, else by the kind its type starts with.
+DATA = {"post": post_data, "publication": publication_data, "channel": channel_data,
+        POST_METRICS_UPDATED: post_metrics_data}

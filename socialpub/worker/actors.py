@@ -2,7 +2,8 @@
 makes: ``publish`` (lifecycle/attempt.py), ``fetch_image`` (a post's
 image_url fetched for its reviewer), ``deliver_webhook``, ``send_email`` and
 ``apply_meta_notification`` (Meta's WhatsApp webhook), ``post_first_comment`` (lifecycle/first_comments.py), ``make_rendition`` (a
-video transcoded for a kind of post it does not fit). The periodic ones are
+video transcoded for a kind of post it does not fit), ``read_metrics`` and ``read_account_metrics``
+(analytics/collection.py). The periodic ones are
 in periodic.py.
 
 Actors receive ids, never content or tokens, and are safe to run twice: each
@@ -20,6 +21,7 @@ from dramatiq.middleware import CurrentMessage, default_middleware
 from peewee import InterfaceError, OperationalError
 from periodiq import PeriodiqMiddleware
 
+from ..analytics import collection
 from ..config import Settings
 from ..db import connection, persist
 from ..errors import PublicationFailed
@@ -63,8 +65,9 @@ def configure(settings: Settings, broker: dramatiq.Broker):
     notices.configure(settings)
     apply_meta_notification.queue_name = webhooks_queue(settings)
     make_rendition.queue_name = media_queue(settings)
+    read_metrics.queue_name = read_account_metrics.queue_name = analytics_queue(settings)
     for actor in (publish, fetch_image, post_first_comment, deliver_webhook, apply_meta_notification, send_email,
-                  make_rendition):
+                  make_rendition, read_metrics, read_account_metrics):
         actor.broker = broker
         broker.declare_actor(actor)  # idempotent; declares the queue too
 
@@ -82,6 +85,11 @@ def mail_queue(settings: Settings) -> str:
 def media_queue(settings: Settings) -> str:
     """The renditions' queue, beside the publications' (PUBLISH_QUEUE): minutes of transcoding hold no post back."""
     return f"{settings.queue_name}-media"
+
+
+def analytics_queue(settings: Settings) -> str:
+    """The metric reads' queue, beside the publications' (PUBLISH_QUEUE): reading numbers holds no post back."""
+    return f"{settings.queue_name}-analytics"
 
 
 def should_retry(retries: int, exc: BaseException) -> bool:
@@ -170,3 +178,18 @@ def make_rendition(media_id: int, network: str, kind: str):
         rendition_jobs.make(_settings, media_id, network, kind, RENDITION_TIME_LIMIT_S)
     except rendition_jobs.Busy:
         raise dramatiq.Retry("another worker is making it", delay=rendition_jobs.LEASE_MS) from None
+
+
+@dramatiq.actor(broker=UNBOUND, queue_name="analytics", max_retries=0)
+def read_metrics(channel_id: int, publication_ids: list):
+    """One channel's due items read from its network (analytics/collection.py). Not retried: an item not
+    read stays due (its lease ends) and the scheduler takes it again."""
+    with connection():
+        collection.read_items(_settings, channel_id, publication_ids)
+
+
+@dramatiq.actor(broker=UNBOUND, queue_name="analytics", max_retries=0)
+def read_account_metrics(channel_id: int):
+    """One account's numbers today (analytics/collection.py); a failed read is taken again within the hour."""
+    with connection():
+        collection.read_account(_settings, channel_id)

@@ -7,6 +7,7 @@ tick skipped while the scheduler was down is caught up by the next one.
 | ``reconcile`` | every minute | re-drive what the queue lost: publications, first comments, webhook deliveries, e-mails, Meta's notifications; fold counters; forget old idempotency keys |
 | ``publish_due_posts`` | every minute | launch the scheduled posts due before the next sweep; the next occurrence of each recurring post that went out |
 | ``read_back_published`` | every minute | read the last day's published items back from their networks: confirmed, or flagged |
+| ``collect_metrics`` | every minute | the numbers of published items due a read (by their age) and of accounts not read today, as messages |
 | ``refresh_tokens`` | every 15 minutes | refresh connected tokens about to expire |
 | ``send_digests`` | hourly, :05 | each user's waiting news as one e-mail |
 | ``prune_media`` | hourly, :17 | uploads no post uses, past MEDIA_RETENTION_DAYS |
@@ -22,6 +23,7 @@ import dramatiq
 from periodiq import cron
 
 from .. import retention
+from ..analytics import collection
 from ..config import Settings
 from ..connecting import refresh
 from ..db import database
@@ -33,7 +35,15 @@ from ..media import library, partial
 from ..metrics import recent, tally
 from ..webhooks import sending
 from ..whatsapp import inbound, templates
-from .actors import UNBOUND, apply_meta_notification, deliver_webhook, publish, send_email
+from .actors import (
+    UNBOUND,
+    apply_meta_notification,
+    deliver_webhook,
+    publish,
+    read_account_metrics,
+    read_metrics,
+    send_email,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +113,14 @@ def read_back_published():
         read_back.run(_settings)
 
 
+@dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("* * * * *"), max_retries=0)
+def collect_metrics():
+    """Every minute: the published items due a read of their numbers, a few per channel, and the accounts not
+    read today, each sent to the analytics queue (analytics/collection.py)."""
+    with database.connection_context():
+        collection.plan(_settings, read_metrics.send, read_account_metrics.send)
+
+
 @dramatiq.actor(broker=UNBOUND, queue_name="maintenance", periodic=cron("41 */6 * * *"), max_retries=0)
 def sync_whatsapp_templates():
     """Every six hours: each WhatsApp channel's templates, as Meta now says (whatsapp/templates.py)."""
@@ -124,5 +142,5 @@ def prune_history():
         retention.prune(_settings)
 
 
-JOBS = (reconcile, publish_due_posts, read_back_published, refresh_tokens, send_digests, prune_media,
+JOBS = (reconcile, publish_due_posts, read_back_published, collect_metrics, refresh_tokens, send_digests, prune_media,
         prune_history, sync_whatsapp_templates)
