@@ -31,7 +31,7 @@ def _metrics(post_id):
 def test_a_published_post_is_read_from_each_networks_insights_and_its_numbers_grow_as_history(
         publish_and_drain, sandbox_channels, sandbox_client, settings):
     post_id = publish_and_drain(networks=["facebook", "instagram", "linkedin"])
-    sandbox_client.configure(instagram={"insights_speed": 1, "insights_later_s": 60})
+    sandbox_client.configure(instagram={"insights_speed": 1, "insights_later_s": 3600})
     with db.database.connection_context():
         start = utcnow() + dt.timedelta(minutes=1)
         sent, _ = _collect(settings, now=start)
@@ -45,7 +45,7 @@ def test_a_published_post_is_read_from_each_networks_insights_and_its_numbers_gr
         # Nothing is due before its next read; at it, the numbers have grown and a second reading is kept.
         assert _collect(settings, now=start + dt.timedelta(minutes=5))[0] == []
         later = start + dt.timedelta(minutes=16)
-        sandbox_client.configure(instagram={"insights_later_s": 17 * 60})
+        sandbox_client.configure(instagram={"insights_later_s": 2 * 3600})
         _collect(settings, now=later)
         second = _metrics(post_id)
         for network, row in second.items():
