@@ -115,7 +115,7 @@ def _said(shape: type[BaseModel], error: dict) -> str:
 
 def dump(shape: Shape) -> dict:
     """The answer's JSON object: the fields given (an optional one left out stays out)."""
-    return shape.model_dump(exclude_unset=True)
+    return shape.model_dump(exclude_unset=True, by_alias=True)
 
 
 # ------------------------------------------------------------------ errors
@@ -208,6 +208,124 @@ class ChannelQuotas(Shape):
     quotas: list[QuotaUse]
     next_free_at: Time = Field(description="When a post sent now would go out: now, unless its spacing or a quota "
                                            "holds it.")
+
+
+class Metrics(Shape):
+    """An item's numbers in socialpub's one vocabulary (docs/analytics.md); null: the network does not give
+    it ("not available"), never 0."""
+    views: Optional[int] = Field(description="Times it was seen (Instagram views, Facebook post_media_view, "
+                                             "LinkedIn impressionCount; WhatsApp: messages read).")
+    reach: Optional[int] = Field(description="Accounts that saw it (WhatsApp: messages delivered).")
+    reactions: Optional[int] = Field(description="Likes and other reactions.")
+    comments: Optional[int]
+    shares: Optional[int]
+    saves: Optional[int]
+    clicks: Optional[int]
+    watch_time_ms: Optional[int] = Field(description="A video's average watch time, in milliseconds.")
+
+
+class Reading(Metrics):
+    """One reading of an item's numbers, kept when they moved."""
+    taken_at: Time
+
+
+class ItemMetrics(Shape):
+    """One published item's numbers and its curve since publishing."""
+    publication_id: int
+    network: Network
+    channel_id: int
+    published_at: Time
+    read_at: Optional[Time] = Field(description="When its numbers were last read; null: not yet.")
+    next_read_at: Optional[Time] = Field(description="When they are read next (often at first, then less, "
+                                                     "never after 90 days); null: no more reads.")
+    note: Optional[str] = Field(description="Why the network showed no numbers at the last read, in plain words.")
+    metrics: Metrics
+    engagement: Optional[int] = Field(description="Reactions, comments, shares, saves and clicks the network gives.")
+    readings: list[Reading]
+
+
+class PostMetrics(Shape):
+    post_id: int
+    publications: list[ItemMetrics]
+
+
+class Totals(Metrics):
+    """The sum of each number over the items that give it (null: none does); watch time is not summed."""
+    items: int = Field(description="Published items counted.")
+    engagement: Optional[int]
+
+
+class BestPost(Shape):
+    post_id: int
+    publication_id: int
+    network: Network
+    channel_id: int
+    text: str
+    published_at: Time
+    metrics: Metrics
+    engagement: Optional[int]
+
+
+class PeriodTotals(Shape):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", description="The period's first day (UTC).")
+    to: str
+    totals: Totals
+
+
+class ChannelTotals(Shape):
+    channel_id: int
+    name: str
+    network: Network
+    totals: Totals
+    followers: Optional[int] = Field(description="Followers on the period's last day read; null: not given.")
+
+
+class Analytics(Shape):
+    """A period of whole UTC days: the items published in it, their totals beside the period before's,
+    each channel's, and the best posts."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", description="The first day (UTC), inclusive.")
+    to: str = Field(description="The last day (UTC), inclusive.")
+    totals: Totals
+    previous: PeriodTotals
+    channels: list[ChannelTotals]
+    best_posts: list[BestPost]
+
+
+class AccountDay(Shape):
+    day: str = Field(description="A UTC day, YYYY-MM-DD.")
+    followers: Optional[int]
+    reach: Optional[int]
+    views: Optional[int]
+
+
+class ChannelMetrics(Shape):
+    """A channel's account by day, and its items published in the period."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    channel_id: int
+    from_: str = Field(alias="from")
+    to: str
+    days: list[AccountDay]
+    totals: Totals
+    best_posts: list[BestPost]
+
+
+class BestTimeCell(Shape):
+    weekday: one_of(WEEKDAYS)
+    hour: int = Field(ge=0, le=23)
+    posts: int = Field(description="Posts published at that weekday and hour that the average rests on.")
+    average_engagement: float
+    confidence: one_of(("low", "medium", "high")) = Field(description="low: 1–2 posts, medium: 3–7, high: 8+.")
+
+
+class BestTimes(Shape):
+    """When the channel's own posts did best, by weekday and hour in ``zone``, over the last ``days`` days."""
+    zone: str
+    days: int
+    posts: int
+    cells: list[BestTimeCell]
+    suggested: list[Slot] = Field(description="The best cells resting on 2 posts or more, as posting times.")
 
 
 class Recurrence(Shape):
@@ -1091,7 +1209,8 @@ ANSWERS = (Error, StaleError, Post, PostPage, PostStatusShape, PublishResults, B
            Media, MediaPage, Preflight, Notice, NoticeList, NoticesRead, User, UserList, Invitation, InvitationList,
            Event, EventList, Webhook, WebhookList, WebhookDelivery, WebhookDeliveryList, Channel, ChannelList,
            ChannelQuotas, Contact, ContactList, ContactsSaved, ContactsImported, Template, TemplateList, Recipient, RecipientList,
-           WhatsAppMessage, Failure, Attempt, Publication, PublishResult, CalendarPost)
+           WhatsAppMessage, Failure, Attempt, Publication, PublishResult, CalendarPost, PostMetrics, Analytics,
+           ChannelMetrics, BestTimes)
 #: Names the document gives where a class's own name would say less.
 RENAMED = {"PostStatusShape": "PostStatus"}
 

@@ -34,6 +34,7 @@ ROLE_NEEDED = {
     "api.me": V, "api.change_me": V, "api.list_posts": V, "api.get_post": V, "api.post_status": V, "api.post_events": V,
     "api.calendar": V, "api.list_channels": V, "api.get_channel": V, "api.channel_quotas": V, "api.change_channel": A,
     "api.list_notices": V, "api.read_notices": V,
+    "api.post_metrics": V, "api.analytics": V, "api.analytics_export": V, "api.channel_metrics": V, "api.best_times": V,
     # Who connected a channel, its token changes and its contacts' opt-ins: the admins' business, like a user's trail.
     "api.channel_events": A,
     "api.list_media": V, "api.get_media": V, "api.media_file": V, "api.media_thumbnail": V, "api.media_preflight": V,

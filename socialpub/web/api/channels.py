@@ -36,7 +36,7 @@ def create_channel():
 @bp.get("/channels/<int:channel_id>")
 def get_channel(channel_id):
     """One channel."""
-    channel = _channel_or_404(channel_id)
+    channel = channel_or_404(channel_id)
     return answer(serialize.channel(channel))
 
 
@@ -44,7 +44,7 @@ def get_channel(channel_id):
 @requires(ADMIN)
 def change_channel(channel_id):
     """Change its name, whether it is offered, whether it needs approval, its spacing, its send rate."""
-    channel = _channel_or_404(channel_id)
+    channel = channel_or_404(channel_id)
     changes = json_body(shapes.ChangeChannel, values=False)
     return answer(serialize.channel(channel_service.update_channel(channel, changes)))
 
@@ -52,7 +52,7 @@ def change_channel(channel_id):
 @bp.get("/channels/<int:channel_id>/quotas")
 def channel_quotas(channel_id):
     """What its spacing and quotas hold now, and when a post sent now would go out."""
-    channel = _channel_or_404(channel_id)
+    channel = channel_or_404(channel_id)
     used = pacing.usage(channel, settings())
     return answer(shapes.ChannelQuotas, **{**used, "next_free_at": iso(used["next_free_at"])})
 
@@ -61,12 +61,12 @@ def channel_quotas(channel_id):
 @requires(ADMIN)
 def set_channel_queue(channel_id):
     """Its posting times: ``{"zone", "slots": [{"weekday", "time"}]}`` (no slot: none)."""
-    channel = _channel_or_404(channel_id)
+    channel = channel_or_404(channel_id)
     channel = channel_service.set_queue(channel, queue_slots.check(json_body(shapes.Queue, values=False)))
     return answer(serialize.channel(channel))
 
 
-def _channel_or_404(channel_id: int) -> Channel:
+def channel_or_404(channel_id: int) -> Channel:
     channel = Channel.get_or_none(Channel.id == channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} does not exist")

@@ -111,6 +111,15 @@ def with_headers(op: dict, status: str, headers: dict) -> dict:
     return op
 
 
+def csv_export(period: list, channels: dict) -> dict:
+    """GET /api/analytics/export: a period's items as CSV."""
+    op = operation("The period's items and their latest numbers as CSV, one line each (an empty cell: not "
+                   "available)", 200, shapes.Empty, 400, params=[*period, channels])
+    op["responses"]["200"] = {"description": "CSV with a header line", "content": {"text/csv": {
+        "schema": {"type": "string"}}}}
+    return op
+
+
 def upload_operation(cfg) -> dict:
     """POST /api/media: one file as multipart/form-data."""
     op = operation(f"Upload one image (at most {cfg.media_max_bytes} bytes) or one MP4 or MOV video (at most "
@@ -224,6 +233,12 @@ IF_MATCH = {
 def document(cfg) -> dict:
     """The OpenAPI document for an app with settings ``cfg``."""
     post_id, publication_id, channel_id = path_id("post_id"), path_id("publication_id"), path_id("channel_id")
+    period = [{"name": name, "in": "query", "schema": {"type": "string", "format": "date"},
+               "description": f"{what} day of the period (UTC, inclusive); by default the last 28 days to today; "
+                              "at most 366 days."} for name, what in (("from", "The first"), ("to", "The last"))]
+    channels = {"name": "channel", "in": "query", "style": "form", "explode": True,
+                "schema": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
+                "description": "Only these channels (repeated); by default every channel."}
     media_id, user_id, endpoint_id = path_id("media_id"), path_id("user_id"), path_id("endpoint_id")
     list_params = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
@@ -318,6 +333,20 @@ def document(cfg) -> dict:
         "/api/channels/{channel_id}/quotas": {"get": operation(
             "What its spacing and quotas hold now, and when a post sent now would go out", 200, shapes.ChannelQuotas,
             404, params=[channel_id])},
+        "/api/channels/{channel_id}/metrics": {"get": operation(
+            "Its account's numbers by day (followers, reach, views) and its items published in the period: totals "
+            "and best posts", 200, shapes.ChannelMetrics, 400, 404, params=[channel_id, *period])},
+        "/api/channels/{channel_id}/best-times": {"get": operation(
+            "When its own posts did best over the last 90 days, by weekday and hour in its posting times' zone, "
+            "each cell with how many posts it rests on and a confidence; the best offered as posting times", 200,
+            shapes.BestTimes, 404, params=[channel_id])},
+        "/api/posts/{post_id}/metrics": {"get": operation(
+            "Each published item's latest numbers (null: the network does not give it) and its curve since "
+            "publishing", 200, shapes.PostMetrics, 404, params=[post_id])},
+        "/api/analytics": {"get": operation(
+            "A period's items: their totals beside the period before's, each channel's, and the best posts",
+            200, shapes.Analytics, 400, params=[*period, channels])},
+        "/api/analytics/export": {"get": csv_export(period, channels)},
         "/api/channels/{channel_id}/queue": {"put": operation(
             "Set its posting times (no slot: none)", 200, shapes.Channel, 404, body=shapes.Queue, params=[channel_id])},
         "/api/posts/{post_id}/queue": {"post": operation(
