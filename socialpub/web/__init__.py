@@ -5,6 +5,7 @@ token (Flask-WTF's :data:`csrf`, which the JSON API under /api is exempt from).
 """
 # Their routes register on the blueprint.
 from . import (  # noqa: F401
+    analytics,
     calendar,
     channels,
     compose,

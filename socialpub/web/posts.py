@@ -26,7 +26,7 @@ from ..models import (
     User,
 )
 from ..whatsapp import ledger
-from . import serialize, shapes
+from . import analytics, serialize, shapes
 from .blueprint import NETWORK_LABELS, bp, utc, wants_json, when
 from .channels import reconnect_url
 from .compose import publish_now
@@ -171,7 +171,8 @@ def post(post_id):
                            image_copy=remote.review_copy(post),
                            trail=audit.trail(audit.POST, post.id), submitter=_email_of(post.submitted_by),
                            recipients=_recipients(pubs), split_to=_split_to(post.id),
-                           comments=first_comments.of_publications([p.id for p in pubs]))
+                           comments=first_comments.of_publications([p.id for p in pubs]),
+                           numbers=analytics.post_numbers(post.id))
 
 
 def _split_to(post_id: int) -> dict | None:
