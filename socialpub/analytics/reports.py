@@ -232,3 +232,26 @@ def export_csv(span: Period, channel_ids=None) -> str:
 def _spreadsheet_safe(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (a text starting with =, +, - or @ gets a quote)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+#: The window of the per-channel gauges.
+GAUGE_DAYS = 7
+
+
+def channel_gauges(now: dt.datetime) -> list:
+    """Per channel: its latest followers, and the views, reach and engagement of its items of the last
+    ``GAUGE_DAYS`` days — two grouped queries, whatever the history."""
+    latest = (ChannelMetrics.select(ChannelMetrics.channel, fn.MAX(ChannelMetrics.day).alias("day"))
+              .where(ChannelMetrics.followers.is_null(False)).group_by(ChannelMetrics.channel))
+    followers = {row.channel_id: row.followers for row in ChannelMetrics.select(
+        ChannelMetrics.channel, ChannelMetrics.followers).join(
+        latest, on=((ChannelMetrics.channel == latest.c.channel_id) & (ChannelMetrics.day == latest.c.day)))}
+    score = sum(fn.COALESCE(getattr(PostMetrics, name), 0) for name in ENGAGEMENT)
+    sums = {row["channel"]: row for row in PostMetrics.select(
+        PostMetrics.channel, fn.SUM(PostMetrics.views).alias("views"), fn.SUM(PostMetrics.reach).alias("reach"),
+        fn.SUM(score).alias("engagement"))
+        .where(PostMetrics.published_at >= now - dt.timedelta(days=GAUGE_DAYS)).group_by(PostMetrics.channel).dicts()}
+    return [{"channel_id": c.id, "name": c.name, "network": c.network, "followers": followers.get(c.id),
+             **{k: (int(sums[c.id][k]) if c.id in sums and sums[c.id][k] is not None else None)
+                for k in ("views", "reach", "engagement")}}
+            for c in Channel.select(Channel.id, Channel.name, Channel.network).order_by(Channel.id)]

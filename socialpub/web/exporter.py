@@ -13,8 +13,10 @@ from peewee import PeeweeException
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
+from ..analytics import reports
 from ..metrics.files import multiprocess_dir
 from ..metrics.series import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
+from ..models import utcnow
 from ..networks.base import NETWORKS
 from ..worker.broker import declared_queues, redis_client
 from ..worker.middleware import read_workers
@@ -59,6 +61,7 @@ class StateCollector:
         oldest = stats.oldest_queued_age_s()
         failing = stats.webhooks_failing()
         in_use = stats.api_versions_in_use(self.settings.api_versions())
+        engagement = reports.channel_gauges(utcnow())
         by_status = GaugeMetricFamily("socialpub_publications_by_status",
                                       "Publications in each status now (database).",
                                       labels=["network", "status"])
@@ -89,7 +92,21 @@ class StateCollector:
         for row in in_use:
             if row["days_left"] is not None:
                 days_left.add_metric([row["network"], row["version"]], row["days_left"])
-        return [by_status, channels, soon, age, hooks, days_left]
+        followers = GaugeMetricFamily("socialpub_channel_followers", "Each channel's followers as last read "
+                                      "(analytics; channels whose network gives none are left out).",
+                                      labels=["channel", "network"])
+        recent = {name: GaugeMetricFamily(f"socialpub_channel_{name}_7d", f"The {name} of each channel's items "
+                                          f"published in the last {reports.GAUGE_DAYS} days, as last read "
+                                          "(analytics).", labels=["channel", "network"])
+                  for name in ("views", "reach", "engagement")}
+        for row in engagement:
+            labels = [str(row["channel_id"]), row["network"]]
+            if row["followers"] is not None:
+                followers.add_metric(labels, row["followers"])
+            for name, gauge in recent.items():
+                if row[name] is not None:
+                    gauge.add_metric(labels, row[name])
+        return [by_status, channels, soon, age, hooks, days_left, followers, *recent.values()]
 
     def _redis_gauges(self, stats):
         depths = stats.queue_depths(self.redis, self.queues)
