@@ -107,11 +107,19 @@ def post_numbers(post_id: int) -> dict:
     items = reports.post_metrics(post_id)
     series = {}
     for item in items:
+        # The page writes times as <time> elements, read in the viewer's zone (the API's are ISO text).
+        item["read_at_time"] = _instant(item["read_at"])
+        for reading in item["readings"]:
+            reading["taken_at_time"] = _instant(reading["taken_at"])
         label = NETWORK_LABELS[item["network"]]
         for name in ("views", "reach"):
-            points = [(dt.datetime.fromisoformat(r["taken_at"].replace("Z", "+00:00")), r[name])
-                      for r in item["readings"] if r[name] is not None]
+            points = [(r["taken_at_time"], r[name]) for r in item["readings"] if r[name] is not None]
             if points:
                 series[f"{label} {METRIC_LABELS[name].lower()}"] = points
     return {"items": items, "chart": charts.lines(series) if series else None,
             "metrics": list(METRICS), "labels": METRIC_LABELS}
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    """An ISO time of the API's as a naive UTC datetime, as the pages' ``time`` macro takes it."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None) if text else None

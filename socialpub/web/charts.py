@@ -20,9 +20,9 @@ _STYLE = Style(background="transparent", plot_background="transparent", foregrou
                font_family="system-ui, sans-serif", label_font_size=12, major_label_font_size=12,
                legend_font_size=13, value_font_size=12, title_font_size=14)
 #: What every chart shares: no script, no XML prolog (it is inline), sized by the page, not by its attributes.
-_CONFIG = dict(style=_STYLE, js=(), disable_xml_declaration=True, explicit_size=False, width=720, height=300,
-               margin=8, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3,
-               no_data_text="No numbers yet", truncate_legend=-1)
+_CONFIG = dict(style=_STYLE, js=(), disable_xml_declaration=True, explicit_size=False, width=720, height=320,
+               margin=8, margin_bottom=24, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3,
+               no_data_text="No numbers yet", truncate_legend=-1, truncate_label=-1)
 
 
 def _svg(chart) -> Markup:
