@@ -308,6 +308,10 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(730, description=(
         "Readings of published items' numbers (each post's curve) are removed after this many days — the "
         "networks keep insights two years; each item's latest numbers stay with it; 0 keeps them for ever."))
+    analytics_clock_speed: float = Field(1.0, gt=0, le=3600, description=(
+        "How much faster than the wall clock published items age for the schedule of their numbers' reads "
+        "(analytics/collection.py): 1 in production; `socialpub up` with its sandbox sets the sandbox's "
+        "insights speed (60), so a post's curve fills in minutes."))
     media_storage: Text = Field("local", description=(
         'Where uploaded media are kept: "local" (<instance>/media) or s3://bucket/prefix (with '
         "media_s3_endpoint_url for MinIO, R2, …)."))

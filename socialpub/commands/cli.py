@@ -155,6 +155,7 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
     """Run everything on this machine: Redis, workers, the scheduler, the sandbox and the web app."""
     from .. import schema
     from ..intake.channels import seed_sandbox_channels
+    from ..sandbox.settings import INSIGHTS_SPEED
     from ..worker import embedded_redis
 
     taken = [p for p in ([port] + ([] if no_sandbox else [sandbox_port])) if _port_taken(host, p)]
@@ -185,6 +186,8 @@ def up_command(host, port, sandbox_port, latency, no_sandbox, worker_processes, 
         # Redis or the web app beside it.
         env["SOCIALPUB_OUTBOUND_ALLOW"] = ",".join(settings.outbound_allow + (f"127.0.0.1:{sandbox_port}",))
         env.update(sandbox_apps(settings, sandbox_url))
+        # The sandbox grows posts' numbers on a faster clock; their reads follow it (docs/analytics.md).
+        env.setdefault("SOCIALPUB_ANALYTICS_CLOCK_SPEED", str(INSIGHTS_SPEED))
     if not settings.public_base_url and host == "127.0.0.1":
         # Uploaded images get public URLs (media/public.py) the sandbox's Instagram can be given.
         env["SOCIALPUB_PUBLIC_BASE_URL"] = f"http://{host}:{port}"

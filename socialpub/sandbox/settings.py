@@ -20,6 +20,9 @@ DEFAULT_FAULT_SECONDS = 30.0
 #: Messages a second a WhatsApp business number may send unless ``throughput`` names it: Meta's default
 #: (its "Throughput" page: 80 by default, 1,000 once upgraded, 20 for a number shared with the Business app).
 DEFAULT_THROUGHPUT = 80
+#: How much faster than the wall clock published items' numbers grow (insights.py): an hour of a post's life
+#: each minute, so a post's curve shows in a demo; `socialpub up` ages items for their reads as fast.
+INSIGHTS_SPEED = 60.0
 
 
 def default_config(network: str, latency: float = 0.0) -> dict:
@@ -37,7 +40,7 @@ def default_config(network: str, latency: float = 0.0) -> dict:
         config["publishing_limit"] = {"quota_total": 50, "quota_duration": 86400}
         # How much faster than the wall clock published items' numbers grow (insights.py, every network's):
         # 60 is an hour of a post's life each minute, so a post's curve can be watched in a demo.
-        config["insights_speed"] = 60.0
+        config["insights_speed"] = INSIGHTS_SPEED
         # Seconds added to every published item's age (on the sped-up clock): a test moves time forward with it.
         config["insights_later_s"] = 0.0
     if network == "whatsapp":
