@@ -46,7 +46,6 @@ import logging
 import re
 
 from peewee import (
-    AutoField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -770,7 +769,7 @@ def _drop_not_null(migrator, table: str, column: str, datatype: str):
 _NAMED_TABLES = ("channel", "post", "publication", "attempt", "user", "apitoken", "idempotencykey", "media",
                  "postmedia", "invitation", "event", "webhookendpoint", "outboxevent", "webhookdelivery",
                  "webhookattempt", "email", "contact", "audience", "template", "recipient", "metanotification",
-                 "notice", "quotause", "firstcomment")
+                 "notice", "quotause", "firstcomment", "metricreading")
 
 
 def _ids_never_reused():
@@ -1090,7 +1089,7 @@ def _analytics():
             indexes = ((("channel", "published_at"), False), (("published_at",), False))
 
     class MetricReading(Numbers):
-        id = AutoField()
+        id = IdField()
         publication = ForeignKeyField(publications, field=publications.id, backref="+", on_delete="CASCADE",
                                       index=False)
         taken_at = DateTimeField()

@@ -169,18 +169,26 @@ def read_items(settings: Settings, channel_id: int, publication_ids: list, now: 
             numbers = adapter.read_metrics(target, publication.external_id, publication.video_kind)
         except PublishError as exc:
             when = now or utcnow()
-            if exc.kind is ErrorKind.RATE_LIMITED:
+            if _below_threshold(exc):
+                numbers = Numbers(note="Instagram shows no numbers until enough people have seen the post; "
+                                       "read again later")
+            elif exc.kind is ErrorKind.RATE_LIMITED:
                 pause = max(RATE_LIMIT_PAUSE, dt.timedelta(seconds=exc.retry_after or 0))
                 logger.info("Channel %d: %s asks to slow down; its numbers are read again after %s.",
                             channel.id, channel.network, when + pause)
                 _postpone(rows[position:], when + pause, None)
                 break
-            if exc.kind is ErrorKind.AUTH:
-                _postpone(rows[position:], when + UNREADABLE_PAUSE,
+            elif _unpermitted(exc) or exc.kind is ErrorKind.AUTH:
+                # The channel's every item is refused alike: all wait a day (a reconnection is read at once).
+                logger.info("Channel %d: %s refused to show its posts' numbers: %s", channel.id, channel.network, exc)
+                _postpone(rows[position:], when + UNREADABLE_PAUSE, _NO_PERMISSION if _unpermitted(exc) else
                           "the network refused the channel's token: reconnect the channel to see its numbers")
                 break
-            logger.info("Publication %d: its numbers could not be read this time: %s", publication.id, exc)
-            numbers = Numbers(note=_plain(exc))
+            else:
+                logger.info("Publication %d: its numbers could not be read this time: %s", publication.id, exc)
+                numbers = Numbers(note="the network did not answer; read again at the next time"
+                                  if exc.kind is ErrorKind.TRANSIENT else
+                                  "the network showed no numbers this time; read again at the next time")
         changed += keep(row, numbers, now or utcnow(), speed)
     return changed
 
@@ -212,16 +220,18 @@ def _postpone(rows: list, until: dt.datetime, note: str | None):
             .where(PostMetrics.publication.in_(ids)).execute()
 
 
-def _plain(error: PublishError) -> str:
-    """Why a network showed no numbers, in plain words."""
-    if str(error.code) == "10" and error.network == "instagram":
-        return "Instagram shows no numbers until enough people have seen the post; read again later"
-    if error.kind is ErrorKind.PERMANENT and error.http_status == 403:
-        return ("the channel was connected without the permission to read its posts' numbers: "
-                "reconnect it to grant it")
-    if error.kind is ErrorKind.TRANSIENT:
-        return "the network did not answer; read again at the next time"
-    return "the network showed no numbers this time; read again at the next time"
+_NO_PERMISSION = ("the channel was connected without the permission to read its posts' numbers: reconnect it "
+                  "and allow it")
+
+
+def _below_threshold(error: PublishError) -> bool:
+    """Instagram's (#10) "Not enough viewers for the media to show insights": no numbers yet, no fault."""
+    return str(error.code) == "10" and "enough viewers" in str(error)
+
+
+def _unpermitted(error: PublishError) -> bool:
+    """A token without the permission to read insights: Graph's (#10) or (#200), LinkedIn's 403."""
+    return str(error.code) in ("10", "200") or (error.network == "linkedin" and error.http_status == 403)
 
 
 def _whatsapp_numbers(publication_id: int) -> Numbers:

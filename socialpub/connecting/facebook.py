@@ -23,12 +23,13 @@ from .store import Account, NotConnected
 #: configuration, which holds its own list), and what each permission is for.
 SCOPES = {
     "pages": ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "pages_manage_engagement",
-              "business_management"),
+              "read_insights", "business_management"),
     "instagram": ("pages_show_list", "pages_read_engagement", "instagram_basic", "instagram_content_publish",
-                  "instagram_manage_comments", "business_management"),
+                  "instagram_manage_comments", "instagram_manage_insights", "business_management"),
 }
-#: Without these nothing can be published; business_management only adds portfolio Pages, and the
-#: permission to comment only first comments (a channel without it is told so in the compose form).
+#: Without these nothing can be published; business_management only adds portfolio Pages, the
+#: permission to comment only first comments (a channel without it is told so in the compose form),
+#: and those of insights only the posts' numbers (Analytics).
 NEEDED = {
     "pages": ("pages_show_list", "pages_read_engagement", "pages_manage_posts"),
     "instagram": ("pages_show_list", "pages_read_engagement", "instagram_basic", "instagram_content_publish"),
@@ -40,6 +41,8 @@ PURPOSE = {
     "business_management": "to list the Pages of your Business portfolios",
     "pages_manage_engagement": "to post a first comment under your Page's posts",
     "instagram_manage_comments": "to post a first comment under the Instagram account's posts",
+    "read_insights": "to read how your Pages' posts did (Analytics)",
+    "instagram_manage_insights": "to read how the Instagram account's posts did (Analytics)",
     "instagram_basic": "to read the Instagram account's name and posts",
     "instagram_content_publish": "to publish posts on the Instagram account",
 }

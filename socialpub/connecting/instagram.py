@@ -14,14 +14,16 @@ from ..networks.graph import graph_call, graph_error
 from ..networks.http import json_body, send
 from .store import Account, NotConnected
 
-SCOPES = ("instagram_business_basic", "instagram_business_content_publish", "instagram_business_manage_comments")
+SCOPES = ("instagram_business_basic", "instagram_business_content_publish", "instagram_business_manage_comments",
+          "instagram_business_manage_insights")
 #: Without these nothing can be published; the permission to comment only posts first comments
-#: (a channel without it is told so in the compose form).
+#: (a channel without it is told so in the compose form), the one to read insights only its numbers.
 NEEDED = ("instagram_business_basic", "instagram_business_content_publish")
 PURPOSE = {
     "instagram_business_basic": "to read the account's name, picture and posts",
     "instagram_business_content_publish": "to publish posts on the account",
     "instagram_business_manage_comments": "to post a first comment under the account's posts",
+    "instagram_business_manage_insights": "to read how the account's posts did (Analytics)",
 }
 #: ``account_type`` of the accounts the API publishes for.
 PROFESSIONAL = ("BUSINESS", "MEDIA_CREATOR")

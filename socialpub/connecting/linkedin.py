@@ -11,8 +11,14 @@ from ..networks.linkedin import linkedin_error
 from .store import Account
 
 #: What each choice asks for, and no more (LinkedIn asks the person for all of
-#: a request's scopes at once): who they are, and the right to post.
+#: a request's scopes at once): who they are, the right to post, and to read how posts did.
 SCOPES = {
+    "member": ("openid", "profile", "w_member_social", "r_member_postAnalytics"),
+    "organization": ("openid", "profile", "r_organization_admin", "w_organization_social", "rw_organization_admin"),
+}
+#: Without these nothing can be published; the analytics scopes only give the posts' numbers (their
+#: items say so when LinkedIn refuses to show them).
+NEEDED = {
     "member": ("openid", "profile", "w_member_social"),
     "organization": ("openid", "profile", "r_organization_admin", "w_organization_social"),
 }
@@ -23,15 +29,17 @@ PURPOSE = {
     "w_member_social": "to publish posts on your profile",
     "r_organization_admin": "to list the pages you administer",
     "w_organization_social": "to publish posts on those pages",
+    "r_member_postAnalytics": "to read how your posts did (Analytics)",
+    "rw_organization_admin": "to read how the pages' posts did (Analytics)",
 }
 TIMEOUTS = Timeouts(connect=5, read=15)
 
 
 def missing_scopes(choice: str, granted: str | None) -> list:
-    """The scopes of ``choice`` that LinkedIn did not grant (``granted`` as the
+    """The scopes ``choice`` needs that LinkedIn did not grant (``granted`` as the
     token endpoint answers it: comma- or space-separated)."""
     have = set((granted or "").replace(",", " ").split())
-    return [s for s in SCOPES[choice] if s not in have]
+    return [s for s in NEEDED[choice] if s not in have]
 
 
 def accounts(api_url: str, token: str, choice: str, version: str) -> list:

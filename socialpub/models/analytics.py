@@ -7,10 +7,10 @@ number a network does not give is NULL — "not available" —, never 0.
 """
 from __future__ import annotations
 
-from peewee import AutoField, CharField, CompositeKey, DateField, DateTimeField, ForeignKeyField, IntegerField, \
+from peewee import CharField, CompositeKey, DateField, DateTimeField, ForeignKeyField, IntegerField, \
     TextField
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, IdField, utcnow
 from .channels import Channel
 from .posts import Publication
 
@@ -53,9 +53,9 @@ class PostMetrics(_Numbers):
 class MetricReading(_Numbers):
     """One reading of one item's numbers, kept when something changed since the
     last one (an unchanged reading only moves PostMetrics.read_at): the curve
-    of the post page. Its id never leaves the database."""
+    of the post page."""
 
-    id = AutoField()
+    id = IdField()
     publication = ForeignKeyField(Publication, backref="+", on_delete="CASCADE", index=False)
     taken_at = DateTimeField(default=utcnow)
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from flask import Blueprint, jsonify, request
 
-from .common import endpoint, state
+from .common import bearer_token, endpoint, state
 from .errors import fault_response, graph_error, graph_param_error, linkedin_error
 from .linkedin import _token_error, version_error
 
@@ -94,6 +94,19 @@ def _metrics() -> list:
     return [m.strip() for m in (request.args.get("metric") or "").split(",") if m.strip()]
 
 
+#: The permissions with which Meta lets a token read insights (any one of them).
+PERMISSIONS = {"facebook": ("read_insights",),
+               "instagram": ("instagram_manage_insights", "instagram_business_manage_insights")}
+
+
+def _unpermitted(network: str):
+    """Meta's (#10) for a token the sandbox issued without the permission to read insights, else None."""
+    issued = state().token_info(bearer_token() or "")
+    if issued is None or set(PERMISSIONS[network]) & set(issued.get("scopes") or ()):
+        return None
+    return graph_error(network, 403, 10, "(#10) Application does not have permission for this action")
+
+
 def _no_metric(network: str):
     return graph_error(network, 400, 3001, "No metric was specified to be fetched. Please specify one or more "
                        "metrics to be fetched and try again.", subcode=1504028, error_type="OAuthException")
@@ -108,6 +121,9 @@ def graph_insights(version, node_id):
     network = item["network"] if item else "facebook" if any(m.startswith("page_") for m in asked) else "instagram"
     if state().setting(network, "insights_fail"):
         return fault_response(network, {"error": state().setting(network, "insights_fail")})
+    refused = _unpermitted(network)
+    if refused is not None:
+        return refused
     if item is not None and item["network"] == "instagram":
         return _instagram_media(node_id, item, asked)
     if item is not None and item["network"] == "facebook":
@@ -242,10 +258,16 @@ def _restli_list(value: str | None) -> list:
 @bp.get("/rest/organizationalEntityShareStatistics")
 @endpoint("linkedin")
 def share_statistics():
-    """An organisation's posts' lifetime statistics (organic), one element per post asked."""
+    """An organisation's posts' lifetime statistics (organic), one element per post asked, with
+    ``rw_organization_admin``."""
     error = _linkedin_checked()
     if error:
         return error
+    issued = state().token_info(bearer_token() or "")
+    if issued is not None and "rw_organization_admin" not in (issued.get("scopes") or ()):
+        return linkedin_error(403, "Not enough permissions to access: "
+                              "organizationalEntityShareStatistics.FINDER-organizationalEntity",
+                              service_code=100, code="ACCESS_DENIED")
     if request.args.get("q") != "organizationalEntity" or not request.args.get("organizationalEntity"):
         return linkedin_error(400, "Parameter 'q' must be organizationalEntity, with organizationalEntity",
                               code="ILLEGAL_ARGUMENT")
@@ -279,7 +301,7 @@ def member_post_analytics():
     error = _linkedin_checked()
     if error:
         return error
-    issued = state().token_info(request.headers.get("Authorization", "").removeprefix("Bearer "))
+    issued = state().token_info(bearer_token() or "")
     if issued is not None and "r_member_postAnalytics" not in (issued.get("scopes") or ()):
         return linkedin_error(403, "Not enough permissions to access: memberCreatorPostAnalytics.FINDER-entity",
                               service_code=100, code="ACCESS_DENIED")

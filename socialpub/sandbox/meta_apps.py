@@ -12,7 +12,8 @@ APP_SECRETS = dict((FACEBOOK_APP, INSTAGRAM_APP))
 #: The Facebook Login for Business configuration the sandbox knows, and what it grants.
 LOGIN_CONFIG = ("300000000000003", ("pages_show_list", "pages_read_engagement", "pages_manage_posts",
                                     "business_management", "instagram_basic", "instagram_content_publish",
-                                    "pages_manage_engagement", "instagram_manage_comments"))
+                                    "pages_manage_engagement", "instagram_manage_comments", "read_insights",
+                                    "instagram_manage_insights"))
 
 PERSON = {"id": "10160000000000001", "name": "Sandra Box"}
 #: Instagram professional (and one personal) accounts, by IG user id.

@@ -59,6 +59,9 @@ PERMISSION_WORDS = {
     "pages_manage_engagement": "Create, edit and delete comments posted on the Page",
     "instagram_manage_comments": "Manage comments on the Instagram account connected to your Page",
     "instagram_business_manage_comments": "Manage comments",
+    "read_insights": "Read Insights of the Page",
+    "instagram_manage_insights": "Access insights for the Instagram account connected to your Page",
+    "instagram_business_manage_insights": "Access insights",
 }
 
 

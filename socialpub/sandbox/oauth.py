@@ -42,6 +42,8 @@ SCOPE_WORDS = {
     "w_organization_social": "Create, modify, and delete posts, comments, and reactions on your "
                              "organizations' behalf",
     "r_organization_social": "Retrieve your organizations' posts, comments, reactions, and other engagement data",
+    "rw_organization_admin": "Manage your organizations' pages and retrieve reporting data",
+    "r_member_postAnalytics": "Retrieve your posts' analytics",
 }
 CODE_LIFETIME_S = 30 * 60
 TOKEN_LIFETIME_S = 60 * 24 * 3600

@@ -14,6 +14,7 @@ from socialpub.models import (
     Email,
     Event,
     MetaNotification,
+    MetricReading,
     Notice,
     OutboxEvent,
     Post,
@@ -56,13 +57,17 @@ def history(app, sandbox_channels):
         Event.create(subject="post", subject_id=post.id, action="published", at=recent)
         QuotaUse.create(channel=pub.channel_id, quota="posts", publication=pub.id, at=now - dt.timedelta(days=3))
         QuotaUse.create(channel=pub.channel_id, quota="posts", publication=pub.id, at=now - dt.timedelta(hours=30))
+        # A post's curve: a reading past ANALYTICS_RETENTION_DAYS goes, a newer one stays.
+        MetricReading.create(publication=pub, taken_at=now - dt.timedelta(days=800), views=1)
+        MetricReading.create(publication=pub, taken_at=recent, views=2)
     return pub
 
 
 def counts():
     with db.database.connection_context():
         return {m.__name__: m.select().count() for m in (Attempt, WebhookDelivery, WebhookAttempt, OutboxEvent,
-                                                           Email, MetaNotification, Notice, Event, QuotaUse)}
+                                                           Email, MetaNotification, Notice, Event, QuotaUse,
+                                                           MetricReading)}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -72,11 +77,12 @@ def test_prune_removes_only_what_is_old_and_finished_in_small_batches(history, s
     with db.database.connection_context():
         done = {p.kind: p.rows for p in retention.prune(settings)}
     assert done == {"attempts": 3, "webhook deliveries": 1, "webhook events": 2, "e-mails": 1,
-                    "Meta notifications": 1, "read notices": 1, "audit trail": 1, "quota places": 1}
+                    "Meta notifications": 1, "read notices": 1, "audit trail": 1, "quota places": 1,
+                    "metric readings": 1}
     after = counts()
     assert {k: before[k] - after[k] for k in before} == {
         "Attempt": 3, "WebhookDelivery": 1, "WebhookAttempt": 1, "OutboxEvent": 2, "Email": 1,
-        "MetaNotification": 1, "Notice": 1, "Event": 1, "QuotaUse": 1}
+        "MetaNotification": 1, "Notice": 1, "Event": 1, "QuotaUse": 1, "MetricReading": 1}
     with db.database.connection_context():
         assert Publication.get_by_id(history.id).status == "published"  # the publication stays
         assert [a.number for a in Attempt.select()] == [4]

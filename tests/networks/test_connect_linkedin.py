@@ -67,13 +67,14 @@ def channels():
 
 def test_the_dialog_asks_only_for_what_the_choice_needs(form_client, sandbox):
     _, member_scopes, url = start(form_client, "member")
-    assert member_scopes == ["openid", "profile", "w_member_social"]
+    assert member_scopes == ["openid", "profile", "w_member_social", "r_member_postAnalytics"]
     query = parse_qs(urlsplit(url).query)
     assert query["response_type"] == ["code"] and query["client_id"] == [LINKEDIN_APP[0]]
     assert query["redirect_uri"] == ["http://localhost/channels/connect/linkedin/callback"]
     assert len(query["state"][0]) >= 20
     _, page_scopes, _ = start(form_client, "organization")
-    assert page_scopes == ["openid", "profile", "r_organization_admin", "w_organization_social"]
+    assert page_scopes == ["openid", "profile", "r_organization_admin", "w_organization_social",
+                           "rw_organization_admin"]
 
 
 def test_connecting_a_profile_stores_a_channel_with_its_name_expiry_and_refresh_token(
@@ -85,7 +86,7 @@ def test_connecting_a_profile_stores_a_channel_with_its_name_expiry_and_refresh_
     assert channel.state == ChannelState.ACTIVE and channel.token.startswith("AQV")
     assert channel.refresh_token.startswith("AQX")  # stored encrypted, read back
     assert abs(channel.token_expires_at - (utcnow() + dt.timedelta(days=60))) < dt.timedelta(minutes=1)
-    assert channel.scopes == "openid profile w_member_social"
+    assert channel.scopes == "openid profile w_member_social r_member_postAnalytics"
     html_page = page(form_client.get("/channels"))
     assert "Sandra Box" in html_page and "Token expires" in html_page
     assert channel.token not in html_page and channel.refresh_token not in html_page

@@ -93,7 +93,7 @@ def test_the_facebook_dialog_asks_for_the_page_permissions_or_the_login_for_busi
     assert query["client_id"] == [FACEBOOK_APP[0]] and query["response_type"] == ["code"]
     assert query["redirect_uri"] == ["http://localhost/channels/connect/facebook/callback"]
     assert query["scope"] == ["pages_show_list,pages_read_engagement,pages_manage_posts,pages_manage_engagement,"
-                              "business_management"]
+                              "read_insights,business_management"]
     assert boxes["page"] == [DEMO_PAGE, BAKERY, HOTEL, CAFE]
     app.extensions["socialpub"] = app.extensions["socialpub"].with_(facebook_config_id=LOGIN_CONFIG[0])
     _, boxes, _, url = start(form_client, "/channels/connect/facebook?as=pages")
@@ -249,7 +249,7 @@ def test_instagram_login_connects_a_professional_account_with_a_60_day_token(
     _, boxes, _, url = start(form_client, "/channels/connect/instagram")
     query = parse_qs(urlsplit(url).query)
     assert query["scope"] == ["instagram_business_basic,instagram_business_content_publish,"
-                              "instagram_business_manage_comments"]
+                              "instagram_business_manage_comments,instagram_business_manage_insights"]
     assert query["redirect_uri"] == ["http://localhost/channels/connect/instagram/callback"]
     response = connect_instagram(form_client, sandbox)
     assert response.status_code == 302, page(response)

@@ -78,7 +78,7 @@ def test_config_changes_only_the_networks_and_keys_given(own_sandbox):
     config = configure(own_sandbox, {"facebook": {"fail": {"error": "token", "times": 2}},
                                  "linkedin": {"reject_duplicates": False}})
     assert config["facebook"] == {"latency": 0.2, "fail": [{"error": "token", "times": 2}], "hold": False,
-                                  "video_processing_s": 0.0}
+                                  "video_processing_s": 0.0, "insights_fail": None}
     assert config["linkedin"]["reject_duplicates"] is False
     assert config["whatsapp"]["latency"] == 0.05
     assert requests.get(f"{own_sandbox.url}/_sandbox/config", timeout=5).json() == config
@@ -95,6 +95,8 @@ def test_config_changes_only_the_networks_and_keys_given(own_sandbox):
     {"facebook": {"fail": {"error": "hang", "seconds": -1}}},
     {"facebook": {"fail": {"error": "drop_after_record", "seconds": "long"}}},
     {"instagram": {"video_processing_s": -1}},
+    {"instagram": {"insights_speed": 0}},
+    {"facebook": {"insights_fail": "meteor"}},
 ])
 def test_config_rejects_what_it_does_not_understand_and_changes_nothing(own_sandbox, body):
     before = requests.get(f"{own_sandbox.url}/_sandbox/config", timeout=5).json()
@@ -111,7 +113,8 @@ def test_reset_clears_items_requests_and_failures_but_keeps_latency(own_sandbox)
     assert fb_post(own_sandbox).status_code == 200
     requests.post(f"{own_sandbox.url}/_sandbox/reset", timeout=5)
     config = requests.get(f"{own_sandbox.url}/_sandbox/config", timeout=5).json()
-    assert config["facebook"] == {"latency": 0.01, "fail": [], "hold": False, "video_processing_s": 0.0}
+    assert config["facebook"] == {"latency": 0.01, "fail": [], "hold": False, "video_processing_s": 0.0,
+                                  "insights_fail": None}
     assert received(own_sandbox) == []
     assert requests.get(f"{own_sandbox.url}/_sandbox/requests?all=1", timeout=5).json() == []
 

@@ -110,7 +110,8 @@ def test_a_running_worker_is_registered_and_alive_and_unregistered_when_it_stops
         mine = [w for w in middleware.read_workers(client) if w["id"] == broker.broker_id]
         assert len(mine) == 1
         assert mine[0]["alive"] and mine[0]["pid"] == os.getpid() and mine[0]["threads"] == 2
-        assert mine[0]["queues"] == ["maintenance", "publish", "publish-mail", "publish-media", "publish-webhooks"]
+        assert mine[0]["queues"] == ["maintenance", "publish", "publish-analytics", "publish-mail", "publish-media",
+                                      "publish-webhooks"]
     finally:
         worker.stop()
     assert broker.broker_id not in [w["id"] for w in middleware.read_workers(client)]

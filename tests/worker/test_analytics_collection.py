@@ -124,3 +124,28 @@ def test_each_accounts_followers_are_read_once_a_day(publish_and_drain, sandbox_
         assert days["facebook"].reach and days["facebook"].views  # the day's post
         tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(1))
         assert sorted(_collect(settings, now=tomorrow)[1]) == sorted(sandbox_channels.values())
+
+
+def test_a_channel_connected_without_the_permission_to_read_insights_gets_a_note_not_a_failure(
+        publish_and_drain, sandbox, sandbox_channels, sandbox_client, settings):
+    post_id = publish_and_drain(networks=["instagram", "linkedin"])
+    sandbox_client.configure(instagram={"insights_later_s": 3600})
+    sandbox_state = sandbox.server.app.extensions["sandbox"]
+    # Tokens as the networks would issue them to a person who unticked the insights permissions.
+    instagram = sandbox_state.issue_token("app", ["instagram_basic", "instagram_content_publish"], 3600)
+    member = sandbox_state.issue_token("app", ["openid", "profile", "w_member_social"], 3600)
+    from socialpub.intake.channels import update_channel
+    with db.database.connection_context():
+        update_channel(Channel.get_by_id(sandbox_channels["instagram"]), {"token": instagram["access_token"]})
+        publication = Publication.get((Publication.post == post_id) & (Publication.network == "linkedin"))
+        # The LinkedIn item as a member's post: member analytics need r_member_postAnalytics.
+        Channel.update(account_id="urn:li:person:782bbtaQ").where(Channel.id == sandbox_channels["linkedin"]).execute()
+        update_channel(Channel.get_by_id(sandbox_channels["linkedin"]), {"token": member["access_token"]})
+        now = utcnow()
+        _collect(settings, now=now)
+        rows = _metrics(post_id)
+    for network in ("instagram", "linkedin"):
+        assert rows[network].views is None, network
+        assert "without the permission to read its posts' numbers" in rows[network].note, network
+        assert rows[network].next_read_at == now + collection.UNREADABLE_PAUSE, network
+    assert publication.status == "published"
