@@ -118,3 +118,22 @@ def test_numbers_that_moved_are_told_to_webhook_endpoints_as_post_metrics_update
     data = events[0].payload["data"]
     assert data["id"] == post_id and data["publications"][0]["id"] == publication.id
     assert data["publications"][0]["views"] > 0 and data["publications"][0]["saves"] is None
+
+
+def test_use_these_times_makes_the_best_times_the_channels_posting_times(
+        form_client, client, publish_and_drain, sandbox_channels, sandbox_client, settings):
+    for _ in range(2):
+        publish_and_drain(networks=["linkedin"])
+    channel_id = sandbox_channels["linkedin"]
+    # Before any numbers: nothing to suggest, and the queue stays as it is.
+    response = form_client.post(f"/analytics/channels/{channel_id}/use-best-times", follow_redirects=True)
+    assert "not enough history yet" in response.get_data(as_text=True)
+    assert client.get(f"/api/channels/{channel_id}").get_json()["queue"] is None
+    sandbox_client.configure(instagram={"insights_later_s": 3600})
+    with db.database.connection_context():
+        _collect(settings, utcnow())
+    suggested = client.get(f"/api/channels/{channel_id}/best-times").get_json()["suggested"]
+    response = form_client.post(f"/analytics/channels/{channel_id}/use-best-times", follow_redirects=True)
+    assert "now posts from its queue at its best times" in response.get_data(as_text=True)
+    queue = client.get(f"/api/channels/{channel_id}").get_json()["queue"]
+    assert queue["zone"] == "UTC" and queue["slots"] == suggested and suggested
