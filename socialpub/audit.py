@@ -119,12 +119,15 @@ _ROLE_NOW = Prepared(lambda: role_now(Slot("digest")))
 
 def _lines(where, limit: int) -> list[dict]:
     """Lines matching ``where``, newest first, each ``{id, at, actor, subject,
-    subject_id, action, detail}`` (``actor`` an e-mail address, or "socialpub")."""
+    subject_id, action, detail}`` (``actor`` an e-mail address, a reviewer's name
+    — someone without an account, on a review link —, or "socialpub")."""
     rows = (Event.select(Event.id, Event.at, Event.subject, Event.subject_id, Event.action, Event.detail,
                          User.email)
             .join(User, on=(User.id == Event.actor), join_type=JOIN.LEFT_OUTER)
             .where(where).order_by(Event.id.desc()).limit(limit).objects())
-    return [{"id": e.id, "at": e.at, "actor": e.email or "socialpub", "subject": e.subject,
+    return [{"id": e.id, "at": e.at, "subject": e.subject,
+             "actor": e.email or (f"{e.detail['reviewer']} (reviewer)" if (e.detail or {}).get("reviewer")
+                                  else "socialpub"),
              "subject_id": e.subject_id, "action": e.action, "detail": e.detail or {}} for e in rows]
 
 

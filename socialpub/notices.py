@@ -6,7 +6,9 @@ on, read or not.
   or asked for approval);
 - "failed" / "partly failed": a post that did not go out everywhere (admins,
   and who wrote it or asked for approval — as the e-mails go);
-- "reconnect": a channel's token was refused (admins).
+- "reconnect": a channel's token was refused (admins);
+- "reviewed": a reviewer approved a post or asked for changes on a review link (who wrote it,
+  asked for approval or made the link).
 
 A notice is written in the transaction of the change it tells about (as
 mail/notices.py queues e-mails), so the list never tells what did not happen.
@@ -17,14 +19,16 @@ workers and the scheduler all write it and it sends nothing.
 """
 from __future__ import annotations
 
-from .mail.notices import excerpt, owners
+from .mail.notices import excerpt, owners, review_words, reviewers_asked_by
 from .models import Channel, Notice, Post, User, utcnow
 from .networks import LABELS
 
 APPROVAL, REJECTED, FAILED, PARTLY_FAILED, RECONNECT = "approval", "rejected", "failed", "partly_failed", "reconnect"
-KINDS = (APPROVAL, REJECTED, FAILED, PARTLY_FAILED, RECONNECT)
+REVIEWED = "reviewed"
+KINDS = (APPROVAL, REJECTED, FAILED, PARTLY_FAILED, RECONNECT, REVIEWED)
 KIND_OF = {"post.awaiting_approval": APPROVAL, "post.rejected": REJECTED, "post.failed": FAILED,
-           "post.partially_published": PARTLY_FAILED, "channel.needs_reauth": RECONNECT}
+           "post.partially_published": PARTLY_FAILED, "channel.needs_reauth": RECONNECT,
+           "post.review_approved": REVIEWED, "post.changes_requested": REVIEWED}
 #: The most a list shows at once: the newest first.
 PAGE = 100
 
@@ -49,12 +53,16 @@ def tell(event_type: str, subject_id: int) -> int:
             users = [u.id for u in active if u.role == "admin"]
         elif kind == REJECTED:
             users = [u.id for u in active if u.id in wrote]
+        elif kind == REVIEWED:
+            asked = reviewers_asked_by(post.id)
+            users = [u.id for u in active if u.id in wrote | asked]
         else:
             users = [u.id for u in active if u.role == "admin" or u.id in wrote]
         text = {APPROVAL: f"Post #{post.id} needs your approval: “{excerpt(post)}”",
                 REJECTED: f"Post #{post.id} was rejected: {post.review_comment}",
                 FAILED: f"Post #{post.id} failed: “{excerpt(post)}” — retry it or see why on its page",
                 PARTLY_FAILED: f"Post #{post.id} partly failed: “{excerpt(post)}” — retry the rest on its page",
+                REVIEWED: review_words(post),
                 }[kind]
         rows = [{"user": u, "kind": kind, "post": post.id, "text": text} for u in users]
     if rows:

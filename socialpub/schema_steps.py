@@ -769,7 +769,8 @@ def _drop_not_null(migrator, table: str, column: str, datatype: str):
 _NAMED_TABLES = ("channel", "post", "publication", "attempt", "user", "apitoken", "idempotencykey", "media",
                  "postmedia", "invitation", "event", "webhookendpoint", "outboxevent", "webhookdelivery",
                  "webhookattempt", "email", "contact", "audience", "template", "recipient", "metanotification",
-                 "notice", "quotause", "firstcomment", "metricreading")
+                 "notice", "quotause", "firstcomment", "metricreading", "reviewlink",
+                 "reviewlinkpost", "reviewdecision")
 
 
 def _ids_never_reused():
@@ -1114,6 +1115,50 @@ def _analytics():
     _add_columns("channel", metrics_due_at=DateTimeField(null=True))
 
 
+def _review_links():
+    """Review links (reviewing/): links to posts for someone without an account, the posts each shows with
+    what they said then, and the reviewers' decisions; none before it."""
+    posts = _table("post")
+
+    class ReviewLink(_Frozen):
+        id = IdField()
+        digest = CharField(max_length=64, unique=True)
+        label = CharField(max_length=200)
+        created_by = IntegerField(null=True)
+        created_at = DateTimeField()
+        expires_at = DateTimeField()
+        revoked_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "reviewlink"
+
+    class ReviewLinkPost(_Frozen):
+        id = IdField()
+        link = ForeignKeyField(ReviewLink, backref="+", on_delete="CASCADE")
+        post = ForeignKeyField(posts, field=posts.id, backref="+", on_delete="CASCADE")
+        content = CharField(max_length=64)
+
+        class Meta:
+            table_name = "reviewlinkpost"
+            indexes = ((("link", "post"), True),)
+
+    class ReviewDecision(_Frozen):
+        id = IdField()
+        link = ForeignKeyField(ReviewLink, backref="+", on_delete="CASCADE")
+        post = ForeignKeyField(posts, field=posts.id, backref="+", on_delete="CASCADE")
+        reviewer = CharField(max_length=100)
+        decision = CharField(max_length=16)
+        comment = TextField(null=True)
+        content = CharField(max_length=64)
+        decided_at = DateTimeField()
+
+        class Meta:
+            table_name = "reviewdecision"
+            indexes = ((("post", "decided_at"), False), (("link", "post"), False))
+
+    database.create_tables([ReviewLink, ReviewLinkPost, ReviewDecision], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1123,4 +1168,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
          _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence,
-         _analytics]
+         _analytics, _review_links]

@@ -202,7 +202,7 @@ def forget_sign_in_attempts(app):
     from socialpub.worker.broker import redis_client
 
     client = redis_client(app)
-    for pattern in ("socialpub:sign-in-attempts:*", "socialpub:whatsapp-pair:*"):
+    for pattern in ("socialpub:sign-in-attempts:*", "socialpub:whatsapp-pair:*", "socialpub:requests:*"):
         for key in client.scan_iter(pattern):
             client.delete(key)
 

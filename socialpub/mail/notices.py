@@ -20,6 +20,7 @@ from ..config import Settings
 from ..db import after_commit, write_transaction
 from ..errors import InvalidInput
 from ..models import Channel, Email, Event, Post, Publication, User, utcnow
+from ..models.reviews import ReviewDecision, ReviewLink, ReviewLinkPost
 from ..networks import LABELS
 from ..statuses import EmailStatus as E
 
@@ -30,6 +31,7 @@ DEFAULTS = {"admin": {POSTS: "immediately", CHANNELS: "immediately"},
             "viewer": {POSTS: "off", CHANNELS: "off"}}
 KIND_OF = {"post.failed": POSTS, "post.partially_published": POSTS,
            "post.awaiting_approval": POSTS, "post.rejected": POSTS,
+           "post.review_approved": POSTS, "post.changes_requested": POSTS,
            "channel.needs_reauth": CHANNELS, "channel.expires_soon": CHANNELS}
 
 #: Set at start-up (configure): whether e-mail can be sent, and the address links start with.
@@ -82,6 +84,9 @@ def queue(event_type: str, subject_id: int) -> int:
             users = [u for u in users if u.role == "admin"]
         elif event_type == "post.rejected":  # the admin who rejected it knows already
             users = [u for u in users if u.id in wrote]
+        elif event_type in ("post.review_approved", "post.changes_requested"):  # its author and who asked
+            asked = reviewers_asked_by(subject_id)
+            users = [u for u in users if u.id in wrote | asked]
         else:
             users = [u for u in users if u.role == "admin" or u.id in wrote]
     if not users:
@@ -115,6 +120,21 @@ def owners(post_id: int) -> set:
     return {i for i in wrote | {post.submitted_by} if i}
 
 
+def reviewers_asked_by(post_id: int) -> set:
+    """Who made a review link of the post."""
+    return {i for (i,) in ReviewLink.select(ReviewLink.created_by).join(ReviewLinkPost)
+            .where(ReviewLinkPost.post == post_id).tuples() if i}
+
+
+def review_words(post: Post) -> str:
+    """The reviewer's latest decision about the post, in a line."""
+    d = (ReviewDecision.select().where(ReviewDecision.post == post.id)
+         .order_by(ReviewDecision.decided_at.desc(), ReviewDecision.id.desc()).get())
+    if d.decision == "approved":
+        return f"{d.reviewer} approved post #{post.id} on the review link: “{excerpt(post)}”"
+    return f"{d.reviewer} asked for changes to post #{post.id}: {d.comment}"
+
+
 def excerpt(post: Post) -> str:
     return post.text if len(post.text) <= 60 else post.text[:59] + "…"
 
@@ -126,6 +146,10 @@ def _post_words(event_type: str, post_id: int) -> tuple[str, str]:
         return (f"Post #{post.id} needs your approval: {short}",
                 f"Post #{post.id} waits for an admin's approval: “{short}”\n\n"
                 f"Approve or reject it: {_link(f'/posts/{post.id}')}")
+    if event_type in ("post.review_approved", "post.changes_requested"):
+        line = review_words(post)
+        return (line if len(line) <= 120 else line[:119] + "…",
+                f"{line}\n\nSee the post and its History: {_link(f'/posts/{post.id}')}")
     if event_type == "post.rejected":
         return (f"Post #{post.id} was rejected: {short}",
                 f"An admin rejected post #{post.id} (“{short}”) and sent it back as a draft:\n\n"

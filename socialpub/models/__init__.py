@@ -3,7 +3,8 @@
 invitations, notices, the audit trail), media.py, outbox.py (webhooks, e-mails,
 Meta's notifications), channels.py also the places publications hold in their
 channel's quotas and spacing (QuotaUse), whatsapp.py (contacts, audiences, templates, recipients),
-counters.py (tallies kept instead of counted), analytics.py (how published items and accounts did), on base.py's ground (ids never
+counters.py (tallies kept instead of counted), analytics.py (how published items and accounts did), reviews.py (review links and
+reviewers' decisions), on base.py's ground (ids never
 handed out twice, JSON columns, UTC times). Everything is importable from
 ``socialpub.models``; the statuses are re-exported from ``statuses.py``."""
 from ..statuses import PostStatus, PublicationStatus
@@ -24,12 +25,13 @@ from .posts import (
     Post,
     Publication,
 )
+from .reviews import ReviewDecision, ReviewLink, ReviewLinkPost
 from .whatsapp import Audience, AudienceMember, Contact, Recipient, Template
 
 TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, Media, PostMedia, ImageFetch,
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
           Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta,
           AttemptDelta, RecentOutcome, RecentAttempts, Notice, QuotaUse, FirstComment, PostMetrics, MetricReading,
-          ChannelMetrics]
+          ChannelMetrics, ReviewLink, ReviewLinkPost, ReviewDecision]
 
-__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelMetrics", "ChannelState", "Contact", "Email", "Event", "FirstComment", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "MetricReading", "Notice", "OutboxEvent", "Post", "PostMedia", "PostMetrics", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "SchemaVersion", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]
+__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelMetrics", "ChannelState", "Contact", "Email", "Event", "FirstComment", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "MetricReading", "Notice", "OutboxEvent", "Post", "PostMedia", "PostMetrics", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "ReviewDecision", "ReviewLink", "ReviewLinkPost", "SchemaVersion", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]

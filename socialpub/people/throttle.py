@@ -1,7 +1,8 @@
-"""Slowing password guessing: sign-in attempts are counted per account and per
+"""Slowing password guessing and link hammering: sign-in attempts are counted per account and per
 client address in Redis, in a fixed window (a right password takes its attempt
 back); past the limit, sign-in is refused until the window ends, even with the
-right password.
+right password. The pages anyone may open behind a link (review links) count
+their requests per address the same way (``RequestWindow``).
 """
 from __future__ import annotations
 
@@ -79,3 +80,26 @@ class SignInThrottle:
                 pipe.execute()
         except redis.RedisError as exc:
             logger.warning("Sign-in throttle unavailable (%s).", exc)
+
+
+class RequestWindow:
+    """Requests counted per key in a fixed window in Redis — the pages anyone may open behind a link
+    (review links) — so one address cannot hammer them; ``allowed`` says whether one more may go.
+    Redis being unreachable lets requests through (logged): the link's own checks still hold."""
+
+    KEY = "socialpub:requests:{scope}:{id}"
+
+    def __init__(self, client: redis.Redis, scope: str, limit: int, window_s: int):
+        self.client, self.scope, self.limit, self.window_s = client, scope, limit, window_s
+
+    def allowed(self, key: str) -> bool:
+        name = self.KEY.format(scope=self.scope, id=hashlib.sha256(key.encode()).hexdigest()[:32])
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(name, 0, ex=self.window_s, nx=True)
+                pipe.incr(name)
+                count = pipe.execute()[1]
+        except redis.RedisError as exc:
+            logger.warning("Request throttle unavailable (%s); not limiting.", exc)
+            return True
+        return count <= self.limit

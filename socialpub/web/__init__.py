@@ -16,6 +16,8 @@ from . import (  # noqa: F401
     meta_webhook,
     notices,
     posts,
+    review,
+    review_links,
     webhooks,
     whatsapp,
 )

@@ -31,6 +31,7 @@ from ..models import (
     iso,
     utcnow,
 )
+from ..models.reviews import ReviewDecision
 from ..networks.insights import METRICS
 
 POST_PUBLISHED, POST_PARTIAL, POST_FAILED = "post.published", "post.partially_published", "post.failed"
@@ -39,10 +40,13 @@ PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED, PUBLICATIO
 CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON = "channel.needs_reauth", "channel.expires_soon"
 #: A post's numbers moved (analytics/collection.py): each of its published items' latest numbers.
 POST_METRICS_UPDATED = "post.metrics_updated"
+#: A reviewer without an account approved a post, or asked for changes, on a review link (reviewing/).
+POST_REVIEW_APPROVED, POST_CHANGES_REQUESTED = "post.review_approved", "post.changes_requested"
 #: Sent by an admin to one endpoint to try it (:func:`emit_test`): not among TYPES, as no endpoint subscribes to it.
 WEBHOOK_TEST = "webhook.test"
 TYPES = (POST_PUBLISHED, POST_PARTIAL, POST_FAILED, PUBLICATION_PUBLISHED, PUBLICATION_PARTLY_FAILED, PUBLICATION_FAILED,
-         PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON, POST_METRICS_UPDATED)
+         PUBLICATION_UNCONFIRMED, CHANNEL_NEEDS_REAUTH, CHANNEL_EXPIRES_SOON, POST_METRICS_UPDATED,
+         POST_REVIEW_APPROVED, POST_CHANGES_REQUESTED)
 #: The event a post's final status makes, and a publication's.
 FOR_POST = {"published": POST_PUBLISHED, "partially_published": POST_PARTIAL, "failed": POST_FAILED}
 FOR_PUBLICATION = {"published": PUBLICATION_PUBLISHED, "partly_failed": PUBLICATION_PARTLY_FAILED,
@@ -124,6 +128,16 @@ def post_metrics_data(post_id: int) -> dict:
          "read_at": iso(row.read_at), **{name: getattr(row, name) for name in METRICS}} for row in rows]}
 
 
+def post_review_data(post_id: int) -> dict:
+    """The post, and the reviewer's latest decision about it (their name, the comment, when)."""
+    decision = (ReviewDecision.select().where(ReviewDecision.post == post_id)
+                .order_by(ReviewDecision.decided_at.desc(), ReviewDecision.id.desc()).get())
+    return {**post_data(post_id), "review": {"link_id": decision.link_id, "reviewer": decision.reviewer,
+                                             "decision": decision.decision, "comment": decision.comment,
+                                             "decided_at": iso(decision.decided_at)}}
+
+
 #: The data of an event, by its type, else by the kind its type starts with.
 DATA = {"post": post_data, "publication": publication_data, "channel": channel_data,
-        POST_METRICS_UPDATED: post_metrics_data}
+        POST_METRICS_UPDATED: post_metrics_data, POST_REVIEW_APPROVED: post_review_data,
+        POST_CHANGES_REQUESTED: post_review_data}
