@@ -36,6 +36,7 @@ from ..networks import LIMITS, NETWORKS, explain
 from ..notices import KINDS as NOTICE_KINDS
 from ..notices import PAGE as NOTICE_PAGE
 from ..people.roles import ROLES
+from ..reviewing import links as review_links
 from ..statuses import CommentStatus, DeliveryStatus
 from ..webhooks.events import TYPES, WEBHOOK_TEST
 from ..whatsapp import progress as broadcast_progress
@@ -54,6 +55,9 @@ VideoKind = one_of(sorted({rules.kind for network in NETWORKS for rules in LIMIT
 Role = one_of(ROLES)
 EventType = one_of(TYPES)
 NoticeChoice = one_of(("immediately", "digest", "off"))
+Confidence = one_of(("low", "medium", "high"))
+ReviewDecisionKind = one_of(("approved", "changes"))
+ReviewLinkState = one_of(("open", "expired", "revoked"))
 Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 RENDITION_STATUSES = _RenditionStatus.ALL
 
@@ -316,7 +320,7 @@ class BestTimeCell(Shape):
     hour: int = Field(ge=0, le=23)
     posts: int = Field(description="Posts published at that weekday and hour that the average rests on.")
     average_engagement: float
-    confidence: one_of(("low", "medium", "high")) = Field(description="low: 1–2 posts, medium: 3–7, high: 8+.")
+    confidence: Confidence = Field(description="low: 1–2 posts, medium: 3–7, high: 8+.")
 
 
 class BestTimes(Shape):
@@ -1274,3 +1278,45 @@ class RenditionList(Shape):
 
 REQUESTS += (RenditionRequest,)
 ANSWERS += (Rendition, RenditionList)
+
+
+# ------------------------------------------------------------------ review links
+
+
+class CreateReviewLink(Shape):
+    """A link for someone without an account to review posts (docs/team.md)."""
+    post_ids: Annotated[list[Id], Field(min_length=1, max_length=review_links.MAX_POSTS,
+                                        description="The posts it shows, in this order.")]
+    label: Annotated[str, Field(min_length=1, max_length=review_links.MAX_LABEL,
+                                description="The page's title, as the reviewer reads it.")]
+    days: Annotated[int, Field(ge=1, le=review_links.MAX_DAYS,
+                               description=f"How long it works; {review_links.DEFAULT_DAYS} by default.")] = None
+
+
+class ReviewAnswer(Shape):
+    post_id: int
+    reviewer: str
+    decision: ReviewDecisionKind
+    comment: Optional[str]
+    decided_at: Time
+    current: bool = Field(description="Whether it is about the post as it is now (false: the post was edited since).")
+
+
+class ReviewLink(Shape):
+    id: int
+    label: str
+    post_ids: list[int]
+    state: ReviewLinkState
+    created_at: Time
+    expires_at: Time
+    revoked_at: Optional[Time]
+    url: Optional[str] = Field(None, description="The link to send: in the answer that made it only, never again.")
+    answers: list[ReviewAnswer]
+
+
+class ReviewLinkList(Shape):
+    items: list[ReviewLink]
+
+
+REQUESTS += (CreateReviewLink,)
+ANSWERS += (ReviewLink, ReviewLinkList)

@@ -165,3 +165,29 @@ def test_one_address_hammering_review_pages_is_slowed(form_client, anon_client, 
     token = make_link(editor, [first])
     statuses = [anon_client.get(f"/r/{token}").status_code for _ in range(125)]
     assert statuses[:120] == [200] * 120 and statuses[-1] == 429
+
+
+def test_the_api_makes_lists_and_withdraws_review_links(client, member, two_posts, anon_client, app):
+    editor, (first, second), _ = two_posts
+    viewer = member("viewer")
+    assert viewer.post("/api/review-links", json={"post_ids": [first], "label": "x"}).status_code == 403
+    for body, field in (({"post_ids": [], "label": "x"}, "post_ids"), ({"post_ids": [first], "label": ""}, "label"),
+                        ({"post_ids": [first], "label": "x", "days": 61}, "days"),
+                        ({"post_ids": [999999], "label": "x"}, "post_ids")):
+        refused = editor.post("/api/review-links", json=body)
+        assert refused.status_code == 400 and refused.get_json()["error"]["field"] == field, body
+    made = editor.post("/api/review-links", json={"post_ids": [first, second], "label": "Week 50", "days": 3})
+    assert made.status_code == 201
+    link = made.get_json()
+    assert link["post_ids"] == [first, second] and link["state"] == "open" and link["answers"] == []
+    app.config["WTF_CSRF_ENABLED"] = False
+    token = link["url"].rsplit("/", 1)[1]
+    page = anon_client.get(f"/r/{token}").get_data(as_text=True)
+    anon_client.post(f"/r/{token}/posts/{first}", data={"reviewer": "Ana", "decision": "approved",
+                                                        "content": content_of(page, first)})
+    [listed] = viewer.get("/api/review-links").get_json()["items"]
+    assert "url" not in listed and [(a["post_id"], a["decision"], a["current"]) for a in listed["answers"]] == [
+        (first, "approved", True)]
+    assert editor.delete(f"/api/review-links/{link['id']}").get_json()["state"] == "revoked"
+    assert editor.delete(f"/api/review-links/{link['id']}").status_code == 404
+    assert anon_client.get(f"/r/{token}").status_code == 410

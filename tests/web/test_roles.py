@@ -19,6 +19,7 @@ ROLE_NEEDED = {
     "auth.change_notifications": V, "web.notices_page": V, "web.read_notices": V,
     "web.analytics_page": V, "web.analytics_export": V, "web.channel_analytics": V, "web.use_best_times": A,
     "web.review_links": V, "web.make_review_link": E, "web.revoke_review_link": E,
+    "api.create_review_link": E, "api.list_review_links": V, "api.revoke_review_link": E,
     "web.compose": E, "web.create": E, "web.edit_post": E, "web.publish": E, "web.retry": E,
     "web.cancel_post": E, "web.skip_occurrence": E, "web.delete_post": E, "web.duplicate_post": E, "web.queue_post": E,
     "web.bulk": E, "web.import_posts": E, "web.move_post": E, "web.upload_media": E, "web.delete_media": E,

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (their routes register on the blueprint)
     openapi,
     posts,
     renditions,
+    review_links,
     team,
     webhooks,
     whatsapp,

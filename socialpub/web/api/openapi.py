@@ -347,6 +347,14 @@ def document(cfg) -> dict:
             "A period's items: their totals beside the period before's, each channel's, and the best posts",
             200, shapes.Analytics, 400, params=[*period, channels])},
         "/api/analytics/export": {"get": csv_export(period, channels)},
+        "/api/review-links": {
+            "get": operation("The newest 100 review links, each with its state and its reviewers' answers", 200,
+                             shapes.ReviewLinkList),
+            "post": operation("A link for someone without an account to review posts: its `url` is in this answer "
+                              "only (editors)", 201, shapes.ReviewLink, body=shapes.CreateReviewLink)},
+        "/api/review-links/{link_id}": {"delete": operation(
+            "Withdraw a link: it opens nothing from now on (editors)", 200, shapes.ReviewLink, 404,
+            params=[path_id("link_id")])},
         "/api/channels/{channel_id}/queue": {"put": operation(
             "Set its posting times (no slot: none)", 200, shapes.Channel, 404, body=shapes.Queue, params=[channel_id])},
         "/api/posts/{post_id}/queue": {"post": operation(
