@@ -308,6 +308,10 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(730, description=(
         "Readings of published items' numbers (each post's curve) are removed after this many days — the "
         "networks keep insights two years; each item's latest numbers stay with it; 0 keeps them for ever."))
+    link_utm: Text = Field("utm_source={network}&utm_medium=social&utm_campaign={campaign}", description=(
+        "The UTM parameters a post's link gets when it asks for them (link_tracking.utm): a query string where "
+        "{network} and {campaign} (the post's, else post-<id>) are filled in; a parameter the link has already "
+        "is kept."))
     analytics_clock_speed: float = Field(1.0, gt=0, le=3600, description=(
         "How much faster than the wall clock published items age for the schedule of their numbers' reads "
         "(analytics/collection.py): 1 in production; `socialpub up` with its sandbox sets the sandbox's "

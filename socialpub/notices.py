@@ -58,12 +58,12 @@ def tell(event_type: str, subject_id: int) -> int:
             users = [u.id for u in active if u.id in wrote | asked]
         else:
             users = [u.id for u in active if u.role == "admin" or u.id in wrote]
-        text = {APPROVAL: f"Post #{post.id} needs your approval: “{excerpt(post)}”",
-                REJECTED: f"Post #{post.id} was rejected: {post.review_comment}",
-                FAILED: f"Post #{post.id} failed: “{excerpt(post)}” — retry it or see why on its page",
-                PARTLY_FAILED: f"Post #{post.id} partly failed: “{excerpt(post)}” — retry the rest on its page",
-                REVIEWED: review_words(post),
-                }[kind]
+        text = review_words(post) if kind == REVIEWED else {
+            APPROVAL: f"Post #{post.id} needs your approval: “{excerpt(post)}”",
+            REJECTED: f"Post #{post.id} was rejected: {post.review_comment}",
+            FAILED: f"Post #{post.id} failed: “{excerpt(post)}” — retry it or see why on its page",
+            PARTLY_FAILED: f"Post #{post.id} partly failed: “{excerpt(post)}” — retry the rest on its page",
+        }[kind]
         rows = [{"user": u, "kind": kind, "post": post.id, "text": text} for u in users]
     if rows:
         now = utcnow()

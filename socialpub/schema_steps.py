@@ -770,7 +770,7 @@ _NAMED_TABLES = ("channel", "post", "publication", "attempt", "user", "apitoken"
                  "postmedia", "invitation", "event", "webhookendpoint", "outboxevent", "webhookdelivery",
                  "webhookattempt", "email", "contact", "audience", "template", "recipient", "metanotification",
                  "notice", "quotause", "firstcomment", "metricreading", "reviewlink",
-                 "reviewlinkpost", "reviewdecision")
+                 "reviewlinkpost", "reviewdecision", "shortlink")
 
 
 def _ids_never_reused():
@@ -1159,6 +1159,29 @@ def _review_links():
     database.create_tables([ReviewLink, ReviewLinkPost, ReviewDecision], safe=True)
 
 
+def _short_links():
+    """Links that count (campaigns/links.py): each post's short link per channel with its clicks, and how a
+    post's link is published (``post.link_tracking``); null for every post before it, whose link goes as typed."""
+    posts = _table("post")
+
+    class ShortLink(_Frozen):
+        id = IdField()
+        code = CharField(max_length=16, unique=True)
+        post = ForeignKeyField(posts, field=posts.id, backref="+", on_delete="CASCADE")
+        channel_id = IntegerField()
+        network = CharField(max_length=16)
+        target = TextField()
+        clicks = IntegerField(default=0)
+        created_at = DateTimeField()
+
+        class Meta:
+            table_name = "shortlink"
+            indexes = ((("post", "channel_id"), True),)
+
+    database.create_tables([ShortLink], safe=True)
+    _add_columns("post", link_tracking=JSONField(null=True))
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1168,4 +1191,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
          _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence,
-         _analytics, _review_links]
+         _analytics, _review_links, _short_links]

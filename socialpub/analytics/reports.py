@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import fn
 
+from ..campaigns import links
 from ..errors import InvalidInput
 from ..models import Channel, Post, Publication, iso
 from ..models.analytics import ChannelMetrics, MetricReading, PostMetrics
@@ -94,6 +95,7 @@ def post_metrics(post_id: int) -> list:
     """Each published item of a post: its latest numbers, when they were read, and its curve."""
     rows = list(PostMetrics.select().join(Publication).where(Publication.post == post_id)
                 .order_by(PostMetrics.publication))
+    link_clicks = links.clicks_of(post_id)
     curves: dict = {row.publication_id: [] for row in rows}
     if rows:
         for reading in (MetricReading.select().where(MetricReading.publication.in_(list(curves)))
@@ -102,7 +104,8 @@ def post_metrics(post_id: int) -> list:
     return [{"publication_id": row.publication_id, "network": row.network, "channel_id": row.channel_id,
              "published_at": iso(row.published_at), "read_at": iso(row.read_at),
              "next_read_at": iso(row.next_read_at), "note": row.note, "metrics": numbers_of(row),
-             "engagement": engagement(numbers_of(row)), "readings": curves[row.publication_id]} for row in rows]
+             "engagement": engagement(numbers_of(row)), "link_clicks": link_clicks.get(row.channel_id),
+             "readings": curves[row.publication_id]} for row in rows]
 
 
 def _sums(where) -> dict:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dataclasses import field as default
 
 from .. import acting
+from ..campaigns import links as tracked_links
 from ..db import MAX_ID
 from ..errors import InvalidInput, NotFound, Unprocessable
 from ..input_checks import check_url, refuse_unstorable_text
@@ -28,7 +29,8 @@ MAX_CHANNELS_PER_POST = 50
 MAX_MEDIA_PER_POST = 10
 
 CREATE_FIELDS = {"text", "image_url", "media_ids", "link", "networks", "channels", "overrides", "publish",
-                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds", "first_comment", "recurrence"}
+                 "scheduled_at", "timezone", "whatsapp", "versions", "video_kinds", "first_comment", "recurrence",
+                 "link_tracking"}
 #: What one channel's version holds (``versions.<channel id>``).
 VERSION_FIELDS = {"text", "whatsapp", "video_kind", "first_comment"}
 #: The longest first comment any network takes (Facebook's); each network's own comes after.
@@ -215,6 +217,7 @@ def parse_create_request(data) -> dict:
         "versions": versions,
         "first_comment": first_comment,
         "recurrence": parse_recurrence(data.get("recurrence"), schedule),
+        "link_tracking": tracked_links.parse(data.get("link_tracking")),
         "publish": publish,
     }
 
@@ -345,6 +348,8 @@ class NewPost:
     first_comments: dict = default(default_factory=dict)
     #: How it repeats (schedule_time.parse_recurrence); None: it does not.
     recurrence: dict | None = None
+    #: How its link is published (campaigns/links.parse); None: as typed.
+    link_tracking: dict | None = None
 
 
 def check_new_post(data, ready: bool = False) -> NewPost:
@@ -390,7 +395,7 @@ def check_new_post(data, ready: bool = False) -> NewPost:
                    media=values["media"], scheduled_at=scheduled_at, schedule_zone=zone, whatsapp=whatsapp,
                    channel_whatsapp=channel_whatsapp, video_kinds=video_kinds,
                    first_comments=_first_comments(channels, values["first_comment"], versions),
-                   recurrence=values["recurrence"])
+                   recurrence=values["recurrence"], link_tracking=values["link_tracking"])
 
 
 def comment_refusal(channel: Channel) -> str | None:

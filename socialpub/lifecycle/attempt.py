@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
+from ..campaigns import links
 from ..config import Settings
 from ..db import connection, persist
 from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import series
-from ..models import PublicationStatus, utcnow
+from ..models import Post, PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter, outbound
 from ..networks.base import Timeouts
 from ..networks.explain import INTERNAL, STORE
@@ -119,7 +120,7 @@ class _Attempt:
             return waits
         answer = None
         try:
-            job = self.job = self._with_photos(job)
+            job = self.job = self._with_photos(self._with_tracked_link(job))
             with series.network_call(job.network):
                 answer = self._call_network(adapter, job)
         except Unverifiable as exc:
@@ -195,7 +196,7 @@ class _Attempt:
         comes from its recipients'."""
         job, settings = self.job, self.settings
         try:
-            job = self.job = self._with_photos(job)
+            job = self.job = self._with_photos(self._with_tracked_link(job))
             with series.network_call(job.network):
                 outcome = broadcast.deliver(job, adapter, settings, persist,
                                             lambda state: persist(delivery.save_checkpoint, job, state))
@@ -218,6 +219,19 @@ class _Attempt:
             logger.info("Publication %d sent on WhatsApp: %s.", job.publication_id, outcome.message)
             return Settled()
         return self._give_up(outcome.status, PublishError(job.network, outcome.message, kind=ErrorKind.PERMANENT))
+
+    def _with_tracked_link(self, job: delivery.Job) -> delivery.Job:
+        """The post's link as this channel publishes it (campaigns/links.py): with its UTM parameters, or its
+        short link; the same link in the text too. A post without a link costs nothing here."""
+        link = job.content.link
+        if not link:
+            return job
+        tracking = persist(lambda: Post.select(Post.link_tracking).where(Post.id == job.post_id).get().link_tracking)
+        sent = persist(links.as_sent, link, tracking, job.post_id, job.channel_id, job.network, self.settings)
+        if sent == link:
+            return job
+        return dataclasses.replace(job, content=dataclasses.replace(job.content, link=sent,
+                                                                    text=job.content.text.replace(link, sent)))
 
     def _with_photos(self, job: delivery.Job) -> delivery.Job:
         """The job with its post's images, read from the media store as this

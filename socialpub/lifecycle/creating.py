@@ -65,7 +65,8 @@ def _store(new) -> Post:
     if waiting and waiting == channels:  # every channel waits: the post itself does
         state = review.awaiting_status(review.SCHEDULE)
     post = Post.create(text=new.text, image_url=new.image_url, link=new.link, scheduled_at=new.scheduled_at,
-                       schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, recurrence=new.recurrence, **state)
+                       schedule_zone=new.schedule_zone, whatsapp=new.whatsapp, recurrence=new.recurrence,
+                       link_tracking=new.link_tracking, **state)
     if new.recurrence:  # the first of its series
         post.series_of = post.id
         Post.update(series_of=post.id).where(Post.id == post.id).execute()

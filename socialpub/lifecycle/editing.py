@@ -66,7 +66,8 @@ def as_request(post: Post) -> dict:
                "media_ids": [m.id for m in post_media(post.id)] or None,
                "channels": [p.channel_id for p in publications], "overrides": overrides,
                "versions": versions or None, "video_kinds": video_kinds or None,
-               "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None}
+               "whatsapp": post.whatsapp if any(p.network == "whatsapp" for p in publications) else None,
+               "link_tracking": post.link_tracking}
     if post.scheduled_at is not None and post.status in (PostStatus.SCHEDULED, PostStatus.AWAITING,
                                                          PostStatus.PUBLISHING):  # launched, not yet gone
         # The instant with its offset; the zone only when it was a named one (not "+01:00").
@@ -113,6 +114,7 @@ def edit(post_id: int, changes: dict, version: dt.datetime | None = None, ready:
             # first wins, and so does any change made since it was read (another edit,
             # a move, an approval) — it is not written over with what was read before it.
             edited = (Post.update(text=new.text, image_url=new.image_url, link=new.link, whatsapp=new.whatsapp,
+                                  link_tracking=new.link_tracking,
                                   scheduled_at=new.scheduled_at, schedule_zone=new.schedule_zone,
                                   recurrence=new.recurrence, series_of=_series_after_edit(post, new),
                                   updated_at=versions.after(post.updated_at), approved_at=None, approved_by=None,

@@ -48,6 +48,8 @@ class Post(BaseModel):
     #: How it repeats (lifecycle/recurrence.py): {"every": n, "unit": "day" or "week", "until": "YYYY-MM-DD"
     #: or null}, from its scheduled time in its zone; NULL: it does not.
     recurrence = JSONField(null=True)
+    #: How its link is published (campaigns/links.py): ``{"utm", "short", "campaign"}``; None: as typed.
+    link_tracking = JSONField(null=True)
     #: The first post of its series (itself for the first); NULL: no series.
     series_of = IntegerField(null=True)
     #: The occurrence made after it, once it went out; NULL while none was.

@@ -33,11 +33,12 @@ MAX_LABEL = 200
 
 
 class LinkClosed(Exception):
-    """The link cannot be opened: ``reason`` in plain words for the reviewer (no post is named)."""
+    """The link cannot be opened: ``reason`` in plain words for the reviewer (no post is named); ``gone``:
+    it existed (withdrawn or expired), else it never did."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, gone: bool):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.gone = reason, gone
 
 
 def digest(token: str) -> str:
@@ -102,11 +103,13 @@ def opened(token: str, now: dt.datetime | None = None) -> ReviewLink:
     """
     link = ReviewLink.get_or_none(ReviewLink.digest == digest(token)) if token and len(token) <= 100 else None
     if link is None:
-        raise LinkClosed("This review link does not exist. Check that it was copied whole, or ask for a new one.")
+        raise LinkClosed("This review link does not exist. Check that it was copied whole, or ask for a new one.",
+                         gone=False)
     if link.revoked_at is not None:
-        raise LinkClosed("This review link was withdrawn by the team that sent it. Ask them for a new one.")
+        raise LinkClosed("This review link was withdrawn by the team that sent it. Ask them for a new one.",
+                         gone=True)
     if link.expires_at <= (now or utcnow()):
-        raise LinkClosed("This review link has expired. Ask the team that sent it for a new one.")
+        raise LinkClosed("This review link has expired. Ask the team that sent it for a new one.", gone=True)
     return link
 
 

@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     posts,
     review,
     review_links,
+    short_links,
     webhooks,
     whatsapp,
 )

@@ -117,7 +117,8 @@ def post_numbers(post_id: int) -> dict:
             if points:
                 series[f"{label} {METRIC_LABELS[name].lower()}"] = points
     return {"items": items, "chart": charts.lines(series) if series else None,
-            "metrics": list(METRICS), "labels": METRIC_LABELS}
+            "metrics": list(METRICS), "labels": METRIC_LABELS,
+            "link_clicks": any(item["link_clicks"] is not None for item in items)}
 
 
 def _instant(text: str | None) -> dt.datetime | None:

@@ -33,6 +33,9 @@ def _values_of(post: Post) -> dict:
             # The form has one first comment, the post's: the one most of its channels have.
             "first_comment": max(comments, key=comments.count) if comments else "",
             "repeat": forms.repeat_choice(post.recurrence),
+            "link_utm": bool((post.link_tracking or {}).get("utm")),
+            "link_short": bool((post.link_tracking or {}).get("short")),
+            "link_campaign": (post.link_tracking or {}).get("campaign") or "",
             "channels": request_["channels"], "media_ids": request_["media_ids"] or [],
             "overrides": {n: request_["overrides"].get(n) or adapt_text(n, post.text, post.link) for n in NETWORKS},
             "versions": {i: v["text"] for i, v in own.items() if v.get("text")},

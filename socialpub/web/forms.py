@@ -80,6 +80,9 @@ def post_values(form) -> dict:
         "link": (form.get("link") or "").strip(),
         "first_comment": clean_text(form.get("first_comment")),
         "repeat": (form.get("repeat") or "").strip(),
+        "link_utm": form.get("link_utm") == "on",
+        "link_short": form.get("link_short") == "on",
+        "link_campaign": (form.get("link_campaign") or "").strip(),
         "channels": ids_of(form.getlist("channels")),
         # The photos already uploaded (by the page's script), in their order.
         "media_ids": ids_of(form.getlist("media_ids")),
@@ -184,6 +187,9 @@ def post_request(values: dict, schedule: bool = False) -> dict:
     rule = recurrence_of(values.get("repeat", ""))
     if rule is not None:  # without a time it is refused, naming the field
         request["recurrence"] = rule
+    if values.get("link_utm") or values.get("link_short"):
+        request["link_tracking"] = {"utm": bool(values.get("link_utm")), "short": bool(values.get("link_short")),
+                                    "campaign": values.get("link_campaign") or None}
     return request
 
 
@@ -252,6 +258,8 @@ def post_errors(exc: AppError, channels=None) -> dict:
             key = field
         elif field and field.split(".")[0] == "recurrence":
             key = "recurrence"
+        elif field and field.split(".")[0] == "link_tracking":
+            key = "link"
         elif field == "timezone":
             key = "scheduled_at"
         elif field in ("channels", "networks"):

@@ -41,7 +41,7 @@ def _open(token: str):
     try:
         return links.opened(token), None
     except links.LinkClosed as exc:
-        return None, _closed(exc.reason, 404 if "does not exist" in exc.reason else 410)
+        return None, _closed(exc.reason, 410 if exc.gone else 404)
 
 
 def _shown(link):

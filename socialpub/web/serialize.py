@@ -122,6 +122,7 @@ def post(p: Post, publications, histories=None, images=None, split_to=None, comm
                      "split_to": split_to.get(p.id)},
         "whatsapp": p.whatsapp,
         "recurrence": p.recurrence,
+        "link_tracking": p.link_tracking,
         "series": {"first_post_id": p.series_of, "next_post_id": p.next_in_series or None} if p.series_of else None,
         "publications": [publication(x, histories.get(x.id), comments.get(x.id)) for x in publications],
         **shown_media,

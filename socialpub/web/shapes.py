@@ -245,6 +245,8 @@ class ItemMetrics(Shape):
     note: Optional[str] = Field(description="Why the network showed no numbers at the last read, in plain words.")
     metrics: Metrics
     engagement: Optional[int] = Field(description="Reactions, comments, shares, saves and clicks the network gives.")
+    link_clicks: Optional[int] = Field(None, description="Clicks on its short link (this installation's count); "
+                                                         "null: it has none.")
     readings: list[Reading]
 
 
@@ -330,6 +332,16 @@ class BestTimes(Shape):
     posts: int
     cells: list[BestTimeCell]
     suggested: list[Slot] = Field(description="The best cells resting on 2 posts or more, as posting times.")
+
+
+class LinkTracking(Shape):
+    """How the post's link is published (docs/api.md): with UTM parameters (the LINK_UTM template:
+    utm_source={network}, utm_medium=social, utm_campaign={campaign}) and/or as a short link of this
+    installation that counts clicks (PUBLIC_BASE_URL/l/<code>), made when it is sent."""
+    utm: bool = False
+    short: bool = False
+    campaign: Optional[Annotated[str, Field(max_length=100, pattern=r"^[\w .\-+/]{1,100}$")]] = Field(
+        None, description="utm_campaign; by default post-<id>.")
 
 
 class Recurrence(Shape):
@@ -467,6 +479,7 @@ class Post(Shape):
                                                             "the audience.")
     approval: Approval
     recurrence: Optional[Recurrence] = Field(None, description="How it repeats; null: it does not.")
+    link_tracking: Optional[LinkTracking] = Field(None, description="How its link is published; null: as typed.")
     series: Optional[Series] = Field(None, description="Its recurring series; null when it is in none.")
     results: list[PublishResult] = Field(None, description="Only when created with publish, or approved and "
                                                            "published.")
@@ -688,6 +701,9 @@ class EditPost(Shape):
     recurrence: Optional[Recurrence] = Field(
         None, description="Repeat it from scheduled_at (needed): each occurrence a post of its own, made once the one "
                           "before went out; null: it does not repeat (on an edit: it stops).")
+    link_tracking: Optional[LinkTracking] = Field(
+        None, description="The link with UTM parameters, and/or as a short link that counts its clicks (their "
+                          "count joins the post's metrics); null: as typed.")
     first_comment: Optional[FirstCommentText] = Field(
         None, description="Posted as a comment under each Instagram, Facebook and LinkedIn item once it is out (the "
                           "hashtags, the link), as a delivery of its own; a channel that cannot take it (connected "

@@ -1,0 +1,1 @@
+"""Working for clients and campaigns: links that count (links.py)."""
