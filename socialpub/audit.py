@@ -18,6 +18,7 @@ from .db import Prepared, Slot
 from .models import ApiToken, Event, User, utcnow
 
 POST, CHANNEL, USER, INVITATION, WEBHOOK = "post", "channel", "user", "invitation", "webhook"
+SNIPPET = "snippet"
 #: Lines a trail shows, newest last; older ones stay in the table.
 SHOWN = 500
 

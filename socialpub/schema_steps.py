@@ -770,7 +770,7 @@ _NAMED_TABLES = ("channel", "post", "publication", "attempt", "user", "apitoken"
                  "postmedia", "invitation", "event", "webhookendpoint", "outboxevent", "webhookdelivery",
                  "webhookattempt", "email", "contact", "audience", "template", "recipient", "metanotification",
                  "notice", "quotause", "firstcomment", "metricreading", "reviewlink",
-                 "reviewlinkpost", "reviewdecision", "shortlink")
+                 "reviewlinkpost", "reviewdecision", "shortlink", "snippet")
 
 
 def _ids_never_reused():
@@ -1182,6 +1182,26 @@ def _short_links():
     _add_columns("post", link_tracking=JSONField(null=True))
 
 
+def _snippets():
+    """Snippets and hashtag groups (campaigns/snippets.py): texts the compose form inserts; none before it."""
+
+    class Snippet(_Frozen):
+        id = IdField()
+        name = CharField(max_length=60)
+        shortcut = CharField(max_length=30, unique=True)
+        kind = CharField(max_length=16, default="text")
+        body = TextField()
+        variants = JSONField(default=dict)
+        created_by = IntegerField(null=True)
+        created_at = DateTimeField()
+        updated_at = DateTimeField()
+
+        class Meta:
+            table_name = "snippet"
+
+    database.create_tables([Snippet], safe=True)
+
+
 #: Step n brings the schema from version n-1 to n.
 STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tokens, _long_external_ids,
          _session_versions, _held_items_index,
@@ -1191,4 +1211,4 @@ STEPS = [_create_tables, _delivery_state, _scheduling, _accounts, _encrypted_tok
          _consent_evidence, _idempotency_leases, _media_digests_and_fetch_errors,
          _notices_and_split_posts, _default_country, _channel_versions, _channel_send_rate, _media_video,
          _video_kind, _renditions, _media_document, _pacing, _first_comments, _confirmed_at, _recurrence,
-         _analytics, _review_links, _short_links]
+         _analytics, _review_links, _short_links, _snippets]

@@ -10,7 +10,7 @@ handed out twice, JSON columns, UTC times). Everything is importable from
 from ..statuses import PostStatus, PublicationStatus
 from .analytics import ChannelMetrics, MetricReading, PostMetrics
 from .base import BaseModel, IdField, JSONField, SchemaVersion, iso, utcnow
-from .campaigns import ShortLink
+from .campaigns import ShortLink, Snippet
 from .channels import Channel, ChannelState, QuotaUse
 from .counters import AttemptDelta, PublicationDelta, PublicationTally, RecentAttempts, RecentOutcome
 from .media import ImageFetch, Media, MediaKind, PostMedia
@@ -33,6 +33,6 @@ TABLES = [Channel, Post, Publication, Attempt, User, ApiToken, IdempotencyKey, M
           Invitation, Event, WebhookEndpoint, OutboxEvent, WebhookDelivery, WebhookAttempt, Email, Contact,
           Audience, AudienceMember, Template, Recipient, MetaNotification, PublicationTally, PublicationDelta,
           AttemptDelta, RecentOutcome, RecentAttempts, Notice, QuotaUse, FirstComment, PostMetrics, MetricReading,
-          ChannelMetrics, ReviewLink, ReviewLinkPost, ReviewDecision, ShortLink]
+          ChannelMetrics, ReviewLink, ReviewLinkPost, ReviewDecision, ShortLink, Snippet]
 
-__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelMetrics", "ChannelState", "Contact", "Email", "Event", "FirstComment", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "MetricReading", "Notice", "OutboxEvent", "Post", "PostMedia", "PostMetrics", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "ReviewDecision", "ReviewLink", "ReviewLinkPost", "SchemaVersion", "ShortLink", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]
+__all__ = ["ApiToken", "Attempt", "AttemptDelta", "Audience", "AudienceMember", "BaseModel", "Channel", "ChannelMetrics", "ChannelState", "Contact", "Email", "Event", "FirstComment", "HELD_ITEMS_INDEX", "IdField", "IdempotencyKey", "ImageFetch", "Invitation", "JSONField", "Media", "MediaKind", "MetaNotification", "MetricReading", "Notice", "OutboxEvent", "Post", "PostMedia", "PostMetrics", "PostStatus", "Publication", "PublicationDelta", "PublicationStatus", "PublicationTally", "QuotaUse", "RecentAttempts", "RecentOutcome", "Recipient", "ReviewDecision", "ReviewLink", "ReviewLinkPost", "SchemaVersion", "ShortLink", "Snippet", "Template", "UNSUCCESSFUL", "UNSUCCESSFUL_INDEX", "User", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "iso", "utcnow", "TABLES"]

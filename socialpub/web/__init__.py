@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     review,
     review_links,
     short_links,
+    snippets,
     webhooks,
     whatsapp,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from ..campaigns import snippets
 from ..errors import AppError, BrokerUnavailable
 from ..intake import idempotency
 from ..intake.composing import adapt_text, comment_refusal
@@ -198,7 +199,9 @@ def render_compose(values, errors=None, status=200, editing=None):
                            max_video_mib=settings.media_video_max_bytes / 2**20,
                            editing=editing, approval=approval_outlook(channels, values["channels"]),
                            no_comments=no_comments(channels), quota_lines=quota_lines(channels, settings),
-                           repeats=forms.REPEATS), status
+                           repeats=forms.REPEATS, snippets=[
+                               {"id": s.id, "name": s.name, "shortcut": s.shortcut, "kind": s.kind, "body": s.body,
+                                "variants": s.variants or {}} for s in snippets.listed()]), status
 
 
 def quota_lines(channels, settings) -> dict:

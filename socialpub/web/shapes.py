@@ -36,6 +36,7 @@ from ..networks import LIMITS, NETWORKS, explain
 from ..notices import KINDS as NOTICE_KINDS
 from ..notices import PAGE as NOTICE_PAGE
 from ..people.roles import ROLES
+from ..campaigns import snippets
 from ..reviewing import links as review_links
 from ..statuses import CommentStatus, DeliveryStatus
 from ..webhooks.events import TYPES, WEBHOOK_TEST
@@ -1336,3 +1337,43 @@ class ReviewLinkList(Shape):
 
 REQUESTS += (CreateReviewLink,)
 ANSWERS += (ReviewLink, ReviewLinkList)
+
+
+# ------------------------------------------------------------------ snippets
+
+
+SnippetKind = one_of(snippets.KINDS)
+SnippetText = Annotated[str, Field(min_length=1, max_length=snippets.MAX_TEXT)]
+
+
+class ChangeSnippet(Shape):
+    """A saved text the compose form inserts by its menu or by typing /shortcut (docs/web.md)."""
+    name: Annotated[str, Field(min_length=1, max_length=snippets.MAX_NAME)] = None
+    shortcut: Annotated[str, Field(pattern=snippets.SHORTCUT.pattern)] = None
+    kind: SnippetKind = Field(None, description="text, or hashtags (a hashtag group).")
+    body: SnippetText = None
+    variants: dict[Network, SnippetText] = Field(None, description="A network's own text, inserted into its version.")
+
+
+class NewSnippet(ChangeSnippet):
+    name: Annotated[str, Field(min_length=1, max_length=snippets.MAX_NAME)]
+    shortcut: Annotated[str, Field(pattern=snippets.SHORTCUT.pattern)]
+    body: SnippetText
+
+
+class Snippet(Shape):
+    id: int
+    name: str
+    shortcut: str
+    kind: SnippetKind
+    body: str
+    variants: dict[str, str]
+    updated_at: Time
+
+
+class SnippetList(Shape):
+    items: list[Snippet]
+
+
+REQUESTS += (NewSnippet, ChangeSnippet)
+ANSWERS += (Snippet, SnippetList)

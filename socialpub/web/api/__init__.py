@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (their routes register on the blueprint)
     posts,
     renditions,
     review_links,
+    snippets,
     team,
     webhooks,
     whatsapp,

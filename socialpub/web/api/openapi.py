@@ -347,6 +347,18 @@ def document(cfg) -> dict:
             "A period's items: their totals beside the period before's, each channel's, and the best posts",
             200, shapes.Analytics, 400, params=[*period, channels])},
         "/api/analytics/export": {"get": csv_export(period, channels)},
+        "/api/snippets": {
+            "get": operation("The team's snippets and hashtag groups", 200, shapes.SnippetList),
+            "post": operation("Save a snippet (editors); the shortcut is typed as /shortcut in the compose form", 201,
+                              shapes.Snippet, 409, body=shapes.NewSnippet)},
+        "/api/snippets/{snippet_id}": {
+            "patch": operation("Change a snippet (editors)", 200, shapes.Snippet, 404, 409, body=shapes.ChangeSnippet,
+                               params=[path_id("snippet_id")]),
+            "delete": {**operation("Delete a snippet (editors)", 204, shapes.Empty, 404,
+                                   params=[path_id("snippet_id")]),
+                       "responses": {"204": {"description": "Deleted"},
+                                     **{str(c): {"$ref": f"#/components/responses/{ERROR_NAMES[c]}"}
+                                        for c in (401, 403, 404, 503)}}}},
         "/api/review-links": {
             "get": operation("The newest 100 review links, each with its state and its reviewers' answers", 200,
                              shapes.ReviewLinkList),
