@@ -8,12 +8,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import dramatiq
 import pytest
 
 from socialpub import db
 from socialpub.media import library
 from socialpub.models import ImageFetch, Post, utcnow
-
 from tests.web.test_media import photo
 
 PNG = photo(fmt="PNG", size=(1080, 1080))
@@ -117,15 +117,23 @@ def test_a_url_that_is_not_an_image_fails_the_post_saying_so_and_keeps_nothing(
 
 
 def test_a_fetch_left_by_a_worker_that_died_is_taken_over(
-        client, sandbox_channels, sandbox_client, drain, image_host):
+        client, sandbox_channels, sandbox_client, broker, settings, image_host):
     response = client.post("/api/posts", json={"text": "Taken over", "networks": ["facebook"],
                                                "image_url": f"{image_host.url}/photo.png"})
     post_id = response.get_json()["id"]
     with db.database.connection_context():  # a worker claimed the fetch long ago, then was killed
         ImageFetch.create(post=post_id, url=f"{image_host.url}/photo.png",
                           claimed_at=utcnow() - dt.timedelta(hours=1))
-    client.post(f"/api/posts/{post_id}/publish")
-    drain()
+    # Only now a worker: the fetch the post's creation asked for waited in the queue, as it would have
+    # behind the worker that died (started before the claim above, it could take the fetch first).
+    worker = dramatiq.Worker(broker, worker_threads=8, worker_timeout=100)
+    worker.start()
+    try:
+        client.post(f"/api/posts/{post_id}/publish")
+        broker.join(settings.queue_name, timeout=60_000)
+        worker.join()
+    finally:
+        worker.stop()
     assert published(client, post_id)["facebook"]["status"] == "published"
     assert image_host.gets == ["/photo.png"]
 
