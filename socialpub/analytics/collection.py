@@ -179,7 +179,7 @@ def read_items(settings: Settings, channel_id: int, publication_ids: list, now: 
                 _postpone(rows[position:], when + pause, None)
                 break
             elif _unpermitted(exc) or exc.kind is ErrorKind.AUTH:
-                # The channel's every item is refused alike: all wait a day (a reconnection is read at once).
+                # The channel's every item is refused alike: all wait a day (reconnected sooner, they still wait).
                 logger.info("Channel %d: %s refused to show its posts' numbers: %s", channel.id, channel.network, exc)
                 _postpone(rows[position:], when + UNREADABLE_PAUSE, _NO_PERMISSION if _unpermitted(exc) else
                           "the network refused the channel's token: reconnect the channel to see its numbers")
