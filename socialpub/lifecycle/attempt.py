@@ -33,7 +33,7 @@ from ..db import connection, persist
 from ..media import library, remote
 from ..media.storage import StorageError
 from ..metrics import series
-from ..models import Post, PublicationStatus, utcnow
+from ..models import PublicationStatus, utcnow
 from ..networks import ErrorKind, Published, PublishError, Unverifiable, get_adapter, outbound
 from ..networks.base import Timeouts
 from ..networks.explain import INTERNAL, STORE
@@ -222,12 +222,13 @@ class _Attempt:
 
     def _with_tracked_link(self, job: delivery.Job) -> delivery.Job:
         """The post's link as this channel publishes it (campaigns/links.py): with its UTM parameters, or its
-        short link; the same link in the text too. A post without a link costs nothing here."""
+        short link; the same link in the text too. A post whose link goes as typed costs nothing here (its
+        ``link_tracking`` came with the claim); a short link is one statement, once per post and channel."""
         link = job.content.link
-        if not link:
+        if not link or not job.link_tracking:
             return job
-        tracking = persist(lambda: Post.select(Post.link_tracking).where(Post.id == job.post_id).get().link_tracking)
-        sent = persist(links.as_sent, link, tracking, job.post_id, job.channel_id, job.network, self.settings)
+        sent = persist(links.as_sent, link, job.link_tracking, job.post_id, job.channel_id, job.network,
+                       self.settings)
         if sent == link:
             return job
         return dataclasses.replace(job, content=dataclasses.replace(job.content, link=sent,

@@ -57,6 +57,8 @@ class Job:
     min_gap_s: int | None = None
     max_per_hour: int | None = None
     quota_readings: dict | None = None
+    #: How the post's link is published (Post.link_tracking; campaigns/links.py); None: as typed.
+    link_tracking: dict | None = None
 
     @property
     def resume(self) -> dict | None:
@@ -127,7 +129,7 @@ def job_of(pub: Publication, token: str, app_secret: str | None = None, linkedin
         retries=pub.retries, rate_limit_waits=pub.rate_limit_waits,
         ambiguous_since=pub.ambiguous_since, container_id=pub.container_id, uploads=pub.uploads,
         video_kind=pub.video_kind, min_gap_s=channel.min_gap_s, max_per_hour=channel.max_per_hour,
-        quota_readings=channel.quota_readings,
+        quota_readings=channel.quota_readings, link_tracking=post.link_tracking,
     )
 
 
@@ -168,7 +170,7 @@ _CLAIMED = (
     (Channel.id, Channel.name, Channel.network, Channel.account_id, Channel.token, Channel.base_url,
      Channel.recipients, Channel.api_version, Channel.connected_via, Channel.min_gap_s, Channel.max_per_hour,
      Channel.quota_readings),
-    (Post.id, Post.image_url, Post.link),
+    (Post.id, Post.image_url, Post.link, Post.link_tracking),
 )
 
 
