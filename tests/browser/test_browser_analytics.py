@@ -6,20 +6,11 @@ writes docs/analytics.png and docs/post-numbers.png."""
 import datetime as dt
 
 from socialpub import db
-from socialpub.analytics import collection
 from socialpub.models import utcnow
+from tests.support.analytics import collect
 from tests.support.browser import screenshot, wait
 
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
-
-
-def collect(settings, now):
-    items, accounts = [], []
-    collection.plan(settings, lambda c, ids: items.append((c, ids)), accounts.append, now=now)
-    for channel_id, ids in items:
-        collection.read_items(settings, channel_id, ids, now=now)
-    for channel_id in accounts:
-        collection.read_account(settings, channel_id, now=now)
 
 
 def test_a_posts_numbers_and_the_analytics_page_read_in_the_browser_and_on_a_phone(

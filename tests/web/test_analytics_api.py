@@ -6,17 +6,8 @@ import datetime as dt
 import io
 
 from socialpub import db
-from socialpub.analytics import collection
 from socialpub.models import OutboxEvent, PostMetrics, Publication, WebhookEndpoint, utcnow
-
-
-def _collect(settings, now):
-    items, accounts = [], []
-    collection.plan(settings, lambda c, ids: items.append((c, ids)), accounts.append, now=now)
-    for channel_id, ids in items:
-        collection.read_items(settings, channel_id, ids, now=now)
-    for channel_id in accounts:
-        collection.read_account(settings, channel_id, now=now)
+from tests.support.analytics import collect as _collect
 
 
 def test_a_posts_numbers_and_curve_are_read_through_the_api(client, publish_and_drain, sandbox_channels,

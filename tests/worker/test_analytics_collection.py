@@ -8,19 +8,9 @@ from socialpub import db
 from socialpub.analytics import collection
 from socialpub.models import Channel, ChannelMetrics, MetricReading, PostMetrics, Publication, utcnow
 from socialpub.networks import get_adapter
-from socialpub.networks.insights import read_graph_insights
 from socialpub.networks.base import ErrorKind, PublishError
-
-
-def _collect(settings, now=None):
-    """One scheduler run with the messages run at once, in order."""
-    sent_items, sent_accounts = [], []
-    collection.plan(settings, lambda c, ids: sent_items.append((c, ids)), sent_accounts.append, now=now)
-    for channel_id, ids in sent_items:
-        collection.read_items(settings, channel_id, ids, now=now)
-    for channel_id in sent_accounts:
-        collection.read_account(settings, channel_id, now=now)
-    return sent_items, sent_accounts
+from socialpub.networks.insights import read_graph_insights
+from tests.support.analytics import collect as _collect
 
 
 def _metrics(post_id):

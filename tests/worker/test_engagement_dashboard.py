@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from socialpub import db
-from socialpub.analytics import collection
 from socialpub.models import utcnow
+from tests.support.analytics import collect
 
 GRAFANA = Path(__file__).resolve().parents[2] / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "engagement.json"
@@ -56,14 +56,9 @@ def test_every_engagement_panel_returns_data_from_a_real_postgresql(
     for _ in range(2):
         publish_and_drain(networks=["facebook", "instagram", "linkedin"])
     sandbox_client.configure(instagram={"insights_later_s": 3600})
-    sent_items, sent_accounts = [], []
     with db.database.connection_context():
         now = utcnow()
-        collection.plan(settings, lambda c, ids: sent_items.append((c, ids)), sent_accounts.append, now=now)
-        for channel_id, ids in sent_items:
-            collection.read_items(settings, channel_id, ids, now=now)
-        for channel_id in sent_accounts:
-            collection.read_account(settings, channel_id, now=now)
+        collect(settings, now)
         networks = [n for (n,) in db.database.execute_sql("SELECT DISTINCT network FROM channel").fetchall()]
         empty = []
         for panel in json.loads(DASHBOARD.read_text())["panels"]:
